@@ -1,0 +1,235 @@
+/*
+ * cpu.h - architectural state of the emulated P6-class x86 CPU and its public API.
+ *
+ * The CPU module holds the register file (general, segment, control, debug,
+ * model-specific), lazily evaluated arithmetic flags, the decoder and the
+ * emulation core (the semantics of every instruction, exception and
+ * interrupt delivery). The interpreter and the translators (src/dbt/) both
+ * drive it through this header.
+ *
+ * Use:
+ *     PhysMem *pm = physmem_new(16 << 20);     // see mmu/mmu.h
+ *     CPU *cpu = cpu_new(pm, io_bus);           // io_bus may be NULL
+ *     cpu_reset(cpu);                           // F000:FFF0, real mode
+ *     cpu_run(cpu, 1000000);                    // run up to N instructions
+ *     cpu_free(cpu);
+ *
+ * Exceptions raised while executing an instruction unwind (longjmp) to the
+ * run loop, which delivers them with the instruction's start state intact;
+ * see cpu_raise() in cpu/core.h.
+ */
+#ifndef BT86_CPU_H
+#define BT86_CPU_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmu/mmu.h"
+
+struct IoBus;
+
+/* General registers, in encoding order. */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+
+/* Segment registers, in encoding order (the sreg field of ModRM). */
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
+#define SEG_NONE 7
+
+/* EFLAGS bits. */
+#define FL_CF   0x00000001u
+#define FL_PF   0x00000004u
+#define FL_AF   0x00000010u
+#define FL_ZF   0x00000040u
+#define FL_SF   0x00000080u
+#define FL_TF   0x00000100u
+#define FL_IF   0x00000200u
+#define FL_DF   0x00000400u
+#define FL_OF   0x00000800u
+#define FL_IOPL 0x00003000u
+#define FL_NT   0x00004000u
+#define FL_RF   0x00010000u
+#define FL_VM   0x00020000u
+#define FL_AC   0x00040000u
+#define FL_VIF  0x00080000u
+#define FL_VIP  0x00100000u
+#define FL_ID   0x00200000u
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+
+/* CR0 / CR4 bits. */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+#define CR4_VME 0x0001u
+#define CR4_PVI 0x0002u
+#define CR4_TSD 0x0004u
+#define CR4_DE  0x0008u
+#define CR4_PSE 0x0010u
+#define CR4_PAE 0x0020u
+#define CR4_MCE 0x0040u
+#define CR4_PGE 0x0080u
+#define CR4_PCE 0x0100u
+#define CR4_OSFXSR 0x0200u
+
+/* Exception vectors. */
+enum {
+    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
+    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18
+};
+
+/*
+ * A segment register with its hidden descriptor cache. `flags` holds bits
+ * 8..23 of the descriptor's high dword, i.e. (hi >> 8) & 0xF0FF:
+ * type in bits 0-3, S bit 4, DPL bits 5-6, P bit 7, AVL bit 12, D/B bit 14, G bit 15.
+ * `limit` is the effective byte limit (already scaled by G).
+ */
+typedef struct SegReg {
+    uint16_t sel;
+    uint32_t base;
+    uint32_t limit;
+    uint32_t flags;
+} SegReg;
+
+#define SF_TYPE(f)  ((f) & 0xFu)
+#define SF_S        0x0010u
+#define SF_DPL(f)   (((f) >> 5) & 3u)
+#define SF_P        0x0080u
+#define SF_AVL      0x1000u
+#define SF_DB       0x4000u
+#define SF_G        0x8000u
+/* Type bits of code/data segments (S=1). */
+#define ST_ACCESSED 0x1u
+#define ST_WRITABLE 0x2u /* data */
+#define ST_READABLE 0x2u /* code */
+#define ST_EXPDOWN  0x4u /* data */
+#define ST_CONFORM  0x4u /* code */
+#define ST_CODE     0x8u
+
+typedef struct DescTable {
+    uint32_t base;
+    uint16_t limit;
+} DescTable;
+
+/* Lazy flags: which operation last set the arithmetic flags. */
+typedef enum CcOp {
+    CC_EFLAGS, /* the flags are exactly the FL_ARITH bits of cpu->eflags */
+    CC_ADD,    /* res = a + b */
+    CC_ADC,    /* res = a + b + 1 (ADC with carry-in; ADC without is CC_ADD) */
+    CC_SUB,    /* res = a - b (also CMP, NEG with a = 0) */
+    CC_SBB,    /* res = a - b - 1 (SBB with borrow-in; SBB without is CC_SUB) */
+    CC_LOGIC,  /* res = a op b, CF = OF = 0 */
+    CC_INC,    /* res = a + 1, CF kept in cpu->eflags */
+    CC_DEC,    /* res = a - 1, CF kept in cpu->eflags */
+    CC_SHL,    /* res = a << b (b = masked count, nonzero) */
+    CC_SHR,    /* res = a >> b */
+    CC_SAR,    /* res = a >>> b */
+} CcOp;
+
+typedef struct LazyFlags {
+    CcOp op;
+    uint8_t size; /* operand size in bytes: 1, 2 or 4 */
+    uint32_t res, a, b;
+} LazyFlags;
+
+/* Model-specific registers we implement. */
+#define MSR_TSC              0x10
+#define MSR_APIC_BASE        0x1B
+#define MSR_SYSENTER_CS      0x174
+#define MSR_SYSENTER_ESP     0x175
+#define MSR_SYSENTER_EIP     0x176
+
+/* Why the run loop stopped. */
+typedef enum CpuExit {
+    CPU_EXIT_COUNT,    /* ran the requested number of instructions */
+    CPU_EXIT_HALT,     /* HLT with no interrupt to wake it */
+    CPU_EXIT_REQUEST,  /* cpu->exit_request was set (device, front end) */
+    CPU_EXIT_RESET,    /* triple fault or reset request: machine must reset */
+    CPU_EXIT_BREAK,    /* a front-end breakpoint (debugger) */
+} CpuExit;
+
+typedef struct CPU CPU;
+typedef void (*CpuTraceFn)(CPU *cpu, void *opaque);
+
+struct CPU {
+    /* --- architectural state --- */
+    uint32_t regs[8];
+    uint32_t eip;
+    uint32_t eflags; /* non-arithmetic bits always; arithmetic bits when lf.op == CC_EFLAGS */
+    LazyFlags lf;
+    SegReg seg[SEG_COUNT];
+    SegReg ldtr, tr;
+    DescTable gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4;
+    uint32_t dr[8];
+    uint64_t tsc;
+    uint64_t apic_base;
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    int cpl;
+
+    /* --- execution state --- */
+    uint32_t next_eip;     /* set by the run loop to eip + len before executing */
+    bool halted;
+    bool intr_shadow;      /* interrupts (and #DB) inhibited for one instruction (STI, MOV/POP SS) */
+    bool shadow_set;       /* set by the current instruction: shadow starts at the next */
+    bool nmi_pending;
+    bool nmi_blocked;      /* inside an NMI handler until IRET */
+    volatile int exit_request;
+    bool reset_request;
+    uint32_t pending_db;   /* DR6 bits of debug traps to deliver after this instruction */
+
+    /* Exception unwinding (see cpu_raise in core.h). */
+    jmp_buf exc_jmp;
+    int exc_vector;
+    int exc_error;         /* -1: no error code */
+    int exc_nest;          /* 0 normally; 1 while delivering; 2 while delivering #DF */
+    bool exc_soft;         /* INT n / INT3 / INTO: software interrupt semantics */
+
+    /* Interrupt controller hook: irq_pending() says whether INTR is raised;
+     * irq_ack() returns the vector (the INTA cycle). */
+    bool (*irq_pending)(void *opaque);
+    int (*irq_ack)(void *opaque);
+    void *irq_opaque;
+
+    /* Memory and I/O. */
+    Mmu mmu;
+    struct IoBus *io;
+
+    /* Statistics and tracing. */
+    uint64_t icount;       /* instructions retired */
+    CpuTraceFn trace_fn;   /* if set, called before each instruction */
+    void *trace_opaque;
+};
+
+CPU *cpu_new(PhysMem *pm, struct IoBus *io);
+void cpu_free(CPU *cpu);
+/* Power-on / RESET state: real mode, CS=F000 base FFFF0000, EIP=FFF0. */
+void cpu_reset(CPU *cpu);
+/* Run up to max_insns instructions (interpreter). */
+CpuExit cpu_run(CPU *cpu, uint64_t max_insns);
+/* Execute exactly one instruction (or deliver one pending event). */
+CpuExit cpu_step(CPU *cpu);
+
+/* Full EFLAGS with the lazily computed arithmetic bits folded in. */
+uint32_t cpu_get_eflags(CPU *cpu);
+/* Replace the bits selected by mask (arithmetic bits included) with val. */
+void cpu_set_eflags(CPU *cpu, uint32_t val, uint32_t mask);
+
+/* Load a segment register in real/V86 style (base = sel << 4), no checks. */
+void cpu_load_seg_real(CPU *cpu, int sreg, uint16_t sel);
+
+/* Mode queries. */
+static inline bool cpu_pe(const CPU *cpu) { return cpu->cr0 & CR0_PE; }
+static inline bool cpu_v86(const CPU *cpu) { return cpu->eflags & FL_VM; }
+static inline bool cpu_code32(const CPU *cpu) { return cpu->seg[SEG_CS].flags & SF_DB; }
+static inline bool cpu_stack32(const CPU *cpu) { return cpu->seg[SEG_SS].flags & SF_DB; }
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * mmu.h - physical address map, A20 gate, 2-level paging and the software TLB.
+ *
+ * PhysMem is the machine's physical address space: guest RAM (one host
+ * allocation), ROM ranges (copied in, writes ignored) and MMIO ranges (read
+ * and write callbacks with an opaque pointer). Addresses outside all of them
+ * read as all ones and ignore writes. The A20 gate masks bit 20 of every
+ * physical address when disabled. Every guest-controlled physical address is
+ * bounds-checked here: nothing reaches host memory outside the RAM/ROM buffers.
+ *
+ * Mmu is the per-CPU translation unit: it walks the guest's page tables
+ * (4 KiB pages and, with CR4.PSE, 4 MiB pages), sets accessed/dirty bits,
+ * computes #PF error codes, and caches translations in a direct-mapped
+ * software TLB with separate supervisor and user halves. A TLB entry maps a
+ * linear page to a host pointer (addend) with separate tags for reads
+ * (which include instruction fetches) and writes; a tag that does not match
+ * sends the access to the slow path (first touch, MMIO, ROM write, dirty-bit
+ * update, or a permission fault).
+ *
+ * Use (from the CPU's memory helpers in cpu/mem.c):
+ *     uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, user);
+ *     if (!p) { ok = mmu_translate(&cpu->mmu, lin, MMU_READ, user, &pa, &err); ... }
+ */
+#ifndef BT86_MMU_H
+#define BT86_MMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint32_t (*MmioReadFn)(void *opaque, uint32_t offset, unsigned size);
+typedef void (*MmioWriteFn)(void *opaque, uint32_t offset, unsigned size, uint32_t val);
+
+typedef enum PhysKind { PHYS_ROM, PHYS_MMIO } PhysKind;
+
+typedef struct PhysRegion {
+    uint32_t start, size; /* [start, start + size - 1], may end at 0xFFFFFFFF */
+    PhysKind kind;
+    uint8_t *data;        /* ROM contents (owned) */
+    MmioReadFn read;
+    MmioWriteFn write;
+    void *opaque;
+} PhysRegion;
+
+#define PHYS_MAX_REGIONS 32
+
+typedef struct PhysMem {
+    uint8_t *ram;
+    uint32_t ram_size;    /* bytes, multiple of 4096 */
+    PhysRegion regions[PHYS_MAX_REGIONS];
+    int nregions;
+    uint32_t a20_mask;    /* 0xFFFFFFFF when A20 is enabled, 0xFFEFFFFF when disabled */
+    /* Called when A20 changes, so CPUs can flush their TLBs. */
+    void (*a20_changed)(void *opaque);
+    void *a20_opaque;
+} PhysMem;
+
+/* Create RAM of ram_size bytes (rounded up to 4 KiB), zeroed. A20 starts enabled. */
+PhysMem *physmem_new(uint32_t ram_size);
+void physmem_free(PhysMem *pm);
+/* Map a ROM copy of data at [start, start+size). Regions override RAM. Returns 0 or -1. */
+int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data);
+/* Map MMIO callbacks at [start, start+size). Returns 0 or -1. */
+int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, MmioWriteFn wr,
+                     void *opaque);
+void physmem_set_a20(PhysMem *pm, bool enabled);
+/* Slow-path physical access of 1, 2 or 4 bytes (little endian, any alignment). */
+uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size);
+void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val);
+/* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any byte is not RAM/ROM. */
+int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
+int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
+/* Host pointer to the 4 KiB page holding paddr (A20 already applied by the caller)
+ * if it is plain RAM (or ROM when !write); NULL otherwise. */
+uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
+
+/* ---- paging and TLB ---- */
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID 0xFFFFFFFFu /* never equal to a page-aligned address */
+
+typedef struct TlbEntry {
+    uint32_t tag_read;  /* linear page address if reads may use addend, else TLB_INVALID */
+    uint32_t tag_write; /* linear page address if writes may use addend, else TLB_INVALID */
+    uintptr_t addend;   /* host address = linear address + addend */
+} TlbEntry;
+
+/* Access kinds for mmu_translate. */
+#define MMU_READ  0
+#define MMU_WRITE 1
+#define MMU_FETCH 2
+
+/* #PF error code bits. */
+#define PF_P    0x1u
+#define PF_W    0x2u
+#define PF_U    0x4u
+#define PF_RSVD 0x8u
+
+typedef struct Mmu {
+    PhysMem *pm;
+    bool paging; /* CR0.PG */
+    bool wp;     /* CR0.WP */
+    bool pse;    /* CR4.PSE */
+    bool pge;    /* CR4.PGE: global pages survive CR3 writes */
+    uint32_t cr3;
+    TlbEntry tlb[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+    uint64_t tlb_flushes;
+} Mmu;
+
+void mmu_init(Mmu *mmu, PhysMem *pm);
+/* Set the paging controls (from CR0/CR3/CR4 writes); flushes the TLB as the
+ * architecture requires (everything on mode changes; non-global on CR3 writes). */
+void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3);
+void mmu_flush_all(Mmu *mmu);
+void mmu_flush_page(Mmu *mmu, uint32_t lin); /* INVLPG */
+
+/*
+ * Translate a linear address. `user` is true for CPL 3 accesses (false for
+ * supervisor and implicit system accesses such as descriptor-table reads).
+ * On success stores the physical address (A20 applied) in *paddr, sets the
+ * accessed (and for writes dirty) bits, fills the TLB entry and returns true.
+ * On failure stores the #PF error code in *pf_error and returns false; the
+ * caller raises #PF with CR2 = lin.
+ */
+bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
+                   uint32_t *pf_error);
+
+/* Fast paths: host pointer for lin, or NULL (then use mmu_translate + phys_*). */
+static inline uint8_t *mmu_tlb_read(Mmu *mmu, uint32_t lin, bool user) {
+    const TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->tag_read == (lin & ~0xFFFu)) return (uint8_t *)(uintptr_t)(lin + e->addend);
+    return NULL;
+}
+static inline uint8_t *mmu_tlb_write(Mmu *mmu, uint32_t lin, bool user) {
+    const TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+    if (e->tag_write == (lin & ~0xFFFu)) return (uint8_t *)(uintptr_t)(lin + e->addend);
+    return NULL;
+}
+
+#endif
