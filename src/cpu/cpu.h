@@ -190,8 +190,10 @@ struct CPU {
     jmp_buf exc_jmp;
     int exc_vector;
     int exc_error;         /* -1: no error code */
-    int exc_nest;          /* 0 normally; 1 while delivering; 2 while delivering #DF */
-    bool exc_soft;         /* INT n / INT3 / INTO: software interrupt semantics */
+    int exc_nest;          /* 0 normally; 1 while delivering an event */
+    int exc_first_class;   /* class of the event being delivered (benign, contributory, #PF, #DF) */
+    bool in_run;           /* inside cpu_run: cpu_raise may unwind */
+    uint64_t run_left;     /* instructions left in this cpu_run call */
 
     /* Interrupt controller hook: irq_pending() says whether INTR is raised;
      * irq_ack() returns the vector (the INTA cycle). */

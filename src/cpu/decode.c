@@ -1,0 +1,464 @@
+/*
+ * decode.c - the x86 instruction decoder: one opcode table, laid out like
+ * the SDM's opcode maps (Vol. 2, Appendix A), for the one-byte map
+ * (0x000-0x0FF) and the two-byte 0F map (0x100-0x1FF), plus the group
+ * tables that ModRM.reg selects. decode_insn() reads prefixes, the opcode,
+ * ModRM/SIB, displacement and immediates and produces an Insn (insn.h).
+ *
+ * Table entry notation: D_M has a ModRM byte, D_B byte-sized operands,
+ * D_L LOCK allowed (with a memory destination), D_G group (sub-table by
+ * ModRM.reg), D_CR ModRM is always a register form (MOV CRn/DRn). The
+ * immediate kinds are below. A NULL handler is an undefined opcode (#UD).
+ * x87 escapes (D8-DF) decode their ModRM and go to op_fpu_escape.
+ */
+#include <string.h>
+
+#include "cpu/ops.h"
+
+enum { D_M = 1, D_B = 2, D_L = 4, D_G = 8, D_CR = 16 };
+
+enum ImmKind {
+    I_NONE,
+    I_B,     /* imm8, zero-extended */
+    I_BS,    /* imm8, sign-extended */
+    I_W,     /* imm16 */
+    I_Z,     /* imm16 or imm32 by operand size */
+    I_PTR,   /* far pointer: offset (operand size) then selector (imm2) */
+    I_MOFFS, /* memory offset of address size, in disp */
+    I_ENTER, /* imm16 then imm8 (imm2) */
+};
+
+typedef struct OpEntry {
+    OpFn fn;
+    const char *name;
+    uint8_t flags;
+    uint8_t imm;
+    const struct OpEntry *group;
+} OpEntry;
+
+#define E(fn_, name_, fl_, imm_) {fn_, name_, fl_, imm_, NULL}
+#define G(tbl_, name_, fl_, imm_) {NULL, name_, (fl_) | D_M | D_G, imm_, tbl_}
+#define NONE {NULL, "(bad)", 0, I_NONE, NULL}
+
+/* The eight ALU rows 00-3F share handlers; CMP (38-3D) cannot be locked. */
+#define ALU_ROW(name_, lk_)                                                                        \
+    E(op_alu_rm_r, name_, D_M | D_B | (lk_), I_NONE), E(op_alu_rm_r, name_, D_M | (lk_), I_NONE),  \
+        E(op_alu_r_rm, name_, D_M | D_B, I_NONE), E(op_alu_r_rm, name_, D_M, I_NONE),              \
+        E(op_alu_acc_imm, name_, D_B, I_B), E(op_alu_acc_imm, name_, 0, I_Z)
+
+/* ---- group tables (indexed by ModRM.reg) ---- */
+
+static const OpEntry grp1[8] = {
+    E(op_alu_rm_imm, "add", D_L, I_NONE), E(op_alu_rm_imm, "or", D_L, I_NONE),
+    E(op_alu_rm_imm, "adc", D_L, I_NONE), E(op_alu_rm_imm, "sbb", D_L, I_NONE),
+    E(op_alu_rm_imm, "and", D_L, I_NONE), E(op_alu_rm_imm, "sub", D_L, I_NONE),
+    E(op_alu_rm_imm, "xor", D_L, I_NONE), E(op_alu_rm_imm, "cmp", 0, I_NONE),
+};
+static const OpEntry grp1a[8] = {E(op_pop_rm, "pop", 0, I_NONE), NONE, NONE, NONE,
+                                 NONE, NONE, NONE, NONE};
+static const OpEntry grp2[8] = {
+    E(op_shift_rm, "rol", 0, I_NONE), E(op_shift_rm, "ror", 0, I_NONE),
+    E(op_shift_rm, "rcl", 0, I_NONE), E(op_shift_rm, "rcr", 0, I_NONE),
+    E(op_shift_rm, "shl", 0, I_NONE), E(op_shift_rm, "shr", 0, I_NONE),
+    E(op_shift_rm, "sal", 0, I_NONE), E(op_shift_rm, "sar", 0, I_NONE),
+};
+static const OpEntry grp3b[8] = {
+    E(op_test_rm_imm, "test", 0, I_B), E(op_test_rm_imm, "test", 0, I_B),
+    E(op_not_rm, "not", D_L, I_NONE),  E(op_neg_rm, "neg", D_L, I_NONE),
+    E(op_mul_rm, "mul", 0, I_NONE),    E(op_imul_rm, "imul", 0, I_NONE),
+    E(op_div_rm, "div", 0, I_NONE),    E(op_idiv_rm, "idiv", 0, I_NONE),
+};
+static const OpEntry grp3v[8] = {
+    E(op_test_rm_imm, "test", 0, I_Z), E(op_test_rm_imm, "test", 0, I_Z),
+    E(op_not_rm, "not", D_L, I_NONE),  E(op_neg_rm, "neg", D_L, I_NONE),
+    E(op_mul_rm, "mul", 0, I_NONE),    E(op_imul_rm, "imul", 0, I_NONE),
+    E(op_div_rm, "div", 0, I_NONE),    E(op_idiv_rm, "idiv", 0, I_NONE),
+};
+static const OpEntry grp4[8] = {E(op_inc_rm, "inc", D_L, I_NONE), E(op_dec_rm, "dec", D_L, I_NONE),
+                                NONE, NONE, NONE, NONE, NONE, NONE};
+static const OpEntry grp5[8] = {
+    E(op_inc_rm, "inc", D_L, I_NONE),       E(op_dec_rm, "dec", D_L, I_NONE),
+    E(op_call_rm, "call", 0, I_NONE),       E(op_call_far_rm, "callf", 0, I_NONE),
+    E(op_jmp_rm, "jmp", 0, I_NONE),         E(op_jmp_far_rm, "jmpf", 0, I_NONE),
+    E(op_push_rm, "push", 0, I_NONE),       NONE,
+};
+static const OpEntry grp11[8] = {E(op_mov_rm_imm, "mov", 0, I_NONE), NONE, NONE, NONE,
+                                 NONE, NONE, NONE, NONE};
+static const OpEntry grp6[8] = {
+    E(op_sldt, "sldt", 0, I_NONE), E(op_str, "str", 0, I_NONE),   E(op_lldt, "lldt", 0, I_NONE),
+    E(op_ltr, "ltr", 0, I_NONE),   E(op_verr, "verr", 0, I_NONE), E(op_verw, "verw", 0, I_NONE),
+    NONE,                          NONE,
+};
+static const OpEntry grp7[8] = {
+    E(op_sgdt, "sgdt", 0, I_NONE), E(op_sidt, "sidt", 0, I_NONE), E(op_lgdt, "lgdt", 0, I_NONE),
+    E(op_lidt, "lidt", 0, I_NONE), E(op_smsw, "smsw", 0, I_NONE), NONE,
+    E(op_lmsw, "lmsw", 0, I_NONE), E(op_invlpg, "invlpg", 0, I_NONE),
+};
+static const OpEntry grp8[8] = {
+    NONE, NONE, NONE, NONE,
+    E(op_bt_rm_imm, "bt", 0, I_NONE),    E(op_bt_rm_imm, "bts", D_L, I_NONE),
+    E(op_bt_rm_imm, "btr", D_L, I_NONE), E(op_bt_rm_imm, "btc", D_L, I_NONE),
+};
+static const OpEntry grp9[8] = {NONE, E(op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE),
+                                NONE, NONE, NONE, NONE, NONE, NONE};
+
+/* ---- the opcode map ---- */
+
+static const OpEntry op_table[512] = {
+    /* 00-3F: ALU rows, segment push/pop, prefixes, BCD adjust */
+    [0x00] = ALU_ROW("add", D_L),
+    [0x06] = E(op_push_sreg, "push es", 0, I_NONE),
+    [0x07] = E(op_pop_sreg, "pop es", 0, I_NONE),
+    [0x08] = ALU_ROW("or", D_L),
+    [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE),
+    [0x10] = ALU_ROW("adc", D_L),
+    [0x16] = E(op_push_sreg, "push ss", 0, I_NONE),
+    [0x17] = E(op_pop_sreg, "pop ss", 0, I_NONE),
+    [0x18] = ALU_ROW("sbb", D_L),
+    [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE),
+    [0x1F] = E(op_pop_sreg, "pop ds", 0, I_NONE),
+    [0x20] = ALU_ROW("and", D_L),
+    [0x27] = E(op_daa, "daa", 0, I_NONE),
+    [0x28] = ALU_ROW("sub", D_L),
+    [0x2F] = E(op_das, "das", 0, I_NONE),
+    [0x30] = ALU_ROW("xor", D_L),
+    [0x37] = E(op_aaa, "aaa", 0, I_NONE),
+    [0x38] = ALU_ROW("cmp", 0),
+    [0x3F] = E(op_aas, "aas", 0, I_NONE),
+
+    /* 40-5F: INC/DEC/PUSH/POP register */
+    [0x40 ... 0x47] = E(op_inc_r, "inc", 0, I_NONE),
+    [0x48 ... 0x4F] = E(op_dec_r, "dec", 0, I_NONE),
+    [0x50 ... 0x57] = E(op_push_r, "push", 0, I_NONE),
+    [0x58 ... 0x5F] = E(op_pop_r, "pop", 0, I_NONE),
+
+    /* 60-6F */
+    [0x60] = E(op_pusha, "pusha", 0, I_NONE),
+    [0x61] = E(op_popa, "popa", 0, I_NONE),
+    [0x62] = E(op_bound, "bound", D_M, I_NONE),
+    [0x63] = E(op_arpl, "arpl", D_M, I_NONE),
+    [0x68] = E(op_push_imm, "push", 0, I_Z),
+    [0x69] = E(op_imul_r_rm_imm, "imul", D_M, I_Z),
+    [0x6A] = E(op_push_imm, "push", 0, I_BS),
+    [0x6B] = E(op_imul_r_rm_imm, "imul", D_M, I_BS),
+    [0x6C] = E(op_ins, "insb", D_B, I_NONE),
+    [0x6D] = E(op_ins, "ins", 0, I_NONE),
+    [0x6E] = E(op_outs, "outsb", D_B, I_NONE),
+    [0x6F] = E(op_outs, "outs", 0, I_NONE),
+
+    /* 70-7F: Jcc rel8 */
+    [0x70 ... 0x7F] = E(op_jcc, "jcc", 0, I_BS),
+
+    /* 80-8F */
+    [0x80] = G(grp1, "grp1", D_B, I_B),
+    [0x81] = G(grp1, "grp1", 0, I_Z),
+    [0x82] = G(grp1, "grp1", D_B, I_B),
+    [0x83] = G(grp1, "grp1", 0, I_BS),
+    [0x84] = E(op_test_rm_r, "test", D_M | D_B, I_NONE),
+    [0x85] = E(op_test_rm_r, "test", D_M, I_NONE),
+    [0x86] = E(op_xchg_rm_r, "xchg", D_M | D_B | D_L, I_NONE),
+    [0x87] = E(op_xchg_rm_r, "xchg", D_M | D_L, I_NONE),
+    [0x88] = E(op_mov_rm_r, "mov", D_M | D_B, I_NONE),
+    [0x89] = E(op_mov_rm_r, "mov", D_M, I_NONE),
+    [0x8A] = E(op_mov_r_rm, "mov", D_M | D_B, I_NONE),
+    [0x8B] = E(op_mov_r_rm, "mov", D_M, I_NONE),
+    [0x8C] = E(op_mov_rm_sreg, "mov", D_M, I_NONE),
+    [0x8D] = E(op_lea, "lea", D_M, I_NONE),
+    [0x8E] = E(op_mov_sreg_rm, "mov", D_M, I_NONE),
+    [0x8F] = G(grp1a, "grp1a", 0, I_NONE),
+
+    /* 90-9F */
+    [0x90] = E(op_nop, "nop", 0, I_NONE),
+    [0x91 ... 0x97] = E(op_xchg_r_acc, "xchg", 0, I_NONE),
+    [0x98] = E(op_cbw, "cbw", 0, I_NONE),
+    [0x99] = E(op_cwd, "cwd", 0, I_NONE),
+    [0x9A] = E(op_call_far_imm, "callf", 0, I_PTR),
+    [0x9B] = E(op_fwait, "fwait", 0, I_NONE),
+    [0x9C] = E(op_pushf, "pushf", 0, I_NONE),
+    [0x9D] = E(op_popf, "popf", 0, I_NONE),
+    [0x9E] = E(op_sahf, "sahf", 0, I_NONE),
+    [0x9F] = E(op_lahf, "lahf", 0, I_NONE),
+
+    /* A0-AF: moffs moves, string instructions, TEST accumulator */
+    [0xA0] = E(op_mov_acc_moffs, "mov", D_B, I_MOFFS),
+    [0xA1] = E(op_mov_acc_moffs, "mov", 0, I_MOFFS),
+    [0xA2] = E(op_mov_moffs_acc, "mov", D_B, I_MOFFS),
+    [0xA3] = E(op_mov_moffs_acc, "mov", 0, I_MOFFS),
+    [0xA4] = E(op_movs, "movsb", D_B, I_NONE),
+    [0xA5] = E(op_movs, "movs", 0, I_NONE),
+    [0xA6] = E(op_cmps, "cmpsb", D_B, I_NONE),
+    [0xA7] = E(op_cmps, "cmps", 0, I_NONE),
+    [0xA8] = E(op_test_acc_imm, "test", D_B, I_B),
+    [0xA9] = E(op_test_acc_imm, "test", 0, I_Z),
+    [0xAA] = E(op_stos, "stosb", D_B, I_NONE),
+    [0xAB] = E(op_stos, "stos", 0, I_NONE),
+    [0xAC] = E(op_lods, "lodsb", D_B, I_NONE),
+    [0xAD] = E(op_lods, "lods", 0, I_NONE),
+    [0xAE] = E(op_scas, "scasb", D_B, I_NONE),
+    [0xAF] = E(op_scas, "scas", 0, I_NONE),
+
+    /* B0-BF: MOV register, immediate */
+    [0xB0 ... 0xB7] = E(op_mov_r_imm, "mov", D_B, I_B),
+    [0xB8 ... 0xBF] = E(op_mov_r_imm, "mov", 0, I_Z),
+
+    /* C0-CF */
+    [0xC0] = E(op_shift_rm, "shift", D_M | D_B, I_B),
+    [0xC1] = E(op_shift_rm, "shift", D_M, I_B),
+    [0xC2] = E(op_ret_near, "ret", 0, I_W),
+    [0xC3] = E(op_ret_near, "ret", 0, I_NONE),
+    [0xC4] = E(op_load_far_ptr, "les", D_M, I_NONE),
+    [0xC5] = E(op_load_far_ptr, "lds", D_M, I_NONE),
+    [0xC6] = G(grp11, "grp11", D_B, I_B),
+    [0xC7] = G(grp11, "grp11", 0, I_Z),
+    [0xC8] = E(op_enter, "enter", 0, I_ENTER),
+    [0xC9] = E(op_leave, "leave", 0, I_NONE),
+    [0xCA] = E(op_ret_far, "retf", 0, I_W),
+    [0xCB] = E(op_ret_far, "retf", 0, I_NONE),
+    [0xCC] = E(op_int3, "int3", 0, I_NONE),
+    [0xCD] = E(op_int, "int", 0, I_B),
+    [0xCE] = E(op_into, "into", 0, I_NONE),
+    [0xCF] = E(op_iret, "iret", 0, I_NONE),
+
+    /* D0-DF: shifts by 1 / CL, AAM/AAD, SALC, XLAT, x87 escapes */
+    [0xD0] = E(op_shift_rm, "shift", D_M | D_B, I_NONE),
+    [0xD1] = E(op_shift_rm, "shift", D_M, I_NONE),
+    [0xD2] = E(op_shift_rm, "shift", D_M | D_B, I_NONE),
+    [0xD3] = E(op_shift_rm, "shift", D_M, I_NONE),
+    [0xD4] = E(op_aam, "aam", 0, I_B),
+    [0xD5] = E(op_aad, "aad", 0, I_B),
+    [0xD6] = E(op_salc, "salc", 0, I_NONE),
+    [0xD7] = E(op_xlat, "xlat", 0, I_NONE),
+    [0xD8 ... 0xDF] = E(op_fpu_escape, "esc", D_M, I_NONE),
+
+    /* E0-EF: loops, I/O, near/far jumps and calls */
+    [0xE0] = E(op_loop, "loopne", 0, I_BS),
+    [0xE1] = E(op_loop, "loope", 0, I_BS),
+    [0xE2] = E(op_loop, "loop", 0, I_BS),
+    [0xE3] = E(op_jcxz, "jcxz", 0, I_BS),
+    [0xE4] = E(op_in, "in", D_B, I_B),
+    [0xE5] = E(op_in, "in", 0, I_B),
+    [0xE6] = E(op_out, "out", D_B, I_B),
+    [0xE7] = E(op_out, "out", 0, I_B),
+    [0xE8] = E(op_call_rel, "call", 0, I_Z),
+    [0xE9] = E(op_jmp_rel, "jmp", 0, I_Z),
+    [0xEA] = E(op_jmp_far_imm, "jmpf", 0, I_PTR),
+    [0xEB] = E(op_jmp_rel, "jmp", 0, I_BS),
+    [0xEC] = E(op_in, "in", D_B, I_NONE),
+    [0xED] = E(op_in, "in", 0, I_NONE),
+    [0xEE] = E(op_out, "out", D_B, I_NONE),
+    [0xEF] = E(op_out, "out", 0, I_NONE),
+
+    /* F0-FF */
+    [0xF1] = E(op_int1, "int1", 0, I_NONE),
+    [0xF4] = E(op_hlt, "hlt", 0, I_NONE),
+    [0xF5] = E(op_flag_op, "cmc", 0, I_NONE),
+    [0xF6] = G(grp3b, "grp3", D_B, I_NONE),
+    [0xF7] = G(grp3v, "grp3", 0, I_NONE),
+    [0xF8] = E(op_flag_op, "clc", 0, I_NONE),
+    [0xF9] = E(op_flag_op, "stc", 0, I_NONE),
+    [0xFA] = E(op_cli, "cli", 0, I_NONE),
+    [0xFB] = E(op_sti, "sti", 0, I_NONE),
+    [0xFC] = E(op_flag_op, "cld", 0, I_NONE),
+    [0xFD] = E(op_flag_op, "std", 0, I_NONE),
+    [0xFE] = G(grp4, "grp4", D_B, I_NONE),
+    [0xFF] = G(grp5, "grp5", 0, I_NONE),
+
+    /* ---- two-byte map, 0F xx ---- */
+    [0x100] = G(grp6, "grp6", 0, I_NONE),
+    [0x101] = G(grp7, "grp7", 0, I_NONE),
+    [0x102] = E(op_lar, "lar", D_M, I_NONE),
+    [0x103] = E(op_lsl, "lsl", D_M, I_NONE),
+    [0x106] = E(op_clts, "clts", 0, I_NONE),
+    [0x108] = E(op_invd, "invd", 0, I_NONE),
+    [0x109] = E(op_invd, "wbinvd", 0, I_NONE),
+    [0x10B] = E(op_ud, "ud2", 0, I_NONE),
+    [0x119 ... 0x11F] = E(op_nop, "nop", D_M, I_NONE),
+    [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR, I_NONE),
+    [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR, I_NONE),
+    [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR, I_NONE),
+    [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR, I_NONE),
+    [0x130] = E(op_wrmsr, "wrmsr", 0, I_NONE),
+    [0x131] = E(op_rdtsc, "rdtsc", 0, I_NONE),
+    [0x132] = E(op_rdmsr, "rdmsr", 0, I_NONE),
+    [0x133] = E(op_rdpmc, "rdpmc", 0, I_NONE),
+    [0x134] = E(op_sysenter, "sysenter", 0, I_NONE),
+    [0x135] = E(op_sysexit, "sysexit", 0, I_NONE),
+    [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE),
+    [0x180 ... 0x18F] = E(op_jcc, "jcc", 0, I_Z),
+    [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE),
+    [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
+    [0x1A1] = E(op_pop_sreg, "pop fs", 0, I_NONE),
+    [0x1A2] = E(op_cpuid, "cpuid", 0, I_NONE),
+    [0x1A3] = E(op_bt_rm_r, "bt", D_M, I_NONE),
+    [0x1A4] = E(op_shld, "shld", D_M, I_B),
+    [0x1A5] = E(op_shld, "shld", D_M, I_NONE),
+    [0x1A8] = E(op_push_sreg, "push gs", 0, I_NONE),
+    [0x1A9] = E(op_pop_sreg, "pop gs", 0, I_NONE),
+    [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE),
+    [0x1AC] = E(op_shrd, "shrd", D_M, I_B),
+    [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE),
+    [0x1AF] = E(op_imul_r_rm, "imul", D_M, I_NONE),
+    [0x1B0] = E(op_cmpxchg, "cmpxchg", D_M | D_B | D_L, I_NONE),
+    [0x1B1] = E(op_cmpxchg, "cmpxchg", D_M | D_L, I_NONE),
+    [0x1B2] = E(op_load_far_ptr, "lss", D_M, I_NONE),
+    [0x1B3] = E(op_bt_rm_r, "btr", D_M | D_L, I_NONE),
+    [0x1B4] = E(op_load_far_ptr, "lfs", D_M, I_NONE),
+    [0x1B5] = E(op_load_far_ptr, "lgs", D_M, I_NONE),
+    [0x1B6] = E(op_movzx, "movzx", D_M, I_NONE),
+    [0x1B7] = E(op_movzx, "movzx", D_M, I_NONE),
+    [0x1B9] = E(op_ud, "ud1", 0, I_NONE),
+    [0x1BA] = G(grp8, "grp8", 0, I_B),
+    [0x1BB] = E(op_bt_rm_r, "btc", D_M | D_L, I_NONE),
+    [0x1BC] = E(op_bsf, "bsf", D_M, I_NONE),
+    [0x1BD] = E(op_bsr, "bsr", D_M, I_NONE),
+    [0x1BE] = E(op_movsx, "movsx", D_M, I_NONE),
+    [0x1BF] = E(op_movsx, "movsx", D_M, I_NONE),
+    [0x1C0] = E(op_xadd, "xadd", D_M | D_B | D_L, I_NONE),
+    [0x1C1] = E(op_xadd, "xadd", D_M | D_L, I_NONE),
+    [0x1C7] = G(grp9, "grp9", 0, I_NONE),
+    [0x1C8 ... 0x1CF] = E(op_bswap, "bswap", 0, I_NONE),
+};
+
+/* ---- decoder ---- */
+
+typedef struct Fetcher {
+    CPU *cpu;
+    uint32_t eip;
+    unsigned n;
+} Fetcher;
+
+static uint8_t next_byte(Fetcher *f) {
+    if (f->n >= 15) cpu_raise(f->cpu, EXC_GP, 0); /* longer than 15 bytes */
+    return fetch_byte(f->cpu, f->eip + f->n++);
+}
+
+static uint32_t next_imm(Fetcher *f, unsigned size) {
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++) v |= (uint32_t)next_byte(f) << (8 * i);
+    return v;
+}
+
+/* 16-bit addressing: base/index pairs for r/m 0-7 (BX=3, BP=5, SI=6, DI=7). */
+static const uint8_t ea16_base[8] = {R_EBX, R_EBX, R_EBP, R_EBP, EA_NOREG, EA_NOREG, R_EBP, R_EBX};
+static const uint8_t ea16_index[8] = {R_ESI, R_EDI, R_ESI, R_EDI, R_ESI, R_EDI, EA_NOREG, EA_NOREG};
+
+static void decode_modrm_mem(Fetcher *f, Insn *in, int *default_seg) {
+    in->ea_scale = 0;
+    if (in->asize == 2) {
+        if (in->mod == 0 && in->rm == 6) {
+            in->ea_base = in->ea_index = EA_NOREG;
+            in->disp = next_imm(f, 2);
+        } else {
+            in->ea_base = ea16_base[in->rm];
+            in->ea_index = ea16_index[in->rm];
+            if (in->ea_base == R_EBP) *default_seg = SEG_SS;
+            if (in->mod == 1) in->disp = sext(next_byte(f), 1);
+            else if (in->mod == 2) in->disp = sext(next_imm(f, 2), 2);
+        }
+        return;
+    }
+    int base = in->rm;
+    if (base == 4) { /* SIB */
+        uint8_t sib = next_byte(f);
+        in->ea_scale = sib >> 6;
+        in->ea_index = ((sib >> 3) & 7) == 4 ? EA_NOREG : (sib >> 3) & 7;
+        base = sib & 7;
+        if (base == 5 && in->mod == 0) {
+            in->ea_base = EA_NOREG;
+            in->disp = next_imm(f, 4);
+            return;
+        }
+    } else if (base == 5 && in->mod == 0) {
+        in->ea_base = in->ea_index = EA_NOREG;
+        in->disp = next_imm(f, 4);
+        return;
+    } else {
+        in->ea_index = EA_NOREG;
+    }
+    in->ea_base = (uint8_t)base;
+    if (base == R_ESP || base == R_EBP) *default_seg = SEG_SS;
+    if (in->mod == 1) in->disp = sext(next_byte(f), 1);
+    else if (in->mod == 2) in->disp = next_imm(f, 4);
+}
+
+void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
+    Fetcher f = {cpu, eip, 0};
+    bool code32 = cpu_code32(cpu);
+    memset(in, 0, sizeof *in);
+    in->osize = in->asize = code32 ? 4 : 2;
+    in->ea_base = in->ea_index = EA_NOREG;
+    int seg_override = -1;
+    uint8_t b;
+    for (;;) {
+        b = next_byte(&f);
+        switch (b) {
+        case 0x26: seg_override = SEG_ES; continue;
+        case 0x2E: seg_override = SEG_CS; continue;
+        case 0x36: seg_override = SEG_SS; continue;
+        case 0x3E: seg_override = SEG_DS; continue;
+        case 0x64: seg_override = SEG_FS; continue;
+        case 0x65: seg_override = SEG_GS; continue;
+        case 0x66: in->osize = code32 ? 2 : 4; continue;
+        case 0x67: in->asize = code32 ? 2 : 4; continue;
+        case 0xF0: in->lock = 1; continue;
+        case 0xF2: in->rep = REP_NE; continue;
+        case 0xF3: in->rep = REP_E; continue;
+        default: break;
+        }
+        break;
+    }
+    unsigned index = b;
+    if (b == 0x0F) index = 0x100 | next_byte(&f);
+    in->op = (uint16_t)index;
+
+    const OpEntry *e = &op_table[index];
+    unsigned flags = e->flags;
+    unsigned imm = e->imm;
+    int default_seg = SEG_DS;
+    if (flags & D_M) {
+        in->has_modrm = 1;
+        in->modrm = next_byte(&f);
+        in->mod = in->modrm >> 6;
+        in->reg = (in->modrm >> 3) & 7;
+        in->rm = in->modrm & 7;
+        if (flags & D_CR) in->mod = 3;
+        in->is_mem = in->mod != 3;
+        if (in->is_mem) decode_modrm_mem(&f, in, &default_seg);
+    }
+    if (flags & D_G) {
+        const OpEntry *sub = &e->group[in->reg];
+        in->fn = sub->fn;
+        in->name = sub->name;
+        flags |= sub->flags;
+        if (imm == I_NONE) imm = sub->imm;
+    } else {
+        in->fn = e->fn;
+        in->name = e->name;
+    }
+    if (!in->fn) cpu_ud(cpu);
+    if (in->lock && (!(flags & D_L) || !in->is_mem)) cpu_ud(cpu);
+    in->size = (flags & D_B) ? 1 : in->osize;
+
+    switch (imm) {
+    case I_NONE: break;
+    case I_B: in->imm = next_byte(&f); break;
+    case I_BS: in->imm = sext(next_byte(&f), 1); break;
+    case I_W: in->imm = next_imm(&f, 2); break;
+    case I_Z: in->imm = next_imm(&f, in->osize); break;
+    case I_PTR:
+        in->imm = next_imm(&f, in->osize);
+        in->imm2 = next_imm(&f, 2);
+        break;
+    case I_MOFFS:
+        in->disp = next_imm(&f, in->asize);
+        in->is_mem = 1;
+        break;
+    case I_ENTER:
+        in->imm = next_imm(&f, 2);
+        in->imm2 = next_byte(&f);
+        break;
+    }
+    in->seg_override = seg_override >= 0;
+    in->seg = (uint8_t)(seg_override >= 0 ? seg_override : default_seg);
+    in->len = (uint8_t)f.n;
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages bt86 needs to build, test and run.
+# Safe to run repeatedly: it installs only what is missing.
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
+      libsdl2-dev zlib1g-dev libunicorn-dev seabios)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
