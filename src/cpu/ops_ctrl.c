@@ -94,7 +94,10 @@ void op_ret_far(CPU *cpu, const Insn *in) {
     cpu_ret_far(cpu, in->osize, in->op == 0xCA ? (uint16_t)in->imm : 0);
 }
 
-void op_iret(CPU *cpu, const Insn *in) { cpu_iret(cpu, in->osize); }
+void op_iret(CPU *cpu, const Insn *in) {
+    cpu_iret(cpu, in->osize);
+    cpu->nmi_blocked = false; /* IRET ends the NMI handler's blocking */
+}
 
 void op_int(CPU *cpu, const Insn *in) { cpu_deliver(cpu, in->imm & 0xFF, -1, INT_SOFTWARE); }
 
