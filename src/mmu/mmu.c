@@ -1,0 +1,291 @@
+/*
+ * mmu.c - physical address map and paging (see mmu.h).
+ *
+ * Contract on A20: mmu_translate() applies the A20 mask to the physical
+ * addresses it returns and to the page-table addresses it walks; phys_*()
+ * take addresses as given (DMA and loaders never see A20).
+ */
+#include "mmu/mmu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- physical map ---------------- */
+
+PhysMem *physmem_new(uint32_t ram_size) {
+    PhysMem *pm = calloc(1, sizeof *pm);
+    if (!pm) return NULL;
+    uint64_t size = ((uint64_t)ram_size + 0xFFF) & ~(uint64_t)0xFFF;
+    if (size > 0xFFFFF000u) size = 0xFFFFF000u;
+    pm->ram = calloc(1, size ? (size_t)size : 1);
+    if (!pm->ram) {
+        free(pm);
+        return NULL;
+    }
+    pm->ram_size = (uint32_t)size;
+    pm->a20_mask = 0xFFFFFFFFu;
+    return pm;
+}
+
+void physmem_free(PhysMem *pm) {
+    if (!pm) return;
+    for (int i = 0; i < pm->nregions; i++) free(pm->regions[i].data);
+    free(pm->ram);
+    free(pm);
+}
+
+static bool range_ok(uint32_t start, uint32_t size) {
+    return size && (uint64_t)start + size <= 0x100000000ull;
+}
+
+int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data) {
+    if (!range_ok(start, size) || pm->nregions >= PHYS_MAX_REGIONS) return -1;
+    uint8_t *copy = malloc(size);
+    if (!copy) return -1;
+    memcpy(copy, data, size);
+    pm->regions[pm->nregions++] = (PhysRegion){.start = start, .size = size, .kind = PHYS_ROM,
+                                              .data = copy};
+    return 0;
+}
+
+int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, MmioWriteFn wr,
+                     void *opaque) {
+    if (!range_ok(start, size) || pm->nregions >= PHYS_MAX_REGIONS) return -1;
+    pm->regions[pm->nregions++] = (PhysRegion){.start = start, .size = size, .kind = PHYS_MMIO,
+                                              .read = rd, .write = wr, .opaque = opaque};
+    return 0;
+}
+
+void physmem_set_a20(PhysMem *pm, bool enabled) {
+    uint32_t mask = enabled ? 0xFFFFFFFFu : 0xFFEFFFFFu;
+    if (mask == pm->a20_mask) return;
+    pm->a20_mask = mask;
+    if (pm->a20_changed) pm->a20_changed(pm->a20_opaque);
+}
+
+/* The most recently added region containing a (later regions win), or NULL. */
+static PhysRegion *find_region(PhysMem *pm, uint32_t a) {
+    for (int i = pm->nregions - 1; i >= 0; i--) {
+        PhysRegion *r = &pm->regions[i];
+        if (a - r->start < r->size) return r;
+    }
+    return NULL;
+}
+
+static inline bool in_ram(const PhysMem *pm, uint32_t a, unsigned size) {
+    return a < pm->ram_size && size <= pm->ram_size - a;
+}
+
+static uint32_t read_le(const uint8_t *p, unsigned size) {
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+
+static void write_le(uint8_t *p, unsigned size, uint32_t v) {
+    for (unsigned i = 0; i < size; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* True when all `size` bytes at a belong to the same target (region r, or plain RAM if r is NULL). */
+static bool same_target(PhysMem *pm, PhysRegion *r, uint32_t a, unsigned size) {
+    if (size == 1) return true;
+    uint32_t last = a + size - 1;
+    if (last < a) return false; /* wraps at 4 GiB */
+    if (r) return last - r->start < r->size && find_region(pm, last) == r;
+    return in_ram(pm, a, size) && find_region(pm, last) == NULL;
+}
+
+uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
+    PhysRegion *r = find_region(pm, paddr);
+    if (!same_target(pm, r, paddr, size)) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++) v |= phys_read(pm, paddr + i, 1) << (8 * i);
+        return v;
+    }
+    if (r) {
+        if (r->kind == PHYS_ROM) return read_le(r->data + (paddr - r->start), size);
+        return r->read ? r->read(r->opaque, paddr - r->start, size) : (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
+    }
+    if (in_ram(pm, paddr, size)) return read_le(pm->ram + paddr, size);
+    return (uint32_t)(((uint64_t)1 << (8 * size)) - 1); /* unmapped: all ones */
+}
+
+void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
+    PhysRegion *r = find_region(pm, paddr);
+    if (!same_target(pm, r, paddr, size)) {
+        for (unsigned i = 0; i < size; i++) phys_write(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
+        return;
+    }
+    if (r) {
+        if (r->kind == PHYS_MMIO && r->write) r->write(r->opaque, paddr - r->start, size, val);
+        return; /* ROM: writes ignored */
+    }
+    if (in_ram(pm, paddr, size)) write_le(pm->ram + paddr, size, val);
+}
+
+/* Bulk copies touch plain RAM only (and ROM for reads); anything else fails. */
+static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
+    if (len == 0) return true;
+    if (len > pm->ram_size || paddr > pm->ram_size - len) return false;
+    for (int i = 0; i < pm->nregions; i++) {
+        const PhysRegion *r = &pm->regions[i];
+        uint64_t a0 = paddr, a1 = (uint64_t)paddr + len, r0 = r->start, r1 = (uint64_t)r->start + r->size;
+        if (a0 < r1 && r0 < a1) return false;
+    }
+    return true;
+}
+
+int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len) {
+    if (!bulk_ok(pm, paddr, len)) return -1;
+    if (len) memcpy(pm->ram + paddr, src, len);
+    return 0;
+}
+
+int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
+    if (bulk_ok(pm, paddr, len)) {
+        if (len) memcpy(dst, pm->ram + paddr, len);
+        return 0;
+    }
+    /* Slow path that also reads ROM; fails on MMIO and unmapped bytes. */
+    uint8_t *d = dst;
+    for (size_t i = 0; i < len; i++) {
+        uint32_t a = paddr + (uint32_t)i;
+        if ((uint64_t)paddr + i > 0xFFFFFFFFull) return -1;
+        PhysRegion *r = find_region(pm, a);
+        if (r && r->kind == PHYS_ROM) d[i] = r->data[a - r->start];
+        else if (!r && a < pm->ram_size) d[i] = pm->ram[a];
+        else return -1;
+    }
+    return 0;
+}
+
+uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
+    uint32_t page = paddr & ~0xFFFu;
+    for (int i = pm->nregions - 1; i >= 0; i--) {
+        PhysRegion *r = &pm->regions[i];
+        uint64_t p0 = page, p1 = (uint64_t)page + 0x1000, r0 = r->start, r1 = (uint64_t)r->start + r->size;
+        if (p0 < r1 && r0 < p1) {
+            if (!write && r->kind == PHYS_ROM && r0 <= p0 && p1 <= r1) {
+                /* Covered entirely by this ROM; make sure no later region overlaps it. */
+                for (int j = i + 1; j < pm->nregions; j++) {
+                    const PhysRegion *q = &pm->regions[j];
+                    if (p0 < (uint64_t)q->start + q->size && q->start < p1) return NULL;
+                }
+                return r->data + (page - r->start);
+            }
+            return NULL;
+        }
+    }
+    if (in_ram(pm, page, 0x1000)) return pm->ram + page;
+    return NULL;
+}
+
+/* ---------------- paging and TLB ---------------- */
+
+void mmu_flush_all(Mmu *mmu) {
+    for (int u = 0; u < 2; u++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+    mmu->tlb_flushes++;
+}
+
+void mmu_init(Mmu *mmu, PhysMem *pm) {
+    memset(mmu, 0, sizeof *mmu);
+    mmu->pm = pm;
+    mmu_flush_all(mmu);
+}
+
+void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3) {
+    mmu->paging = pg;
+    mmu->wp = wp;
+    mmu->pse = pse;
+    mmu->pge = pge;
+    mmu->cr3 = cr3;
+    /* Global pages are not tracked: every CR3 write flushes everything, which
+     * is always allowed (a superset of what the architecture requires). */
+    mmu_flush_all(mmu);
+}
+
+void mmu_flush_page(Mmu *mmu, uint32_t lin) {
+    /* A 4 MiB page is cached as 4 KiB entries: drop every entry in the same
+     * 4 MiB region (a harmless superset for 4 KiB pages). */
+    uint32_t region = lin & ~0x3FFFFFu;
+    for (int u = 0; u < 2; u++) {
+        for (unsigned i = 0; i < TLB_SIZE; i++) {
+            TlbEntry *e = &mmu->tlb[u][i];
+            uint32_t tag = e->tag_read != TLB_INVALID ? e->tag_read : e->tag_write;
+            if (tag != TLB_INVALID && (tag & ~0x3FFFFFu) == region)
+                *e = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+        }
+    }
+}
+
+static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable) {
+    TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+    uint32_t vpage = lin & ~0xFFFu;
+    uint8_t *host_r = phys_page_host(mmu->pm, pa, false);
+    uint8_t *host_w = writable ? phys_page_host(mmu->pm, pa, true) : NULL;
+    e->tag_read = host_r ? vpage : TLB_INVALID;
+    e->tag_write = host_w ? vpage : TLB_INVALID;
+    e->addend = host_r ? (uintptr_t)host_r - vpage : 0;
+}
+
+bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
+                   uint32_t *pf_error) {
+    PhysMem *pm = mmu->pm;
+    uint32_t a20 = pm->a20_mask;
+    bool write = access == MMU_WRITE;
+    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
+    if (!mmu->paging) {
+        *paddr = lin & a20;
+        tlb_fill(mmu, lin, user, *paddr, true);
+        return true;
+    }
+    uint32_t pde_addr = ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20;
+    uint32_t pde = phys_read(pm, pde_addr, 4);
+    if (!(pde & 1)) {
+        *pf_error = err;
+        return false;
+    }
+    bool large = (pde & 0x80) && mmu->pse;
+    uint32_t pte = 0, pte_addr = 0, leaf;
+    if (large) {
+        if (pde & 0x003FE000u) { /* reserved bits of a 4 MiB PDE (no PSE-36) */
+            *pf_error = err | PF_P | PF_RSVD;
+            return false;
+        }
+        leaf = pde;
+    } else {
+        pte_addr = ((pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20;
+        pte = phys_read(pm, pte_addr, 4);
+        if (!(pte & 1)) {
+            *pf_error = err;
+            return false;
+        }
+        leaf = pte;
+    }
+    bool u_ok = (pde & 4) && (leaf & 4);
+    bool w_ok = (pde & 2) && (leaf & 2);
+    if ((user && !u_ok) || (write && (user ? !w_ok : (mmu->wp && !w_ok)))) {
+        *pf_error = err | PF_P;
+        return false;
+    }
+    /* Accessed bits, and dirty for writes. */
+    if (!(pde & 0x20) || (large && write && !(pde & 0x40))) {
+        pde |= 0x20;
+        if (large && write) pde |= 0x40;
+        phys_write(pm, pde_addr, 4, pde);
+    }
+    if (!large && (!(pte & 0x20) || (write && !(pte & 0x40)))) {
+        pte |= 0x20;
+        if (write) pte |= 0x40;
+        phys_write(pm, pte_addr, 4, pte);
+    }
+    leaf = large ? pde : pte;
+    uint32_t pa = large ? (leaf & 0xFFC00000u) | (lin & 0x3FFFFFu) : (leaf & ~0xFFFu) | (lin & 0xFFF);
+    pa &= a20;
+    *paddr = pa;
+    bool can_write = user ? w_ok : (!mmu->wp || w_ok);
+    tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40));
+    return true;
+}
