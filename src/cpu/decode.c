@@ -202,8 +202,8 @@ static const OpEntry op_table[512] = {
     [0xB8 ... 0xBF] = E(op_mov_r_imm, "mov", 0, I_Z),
 
     /* C0-CF */
-    [0xC0] = E(op_shift_rm, "shift", D_M | D_B, I_B),
-    [0xC1] = E(op_shift_rm, "shift", D_M, I_B),
+    [0xC0] = G(grp2, "grp2", D_B, I_B),
+    [0xC1] = G(grp2, "grp2", 0, I_B),
     [0xC2] = E(op_ret_near, "ret", 0, I_W),
     [0xC3] = E(op_ret_near, "ret", 0, I_NONE),
     [0xC4] = E(op_load_far_ptr, "les", D_M, I_NONE),
@@ -220,10 +220,10 @@ static const OpEntry op_table[512] = {
     [0xCF] = E(op_iret, "iret", 0, I_NONE),
 
     /* D0-DF: shifts by 1 / CL, AAM/AAD, SALC, XLAT, x87 escapes */
-    [0xD0] = E(op_shift_rm, "shift", D_M | D_B, I_NONE),
-    [0xD1] = E(op_shift_rm, "shift", D_M, I_NONE),
-    [0xD2] = E(op_shift_rm, "shift", D_M | D_B, I_NONE),
-    [0xD3] = E(op_shift_rm, "shift", D_M, I_NONE),
+    [0xD0] = G(grp2, "grp2", D_B, I_NONE),
+    [0xD1] = G(grp2, "grp2", 0, I_NONE),
+    [0xD2] = G(grp2, "grp2", D_B, I_NONE),
+    [0xD3] = G(grp2, "grp2", 0, I_NONE),
     [0xD4] = E(op_aam, "aam", 0, I_B),
     [0xD5] = E(op_aad, "aad", 0, I_B),
     [0xD6] = E(op_salc, "salc", 0, I_NONE),
