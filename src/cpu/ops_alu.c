@@ -377,7 +377,8 @@ void op_das(CPU *cpu, const Insn *in) {
 static void ascii_adjust(CPU *cpu, bool sub) {
     bool adjust = (al(cpu) & 0xF) > 9 || (flags_arith(cpu) & FL_AF);
     uint32_t ax = cpu->regs[R_EAX] & 0xFFFF;
-    if (adjust) ax = sub ? ((ax - 6) & 0xFF) | (((ax >> 8) - 1) & 0xFF) << 8 : ax + 0x106;
+    /* AX +/- 6 lets a carry/borrow from AL reach AH, then AH +/- 1 (SDM AAA, AAS). */
+    if (adjust) ax = sub ? (ax - 6 - 0x100) & 0xFFFF : (ax + 0x106) & 0xFFFF;
     ax = (ax & 0xFF0F);
     reg_write(cpu, R_EAX, 2, ax);
     lf_set(cpu, CC_LOGIC, 1, ax & 0xFF, 0, 0);
