@@ -209,6 +209,10 @@ struct CPU {
     uint64_t icount;       /* instructions retired */
     CpuTraceFn trace_fn;   /* if set, called before each instruction */
     void *trace_opaque;
+    /* if set, called for each interrupt/exception about to be delivered
+     * (kind is an IntKind from core.h) */
+    void (*event_fn)(CPU *cpu, int vector, int error_code, int kind, void *opaque);
+    void *event_opaque;
 };
 
 CPU *cpu_new(PhysMem *pm, struct IoBus *io);

@@ -28,6 +28,7 @@ static void deliver_real(CPU *cpu, int vector, uint32_t ret) {
 
 void cpu_deliver(CPU *cpu, int vector, int error_code, IntKind kind) {
     uint32_t ret = is_software(kind) ? cpu->next_eip : cpu->eip;
+    if (cpu->event_fn) cpu->event_fn(cpu, vector, error_code, (int)kind, cpu->event_opaque);
     if (!cpu_pe(cpu)) {
         deliver_real(cpu, vector, ret);
         return;

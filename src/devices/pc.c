@@ -1,0 +1,226 @@
+/*
+ * pc.c - assembling the PC machine (see pc.h).
+ */
+#include "devices/pc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "devices/cmos.h"
+#include "devices/debugcon.h"
+#include "devices/fwcfg.h"
+#include "devices/i8042.h"
+#include "devices/pic.h"
+#include "devices/pit.h"
+#include "devices/uart.h"
+#include "mmu/mmu.h"
+
+struct Pc {
+    PcConfig cfg;
+    PhysMem *pm;
+    IoBus *io;
+    CPU *cpu;
+    VClock clock;
+    Pic *pic;
+    Pit *pit;
+    Cmos *cmos;
+    I8042 *kbd;
+    Uart *com1, *com2;
+    FwCfg *fwcfg;
+    Debugcon *debugcon;
+};
+
+PcConfig pc_default_config(void) {
+    PcConfig c = {0};
+    c.ram_mb = 128;
+    c.bios_path = "/usr/share/seabios/bios.bin";
+    c.ns_per_insn = 2;
+    return c;
+}
+
+static uint32_t post_read(void *opaque, uint16_t port, unsigned size) {
+    (void)opaque;
+    (void)port;
+    (void)size;
+    return 0xFF;
+}
+static void post_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
+    (void)opaque;
+    (void)port;
+    (void)size;
+    (void)val; /* POST codes are not shown */
+}
+
+static void pc_reset_line(void *opaque) {
+    Pc *pc = opaque;
+    pc->cpu->reset_request = true;
+}
+
+static void pc_set_a20(void *opaque, bool enabled) {
+    Pc *pc = opaque;
+    physmem_set_a20(pc->pm, enabled);
+}
+
+static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open BIOS image %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > (16 << 20) || st.st_size % 65536) {
+        snprintf(err, errlen, "BIOS image %s: size must be a non-zero multiple of 64 KiB up to 16 MiB", path);
+        fclose(f);
+        return -1;
+    }
+    uint32_t size = (uint32_t)st.st_size;
+    uint8_t *data = malloc(size);
+    if (!data || fread(data, 1, size, f) != size) {
+        snprintf(err, errlen, "cannot read BIOS image %s", path);
+        free(data);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    /* The whole image ends at 4 GiB; its last 128 KiB (or less) also appears below 1 MiB. */
+    uint32_t isa = size < 0x20000 ? size : 0x20000;
+    int rc = physmem_add_rom(pc->pm, (uint32_t)(0x100000000ull - size), size, data);
+    if (rc == 0) rc = physmem_add_rom(pc->pm, 0x100000 - isa, isa, data + size - isa);
+    free(data);
+    if (rc < 0) snprintf(err, errlen, "cannot map the BIOS image");
+    return rc;
+}
+
+/* The BIOS memory-size bytes, as a PC BIOS and SeaBIOS read them. */
+static void cmos_memory_setup(Pc *pc) {
+    uint32_t kb = pc->cfg.ram_mb * 1024;
+    uint32_t ext_kb = kb > 1024 ? kb - 1024 : 0;
+    if (ext_kb > 0xFFFF) ext_kb = 0xFFFF;
+    cmos_set(pc->cmos, 0x15, 640 & 0xFF);
+    cmos_set(pc->cmos, 0x16, 640 >> 8);
+    cmos_set(pc->cmos, 0x17, ext_kb & 0xFF);
+    cmos_set(pc->cmos, 0x18, ext_kb >> 8);
+    cmos_set(pc->cmos, 0x30, ext_kb & 0xFF);
+    cmos_set(pc->cmos, 0x31, ext_kb >> 8);
+    uint32_t above16 = pc->cfg.ram_mb > 16 ? (pc->cfg.ram_mb - 16) * 16 : 0; /* 64 KiB units */
+    if (above16 > 0xFFFF) above16 = 0xFFFF;
+    cmos_set(pc->cmos, 0x34, above16 & 0xFF);
+    cmos_set(pc->cmos, 0x35, above16 >> 8);
+    cmos_set(pc->cmos, 0x14, 0x06); /* equipment: FPU bit clear until the x87 exists; VGA */
+    cmos_set(pc->cmos, 0x3D, 0x02); /* boot from the first hard disk */
+}
+
+static void fwcfg_setup(Pc *pc) {
+    uint64_t ram = (uint64_t)pc->cfg.ram_mb << 20;
+    fwcfg_add_i64(pc->fwcfg, FW_CFG_RAM_SIZE, ram);
+    fwcfg_add_i16(pc->fwcfg, FW_CFG_NB_CPUS, 1);
+    fwcfg_add_i16(pc->fwcfg, FW_CFG_MAX_CPUS, 1);
+    fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, 0);
+    /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed. */
+    uint8_t e820[20] = {0};
+    for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
+    e820[16] = 1; /* RAM */
+    fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
+}
+
+Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
+    if (cfg->ram_mb < 2 || cfg->ram_mb > 3584) {
+        snprintf(err, errlen, "memory size %u MiB out of range (2..3584)", cfg->ram_mb);
+        return NULL;
+    }
+    Pc *pc = calloc(1, sizeof *pc);
+    if (!pc) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pc->cfg = *cfg;
+    pc->pm = physmem_new(cfg->ram_mb << 20);
+    pc->io = iobus_new();
+    if (!pc->pm || !pc->io) {
+        snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", cfg->ram_mb);
+        pc_free(pc);
+        return NULL;
+    }
+    if (load_bios(pc, cfg->bios_path, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
+    vclock_init(&pc->clock);
+    pc->cpu = cpu_new(pc->pm, pc->io);
+    pc->pic = pic_new();
+    pc->pit = pit_new(&pc->clock, pic_irq_line(pc->pic, 0));
+    pc->cmos = cmos_new(&pc->clock, pic_irq_line(pc->pic, 8), cfg->rtc_start);
+    I8042Callbacks kcb = {pc_reset_line, pc_set_a20, pc};
+    pc->kbd = i8042_new(pic_irq_line(pc->pic, 1), pic_irq_line(pc->pic, 12), &kcb);
+    pc->com1 = uart_new(0x3F8, &pc->clock, pic_irq_line(pc->pic, 4), cfg->serial_tx, cfg->serial_opaque);
+    pc->com2 = uart_new(0x2F8, &pc->clock, pic_irq_line(pc->pic, 3), NULL, NULL);
+    pc->fwcfg = fwcfg_new();
+    pc->debugcon = debugcon_new(cfg->debugcon_out);
+    if (pic_register(pc->pic, pc->io) < 0 || pit_register(pc->pit, pc->io) < 0 ||
+        cmos_register(pc->cmos, pc->io) < 0 || i8042_register(pc->kbd, pc->io) < 0 ||
+        uart_register(pc->com1, pc->io) < 0 || uart_register(pc->com2, pc->io) < 0 ||
+        fwcfg_register(pc->fwcfg, pc->io) < 0 || debugcon_register(pc->debugcon, pc->io) < 0 ||
+        iobus_register(pc->io, 0x80, 1, post_read, post_write, pc) < 0) {
+        snprintf(err, errlen, "internal error: I/O port conflict");
+        pc_free(pc);
+        return NULL;
+    }
+    pc->cpu->irq_pending = pic_intr_pending;
+    pc->cpu->irq_ack = pic_intr_ack;
+    pc->cpu->irq_opaque = pc->pic;
+    cmos_memory_setup(pc);
+    fwcfg_setup(pc);
+    return pc;
+}
+
+void pc_free(Pc *pc) {
+    if (!pc) return;
+    cpu_free(pc->cpu);
+    pit_free(pc->pit);
+    cmos_free(pc->cmos);
+    uart_free(pc->com1);
+    uart_free(pc->com2);
+    i8042_free(pc->kbd);
+    fwcfg_free(pc->fwcfg);
+    debugcon_free(pc->debugcon);
+    pic_free(pc->pic);
+    iobus_free(pc->io);
+    physmem_free(pc->pm);
+    free(pc);
+}
+
+CPU *pc_cpu(Pc *pc) { return pc->cpu; }
+
+size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }
+
+#define SLICE_MAX 100000
+
+PcExit pc_run(Pc *pc, uint64_t max_insns) {
+    CPU *cpu = pc->cpu;
+    uint64_t ns = pc->cfg.ns_per_insn ? pc->cfg.ns_per_insn : 1;
+    uint64_t start = cpu->icount;
+    for (;;) {
+        uint64_t done = cpu->icount - start;
+        if (done >= max_insns) return PC_EXIT_INSN_LIMIT;
+        uint64_t now = vclock_now(&pc->clock), deadline = vclock_next_deadline(&pc->clock);
+        uint64_t slice = deadline == VCLOCK_NEVER ? SLICE_MAX : (deadline > now ? (deadline - now) / ns : 0);
+        if (slice == 0) slice = 1;
+        if (slice > SLICE_MAX) slice = SLICE_MAX;
+        if (slice > max_insns - done) slice = max_insns - done;
+        uint64_t before = cpu->icount;
+        CpuExit e = cpu_run(cpu, slice);
+        vclock_advance(&pc->clock, now + (cpu->icount - before) * ns);
+        switch (e) {
+        case CPU_EXIT_RESET: return PC_EXIT_RESET;
+        case CPU_EXIT_REQUEST: return PC_EXIT_REQUEST;
+        case CPU_EXIT_HALT:
+            if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
+            if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
+            vclock_advance(&pc->clock, vclock_next_deadline(&pc->clock)); /* idle until the next event */
+            break;
+        default: break;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/*
+ * pc.h - the PC machine: RAM, the BIOS image, the CPU and the chips on the
+ * I/O bus (8259 PICs, 8254 PIT, CMOS/RTC, 8042, two 16550A UARTs, fw_cfg,
+ * the firmware debug console, the POST port), wired to one virtual clock.
+ *
+ * Time is deterministic: every executed instruction advances the virtual
+ * clock by ns_per_insn, and a halted CPU skips ahead to the next timer.
+ * Two runs with the same inputs behave identically.
+ *
+ * Use:
+ *     PcConfig cfg = pc_default_config();
+ *     cfg.bios_path = "/usr/share/seabios/bios.bin";
+ *     char err[256];
+ *     Pc *pc = pc_new(&cfg, err, sizeof err);       // NULL + message on error
+ *     PcExit why = pc_run(pc, max_insns);
+ *     pc_free(pc);
+ *
+ * Not there yet (see docs/STATUS.md): PCI, IDE, VGA, ACPI, direct kernel boot.
+ */
+#ifndef BT86_PC_H
+#define BT86_PC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cpu/cpu.h"
+#include "devices/bus.h"
+#include "devices/clock.h"
+
+typedef struct PcConfig {
+    uint32_t ram_mb;
+    const char *bios_path;
+    FILE *debugcon_out;          /* firmware debug console, or NULL */
+    void (*serial_tx)(void *opaque, uint8_t byte); /* COM1 output, or NULL */
+    void *serial_opaque;
+    uint64_t ns_per_insn;        /* virtual time per instruction */
+    int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
+} PcConfig;
+
+typedef enum PcExit {
+    PC_EXIT_INSN_LIMIT, /* ran the requested number of instructions */
+    PC_EXIT_HALTED,     /* HLT with interrupts disabled: nothing can wake the CPU */
+    PC_EXIT_RESET,      /* triple fault or reset request */
+    PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
+} PcExit;
+
+typedef struct Pc Pc;
+
+PcConfig pc_default_config(void);
+Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
+void pc_free(Pc *pc);
+PcExit pc_run(Pc *pc, uint64_t max_insns);
+CPU *pc_cpu(Pc *pc);
+/* Feed bytes typed on the serial console to COM1; returns how many were taken. */
+size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
+
+#endif

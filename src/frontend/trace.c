@@ -1,0 +1,167 @@
+/*
+ * trace.c - execution tracing with capstone disassembly (see trace.h).
+ *
+ * Instruction bytes are read without side effects: linear addresses are
+ * translated with the MMU's page walk only when the CPU's own TLB does not
+ * already map them, and unreadable bytes are shown as "<unreadable>"; a
+ * trace never raises a guest exception.
+ */
+#include "frontend/trace.h"
+
+#include <capstone/capstone.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/core.h"
+
+struct Tracer {
+    unsigned mask;
+    FILE *out;
+    csh cs16, cs32;
+    uint64_t count;
+};
+
+static const struct {
+    const char *name;
+    unsigned bit;
+    const char *help;
+} trace_items[] = {
+    {"in_asm", TRACE_IN_ASM, "each executed instruction, disassembled"},
+    {"exec", TRACE_EXEC, "a numbered line per executed instruction"},
+    {"cpu", TRACE_CPU, "the registers before each instruction"},
+    {"int", TRACE_INT, "interrupts and exceptions as they are delivered"},
+};
+
+void tracer_print_help(FILE *out) {
+    fprintf(out, "Log items (comma separated) for -d:\n");
+    for (size_t i = 0; i < sizeof trace_items / sizeof trace_items[0]; i++)
+        fprintf(out, "  %-8s %s\n", trace_items[i].name, trace_items[i].help);
+}
+
+bool tracer_parse_flags(const char *arg, unsigned *mask, const char **bad) {
+    static char item[64];
+    *mask = 0;
+    while (*arg) {
+        size_t n = strcspn(arg, ",");
+        if (n == 0 || n >= sizeof item) {
+            snprintf(item, sizeof item, "%.*s", (int)(n < 63 ? n : 63), arg);
+            *bad = item;
+            return false;
+        }
+        memcpy(item, arg, n);
+        item[n] = 0;
+        bool found = false;
+        for (size_t i = 0; i < sizeof trace_items / sizeof trace_items[0]; i++) {
+            if (strcmp(item, trace_items[i].name) == 0) {
+                *mask |= trace_items[i].bit;
+                found = true;
+            }
+        }
+        if (!found) {
+            *bad = item;
+            return false;
+        }
+        arg += n;
+        if (*arg == ',') arg++;
+    }
+    return true;
+}
+
+Tracer *tracer_new(unsigned mask, FILE *out) {
+    Tracer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->mask = mask;
+    t->out = out;
+    if (cs_open(CS_ARCH_X86, CS_MODE_16, &t->cs16) != CS_ERR_OK ||
+        cs_open(CS_ARCH_X86, CS_MODE_32, &t->cs32) != CS_ERR_OK) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void tracer_free(Tracer *t) {
+    if (!t) return;
+    cs_close(&t->cs16);
+    cs_close(&t->cs32);
+    free(t);
+}
+
+/* Read guest code bytes at a linear address without faulting. */
+static int peek_code(CPU *cpu, uint32_t lin, uint8_t *buf, int n) {
+    for (int i = 0; i < n; i++) {
+        uint32_t a = lin + (uint32_t)i, pa, err;
+        uint8_t *p = mmu_tlb_read(&cpu->mmu, a, cpu->cpl == 3);
+        if (p) {
+            buf[i] = *p;
+            continue;
+        }
+        if (!mmu_translate(&cpu->mmu, a, MMU_FETCH, false, &pa, &err)) return i;
+        buf[i] = (uint8_t)phys_read(cpu->mmu.pm, pa, 1);
+    }
+    return n;
+}
+
+void tracer_format_insn(Tracer *t, CPU *cpu, char *buf, size_t size) {
+    uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
+    uint8_t code[16];
+    int n = peek_code(cpu, lin, code, 15);
+    int used = snprintf(buf, size, "%04x:%08x (%08x) ", cpu->seg[SEG_CS].sel, cpu->eip, lin);
+    if (n == 0) {
+        snprintf(buf + used, size - (size_t)used, "<unreadable>");
+        return;
+    }
+    cs_insn *insn;
+    size_t count = cs_disasm(cpu_code32(cpu) ? t->cs32 : t->cs16, code, (size_t)n, cpu->eip, 1, &insn);
+    if (count == 0) {
+        snprintf(buf + used, size - (size_t)used, "%02x  (bad)", code[0]);
+        return;
+    }
+    char hex[48] = "";
+    for (size_t i = 0; i < insn[0].size && i < 15; i++) snprintf(hex + 3 * i, sizeof hex - 3 * i, "%02x ", insn[0].bytes[i]);
+    snprintf(buf + used, size - (size_t)used, "%-30s %s %s", hex, insn[0].mnemonic, insn[0].op_str);
+    cs_free(insn, count);
+}
+
+static void dump_cpu(Tracer *t, CPU *cpu) {
+    static const char *const names[8] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
+    static const char *const snames[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+    FILE *o = t->out;
+    for (int i = 0; i < 8; i++) fprintf(o, "%s=%08x%s", names[i], cpu->regs[i], i == 3 || i == 7 ? "\n" : " ");
+    fprintf(o, "EIP=%08x EFL=%08x CPL=%d CR0=%08x CR3=%08x\n", cpu->eip, cpu_get_eflags(cpu), cpu->cpl,
+            cpu->cr0, cpu->cr3);
+    for (int s = 0; s < SEG_COUNT; s++)
+        fprintf(o, "%s=%04x %08x %08x %04x%s", snames[s], cpu->seg[s].sel, cpu->seg[s].base,
+                cpu->seg[s].limit, cpu->seg[s].flags, s % 3 == 2 ? "\n" : "  ");
+}
+
+static void trace_step(CPU *cpu, void *opaque) {
+    Tracer *t = opaque;
+    t->count++;
+    if (t->mask & TRACE_CPU) dump_cpu(t, cpu);
+    if (t->mask & (TRACE_IN_ASM | TRACE_EXEC)) {
+        char line[160];
+        tracer_format_insn(t, cpu, line, sizeof line);
+        if (t->mask & TRACE_EXEC) fprintf(t->out, "[%llu] ", (unsigned long long)t->count);
+        fprintf(t->out, "%s\n", line);
+    }
+}
+
+static void trace_event(CPU *cpu, int vector, int error_code, int kind, void *opaque) {
+    Tracer *t = opaque;
+    static const char *const kinds[] = {"exception", "interrupt", "int", "int", "int1"};
+    fprintf(t->out, "%s 0x%02x", kinds[kind < 5 ? kind : 0], vector);
+    if (error_code >= 0) fprintf(t->out, " error %04x", error_code);
+    fprintf(t->out, " at %04x:%08x (CPL %d)\n", cpu->seg[SEG_CS].sel, cpu->eip, cpu->cpl);
+}
+
+void tracer_attach(Tracer *t, CPU *cpu) {
+    if (t->mask & (TRACE_IN_ASM | TRACE_EXEC | TRACE_CPU)) {
+        cpu->trace_fn = trace_step;
+        cpu->trace_opaque = t;
+    }
+    if (t->mask & TRACE_INT) {
+        cpu->event_fn = trace_event;
+        cpu->event_opaque = t;
+    }
+}
