@@ -232,7 +232,9 @@ static void lar_lsl(CPU *cpu, const Insn *in, bool lsl) {
         set_zf(cpu, false);
         return;
     }
-    uint32_t v = lsl ? desc_limit(lo, hi) : hi & (in->osize == 4 ? 0x00F0FF00u : 0xFF00u);
+    /* LAR: the SDM masks with 00FxFF00h, bits 19:16 undefined; Intel
+     * processors return the descriptor's bits there (limit 19:16), as here. */
+    uint32_t v = lsl ? desc_limit(lo, hi) : hi & (in->osize == 4 ? 0x00FFFF00u : 0xFF00u);
     reg_write(cpu, in->reg, in->osize, v);
     set_zf(cpu, true);
 }
