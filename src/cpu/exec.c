@@ -18,7 +18,7 @@
 #include "cpu/core.h"
 #include "cpu/ops.h"
 
-static void cpu_a20_changed(void *opaque) {
+static void cpu_map_changed(void *opaque) {
     CPU *cpu = opaque;
     mmu_flush_all(&cpu->mmu);
 }
@@ -28,8 +28,8 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
     if (!cpu) return NULL;
     mmu_init(&cpu->mmu, pm);
     cpu->io = io;
-    pm->a20_changed = cpu_a20_changed;
-    pm->a20_opaque = cpu;
+    pm->map_changed = cpu_map_changed;
+    pm->map_opaque = cpu;
     cpu_reset(cpu);
     return cpu;
 }

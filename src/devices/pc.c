@@ -11,8 +11,11 @@
 #include "devices/cmos.h"
 #include "devices/debugcon.h"
 #include "devices/fwcfg.h"
+#include "devices/i440fx.h"
 #include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pic.h"
+#include "devices/piix3.h"
 #include "devices/pit.h"
 #include "devices/uart.h"
 #include "mmu/mmu.h"
@@ -30,6 +33,7 @@ struct Pc {
     Uart *com1, *com2;
     FwCfg *fwcfg;
     Debugcon *debugcon;
+    PciBus *pci;
 };
 
 PcConfig pc_default_config(void) {
@@ -84,10 +88,11 @@ static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
         return -1;
     }
     fclose(f);
-    /* The whole image ends at 4 GiB; its last 128 KiB (or less) also appears below 1 MiB. */
+    /* The whole image ends at 4 GiB; its last 128 KiB (or less) also appears
+     * below 1 MiB, where the i440FX's PAM registers can shadow it in RAM. */
     uint32_t isa = size < 0x20000 ? size : 0x20000;
     int rc = physmem_add_rom(pc->pm, (uint32_t)(0x100000000ull - size), size, data);
-    if (rc == 0) rc = physmem_add_rom(pc->pm, 0x100000 - isa, isa, data + size - isa);
+    if (rc == 0) rc = physmem_set_shadow_rom(pc->pm, 0x100000 - isa, data + size - isa, isa);
     free(data);
     if (rc < 0) snprintf(err, errlen, "cannot map the BIOS image");
     return rc;
@@ -158,10 +163,17 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->com2 = uart_new(0x2F8, &pc->clock, pic_irq_line(pc->pic, 3), NULL, NULL);
     pc->fwcfg = fwcfg_new();
     pc->debugcon = debugcon_new(cfg->debugcon_out);
+    pc->pci = pci_bus_new();
+    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci)) {
+        snprintf(err, errlen, "internal error: PCI setup");
+        pc_free(pc);
+        return NULL;
+    }
     if (pic_register(pc->pic, pc->io) < 0 || pit_register(pc->pit, pc->io) < 0 ||
         cmos_register(pc->cmos, pc->io) < 0 || i8042_register(pc->kbd, pc->io) < 0 ||
         uart_register(pc->com1, pc->io) < 0 || uart_register(pc->com2, pc->io) < 0 ||
         fwcfg_register(pc->fwcfg, pc->io) < 0 || debugcon_register(pc->debugcon, pc->io) < 0 ||
+        pci_bus_register(pc->pci, pc->io) < 0 ||
         iobus_register(pc->io, 0x80, 1, post_read, post_write, pc) < 0) {
         snprintf(err, errlen, "internal error: I/O port conflict");
         pc_free(pc);
@@ -186,6 +198,7 @@ void pc_free(Pc *pc) {
     fwcfg_free(pc->fwcfg);
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
+    pci_bus_free(pc->pci);
     iobus_free(pc->io);
     physmem_free(pc->pm);
     free(pc);

@@ -30,6 +30,7 @@ PhysMem *physmem_new(uint32_t ram_size) {
 void physmem_free(PhysMem *pm) {
     if (!pm) return;
     for (int i = 0; i < pm->nregions; i++) free(pm->regions[i].data);
+    free(pm->shadow_rom);
     free(pm->ram);
     free(pm);
 }
@@ -60,7 +61,42 @@ void physmem_set_a20(PhysMem *pm, bool enabled) {
     uint32_t mask = enabled ? 0xFFFFFFFFu : 0xFFEFFFFFu;
     if (mask == pm->a20_mask) return;
     pm->a20_mask = mask;
-    if (pm->a20_changed) pm->a20_changed(pm->a20_opaque);
+    if (pm->map_changed) pm->map_changed(pm->map_opaque);
+}
+
+int physmem_set_shadow_rom(PhysMem *pm, uint32_t at, const void *data, uint32_t len) {
+    if (at < SHADOW_BASE || len > SHADOW_SIZE || at - SHADOW_BASE > SHADOW_SIZE - len) return -1;
+    if (!pm->shadow_rom) {
+        pm->shadow_rom = malloc(SHADOW_SIZE);
+        if (!pm->shadow_rom) return -1;
+        memset(pm->shadow_rom, 0xFF, SHADOW_SIZE);
+    }
+    memcpy(pm->shadow_rom + (at - SHADOW_BASE), data, len);
+    memset(pm->shadow, 0, sizeof pm->shadow);
+    if (pm->map_changed) pm->map_changed(pm->map_opaque);
+    return 0;
+}
+
+void physmem_set_shadow(PhysMem *pm, unsigned seg, unsigned mode) {
+    if (seg >= SHADOW_SEGS || pm->shadow[seg] == (mode & 3)) return;
+    pm->shadow[seg] = (uint8_t)(mode & 3);
+    if (pm->map_changed) pm->map_changed(pm->map_opaque);
+}
+
+static inline bool in_shadow(const PhysMem *pm, uint32_t a) {
+    return pm->shadow_rom && a - SHADOW_BASE < SHADOW_SIZE;
+}
+
+static inline unsigned shadow_mode(const PhysMem *pm, uint32_t a) {
+    return pm->shadow[(a - SHADOW_BASE) / SHADOW_SEG_SIZE];
+}
+
+/* Host byte for a read/write of one shadow address (NULL: write dropped). */
+static uint8_t *shadow_byte(PhysMem *pm, uint32_t a, bool write) {
+    unsigned mode = shadow_mode(pm, a);
+    bool ram = write ? (mode & SHADOW_WRITE_RAM) : (mode & SHADOW_READ_RAM);
+    if (ram) return a < pm->ram_size ? pm->ram + a : NULL;
+    return write ? NULL : pm->shadow_rom + (a - SHADOW_BASE);
 }
 
 /* The most recently added region containing a (later regions win), or NULL. */
@@ -96,6 +132,21 @@ static bool same_target(PhysMem *pm, PhysRegion *r, uint32_t a, unsigned size) {
 }
 
 uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
+    if (in_shadow(pm, paddr) || in_shadow(pm, paddr + size - 1)) {
+        uint32_t v = 0;
+        for (unsigned i = 0; i < size; i++) {
+            uint32_t a = paddr + i;
+            uint8_t b = 0xFF;
+            if (in_shadow(pm, a)) {
+                uint8_t *p = shadow_byte(pm, a, false);
+                if (p) b = *p;
+            } else {
+                b = (uint8_t)phys_read(pm, a, 1);
+            }
+            v |= (uint32_t)b << (8 * i);
+        }
+        return v;
+    }
     PhysRegion *r = find_region(pm, paddr);
     if (!same_target(pm, r, paddr, size)) {
         uint32_t v = 0;
@@ -111,6 +162,18 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
 }
 
 void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
+    if (in_shadow(pm, paddr) || in_shadow(pm, paddr + size - 1)) {
+        for (unsigned i = 0; i < size; i++) {
+            uint32_t a = paddr + i;
+            if (in_shadow(pm, a)) {
+                uint8_t *p = shadow_byte(pm, a, true);
+                if (p) *p = (uint8_t)(val >> (8 * i));
+            } else {
+                phys_write(pm, a, 1, (val >> (8 * i)) & 0xFF);
+            }
+        }
+        return;
+    }
     PhysRegion *r = find_region(pm, paddr);
     if (!same_target(pm, r, paddr, size)) {
         for (unsigned i = 0; i < size; i++) phys_write(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
@@ -127,6 +190,7 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
 static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
     if (len == 0) return true;
     if (len > pm->ram_size || paddr > pm->ram_size - len) return false;
+    if (pm->shadow_rom && paddr < SHADOW_BASE + SHADOW_SIZE && paddr + len > SHADOW_BASE) return false;
     for (int i = 0; i < pm->nregions; i++) {
         const PhysRegion *r = &pm->regions[i];
         uint64_t a0 = paddr, a1 = (uint64_t)paddr + len, r0 = r->start, r1 = (uint64_t)r->start + r->size;
@@ -152,7 +216,11 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
         uint32_t a = paddr + (uint32_t)i;
         if ((uint64_t)paddr + i > 0xFFFFFFFFull) return -1;
         PhysRegion *r = find_region(pm, a);
-        if (r && r->kind == PHYS_ROM) d[i] = r->data[a - r->start];
+        if (!r && in_shadow(pm, a)) {
+            uint8_t *p = shadow_byte(pm, a, false);
+            if (!p) return -1;
+            d[i] = *p;
+        } else if (r && r->kind == PHYS_ROM) d[i] = r->data[a - r->start];
         else if (!r && a < pm->ram_size) d[i] = pm->ram[a];
         else return -1;
     }
@@ -161,6 +229,7 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
 
 uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
     uint32_t page = paddr & ~0xFFFu;
+    if (in_shadow(pm, page)) return shadow_byte(pm, page, write); /* segments are page-aligned */
     for (int i = pm->nregions - 1; i >= 0; i--) {
         PhysRegion *r = &pm->regions[i];
         uint64_t p0 = page, p1 = (uint64_t)page + 0x1000, r0 = r->start, r1 = (uint64_t)r->start + r->size;
@@ -225,6 +294,7 @@ static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writab
     uint32_t vpage = lin & ~0xFFFu;
     uint8_t *host_r = phys_page_host(mmu->pm, pa, false);
     uint8_t *host_w = writable ? phys_page_host(mmu->pm, pa, true) : NULL;
+    if (host_w != host_r) host_w = NULL; /* one addend per entry: e.g. ROM reads, RAM writes */
     e->tag_read = host_r ? vpage : TLB_INVALID;
     e->tag_write = host_w ? vpage : TLB_INVALID;
     e->addend = host_r ? (uintptr_t)host_r - vpage : 0;

@@ -44,15 +44,28 @@ typedef struct PhysRegion {
 
 #define PHYS_MAX_REGIONS 32
 
+#define SHADOW_BASE 0xC0000u
+#define SHADOW_SIZE 0x40000u
+#define SHADOW_SEG_SIZE 0x4000u
+#define SHADOW_SEGS (SHADOW_SIZE / SHADOW_SEG_SIZE)
+#define SHADOW_READ_RAM 1  /* reads of the segment come from RAM (else from the ROM image) */
+#define SHADOW_WRITE_RAM 2 /* writes go to RAM (else they are dropped) */
+
 typedef struct PhysMem {
     uint8_t *ram;
     uint32_t ram_size;    /* bytes, multiple of 4096 */
     PhysRegion regions[PHYS_MAX_REGIONS];
     int nregions;
     uint32_t a20_mask;    /* 0xFFFFFFFF when A20 is enabled, 0xFFEFFFFF when disabled */
-    /* Called when A20 changes, so CPUs can flush their TLBs. */
-    void (*a20_changed)(void *opaque);
-    void *a20_opaque;
+    /* Called when address routing changes (A20, shadow RAM), so CPUs can
+     * flush their TLBs. */
+    void (*map_changed)(void *opaque);
+    void *map_opaque;
+    /* The legacy BIOS area 0xC0000-0xFFFFF in 16 KiB segments, routed as the
+     * chipset's PAM registers say: reads from RAM or from the ROM image,
+     * writes to RAM or nowhere. Active once physmem_set_shadow_rom() ran. */
+    uint8_t *shadow_rom;  /* SHADOW_SIZE bytes (0xFF where there is no ROM) */
+    uint8_t shadow[SHADOW_SEGS];
 } PhysMem;
 
 /* Create RAM of ram_size bytes (rounded up to 4 KiB), zeroed. A20 starts enabled. */
@@ -64,6 +77,12 @@ int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data
 int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, MmioWriteFn wr,
                      void *opaque);
 void physmem_set_a20(PhysMem *pm, bool enabled);
+/* Install len bytes of ROM image at physical address `at` in the BIOS area
+ * (0xC0000 <= at, at + len <= 0x100000) and start shadow routing there (all
+ * segments read the ROM and drop writes, as at power-on). Returns 0 or -1. */
+int physmem_set_shadow_rom(PhysMem *pm, uint32_t at, const void *data, uint32_t len);
+/* Route segment seg (0..15, 16 KiB each from 0xC0000) per SHADOW_* bits. */
+void physmem_set_shadow(PhysMem *pm, unsigned seg, unsigned mode);
 /* Slow-path physical access of 1, 2 or 4 bytes (little endian, any alignment). */
 uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size);
 void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val);

@@ -1,0 +1,91 @@
+/*
+ * pci.c - PCI configuration mechanism #1 on bus 0 (see pci.h).
+ */
+#include "devices/pci.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct PciBus {
+    uint32_t address; /* 0xCF8 */
+    PciFunction *fn[256];
+    PciFunction slots[PCI_MAX_FUNCTIONS];
+    unsigned nslots;
+};
+
+PciBus *pci_bus_new(void) { return calloc(1, sizeof(PciBus)); }
+void pci_bus_free(PciBus *bus) { free(bus); }
+
+PciFunction *pci_find_function(PciBus *bus, uint8_t devfn) { return bus->fn[devfn]; }
+
+PciFunction *pci_add_function(PciBus *bus, uint8_t devfn, uint16_t vendor, uint16_t device,
+                              uint16_t class_code) {
+    if (bus->fn[devfn] || bus->nslots >= PCI_MAX_FUNCTIONS) return NULL;
+    PciFunction *f = &bus->slots[bus->nslots++];
+    memset(f, 0, sizeof *f);
+    f->devfn = devfn;
+    f->cfg[0x00] = (uint8_t)vendor;
+    f->cfg[0x01] = (uint8_t)(vendor >> 8);
+    f->cfg[0x02] = (uint8_t)device;
+    f->cfg[0x03] = (uint8_t)(device >> 8);
+    f->cfg[0x0A] = (uint8_t)class_code;
+    f->cfg[0x0B] = (uint8_t)(class_code >> 8);
+    f->wmask[0x04] = 0x07; /* command: I/O, memory, bus master */
+    f->wmask[0x05] = 0x01;
+    f->wmask[0x0C] = 0xFF; /* cache line size */
+    f->wmask[0x0D] = 0xFF; /* latency timer */
+    f->wmask[0x3C] = 0xFF; /* interrupt line */
+    bus->fn[devfn] = f;
+    /* Function 0 of a device with other functions is marked multi-function. */
+    if (devfn & 7) {
+        PciFunction *f0 = bus->fn[devfn & ~7];
+        if (f0) f0->cfg[0x0E] |= 0x80;
+    }
+    return f;
+}
+
+/* The function and register the current 0xCF8 value selects, or NULL. */
+static PciFunction *selected(PciBus *bus, unsigned *reg) {
+    uint32_t a = bus->address;
+    if (!(a & 0x80000000u) || ((a >> 16) & 0xFF) != 0) return NULL;
+    *reg = a & 0xFC;
+    return bus->fn[(a >> 8) & 0xFF];
+}
+
+uint32_t pci_port_read(void *opaque, uint16_t port, unsigned size) {
+    PciBus *bus = opaque;
+    uint32_t ones = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+    if (port >= 0xCF8 && port < 0xCFC) {
+        if (port == 0xCF8 && size == 4) return bus->address;
+        return ones;
+    }
+    unsigned reg;
+    PciFunction *f = selected(bus, &reg);
+    if (!f) return ones;
+    unsigned off = reg + (port & 3);
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size && off + i < 256; i++) v |= (uint32_t)f->cfg[off + i] << (8 * i);
+    return v;
+}
+
+void pci_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
+    PciBus *bus = opaque;
+    if (port >= 0xCF8 && port < 0xCFC) {
+        if (port == 0xCF8 && size == 4) bus->address = val & 0x80FFFFFCu;
+        return;
+    }
+    unsigned reg;
+    PciFunction *f = selected(bus, &reg);
+    if (!f) return;
+    unsigned off = reg + (port & 3);
+    unsigned n = 0;
+    for (unsigned i = 0; i < size && off + i < 256; i++, n++) {
+        uint8_t m = f->wmask[off + i], b = (uint8_t)(val >> (8 * i));
+        f->cfg[off + i] = (uint8_t)((f->cfg[off + i] & ~m) | (b & m));
+    }
+    if (f->write_hook && n) f->write_hook(f, off, n);
+}
+
+int pci_bus_register(PciBus *bus, IoBus *io) {
+    return iobus_register(io, 0xCF8, 8, pci_port_read, pci_port_write, bus);
+}

@@ -1,0 +1,18 @@
+/*
+ * piix3.h - the PIIX3 PCI-to-ISA bridge (PCI 01.0, 8086:7000): the PIRQ
+ * route registers 0x60-0x63 that steer PCI INTA#-INTD# to ISA IRQs (bit 7 =
+ * disabled), which the firmware programs and the OS reads back. The ISA
+ * chips themselves (PIC with ELCR, PIT, RTC, keyboard) are separate files.
+ * No PCI device raises INTx yet, so the routing is stored, not yet used.
+ *
+ * Use:
+ *     piix3_init(pci_bus);
+ */
+#ifndef BT86_PIIX3_H
+#define BT86_PIIX3_H
+
+#include "devices/pci.h"
+
+PciFunction *piix3_init(PciBus *bus);
+
+#endif
