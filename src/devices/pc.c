@@ -13,6 +13,7 @@
 #include "devices/fwcfg.h"
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
+#include "devices/ide.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -34,6 +35,8 @@ struct Pc {
     FwCfg *fwcfg;
     Debugcon *debugcon;
     PciBus *pci;
+    IdeChannel *ide[2];
+    Disk *disks[4];
 };
 
 PcConfig pc_default_config(void) {
@@ -163,8 +166,21 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->com2 = uart_new(0x2F8, &pc->clock, pic_irq_line(pc->pic, 3), NULL, NULL);
     pc->fwcfg = fwcfg_new();
     pc->debugcon = debugcon_new(cfg->debugcon_out);
+    pc->ide[0] = ide_new(0x1F0, 0x3F6, pic_irq_line(pc->pic, 14));
+    pc->ide[1] = ide_new(0x170, 0x376, pic_irq_line(pc->pic, 15));
+    for (int i = 0; i < 4; i++) {
+        if (!cfg->hd[i]) continue;
+        char derr[300];
+        pc->disks[i] = disk_open(cfg->hd[i], cfg->snapshot ? DISK_SNAPSHOT : DISK_RW, 512, derr, sizeof derr);
+        if (!pc->disks[i]) {
+            snprintf(err, errlen, "disk image %s", derr);
+            pc_free(pc);
+            return NULL;
+        }
+        ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
+    }
     pc->pci = pci_bus_new();
-    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci)) {
+    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) || !piix3_ide_init(pc->pci)) {
         snprintf(err, errlen, "internal error: PCI setup");
         pc_free(pc);
         return NULL;
@@ -173,7 +189,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         cmos_register(pc->cmos, pc->io) < 0 || i8042_register(pc->kbd, pc->io) < 0 ||
         uart_register(pc->com1, pc->io) < 0 || uart_register(pc->com2, pc->io) < 0 ||
         fwcfg_register(pc->fwcfg, pc->io) < 0 || debugcon_register(pc->debugcon, pc->io) < 0 ||
-        pci_bus_register(pc->pci, pc->io) < 0 ||
+        pci_bus_register(pc->pci, pc->io) < 0 || ide_register(pc->ide[0], pc->io) < 0 ||
+        ide_register(pc->ide[1], pc->io) < 0 ||
         iobus_register(pc->io, 0x80, 1, post_read, post_write, pc) < 0) {
         snprintf(err, errlen, "internal error: I/O port conflict");
         pc_free(pc);
@@ -199,6 +216,8 @@ void pc_free(Pc *pc) {
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
     pci_bus_free(pc->pci);
+    for (int i = 0; i < 2; i++) ide_free(pc->ide[i]);
+    for (int i = 0; i < 4; i++) disk_close(pc->disks[i]);
     iobus_free(pc->io);
     physmem_free(pc->pm);
     free(pc);

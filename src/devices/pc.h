@@ -15,7 +15,7 @@
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
- * Not there yet (see docs/STATUS.md): PCI, IDE, VGA, ACPI, direct kernel boot.
+ * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, VGA, ACPI, direct kernel boot.
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -36,6 +36,8 @@ typedef struct PcConfig {
     void *serial_opaque;
     uint64_t ns_per_insn;        /* virtual time per instruction */
     int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
+    const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
+    bool snapshot;               /* never write the images: writes go to memory */
 } PcConfig;
 
 typedef enum PcExit {

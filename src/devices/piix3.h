@@ -14,5 +14,9 @@
 #include "devices/pci.h"
 
 PciFunction *piix3_init(PciBus *bus);
+/* The IDE function (01.1, 8086:7010) in legacy compatibility mode: the
+ * channels use ports 0x1F0/0x3F6 (IRQ 14) and 0x170/0x376 (IRQ 15); the
+ * bus-master BAR exists for probing but DMA is not implemented. */
+PciFunction *piix3_ide_init(PciBus *bus);
 
 #endif

@@ -2,11 +2,11 @@
  * main.c - the bt86 command: QEMU-style options, the PC machine, the serial
  * console on the terminal, and tracing.
  *
- *     bt86 [-m 128] [-bios FILE] [-nographic] [-serial stdio|none|file:PATH]
+ *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N]
  *
- * Options that belong to parts of the machine not built yet (disks, kernel
+ * Options that belong to parts of the machine not built yet (CD-ROM, kernel
  * boot, display, monitor, GDB stub) are recognised and refused with a clear
  * message rather than silently ignored.
  */
@@ -33,6 +33,8 @@ typedef struct Options {
     const char *trace;    /* -d */
     const char *logfile;  /* -D */
     bool no_reboot;
+    bool snapshot;
+    const char *hd[4];
     uint64_t max_insns;
 } Options;
 
@@ -41,6 +43,8 @@ static void usage(FILE *out) {
             "usage: bt86 [options]\n"
             "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
             "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
+            "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
+            "  -snapshot            never write the disk images (writes are kept in memory)\n"
             "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
             "  -serial DEV          COM1: stdio, none or file:PATH\n"
             "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
@@ -49,15 +53,15 @@ static void usage(FILE *out) {
             "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
             "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
             "  -h, -help            this help;  -version  the version\n"
-            "Not available yet (see docs/STATUS.md): -hda -hdb -cdrom -boot -kernel -initrd -append\n"
-            "  -display -monitor -snapshot -s -S -gdb -icount -accel -rtc\n");
+            "Not available yet (see docs/STATUS.md): -cdrom -boot -kernel -initrd -append\n"
+            "  -display -monitor -s -S -gdb -icount -accel -rtc\n");
 }
 
-static const char *const not_yet[] = {"-hda", "-hdb", "-cdrom", "-boot", "-kernel", "-initrd", "-append",
-                                      "-display", "-monitor", "-snapshot", "-s", "-S", "-gdb",
+static const char *const not_yet[] = {"-cdrom", "-boot", "-kernel", "-initrd", "-append",
+                                      "-display", "-monitor", "-s", "-S", "-gdb",
                                       "-icount", "-accel", "-rtc", "-singlestep", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-hda", "-hdb", "-cdrom", "-boot", "-kernel", "-initrd",
+static const char *const not_yet_with_arg[] = {"-cdrom", "-boot", "-kernel", "-initrd",
                                                "-append", "-display", "-monitor", "-gdb", "-icount",
                                                "-accel", "-rtc", NULL};
 
@@ -126,6 +130,12 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-D") == 0) {
             NEED_ARG();
             o->logfile = val;
+        } else if (strcmp(a, "-hda") == 0 || strcmp(a, "-hdb") == 0 || strcmp(a, "-hdc") == 0 ||
+                   strcmp(a, "-hdd") == 0) {
+            NEED_ARG();
+            o->hd[a[3] - 'a'] = val;
+        } else if (strcmp(a, "-snapshot") == 0) {
+            o->snapshot = true;
         } else if (strcmp(a, "-no-reboot") == 0) {
             o->no_reboot = true;
         } else if (strcmp(a, "-max-insns") == 0) {
@@ -264,6 +274,8 @@ int main(int argc, char **argv) {
     cfg.serial_tx = serial ? serial_out : NULL;
     cfg.serial_opaque = serial;
     cfg.rtc_start = (int64_t)time(NULL);
+    for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
+    cfg.snapshot = o.snapshot;
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {

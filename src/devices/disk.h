@@ -1,0 +1,38 @@
+/*
+ * disk.h - block back end for the emulated drives: a raw image file.
+ *
+ * Modes: read-write (writes reach the file; flushed on the guest's FLUSH
+ * CACHE and on close), read-only (writes fail: the drive reports an error),
+ * and snapshot (writes go to an in-memory overlay; the file is never
+ * written). Every write either lands (file or overlay) or returns an error;
+ * nothing is silently lost. A bad image (missing, unreadable, empty, size
+ * not a multiple of the sector size, or for a CD not ISO 9660) is refused
+ * with a message.
+ *
+ * Use:
+ *     char err[256];
+ *     Disk *d = disk_open("disk.img", DISK_RW, 512, err, sizeof err);
+ *     disk_read(d, lba, count, buf);  disk_write(d, lba, count, buf);
+ *     disk_flush(d);  disk_close(d);
+ */
+#ifndef BT86_DISK_H
+#define BT86_DISK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum DiskMode { DISK_RW, DISK_RO, DISK_SNAPSHOT } DiskMode;
+
+typedef struct Disk Disk;
+
+/* sector_size 512 (hard disk) or 2048 (CD-ROM: also checks for ISO 9660). */
+Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err, size_t errlen);
+void disk_close(Disk *d);
+uint64_t disk_sectors(const Disk *d);
+unsigned disk_sector_size(const Disk *d);
+/* 0 on success, -1 on an I/O error or a range outside the disk. */
+int disk_read(Disk *d, uint64_t lba, uint32_t count, void *buf);
+int disk_write(Disk *d, uint64_t lba, uint32_t count, const void *buf);
+int disk_flush(Disk *d);
+
+#endif
