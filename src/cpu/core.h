@@ -195,6 +195,13 @@ bool cpu_cf(CPU *cpu);
 bool cpu_cond(CPU *cpu, int cc);
 extern const uint8_t parity_table[256]; /* FL_PF for a byte value */
 
+/* ---------------- x87 (ops_fpu.c) ---------------- */
+
+/* FNINIT state. */
+void fpu_reset(CPU *cpu);
+/* The status word with TOP folded in. */
+uint16_t fpu_status_word(const CPU *cpu);
+
 /* ---------------- run loop (exec.c) ---------------- */
 
 /* Execute one decoded instruction with the run loop's bookkeeping. */

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu/fpu.h"
 #include "mmu/mmu.h"
 
 struct IoBus;
@@ -172,6 +173,7 @@ struct CPU {
     uint32_t dr[8];
     uint64_t tsc;
     uint64_t apic_base;
+    Fpu fpu;               /* x87 state (cpu/fpu.h) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
 
@@ -200,6 +202,11 @@ struct CPU {
     bool (*irq_pending)(void *opaque);
     int (*irq_ack)(void *opaque);
     void *irq_opaque;
+
+    /* FERR# output of the x87 (IRQ 13 on a PC) for unmasked exceptions with
+     * CR0.NE = 0; level 1 asserts, 0 (FNINIT/FNCLEX) releases. */
+    void (*ferr)(void *opaque, int level);
+    void *ferr_opaque;
 
     /* Memory and I/O. */
     Mmu mmu;

@@ -71,6 +71,11 @@ void cpu_reset(CPU *cpu) {
     cpu->reset_request = false;
     cpu->pending_db = 0;
     cpu->exc_nest = 0;
+    /* x87 at RESET (SDM Vol. 3, Table 9-1): FCW 0040h, FSW 0, FTW 5555h, registers +0.0. */
+    fpu_reset(cpu);
+    cpu->fpu.cw = 0x0040;
+    cpu->fpu.tw = 0x5555;
+    memset(cpu->fpu.regs, 0, sizeof cpu->fpu.regs);
     mmu_set_paging(&cpu->mmu, false, false, false, false, 0);
 }
 

@@ -117,7 +117,9 @@ OP(op_int3);          /* CC */
 OP(op_into);          /* CE */
 OP(op_int1);          /* F1 */
 OP(op_ud);            /* undefined opcodes, UD2 (0F 0B), UD1 (0F B9) */
-OP(op_fpu_escape);    /* D8-DF until the x87 exists: #NM per CR0.EM/TS, else #UD */
+
+/* ops_fpu.c: the x87. */
+OP(op_fpu_escape);    /* D8-DF */
 OP(op_fwait);         /* 9B */
 
 /* ops_sys.c: system and I/O instructions. */

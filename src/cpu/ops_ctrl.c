@@ -2,7 +2,7 @@
  * ops_ctrl.c - control transfers: Jcc, JMP, CALL, RET, LOOP, JCXZ (near,
  * within the current code segment), the far forms (which hand over to
  * seg.c), software interrupts (which hand over to except.c), and the
- * undefined-opcode and x87-escape placeholders.
+ * undefined-opcode handler.
  *
  * A near branch checks the target against the CS limit (#GP(0)) before any
  * state changes, truncates it to 16 bits for a 16-bit operand size, and
@@ -119,18 +119,4 @@ void op_int1(CPU *cpu, const Insn *in) {
 void op_ud(CPU *cpu, const Insn *in) {
     (void)in;
     cpu_ud(cpu);
-}
-
-/* Until the x87 exists (its own issue) an FPU escape behaves as on a CPU
- * without a coprocessor: #NM when CR0.EM or CR0.TS is set, else #UD.
- * CPUID does not report an FPU. */
-void op_fpu_escape(CPU *cpu, const Insn *in) {
-    (void)in;
-    if (cpu->cr0 & (CR0_EM | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
-    cpu_ud(cpu);
-}
-
-void op_fwait(CPU *cpu, const Insn *in) {
-    (void)in;
-    if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
 }

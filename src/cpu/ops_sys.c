@@ -412,6 +412,7 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
 }
 
 /* CPUID leaf 1 EDX: only what the core implements. */
+#define CPUID_FPU   (1u << 0)
 #define CPUID_DE    (1u << 2)
 #define CPUID_PSE   (1u << 3)
 #define CPUID_TSC   (1u << 4)
@@ -437,7 +438,7 @@ void op_cpuid(CPU *cpu, const Insn *in) {
     case 1:
         a = 0x0633; /* family 6, model 3, stepping 3: Pentium II */
         b = c = 0;
-        d = CPUID_FEATURES;
+        d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU : 0);
         break;
     default: /* cache and TLB descriptors of a Pentium II */
         a = 0x03020101;

@@ -116,7 +116,7 @@ static void cmos_memory_setup(Pc *pc) {
     if (above16 > 0xFFFF) above16 = 0xFFFF;
     cmos_set(pc->cmos, 0x34, above16 & 0xFF);
     cmos_set(pc->cmos, 0x35, above16 >> 8);
-    cmos_set(pc->cmos, 0x14, 0x06); /* equipment: FPU bit clear until the x87 exists; VGA */
+    cmos_set(pc->cmos, 0x14, 0x02); /* equipment: math coprocessor, EGA/VGA display, no floppy */
     cmos_set(pc->cmos, 0x3D, 0x02); /* boot from the first hard disk */
 }
 

@@ -1,0 +1,92 @@
+/*
+ * fpu.h - the x87 floating-point unit: architectural state and the backend
+ * that computes.
+ *
+ * The emulation core (ops_fpu.c) keeps the register stack (eight 80-bit
+ * registers, TOP, the tag word), the control and status words and the
+ * last-instruction pointers, decodes D8-DF, and handles memory formats,
+ * stack faults and exception signalling. Arithmetic goes through this
+ * backend interface, one operation at a time, on 80-bit values.
+ *
+ * Backend: on x86 hosts the host's own x87 unit executes the very
+ * instruction under the guest's precision and rounding control (with all
+ * exceptions masked) and reports the exception flags and condition codes it
+ * raised, so results are bit-exact with real hardware. Other hosts have no
+ * backend yet: fpu_backend_available() is false, CPUID reports no FPU and
+ * FPU instructions raise #NM/#UD as on a CPU without a coprocessor.
+ *
+ * Use (from ops_fpu.c):
+ *     F80 r; uint16_t sw = fpu_host_op(FOP_ADD, cw, &a, &b, &r, NULL);
+ */
+#ifndef BT86_FPU_H
+#define BT86_FPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* An 80-bit extended-precision value in memory layout: 64-bit significand
+ * (little endian) then sign and 15-bit exponent. */
+typedef struct F80 {
+    uint64_t mant;
+    uint16_t se;
+} F80;
+
+typedef struct Fpu {
+    F80 regs[8];   /* physical registers; ST(i) is regs[(top + i) & 7] */
+    uint16_t cw;   /* control word */
+    uint16_t sw;   /* status word without TOP (bits 11-13 come from top) */
+    uint16_t tw;   /* full tag word: 2 bits per physical register, 3 = empty */
+    unsigned top;
+    uint16_t fop;  /* last opcode (11 bits) */
+    uint32_t fip, fdp;
+    uint16_t fcs, fds;
+} Fpu;
+
+/* Status word bits. */
+#define FSW_IE 0x0001
+#define FSW_DE 0x0002
+#define FSW_ZE 0x0004
+#define FSW_OE 0x0008
+#define FSW_UE 0x0010
+#define FSW_PE 0x0020
+#define FSW_SF 0x0040
+#define FSW_ES 0x0080
+#define FSW_C0 0x0100
+#define FSW_C1 0x0200
+#define FSW_C2 0x0400
+#define FSW_C3 0x4000
+#define FSW_B  0x8000
+#define FSW_EXC 0x003F
+#define FSW_CC (FSW_C0 | FSW_C1 | FSW_C2 | FSW_C3)
+
+/* Operations the backend executes. Binary ones take a = ST(0), b = the
+ * other operand; two-result ones (FSINCOS, FPTAN, FXTRACT) return ST(0) in
+ * r and the value below it in r2. */
+typedef enum FpuOp {
+    FOP_ADD, FOP_SUB, FOP_SUBR, FOP_MUL, FOP_DIV, FOP_DIVR,
+    FOP_PREM, FOP_PREM1, FOP_SCALE, FOP_PATAN, FOP_YL2X, FOP_YL2XP1,
+    FOP_SQRT, FOP_RNDINT, FOP_SIN, FOP_COS, FOP_F2XM1,
+    FOP_SINCOS, FOP_PTAN, FOP_XTRACT,
+    FOP_COM, FOP_UCOM, FOP_TST, FOP_XAM, /* condition codes only */
+    FOP_COMI, FOP_UCOMI,                 /* EFLAGS ZF/PF/CF in *eflags */
+} FpuOp;
+
+bool fpu_backend_available(void);
+/* Run op; returns the status word the host produced (exception flags and
+ * C0-C3). For FOP_COMI/FOP_UCOMI, *eflags receives ZF, PF, CF. */
+uint16_t fpu_host_op(FpuOp op, uint16_t cw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
+                     uint32_t *eflags);
+
+/* Conversions through the host x87 (exact where the format allows; rounding
+ * per cw otherwise). Each returns the status word raised. */
+uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r);      /* FLD m32fp */
+uint16_t fpu_host_load64(uint16_t cw, uint64_t bits, F80 *r);      /* FLD m64fp */
+uint16_t fpu_host_loadint(uint16_t cw, int64_t v, F80 *r);         /* FILD */
+uint16_t fpu_host_store32(uint16_t cw, const F80 *a, uint32_t *bits);  /* FST m32fp */
+uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits);  /* FST m64fp */
+/* FIST with size 2, 4 or 8 bytes (truncate: FISTTP semantics not needed on P6). */
+uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v);
+/* The constants FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (index 0-6 of D9 E8-EE). */
+uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r);
+
+#endif
