@@ -72,10 +72,19 @@ typedef enum FpuOp {
 } FpuOp;
 
 bool fpu_backend_available(void);
-/* Run op; returns the status word the host produced (exception flags and
- * C0-C3). For FOP_COMI/FOP_UCOMI, *eflags receives ZF, PF, CF. */
-uint16_t fpu_host_op(FpuOp op, uint16_t cw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
+/* Run op under control word cw, starting from the condition codes in sw;
+ * returns the status word the host produced (exception flags, and C0-C3 as
+ * the instruction set or left them). For FOP_COMI/FOP_UCOMI, *eflags
+ * receives ZF, PF, CF. */
+uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
                      uint32_t *eflags);
+
+/* Arithmetic rows with a memory operand (FADD m32fp, FIMUL m16int, ...),
+ * executed with the operand in its own format: op is one of FOP_ADD, MUL,
+ * COM, SUB, SUBR, DIV, DIVR; bits holds the operand (sign-extended ints). */
+typedef enum FpuMemKind { FPU_M32FP, FPU_M64FP, FPU_M16INT, FPU_M32INT } FpuMemKind;
+uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
+                         uint64_t bits, F80 *r);
 
 /* Conversions through the host x87 (exact where the format allows; rounding
  * per cw otherwise). Each returns the status word raised. */

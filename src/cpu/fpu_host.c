@@ -20,53 +20,71 @@
 
 bool fpu_backend_available(void) { return true; }
 
-/* Guest precision and rounding control, all exceptions masked. */
-static uint16_t host_cw(uint16_t cw) { return (uint16_t)((cw & 0x0F00) | 0x007F); }
+/* The environment each snippet starts from (FLDENV, 32-bit layout): the
+ * guest's precision and rounding control with all exceptions masked, the
+ * guest's condition codes (so that codes an instruction leaves unchanged
+ * come back unchanged), no exception flags, TOP 0, all registers empty. */
+typedef struct HostEnv {
+    uint16_t w[14];
+} HostEnv;
+
+/* The snippets load their operands first (FNINIT; FLD b; FLD a: TOP 6,
+ * registers 6 and 7 in use) and then this environment, so that the FLDs do
+ * not disturb the condition codes. nops says how many operands were loaded. */
+static HostEnv make_env(uint16_t cw, uint16_t sw, unsigned nops) {
+    HostEnv e;
+    memset(&e, 0, sizeof e);
+    unsigned top = (8 - nops) & 7;
+    e.w[0] = (uint16_t)((cw & 0x0F00) | 0x007F);
+    e.w[2] = (uint16_t)((sw & (0x0100 | 0x0200 | 0x0400 | 0x4000)) | top << 11);
+    e.w[4] = nops == 2 ? 0x0FFF : nops == 1 ? 0x3FFF : 0xFFFF;
+    return e;
+}
 
 /* Two operands: ST(0) = a, ST(1) = b; result in ST(0). */
 #define BINOP(fn, insn)                                                                            \
-    static uint16_t fn(uint16_t cw, const F80 *a, const F80 *b, F80 *r) {                          \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b, F80 *r) {                          \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" insn "\n\t"         \
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"         \
                          "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                    \
                          : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw)                                  \
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)                                  \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
 
 /* One operand in ST(0); result in ST(0). */
 #define UNOP(fn, insn)                                                                             \
-    static uint16_t fn(uint16_t cw, const F80 *a, F80 *r) {                                        \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r) {                                        \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" insn "\n\t"                      \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                      \
                          "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                    \
                          : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [cw] "m"(cw)                                               \
+                         : [a] "m"(*a), [cw] "m"(*cw)                                               \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
 
 /* One operand, two results: ST(0) -> r, ST(1) -> r2 (if the instruction pushed). */
 #define UNOP2(fn, insn)                                                                            \
-    static uint16_t fn(uint16_t cw, const F80 *a, F80 *r, F80 *r2) {                               \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r, F80 *r2) {                               \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\t" insn "\n\t"                      \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                      \
                          "fnstsw %[sw]\n\tfstpt %[r]\n\tfstpt %[r2]\n\tfninit"                     \
                          : [r] "=m"(*r), [r2] "=m"(*r2), [sw] "=m"(sw)                             \
-                         : [a] "m"(*a), [cw] "m"(cw)                                               \
+                         : [a] "m"(*a), [cw] "m"(*cw)                                               \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
 
 /* Condition codes only. */
 #define CMPOP(fn, insn)                                                                            \
-    static uint16_t fn(uint16_t cw, const F80 *a, const F80 *b) {                                  \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b) {                                  \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\t" insn "\n\t"         \
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"         \
                          "fnstsw %[sw]\n\tfninit"                                                  \
                          : [sw] "=m"(sw)                                                           \
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw)                                  \
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)                                  \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
@@ -96,28 +114,31 @@ CMPOP(op_ucom, "fucom %%st(1)")
 CMPOP(op_tst, "ftst")
 CMPOP(op_xam, "fxam")
 
-static uint16_t op_comi(uint16_t cw, const F80 *a, const F80 *b, bool unordered_quiet, uint32_t *eflags) {
+static uint16_t op_comi(const HostEnv *cw, const F80 *a, const F80 *b, bool unordered_quiet, uint32_t *eflags) {
     uint16_t sw;
     uint8_t z, p, c;
     if (unordered_quiet)
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\tfucomi %%st(1), %%st\n\t"
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfucomi %%st(1), %%st\n\t"
                          "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
                          : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw)
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
                          : X87_CLOBBERS, "cc");
     else
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[b]\n\tfldt %[a]\n\tfcomi %%st(1), %%st\n\t"
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfcomi %%st(1), %%st\n\t"
                          "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
                          : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(cw)
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
                          : X87_CLOBBERS, "cc");
     *eflags = (z ? 0x40u : 0) | (p ? 0x04u : 0) | (c ? 0x01u : 0);
     return sw;
 }
 
-uint16_t fpu_host_op(FpuOp op, uint16_t cw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
+uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
                      uint32_t *eflags) {
-    uint16_t hcw = host_cw(cw);
+    bool unary = op == FOP_SQRT || op == FOP_RNDINT || op == FOP_SIN || op == FOP_COS ||
+                 op == FOP_F2XM1 || op == FOP_SINCOS || op == FOP_PTAN || op == FOP_XTRACT;
+    HostEnv env = make_env(cw, sw, unary ? 1 : 2);
+    const HostEnv *hcw = &env;
     F80 scratch;
     if (!r2) r2 = &scratch;
     switch (op) {
@@ -151,65 +172,125 @@ uint16_t fpu_host_op(FpuOp op, uint16_t cw, const F80 *a, const F80 *b, F80 *r, 
     return 0;
 }
 
+/* Arithmetic rows with a memory operand, run in their own encoding so the
+ * operand's format takes part exactly as in hardware (NaN selection,
+ * denormal detection): ST(0) = a, the operand in *m. */
+#define MEMOP(fn, insn, T)                                                                         \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const T *m, F80 *r) {                      \
+        uint16_t sw;                                                                               \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn " %[m]\n\t"         \
+                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                  \
+                         : [r] "=m"(*r), [sw] "=m"(sw)                                             \
+                         : [a] "m"(*a), [m] "m"(*m), [cw] "m"(*cw)                                 \
+                         : X87_CLOBBERS);                                                          \
+        return sw;                                                                                 \
+    }
+#define MEMROW(suffix, T, add, mul, com, sub, subr, div, divr)                                     \
+    MEMOP(m_add_##suffix, add, T)                                                                  \
+    MEMOP(m_mul_##suffix, mul, T)                                                                  \
+    MEMOP(m_com_##suffix, com, T)                                                                  \
+    MEMOP(m_sub_##suffix, sub, T)                                                                  \
+    MEMOP(m_subr_##suffix, subr, T)                                                                \
+    MEMOP(m_div_##suffix, div, T)                                                                  \
+    MEMOP(m_divr_##suffix, divr, T)                                                                \
+    static uint16_t (*const m_ops_##suffix[7])(const HostEnv *, const F80 *, const T *, F80 *) = { \
+        m_add_##suffix, m_mul_##suffix, m_com_##suffix, m_sub_##suffix,                           \
+        m_subr_##suffix, m_div_##suffix, m_divr_##suffix};
+
+MEMROW(f32, uint32_t, "fadds", "fmuls", "fcoms", "fsubs", "fsubrs", "fdivs", "fdivrs")
+MEMROW(f64, uint64_t, "faddl", "fmull", "fcoml", "fsubl", "fsubrl", "fdivl", "fdivrl")
+MEMROW(i16, int16_t, "fiadds", "fimuls", "ficoms", "fisubs", "fisubrs", "fidivs", "fidivrs")
+MEMROW(i32, int32_t, "fiaddl", "fimull", "ficoml", "fisubl", "fisubrl", "fidivl", "fidivrl")
+
+uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
+                         uint64_t bits, F80 *r) {
+    HostEnv env = make_env(cw, sw, 1);
+    F80 scratch;
+    if (!r) r = &scratch;
+    int k;
+    switch (op) {
+    case FOP_ADD: k = 0; break;
+    case FOP_MUL: k = 1; break;
+    case FOP_COM: k = 2; break;
+    case FOP_SUB: k = 3; break;
+    case FOP_SUBR: k = 4; break;
+    case FOP_DIV: k = 5; break;
+    default: k = 6; break; /* FOP_DIVR */
+    }
+    switch (kind) {
+    case FPU_M32FP: { uint32_t m = (uint32_t)bits; return m_ops_f32[k](&env, a, &m, r); }
+    case FPU_M64FP: { uint64_t m = bits; return m_ops_f64[k](&env, a, &m, r); }
+    case FPU_M16INT: { int16_t m = (int16_t)bits; return m_ops_i16[k](&env, a, &m, r); }
+    default: { int32_t m = (int32_t)bits; return m_ops_i32[k](&env, a, &m, r); }
+    }
+}
+
 uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r) {
-    uint16_t sw, hcw = host_cw(cw);
-    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tflds %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 0);
+    __asm__ volatile("fldenv %[cw]\n\tflds %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
                      : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(bits), [cw] "m"(hcw) : X87_CLOBBERS);
     return sw;
 }
 
 uint16_t fpu_host_load64(uint16_t cw, uint64_t bits, F80 *r) {
-    uint16_t sw, hcw = host_cw(cw);
-    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldl %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 0);
+    __asm__ volatile("fldenv %[cw]\n\tfldl %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
                      : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(bits), [cw] "m"(hcw) : X87_CLOBBERS);
     return sw;
 }
 
 uint16_t fpu_host_loadint(uint16_t cw, int64_t v, F80 *r) {
-    uint16_t sw, hcw = host_cw(cw);
-    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfildll %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 0);
+    __asm__ volatile("fldenv %[cw]\n\tfildll %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
                      : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(v), [cw] "m"(hcw) : X87_CLOBBERS);
     return sw;
 }
 
 uint16_t fpu_host_store32(uint16_t cw, const F80 *a, uint32_t *bits) {
-    uint16_t sw, hcw = host_cw(cw);
-    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfstps %[m]\n\tfnstsw %[sw]\n\tfninit"
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 1);
+    __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstps %[m]\n\tfnstsw %[sw]\n\tfninit"
                      : [m] "=m"(*bits), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
     return sw;
 }
 
 uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
-    uint16_t sw, hcw = host_cw(cw);
-    __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfstpl %[m]\n\tfnstsw %[sw]\n\tfninit"
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 1);
+    __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstpl %[m]\n\tfnstsw %[sw]\n\tfninit"
                      : [m] "=m"(*bits), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
     return sw;
 }
 
 uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
-    uint16_t sw, hcw = host_cw(cw);
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 1);
     if (size == 2) {
         int16_t t;
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfninit"
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfninit"
                          : [m] "=m"(t), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
         *v = t;
     } else if (size == 4) {
         int32_t t;
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfninit"
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfninit"
                          : [m] "=m"(t), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
         *v = t;
     } else {
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\tfldt %[a]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfninit"
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfninit"
                          : [m] "=m"(*v), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
     }
     return sw;
 }
 
 uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r) {
-    uint16_t sw, hcw = host_cw(cw);
+    uint16_t sw;
+    HostEnv hcw = make_env(cw, 0, 0);
 #define CONST_CASE(n, insn)                                                                        \
     case n:                                                                                        \
-        __asm__ volatile("fninit\n\tfldcw %[cw]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
+        __asm__ volatile("fldenv %[cw]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
                          : [r] "=m"(*r), [sw] "=m"(sw) : [cw] "m"(hcw) : X87_CLOBBERS);            \
         break;
     switch (which) {
@@ -229,8 +310,66 @@ uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r) {
 #else /* no x87 on this host: no backend yet */
 
 bool fpu_backend_available(void) { return false; }
-uint16_t fpu_host_op(FpuOp op, uint16_t cw, const F80 *a, const F80 *b, F80 *r, F80 *r2, uint32_t *eflags) {
-    (void)op; (void)cw; (void)a; (void)b; (void)r; (void)r2; (void)eflags;
+uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2, uint32_t *eflags) {
+    (void)op; (void)cw; (void)sw; (void)a; (void)b; (void)r; (void)r2; (void)eflags;
+    return 0;
+}
+/* Arithmetic rows with a memory operand, run in their own encoding so the
+ * operand's format takes part exactly as in hardware (NaN selection,
+ * denormal detection): ST(0) = a, the operand in *m. */
+#define MEMOP(fn, insn, T)                                                                         \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const T *m, F80 *r) {                      \
+        uint16_t sw;                                                                               \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn " %[m]\n\t"         \
+                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                  \
+                         : [r] "=m"(*r), [sw] "=m"(sw)                                             \
+                         : [a] "m"(*a), [m] "m"(*m), [cw] "m"(*cw)                                 \
+                         : X87_CLOBBERS);                                                          \
+        return sw;                                                                                 \
+    }
+#define MEMROW(suffix, T, add, mul, com, sub, subr, div, divr)                                     \
+    MEMOP(m_add_##suffix, add, T)                                                                  \
+    MEMOP(m_mul_##suffix, mul, T)                                                                  \
+    MEMOP(m_com_##suffix, com, T)                                                                  \
+    MEMOP(m_sub_##suffix, sub, T)                                                                  \
+    MEMOP(m_subr_##suffix, subr, T)                                                                \
+    MEMOP(m_div_##suffix, div, T)                                                                  \
+    MEMOP(m_divr_##suffix, divr, T)                                                                \
+    static uint16_t (*const m_ops_##suffix[7])(const HostEnv *, const F80 *, const T *, F80 *) = { \
+        m_add_##suffix, m_mul_##suffix, m_com_##suffix, m_sub_##suffix,                           \
+        m_subr_##suffix, m_div_##suffix, m_divr_##suffix};
+
+MEMROW(f32, uint32_t, "fadds", "fmuls", "fcoms", "fsubs", "fsubrs", "fdivs", "fdivrs")
+MEMROW(f64, uint64_t, "faddl", "fmull", "fcoml", "fsubl", "fsubrl", "fdivl", "fdivrl")
+MEMROW(i16, int16_t, "fiadds", "fimuls", "ficoms", "fisubs", "fisubrs", "fidivs", "fidivrs")
+MEMROW(i32, int32_t, "fiaddl", "fimull", "ficoml", "fisubl", "fisubrl", "fidivl", "fidivrl")
+
+uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
+                         uint64_t bits, F80 *r) {
+    HostEnv env = make_env(cw, sw, 1);
+    F80 scratch;
+    if (!r) r = &scratch;
+    int k;
+    switch (op) {
+    case FOP_ADD: k = 0; break;
+    case FOP_MUL: k = 1; break;
+    case FOP_COM: k = 2; break;
+    case FOP_SUB: k = 3; break;
+    case FOP_SUBR: k = 4; break;
+    case FOP_DIV: k = 5; break;
+    default: k = 6; break; /* FOP_DIVR */
+    }
+    switch (kind) {
+    case FPU_M32FP: { uint32_t m = (uint32_t)bits; return m_ops_f32[k](&env, a, &m, r); }
+    case FPU_M64FP: { uint64_t m = bits; return m_ops_f64[k](&env, a, &m, r); }
+    case FPU_M16INT: { int16_t m = (int16_t)bits; return m_ops_i16[k](&env, a, &m, r); }
+    default: { int32_t m = (int32_t)bits; return m_ops_i32[k](&env, a, &m, r); }
+    }
+}
+
+uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
+                         uint64_t bits, F80 *r) {
+    (void)op; (void)cw; (void)sw; (void)a; (void)kind; (void)bits; (void)r;
     return 0;
 }
 uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r) { (void)cw; (void)bits; (void)r; return 0; }

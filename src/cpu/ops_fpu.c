@@ -143,14 +143,14 @@ static void f80_to_bytes(const F80 *v, uint8_t *b) {
     le_put(b + 8, 2, v->se);
 }
 
-/* Operand formats of the arithmetic rows: D8 m32fp, DA m32int, DC m64fp, DE m16int. */
-static uint16_t load_operand(CPU *cpu, const Insn *in, F80 *v) {
+/* Operand of the arithmetic rows: D8 m32fp, DA m32int, DC m64fp, DE m16int. */
+static FpuMemKind mem_operand(CPU *cpu, const Insn *in, uint64_t *bits) {
     uint8_t b[8];
     switch (in->op) {
-    case 0xD8: mem_read_bytes(cpu, in, 0, b, 4); return fpu_host_load32(FPU.cw, (uint32_t)le_get(b, 4), v);
-    case 0xDC: mem_read_bytes(cpu, in, 0, b, 8); return fpu_host_load64(FPU.cw, le_get(b, 8), v);
-    case 0xDA: mem_read_bytes(cpu, in, 0, b, 4); return fpu_host_loadint(FPU.cw, (int32_t)le_get(b, 4), v);
-    default: mem_read_bytes(cpu, in, 0, b, 2); return fpu_host_loadint(FPU.cw, (int16_t)le_get(b, 2), v);
+    case 0xD8: mem_read_bytes(cpu, in, 0, b, 4); *bits = le_get(b, 4); return FPU_M32FP;
+    case 0xDC: mem_read_bytes(cpu, in, 0, b, 8); *bits = le_get(b, 8); return FPU_M64FP;
+    case 0xDA: mem_read_bytes(cpu, in, 0, b, 4); *bits = le_get(b, 4); return FPU_M32INT;
+    default: mem_read_bytes(cpu, in, 0, b, 2); *bits = le_get(b, 2); return FPU_M16INT;
     }
 }
 
@@ -174,21 +174,20 @@ static FpuOp arith_op(unsigned reg) {
 }
 
 /* dst := a op b, writing ST(dst_index), then pop if asked. */
-static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, bool pop, uint16_t pre_flags) {
+static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, bool pop) {
     F80 r;
-    uint16_t hsw = fpu_host_op(op, FPU.cw, a, b, &r, NULL, NULL);
-    if (fpu_signal(cpu, (uint16_t)(pre_flags | hsw))) return;
-    set_cc(cpu, hsw, FSW_C1);
+    uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, a, b, &r, NULL, NULL);
+    if (fpu_signal(cpu, hsw)) return;
+    set_cc(cpu, hsw, FSW_CC);
     st_set(cpu, dst, &r);
     if (pop) fpu_pop(cpu);
 }
 
 /* FCOM family: compare ST(0) with b; pops = 0, 1 or 2. */
-static void compare(CPU *cpu, FpuOp op, const F80 *b, unsigned pops, uint16_t pre_flags) {
-    uint16_t hsw = fpu_host_op(op, FPU.cw, st(cpu, 0), b, NULL, NULL, NULL);
-    if (fpu_signal(cpu, (uint16_t)(pre_flags | hsw))) return;
-    set_cc(cpu, hsw, FSW_C0 | FSW_C2 | FSW_C3);
-    FPU.sw &= ~FSW_C1;
+static void compare(CPU *cpu, FpuOp op, const F80 *b, unsigned pops) {
+    uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), b, NULL, NULL, NULL);
+    if (fpu_signal(cpu, hsw)) return;
+    set_cc(cpu, hsw, FSW_CC);
     while (pops--) fpu_pop(cpu);
 }
 
@@ -207,10 +206,10 @@ static void fcomi(CPU *cpu, unsigned i, bool quiet, bool pop) {
         return;
     }
     uint32_t fl = 0;
-    uint16_t hsw = fpu_host_op(quiet ? FOP_UCOMI : FOP_COMI, FPU.cw, st(cpu, 0), st(cpu, i), NULL, NULL, &fl);
+    uint16_t hsw = fpu_host_op(quiet ? FOP_UCOMI : FOP_COMI, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, i), NULL, NULL, &fl);
     if (fpu_signal(cpu, hsw)) return;
     flags_set_arith(cpu, fl, FL_ARITH); /* ZF, PF, CF as compared; OF, SF, AF cleared */
-    FPU.sw &= ~FSW_C1;
+    set_cc(cpu, hsw, FSW_CC);
     if (pop) fpu_pop(cpu);
 }
 
@@ -270,15 +269,12 @@ static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
 
 /* ---- packed BCD ---- */
 
-static bool bcd_to_int(const uint8_t *b, int64_t *v) {
+/* Packed BCD to integer. Digits above 9 are undefined by the SDM; the x87
+ * weighs each nibble by its power of ten anyway, and so does this. */
+static int64_t bcd_to_int(const uint8_t *b) {
     int64_t x = 0;
-    for (int i = 8; i >= 0; i--) {
-        unsigned hi = b[i] >> 4, lo = b[i] & 0xF;
-        if (hi > 9 || lo > 9) return false;
-        x = x * 100 + hi * 10 + lo;
-    }
-    *v = (b[9] & 0x80) ? -x : x;
-    return true;
+    for (int i = 8; i >= 0; i--) x = x * 100 + (b[i] >> 4) * 10 + (b[i] & 0xF);
+    return (b[9] & 0x80) ? -x : x;
 }
 
 static void int_to_bcd(int64_t v, uint8_t *b) {
@@ -296,9 +292,7 @@ static void int_to_bcd(int64_t v, uint8_t *b) {
 static void fbld(CPU *cpu, const Insn *in) {
     uint8_t b[10];
     mem_read_bytes(cpu, in, 0, b, 10);
-    int64_t v = 0;
-    bool ok = bcd_to_int(b, &v); /* invalid digits: result undefined; use the value read so far */
-    (void)ok;
+    int64_t v = bcd_to_int(b);
     F80 r;
     uint16_t hsw = fpu_host_loadint(FPU.cw, v, &r);
     if (v == 0 && (b[9] & 0x80)) r.se |= 0x8000; /* -0 */
@@ -314,11 +308,14 @@ static void fbstp(CPU *cpu, const Insn *in) {
         fpu_pop(cpu);
         return;
     }
+    /* The value: rounded to an integer per RC. The flags: those of storing it
+     * as an integer (FBSTP reports PE, IE, but not a denormal operand). */
     F80 rounded;
-    uint16_t hsw = fpu_host_op(FOP_RNDINT, FPU.cw, st(cpu, 0), NULL, &rounded, NULL, NULL);
-    int64_t v;
+    uint16_t rsw = fpu_host_op(FOP_RNDINT, FPU.cw, FPU.sw, st(cpu, 0), NULL, &rounded, NULL, NULL);
+    int64_t v, ignored;
     uint16_t isw = fpu_host_storeint(FPU.cw, &rounded, 8, &v);
-    hsw |= isw & FSW_IE;
+    uint16_t hsw = (uint16_t)((fpu_host_storeint(FPU.cw, st(cpu, 0), 8, &ignored) & (FSW_PE | FSW_IE)) |
+                              (isw & FSW_IE) | (rsw & FSW_C1));
     if ((rounded.se & 0x7FFF) == 0x7FFF || v > 999999999999999999LL || v < -999999999999999999LL) {
         hsw = (uint16_t)(hsw | FSW_IE);
         static const uint8_t indefinite[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
@@ -329,6 +326,7 @@ static void fbstp(CPU *cpu, const Insn *in) {
     }
     if (!(hsw & ~FPU.cw & FSW_IE)) mem_write_bytes(cpu, in, 0, b, 10);
     if (fpu_signal(cpu, hsw)) return;
+    set_cc(cpu, hsw, FSW_C1); /* round-up indicator of the rounding to an integer */
     fpu_pop(cpu);
 }
 
@@ -476,7 +474,8 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
     uint8_t b[10];
     switch (in->op) {
     case 0xD8: case 0xDA: case 0xDC: case 0xDE: { /* arithmetic with a memory operand */
-        uint16_t lsw = load_operand(cpu, in, &v);
+        uint64_t bits;
+        FpuMemKind kind = mem_operand(cpu, in, &bits);
         if (st_empty(cpu, 0)) {
             if (reg == 2 || reg == 3) {
                 if (!compare_unordered_stack_fault(cpu, false) && reg == 3) fpu_pop(cpu);
@@ -485,8 +484,16 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
             }
             return;
         }
-        if (reg == 2 || reg == 3) compare(cpu, FOP_COM, &v, reg == 3, lsw);
-        else arith(cpu, arith_op(reg), st(cpu, 0), &v, 0, false, lsw);
+        F80 r;
+        FpuOp op = arith_op(reg);
+        uint16_t hsw = fpu_host_op_mem(op, FPU.cw, FPU.sw, st(cpu, 0), kind, bits, &r);
+        if (fpu_signal(cpu, hsw)) return;
+        set_cc(cpu, hsw, FSW_CC);
+        if (reg == 2 || reg == 3) {
+            if (reg == 3) fpu_pop(cpu);
+        } else {
+            st_set(cpu, 0, &r);
+        }
         return;
     }
     case 0xD9:
@@ -550,7 +557,7 @@ static void fpu_reg_arith(CPU *cpu, const Insn *in) {
                 while (pops--) fpu_pop(cpu);
             return;
         }
-        compare(cpu, FOP_COM, st(cpu, i), pops, 0);
+        compare(cpu, FOP_COM, st(cpu, i), pops);
         return;
     }
     if (st_empty(cpu, 0) || st_empty(cpu, i)) {
@@ -560,19 +567,20 @@ static void fpu_reg_arith(CPU *cpu, const Insn *in) {
         return;
     }
     if (in->op == 0xD8) {
-        arith(cpu, arith_op(reg), st(cpu, 0), st(cpu, i), 0, false, 0);
+        arith(cpu, arith_op(reg), st(cpu, 0), st(cpu, i), 0, false);
         return;
     }
     /* DC/DE: destination ST(i). E0 FSUBR: ST(0)-ST(i); E8 FSUB: ST(i)-ST(0);
      * F0 FDIVR: ST(0)/ST(i); F8 FDIV: ST(i)/ST(0). */
     static const FpuOp dc_ops[8] = {FOP_ADD, FOP_MUL, FOP_COM, FOP_COM, FOP_SUB, FOP_SUBR, FOP_DIV, FOP_DIVR};
-    arith(cpu, dc_ops[reg], st(cpu, 0), st(cpu, i), i, pop, 0);
+    arith(cpu, dc_ops[reg], st(cpu, 0), st(cpu, i), i, pop);
 }
 
 /* Two-operand backend op on ST(0), ST(1): the result replaces ST(1) and pops (FPATAN, FYL2X...)
  * or replaces ST(0) (FPREM, FSCALE). */
 static void st01_op(CPU *cpu, FpuOp op, bool result_in_st1) {
     if (st_empty(cpu, 0) || st_empty(cpu, 1)) {
+        if (op == FOP_PREM || op == FOP_PREM1) FPU.sw &= ~FSW_C2; /* "complete" */
         if (stack_fault(cpu, false)) return;
         if (result_in_st1) {
             st_set(cpu, 1, &f80_indefinite);
@@ -583,10 +591,9 @@ static void st01_op(CPU *cpu, FpuOp op, bool result_in_st1) {
         return;
     }
     F80 r;
-    uint16_t hsw = fpu_host_op(op, FPU.cw, st(cpu, 0), st(cpu, 1), &r, NULL, NULL);
+    uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, 1), &r, NULL, NULL);
     if (fpu_signal(cpu, hsw)) return;
-    if (op == FOP_PREM || op == FOP_PREM1) set_cc(cpu, hsw, FSW_CC);
-    else set_cc(cpu, hsw, FSW_C1);
+    set_cc(cpu, hsw, FSW_CC);
     if (result_in_st1) {
         st_set(cpu, 1, &r);
         fpu_pop(cpu);
@@ -597,19 +604,22 @@ static void st01_op(CPU *cpu, FpuOp op, bool result_in_st1) {
 
 static void st0_op(CPU *cpu, FpuOp op) {
     if (st_empty(cpu, 0)) {
+        if (op == FOP_SIN || op == FOP_COS) FPU.sw &= ~FSW_C2; /* not "out of range" */
         if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite);
         return;
     }
     F80 r;
-    uint16_t hsw = fpu_host_op(op, FPU.cw, st(cpu, 0), NULL, &r, NULL, NULL);
+    uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &r, NULL, NULL);
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, op == FOP_SIN || op == FOP_COS ? (FSW_C1 | FSW_C2) : FSW_C1);
+    set_cc(cpu, hsw, FSW_CC);
     if ((op == FOP_SIN || op == FOP_COS) && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &r);
 }
 
 /* FSINCOS, FPTAN, FXTRACT: ST(0) is replaced and one more value pushed. */
 static void st0_op_push(CPU *cpu, FpuOp op) {
+    if (op != FOP_XTRACT && (st_empty(cpu, 0) || !st_empty(cpu, 7)))
+        FPU.sw &= ~FSW_C2; /* a stack fault is not "out of range" */
     if (st_empty(cpu, 0)) {
         if (stack_fault(cpu, false)) return;
         st_set(cpu, 0, &f80_indefinite);
@@ -623,9 +633,9 @@ static void st0_op_push(CPU *cpu, FpuOp op) {
         return;
     }
     F80 top, below;
-    uint16_t hsw = fpu_host_op(op, FPU.cw, st(cpu, 0), NULL, &top, &below, NULL);
+    uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &top, &below, NULL);
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, op == FOP_XTRACT ? FSW_C1 : (FSW_C1 | FSW_C2));
+    set_cc(cpu, hsw, FSW_CC);
     if (op != FOP_XTRACT && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &below);
     fpu_push(cpu, &top);
@@ -636,7 +646,7 @@ static void fxam(CPU *cpu) {
         FPU.sw = (uint16_t)((FPU.sw & ~FSW_CC) | FSW_C3 | FSW_C0 | ((st(cpu, 0)->se & 0x8000) ? FSW_C1 : 0));
         return;
     }
-    uint16_t hsw = fpu_host_op(FOP_XAM, FPU.cw, st(cpu, 0), NULL, NULL, NULL, NULL);
+    uint16_t hsw = fpu_host_op(FOP_XAM, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL);
     set_cc(cpu, hsw, FSW_CC);
 }
 
@@ -673,7 +683,7 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
             case 1: if (!st_empty(cpu, 0)) { F80 v = *st(cpu, 0); v.se &= 0x7FFF; st_set(cpu, 0, &v); FPU.sw &= ~FSW_C1; } else if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite); return;
             case 4: /* FTST */
                 if (st_empty(cpu, 0)) compare_unordered_stack_fault(cpu, false);
-                else { uint16_t hsw = fpu_host_op(FOP_TST, FPU.cw, st(cpu, 0), NULL, NULL, NULL, NULL); if (!fpu_signal(cpu, hsw)) { set_cc(cpu, hsw, FSW_C0 | FSW_C2 | FSW_C3); FPU.sw &= ~FSW_C1; } }
+                else { uint16_t hsw = fpu_host_op(FOP_TST, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL); if (!fpu_signal(cpu, hsw)) set_cc(cpu, hsw, FSW_CC); }
                 return;
             case 5: fxam(cpu); return;
             default: cpu_ud(cpu);
@@ -718,7 +728,7 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 }
                 return;
             }
-            compare(cpu, FOP_UCOM, st(cpu, 1), 2, 0);
+            compare(cpu, FOP_UCOM, st(cpu, 1), 2);
             return;
         }
         if (reg <= 3) { /* FCMOVcc: B E BE U (DA), NB NE NBE NU (DB) */
@@ -729,8 +739,7 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite);
                 return;
             }
-            FPU.sw &= ~FSW_C1;
-            if (take) { F80 v = *st(cpu, i); st_set(cpu, 0, &v); }
+            if (take) { F80 v = *st(cpu, i); st_set(cpu, 0, &v); } /* C1 unchanged */
             return;
         }
         if (in->op == 0xDB && reg == 4) {
@@ -745,7 +754,7 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
         cpu_ud(cpu);
     case 0xDD:
         switch (reg) {
-        case 0: tag_set(cpu, phys(cpu, i), 3); return; /* FFREE */
+        case 0: tag_set(cpu, phys(cpu, i), 3); FPU.sw &= ~FSW_C1; return; /* FFREE */
         case 1: { Insn x = *in; x.op = 0xD9; x.reg = 1; fpu_reg(cpu, &x); return; } /* FXCH4 */
         case 2: /* FST ST(i) */
             if (st_empty(cpu, 0)) { if (!stack_fault(cpu, false)) st_set(cpu, i, &f80_indefinite); return; }
@@ -766,13 +775,13 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 if (!compare_unordered_stack_fault(cpu, false) && reg == 5) fpu_pop(cpu);
                 return;
             }
-            compare(cpu, FOP_UCOM, st(cpu, i), reg == 5, 0);
+            compare(cpu, FOP_UCOM, st(cpu, i), reg == 5);
             return;
         default: cpu_ud(cpu);
         }
     default: /* DF */
         switch (reg) {
-        case 0: tag_set(cpu, phys(cpu, i), 3); fpu_pop(cpu); return; /* FFREEP */
+        case 0: tag_set(cpu, phys(cpu, i), 3); fpu_pop(cpu); FPU.sw &= ~FSW_C1; return; /* FFREEP */
         case 1: { Insn x = *in; x.op = 0xD9; x.reg = 1; fpu_reg(cpu, &x); return; } /* FXCH7 */
         case 2: case 3: goto fstp_reg;                                               /* FSTP8, FSTP9 */
         case 4: if (i != 0) cpu_ud(cpu); reg_write(cpu, R_EAX, 2, fpu_status_word(cpu)); return; /* FNSTSW AX */
