@@ -4,10 +4,12 @@
  * registers, PUSHA/POPA, ENTER/LEAVE), BOUND, far-pointer loads, and the
  * string instructions with their REP prefixes.
  *
- * Multi-step stack instructions check every slot (or read every value)
- * before changing ESP, so a fault leaves the stack pointer untouched.
- * ENTER with a nesting level is the exception: a fault part-way through
- * its frame copy leaves ESP/EBP partly updated (documented in STATUS.md).
+ * Multi-step stack instructions (PUSHA/POPA, ENTER, POP r/m, POP Sreg)
+ * check every slot (or read every value) before changing ESP or EBP, so a
+ * fault leaves the registers untouched and the instruction restartable.
+ * String instructions commit per iteration and run REP in bounded batches.
+ *
+ * Use: decode.c maps opcodes to these handlers (declared in cpu/ops.h).
  */
 #include "cpu/ops.h"
 
@@ -166,22 +168,41 @@ void op_popa(CPU *cpu, const Insn *in) {
     sp_add(cpu, 8 * size);
 }
 
+/* Most slots ENTER writes: (E)BP, up to 31 outer frame pointers, FrameTemp. */
+#define ENTER_MAX_SLOTS 33
+
+/* ENTER per the SDM: push (E)BP, copy level-1 outer frame pointers from
+ * the old frame, push FrameTemp, then allocate. A first pass checks every
+ * read, every slot written and (as the P6 does) the final (E)SP for
+ * writing; the second pass performs the copy in the architectural order.
+ * So a fault leaves ESP, EBP and memory unchanged. */
 void op_enter(CPU *cpu, const Insn *in) {
     unsigned size = in->osize, level = in->imm2 & 0x1F;
+    unsigned slots = level > 0 ? level + 1 : 1;
     uint32_t m = stack_mask(cpu);
-    unsigned bp_size = cpu_stack32(cpu) ? 4 : 2;
-    push(cpu, size, reg_read(cpu, R_EBP, size));
-    uint32_t frame = cpu->regs[R_ESP] & m;
-    if (level > 0) {
-        for (unsigned i = 1; i < level; i++) {
-            uint32_t bp = (reg_read(cpu, R_EBP, bp_size) - size) & m;
-            reg_write(cpu, R_EBP, bp_size, bp);
-            push(cpu, size, mem_read(cpu, SEG_SS, bp, size));
-        }
-        push(cpu, size, frame);
+    uint32_t sp = cpu->regs[R_ESP] & m;
+    /* FrameTemp is (E)SP after the first push, taken by operand size (SDM). */
+    uint32_t frame = ((cpu->regs[R_ESP] & ~m) | ((sp - size) & m)) & size_mask(size);
+    uint32_t src[ENTER_MAX_SLOTS], dst[ENTER_MAX_SLOTS];
+    uint32_t bp = cpu->regs[R_EBP] & m; /* a copy: EBP itself changes only at the end */
+    for (unsigned i = 1; i < level; i++) {
+        bp = (bp - size) & m;
+        src[i] = seg_lin(cpu, SEG_SS, bp, size, ACC_R);
+        lin_read(cpu, src[i], size, ACC_R);
     }
+    for (unsigned i = 0; i < slots; i++) {
+        dst[i] = seg_lin(cpu, SEG_SS, (sp - (i + 1) * size) & m, size, ACC_W);
+        lin_probe_write(cpu, dst[i], size, ACC_W);
+    }
+    uint32_t final_sp = (sp - slots * size - (in->imm & 0xFFFF)) & m;
+    lin_probe_write(cpu, seg_lin(cpu, SEG_SS, final_sp, size, ACC_W), size, ACC_W);
+
+    lin_write(cpu, dst[0], size, reg_read(cpu, R_EBP, size), ACC_W);
+    for (unsigned i = 1; i < level; i++)
+        lin_write(cpu, dst[i], size, lin_read(cpu, src[i], size, ACC_R), ACC_W);
+    if (level > 0) lin_write(cpu, dst[level], size, frame, ACC_W);
     reg_write(cpu, R_EBP, size, frame);
-    sp_add(cpu, (uint32_t)-(in->imm & 0xFFFF));
+    cpu->regs[R_ESP] = (cpu->regs[R_ESP] & ~m) | final_sp;
 }
 
 void op_leave(CPU *cpu, const Insn *in) {
@@ -216,6 +237,7 @@ void op_load_far_ptr(CPU *cpu, const Insn *in) {
     uint32_t off = mem_read(cpu, in->seg, ea, in->osize);
     uint16_t sel = (uint16_t)mem_read(cpu, in->seg, (ea + in->osize) & addr_mask(in), 2);
     seg_load(cpu, sreg, sel);
+    cpu->shadow_set = false; /* only MOV SS and POP SS inhibit interrupts, not LSS */
     reg_write(cpu, in->reg, in->osize, off);
 }
 
@@ -264,9 +286,9 @@ static void step_scas(CPU *cpu, const Insn *in) {
     idx_step(cpu, in, R_EDI);
 }
 
+/* INS/OUTS: the port permission (io_check) is checked once per call, by string_op. */
 static void step_ins(CPU *cpu, const Insn *in) {
     uint16_t port = (uint16_t)cpu->regs[R_EDX];
-    io_check(cpu, port, in->size);
     uint32_t lin = seg_lin(cpu, SEG_ES, idx(cpu, in, R_EDI), in->size, ACC_W);
     lin_probe_write(cpu, lin, in->size, ACC_W); /* fault before the port is read */
     lin_write(cpu, lin, in->size, io_in(cpu, port, in->size), ACC_W);
@@ -275,41 +297,63 @@ static void step_ins(CPU *cpu, const Insn *in) {
 
 static void step_outs(CPU *cpu, const Insn *in) {
     uint16_t port = (uint16_t)cpu->regs[R_EDX];
-    io_check(cpu, port, in->size);
     uint32_t v = mem_read(cpu, in->seg, idx(cpu, in, R_ESI), in->size);
     io_out(cpu, port, in->size, v);
     idx_step(cpu, in, R_ESI);
 }
 
+/* What distinguishes one string instruction from another for the shared
+ * REP skeleton: the per-iteration operation, whether REPE/REPNE test ZF
+ * (CMPS, SCAS), and whether it accesses an I/O port (INS, OUTS). */
+typedef struct StringKind {
+    StringStep step;
+    bool conditional;
+    bool io;
+} StringKind;
+
 /* Iterations per execution of a REP instruction before it lets the run
- * loop take interrupts (it then restarts itself at the same EIP). */
+ * loop take interrupts (it then restarts itself at the same EIP). With TF
+ * set, every iteration is its own step, so single-step traps come after
+ * each iteration as on hardware. */
 #define REP_BATCH 4096
 
-/* The REP skeleton shared by all string instructions. For CMPS/SCAS
- * (`conditional`), REPE stops when ZF = 0 and REPNE when ZF = 1. */
-static void string_op(CPU *cpu, const Insn *in, StringStep step, bool conditional) {
-    if (in->rep == REP_NONE) {
-        step(cpu, in);
+/* The REP skeleton shared by all string instructions. Each iteration
+ * commits its index registers and then the count, so a fault leaves a
+ * consistent state with EIP at the instruction. For conditional kinds,
+ * REPE stops when ZF = 0 and REPNE when ZF = 1. */
+static void string_op(CPU *cpu, const Insn *in, const StringKind *k) {
+    uint32_t m = addr_mask(in);
+    bool rep = in->rep != REP_NONE;
+    if (rep && (cpu->regs[R_ECX] & m) == 0) return;
+    if (k->io) io_check(cpu, (uint16_t)cpu->regs[R_EDX], in->size);
+    if (!rep) {
+        k->step(cpu, in);
         return;
     }
-    uint32_t m = addr_mask(in);
-    for (int n = 0; n < REP_BATCH; n++) {
+    int batch = (cpu->eflags & FL_TF) ? 1 : REP_BATCH;
+    for (int n = 0; n < batch; n++) {
         uint32_t count = cpu->regs[R_ECX] & m;
-        if (count == 0) return;
-        step(cpu, in);
+        k->step(cpu, in);
         cpu->regs[R_ECX] = (cpu->regs[R_ECX] & ~m) | ((count - 1) & m);
-        if (conditional) {
+        if (count == 1) return;
+        if (k->conditional) {
             bool zf = cpu_cond(cpu, 4);
             if ((in->rep == REP_E && !zf) || (in->rep == REP_NE && zf)) return;
         }
     }
-    if (cpu->regs[R_ECX] & m) cpu->next_eip = cpu->eip; /* more to do: restart */
+    cpu->next_eip = cpu->eip; /* more to do: the run loop executes it again */
 }
 
-void op_movs(CPU *cpu, const Insn *in) { string_op(cpu, in, step_movs, false); }
-void op_cmps(CPU *cpu, const Insn *in) { string_op(cpu, in, step_cmps, true); }
-void op_stos(CPU *cpu, const Insn *in) { string_op(cpu, in, step_stos, false); }
-void op_lods(CPU *cpu, const Insn *in) { string_op(cpu, in, step_lods, false); }
-void op_scas(CPU *cpu, const Insn *in) { string_op(cpu, in, step_scas, true); }
-void op_ins(CPU *cpu, const Insn *in) { string_op(cpu, in, step_ins, false); }
-void op_outs(CPU *cpu, const Insn *in) { string_op(cpu, in, step_outs, false); }
+#define STRING_OP(name, stepfn, cond, is_io)                          \
+    void name(CPU *cpu, const Insn *in) {                             \
+        static const StringKind kind = {stepfn, cond, is_io};         \
+        string_op(cpu, in, &kind);                                    \
+    }
+
+STRING_OP(op_movs, step_movs, false, false)
+STRING_OP(op_cmps, step_cmps, true, false)
+STRING_OP(op_stos, step_stos, false, false)
+STRING_OP(op_lods, step_lods, false, false)
+STRING_OP(op_scas, step_scas, true, false)
+STRING_OP(op_ins, step_ins, false, true)
+STRING_OP(op_outs, step_outs, false, true)
