@@ -60,6 +60,26 @@ static void post_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
     (void)val; /* POST codes are not shown */
 }
 
+/* The x87's FERR# drives IRQ 13; a write to port 0xF0 releases it. */
+static void pc_ferr(void *opaque, int level) {
+    Pc *pc = opaque;
+    pic_set_irq(pc->pic, 13, level);
+}
+
+static uint32_t fpu_port_read(void *opaque, uint16_t port, unsigned size) {
+    (void)opaque;
+    (void)port;
+    (void)size;
+    return 0xFF;
+}
+
+static void fpu_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
+    (void)port;
+    (void)size;
+    (void)val;
+    pc_ferr(opaque, 0);
+}
+
 static void pc_reset_line(void *opaque) {
     Pc *pc = opaque;
     pc->cpu->reset_request = true;
@@ -131,6 +151,10 @@ static void fwcfg_setup(Pc *pc) {
     for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
     e820[16] = 1; /* RAM */
     fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
+    /* No VGA yet: SeaBIOS's own console (its menus, INT 10h text of boot
+     * loaders) goes to COM1, as with QEMU -nographic. */
+    static const uint8_t sercon[2] = {0xF8, 0x03};
+    fwcfg_add_file(pc->fwcfg, "etc/sercon-port", sercon, sizeof sercon);
 }
 
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
@@ -191,7 +215,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         fwcfg_register(pc->fwcfg, pc->io) < 0 || debugcon_register(pc->debugcon, pc->io) < 0 ||
         pci_bus_register(pc->pci, pc->io) < 0 || ide_register(pc->ide[0], pc->io) < 0 ||
         ide_register(pc->ide[1], pc->io) < 0 ||
-        iobus_register(pc->io, 0x80, 1, post_read, post_write, pc) < 0) {
+        iobus_register(pc->io, 0x80, 1, post_read, post_write, pc) < 0 ||
+        iobus_register(pc->io, 0xF0, 1, fpu_port_read, fpu_port_write, pc) < 0) {
         snprintf(err, errlen, "internal error: I/O port conflict");
         pc_free(pc);
         return NULL;
@@ -199,6 +224,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cpu->irq_pending = pic_intr_pending;
     pc->cpu->irq_ack = pic_intr_ack;
     pc->cpu->irq_opaque = pc->pic;
+    pc->cpu->ferr = pc_ferr;
+    pc->cpu->ferr_opaque = pc;
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
     return pc;
