@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Build bt86 and run the default machine. Until the PC platform and the
-# default Debian guest exist (see docs/STATUS.md), this boots Debian's
-# SeaBIOS on the bare CPU and shows its debug console.
+# Build bt86 and the default guest (Debian 12 i386 kernel + busybox, booted
+# by SeaBIOS and SYSLINUX from a disk image built by images/build-default.sh
+# from Debian packages), then boot it with the serial console on this
+# terminal (Ctrl-A x quits). Extra arguments go to bt86.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
-exec build/bt86 -m 128 -bios /usr/share/seabios/bios.bin -nographic "$@"
+images/build-default.sh
+exec build/bt86 -m 256 -hda images/out/disk.img -nographic "$@"

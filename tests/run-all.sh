@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds bt86 twice (a normal
-# RelWithDebInfo build and an AddressSanitizer+UndefinedBehaviorSanitizer
-# build) and runs every test of both through ctest.
-#   build/       normal build
-#   build-asan/  sanitizer build
+# The whole test suite: installs dependencies, builds bt86 three times (a
+# normal RelWithDebInfo build, an AddressSanitizer+UndefinedBehaviorSanitizer
+# build, and a clang build that must also be warning-free) and runs every
+# test of the first two through ctest.
+#   build/        normal build (gcc)
+#   build-asan/   sanitizer build (gcc)
+#   build-clang/  clang build (compiled, not run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh
 jobs=$(nproc)
+
+# clang must compile everything warning-free too (not run: same code).
+CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build-clang -j"$jobs"
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
