@@ -393,6 +393,7 @@ uint32_t i8042_port_read(void *opaque, uint16_t port, unsigned size) {
     }
     uint8_t v = k->out_byte; /* reading with OBF clear returns the last byte again */
     k->obf = false;
+    update_irqs(k); /* the line drops, so the next byte makes a new edge */
     refill(k);
     return v;
 }

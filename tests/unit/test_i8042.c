@@ -12,10 +12,16 @@
 static I8042 *kbd;
 static int irq1, irq12, resets, a20;
 
+static int irq1_edges;
+
 static void irq_capture(void *opaque, int n, int level) {
     (void)opaque;
-    if (n == 1) irq1 = level;
-    else irq12 = level;
+    if (n == 1) {
+        if (level && !irq1) irq1_edges++;
+        irq1 = level;
+    } else {
+        irq12 = level;
+    }
 }
 static void on_reset(void *opaque) {
     (void)opaque;
@@ -124,6 +130,19 @@ START_TEST(typing_translated_and_raw) {
 }
 END_TEST
 
+START_TEST(each_byte_is_a_new_irq_edge) {
+    irq1_edges = 0;
+    data(0xF2); /* identify: three bytes queued (FA AB 41 translated) */
+    ck_assert_int_eq(irq1_edges, 1);
+    rd();
+    ck_assert_int_eq(irq1_edges, 2); /* the line dropped and rose again */
+    rd();
+    ck_assert_int_eq(irq1_edges, 3);
+    rd();
+    ck_assert(!irq1);
+}
+END_TEST
+
 START_TEST(keyboard_interrupt_disabled_and_interface_off) {
     cmd(0x60);
     data(0x40); /* translate, no interrupts */
@@ -214,6 +233,7 @@ int main(void) {
     tcase_add_test(tc, a20_and_reset_lines);
     tcase_add_test(tc, keyboard_reset_and_identify);
     tcase_add_test(tc, typing_translated_and_raw);
+    tcase_add_test(tc, each_byte_is_a_new_irq_edge);
     tcase_add_test(tc, keyboard_interrupt_disabled_and_interface_off);
     tcase_add_test(tc, mouse_reset_packet_and_irq12);
     tcase_add_test(tc, intellimouse_wheel_detection);
