@@ -277,8 +277,14 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
-            vclock_advance(&pc->clock, vclock_next_deadline(&pc->clock)); /* idle until the next event */
+        {
+            /* Idle until the next event; the TSC keeps counting meanwhile
+             * (one tick per ns_per_insn of virtual time, as when running). */
+            uint64_t from = vclock_now(&pc->clock), to = vclock_next_deadline(&pc->clock);
+            cpu->tsc += (to - from) / ns;
+            vclock_advance(&pc->clock, to);
             break;
+        }
         default: break;
         }
     }
