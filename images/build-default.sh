@@ -35,7 +35,7 @@ kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 | awk '/Depends: linux
    ls "${p}"_*.deb >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download "$p:i386" >/dev/null
  done)
 
-if [ ! -f "$out/disk.img" ] || [ "$out/debs" -nt "$out/disk.img" ]; then
+if [ ! -f "$out/disk.img" ] || [ "$out/debs" -nt "$out/disk.img" ] || [ build-default.sh -nt "$out/disk.img" ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   dpkg-deb -x "$out/debs/${kpkg}"_*.deb "$work/kernel"
@@ -47,11 +47,13 @@ if [ ! -f "$out/disk.img" ] || [ "$out/debs" -nt "$out/disk.img" ]; then
   root=$work/root
   mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root}
   cp "$work/busybox/bin/busybox" "$root/bin/busybox"
-  for a in $("$work/busybox/bin/busybox" --list 2>/dev/null || echo sh); do
-    [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
-  done
+  # The applet links are made by the guest itself at boot (the i386
+  # busybox may not run on the build host).
   cat > "$root/init" <<'EOF'
-#!/bin/sh
+#!/bin/busybox sh
+/bin/busybox mkdir -p /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null

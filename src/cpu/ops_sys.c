@@ -388,7 +388,7 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     require_cpl0(cpu);
     uint64_t v = (uint64_t)cpu->regs[R_EDX] << 32 | cpu->regs[R_EAX];
     switch (cpu->regs[R_ECX]) {
-    case MSR_TSC: cpu->tsc = v; break;
+    case MSR_TSC: cpu->tsc = (uint32_t)v; break; /* P6: low 32 bits written, high cleared */
     case MSR_APIC_BASE: cpu->apic_base = v & 0xFFFFF900u; break;
     case MSR_SYSENTER_CS: cpu->sysenter_cs = (uint32_t)v & 0xFFFF; break;
     case MSR_SYSENTER_ESP: cpu->sysenter_esp = (uint32_t)v; break;

@@ -19,6 +19,8 @@ struct IoBus {
     uint8_t owner[65536]; /* 0: unclaimed; n: ranges[n - 1] */
     IoRange ranges[IOBUS_MAX_RANGES];
     unsigned nranges;
+    IoHookFn before, after;
+    void *hook_opaque;
 };
 
 IoBus *iobus_new(void) { return calloc(1, sizeof(IoBus)); }
@@ -36,13 +38,26 @@ int iobus_register(IoBus *bus, uint16_t base, uint32_t count, IoReadFn rd, IoWri
     return 0;
 }
 
+void iobus_set_hooks(IoBus *bus, IoHookFn before, IoHookFn after, void *opaque) {
+    bus->before = before;
+    bus->after = after;
+    bus->hook_opaque = opaque;
+}
+
 uint32_t iobus_read(IoBus *bus, uint16_t port, unsigned size) {
     uint8_t o = bus->owner[port];
-    if (o && bus->ranges[o - 1].read) return bus->ranges[o - 1].read(bus->ranges[o - 1].opaque, port, size);
-    return size == 1 ? 0xFFu : size == 2 ? 0xFFFFu : 0xFFFFFFFFu;
+    uint32_t v = size == 1 ? 0xFFu : size == 2 ? 0xFFFFu : 0xFFFFFFFFu;
+    if (!o || !bus->ranges[o - 1].read) return v;
+    if (bus->before) bus->before(bus->hook_opaque);
+    v = bus->ranges[o - 1].read(bus->ranges[o - 1].opaque, port, size);
+    if (bus->after) bus->after(bus->hook_opaque);
+    return v;
 }
 
 void iobus_write(IoBus *bus, uint16_t port, unsigned size, uint32_t val) {
     uint8_t o = bus->owner[port];
-    if (o && bus->ranges[o - 1].write) bus->ranges[o - 1].write(bus->ranges[o - 1].opaque, port, size, val);
+    if (!o || !bus->ranges[o - 1].write) return;
+    if (bus->before) bus->before(bus->hook_opaque);
+    bus->ranges[o - 1].write(bus->ranges[o - 1].opaque, port, size, val);
+    if (bus->after) bus->after(bus->hook_opaque);
 }

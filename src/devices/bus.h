@@ -29,6 +29,10 @@ void iobus_free(IoBus *bus);
 /* Claim ports [base, base + count). Returns 0, or -1 if any port is taken or the range wraps. */
 int iobus_register(IoBus *bus, uint16_t base, uint32_t count, IoReadFn rd, IoWriteFn wr,
                    void *opaque);
+/* Called around every access (before: e.g. bring the virtual clock up to the
+ * current instruction; after: e.g. notice a timer a write has moved earlier). */
+typedef void (*IoHookFn)(void *opaque);
+void iobus_set_hooks(IoBus *bus, IoHookFn before, IoHookFn after, void *opaque);
 uint32_t iobus_read(IoBus *bus, uint16_t port, unsigned size);
 void iobus_write(IoBus *bus, uint16_t port, unsigned size, uint32_t val);
 

@@ -37,6 +37,10 @@ struct Pc {
     PciBus *pci;
     IdeChannel *ide[2];
     Disk *disks[4];
+    /* The CPU slice being run: virtual time and instruction count at its
+     * start, so that device accesses can see the exact current time. */
+    bool in_slice;
+    uint64_t slice_ns, slice_icount;
 };
 
 PcConfig pc_default_config(void) {
@@ -45,6 +49,28 @@ PcConfig pc_default_config(void) {
     c.bios_path = "/usr/share/seabios/bios.bin";
     c.ns_per_insn = 2;
     return c;
+}
+
+static uint64_t pc_ns_per_insn(const Pc *pc) { return pc->cfg.ns_per_insn ? pc->cfg.ns_per_insn : 1; }
+
+/* Before a port access: bring the virtual clock up to the instruction doing
+ * it, so a device sees the exact time (a PIT count read in a calibration
+ * loop, a UART's transmit timing) rather than the time the slice began. */
+static void pc_io_before(void *opaque) {
+    Pc *pc = opaque;
+    if (!pc->in_slice) return;
+    vclock_advance(&pc->clock, pc->slice_ns + (pc->cpu->icount - pc->slice_icount) * pc_ns_per_insn(pc));
+}
+
+/* After a port access: the device may have armed a timer earlier than the
+ * end of the slice (a PIT reprogrammed); end the slice there. */
+static void pc_io_after(void *opaque) {
+    Pc *pc = opaque;
+    if (!pc->in_slice) return;
+    uint64_t deadline = vclock_next_deadline(&pc->clock), now = vclock_now(&pc->clock);
+    if (deadline == VCLOCK_NEVER) return;
+    uint64_t left = 1 + (deadline > now ? (deadline - now) / pc_ns_per_insn(pc) : 0);
+    if (pc->cpu->run_left > left) pc->cpu->run_left = left;
 }
 
 static uint32_t post_read(void *opaque, uint16_t port, unsigned size) {
@@ -181,6 +207,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
+    iobus_set_hooks(pc->io, pc_io_before, pc_io_after, pc);
     pc->pic = pic_new();
     pc->pit = pit_new(&pc->clock, pic_irq_line(pc->pic, 0));
     pc->cmos = cmos_new(&pc->clock, pic_irq_line(pc->pic, 8), cfg->rtc_start);
@@ -258,7 +285,7 @@ size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_rec
 
 PcExit pc_run(Pc *pc, uint64_t max_insns) {
     CPU *cpu = pc->cpu;
-    uint64_t ns = pc->cfg.ns_per_insn ? pc->cfg.ns_per_insn : 1;
+    uint64_t ns = pc_ns_per_insn(pc);
     uint64_t start = cpu->icount;
     for (;;) {
         uint64_t done = cpu->icount - start;
@@ -269,7 +296,11 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         if (slice > SLICE_MAX) slice = SLICE_MAX;
         if (slice > max_insns - done) slice = max_insns - done;
         uint64_t before = cpu->icount;
+        pc->in_slice = true;
+        pc->slice_ns = now;
+        pc->slice_icount = before;
         CpuExit e = cpu_run(cpu, slice);
+        pc->in_slice = false;
         vclock_advance(&pc->clock, now + (cpu->icount - before) * ns);
         switch (e) {
         case CPU_EXIT_RESET: return PC_EXIT_RESET;

@@ -205,16 +205,23 @@ static void serial_out(void *opaque, uint8_t byte) {
 }
 
 typedef struct Console {
+    bool enabled; /* COM1 input comes from stdin */
+    bool eof;     /* stdin was a pipe or file and has ended */
     uint8_t pending[256];
     size_t npending;
     bool escape; /* saw Ctrl-A */
     bool quit;
 } Console;
 
-/* Read what the user typed (without blocking) and feed COM1. */
+/* Read what the user typed, or what a pipe holds (without blocking), and
+ * feed COM1 as fast as the guest's UART takes it. */
 static void console_poll(Console *c, Pc *pc) {
     uint8_t buf[64];
-    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    ssize_t n = 0;
+    if (!c->eof && c->npending + sizeof buf <= sizeof c->pending) {
+        n = read(STDIN_FILENO, buf, sizeof buf);
+        if (n == 0 && !isatty(STDIN_FILENO)) c->eof = true;
+    }
     for (ssize_t i = 0; i < n; i++) {
         uint8_t ch = buf[i];
         if (c->escape) {
@@ -291,13 +298,14 @@ int main(int argc, char **argv) {
         }
         tracer_attach(tracer, pc_cpu(pc));
     }
-    bool interactive = serial == stdout && isatty(STDIN_FILENO);
-    if (interactive) {
-        tty_make_raw();
+    /* With the serial port on stdio, stdin feeds COM1: keystrokes from a
+     * terminal (put in raw mode) or the bytes of a pipe or file. */
+    Console con = {.enabled = serial == stdout};
+    if (con.enabled) {
+        if (isatty(STDIN_FILENO)) tty_make_raw();
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
 
-    Console con = {0};
     int status = 0;
     uint64_t left = o.max_insns ? o.max_insns : UINT64_MAX;
     while (left > 0 && !con.quit) {
@@ -306,7 +314,7 @@ int main(int argc, char **argv) {
         PcExit e = pc_run(pc, chunk);
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
-        if (interactive) console_poll(&con, pc);
+        if (con.enabled) console_poll(&con, pc);
         if (e == PC_EXIT_RESET) {
             if (o.no_reboot) {
                 fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# System test: the default guest (images/build-default.sh: SeaBIOS, SYSLINUX,
+# Debian 12's i386 686 kernel and a busybox initramfs) boots to its shell on
+# the serial console; the test then types commands through COM1 and checks
+# what the guest answers: shell arithmetic, uname, and /proc/cpuinfo (the
+# CPU features we report, and a TSC frequency the kernel calibrated against
+# our PIT, which must come out at the 500 MHz our virtual clock implies).
+#   linux-boot.sh BT86 [IMAGE]
+# Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1
+# (tests/run-all.sh builds it and sets that).
+bt86=$1
+img=${2:-$(dirname "$0")/../../images/out/disk.img}
+bios=/usr/share/seabios/bios.bin
+if [ ! -r "$img" ] || [ ! -r "$bios" ]; then
+  if [ "${BT86_REQUIRE_LINUX:-0}" = 1 ]; then
+    echo "linux-boot: $img or $bios missing (run images/build-default.sh)"
+    exit 1
+  fi
+  echo "linux-boot: skipped: $img not built (images/build-default.sh)"
+  exit 77
+fi
+dir=$(mktemp -d)
+out=$dir/out
+mkfifo "$dir/in"
+# -snapshot: the image stays as built. The instruction limit is a safety net
+# well above what the boot needs (about 5 billion instructions).
+"$bt86" -m 256 -hda "$img" -snapshot -nographic -no-reboot -max-insns 40000000000 \
+  <"$dir/in" >"$out" 2>&1 &
+pid=$!
+exec 3>"$dir/in"
+trap 'exec 3>&-; kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+
+# Wait (up to $1 seconds of host time) for the guest to print $2.
+wait_for() {
+  local limit=$1 text=$2 t=0
+  while ! grep -qF -- "$text" "$out"; do
+    if ! kill -0 $pid 2>/dev/null; then return 1; fi
+    if [ $t -ge "$limit" ]; then return 1; fi
+    sleep 1
+    t=$((t + 1))
+  done
+}
+
+fail=0
+if ! wait_for 900 "bt86:/# "; then
+  echo "linux-boot: no shell prompt; the guest printed:"
+  tail -40 "$out"
+  exit 1
+fi
+printf 'echo BT86-$((6*7))-OK\n' >&3
+printf 'uname -sm\n' >&3
+printf 'grep -E "^(flags|cpu MHz|fpu)" /proc/cpuinfo\n' >&3
+printf 'echo BT86-END\n' >&3
+wait_for 120 "BT86-END" || wait_for 60 "BT86-END" || true
+sleep 1
+printf 'poweroff -f\n' >&3
+sed -n '/bt86 guest/,$p' "$out"
+
+check() { if ! grep -qE -- "$1" "$out"; then echo "linux-boot: missing: $1"; fail=1; fi; }
+check '^BT86-42-OK'
+check '^Linux i686'
+check '^fpu[[:space:]]+: yes'
+check '^flags[[:space:]]+: fpu .*tsc .*cx8 .*cmov'
+mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9]*\).*/\1/p' "$out" | head -1)
+if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then
+  echo "linux-boot: TSC calibrated to '${mhz}' MHz, expected 500 (PIT and TSC disagree)"
+  fail=1
+fi
+for bad in "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "Illegal instruction"; do
+  if sed -n '1,/bt86:\/# /p' "$out" | grep -qF -- "$bad"; then
+    echo "linux-boot: the guest reported '$bad' before the shell"; fail=1
+  fi
+done
+[ $fail = 0 ] && echo "linux-boot: ok"
+exit $fail
