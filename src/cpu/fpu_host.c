@@ -314,59 +314,6 @@ uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80
     (void)op; (void)cw; (void)sw; (void)a; (void)b; (void)r; (void)r2; (void)eflags;
     return 0;
 }
-/* Arithmetic rows with a memory operand, run in their own encoding so the
- * operand's format takes part exactly as in hardware (NaN selection,
- * denormal detection): ST(0) = a, the operand in *m. */
-#define MEMOP(fn, insn, T)                                                                         \
-    static uint16_t fn(const HostEnv *cw, const F80 *a, const T *m, F80 *r) {                      \
-        uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn " %[m]\n\t"         \
-                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                  \
-                         : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [m] "m"(*m), [cw] "m"(*cw)                                 \
-                         : X87_CLOBBERS);                                                          \
-        return sw;                                                                                 \
-    }
-#define MEMROW(suffix, T, add, mul, com, sub, subr, div, divr)                                     \
-    MEMOP(m_add_##suffix, add, T)                                                                  \
-    MEMOP(m_mul_##suffix, mul, T)                                                                  \
-    MEMOP(m_com_##suffix, com, T)                                                                  \
-    MEMOP(m_sub_##suffix, sub, T)                                                                  \
-    MEMOP(m_subr_##suffix, subr, T)                                                                \
-    MEMOP(m_div_##suffix, div, T)                                                                  \
-    MEMOP(m_divr_##suffix, divr, T)                                                                \
-    static uint16_t (*const m_ops_##suffix[7])(const HostEnv *, const F80 *, const T *, F80 *) = { \
-        m_add_##suffix, m_mul_##suffix, m_com_##suffix, m_sub_##suffix,                           \
-        m_subr_##suffix, m_div_##suffix, m_divr_##suffix};
-
-MEMROW(f32, uint32_t, "fadds", "fmuls", "fcoms", "fsubs", "fsubrs", "fdivs", "fdivrs")
-MEMROW(f64, uint64_t, "faddl", "fmull", "fcoml", "fsubl", "fsubrl", "fdivl", "fdivrl")
-MEMROW(i16, int16_t, "fiadds", "fimuls", "ficoms", "fisubs", "fisubrs", "fidivs", "fidivrs")
-MEMROW(i32, int32_t, "fiaddl", "fimull", "ficoml", "fisubl", "fisubrl", "fidivl", "fidivrl")
-
-uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
-                         uint64_t bits, F80 *r) {
-    HostEnv env = make_env(cw, sw, 1);
-    F80 scratch;
-    if (!r) r = &scratch;
-    int k;
-    switch (op) {
-    case FOP_ADD: k = 0; break;
-    case FOP_MUL: k = 1; break;
-    case FOP_COM: k = 2; break;
-    case FOP_SUB: k = 3; break;
-    case FOP_SUBR: k = 4; break;
-    case FOP_DIV: k = 5; break;
-    default: k = 6; break; /* FOP_DIVR */
-    }
-    switch (kind) {
-    case FPU_M32FP: { uint32_t m = (uint32_t)bits; return m_ops_f32[k](&env, a, &m, r); }
-    case FPU_M64FP: { uint64_t m = bits; return m_ops_f64[k](&env, a, &m, r); }
-    case FPU_M16INT: { int16_t m = (int16_t)bits; return m_ops_i16[k](&env, a, &m, r); }
-    default: { int32_t m = (int32_t)bits; return m_ops_i32[k](&env, a, &m, r); }
-    }
-}
-
 uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
                          uint64_t bits, F80 *r) {
     (void)op; (void)cw; (void)sw; (void)a; (void)kind; (void)bits; (void)r;
