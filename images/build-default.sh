@@ -76,7 +76,7 @@ TIMEOUT 0
 LABEL linux
   KERNEL vmlinuz
   INITRD initrd.gz
-  APPEND console=ttyS0,115200 console=tty0 panic=-1 quiet
+  APPEND console=tty0 console=ttyS0,115200 panic=-1 quiet
 EOF
   mcopy -i "$out/disk.img" "$out/vmlinuz" "$out/initrd.gz" "$work/syslinux.cfg" ::/
   syslinux --install "$out/disk.img"

@@ -15,9 +15,11 @@ jobs=$(nproc)
 CC=clang cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build-clang -j"$jobs"
 
+# The default guest (Debian packages) for the Linux boot system test.
+images/build-default.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
-(cd build && ctest --output-on-failure -j"$jobs")
+(cd build && BT86_REQUIRE_LINUX=1 ctest --output-on-failure -j"$jobs")
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBT86_SANITIZE=ON
 cmake --build build-asan -j"$jobs"

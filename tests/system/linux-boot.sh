@@ -47,13 +47,23 @@ if ! wait_for 900 "bt86:/# "; then
   tail -40 "$out"
   exit 1
 fi
-printf 'echo BT86-$((6*7))-OK\n' >&3
-printf 'uname -sm\n' >&3
-printf 'grep -E "^(flags|cpu MHz|fpu)" /proc/cpuinfo\n' >&3
-printf 'echo BT86-END\n' >&3
-wait_for 120 "BT86-END" || wait_for 60 "BT86-END" || true
-sleep 1
+# Type one command at a time, each once the previous one has given back the
+# prompt, so that the terminal's echo does not interleave with the answers.
+prompts() { grep -o 'bt86:/# ' "$out" | wc -l; }
+send() {
+  local n t=0
+  n=$(prompts)
+  printf '%s\n' "$1" >&3
+  while [ "$(prompts)" -le "$n" ] && [ $t -lt 120 ] && kill -0 $pid 2>/dev/null; do
+    sleep 1
+    t=$((t + 1))
+  done
+}
+send 'echo BT86-$((6*7))-OK'
+send 'uname -sm'
+send 'grep -E "^(flags|cpu MHz|fpu)" /proc/cpuinfo'
 printf 'poweroff -f\n' >&3
+sleep 2
 sed -n '/bt86 guest/,$p' "$out"
 
 check() { if ! grep -qE -- "$1" "$out"; then echo "linux-boot: missing: $1"; fail=1; fi; }
