@@ -157,6 +157,12 @@ typedef enum CpuExit {
     CPU_EXIT_BREAK,    /* a front-end breakpoint (debugger) */
 } CpuExit;
 
+/* How instructions are run (see dbt/dbt.h). */
+typedef enum CpuEngine {
+    ENGINE_INTERP,   /* decode and execute one instruction at a time */
+    ENGINE_THREADED, /* pre-decoded translation blocks, chained */
+} CpuEngine;
+
 typedef struct CPU CPU;
 typedef void (*CpuTraceFn)(CPU *cpu, void *opaque);
 
@@ -212,6 +218,14 @@ struct CPU {
     Mmu mmu;
     struct IoBus *io;
 
+    /* Translation (dbt/dbt.h). block_break asks the translated-code loop to
+     * return to the dispatcher after the current instruction (set by code
+     * invalidation, MMIO accesses, FERR#, address-map changes). */
+    CpuEngine engine;
+    struct Dbt *dbt;
+    bool block_break;
+    bool dbt_singlestep;   /* one instruction per block (-singlestep) */
+
     /* Statistics and tracing. */
     uint64_t icount;       /* instructions retired */
     CpuTraceFn trace_fn;   /* if set, called before each instruction */
@@ -226,7 +240,15 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io);
 void cpu_free(CPU *cpu);
 /* Power-on / RESET state: real mode, CS=F000 base FFFF0000, EIP=FFF0. */
 void cpu_reset(CPU *cpu);
-/* Run up to max_insns instructions (interpreter). */
+/* Choose the engine (creates the translator if needed). Returns 0 or -1. */
+int cpu_set_engine(CPU *cpu, CpuEngine engine);
+/* The engine named by the environment variable BT86_ACCEL ("interp" or
+ * "threaded"; the test suite runs under each), else ENGINE_THREADED. */
+CpuEngine cpu_default_engine(void);
+/* Engine names as the -accel option spells them; -1 if unknown. */
+int cpu_engine_from_name(const char *name);
+const char *cpu_engine_name(CpuEngine engine);
+/* Run up to max_insns instructions with the CPU's engine. */
 CpuExit cpu_run(CPU *cpu, uint64_t max_insns);
 /* Execute exactly one instruction (or deliver one pending event). */
 CpuExit cpu_step(CPU *cpu);

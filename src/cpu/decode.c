@@ -7,7 +7,10 @@
  *
  * Table entry notation: D_M has a ModRM byte, D_B byte-sized operands,
  * D_L LOCK allowed (with a memory destination), D_G group (sub-table by
- * ModRM.reg), D_CR ModRM is always a register form (MOV CRn/DRn). The
+ * ModRM.reg), D_CR ModRM is always a register form (MOV CRn/DRn), D_END
+ * ends a translation block (control transfers, I/O, and instructions that
+ * change the mode, IF/TF, the interrupt shadow or the descriptor tables: the
+ * dispatcher must look at the machine again after them). The
  * immediate kinds are below. A NULL handler is an undefined opcode (#UD).
  * x87 escapes (D8-DF) decode their ModRM and go to op_fpu_escape.
  */
@@ -15,7 +18,7 @@
 
 #include "cpu/ops.h"
 
-enum { D_M = 1, D_B = 2, D_L = 4, D_G = 8, D_CR = 16 };
+enum { D_M = 1, D_B = 2, D_L = 4, D_G = 8, D_CR = 16, D_END = 32 };
 
 enum ImmKind {
     I_NONE,
@@ -78,8 +81,8 @@ static const OpEntry grp4[8] = {E(op_inc_rm, "inc", D_L, I_NONE), E(op_dec_rm, "
                                 NONE, NONE, NONE, NONE, NONE, NONE};
 static const OpEntry grp5[8] = {
     E(op_inc_rm, "inc", D_L, I_NONE),       E(op_dec_rm, "dec", D_L, I_NONE),
-    E(op_call_rm, "call", 0, I_NONE),       E(op_call_far_rm, "callf", 0, I_NONE),
-    E(op_jmp_rm, "jmp", 0, I_NONE),         E(op_jmp_far_rm, "jmpf", 0, I_NONE),
+    E(op_call_rm, "call", D_END, I_NONE),       E(op_call_far_rm, "callf", D_END, I_NONE),
+    E(op_jmp_rm, "jmp", D_END, I_NONE),         E(op_jmp_far_rm, "jmpf", D_END, I_NONE),
     E(op_push_rm, "push", 0, I_NONE),       NONE,
 };
 static const OpEntry grp11[8] = {E(op_mov_rm_imm, "mov", 0, I_NONE), NONE, NONE, NONE,
@@ -113,7 +116,7 @@ static const OpEntry op_table[512] = {
     [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE),
     [0x10] = ALU_ROW("adc", D_L),
     [0x16] = E(op_push_sreg, "push ss", 0, I_NONE),
-    [0x17] = E(op_pop_sreg, "pop ss", 0, I_NONE),
+    [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE),
     [0x18] = ALU_ROW("sbb", D_L),
     [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE),
     [0x1F] = E(op_pop_sreg, "pop ds", 0, I_NONE),
@@ -141,13 +144,13 @@ static const OpEntry op_table[512] = {
     [0x69] = E(op_imul_r_rm_imm, "imul", D_M, I_Z),
     [0x6A] = E(op_push_imm, "push", 0, I_BS),
     [0x6B] = E(op_imul_r_rm_imm, "imul", D_M, I_BS),
-    [0x6C] = E(op_ins, "insb", D_B, I_NONE),
-    [0x6D] = E(op_ins, "ins", 0, I_NONE),
-    [0x6E] = E(op_outs, "outsb", D_B, I_NONE),
-    [0x6F] = E(op_outs, "outs", 0, I_NONE),
+    [0x6C] = E(op_ins, "insb", D_B | D_END, I_NONE),
+    [0x6D] = E(op_ins, "ins", D_END, I_NONE),
+    [0x6E] = E(op_outs, "outsb", D_B | D_END, I_NONE),
+    [0x6F] = E(op_outs, "outs", D_END, I_NONE),
 
     /* 70-7F: Jcc rel8 */
-    [0x70 ... 0x7F] = E(op_jcc, "jcc", 0, I_BS),
+    [0x70 ... 0x7F] = E(op_jcc, "jcc", D_END, I_BS),
 
     /* 80-8F */
     [0x80] = G(grp1, "grp1", D_B, I_B),
@@ -164,7 +167,7 @@ static const OpEntry op_table[512] = {
     [0x8B] = E(op_mov_r_rm, "mov", D_M, I_NONE),
     [0x8C] = E(op_mov_rm_sreg, "mov", D_M, I_NONE),
     [0x8D] = E(op_lea, "lea", D_M, I_NONE),
-    [0x8E] = E(op_mov_sreg_rm, "mov", D_M, I_NONE),
+    [0x8E] = E(op_mov_sreg_rm, "mov", D_M | D_END, I_NONE),
     [0x8F] = G(grp1a, "grp1a", 0, I_NONE),
 
     /* 90-9F */
@@ -172,10 +175,10 @@ static const OpEntry op_table[512] = {
     [0x91 ... 0x97] = E(op_xchg_r_acc, "xchg", 0, I_NONE),
     [0x98] = E(op_cbw, "cbw", 0, I_NONE),
     [0x99] = E(op_cwd, "cwd", 0, I_NONE),
-    [0x9A] = E(op_call_far_imm, "callf", 0, I_PTR),
+    [0x9A] = E(op_call_far_imm, "callf", D_END, I_PTR),
     [0x9B] = E(op_fwait, "fwait", 0, I_NONE),
     [0x9C] = E(op_pushf, "pushf", 0, I_NONE),
-    [0x9D] = E(op_popf, "popf", 0, I_NONE),
+    [0x9D] = E(op_popf, "popf", D_END, I_NONE),
     [0x9E] = E(op_sahf, "sahf", 0, I_NONE),
     [0x9F] = E(op_lahf, "lahf", 0, I_NONE),
 
@@ -204,20 +207,20 @@ static const OpEntry op_table[512] = {
     /* C0-CF */
     [0xC0] = G(grp2, "grp2", D_B, I_B),
     [0xC1] = G(grp2, "grp2", 0, I_B),
-    [0xC2] = E(op_ret_near, "ret", 0, I_W),
-    [0xC3] = E(op_ret_near, "ret", 0, I_NONE),
+    [0xC2] = E(op_ret_near, "ret", D_END, I_W),
+    [0xC3] = E(op_ret_near, "ret", D_END, I_NONE),
     [0xC4] = E(op_load_far_ptr, "les", D_M, I_NONE),
     [0xC5] = E(op_load_far_ptr, "lds", D_M, I_NONE),
     [0xC6] = G(grp11, "grp11", D_B, I_B),
     [0xC7] = G(grp11, "grp11", 0, I_Z),
     [0xC8] = E(op_enter, "enter", 0, I_ENTER),
     [0xC9] = E(op_leave, "leave", 0, I_NONE),
-    [0xCA] = E(op_ret_far, "retf", 0, I_W),
-    [0xCB] = E(op_ret_far, "retf", 0, I_NONE),
-    [0xCC] = E(op_int3, "int3", 0, I_NONE),
-    [0xCD] = E(op_int, "int", 0, I_B),
-    [0xCE] = E(op_into, "into", 0, I_NONE),
-    [0xCF] = E(op_iret, "iret", 0, I_NONE),
+    [0xCA] = E(op_ret_far, "retf", D_END, I_W),
+    [0xCB] = E(op_ret_far, "retf", D_END, I_NONE),
+    [0xCC] = E(op_int3, "int3", D_END, I_NONE),
+    [0xCD] = E(op_int, "int", D_END, I_B),
+    [0xCE] = E(op_into, "into", D_END, I_NONE),
+    [0xCF] = E(op_iret, "iret", D_END, I_NONE),
 
     /* D0-DF: shifts by 1 / CL, AAM/AAD, SALC, XLAT, x87 escapes */
     [0xD0] = G(grp2, "grp2", D_B, I_NONE),
@@ -231,60 +234,60 @@ static const OpEntry op_table[512] = {
     [0xD8 ... 0xDF] = E(op_fpu_escape, "esc", D_M, I_NONE),
 
     /* E0-EF: loops, I/O, near/far jumps and calls */
-    [0xE0] = E(op_loop, "loopne", 0, I_BS),
-    [0xE1] = E(op_loop, "loope", 0, I_BS),
-    [0xE2] = E(op_loop, "loop", 0, I_BS),
-    [0xE3] = E(op_jcxz, "jcxz", 0, I_BS),
-    [0xE4] = E(op_in, "in", D_B, I_B),
-    [0xE5] = E(op_in, "in", 0, I_B),
-    [0xE6] = E(op_out, "out", D_B, I_B),
-    [0xE7] = E(op_out, "out", 0, I_B),
-    [0xE8] = E(op_call_rel, "call", 0, I_Z),
-    [0xE9] = E(op_jmp_rel, "jmp", 0, I_Z),
-    [0xEA] = E(op_jmp_far_imm, "jmpf", 0, I_PTR),
-    [0xEB] = E(op_jmp_rel, "jmp", 0, I_BS),
-    [0xEC] = E(op_in, "in", D_B, I_NONE),
-    [0xED] = E(op_in, "in", 0, I_NONE),
-    [0xEE] = E(op_out, "out", D_B, I_NONE),
-    [0xEF] = E(op_out, "out", 0, I_NONE),
+    [0xE0] = E(op_loop, "loopne", D_END, I_BS),
+    [0xE1] = E(op_loop, "loope", D_END, I_BS),
+    [0xE2] = E(op_loop, "loop", D_END, I_BS),
+    [0xE3] = E(op_jcxz, "jcxz", D_END, I_BS),
+    [0xE4] = E(op_in, "in", D_B | D_END, I_B),
+    [0xE5] = E(op_in, "in", D_END, I_B),
+    [0xE6] = E(op_out, "out", D_B | D_END, I_B),
+    [0xE7] = E(op_out, "out", D_END, I_B),
+    [0xE8] = E(op_call_rel, "call", D_END, I_Z),
+    [0xE9] = E(op_jmp_rel, "jmp", D_END, I_Z),
+    [0xEA] = E(op_jmp_far_imm, "jmpf", D_END, I_PTR),
+    [0xEB] = E(op_jmp_rel, "jmp", D_END, I_BS),
+    [0xEC] = E(op_in, "in", D_B | D_END, I_NONE),
+    [0xED] = E(op_in, "in", D_END, I_NONE),
+    [0xEE] = E(op_out, "out", D_B | D_END, I_NONE),
+    [0xEF] = E(op_out, "out", D_END, I_NONE),
 
     /* F0-FF */
-    [0xF1] = E(op_int1, "int1", 0, I_NONE),
-    [0xF4] = E(op_hlt, "hlt", 0, I_NONE),
+    [0xF1] = E(op_int1, "int1", D_END, I_NONE),
+    [0xF4] = E(op_hlt, "hlt", D_END, I_NONE),
     [0xF5] = E(op_flag_op, "cmc", 0, I_NONE),
     [0xF6] = G(grp3b, "grp3", D_B, I_NONE),
     [0xF7] = G(grp3v, "grp3", 0, I_NONE),
     [0xF8] = E(op_flag_op, "clc", 0, I_NONE),
     [0xF9] = E(op_flag_op, "stc", 0, I_NONE),
-    [0xFA] = E(op_cli, "cli", 0, I_NONE),
-    [0xFB] = E(op_sti, "sti", 0, I_NONE),
+    [0xFA] = E(op_cli, "cli", D_END, I_NONE),
+    [0xFB] = E(op_sti, "sti", D_END, I_NONE),
     [0xFC] = E(op_flag_op, "cld", 0, I_NONE),
     [0xFD] = E(op_flag_op, "std", 0, I_NONE),
     [0xFE] = G(grp4, "grp4", D_B, I_NONE),
     [0xFF] = G(grp5, "grp5", 0, I_NONE),
 
     /* ---- two-byte map, 0F xx ---- */
-    [0x100] = G(grp6, "grp6", 0, I_NONE),
-    [0x101] = G(grp7, "grp7", 0, I_NONE),
+    [0x100] = G(grp6, "grp6", D_END, I_NONE),
+    [0x101] = G(grp7, "grp7", D_END, I_NONE),
     [0x102] = E(op_lar, "lar", D_M, I_NONE),
     [0x103] = E(op_lsl, "lsl", D_M, I_NONE),
-    [0x106] = E(op_clts, "clts", 0, I_NONE),
-    [0x108] = E(op_invd, "invd", 0, I_NONE),
-    [0x109] = E(op_invd, "wbinvd", 0, I_NONE),
-    [0x10B] = E(op_ud, "ud2", 0, I_NONE),
+    [0x106] = E(op_clts, "clts", D_END, I_NONE),
+    [0x108] = E(op_invd, "invd", D_END, I_NONE),
+    [0x109] = E(op_invd, "wbinvd", D_END, I_NONE),
+    [0x10B] = E(op_ud, "ud2", D_END, I_NONE),
     [0x119 ... 0x11F] = E(op_nop, "nop", D_M, I_NONE),
-    [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR, I_NONE),
-    [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR, I_NONE),
-    [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR, I_NONE),
-    [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR, I_NONE),
-    [0x130] = E(op_wrmsr, "wrmsr", 0, I_NONE),
+    [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR | D_END, I_NONE),
+    [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR | D_END, I_NONE),
+    [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR | D_END, I_NONE),
+    [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR | D_END, I_NONE),
+    [0x130] = E(op_wrmsr, "wrmsr", D_END, I_NONE),
     [0x131] = E(op_rdtsc, "rdtsc", 0, I_NONE),
     [0x132] = E(op_rdmsr, "rdmsr", 0, I_NONE),
     [0x133] = E(op_rdpmc, "rdpmc", 0, I_NONE),
-    [0x134] = E(op_sysenter, "sysenter", 0, I_NONE),
-    [0x135] = E(op_sysexit, "sysexit", 0, I_NONE),
+    [0x134] = E(op_sysenter, "sysenter", D_END, I_NONE),
+    [0x135] = E(op_sysexit, "sysexit", D_END, I_NONE),
     [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE),
-    [0x180 ... 0x18F] = E(op_jcc, "jcc", 0, I_Z),
+    [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z),
     [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE),
     [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
     [0x1A1] = E(op_pop_sreg, "pop fs", 0, I_NONE),
@@ -438,6 +441,7 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     if (!in->fn) cpu_ud(cpu);
     if (in->lock && (!(flags & D_L) || !in->is_mem)) cpu_ud(cpu);
     in->size = (flags & D_B) ? 1 : in->osize;
+    in->ends_block = (flags & D_END) != 0;
 
     switch (imm) {
     case I_NONE: break;

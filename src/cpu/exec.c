@@ -17,10 +17,38 @@
 
 #include "cpu/core.h"
 #include "cpu/ops.h"
+#include "dbt/dbt.h"
 
 static void cpu_map_changed(void *opaque) {
     CPU *cpu = opaque;
     mmu_flush_all(&cpu->mmu);
+    if (cpu->dbt) dbt_flush(cpu->dbt, 1);
+    cpu->block_break = true;
+}
+
+static const char *const engine_names[] = {[ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded"};
+
+int cpu_engine_from_name(const char *name) {
+    for (int i = 0; i < (int)(sizeof engine_names / sizeof engine_names[0]); i++)
+        if (strcmp(name, engine_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *cpu_engine_name(CpuEngine engine) { return engine_names[engine]; }
+
+CpuEngine cpu_default_engine(void) {
+    const char *env = getenv("BT86_ACCEL");
+    int e = env && *env ? cpu_engine_from_name(env) : -1;
+    return e >= 0 ? (CpuEngine)e : ENGINE_THREADED;
+}
+
+int cpu_set_engine(CPU *cpu, CpuEngine engine) {
+    if (engine != ENGINE_INTERP && !cpu->dbt) {
+        cpu->dbt = dbt_new(cpu);
+        if (!cpu->dbt) return -1;
+    }
+    cpu->engine = engine;
+    return 0;
 }
 
 CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
@@ -31,10 +59,15 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
     pm->map_changed = cpu_map_changed;
     pm->map_opaque = cpu;
     cpu_reset(cpu);
+    if (cpu_set_engine(cpu, cpu_default_engine()) < 0) cpu->engine = ENGINE_INTERP;
     return cpu;
 }
 
-void cpu_free(CPU *cpu) { free(cpu); }
+void cpu_free(CPU *cpu) {
+    if (!cpu) return;
+    dbt_free(cpu->dbt);
+    free(cpu);
+}
 
 static void seg_set(SegReg *s, uint16_t sel, uint32_t base, uint32_t limit, uint32_t flags) {
     s->sel = sel;
@@ -266,8 +299,14 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
             break;
         }
         if (cpu->run_left == 0) { why = CPU_EXIT_COUNT; break; }
+        /* An interrupt shadow covers exactly the next instruction, which
+         * the interpreter runs alone so interrupts are checked right after. */
+        bool shadow = cpu->intr_shadow;
         check_interrupts(cpu);
         if (cpu->halted) { why = CPU_EXIT_HALT; break; }
+        if (cpu->engine != ENGINE_INTERP && !shadow && !cpu->trace_fn &&
+            !(cpu->eflags & FL_TF) && !(cpu->dr[7] & 0xFF) && dbt_run(cpu))
+            continue;
         step_instruction(cpu);
         cpu->run_left--;
     }

@@ -41,6 +41,7 @@ struct Insn {
     uint8_t seg_override; /* 1 if a segment-override prefix was present */
     uint8_t rep;       /* REP_NONE / REP_E / REP_NE */
     uint8_t lock;      /* LOCK prefix present (already validated) */
+    uint8_t ends_block; /* the table's D_END: a translation block ends after this instruction */
     uint8_t modrm;     /* raw ModRM byte (valid if has_modrm) */
     uint8_t has_modrm;
     uint8_t mod, reg, rm;

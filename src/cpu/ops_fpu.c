@@ -105,6 +105,7 @@ static void check_pending(CPU *cpu) {
     if (!(FPU.sw & FSW_ES)) return;
     if (cpu->cr0 & CR0_NE) cpu_raise(cpu, EXC_MF, -1);
     if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 1); /* FERR#: IRQ 13 on a PC */
+    cpu->block_break = true;                        /* an interrupt may now be pending */
 }
 
 /* ---------------- memory operands ---------------- */

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dbt/dbt.h"
 #include "devices/pc.h"
 #include "frontend/trace.h"
 
@@ -36,6 +37,9 @@ typedef struct Options {
     bool snapshot;
     const char *hd[4];
     uint64_t max_insns;
+    int engine;           /* -accel; -1: the default */
+    bool singlestep;
+    bool stats;           /* -dbt-stats */
 } Options;
 
 static void usage(FILE *out) {
@@ -52,18 +56,21 @@ static void usage(FILE *out) {
             "  -D FILE              write the trace to FILE instead of stderr\n"
             "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
             "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
+            "  -accel ENGINE        interp or threaded (tcg: the default translator, threaded)\n"
+            "  -singlestep          translate one instruction per block\n"
+            "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
             "  -h, -help            this help;  -version  the version\n"
             "Not available yet (see docs/STATUS.md): -cdrom -boot -kernel -initrd -append\n"
-            "  -display -monitor -s -S -gdb -icount -accel -rtc\n");
+            "  -display -monitor -s -S -gdb -icount -rtc\n");
 }
 
 static const char *const not_yet[] = {"-cdrom", "-boot", "-kernel", "-initrd", "-append",
                                       "-display", "-monitor", "-s", "-S", "-gdb",
-                                      "-icount", "-accel", "-rtc", "-singlestep", NULL};
+                                      "-icount", "-rtc", NULL};
 /* Those of them that take an argument. */
 static const char *const not_yet_with_arg[] = {"-cdrom", "-boot", "-kernel", "-initrd",
                                                "-append", "-display", "-monitor", "-gdb", "-icount",
-                                               "-accel", "-rtc", NULL};
+                                               "-rtc", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
     for (int i = 0; list[i]; i++)
@@ -146,6 +153,20 @@ static int parse_args(int argc, char **argv, Options *o) {
                 fprintf(stderr, "bt86: -max-insns: bad count '%s'\n", val);
                 return -1;
             }
+        } else if (strcmp(a, "-accel") == 0) {
+            NEED_ARG();
+            /* QEMU spells options after a comma (-accel tcg,thread=single): ignore them. */
+            char name[32];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(val, ","), val);
+            o->engine = strcmp(name, "tcg") == 0 ? (int)ENGINE_THREADED : cpu_engine_from_name(name);
+            if (o->engine < 0) {
+                fprintf(stderr, "bt86: -accel: unknown engine '%s' (interp, threaded, tcg)\n", name);
+                return -1;
+            }
+        } else if (strcmp(a, "-singlestep") == 0) {
+            o->singlestep = true;
+        } else if (strcmp(a, "-dbt-stats") == 0) {
+            o->stats = true;
         } else if (in_list(not_yet, a)) {
             fprintf(stderr, "bt86: %s: not supported yet (see docs/STATUS.md)\n", a);
             if (in_list(not_yet_with_arg, a) && val) i++;
@@ -247,7 +268,7 @@ static void console_poll(Console *c, Pc *pc) {
 }
 
 int main(int argc, char **argv) {
-    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin"};
+    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin", .engine = -1};
     if (parse_args(argc, argv, &o) < 0) return 1;
 
     unsigned trace_mask = 0;
@@ -289,6 +310,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bt86: %s\n", err);
         return 1;
     }
+    CPU *cpu = pc_cpu(pc);
+    if (o.engine >= 0 && cpu_set_engine(cpu, (CpuEngine)o.engine) < 0) {
+        fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n", cpu_engine_name((CpuEngine)o.engine));
+        return 1;
+    }
+    cpu->dbt_singlestep = o.singlestep;
     Tracer *tracer = NULL;
     if (trace_mask) {
         tracer = tracer_new(trace_mask, log);
@@ -327,6 +354,11 @@ int main(int argc, char **argv) {
         }
     }
     tty_restore();
+    if (o.stats) {
+        fprintf(stderr, "bt86: engine %s, %llu instructions\n", cpu_engine_name(cpu->engine),
+                (unsigned long long)cpu->icount);
+        if (cpu->dbt) dbt_print_stats(cpu->dbt, stderr);
+    }
     if (tracer) tracer_free(tracer);
     if (log != stderr) fclose(log);
     if (serial && serial != stdout) fclose(serial);

@@ -31,6 +31,7 @@ void physmem_free(PhysMem *pm) {
     if (!pm) return;
     for (int i = 0; i < pm->nregions; i++) free(pm->regions[i].data);
     free(pm->shadow_rom);
+    free(pm->code_pages);
     free(pm->ram);
     free(pm);
 }
@@ -118,6 +119,29 @@ static uint32_t read_le(const uint8_t *p, unsigned size) {
     return v;
 }
 
+/* Tell the translator before RAM bytes [a, a + len) that may hold code change. */
+static inline void note_ram_write(PhysMem *pm, uint32_t a, uint32_t len) {
+    if (!pm->code_pages || !len || a >= pm->ram_size) return;
+    uint64_t end = (uint64_t)a + len;
+    if (end > pm->ram_size) end = pm->ram_size;
+    for (uint64_t pg = a >> 12; pg <= (end - 1) >> 12; pg++) {
+        if (pm->code_pages[pg]) {
+            pm->code_written(pm->code_opaque, a, (uint32_t)(end - a));
+            return;
+        }
+    }
+}
+
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t), void *opaque) {
+    if (!pm->code_pages) {
+        pm->code_pages = calloc(pm->ram_size / 4096 + 1, 1);
+        if (!pm->code_pages) return -1;
+    }
+    pm->code_written = code_written;
+    pm->code_opaque = opaque;
+    return 0;
+}
+
 static void write_le(uint8_t *p, unsigned size, uint32_t v) {
     for (unsigned i = 0; i < size; i++) p[i] = (uint8_t)(v >> (8 * i));
 }
@@ -155,6 +179,7 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
     }
     if (r) {
         if (r->kind == PHYS_ROM) return read_le(r->data + (paddr - r->start), size);
+        if (pm->mmio_touched) pm->mmio_touched(pm->code_opaque);
         return r->read ? r->read(r->opaque, paddr - r->start, size) : (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
     }
     if (in_ram(pm, paddr, size)) return read_le(pm->ram + paddr, size);
@@ -167,7 +192,10 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
             uint32_t a = paddr + i;
             if (in_shadow(pm, a)) {
                 uint8_t *p = shadow_byte(pm, a, true);
-                if (p) *p = (uint8_t)(val >> (8 * i));
+                if (p) {
+                    note_ram_write(pm, a, 1);
+                    *p = (uint8_t)(val >> (8 * i));
+                }
             } else {
                 phys_write(pm, a, 1, (val >> (8 * i)) & 0xFF);
             }
@@ -180,10 +208,16 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
         return;
     }
     if (r) {
-        if (r->kind == PHYS_MMIO && r->write) r->write(r->opaque, paddr - r->start, size, val);
+        if (r->kind == PHYS_MMIO) {
+            if (pm->mmio_touched) pm->mmio_touched(pm->code_opaque);
+            if (r->write) r->write(r->opaque, paddr - r->start, size, val);
+        }
         return; /* ROM: writes ignored */
     }
-    if (in_ram(pm, paddr, size)) write_le(pm->ram + paddr, size, val);
+    if (in_ram(pm, paddr, size)) {
+        note_ram_write(pm, paddr, size);
+        write_le(pm->ram + paddr, size, val);
+    }
 }
 
 /* Bulk copies touch plain RAM only (and ROM for reads); anything else fails. */
@@ -201,7 +235,10 @@ static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
 
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len) {
     if (!bulk_ok(pm, paddr, len)) return -1;
-    if (len) memcpy(pm->ram + paddr, src, len);
+    if (len) {
+        note_ram_write(pm, paddr, (uint32_t)len);
+        memcpy(pm->ram + paddr, src, len);
+    }
     return 0;
 }
 
@@ -256,6 +293,7 @@ void mmu_flush_all(Mmu *mmu) {
         for (unsigned i = 0; i < TLB_SIZE; i++)
             mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
     mmu->tlb_flushes++;
+    mmu->map_gen++;
 }
 
 void mmu_init(Mmu *mmu, PhysMem *pm) {
@@ -279,6 +317,7 @@ void mmu_flush_page(Mmu *mmu, uint32_t lin) {
     /* A 4 MiB page is cached as 4 KiB entries: drop every entry in the same
      * 4 MiB region (a harmless superset for 4 KiB pages). */
     uint32_t region = lin & ~0x3FFFFFu;
+    mmu->map_gen++;
     for (int u = 0; u < 2; u++) {
         for (unsigned i = 0; i < TLB_SIZE; i++) {
             TlbEntry *e = &mmu->tlb[u][i];
@@ -289,12 +328,25 @@ void mmu_flush_page(Mmu *mmu, uint32_t lin) {
     }
 }
 
+void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page) {
+    for (int u = 0; u < 2; u++) {
+        for (unsigned i = 0; i < TLB_SIZE; i++) {
+            TlbEntry *e = &mmu->tlb[u][i];
+            if (e->tag_write != TLB_INVALID && (uintptr_t)e->tag_write + e->addend == (uintptr_t)host_page)
+                e->tag_write = TLB_INVALID;
+        }
+    }
+}
+
 static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable) {
     TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
     uint32_t vpage = lin & ~0xFFFu;
     uint8_t *host_r = phys_page_host(mmu->pm, pa, false);
     uint8_t *host_w = writable ? phys_page_host(mmu->pm, pa, true) : NULL;
     if (host_w != host_r) host_w = NULL; /* one addend per entry: e.g. ROM reads, RAM writes */
+    /* Pages holding translated code: writes take the slow path (invalidation). */
+    if (host_w && mmu->pm->code_pages && mmu->pm->code_pages[(host_w - mmu->pm->ram) >> 12])
+        host_w = NULL;
     e->tag_read = host_r ? vpage : TLB_INVALID;
     e->tag_write = host_w ? vpage : TLB_INVALID;
     e->addend = host_r ? (uintptr_t)host_r - vpage : 0;

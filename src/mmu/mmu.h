@@ -66,6 +66,17 @@ typedef struct PhysMem {
      * writes to RAM or nowhere. Active once physmem_set_shadow_rom() ran. */
     uint8_t *shadow_rom;  /* SHADOW_SIZE bytes (0xFF where there is no ROM) */
     uint8_t shadow[SHADOW_SEGS];
+    /* Code tracking for the translator (dbt/): code_pages[n] is non-zero when
+     * RAM page n holds translated code. Such pages never get a TLB write
+     * entry, so every write to them (CPU, DMA, loaders) reaches phys_write or
+     * phys_copy_to, which call code_written first. NULL until a translator
+     * attaches (physmem_track_code). */
+    uint8_t *code_pages;
+    void (*code_written)(void *opaque, uint32_t paddr, uint32_t len);
+    void *code_opaque;
+    /* Called on every MMIO access (a device may raise an interrupt or remap
+     * memory): the translator ends the running block. */
+    void (*mmio_touched)(void *opaque);
 } PhysMem;
 
 /* Create RAM of ram_size bytes (rounded up to 4 KiB), zeroed. A20 starts enabled. */
@@ -89,6 +100,12 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val);
 /* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any byte is not RAM/ROM. */
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
 int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
+/* Attach a translator's code tracking (see PhysMem.code_pages). Returns 0 or -1. */
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t), void *opaque);
+/* Mark or unmark RAM page paddr >> 12 as holding translated code. */
+static inline void physmem_set_code_page(PhysMem *pm, uint32_t paddr, bool on) {
+    if (pm->code_pages && paddr < pm->ram_size) pm->code_pages[paddr >> 12] = on;
+}
 /* Host pointer to the 4 KiB page holding paddr (A20 already applied by the caller)
  * if it is plain RAM (or ROM when !write); NULL otherwise. */
 uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
@@ -125,6 +142,10 @@ typedef struct Mmu {
     uint32_t cr3;
     TlbEntry tlb[2][TLB_SIZE]; /* [0] supervisor, [1] user */
     uint64_t tlb_flushes;
+    /* Bumped on every TLB flush (full, INVLPG, paging changes) and when a
+     * page stops being writable through the TLB: the translator's
+     * virtual-address caches are valid only within one generation. */
+    uint64_t map_gen;
 } Mmu;
 
 void mmu_init(Mmu *mmu, PhysMem *pm);
@@ -133,6 +154,9 @@ void mmu_init(Mmu *mmu, PhysMem *pm);
 void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3);
 void mmu_flush_all(Mmu *mmu);
 void mmu_flush_page(Mmu *mmu, uint32_t lin); /* INVLPG */
+/* Drop the write permission of every TLB entry that maps the RAM page at
+ * host address host_page (it now holds translated code). */
+void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page);
 
 /*
  * Translate a linear address. `user` is true for CPL 3 accesses (false for

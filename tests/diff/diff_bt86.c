@@ -37,7 +37,7 @@ bool bt86_side_run(const uint8_t *code, int len, DiffState *s, int max_steps) {
     cpu_set_eflags(cpu, (s->eflags & (FLAG_ALL | FLAG_DF)) | 2, 0x00000ED7u | 0x200u);
     cpu->eflags &= ~FL_IF;
     last_exception = -1;
-    for (int i = 0; i < max_steps && !cpu->halted; i++) cpu_step(cpu);
+    if (max_steps > 0) cpu_run(cpu, (uint64_t)max_steps); // stops at the HLT that ends the code
     memcpy(s->regs, cpu->regs, sizeof cpu->regs);
     s->eflags = cpu_get_eflags(cpu);
     bool ok = cpu->halted && cpu->eip == BT86_CODE + (uint32_t)len + 1;

@@ -1,0 +1,391 @@
+/*
+ * dbt.c - translation blocks: translation, the TB cache (hash table, the
+ * per-CPU virtual-address cache, per-page lists), chaining, invalidation,
+ * and the threaded-code engine that runs TBs. See dbt.h.
+ */
+#include "dbt/dbt.h"
+
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/core.h"
+
+#define TB_HASH_BITS    15
+#define TB_HASH_SIZE    (1u << TB_HASH_BITS)
+#define JC_BITS         12
+#define JC_SIZE         (1u << JC_BITS)
+#define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
+#define NO_PAGE         0xFFFFFFFFu
+
+typedef struct TB TB;
+struct TB {
+    /* key */
+    uintptr_t host_pc; /* host address of the first guest byte */
+    uint32_t eip, cs_base;
+    uint32_t flags; /* tb_flags(): code size and CPL */
+    /* extent */
+    uint32_t size; /* guest bytes */
+    uint32_t pa;   /* physical address of the first byte if in RAM, else NO_PAGE */
+    TB *hash_next;
+    TB *page_next; /* next TB on the same RAM page */
+    TB *dead_next; /* graveyard list */
+    /* chaining: the TB that followed on exit 0 (fall through) and 1 (other) */
+    TB *link[2];
+    uint64_t link_gen[2];
+    uint32_t n; /* instructions */
+    Insn insns[];
+};
+
+typedef struct JcEntry {
+    uint32_t lin;
+    TB *tb;
+    uint64_t gen;
+} JcEntry;
+
+struct Dbt {
+    CPU *cpu;
+    PhysMem *pm;
+    TB *hash[TB_HASH_SIZE];
+    TB **page_tbs; /* per RAM page: TBs whose bytes start there */
+    uint32_t npages;
+    JcEntry jc[JC_SIZE];
+    uint64_t gen; /* bumped whenever a TB dies: links and jc entries die with it */
+    TB *running;  /* TB being executed (never freed while it runs) */
+    TB *dead;     /* invalidated TBs, freed at the next dispatch */
+    DbtStats stats;
+};
+
+static inline uint32_t tb_flags(const CPU *cpu) {
+    return (cpu_code32(cpu) ? 1u : 0u) | (uint32_t)cpu->cpl << 1;
+}
+
+/* Generation of everything cached by linear address: TB deaths plus MMU
+ * flushes (both only grow, so an equal sum means neither changed). */
+static inline uint64_t cur_gen(const Dbt *d) {
+    return d->gen + d->cpu->mmu.map_gen;
+}
+
+static inline uint32_t hash_key(uintptr_t host, uint32_t eip) {
+    uint64_t h = (uint64_t)host * 0x9E3779B97F4A7C15ull ^ eip;
+    return (uint32_t)(h >> 40) & (TB_HASH_SIZE - 1);
+}
+
+static inline uint32_t jc_index(uint32_t lin) {
+    return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
+}
+
+static size_t tb_bytes(const TB *tb) {
+    return sizeof *tb + tb->n * sizeof(Insn);
+}
+
+/* ---------------- invalidation ---------------- */
+
+static void free_dead(Dbt *d) {
+    while (d->dead) {
+        TB *tb = d->dead;
+        d->dead = tb->dead_next;
+        free(tb);
+    }
+}
+
+/* Unlink tb from the hash table (the caller has taken it off its page list). */
+static void tb_kill(Dbt *d, TB *tb) {
+    TB **pp = &d->hash[hash_key(tb->host_pc, tb->eip)];
+    while (*pp && *pp != tb)
+        pp = &(*pp)->hash_next;
+    if (*pp) *pp = tb->hash_next;
+    d->stats.code_bytes -= tb_bytes(tb);
+    tb->dead_next = d->dead;
+    d->dead = tb;
+    d->gen++;
+}
+
+static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len) {
+    Dbt *d = opaque;
+    uint64_t end = (uint64_t)paddr + len;
+    for (uint64_t pg = paddr >> 12; pg <= (end - 1) >> 12 && pg < d->npages; pg++) {
+        TB **pp = &d->page_tbs[pg];
+        while (*pp) {
+            TB *tb = *pp;
+            if (tb->pa < end && paddr < (uint64_t)tb->pa + tb->size) {
+                *pp = tb->page_next;
+                tb_kill(d, tb);
+                d->stats.inval_write++;
+                d->cpu->block_break = true;
+            } else {
+                pp = &tb->page_next;
+            }
+        }
+        if (!d->page_tbs[pg]) physmem_set_code_page(d->pm, (uint32_t)pg << 12, false);
+    }
+}
+
+void dbt_flush(Dbt *d, int cause) {
+    for (uint32_t i = 0; i < TB_HASH_SIZE; i++) {
+        TB *tb = d->hash[i];
+        while (tb) {
+            TB *next = tb->hash_next;
+            tb->dead_next = d->dead;
+            d->dead = tb;
+            tb = next;
+        }
+        d->hash[i] = NULL;
+    }
+    memset(d->page_tbs, 0, d->npages * sizeof *d->page_tbs);
+    if (d->pm->code_pages) memset(d->pm->code_pages, 0, d->npages);
+    d->stats.code_bytes = 0;
+    d->gen++;
+    if (cause == 0)
+        d->stats.flush_full++;
+    else
+        d->stats.flush_map++;
+    d->cpu->block_break = true;
+    if (!d->running) free_dead(d);
+}
+
+static void dbt_mmio_touched(void *opaque) {
+    Dbt *d = opaque;
+    d->cpu->block_break = true;
+}
+
+Dbt *dbt_new(CPU *cpu) {
+    Dbt *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->cpu = cpu;
+    d->pm = cpu->mmu.pm;
+    d->npages = d->pm->ram_size / 4096;
+    d->page_tbs = calloc(d->npages + 1, sizeof *d->page_tbs);
+    if (!d->page_tbs || physmem_track_code(d->pm, dbt_code_written, d) < 0) {
+        free(d->page_tbs);
+        free(d);
+        return NULL;
+    }
+    d->pm->mmio_touched = dbt_mmio_touched;
+    return d;
+}
+
+void dbt_free(Dbt *d) {
+    if (!d) return;
+    d->running = NULL;
+    dbt_flush(d, 1);
+    if (d->pm->code_opaque == d) {
+        d->pm->code_written = NULL;
+        d->pm->mmio_touched = NULL;
+        free(d->pm->code_pages);
+        d->pm->code_pages = NULL;
+    }
+    free(d->page_tbs);
+    free(d);
+}
+
+const DbtStats *dbt_stats(const Dbt *d) {
+    return &d->stats;
+}
+
+/* ---------------- translation ---------------- */
+
+/* Decode the block starting at cs:eip (linear lin, host bytes at host).
+ * Decoding stops before an instruction that would fault (that fault belongs
+ * to the instruction, which the interpreter will then run), cross into the
+ * next page or wrap a 16-bit EIP. NULL if not even one instruction fits. */
+static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
+    CPU *cpu = d->cpu;
+    if (d->stats.code_bytes > DBT_CACHE_LIMIT) dbt_flush(d, 0);
+    Insn buf[DBT_MAX_INSNS];
+    uint32_t start_eip = cpu->eip;
+    uint32_t page_end = (lin & ~0xFFFu) + 0x1000u; /* 0 for the last page: compare offsets */
+    uint32_t off = lin & 0xFFFu;
+    bool code32 = cpu_code32(cpu);
+    volatile uint32_t n = 0, size = 0;
+    (void)page_end;
+
+    /* Decoding may raise (#GP, #PF, #UD): catch it here instead of in cpu_run. */
+    jmp_buf saved;
+    memcpy(saved, cpu->exc_jmp, sizeof saved);
+    uint32_t saved_cr2 = cpu->cr2;
+    if (setjmp(cpu->exc_jmp) == 0) {
+        for (;;) {
+            /* Within 15 bytes of the page end an instruction might cross into
+             * the next page (and its fetch touch it): only a block's first
+             * instruction may be decoded there. */
+            if (n > 0 && off + size + 15 > 0x1000u) break;
+            uint32_t eip = start_eip + size;
+            if (!code32 && eip > 0xFFFFu) break;
+            Insn *in = &buf[n];
+            decode_insn(cpu, eip, in);
+            if (off + size + in->len > 0x1000u) break;      /* crosses the page */
+            if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
+            size += in->len;
+            n++;
+            if (in->ends_block || n == DBT_MAX_INSNS || cpu->dbt_singlestep) break;
+        }
+    }
+    memcpy(cpu->exc_jmp, saved, sizeof saved);
+    cpu->cr2 = saved_cr2;
+    if (n == 0) return NULL;
+
+    TB *tb = malloc(sizeof *tb + n * sizeof(Insn));
+    if (!tb) return NULL;
+    memset(tb, 0, sizeof *tb);
+    tb->host_pc = (uintptr_t)host;
+    tb->eip = start_eip;
+    tb->cs_base = cpu->seg[SEG_CS].base;
+    tb->flags = tb_flags(cpu);
+    tb->size = size;
+    tb->n = n;
+    memcpy(tb->insns, buf, n * sizeof(Insn));
+    PhysMem *pm = d->pm;
+    tb->pa = NO_PAGE;
+    if (host >= pm->ram && host < pm->ram + pm->ram_size) tb->pa = (uint32_t)(host - pm->ram);
+
+    uint32_t h = hash_key(tb->host_pc, tb->eip);
+    tb->hash_next = d->hash[h];
+    d->hash[h] = tb;
+    if (tb->pa != NO_PAGE) {
+        uint32_t pg = tb->pa >> 12;
+        tb->page_next = d->page_tbs[pg];
+        d->page_tbs[pg] = tb;
+        if (!pm->code_pages[pg]) {
+            physmem_set_code_page(pm, tb->pa, true);
+            mmu_drop_write_host_page(&cpu->mmu, pm->ram + ((size_t)pg << 12));
+        }
+    }
+    d->stats.blocks_translated++;
+    d->stats.insns_translated += n;
+    d->stats.code_bytes += tb_bytes(tb);
+    return tb;
+}
+
+/* The TB for cs:eip in the current mode, translating it if needed; NULL if
+ * the code cannot be translated (MMIO, CS limit, a fault on its first
+ * instruction: the interpreter then runs that instruction). May raise #PF
+ * for the fetch of the first byte, as the interpreter would. */
+static TB *tb_find(Dbt *d) {
+    CPU *cpu = d->cpu;
+    uint32_t eip = cpu->eip;
+    const SegReg *cs = &cpu->seg[SEG_CS];
+    uint32_t lin = cs->base + eip;
+    uint32_t flags = tb_flags(cpu);
+    JcEntry *j = &d->jc[jc_index(lin)];
+    TB *tb = j->tb;
+    if (tb && j->gen == cur_gen(d) && j->lin == lin && tb->eip == eip && tb->cs_base == cs->base &&
+        tb->flags == flags) {
+        d->stats.lookup_fast++;
+    } else {
+        if (eip > cs->limit) return NULL;
+        uint8_t *host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+        if (!host) {
+            (void)fetch_byte(cpu, eip); /* translates (or raises #PF) and fills the TLB */
+            host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+            if (!host) return NULL; /* not RAM or ROM */
+        }
+        for (tb = d->hash[hash_key((uintptr_t)host, eip)]; tb; tb = tb->hash_next)
+            if (tb->host_pc == (uintptr_t)host && tb->eip == eip && tb->cs_base == cs->base &&
+                tb->flags == flags)
+                break;
+        if (tb) {
+            d->stats.lookup_hash++;
+        } else {
+            tb = tb_translate(d, host, lin);
+            if (!tb) {
+                d->stats.untranslatable++;
+                return NULL;
+            }
+            d->stats.lookup_miss++;
+        }
+        j->lin = lin;
+        j->tb = tb;
+        j->gen = cur_gen(d);
+    }
+    if (eip + tb->size - 1 > cs->limit) return NULL;
+    return tb;
+}
+
+/* ---------------- the threaded-code engine ---------------- */
+
+/* Run tb's instructions until it ends, leaves its straight line (a jump,
+ * an exception, a REP that is not finished), or something asks for the
+ * dispatcher. Exceptions unwind to cpu_run with the faulting instruction's
+ * state, as in the interpreter: each handler commits only when it
+ * completes. */
+static void tb_exec(CPU *cpu, TB *tb) {
+    const Insn *in = tb->insns, *end = in + tb->n;
+    uint32_t eip = tb->eip;
+    for (;;) {
+        exec_insn(cpu, in);
+        cpu->run_left--;
+        eip += in->len;
+        if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) break;
+    }
+}
+
+/* Whether the dispatcher must look at the machine before the next block. */
+static inline bool must_stop(CPU *cpu) {
+    if (cpu->block_break || cpu->run_left == 0 || cpu->halted || cpu->exit_request ||
+        cpu->reset_request || cpu->intr_shadow || cpu->nmi_pending || (cpu->eflags & FL_TF) ||
+        (cpu->dr[7] & 0xFF) || cpu->trace_fn)
+        return true;
+    return (cpu->eflags & FL_IF) && cpu->irq_pending && cpu->irq_pending(cpu->irq_opaque);
+}
+
+bool dbt_run(CPU *cpu) {
+    Dbt *d = cpu->dbt;
+    d->running = NULL;
+    free_dead(d);
+    TB *tb = tb_find(d);
+    if (!tb) return false;
+    cpu->block_break = false;
+    for (;;) {
+        d->running = tb;
+        uint64_t left = cpu->run_left;
+        tb_exec(cpu, tb);
+        d->stats.blocks_run++;
+        d->stats.insns_run += left - cpu->run_left;
+        d->running = NULL;
+        if (must_stop(cpu)) break;
+        /* Chain: reuse the TB that followed this exit last time if it is
+         * still alive (same generation) and matches the current state. */
+        int slot = cpu->eip == tb->eip + tb->size ? 0 : 1;
+        TB *next = tb->link[slot];
+        if (next && tb->link_gen[slot] == cur_gen(d) && next->eip == cpu->eip &&
+            next->cs_base == cpu->seg[SEG_CS].base && next->flags == tb_flags(cpu) &&
+            cpu->eip + next->size - 1 <= cpu->seg[SEG_CS].limit) {
+            d->stats.chained++;
+        } else {
+            free_dead(d);
+            next = tb_find(d);
+            if (!next) break;
+            tb->link[slot] = next;
+            tb->link_gen[slot] = cur_gen(d);
+        }
+        tb = next;
+    }
+    return true;
+}
+
+void dbt_print_stats(const Dbt *d, FILE *f) {
+    const DbtStats *s = &d->stats;
+    uint64_t lookups = s->lookup_fast + s->lookup_hash + s->lookup_miss;
+    fprintf(f, "dbt: blocks translated %llu (%llu instructions, %.1f per block)\n",
+            (unsigned long long)s->blocks_translated, (unsigned long long)s->insns_translated,
+            s->blocks_translated ? (double)s->insns_translated / (double)s->blocks_translated
+                                 : 0.0);
+    fprintf(f, "dbt: blocks run %llu, instructions in blocks %llu\n",
+            (unsigned long long)s->blocks_run, (unsigned long long)s->insns_run);
+    fprintf(f,
+            "dbt: lookups %llu: fast %llu, hash %llu, translated %llu; chained %llu (%.1f%% of "
+            "blocks)\n",
+            (unsigned long long)lookups, (unsigned long long)s->lookup_fast,
+            (unsigned long long)s->lookup_hash, (unsigned long long)s->lookup_miss,
+            (unsigned long long)s->chained,
+            s->blocks_run ? 100.0 * (double)s->chained / (double)s->blocks_run : 0.0);
+    fprintf(f, "dbt: untranslatable lookups (interpreted) %llu\n",
+            (unsigned long long)s->untranslatable);
+    fprintf(f,
+            "dbt: invalidations: code writes %llu TBs; full flushes: cache full %llu, map changed "
+            "%llu\n",
+            (unsigned long long)s->inval_write, (unsigned long long)s->flush_full,
+            (unsigned long long)s->flush_map);
+    fprintf(f, "dbt: code cache in use %llu bytes\n", (unsigned long long)s->code_bytes);
+}

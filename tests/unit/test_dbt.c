@@ -1,0 +1,292 @@
+/*
+ * test_dbt.c - the translator (dbt/): self-modifying code (the running
+ * block, the next instruction, another page, a DMA-style bulk write),
+ * invalidation that touches only overlapping blocks, faults in the middle
+ * of a block (precise state), page-crossing instructions, interrupts that
+ * arrive during a long chained loop, exact instruction counts, and the
+ * same results as the interpreter on a mixed program.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbt/dbt.h"
+#include "testmachine.h"
+
+static TestMachine *tm;
+static CPU *cpu;
+static int irq_line;
+
+static bool fake_pending(void *opaque) {
+    (void)opaque;
+    return irq_line;
+}
+static int fake_ack(void *opaque) {
+    (void)opaque;
+    irq_line = 0;
+    return 0x20;
+}
+
+static void setup(void) {
+    tm = tm_new(16 << 20);
+    cpu = tm->cpu;
+    ck_assert_int_eq(cpu_set_engine(cpu, ENGINE_THREADED), 0);
+    irq_line = 0;
+    cpu->irq_pending = fake_pending;
+    cpu->irq_ack = fake_ack;
+    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
+}
+static void teardown(void) {
+    tm_free(tm);
+}
+
+#define POKE(addr, ...)                                                                            \
+    do {                                                                                           \
+        const uint8_t code_[] = {__VA_ARGS__};                                                     \
+        tm_poke(tm, (addr), code_, sizeof code_);                                                  \
+    } while (0)
+
+static const DbtStats *stats(void) {
+    return dbt_stats(cpu->dbt);
+}
+
+/* The instruction right after a store is the one the store rewrites:
+ * mov byte [next+1], 0x42; mov al, 0x11 (becomes mov al, 0x42); hlt. */
+START_TEST(smc_rewrites_next_instruction) {
+    uint32_t next = TM_CODE + 8; /* the immediate of mov al, 0x11 */
+    POKE(TM_CODE, 0xC6, 0x05, next & 0xFF, (next >> 8) & 0xFF, (next >> 16) & 0xFF, next >> 24,
+         0x42, 0xB0, 0x11, 0xF4);
+    tm_run(tm, 100);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EAX] & 0xFF, 0x42);
+    ck_assert_uint_ge(stats()->inval_write, 1);
+}
+END_TEST
+
+/* A loop whose body patches its own immediate on every pass:
+ * ecx = 3; loop: add eax, imm32 (imm patched to 1, 2, 3...). */
+START_TEST(smc_loop_patches_itself) {
+    /* 0: mov ecx,3                B9 03 00 00 00
+     * 5: xor eax,eax              31 C0
+     * 7: mov edx,1                BA 01 00 00 00
+     * c: add eax, imm32           05 00 00 00 00     (imm at +0xd)
+     * 11: inc edx                 42
+     * 12: mov [imm], edx          89 15 <abs32>
+     * 18: loop 0xc                E2 F2
+     * 1a: hlt                     F4 */
+    uint32_t imm = TM_CODE + 0xd;
+    POKE(TM_CODE, 0xB9, 3, 0, 0, 0, 0x31, 0xC0, 0xBA, 1, 0, 0, 0, 0x05, 0, 0, 0, 0, 0x42, 0x89,
+         0x15, imm & 0xFF, (imm >> 8) & 0xFF, (imm >> 16) & 0xFF, imm >> 24, 0xE2, 0xF2, 0xF4);
+    tm_poke32(tm, imm, 1);
+    tm_run(tm, 1000);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 1 + 2 + 3);
+}
+END_TEST
+
+/* Code on another page, run once, rewritten by a store, run again. */
+START_TEST(smc_other_page) {
+    uint32_t fn = TM_CODE + 0x3000;
+    POKE(fn, 0xB8, 0x01, 0, 0, 0, 0xC3); /* mov eax,1; ret */
+    /* call fn; mov ebx,eax; mov byte [fn+1], 7; call fn; hlt */
+    int32_t rel1 = (int32_t)(fn - (TM_CODE + 5));
+    int32_t rel2 = (int32_t)(fn - (TM_CODE + 19));
+    uint32_t p = fn + 1;
+    uint8_t code[] = {0xE8,
+                      (uint8_t)rel1,
+                      (uint8_t)(rel1 >> 8),
+                      (uint8_t)(rel1 >> 16),
+                      (uint8_t)(rel1 >> 24),
+                      0x89,
+                      0xC3,
+                      0xC6,
+                      0x05,
+                      (uint8_t)p,
+                      (uint8_t)(p >> 8),
+                      (uint8_t)(p >> 16),
+                      (uint8_t)(p >> 24),
+                      7,
+                      0xE8,
+                      (uint8_t)rel2,
+                      (uint8_t)(rel2 >> 8),
+                      (uint8_t)(rel2 >> 16),
+                      (uint8_t)(rel2 >> 24),
+                      0xF4};
+    tm_poke(tm, TM_CODE, code, sizeof code);
+    tm_run(tm, 100);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 1);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 7);
+}
+END_TEST
+
+/* A bulk copy (DMA, loaders) over translated code invalidates it. */
+START_TEST(dma_write_invalidates) {
+    POKE(TM_CODE, 0xB8, 0x01, 0, 0, 0, 0xF4); /* mov eax,1; hlt */
+    tm_run(tm, 10);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 1);
+    static const uint8_t patch[] = {0x02};
+    ck_assert_int_eq(phys_copy_to(tm->pm, TM_CODE + 1, patch, 1), 0);
+    cpu->eip = TM_CODE;
+    cpu->halted = false;
+    tm_run(tm, 10);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 2);
+}
+END_TEST
+
+/* A data write on a code page that misses every block leaves them alone. */
+START_TEST(invalidation_is_exact) {
+    uint32_t data = TM_CODE + 0x800;
+    /* mov [data], eax; hlt */
+    POKE(TM_CODE, 0xA3, data & 0xFF, (data >> 8) & 0xFF, (data >> 16) & 0xFF, data >> 24, 0xF4);
+    tm_run(tm, 10);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(stats()->inval_write, 0);
+    uint64_t translated = stats()->blocks_translated;
+    cpu->eip = TM_CODE;
+    cpu->halted = false;
+    tm_run(tm, 10);
+    ck_assert_uint_eq(stats()->blocks_translated, translated); /* reused, not retranslated */
+}
+END_TEST
+
+/* #PF on the third instruction of a block: the first two have committed,
+ * the rest have not, and the handler sees the faulting EIP. */
+START_TEST(fault_mid_block_is_precise) {
+    tm_paging(tm, 4);
+    tm_poke32(tm, TM_PD + 0x1000 + 4 * 0x300, 0); /* unmap page 0x300000 */
+    /* inc eax; inc ebx; mov [0x300000], ecx; inc edx; hlt */
+    POKE(TM_CODE, 0x40, 0x43, 0x89, 0x0D, 0x00, 0x00, 0x30, 0x00, 0x42, 0xF4);
+    cpu->regs[R_EAX] = cpu->regs[R_EBX] = cpu->regs[R_EDX] = 0;
+    tm_run(tm, 100);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->eip, TM_STUB(14) + 1);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 1);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 1);
+    ck_assert_uint_eq(cpu->regs[R_EDX], 0);
+    ck_assert_uint_eq(cpu->cr2, 0x300000);
+    uint32_t esp = cpu->regs[R_ESP];
+    ck_assert_uint_eq(tm_peek32(tm, esp + 4), TM_CODE + 2); /* EIP below the error code */
+}
+END_TEST
+
+/* An instruction that straddles two pages, then code on the second page. */
+START_TEST(page_crossing_instruction) {
+    uint32_t at = TM_CODE + 0x1000 - 3;
+    POKE(at, 0xB8, 0x78, 0x56, 0x34, 0x12, 0x40,
+         0xF4); /* mov eax,0x12345678 (crosses); inc eax; hlt */
+    cpu->eip = at;
+    tm_run(tm, 10);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 0x12345679);
+    /* Rewrite the bytes on the second page: the next run sees them. */
+    tm_poke(tm, TM_CODE + 0x1000, (uint8_t[]){0x00, 0x00}, 2);
+    cpu->eip = at;
+    cpu->halted = false;
+    tm_run(tm, 10);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 0x00005679);
+}
+END_TEST
+
+/* An interrupt raised while a chained loop spins is taken within a block. */
+START_TEST(interrupt_during_chained_loop) {
+    POKE(TM_CODE, 0x40, 0xEB, 0xFD); /* l: inc eax; jmp l */
+    cpu->eflags |= FL_IF;
+    cpu->regs[R_EAX] = 0;
+    ck_assert_int_eq(cpu_run(cpu, 100000), CPU_EXIT_COUNT);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 50000);
+    ck_assert_uint_gt(stats()->chained, 1000);
+    irq_line = 1;
+    cpu_run(cpu, 3);
+    /* The interrupt gate's first instruction is the stub's hlt. */
+    ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));
+    ck_assert_uint_le(cpu->eip, TM_STUB(0x20) + 1);
+}
+END_TEST
+
+/* cpu_run stops after exactly the requested count, inside a block. */
+START_TEST(exact_instruction_count) {
+    POKE(TM_CODE, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0xF4);
+    cpu->regs[R_EAX] = 0;
+    uint64_t before = cpu->icount;
+    ck_assert_int_eq(cpu_run(cpu, 5), CPU_EXIT_COUNT);
+    ck_assert_uint_eq(cpu->icount - before, 5);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 5);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 5);
+}
+END_TEST
+
+/* A mixed program (ALU, memory, string, loops, calls, a #DE handled by a
+ * gate that resumes) gives the interpreter's state under the threaded engine. */
+static void run_program(CpuEngine engine, uint32_t out[9]) {
+    tm_free(tm);
+    tm = tm_new(16 << 20);
+    cpu = tm->cpu;
+    cpu_set_engine(cpu, engine);
+    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
+    static const uint8_t prog[] = {
+        0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
+        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+        0xBF, 0x00, 0x00, 0x06, 0x00, /* mov edi, 0x60000 */
+        0x31, 0xC0,                   /* xor eax, eax */
+        0x8D, 0x04, 0x48,             /* l: lea eax, [eax+ecx*2] */
+        0x89, 0x06,                   /* mov [esi], eax */
+        0x83, 0xC6, 0x04,             /* add esi, 4 */
+        0xC1, 0xC0, 0x03,             /* rol eax, 3 */
+        0xE2, 0xF4,                   /* loop l */
+        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+        0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
+        0xFC, 0xF3, 0xA5,             /* cld; rep movsd */
+        0xE8, 0x02, 0x00, 0x00, 0x00, /* call f */
+        0xEB, 0x05,                   /* jmp done */
+        0x0F, 0xAF, 0xC0,             /* f: imul eax, eax */
+        0x48,                         /* dec eax */
+        0xC3,                         /* ret */
+        0x9C, 0x5A,                   /* done: pushfd; pop edx */
+        0xF4,
+    };
+    tm_poke(tm, TM_CODE, prog, sizeof prog);
+    tm_run(tm, 10000);
+    for (int i = 0; i < 8; i++)
+        out[i] = cpu->regs[i];
+    out[8] = cpu->eip;
+}
+
+START_TEST(same_state_as_interpreter) {
+    uint32_t a[9], b[9];
+    run_program(ENGINE_INTERP, a);
+    uint32_t ia = tm_peek32(tm, 0x60000 + 4 * 17);
+    run_program(ENGINE_THREADED, b);
+    uint32_t ib = tm_peek32(tm, 0x60000 + 4 * 17);
+    for (int i = 0; i < 9; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert_uint_eq(ia, ib);
+    ck_assert_uint_ne(ia, 0);
+}
+END_TEST
+
+static Suite *dbt_suite(void) {
+    Suite *s = suite_create("dbt");
+    TCase *tc = tcase_create("threaded");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, smc_rewrites_next_instruction);
+    tcase_add_test(tc, smc_loop_patches_itself);
+    tcase_add_test(tc, smc_other_page);
+    tcase_add_test(tc, dma_write_invalidates);
+    tcase_add_test(tc, invalidation_is_exact);
+    tcase_add_test(tc, fault_mid_block_is_precise);
+    tcase_add_test(tc, page_crossing_instruction);
+    tcase_add_test(tc, interrupt_during_chained_loop);
+    tcase_add_test(tc, exact_instruction_count);
+    tcase_add_test(tc, same_state_as_interpreter);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(dbt_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
