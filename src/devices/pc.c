@@ -278,6 +278,7 @@ void pc_free(Pc *pc) {
 }
 
 CPU *pc_cpu(Pc *pc) { return pc->cpu; }
+PhysMem *pc_physmem(Pc *pc) { return pc->pm; }
 
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }
 

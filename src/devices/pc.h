@@ -54,6 +54,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
 void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);
 CPU *pc_cpu(Pc *pc);
+PhysMem *pc_physmem(Pc *pc);
 /* Feed bytes typed on the serial console to COM1; returns how many were taken. */
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
 

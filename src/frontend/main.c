@@ -22,6 +22,7 @@
 
 #include "dbt/dbt.h"
 #include "devices/pc.h"
+#include "frontend/lockstep.h"
 #include "frontend/trace.h"
 
 #define BT86_VERSION "0.1"
@@ -40,6 +41,7 @@ typedef struct Options {
     int engine;           /* -accel; -1: the default */
     bool singlestep;
     bool stats;           /* -dbt-stats */
+    uint64_t lockstep;    /* -lockstep N: compare with the interpreter every N instructions */
 } Options;
 
 static void usage(FILE *out) {
@@ -59,6 +61,8 @@ static void usage(FILE *out) {
             "  -accel ENGINE        interp or threaded (tcg: the default translator, threaded)\n"
             "  -singlestep          translate one instruction per block\n"
             "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
+            "  -lockstep N          run the engine against the interpreter, comparing every N\n"
+            "                       instructions; report the first divergence (bt86 extension)\n"
             "  -h, -help            this help;  -version  the version\n"
             "Not available yet (see docs/STATUS.md): -cdrom -boot -kernel -initrd -append\n"
             "  -display -monitor -s -S -gdb -icount -rtc\n");
@@ -165,6 +169,14 @@ static int parse_args(int argc, char **argv, Options *o) {
             }
         } else if (strcmp(a, "-singlestep") == 0) {
             o->singlestep = true;
+        } else if (strcmp(a, "-lockstep") == 0) {
+            NEED_ARG();
+            char *end;
+            o->lockstep = strtoull(val, &end, 0);
+            if (*end || o->lockstep == 0) {
+                fprintf(stderr, "bt86: -lockstep: bad count '%s'\n", val);
+                return -1;
+            }
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (in_list(not_yet, a)) {
@@ -304,6 +316,12 @@ int main(int argc, char **argv) {
     cfg.rtc_start = (int64_t)time(NULL);
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
+    if (o.lockstep) {
+        CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : ENGINE_THREADED;
+        int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep, stderr);
+        fflush(stdout);
+        return r == 0 ? 0 : r == 1 ? 3 : 1;
+    }
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {

@@ -1,0 +1,27 @@
+/*
+ * lockstep.h - the translator's main debugging tool: run the same guest on
+ * two identical machines, one with a translating engine and one with the
+ * interpreter, and stop at the first point where their architectural state
+ * (registers, flags, segments, control registers, x87 control/status, and
+ * periodically all of RAM) differs, printing both states and the guest code.
+ *
+ * Both machines see the same virtual time (it follows the instruction
+ * count), so device interrupts arrive at the same instruction on each side;
+ * disks are opened in snapshot mode and only the first machine's serial
+ * output is shown. The comparison runs every `chunk` instructions: 1 finds
+ * the exact instruction, larger values run faster.
+ *
+ * Use: lockstep_run(&cfg, ENGINE_THREADED, max_insns, 10000, stderr)
+ * returns 0 (no divergence), 1 (divergence) or -1 (could not start).
+ */
+#ifndef BT86_LOCKSTEP_H
+#define BT86_LOCKSTEP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "devices/pc.h"
+
+int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk, FILE *out);
+
+#endif
