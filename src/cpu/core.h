@@ -107,6 +107,11 @@ uint32_t lin_read(CPU *cpu, uint32_t lin, unsigned size, int acc);
 void lin_write(CPU *cpu, uint32_t lin, unsigned size, uint32_t val, int acc);
 /* Probe that lin..lin+size-1 is writable (raises #PF if not), without writing. */
 void lin_probe_write(CPU *cpu, uint32_t lin, unsigned size, int acc);
+/* lin_probe_write, then the alignment check a read of the same bytes makes
+ * (#AC); returns a host pointer to the bytes when they are plain RAM inside
+ * one page that may be written directly (not MMIO, not translated code),
+ * else NULL (use lin_read/lin_write). */
+uint8_t *lin_rmw_ptr(CPU *cpu, uint32_t lin, unsigned size, int acc);
 uint64_t lin_read64(CPU *cpu, uint32_t lin, int acc);
 void lin_write64(CPU *cpu, uint32_t lin, uint64_t val, int acc);
 /* Segmented data accesses: seg_lin + lin_read/lin_write. */
@@ -153,8 +158,9 @@ void rm_write(CPU *cpu, const Insn *in, unsigned size, uint32_t val);
  * ref_read/ref_write then cannot fault on the segment. */
 typedef struct RmRef {
     bool mem;
-    int reg;      /* register number if !mem */
-    uint32_t lin; /* linear address if mem */
+    int reg;       /* register number if !mem */
+    uint32_t lin;  /* linear address if mem */
+    uint8_t *host; /* if mem and directly accessible: the bytes (lin_rmw_ptr) */
 } RmRef;
 RmRef rm_ref(CPU *cpu, const Insn *in, unsigned size);
 uint32_t ref_read(CPU *cpu, const RmRef *r, unsigned size);

@@ -128,6 +128,24 @@ void lin_probe_write(CPU *cpu, uint32_t lin, unsigned size, int acc) {
         translate(cpu, last, acc);
 }
 
+uint8_t *lin_rmw_ptr(CPU *cpu, uint32_t lin, unsigned size, int acc) {
+    acc |= ACC_W;
+    bool user = acc_user(cpu, acc);
+    if ((lin & 0xFFF) + size > 0x1000) {
+        lin_probe_write(cpu, lin, size, acc);
+        check_alignment(cpu, lin, size, acc & ~ACC_W);
+        return NULL;
+    }
+    uint8_t *p = mmu_tlb_write(&cpu->mmu, lin, user);
+    if (!p) {
+        translate(cpu, lin, acc);
+        p = mmu_tlb_write(&cpu->mmu, lin, user);
+    }
+    check_alignment(cpu, lin, size, acc & ~ACC_W);
+    /* Reads must see the same bytes: the TLB entry serves both when it serves writes. */
+    return p;
+}
+
 uint64_t lin_read64(CPU *cpu, uint32_t lin, int acc) {
     /* Translate the high half first so a fault there happens before anything is read. */
     uint32_t hi = lin_read(cpu, lin + 4, 4, acc);

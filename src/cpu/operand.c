@@ -27,21 +27,39 @@ void rm_write(CPU *cpu, const Insn *in, unsigned size, uint32_t val) {
 }
 
 RmRef rm_ref(CPU *cpu, const Insn *in, unsigned size) {
-    RmRef r = {.mem = in->is_mem, .reg = in->rm, .lin = 0};
+    RmRef r = {.mem = in->is_mem, .reg = in->rm, .lin = 0, .host = NULL};
     if (r.mem) {
         r.lin = seg_lin(cpu, in->seg, insn_ea(cpu, in), size, ACC_W);
-        lin_probe_write(cpu, r.lin, size, ACC_W);
+        r.host = lin_rmw_ptr(cpu, r.lin, size, ACC_W);
     }
     return r;
 }
 
 uint32_t ref_read(CPU *cpu, const RmRef *r, unsigned size) {
-    return r->mem ? lin_read(cpu, r->lin, size, ACC_R) : reg_read(cpu, r->reg, size);
+    if (!r->mem) return reg_read(cpu, r->reg, size);
+    if (r->host) {
+        const uint8_t *p = r->host;
+        if (size == 1) return p[0];
+        if (size == 2) return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    }
+    return lin_read(cpu, r->lin, size, ACC_R);
 }
 
 void ref_write(CPU *cpu, const RmRef *r, unsigned size, uint32_t val) {
-    if (r->mem) lin_write(cpu, r->lin, size, val, ACC_W);
-    else reg_write(cpu, r->reg, size, val);
+    if (!r->mem) {
+        reg_write(cpu, r->reg, size, val);
+    } else if (r->host) {
+        uint8_t *p = r->host;
+        p[0] = (uint8_t)val;
+        if (size >= 2) p[1] = (uint8_t)(val >> 8);
+        if (size == 4) {
+            p[2] = (uint8_t)(val >> 16);
+            p[3] = (uint8_t)(val >> 24);
+        }
+    } else {
+        lin_write(cpu, r->lin, size, val, ACC_W);
+    }
 }
 
 void push(CPU *cpu, unsigned size, uint32_t val) {

@@ -312,10 +312,30 @@ static TB *tb_find(Dbt *d) {
 static void tb_exec(CPU *cpu, TB *tb) {
     const Insn *in = tb->insns, *end = in + tb->n;
     uint32_t eip = tb->eip;
-    for (;;) {
+    /* RF (set by a fault's delivery) makes the first instruction take the
+     * interpreter's full path, which clears it. */
+    if (cpu->eflags & FL_RF) {
         exec_insn(cpu, in);
         cpu->run_left--;
         eip += in->len;
+        if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) return;
+    }
+    for (;;) {
+        eip += in->len;
+        if (in->ends_block) {
+            /* Interrupt shadows and traps: the interpreter's bookkeeping. */
+            exec_insn(cpu, in);
+        } else {
+            /* Inside a block TF, RF, breakpoints and interrupt shadows are
+             * all clear (dbt_run checks), so an instruction is its handler
+             * plus the retirement counters. The block never wraps EIP. */
+            cpu->next_eip = eip;
+            in->fn(cpu, in);
+            cpu->eip = cpu->next_eip;
+            cpu->icount++;
+            cpu->tsc++;
+        }
+        cpu->run_left--;
         if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) break;
     }
 }

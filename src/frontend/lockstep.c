@@ -36,20 +36,23 @@ static bool cpu_differs(CPU *a, CPU *b, char *buf, size_t size) {
     }
     for (int i = 0; i < SEG_COUNT; i++) {
         const SegReg *x = &a->seg[i], *y = &b->seg[i];
-        if (x->sel != y->sel || x->base != y->base || x->limit != y->limit || x->flags != y->flags) {
+        if (x->sel != y->sel || x->base != y->base || x->limit != y->limit ||
+            x->flags != y->flags) {
             snprintf(buf, size, "%s %04x/%08x/%08x/%x vs %04x/%08x/%08x/%x", seg_names[i], x->sel,
                      x->base, x->limit, x->flags, y->sel, y->base, y->limit, y->flags);
             return true;
         }
     }
-    const uint32_t cra[4] = {a->cr0, a->cr2, a->cr3, a->cr4}, crb[4] = {b->cr0, b->cr2, b->cr3, b->cr4};
+    const uint32_t cra[4] = {a->cr0, a->cr2, a->cr3, a->cr4},
+                   crb[4] = {b->cr0, b->cr2, b->cr3, b->cr4};
     for (int i = 0; i < 4; i++)
         if (cra[i] != crb[i]) {
             snprintf(buf, size, "CR%d %08x vs %08x", i == 0 ? 0 : i + 1, cra[i], crb[i]);
             return true;
         }
     if (a->cpl != b->cpl || a->halted != b->halted) {
-        snprintf(buf, size, "CPL %d halted %d vs CPL %d halted %d", a->cpl, a->halted, b->cpl, b->halted);
+        snprintf(buf, size, "CPL %d halted %d vs CPL %d halted %d", a->cpl, a->halted, b->cpl,
+                 b->halted);
         return true;
     }
     if (a->fpu.cw != b->fpu.cw || a->fpu.sw != b->fpu.sw || a->fpu.tw != b->fpu.tw) {
@@ -64,7 +67,8 @@ static bool ram_differs(PhysMem *a, PhysMem *b, char *buf, size_t size) {
     for (uint32_t off = 0; off < a->ram_size; off += 4096) {
         if (memcmp(a->ram + off, b->ram + off, 4096) != 0) {
             uint32_t i = off;
-            while (a->ram[i] == b->ram[i]) i++;
+            while (a->ram[i] == b->ram[i])
+                i++;
             snprintf(buf, size, "RAM at %08x: %02x vs %02x", i, a->ram[i], b->ram[i]);
             return true;
         }
@@ -73,14 +77,16 @@ static bool ram_differs(PhysMem *a, PhysMem *b, char *buf, size_t size) {
 }
 
 static void print_state(FILE *out, const char *name, CPU *cpu, Tracer *t) {
-    fprintf(out, "  %s: EIP %08x EFLAGS %08x CPL %d icount %llu\n", name, cpu->eip, cpu_get_eflags(cpu),
-            cpu->cpl, (unsigned long long)cpu->icount);
+    fprintf(out, "  %s: EIP %08x EFLAGS %08x CPL %d icount %llu\n", name, cpu->eip,
+            cpu_get_eflags(cpu), cpu->cpl, (unsigned long long)cpu->icount);
     fprintf(out, "    ");
-    for (int i = 0; i < 8; i++) fprintf(out, "%s=%08x%s", reg_names[i], cpu->regs[i], i == 3 ? "\n    " : " ");
+    for (int i = 0; i < 8; i++)
+        fprintf(out, "%s=%08x%s", reg_names[i], cpu->regs[i], i == 3 ? "\n    " : " ");
     fprintf(out, "\n    ");
     for (int i = 0; i < SEG_COUNT; i++)
         fprintf(out, "%s=%04x(%08x) ", seg_names[i], cpu->seg[i].sel, cpu->seg[i].base);
-    fprintf(out, "\n    CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n", cpu->cr0, cpu->cr2, cpu->cr3, cpu->cr4);
+    fprintf(out, "\n    CR0=%08x CR2=%08x CR3=%08x CR4=%08x\n", cpu->cr0, cpu->cr2, cpu->cr3,
+            cpu->cr4);
     if (t) {
         char line[256];
         tracer_format_insn(t, cpu, line, sizeof line);
@@ -88,7 +94,8 @@ static void print_state(FILE *out, const char *name, CPU *cpu, Tracer *t) {
     }
 }
 
-int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk, FILE *out) {
+int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
+                 FILE *out) {
     PcConfig ca = *cfg, cb = *cfg;
     ca.snapshot = cb.snapshot = true;
     cb.serial_tx = NULL;
@@ -129,10 +136,11 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
         if (!diff && (++n % RAM_EVERY == 0 || ea != PC_EXIT_INSN_LIMIT))
             diff = ram_differs(pc_physmem(a), pc_physmem(b), what, sizeof what);
         if (diff) {
-            fprintf(out, "lockstep: %s engine and interpreter differ after instruction %llu"
-                         " (compared every %llu; the chunk began at %llu): %s\n",
-                    cpu_engine_name(engine), (unsigned long long)y->icount, (unsigned long long)chunk,
-                    (unsigned long long)start, what);
+            fprintf(out,
+                    "lockstep: %s engine and interpreter differ after instruction %llu"
+                    " (compared every %llu; the chunk began at %llu): %s\n",
+                    cpu_engine_name(engine), (unsigned long long)y->icount,
+                    (unsigned long long)chunk, (unsigned long long)start, what);
             print_state(out, cpu_engine_name(engine), x, t);
             print_state(out, "interp", y, t);
             result = 1;

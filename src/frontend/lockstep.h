@@ -22,6 +22,7 @@
 
 #include "devices/pc.h"
 
-int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk, FILE *out);
+int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
+                 FILE *out);
 
 #endif
