@@ -161,6 +161,7 @@ typedef enum CpuExit {
 typedef enum CpuEngine {
     ENGINE_INTERP,   /* decode and execute one instruction at a time */
     ENGINE_THREADED, /* pre-decoded translation blocks, chained */
+    ENGINE_JIT,      /* translation blocks as x86-64 host code (threaded elsewhere) */
 } CpuEngine;
 
 typedef struct CPU CPU;
@@ -242,8 +243,8 @@ void cpu_free(CPU *cpu);
 void cpu_reset(CPU *cpu);
 /* Choose the engine (creates the translator if needed). Returns 0 or -1. */
 int cpu_set_engine(CPU *cpu, CpuEngine engine);
-/* The engine named by the environment variable BT86_ACCEL ("interp" or
- * "threaded"; the test suite runs under each), else ENGINE_THREADED. */
+/* The engine named by the environment variable BT86_ACCEL ("interp",
+ * "threaded" or "jit"; the test suite runs under each), else ENGINE_JIT. */
 CpuEngine cpu_default_engine(void);
 /* Engine names as the -accel option spells them; -1 if unknown. */
 int cpu_engine_from_name(const char *name);

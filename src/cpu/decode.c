@@ -9,7 +9,7 @@
  * D_L LOCK allowed (with a memory destination), D_G group (sub-table by
  * ModRM.reg), D_CR ModRM is always a register form (MOV CRn/DRn), D_END
  * ends a translation block (control transfers, I/O, and instructions that
- * change the mode, IF/TF, the interrupt shadow or the descriptor tables: the
+ * change the mode, IF/TF, the interrupt shadow, DS/ES/SS or the descriptor tables: the
  * dispatcher must look at the machine again after them). The
  * immediate kinds are below. A NULL handler is an undefined opcode (#UD).
  * x87 escapes (D8-DF) decode their ModRM and go to op_fpu_escape.
@@ -111,7 +111,7 @@ static const OpEntry op_table[512] = {
     /* 00-3F: ALU rows, segment push/pop, prefixes, BCD adjust */
     [0x00] = ALU_ROW("add", D_L),
     [0x06] = E(op_push_sreg, "push es", 0, I_NONE),
-    [0x07] = E(op_pop_sreg, "pop es", 0, I_NONE),
+    [0x07] = E(op_pop_sreg, "pop es", D_END, I_NONE),
     [0x08] = ALU_ROW("or", D_L),
     [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE),
     [0x10] = ALU_ROW("adc", D_L),
@@ -119,7 +119,7 @@ static const OpEntry op_table[512] = {
     [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE),
     [0x18] = ALU_ROW("sbb", D_L),
     [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE),
-    [0x1F] = E(op_pop_sreg, "pop ds", 0, I_NONE),
+    [0x1F] = E(op_pop_sreg, "pop ds", D_END, I_NONE),
     [0x20] = ALU_ROW("and", D_L),
     [0x27] = E(op_daa, "daa", 0, I_NONE),
     [0x28] = ALU_ROW("sub", D_L),
@@ -209,8 +209,8 @@ static const OpEntry op_table[512] = {
     [0xC1] = G(grp2, "grp2", 0, I_B),
     [0xC2] = E(op_ret_near, "ret", D_END, I_W),
     [0xC3] = E(op_ret_near, "ret", D_END, I_NONE),
-    [0xC4] = E(op_load_far_ptr, "les", D_M, I_NONE),
-    [0xC5] = E(op_load_far_ptr, "lds", D_M, I_NONE),
+    [0xC4] = E(op_load_far_ptr, "les", D_M | D_END, I_NONE),
+    [0xC5] = E(op_load_far_ptr, "lds", D_M | D_END, I_NONE),
     [0xC6] = G(grp11, "grp11", D_B, I_B),
     [0xC7] = G(grp11, "grp11", 0, I_Z),
     [0xC8] = E(op_enter, "enter", 0, I_ENTER),

@@ -26,7 +26,8 @@ static void cpu_map_changed(void *opaque) {
     cpu->block_break = true;
 }
 
-static const char *const engine_names[] = {[ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded"};
+static const char *const engine_names[] = {[ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded",
+                                           [ENGINE_JIT] = "jit"};
 
 int cpu_engine_from_name(const char *name) {
     for (int i = 0; i < (int)(sizeof engine_names / sizeof engine_names[0]); i++)
@@ -39,7 +40,7 @@ const char *cpu_engine_name(CpuEngine engine) { return engine_names[engine]; }
 CpuEngine cpu_default_engine(void) {
     const char *env = getenv("BT86_ACCEL");
     int e = env && *env ? cpu_engine_from_name(env) : -1;
-    return e >= 0 ? (CpuEngine)e : ENGINE_THREADED;
+    return e >= 0 ? (CpuEngine)e : ENGINE_JIT;
 }
 
 int cpu_set_engine(CPU *cpu, CpuEngine engine) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cpu/core.h"
+#include "dbt/tb.h"
 
 #define TB_HASH_BITS    15
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
@@ -17,25 +18,6 @@
 #define JC_SIZE         (1u << JC_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
 #define NO_PAGE         0xFFFFFFFFu
-
-typedef struct TB TB;
-struct TB {
-    /* key */
-    uintptr_t host_pc; /* host address of the first guest byte */
-    uint32_t eip, cs_base;
-    uint32_t flags; /* tb_flags(): code size and CPL */
-    /* extent */
-    uint32_t size; /* guest bytes */
-    uint32_t pa;   /* physical address of the first byte if in RAM, else NO_PAGE */
-    TB *hash_next;
-    TB *page_next; /* next TB on the same RAM page */
-    TB *dead_next; /* graveyard list */
-    /* chaining: the TB that followed on exit 0 (fall through) and 1 (other) */
-    TB *link[2];
-    uint64_t link_gen[2];
-    uint32_t n; /* instructions */
-    Insn insns[];
-};
 
 typedef struct JcEntry {
     uint32_t lin;
@@ -53,11 +35,27 @@ struct Dbt {
     uint64_t gen; /* bumped whenever a TB dies: links and jc entries die with it */
     TB *running;  /* TB being executed (never freed while it runs) */
     TB *dead;     /* invalidated TBs, freed at the next dispatch */
+    Jit *jit;     /* the x86-64 code generator (jit engine), or NULL */
+    bool jit_tried;
+    bool jit_full; /* the code buffer is full: flush before the next translation */
     DbtStats stats;
 };
 
+/* A data segment the jit may address without checks: base 0, 4 GiB limit,
+ * present, writable, expand-up, 32-bit. */
+static inline bool seg_flat(const SegReg *s) {
+    return s->base == 0 && s->limit == 0xFFFFFFFFu &&
+           (s->flags & (SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN | SF_DB)) ==
+               (SF_P | ST_WRITABLE | SF_DB);
+}
+
 static inline uint32_t tb_flags(const CPU *cpu) {
-    return (cpu_code32(cpu) ? 1u : 0u) | (uint32_t)cpu->cpl << 1;
+    uint32_t f = (cpu_code32(cpu) ? TBF_CODE32 : 0u) | (uint32_t)cpu->cpl << TBF_CPL_SHIFT;
+    if (cpu_pe(cpu) && !cpu_v86(cpu) && seg_flat(&cpu->seg[SEG_DS]) &&
+        seg_flat(&cpu->seg[SEG_ES]) && seg_flat(&cpu->seg[SEG_SS]) &&
+        !(cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC)))
+        f |= TBF_FLAT;
+    return f;
 }
 
 /* Generation of everything cached by linear address: TB deaths plus MMU
@@ -133,6 +131,8 @@ void dbt_flush(Dbt *d, int cause) {
         d->hash[i] = NULL;
     }
     memset(d->page_tbs, 0, d->npages * sizeof *d->page_tbs);
+    if (d->jit) jit_reset(d->jit);
+    d->jit_full = false;
     if (d->pm->code_pages) memset(d->pm->code_pages, 0, d->npages);
     d->stats.code_bytes = 0;
     d->gen++;
@@ -175,6 +175,7 @@ void dbt_free(Dbt *d) {
         free(d->pm->code_pages);
         d->pm->code_pages = NULL;
     }
+    jit_free(d->jit);
     free(d->page_tbs);
     free(d);
 }
@@ -191,7 +192,7 @@ const DbtStats *dbt_stats(const Dbt *d) {
  * next page or wrap a 16-bit EIP. NULL if not even one instruction fits. */
 static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     CPU *cpu = d->cpu;
-    if (d->stats.code_bytes > DBT_CACHE_LIMIT) dbt_flush(d, 0);
+    if (d->stats.code_bytes > DBT_CACHE_LIMIT || d->jit_full) dbt_flush(d, 0);
     Insn buf[DBT_MAX_INSNS];
     uint32_t start_eip = cpu->eip;
     uint32_t page_end = (lin & ~0xFFFu) + 0x1000u; /* 0 for the last page: compare offsets */
@@ -302,6 +303,28 @@ static TB *tb_find(Dbt *d) {
     return tb;
 }
 
+/* ---------------- the jit engine ---------------- */
+
+/* Blocks run this many times under the threaded engine before the jit
+ * compiles them: most code runs only a few times (firmware, boot), and
+ * compiling it would cost more than it saves. */
+#define DBT_JIT_HOT 16
+
+/* Compile tb to host code. When the code buffer is full, the whole cache is
+ * flushed at the next lookup (tb may be running, or be held by the caller). */
+static void jit_block(Dbt *d, TB *tb) {
+    if (!d->jit_tried) {
+        d->jit = jit_new();
+        d->jit_tried = true;
+    }
+    if (!d->jit || d->jit_full) return;
+    tb->jit = jit_compile(d->jit, tb);
+    if (!tb->jit)
+        d->jit_full = true;
+    else
+        d->stats.blocks_compiled++;
+}
+
 /* ---------------- the threaded-code engine ---------------- */
 
 /* Run tb's instructions until it ends, leaves its straight line (a jump,
@@ -359,7 +382,11 @@ bool dbt_run(CPU *cpu) {
     for (;;) {
         d->running = tb;
         uint64_t left = cpu->run_left;
-        tb_exec(cpu, tb);
+        if (!tb->jit && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT) jit_block(d, tb);
+        if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
+            tb->jit(cpu);
+        else
+            tb_exec(cpu, tb);
         d->stats.blocks_run++;
         d->stats.insns_run += left - cpu->run_left;
         d->running = NULL;
@@ -374,10 +401,14 @@ bool dbt_run(CPU *cpu) {
             d->stats.chained++;
         } else {
             free_dead(d);
+            uint64_t flushes = d->stats.flush_full + d->stats.flush_map;
             next = tb_find(d);
             if (!next) break;
-            tb->link[slot] = next;
-            tb->link_gen[slot] = cur_gen(d);
+            /* A flush during the lookup may have freed tb. */
+            if (flushes == d->stats.flush_full + d->stats.flush_map) {
+                tb->link[slot] = next;
+                tb->link_gen[slot] = cur_gen(d);
+            }
         }
         tb = next;
     }
@@ -407,5 +438,8 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
             "%llu\n",
             (unsigned long long)s->inval_write, (unsigned long long)s->flush_full,
             (unsigned long long)s->flush_map);
-    fprintf(f, "dbt: code cache in use %llu bytes\n", (unsigned long long)s->code_bytes);
+    fprintf(f, "dbt: blocks compiled to host code (jit) %llu\n",
+            (unsigned long long)s->blocks_compiled);
+    fprintf(f, "dbt: code cache in use %llu bytes of blocks, %llu bytes of host code\n",
+            (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
 }

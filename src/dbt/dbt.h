@@ -47,17 +47,18 @@ struct CPU;
 typedef struct DbtStats {
     uint64_t blocks_translated;
     uint64_t insns_translated;
-    uint64_t blocks_run;     /* TB executions (chained or looked up) */
-    uint64_t insns_run;      /* instructions executed inside TBs */
-    uint64_t lookup_fast;    /* found in the per-CPU virtual-address cache */
-    uint64_t lookup_hash;    /* found in the hash table */
-    uint64_t lookup_miss;    /* translated */
-    uint64_t chained;        /* block-to-block transfers through a link */
-    uint64_t untranslatable; /* lookups that fell back to one interpreted step */
-    uint64_t inval_write;    /* TBs invalidated by a write to their bytes */
-    uint64_t flush_full;     /* whole-cache flushes: cache full */
-    uint64_t flush_map;      /* whole-cache flushes: address map changed */
-    uint64_t code_bytes;     /* bytes of TBs alive */
+    uint64_t blocks_compiled; /* jit: blocks turned into host code (hot ones) */
+    uint64_t blocks_run;      /* TB executions (chained or looked up) */
+    uint64_t insns_run;       /* instructions executed inside TBs */
+    uint64_t lookup_fast;     /* found in the per-CPU virtual-address cache */
+    uint64_t lookup_hash;     /* found in the hash table */
+    uint64_t lookup_miss;     /* translated */
+    uint64_t chained;         /* block-to-block transfers through a link */
+    uint64_t untranslatable;  /* lookups that fell back to one interpreted step */
+    uint64_t inval_write;     /* TBs invalidated by a write to their bytes */
+    uint64_t flush_full;      /* whole-cache flushes: cache full */
+    uint64_t flush_map;       /* whole-cache flushes: address map changed */
+    uint64_t code_bytes;      /* bytes of TBs alive */
 } DbtStats;
 
 typedef struct Dbt Dbt;

@@ -58,7 +58,7 @@ static void usage(FILE *out) {
             "  -D FILE              write the trace to FILE instead of stderr\n"
             "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
             "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
-            "  -accel ENGINE        interp or threaded (tcg: the default translator, threaded)\n"
+            "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default)\n"
             "  -singlestep          translate one instruction per block\n"
             "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
             "  -lockstep N          run the engine against the interpreter, comparing every N\n"
@@ -162,9 +162,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             /* QEMU spells options after a comma (-accel tcg,thread=single): ignore them. */
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(val, ","), val);
-            o->engine = strcmp(name, "tcg") == 0 ? (int)ENGINE_THREADED : cpu_engine_from_name(name);
+            o->engine = strcmp(name, "tcg") == 0 ? (int)cpu_default_engine() : cpu_engine_from_name(name);
             if (o->engine < 0) {
-                fprintf(stderr, "bt86: -accel: unknown engine '%s' (interp, threaded, tcg)\n", name);
+                fprintf(stderr, "bt86: -accel: unknown engine '%s' (jit, threaded, interp, tcg)\n", name);
                 return -1;
             }
         } else if (strcmp(a, "-singlestep") == 0) {
@@ -317,7 +317,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
     if (o.lockstep) {
-        CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : ENGINE_THREADED;
+        CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : cpu_default_engine();
+        if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep, stderr);
         fflush(stdout);
         return r == 0 ? 0 : r == 1 ? 3 : 1;

@@ -30,7 +30,9 @@ static int fake_ack(void *opaque) {
 static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
-    ck_assert_int_eq(cpu_set_engine(cpu, ENGINE_THREADED), 0);
+    /* The engine under test: BT86_ACCEL (jit by default); never the interpreter. */
+    CpuEngine engine = cpu_default_engine();
+    ck_assert_int_eq(cpu_set_engine(cpu, engine == ENGINE_INTERP ? ENGINE_THREADED : engine), 0);
     irq_line = 0;
     cpu->irq_pending = fake_pending;
     cpu->irq_ack = fake_ack;
@@ -256,12 +258,59 @@ START_TEST(same_state_as_interpreter) {
     uint32_t a[9], b[9];
     run_program(ENGINE_INTERP, a);
     uint32_t ia = tm_peek32(tm, 0x60000 + 4 * 17);
-    run_program(ENGINE_THREADED, b);
+    CpuEngine engine = cpu_default_engine();
+    run_program(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, b);
     uint32_t ib = tm_peek32(tm, 0x60000 + 4 * 17);
     for (int i = 0; i < 9; i++)
         ck_assert_uint_eq(a[i], b[i]);
     ck_assert_uint_eq(ia, ib);
     ck_assert_uint_ne(ia, 0);
+}
+END_TEST
+
+/* A hot loop (compiled by the jit after a few runs) with loads, stores,
+ * read-modify-write, PUSH/POP and LEA; then the same block faults on its
+ * load in the middle of a later pass: the state is the one before the
+ * faulting instruction, and the instruction count is exact. */
+START_TEST(hot_loop_then_fault_in_compiled_code) {
+    tm_paging(tm, 4);
+    tm_poke32(tm, TM_PD + 0x1000 + 4 * 0x301, 0); /* unmap page 0x301000 */
+    /* 0: mov esi, 0x300000 - 8     BE <imm32>
+     * 5: xor ebx, ebx               31 DB
+     * 7: l: mov eax, [esi]          8B 06
+     * 9: add [esi], eax             01 06
+     * b: push eax                   50
+     * c: pop edx                    5A
+     * d: lea ebx, [ebx + edx*2 + 1] 8D 5C 53 01
+     * 11: add esi, 4                83 C6 04
+     * 14: jmp l                     EB F1 */
+    POKE(TM_CODE, 0xBE, 0xF8, 0xFF, 0x2F, 0x00, 0x31, 0xDB, 0x8B, 0x06, 0x01, 0x06, 0x50, 0x5A,
+         0x8D, 0x5C, 0x53, 0x01, 0x83, 0xC6, 0x04, 0xEB, 0xF1);
+    /* Data: dword i at 0x300000 + 4 i holds i (the loop doubles each one). */
+    for (uint32_t i = 0; i < 0x400; i++)
+        tm_poke32(tm, 0x300000 + 4 * i, i);
+    tm_poke32(tm, 0x2FFFF8, 7);
+    tm_poke32(tm, 0x2FFFFC, 9);
+    uint64_t before = cpu->icount;
+    tm_run(tm, 1000000);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->eip, TM_STUB(14) + 1);
+    ck_assert_uint_eq(cpu->cr2, 0x301000);
+    ck_assert_uint_eq(cpu->regs[R_ESI], 0x301000);
+    /* Passes completed: 2 + 0x400, 7 instructions each, 3 before the loop,
+     * the faulting load not counted, then the stub's HLT. */
+    uint32_t passes = 2 + 0x400;
+    ck_assert_uint_eq(cpu->icount - before, 2 + 7 * (uint64_t)passes + 1);
+    /* ebx = sum over passes of (2 * value + 1) computed step by step. */
+    uint32_t ebx = 0, vals[2] = {7, 9};
+    for (uint32_t k = 0; k < passes; k++) {
+        uint32_t v = k < 2 ? vals[k] : k - 2;
+        ebx = ebx + v * 2 + 1;
+    }
+    ck_assert_uint_eq(cpu->regs[R_EBX], ebx);
+    ck_assert_uint_eq(tm_peek32(tm, 0x300000 + 4 * 0x3FF), 2 * 0x3FF);
+    ck_assert_uint_eq(tm_peek32(tm, 0x2FFFF8), 14);
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
 }
 END_TEST
 
@@ -279,6 +328,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, interrupt_during_chained_loop);
     tcase_add_test(tc, exact_instruction_count);
     tcase_add_test(tc, same_state_as_interpreter);
+    tcase_add_test(tc, hot_loop_then_fault_in_compiled_code);
     suite_add_tcase(s, tc);
     return s;
 }

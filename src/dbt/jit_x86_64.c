@@ -1,0 +1,632 @@
+/*
+ * jit_x86_64.c - the native backend: x86-64 host code for translation
+ * blocks (engine "jit").
+ *
+ * A block becomes one host function void f(CPU *cpu) (System V ABI; rbx
+ * holds cpu). Each guest instruction is either
+ *   - inline host code: 32-bit MOV, ALU (ADD/SUB/AND/OR/XOR/CMP/TEST), LEA,
+ *     PUSH/POP and NOP on registers, immediates and memory. Memory accesses
+ *     use the software TLB inline when DS/ES/SS are flat (TBF_FLAT); the
+ *     arithmetic flags are recorded lazily in cpu->lf exactly as the
+ *     emulation core's handlers record them; or
+ *   - a call of the emulation core's handler for that instruction (the same
+ *     one the interpreter runs), with cpu->eip and the retirement counters
+ *     brought up to date first, so a fault inside it is precise.
+ * An inline memory access whose TLB check fails (miss, MMIO, a page holding
+ * translated code, a page-crossing access) jumps to an out-of-line slow
+ * path that runs the whole instruction through its handler instead.
+ *
+ * Instruction counts: inline instructions are counted in bulk (icount, tsc,
+ * run_left) at the next call or at the block's end; dbt_run only enters a
+ * block when run_left covers all of it, so it never has to stop in the
+ * middle. After each handler call the block ends early when the instruction
+ * left the straight line (EIP differs) or asked for the dispatcher
+ * (cpu->block_break: invalidation, MMIO, ...).
+ *
+ * Code memory is W^X: one memfd mapped twice, writable for the generator
+ * and executable for the CPU, never both on one mapping. On a host that is
+ * not x86-64 (or cannot map it) jit_new returns NULL and the threaded
+ * engine runs instead.
+ */
+#define _GNU_SOURCE 1 /* memfd_create */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbt/dbt.h"
+#include "dbt/tb.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define JIT_CODE_SIZE (64u << 20)
+#define JIT_MAX_BLOCK (64u << 10) /* generous bound for one block's code */
+
+struct Jit {
+    uint8_t *rw, *rx;
+    size_t size, used;
+};
+
+Jit *jit_new(void) {
+    Jit *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    int fd = memfd_create("bt86-jit", 0);
+    if (fd < 0) goto fail;
+    if (ftruncate(fd, JIT_CODE_SIZE) < 0) goto fail_fd;
+    j->rw = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (j->rw == MAP_FAILED) goto fail_fd;
+    j->rx = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    if (j->rx == MAP_FAILED) {
+        munmap(j->rw, JIT_CODE_SIZE);
+        goto fail_fd;
+    }
+    close(fd);
+    j->size = JIT_CODE_SIZE;
+    return j;
+fail_fd:
+    close(fd);
+fail:
+    free(j);
+    return NULL;
+}
+
+void jit_free(Jit *j) {
+    if (!j) return;
+    munmap(j->rw, j->size);
+    munmap(j->rx, j->size);
+    free(j);
+}
+
+void jit_reset(Jit *j) {
+    j->used = 0;
+}
+size_t jit_used(const Jit *j) {
+    return j->used;
+}
+
+/* ---------------- the emitter ---------------- */
+
+typedef struct Emit {
+    uint8_t *buf, *p, *end;
+    bool full;
+} Emit;
+
+static void e8(Emit *e, uint8_t b) {
+    if (e->p < e->end)
+        *e->p++ = b;
+    else
+        e->full = true;
+}
+static void e32(Emit *e, uint32_t v) {
+    for (int i = 0; i < 4; i++)
+        e8(e, (uint8_t)(v >> (8 * i)));
+}
+static void e64(Emit *e, uint64_t v) {
+    e32(e, (uint32_t)v);
+    e32(e, (uint32_t)(v >> 32));
+}
+
+/* Host registers (low 8 only). */
+enum { EAX, ECX, EDX, EBX, ESP_, EBP, ESI, EDI };
+
+#define OFF(field) ((int32_t)offsetof(CPU, field))
+#define REG_OFF(r) ((int32_t)(offsetof(CPU, regs) + 4 * (size_t)(r)))
+
+/* ModRM for [rbx + disp32] with the given reg field. */
+static void m_rbx(Emit *e, int reg, int32_t off) {
+    e8(e, (uint8_t)(0x80 | (reg << 3) | EBX));
+    e32(e, (uint32_t)off);
+}
+static void mov_r_m(Emit *e, int r, int32_t off) {
+    e8(e, 0x8B);
+    m_rbx(e, r, off);
+}
+static void mov_m_r(Emit *e, int32_t off, int r) {
+    e8(e, 0x89);
+    m_rbx(e, r, off);
+}
+static void mov_m_imm(Emit *e, int32_t off, uint32_t imm) {
+    e8(e, 0xC7);
+    m_rbx(e, 0, off);
+    e32(e, imm);
+}
+static void mov_m8_imm(Emit *e, int32_t off, uint8_t imm) {
+    e8(e, 0xC6);
+    m_rbx(e, 0, off);
+    e8(e, imm);
+}
+static void mov_r_imm(Emit *e, int r, uint32_t imm) {
+    e8(e, (uint8_t)(0xB8 + r));
+    e32(e, imm);
+}
+/* 64-bit add/sub of a sign-extended imm32 to a CPU field. */
+static void add_m64_imm(Emit *e, int32_t off, int32_t imm) {
+    if (imm == 0) return;
+    e8(e, 0x48);
+    e8(e, 0x81);
+    m_rbx(e, imm > 0 ? 0 : 5, off);
+    e32(e, (uint32_t)(imm > 0 ? imm : -imm));
+}
+static void cmp_m_imm(Emit *e, int32_t off, uint32_t imm) {
+    e8(e, 0x81);
+    m_rbx(e, 7, off);
+    e32(e, imm);
+}
+static void cmp_m8_imm(Emit *e, int32_t off, uint8_t imm) {
+    e8(e, 0x80);
+    m_rbx(e, 7, off);
+    e8(e, imm);
+}
+/* op r32, r32 (op is the 01/09/21/29/31/39 row opcode: dst = rm, src = reg). */
+static void alu_rr(Emit *e, uint8_t op, int dst, int src) {
+    e8(e, op);
+    e8(e, (uint8_t)(0xC0 | (src << 3) | dst));
+}
+static void shl_r_imm(Emit *e, int r, uint8_t n) {
+    if (!n) return;
+    e8(e, 0xC1);
+    e8(e, (uint8_t)(0xE0 | r));
+    e8(e, n);
+}
+static void add_r_imm(Emit *e, int r, uint32_t imm) {
+    if (!imm) return;
+    e8(e, 0x81);
+    e8(e, (uint8_t)(0xC0 | r));
+    e32(e, imm);
+}
+static void mov_rdi_rbx(Emit *e) {
+    e8(e, 0x48);
+    e8(e, 0x89);
+    e8(e, 0xDF);
+}
+static void mov_r64_imm(Emit *e, int r, uint64_t v) {
+    e8(e, 0x48);
+    e8(e, (uint8_t)(0xB8 + r));
+    e64(e, v);
+}
+static void call_abs(Emit *e, const void *fn) {
+    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)fn);
+    e8(e, 0xFF);
+    e8(e, 0xD0); /* call rax */
+}
+/* jcc rel32 / jmp rel32 with the displacement patched later: returns its position. */
+static uint8_t *jcc_fwd(Emit *e, uint8_t cc) {
+    e8(e, 0x0F);
+    e8(e, (uint8_t)(0x80 | cc));
+    e32(e, 0);
+    return e->p;
+}
+static uint8_t *jmp_fwd(Emit *e) {
+    e8(e, 0xE9);
+    e32(e, 0);
+    return e->p;
+}
+/* Point the jump that ends at `after` (as returned above) to `target`. */
+static void patch(Emit *e, uint8_t *after, uint8_t *target) {
+    if (e->full || !after) return;
+    int32_t rel = (int32_t)(target - after);
+    memcpy(after - 4, &rel, 4);
+}
+enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
+
+/* ---------------- code generation ---------------- */
+
+/* Count n retired instructions (n may be negative: undo). */
+static void count(Emit *e, int n) {
+    add_m64_imm(e, OFF(icount), n);
+    add_m64_imm(e, OFF(tsc), n);
+    add_m64_imm(e, OFF(run_left), -n);
+}
+
+/* Fixups to the block's common exit. */
+#define MAX_EXITS (DBT_MAX_INSNS * 4)
+
+/* An out-of-line slow path: the whole instruction through its handler. */
+typedef struct Slow {
+    uint8_t *jump[3]; /* jumps (ends) from the fast path to the slow path */
+    uint8_t *resume;  /* where the fast path continues after the instruction */
+    const Insn *in;
+    uint32_t eip, next; /* the instruction's EIP and the next one's */
+    int pending;        /* inline instructions not yet counted before this one */
+} Slow;
+
+typedef struct Gen {
+    Emit e;
+    uint8_t *exits[MAX_EXITS];
+    int nexits;
+    Slow slow[DBT_MAX_INSNS];
+    int nslow;
+    bool flat;
+    bool user;
+} Gen;
+
+static void exit_if(Gen *g, uint8_t cc) {
+    uint8_t *j = jcc_fwd(&g->e, cc);
+    if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j;
+}
+
+/* Near jumps, calls and returns end blocks but need none of exec_insn's
+ * bookkeeping for interrupt shadows and traps, which are all clear in a
+ * block (dbt_run checks TF, RF, DR7 and shadows before entering one). */
+static bool plain_branch(unsigned op) {
+    return (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F) || op == 0xE8 || op == 0xE9 ||
+           op == 0xEB || op == 0xC2 || op == 0xC3 || (op >= 0xE0 && op <= 0xE3);
+}
+
+/* Call in's handler as exec_insn would (outside TF/RF/shadows) and count it. */
+static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t next) {
+    Emit *e = &g->e;
+    mov_m_imm(e, OFF(eip), eip);
+    if (in->ends_block && !plain_branch(in->op)) {
+        mov_rdi_rbx(e);
+        mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
+        call_abs(e, (const void *)exec_insn);
+        add_m64_imm(e, OFF(run_left), -1);
+        return;
+    }
+    mov_m_imm(e, OFF(next_eip), next);
+    mov_rdi_rbx(e);
+    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
+    call_abs(e, (const void *)in->fn);
+    mov_r_m(e, EAX, OFF(next_eip));
+    mov_m_r(e, OFF(eip), EAX);
+    count(e, 1);
+}
+
+/* Lazy flags as lf_set(cpu, op, 4, res, a, b) with res in EAX, a and b in
+ * ECX/EDX or constant zero. */
+static void emit_lf(Gen *g, CcOp op, int ra, int rb) {
+    Emit *e = &g->e;
+    _Static_assert(sizeof(CcOp) == 4, "CcOp is stored as 32 bits");
+    mov_m_imm(e, OFF(lf.op), (uint32_t)op);
+    mov_m8_imm(e, OFF(lf.size), 4);
+    mov_m_r(e, OFF(lf.res), EAX);
+    if (ra < 0)
+        mov_m_imm(e, OFF(lf.a), 0);
+    else
+        mov_m_r(e, OFF(lf.a), ra);
+    if (rb < 0)
+        mov_m_imm(e, OFF(lf.b), 0);
+    else
+        mov_m_r(e, OFF(lf.b), rb);
+}
+
+/* ALU kinds as in ModRM.reg / opcode bits 3-5. */
+enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
+
+/* EAX = EAX op ECX with the core's lazy flags. Returns false for ADC/SBB. */
+static bool emit_alu(Gen *g, int kind) {
+    Emit *e = &g->e;
+    switch (kind) {
+    case K_ADD:
+        mov_m_r(e, OFF(lf.a), EAX);
+        mov_m_r(e, OFF(lf.b), ECX);
+        alu_rr(e, 0x01, EAX, ECX);
+        mov_m_imm(e, OFF(lf.op), CC_ADD);
+        mov_m8_imm(e, OFF(lf.size), 4);
+        mov_m_r(e, OFF(lf.res), EAX);
+        return true;
+    case K_SUB:
+    case K_CMP:
+        mov_m_r(e, OFF(lf.a), EAX);
+        mov_m_r(e, OFF(lf.b), ECX);
+        alu_rr(e, 0x29, EAX, ECX);
+        mov_m_imm(e, OFF(lf.op), CC_SUB);
+        mov_m8_imm(e, OFF(lf.size), 4);
+        mov_m_r(e, OFF(lf.res), EAX);
+        return true;
+    case K_OR: alu_rr(e, 0x09, EAX, ECX); break;
+    case K_AND:
+    case K_TEST: alu_rr(e, 0x21, EAX, ECX); break;
+    case K_XOR: alu_rr(e, 0x31, EAX, ECX); break;
+    default: return false;
+    }
+    emit_lf(g, CC_LOGIC, -1, -1);
+    return true;
+}
+
+/* ECX = the effective (= linear, flat) address of in's memory operand. */
+static void emit_ea(Gen *g, const Insn *in) {
+    Emit *e = &g->e;
+    if (in->ea_base != EA_NOREG) {
+        mov_r_m(e, ECX, REG_OFF(in->ea_base));
+        add_r_imm(e, ECX, in->disp);
+    } else {
+        mov_r_imm(e, ECX, in->disp);
+    }
+    if (in->ea_index != EA_NOREG) {
+        mov_r_m(e, EAX, REG_OFF(in->ea_index));
+        shl_r_imm(e, EAX, in->ea_scale);
+        alu_rr(e, 0x01, ECX, EAX);
+    }
+}
+
+/* TLB fast path for a 4-byte access at ECX: RDX = host address of the page
+ * base + ECX's page offset... precisely: afterwards [RDX + RCX] is the
+ * guest dword. Jumps to the slow path s on a miss or a page-crossing access. */
+static void emit_tlb(Gen *g, Slow *s, bool write) {
+    Emit *e = &g->e;
+    _Static_assert(sizeof(TlbEntry) == 16, "TLB entry layout");
+    int32_t tlb = (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
+                            (g->user ? sizeof(TlbEntry) * TLB_SIZE : 0));
+    int32_t tag =
+        tlb + (int32_t)(write ? offsetof(TlbEntry, tag_write) : offsetof(TlbEntry, tag_read));
+    int32_t add = tlb + (int32_t)offsetof(TlbEntry, addend);
+    /* edx = ecx & 0xFFF; cmp edx, 0xFFC; ja slow */
+    e8(e, 0x89), e8(e, 0xCA);                     /* mov edx, ecx */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFF);      /* and edx, 0xFFF */
+    e8(e, 0x81), e8(e, 0xFA), e32(e, 0x1000 - 4); /* cmp edx, 0xFFC */
+    s->jump[0] = jcc_fwd(e, CC_A);
+    e8(e, 0x89), e8(e, 0xC8);                                     /* mov eax, ecx */
+    e8(e, 0xC1), e8(e, 0xE8), e8(e, 12);                          /* shr eax, 12 */
+    e8(e, 0x25), e32(e, TLB_SIZE - 1);                            /* and eax, TLB_SIZE-1 */
+    e8(e, 0xC1), e8(e, 0xE0), e8(e, 4);                           /* shl eax, 4 */
+    e8(e, 0x89), e8(e, 0xCA);                                     /* mov edx, ecx */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u);                /* and edx, ~0xFFF */
+    e8(e, 0x3B), e8(e, 0x94), e8(e, 0x03), e32(e, (uint32_t)tag); /* cmp edx, [rbx+rax+tag] */
+    s->jump[1] = jcc_fwd(e, CC_NE);
+    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x94), e8(e, 0x03),
+        e32(e, (uint32_t)add); /* mov rdx, [rbx+rax+addend] */
+}
+static void load_host(Emit *e, int r) {
+    e8(e, 0x8B), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+} /* mov r, [rdx+rcx] */
+static void store_host(Emit *e, int r) {
+    e8(e, 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+} /* mov [rdx+rcx], r */
+
+static Slow *new_slow(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Slow *s = &g->slow[g->nslow++];
+    memset(s, 0, sizeof *s);
+    s->in = in;
+    s->eip = eip;
+    s->next = next;
+    s->pending = pending;
+    return s;
+}
+
+static bool mem_ok(const Gen *g, const Insn *in) {
+    return g->flat && in->asize == 4 &&
+           (in->seg == SEG_DS || in->seg == SEG_ES || in->seg == SEG_SS);
+}
+
+/* Try to generate in inline; false if it needs its handler. */
+static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned op = in->op;
+    if (op == 0x90 && !in->rep) return true; /* NOP (F3 90 is PAUSE: also nothing) */
+    if (in->size != 4 || in->lock || (in->rep && op != 0x90)) return false;
+    bool reg_form = !in->is_mem;
+
+    /* MOV */
+    if (op >= 0xB8 && op <= 0xBF) {
+        mov_m_imm(e, REG_OFF(op & 7), in->imm);
+        return true;
+    }
+    if (op == 0x89 || op == 0x8B) {
+        bool load = op == 0x8B;
+        if (reg_form) {
+            mov_r_m(e, EAX, REG_OFF(load ? in->rm : in->reg));
+            mov_m_r(e, REG_OFF(load ? in->reg : in->rm), EAX);
+            return true;
+        }
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in);
+        if (load) {
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+            mov_m_r(e, REG_OFF(in->reg), EAX);
+        } else {
+            mov_r_m(e, ESI, REG_OFF(in->reg));
+            emit_tlb(g, s, true);
+            store_host(e, ESI);
+        }
+        s->resume = e->p;
+        return true;
+    }
+    if (op == 0xC7 && !reg_form) {
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in);
+        emit_tlb(g, s, true);
+        e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e32(e, in->imm); /* mov dword [rdx+rcx], imm */
+        s->resume = e->p;
+        return true;
+    }
+    if (op == 0xC7) {
+        mov_m_imm(e, REG_OFF(in->rm), in->imm);
+        return true;
+    }
+    if (op == 0x8D) {
+        if (in->asize != 4) return false;
+        emit_ea(g, in);
+        mov_m_r(e, REG_OFF(in->reg), ECX);
+        return true;
+    }
+
+    /* ALU: which kind, and where the operands are. */
+    int kind;
+    enum { RM_REG, REG_RM, ACC_IMM, RM_IMM } form;
+    if (op < 0x40 && (op & 7) <= 5 && (op & 7) != 0 && (op & 7) != 2 && (op & 7) != 4) {
+        kind = (int)(op >> 3);
+        form = (op & 7) == 1 ? RM_REG : (op & 7) == 3 ? REG_RM : ACC_IMM;
+    } else if (op == 0x81 || op == 0x83) {
+        kind = in->reg;
+        form = RM_IMM;
+    } else if (op == 0x85) {
+        kind = K_TEST;
+        form = RM_REG;
+    } else if (op == 0xA9) {
+        kind = K_TEST;
+        form = ACC_IMM;
+    } else if (op >= 0x50 && op <= 0x5F) {
+        /* PUSH/POP r32 on a flat 32-bit stack. */
+        if (!g->flat || in->osize != 4) return false;
+        bool push = op < 0x58;
+        int r = op & 7;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        mov_r_m(e, ECX, REG_OFF(R_ESP));
+        if (push) {
+            add_r_imm(e, ECX, (uint32_t)-4);
+            mov_r_m(e, ESI, REG_OFF(r));
+            emit_tlb(g, s, true);
+            store_host(e, ESI);
+            mov_m_r(e, REG_OFF(R_ESP), ECX);
+        } else {
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+            add_r_imm(e, ECX, 4);
+            mov_m_r(e, REG_OFF(R_ESP), ECX);
+            mov_m_r(e, REG_OFF(r), EAX);
+        }
+        s->resume = e->p;
+        return true;
+    } else {
+        return false;
+    }
+    if (kind == K_ADC || kind == K_SBB) return false;
+    bool writes = kind != K_CMP && kind != K_TEST;
+
+    if (form == ACC_IMM || (form != REG_RM && reg_form)) {
+        /* Register destination r/m (or EAX), source register or immediate. */
+        int dst = form == ACC_IMM ? R_EAX : in->rm;
+        mov_r_m(e, EAX, REG_OFF(dst));
+        if (form == RM_REG)
+            mov_r_m(e, ECX, REG_OFF(in->reg));
+        else
+            mov_r_imm(e, ECX, in->imm);
+        emit_alu(g, kind);
+        if (writes) mov_m_r(e, REG_OFF(dst), EAX);
+        return true;
+    }
+    if (form == REG_RM) {
+        /* reg = reg op r/m */
+        Slow *s = NULL;
+        if (reg_form) {
+            mov_r_m(e, ECX, REG_OFF(in->rm));
+        } else {
+            if (!mem_ok(g, in)) return false;
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in);
+            emit_tlb(g, s, false);
+            load_host(e, ECX);
+        }
+        mov_r_m(e, EAX, REG_OFF(in->reg));
+        emit_alu(g, kind);
+        if (writes) mov_m_r(e, REG_OFF(in->reg), EAX);
+        if (s) s->resume = e->p;
+        return true;
+    }
+    /* Memory destination: read (and for writing kinds, modify-write). */
+    if (!mem_ok(g, in)) return false;
+    Slow *s = new_slow(g, in, eip, next, pending);
+    emit_ea(g, in);
+    emit_tlb(g, s, writes);
+    load_host(e, EAX);
+    /* Keep the host address: RDX+RCX; the operand goes to ESI first. */
+    if (form == RM_REG)
+        mov_r_m(e, ESI, REG_OFF(in->reg));
+    else
+        mov_r_imm(e, ESI, in->imm);
+    /* emit_alu uses ECX as the source: save ECX (the address) in EDI. */
+    e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx */
+    e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
+    emit_alu(g, kind);
+    e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
+    if (writes) store_host(e, EAX);
+    s->resume = e->p;
+    return true;
+}
+
+/* The slow path of an inline instruction: its handler, counted, then back
+ * to the fast path with the bulk count undone (the fast path counts it). */
+static void emit_slow(Gen *g, const Slow *s) {
+    Emit *e = &g->e;
+    uint8_t *here = e->p;
+    for (int i = 0; i < 3; i++)
+        patch(e, s->jump[i], here);
+    count(e, s->pending);
+    emit_handler_call(g, s->in, s->eip, s->next);
+    cmp_m8_imm(e, OFF(block_break), 0);
+    exit_if(g, CC_NE);
+    count(e, -(s->pending + 1));
+    uint8_t *j = jmp_fwd(e);
+    patch(e, j, s->resume);
+}
+
+JitFn jit_compile(Jit *j, const TB *tb) {
+    if (j->size - j->used < JIT_MAX_BLOCK) return NULL;
+    static Gen gen; /* one translation at a time (single CPU) */
+    Gen *g = &gen;
+    memset(g, 0, sizeof *g);
+    g->e.buf = g->e.p = j->rw + j->used;
+    g->e.end = j->rw + j->size;
+    g->flat = (tb->flags & TBF_FLAT) != 0;
+    g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
+    Emit *e = &g->e;
+
+    e8(e, 0x53);                           /* push rbx */
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB); /* mov rbx, rdi */
+
+    uint32_t eip = tb->eip;
+    int pending = 0;
+    for (uint32_t i = 0; i < tb->n; i++) {
+        const Insn *in = &tb->insns[i];
+        uint32_t next = eip + in->len;
+        if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
+            pending++;
+        } else {
+            count(e, pending);
+            pending = 0;
+            emit_handler_call(g, in, eip, next);
+            if (i + 1 < tb->n) {
+                cmp_m_imm(e, OFF(eip), next);
+                exit_if(g, CC_NE);
+                cmp_m8_imm(e, OFF(block_break), 0);
+                exit_if(g, CC_NE);
+            }
+        }
+        eip = next;
+    }
+    if (pending) {
+        count(e, pending);
+        mov_m_imm(e, OFF(eip), eip);
+    }
+    uint8_t *exit_label = e->p;
+    e8(e, 0x5B); /* pop rbx */
+    e8(e, 0xC3); /* ret */
+    for (int i = 0; i < g->nslow; i++)
+        emit_slow(g, &g->slow[i]);
+    for (int i = 0; i < g->nexits; i++)
+        patch(e, g->exits[i], exit_label);
+    if (e->full) return NULL;
+    size_t len = (size_t)(e->p - e->buf);
+    JitFn fn = (JitFn)(void *)(j->rx + j->used);
+    j->used += (len + 15) & ~(size_t)15;
+    return fn;
+}
+
+#else /* not an x86-64 Linux host: no native backend */
+
+Jit *jit_new(void) {
+    return NULL;
+}
+void jit_free(Jit *j) {
+    (void)j;
+}
+void jit_reset(Jit *j) {
+    (void)j;
+}
+size_t jit_used(const Jit *j) {
+    (void)j;
+    return 0;
+}
+JitFn jit_compile(Jit *j, const TB *tb) {
+    (void)j;
+    (void)tb;
+    return NULL;
+}
+
+#endif
