@@ -207,6 +207,9 @@ extern const uint8_t parity_table[256]; /* FL_PF for a byte value */
 void fpu_reset(CPU *cpu);
 /* The status word with TOP folded in. */
 uint16_t fpu_status_word(const CPU *cpu);
+/* What a waiting x87 (or MMX) instruction does first: with an unmasked
+ * exception pending (ES set), #MF when CR0.NE = 1, else assert FERR#. */
+void fpu_check_pending(CPU *cpu);
 
 /* ---------------- run loop (exec.c) ---------------- */
 

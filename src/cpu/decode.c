@@ -104,6 +104,22 @@ static const OpEntry grp8[8] = {
 };
 static const OpEntry grp9[8] = {NONE, E(op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE),
                                 NONE, NONE, NONE, NONE, NONE, NONE};
+/* MMX shifts by imm8 (0F 71, 72, 73): register forms; the handler rejects memory. */
+static const OpEntry grp12[8] = {
+    NONE, NONE, E(op_mmx_shift_imm, "psrlw", 0, I_NONE), NONE,
+    E(op_mmx_shift_imm, "psraw", 0, I_NONE), NONE, E(op_mmx_shift_imm, "psllw", 0, I_NONE), NONE,
+};
+static const OpEntry grp13[8] = {
+    NONE, NONE, E(op_mmx_shift_imm, "psrld", 0, I_NONE), NONE,
+    E(op_mmx_shift_imm, "psrad", 0, I_NONE), NONE, E(op_mmx_shift_imm, "pslld", 0, I_NONE), NONE,
+};
+static const OpEntry grp14[8] = {
+    NONE, NONE, E(op_mmx_shift_imm, "psrlq", 0, I_NONE), NONE,
+    NONE, NONE, E(op_mmx_shift_imm, "psllq", 0, I_NONE), NONE,
+};
+/* 0F AE: FXSAVE, FXRSTOR (the SSE rows of this group are not Pentium II instructions). */
+static const OpEntry grp15[8] = {E(op_fxsave, "fxsave", 0, I_NONE), E(op_fxrstor, "fxrstor", 0, I_NONE),
+                                 NONE, NONE, NONE, NONE, NONE, NONE};
 
 /* ---- the opcode map ---- */
 
@@ -287,6 +303,30 @@ static const OpEntry op_table[512] = {
     [0x134] = E(op_sysenter, "sysenter", D_END, I_NONE),
     [0x135] = E(op_sysexit, "sysexit", D_END, I_NONE),
     [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE),
+    /* 0F 60-7F: MMX (0F 6C, 6D, 70, 78-7D are not Pentium II instructions) */
+    [0x160] = E(op_mmx_arith, "punpcklbw", D_M, I_NONE),
+    [0x161] = E(op_mmx_arith, "punpcklwd", D_M, I_NONE),
+    [0x162] = E(op_mmx_arith, "punpckldq", D_M, I_NONE),
+    [0x163] = E(op_mmx_arith, "packsswb", D_M, I_NONE),
+    [0x164] = E(op_mmx_arith, "pcmpgtb", D_M, I_NONE),
+    [0x165] = E(op_mmx_arith, "pcmpgtw", D_M, I_NONE),
+    [0x166] = E(op_mmx_arith, "pcmpgtd", D_M, I_NONE),
+    [0x167] = E(op_mmx_arith, "packuswb", D_M, I_NONE),
+    [0x168] = E(op_mmx_arith, "punpckhbw", D_M, I_NONE),
+    [0x169] = E(op_mmx_arith, "punpckhwd", D_M, I_NONE),
+    [0x16A] = E(op_mmx_arith, "punpckhdq", D_M, I_NONE),
+    [0x16B] = E(op_mmx_arith, "packssdw", D_M, I_NONE),
+    [0x16E] = E(op_movd_mm_rm, "movd", D_M, I_NONE),
+    [0x16F] = E(op_movq_mm_mmm, "movq", D_M, I_NONE),
+    [0x171] = G(grp12, "grp12", 0, I_B),
+    [0x172] = G(grp13, "grp13", 0, I_B),
+    [0x173] = G(grp14, "grp14", 0, I_B),
+    [0x174] = E(op_mmx_arith, "pcmpeqb", D_M, I_NONE),
+    [0x175] = E(op_mmx_arith, "pcmpeqw", D_M, I_NONE),
+    [0x176] = E(op_mmx_arith, "pcmpeqd", D_M, I_NONE),
+    [0x177] = E(op_emms, "emms", 0, I_NONE),
+    [0x17E] = E(op_movd_rm_mm, "movd", D_M, I_NONE),
+    [0x17F] = E(op_movq_mmm_mm, "movq", D_M, I_NONE),
     [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z),
     [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE),
     [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
@@ -300,6 +340,7 @@ static const OpEntry op_table[512] = {
     [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE),
     [0x1AC] = E(op_shrd, "shrd", D_M, I_B),
     [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE),
+    [0x1AE] = G(grp15, "grp15", 0, I_NONE),
     [0x1AF] = E(op_imul_r_rm, "imul", D_M, I_NONE),
     [0x1B0] = E(op_cmpxchg, "cmpxchg", D_M | D_B | D_L, I_NONE),
     [0x1B1] = E(op_cmpxchg, "cmpxchg", D_M | D_L, I_NONE),
@@ -320,6 +361,37 @@ static const OpEntry op_table[512] = {
     [0x1C1] = E(op_xadd, "xadd", D_M | D_L, I_NONE),
     [0x1C7] = G(grp9, "grp9", 0, I_NONE),
     [0x1C8 ... 0x1CF] = E(op_bswap, "bswap", 0, I_NONE),
+
+    /* 0F D0-FF: MMX (the SSE/SSE2 rows here are not Pentium II instructions) */
+    [0x1D1] = E(op_mmx_arith, "psrlw", D_M, I_NONE),
+    [0x1D2] = E(op_mmx_arith, "psrld", D_M, I_NONE),
+    [0x1D3] = E(op_mmx_arith, "psrlq", D_M, I_NONE),
+    [0x1D5] = E(op_mmx_arith, "pmullw", D_M, I_NONE),
+    [0x1D8] = E(op_mmx_arith, "psubusb", D_M, I_NONE),
+    [0x1D9] = E(op_mmx_arith, "psubusw", D_M, I_NONE),
+    [0x1DB] = E(op_mmx_arith, "pand", D_M, I_NONE),
+    [0x1DC] = E(op_mmx_arith, "paddusb", D_M, I_NONE),
+    [0x1DD] = E(op_mmx_arith, "paddusw", D_M, I_NONE),
+    [0x1DF] = E(op_mmx_arith, "pandn", D_M, I_NONE),
+    [0x1E1] = E(op_mmx_arith, "psraw", D_M, I_NONE),
+    [0x1E2] = E(op_mmx_arith, "psrad", D_M, I_NONE),
+    [0x1E5] = E(op_mmx_arith, "pmulhw", D_M, I_NONE),
+    [0x1E8] = E(op_mmx_arith, "psubsb", D_M, I_NONE),
+    [0x1E9] = E(op_mmx_arith, "psubsw", D_M, I_NONE),
+    [0x1EB] = E(op_mmx_arith, "por", D_M, I_NONE),
+    [0x1EC] = E(op_mmx_arith, "paddsb", D_M, I_NONE),
+    [0x1ED] = E(op_mmx_arith, "paddsw", D_M, I_NONE),
+    [0x1EF] = E(op_mmx_arith, "pxor", D_M, I_NONE),
+    [0x1F1] = E(op_mmx_arith, "psllw", D_M, I_NONE),
+    [0x1F2] = E(op_mmx_arith, "pslld", D_M, I_NONE),
+    [0x1F3] = E(op_mmx_arith, "psllq", D_M, I_NONE),
+    [0x1F5] = E(op_mmx_arith, "pmaddwd", D_M, I_NONE),
+    [0x1F8] = E(op_mmx_arith, "psubb", D_M, I_NONE),
+    [0x1F9] = E(op_mmx_arith, "psubw", D_M, I_NONE),
+    [0x1FA] = E(op_mmx_arith, "psubd", D_M, I_NONE),
+    [0x1FC] = E(op_mmx_arith, "paddb", D_M, I_NONE),
+    [0x1FD] = E(op_mmx_arith, "paddw", D_M, I_NONE),
+    [0x1FE] = E(op_mmx_arith, "paddd", D_M, I_NONE),
 };
 
 /* ---- decoder ---- */

@@ -121,6 +121,17 @@ OP(op_ud);            /* undefined opcodes, UD2 (0F 0B), UD1 (0F B9) */
 /* ops_fpu.c: the x87. */
 OP(op_fpu_escape);    /* D8-DF */
 OP(op_fwait);         /* 9B */
+OP(op_fxsave);        /* 0F AE /0 */
+OP(op_fxrstor);       /* 0F AE /1 */
+
+/* ops_mmx.c: MMX (the Pentium II set). */
+OP(op_mmx_arith);     /* 0F 60-6B, 74-76, D1-FE: mm := mm op mm/m64 */
+OP(op_mmx_shift_imm); /* 0F 71, 72, 73 /2 /4 /6 ib */
+OP(op_movd_mm_rm);    /* 0F 6E */
+OP(op_movq_mm_mmm);   /* 0F 6F */
+OP(op_emms);          /* 0F 77 */
+OP(op_movd_rm_mm);    /* 0F 7E */
+OP(op_movq_mmm_mm);   /* 0F 7F */
 
 /* ops_sys.c: system and I/O instructions. */
 OP(op_in);            /* E4,E5 (imm8 port), EC,ED (DX) */

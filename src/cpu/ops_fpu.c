@@ -17,6 +17,8 @@
  *    Unmasked overflow/underflow store the masked result rather than the
  *    exponent-adjusted one (documented gap).
  * CR0.EM or CR0.TS make every escape raise #NM (FWAIT: when MP and TS).
+ * FXSAVE/FXRSTOR (0F AE /0 /1) save and restore the same state in the
+ * 512-byte FXSAVE layout.
  *
  * Faults on memory operands happen before the FPU state changes.
  */
@@ -101,7 +103,7 @@ static void set_cc(CPU *cpu, uint16_t host_sw, uint16_t which) {
     FPU.sw = (uint16_t)((FPU.sw & ~which) | (host_sw & which));
 }
 
-static void check_pending(CPU *cpu) {
+void fpu_check_pending(CPU *cpu) {
     if (!(FPU.sw & FSW_ES)) return;
     if (cpu->cr0 & CR0_NE) cpu_raise(cpu, EXC_MF, -1);
     if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 1); /* FERR#: IRQ 13 on a PC */
@@ -450,6 +452,68 @@ static void frstor(CPU *cpu, const Insn *in) {
     load_env_bytes(cpu, in, b);
 }
 
+/* ---- FXSAVE / FXRSTOR (0F AE /0 /1) ----
+ * The 512-byte image (the SDM's 32-bit layout): FCW at 0, FSW at 2, the
+ * abridged tag byte at 4 (bit i set: physical register i not empty), FOP
+ * at 6, FIP at 8, FCS at 12, FDP at 16, FDS at 20, MXCSR at 24 and
+ * MXCSR_MASK at 28, ST(0)-ST(7) at 32 + 16 * i (10 bytes, 6 reserved
+ * zero bytes). With no SSE unit, FXSAVE stores MXCSR as its reset value
+ * 0x1F80 and a mask of 0, leaves bytes 160-511 (XMM registers and the
+ * reserved area) untouched, and FXRSTOR ignores them. The operand must be
+ * 16-byte aligned (#GP(0)); FXSAVE leaves the FPU state as it is. */
+#define FXSAVE_SIZE 512
+#define FXSAVE_X87 160 /* the bytes FXSAVE writes and FXRSTOR reads */
+
+static uint32_t fxsave_area(CPU *cpu, const Insn *in, int acc) {
+    if (cpu->cr0 & (CR0_EM | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
+    if (!fpu_backend_available() || !in->is_mem) cpu_ud(cpu);
+    uint32_t lin = seg_lin(cpu, in->seg, insn_ea(cpu, in), FXSAVE_SIZE, acc);
+    if (lin & 15) cpu_gp0(cpu);
+    return lin;
+}
+
+void op_fxsave(CPU *cpu, const Insn *in) {
+    uint32_t lin = fxsave_area(cpu, in, ACC_W);
+    lin_probe_write(cpu, lin, FXSAVE_SIZE, ACC_W);
+    uint8_t b[FXSAVE_X87];
+    memset(b, 0, sizeof b);
+    uint8_t abridged = 0;
+    for (unsigned p = 0; p < 8; p++)
+        if (tag_get(cpu, p) != 3) abridged |= (uint8_t)(1u << p);
+    le_put(b + 0, 2, FPU.cw);
+    le_put(b + 2, 2, fpu_status_word(cpu));
+    b[4] = abridged;
+    le_put(b + 6, 2, FPU.fop & 0x7FF);
+    le_put(b + 8, 4, FPU.fip);
+    le_put(b + 12, 2, FPU.fcs);
+    le_put(b + 16, 4, FPU.fdp);
+    le_put(b + 20, 2, FPU.fds);
+    le_put(b + 24, 4, 0x1F80); /* MXCSR */
+    for (unsigned i = 0; i < 8; i++) f80_to_bytes(st(cpu, i), b + 32 + 16 * i);
+    for (unsigned k = 0; k < FXSAVE_X87; k += 4) lin_write(cpu, lin + k, 4, (uint32_t)le_get(b + k, 4), ACC_W);
+}
+
+void op_fxrstor(CPU *cpu, const Insn *in) {
+    uint32_t lin = fxsave_area(cpu, in, ACC_R);
+    uint8_t b[FXSAVE_X87];
+    lin_read(cpu, lin + FXSAVE_SIZE - 4, 4, ACC_R); /* the whole operand is checked first */
+    for (unsigned k = 0; k < FXSAVE_X87; k += 4) le_put(b + k, 4, lin_read(cpu, lin + k, 4, ACC_R));
+    uint16_t sw = (uint16_t)le_get(b + 2, 2);
+    FPU.cw = (uint16_t)le_get(b, 2);
+    FPU.top = (sw >> 11) & 7;
+    FPU.sw = sw & ~0x3800;
+    FPU.fop = (uint16_t)(le_get(b + 6, 2) & 0x7FF);
+    FPU.fip = (uint32_t)le_get(b + 8, 4);
+    FPU.fcs = (uint16_t)le_get(b + 12, 2);
+    FPU.fdp = (uint32_t)le_get(b + 16, 4);
+    FPU.fds = (uint16_t)le_get(b + 20, 2);
+    for (unsigned i = 0; i < 8; i++) FPU.regs[(FPU.top + i) & 7] = f80_from_bytes(b + 32 + 16 * i);
+    for (unsigned p = 0; p < 8; p++) tag_set(cpu, p, (b[4] >> p & 1) ? tag_of(&FPU.regs[p]) : 3);
+    /* A restored status word with an unmasked exception flag keeps ES. */
+    if (FPU.sw & ~FPU.cw & FSW_EXC) FPU.sw |= FSW_ES | FSW_B;
+    else FPU.sw &= ~(FSW_ES | FSW_B);
+}
+
 /* ---------------- dispatch ---------------- */
 
 /* Instructions that do not check for pending exceptions (the FN forms). */
@@ -795,7 +859,7 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
 void op_fpu_escape(CPU *cpu, const Insn *in) {
     if (cpu->cr0 & (CR0_EM | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
     if (!fpu_backend_available()) cpu_ud(cpu); /* a host without an x87 backend: no FPU */
-    if (!no_wait(in)) check_pending(cpu);
+    if (!no_wait(in)) fpu_check_pending(cpu);
     if (!is_control(in)) record_pointers(cpu, in);
     if (in->is_mem) fpu_mem(cpu, in);
     else fpu_reg(cpu, in);
@@ -804,5 +868,5 @@ void op_fpu_escape(CPU *cpu, const Insn *in) {
 void op_fwait(CPU *cpu, const Insn *in) {
     (void)in;
     if ((cpu->cr0 & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
-    if (fpu_backend_available()) check_pending(cpu);
+    if (fpu_backend_available()) fpu_check_pending(cpu);
 }

@@ -52,7 +52,9 @@ void cpu_set_cr3(CPU *cpu, uint32_t val) {
 #define CR4_IMPLEMENTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE)
 
 void cpu_set_cr4(CPU *cpu, uint32_t val) {
-    if (val & ~CR4_IMPLEMENTED) cpu_gp0(cpu);
+    /* OSFXSR exists with FXSR, which CPUID reports when there is an x87. */
+    uint32_t implemented = CR4_IMPLEMENTED | (fpu_backend_available() ? CR4_OSFXSR : 0);
+    if (val & ~implemented) cpu_gp0(cpu);
     uint32_t old = cpu->cr4;
     cpu->cr4 = val;
     if ((old ^ val) & (CR4_PSE | CR4_PGE)) update_paging(cpu);
@@ -421,6 +423,8 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
 #define CPUID_SEP   (1u << 11)
 #define CPUID_PGE   (1u << 13)
 #define CPUID_CMOV  (1u << 15)
+#define CPUID_MMX   (1u << 23)
+#define CPUID_FXSR  (1u << 24)
 #define CPUID_FEATURES (CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
 
 void op_cpuid(CPU *cpu, const Insn *in) {
@@ -438,7 +442,7 @@ void op_cpuid(CPU *cpu, const Insn *in) {
     case 1:
         a = 0x0633; /* family 6, model 3, stepping 3: Pentium II */
         b = c = 0;
-        d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU : 0);
+        d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU | CPUID_MMX | CPUID_FXSR : 0);
         break;
     default: /* cache and TLB descriptors of a Pentium II */
         a = 0x03020101;

@@ -56,6 +56,7 @@ int gen_host_insn(Rng *r, DiffState *s, uint8_t *bytes, int *flag_class);
 int run_host_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 int run_unicorn_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
+int run_mmx_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 
 /* The bt86 side: flat 32-bit protected mode at CPL 0; code at BT86_CODE,
  * a data area at BT86_DATA (BT86_DATA_SIZE bytes), a stack below BT86_STACK_TOP. */

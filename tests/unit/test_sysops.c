@@ -47,7 +47,9 @@ START_TEST(cpuid_reports_only_implemented_features) {
     ck_assert_uint_eq(cpu->regs[R_EAX] >> 8 & 0xF, 6); /* family 6 */
     uint32_t edx = cpu->regs[R_EDX];
     ck_assert(edx & 1);            /* FPU (host-x87 backend on x86 hosts) */
-    ck_assert(!(edx & (1 << 23))); /* no MMX */
+    ck_assert(edx & (1 << 23));    /* MMX (with the FPU) */
+    ck_assert(edx & (1 << 24));    /* FXSR (with the FPU) */
+    ck_assert(!(edx & (1 << 25))); /* no SSE */
     ck_assert(!(edx & (1 << 6)));  /* no PAE */
     ck_assert(edx & (1 << 8));     /* CX8 */
     ck_assert(edx & (1 << 15));    /* CMOV */
