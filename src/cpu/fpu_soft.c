@@ -726,8 +726,8 @@ static XF xf_sin_series(XF r) {
     for (int n = 2; n < 60; n += 2) {
         term = xf_div(xf_mul(term, r2), xf_from_int((int64_t)n * (n + 1)));
         term = xf_neg(term);
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     return sum;
 }
@@ -736,8 +736,8 @@ static XF xf_cos_series(XF r) {
     for (int n = 1; n < 60; n += 2) {
         term = xf_div(xf_mul(term, r2), xf_from_int((int64_t)n * (n + 1)));
         term = xf_neg(term);
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     return sum;
 }
@@ -755,41 +755,28 @@ static XF reduce_pio2(const F80 *a, int *quadrant) {
     XF pio4 = xf_ldexp(pio2, -1);
     uint64_t q = 0;
     if (x.e > pio4.e || (x.e == pio4.e && u128_cmp(x.m, pio4.m) > 0)) {
-        /* q = round(x / (pi/2)); r = x - q * pi/2, exactly: x has 64 bits,
-         * pi/2 66, q at most 64: the product fits 130 bits, done in parts. */
+        /* q = x / (pi/2) rounded to the nearest integer (t.e < 64) */
         XF t = xf_div(x, pio2);
-        /* t.e < 64 */
         U128 ti = u128_shr(t.m, 127 - t.e);
         U128 frac = u128_shl(t.m, t.e + 1);
         q = ti.lo;
         if (frac.hi >> 63) q++;
-        /* exact r = x - q * pi66/2 as a 256-bit fixed-point computation:
-         * scale everything by 2^(66 - 1 + 0): pi66/2 = P * 2^-65 with P the
-         * 66-bit integer; x = X * 2^(x.e - 127). */
-        U128 P = u128(PI66_HI >> 62, PI66_HI << 2 | PI66_LO >> 62); /* 66-bit integer */
-        /* q * P: up to 130 bits -> three words */
+        /* r = x - q * pi66/2 exactly, in units of 2^-65 on three 64-bit
+         * words: pi66/2 = P * 2^-65 with P the 66-bit integer, q * P below
+         * 2^130; x = X * 2^(x.e - 63) = X * 2^pos units, pos = x.e + 2 in
+         * 1..64 here (pi/4 < x < 2^63). */
+        U128 P = u128(PI66_HI >> 62, PI66_HI << 2 | PI66_LO >> 62);
         U128 lo = mul64(q, P.lo), hi = mul64(q, P.hi);
         uint64_t w0 = lo.lo, w1 = lo.hi + hi.lo, w2 = hi.hi + (w1 < lo.hi);
-        /* x scaled by 2^65: X * 2^(x.e - 127 + 65); x.e - 62 >= 0 here? x >= pi/4 -> x.e >= -1 */
-        int sh = x.e - 127 + 65 + 64; /* position of x.m bit 0 in units of 2^-65, offset 64 */
-        uint64_t X = x.m.hi;          /* x.m.lo is zero: 64 significant bits */
-        /* X * 2^(sh) as words (sh counts from bit 0 of w0 with shift 64 meaning x.m.hi<<0 ... ) */
-        int s2 = sh; /* X sits at bit position s2 - 64 ... */
-        int pos = s2 - 0;
+        uint64_t X = x.m.hi; /* x.m.lo is zero: 64 significant bits */
+        int pos = x.e + 2;
         uint64_t x0 = 0, x1 = 0, x2 = 0;
-        pos = x.e - 63 + 65; /* X * 2^pos */
-        if (pos >= 0) {
-            if (pos < 64) {
-                x0 = X << pos;
-                x1 = pos ? X >> (64 - pos) : 0;
-            } else if (pos < 128) {
-                x1 = X << (pos - 64);
-                x2 = pos > 64 ? X >> (128 - pos) : 0;
-            } else {
-                x2 = X << (pos - 128);
-            }
+        if (pos < 64) {
+            x0 = X << pos;
+            x1 = X >> (64 - pos);
         } else {
-            x0 = X >> -pos; /* cannot lose bits that matter: x < pi/4 handled above */
+            x1 = X << (pos - 64);
+            x2 = pos > 64 ? X >> (128 - pos) : 0;
         }
         /* r = x - qP (signed, 192-bit) */
         uint64_t r0 = x0 - w0, b0 = x0 < w0;
@@ -809,11 +796,13 @@ static XF reduce_pio2(const F80 *a, int *quadrant) {
         /* The x87 reduces with its 66-bit pi but its final polynomial uses
          * the reduced value as it stands: so do we. */
         return r;
-        (void)X;
     }
     *quadrant = 0;
     return x;
 }
+
+/* Below this exponent sin x and tan x are x itself to the x87. */
+#define TINY_EXP (16383 - 32)
 
 static void sincos_values(Ctx *c, const F80 *a, F80 *s_out, F80 *c_out, bool want_sin,
                           bool want_cos) {
@@ -845,7 +834,7 @@ static void sincos_values(Ctx *c, const F80 *a, F80 *s_out, F80 *c_out, bool wan
     if (want_sin) *s_out = xf_round(&c1, s);
     if (want_cos) *c_out = xf_round(&c2, co);
     c->flags |= (want_sin ? c1.flags : 0) | (want_cos ? c2.flags : 0);
-    c->c1 = want_sin ? c1.c1 : c2.c1;
+    c->c1 = want_cos ? c2.c1 : c1.c1; /* FSINCOS: C1 of the cosine, the value on top */
 }
 
 /* atan of t in [0, 1] (wide). */
@@ -867,8 +856,8 @@ static XF xf_atan_unit(XF t) {
     for (int n = 3; n < 200; n += 2) {
         pw = xf_neg(xf_mul(pw, t2));
         XF term = xf_div(pw, xf_from_int(n));
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     return xf_ldexp(sum, halvings);
 }
@@ -889,8 +878,8 @@ static XF xf_ln(XF x) {
     for (int n = 3; n < 400 && !xf_is_zero(s); n += 2) {
         pw = xf_mul(pw, s2);
         XF term = xf_div(pw, xf_from_int(n));
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     sum = xf_ldexp(sum, 1);
     return xf_add(sum, xf_mul(xf_from_int(k), xf_ln2()));
@@ -904,8 +893,8 @@ static XF xf_ln1p(XF x) {
     for (int n = 3; n < 400; n += 2) {
         pw = xf_mul(pw, s2);
         XF term = xf_div(pw, xf_from_int(n));
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     return xf_ldexp(sum, 1);
 }
@@ -915,8 +904,8 @@ static XF xf_expm1(XF y) {
     XF term = y, sum = y;
     for (int n = 2; n < 80; n++) {
         term = xf_div(xf_mul(term, y), xf_from_int(n));
+        sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
-        sum = xf_add(sum, term);
     }
     return sum;
 }
@@ -1093,7 +1082,7 @@ static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const 
             break;
         }
         if (ka != K_ZERO && (a->se & 0x7FFF) >= 16383 + 63)
-            return (uint16_t)(cc | FSW_C2); /* out of range */
+            return (uint16_t)((cc & ~FSW_C1) | FSW_C2); /* out of range */
         if (ka == K_DENORM) c.flags |= FSW_DE;
         if (ka == K_ZERO) {
             if (op == FOP_COS)
@@ -1106,6 +1095,29 @@ static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const 
                 *r2 = *a;
             } else
                 *r = *a;
+            break;
+        }
+        if ((a->se & 0x7FFF) < TINY_EXP && op == FOP_COS) { /* cos x = 1, inexact, not rounded up */
+            c.flags |= FSW_PE;
+            *r = mk(false, 16383, INT_BIT);
+            break;
+        }
+        if ((a->se & 0x7FFF) < TINY_EXP) {
+            /* The x87 returns a tiny argument itself as sine and tangent,
+             * inexact, never rounded up, whatever the rounding mode. */
+            F80 x = canonical(a);
+            if (classify(&x) == K_DENORM) c.flags |= FSW_UE;
+            c.flags |= FSW_PE;
+            if (op == FOP_SIN) {
+                *r = x;
+            } else if (op == FOP_SINCOS) {
+                *r2 = x;
+                *r = mk(false, 16383, INT_BIT);
+            } else {
+                *r2 = x;
+                *r = mk(false, 16383, INT_BIT);
+            }
+            c.c1 = false;
             break;
         }
         if (op == FOP_SIN)

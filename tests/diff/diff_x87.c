@@ -17,6 +17,8 @@
  */
 #include "diff.h"
 
+#include "cpu/fpu.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -160,6 +162,7 @@ int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbo
         return DIFF_SKIP;
     }
     bt86_side_init();
+    if (!x87_divergence_allowed) fpu_select_backend("host"); /* this oracle checks the host backend */
     Rng rng = {seed * 0x9E3779B97F4A7C15ULL + 11};
     for (unsigned long long t = 0, done = 0; done < count; t++) {
         uint8_t body[256];
