@@ -28,6 +28,7 @@
  * exp may go below 1 for normalised denormals. Wider intermediate
  * significands are U128 (hi:lo) with the binary point after bit 127.
  */
+#include <math.h>
 #include <string.h>
 
 #include "cpu/fpu.h"
@@ -696,6 +697,28 @@ static XF xf_div(XF a, XF b) {
     if (!u128_zero(r)) q.lo |= 1;
     return xf_norm((XF){a.s != b.s, a.e - b.e, q});
 }
+/* Division by a small integer, limb by limb (32 bits at a time). */
+static XF xf_div_u32(XF a, uint32_t d) {
+    if (xf_is_zero(a)) return a;
+    uint32_t in[5] = {(uint32_t)(a.m.hi >> 32), (uint32_t)a.m.hi, (uint32_t)(a.m.lo >> 32),
+                      (uint32_t)a.m.lo, 0};
+    uint32_t q[5];
+    uint64_t rem = 0;
+    for (int i = 0; i < 5; i++) {
+        uint64_t cur = rem << 32 | in[i];
+        q[i] = (uint32_t)(cur / d);
+        rem = cur % d;
+    }
+    /* q[0..4] = a.m * 2^32 / d: keep the top 128 significant bits */
+    U128 top = u128((uint64_t)q[0] << 32 | q[1], (uint64_t)q[2] << 32 | q[3]);
+    int s = u128_clz(top); /* at most 32 since d < 2^32 */
+    uint64_t low = q[4];
+    top = u128_shl(top, s);
+    if (s) top.lo |= low >> (32 - s);
+    if (((low << s) & 0xFFFFFFFFu) || rem) top.lo |= 1;
+    return (XF){a.s, a.e - s, top};
+}
+
 static XF xf_ldexp(XF a, int32_t n) {
     if (!xf_is_zero(a)) a.e += n;
     return a;
@@ -724,7 +747,7 @@ static F80 xf_round(Ctx *c, XF x) {
 static XF xf_sin_series(XF r) {
     XF r2 = xf_mul(r, r), term = r, sum = r;
     for (int n = 2; n < 60; n += 2) {
-        term = xf_div(xf_mul(term, r2), xf_from_int((int64_t)n * (n + 1)));
+        term = xf_div_u32(xf_mul(term, r2), (uint32_t)(n * (n + 1)));
         term = xf_neg(term);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
@@ -734,7 +757,7 @@ static XF xf_sin_series(XF r) {
 static XF xf_cos_series(XF r) {
     XF r2 = xf_mul(r, r), one = xf_from_int(1), term = one, sum = one;
     for (int n = 1; n < 60; n += 2) {
-        term = xf_div(xf_mul(term, r2), xf_from_int((int64_t)n * (n + 1)));
+        term = xf_div_u32(xf_mul(term, r2), (uint32_t)(n * (n + 1)));
         term = xf_neg(term);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
@@ -839,15 +862,17 @@ static void sincos_values(Ctx *c, const F80 *a, F80 *s_out, F80 *c_out, bool wan
 
 /* atan of t in [0, 1] (wide). */
 static XF xf_atan_unit(XF t) {
-    /* three argument halvings: atan t = 2 atan(t / (1 + sqrt(1 + t^2))) */
+    /* two argument halvings, atan t = 2 atan(t / (1 + sqrt(1 + t^2))),
+     * leave t <= tan(pi/16) for the series */
     int halvings = 0;
     XF one = xf_from_int(1);
-    while (!xf_is_zero(t) && t.e > -5 && halvings < 6) {
-        XF s = xf_add(one, xf_mul(t, t));
-        /* sqrt by Newton from a double estimate */
-        XF y = s;
-        y.e = s.e / 2;
-        for (int i = 0; i < 8; i++)
+    while (!xf_is_zero(t) && t.e > -3 && halvings < 2) {
+        XF s = xf_add(one, xf_mul(t, t)); /* in [1, 2] */
+        /* sqrt s by Newton from a 52-bit estimate: three steps give 128 bits */
+        int ex;
+        double f = frexp(sqrt(ldexp((double)(s.m.hi >> 11), s.e - 52)), &ex);
+        XF y = xf_norm((XF){false, ex - 1, u128((uint64_t)ldexp(f, 64), 0)});
+        for (int i = 0; i < 3; i++)
             y = xf_ldexp(xf_add(y, xf_div(s, y)), -1);
         t = xf_div(t, xf_add(one, y));
         halvings++;
@@ -855,7 +880,7 @@ static XF xf_atan_unit(XF t) {
     XF t2 = xf_mul(t, t), pw = t, sum = t;
     for (int n = 3; n < 200; n += 2) {
         pw = xf_neg(xf_mul(pw, t2));
-        XF term = xf_div(pw, xf_from_int(n));
+        XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
     }
@@ -877,7 +902,7 @@ static XF xf_ln(XF x) {
     XF s2 = xf_mul(s, s), pw = s, sum = s;
     for (int n = 3; n < 400 && !xf_is_zero(s); n += 2) {
         pw = xf_mul(pw, s2);
-        XF term = xf_div(pw, xf_from_int(n));
+        XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
     }
@@ -892,7 +917,7 @@ static XF xf_ln1p(XF x) {
     XF s2 = xf_mul(s, s), pw = s, sum = s;
     for (int n = 3; n < 400; n += 2) {
         pw = xf_mul(pw, s2);
-        XF term = xf_div(pw, xf_from_int(n));
+        XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
     }
@@ -903,7 +928,7 @@ static XF xf_ln1p(XF x) {
 static XF xf_expm1(XF y) {
     XF term = y, sum = y;
     for (int n = 2; n < 80; n++) {
-        term = xf_div(xf_mul(term, y), xf_from_int(n));
+        term = xf_div_u32(xf_mul(term, y), (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
         if (xf_is_zero(term) || term.e < sum.e - 140) break;
     }
@@ -939,7 +964,7 @@ static F80 patan_value(Ctx *c, const F80 *x0, const F80 *y0) {
     } else if (ky == K_INF || kx == K_ZERO) {
         res = xf_ldexp(pi, -1);
         if (ky == K_INF && kx == K_INF)
-            res = sx ? xf_mul(pi, xf_div(xf_from_int(3), xf_from_int(4))) : xf_ldexp(pi, -2);
+            res = sx ? xf_ldexp(xf_mul(pi, xf_from_int(3)), -2) : xf_ldexp(pi, -2);
     } else {
         XF x = xf_from_unp(unpack(x0)), y = xf_from_unp(unpack(y0));
         x.s = y.s = false;
