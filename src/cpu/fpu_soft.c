@@ -404,7 +404,6 @@ static F80 sqrt_value(Ctx *c, const F80 *a, int prec) {
     U128 sig = u128_shl(root, 62);
     if (!u128_zero(rem)) sig.lo |= 1;
     int32_t re = (odd ? (e - 1) / 2 : e / 2) + 16383;
-    if (odd && e < 0) re = (e - 1) / 2 + 16383; /* floor for negative odd exponents */
     return round128(c, false, re, sig, prec);
 }
 
@@ -579,7 +578,6 @@ static F80 prem_value(Ctx *c, const F80 *a, const F80 *b, bool nearest, uint16_t
         if (nearest && d == -1 && x.mant > y.mant) { /* |a| > |b|/2: q = 1 */
             /* |b| - |a| with a at half the scale: exact in 65 bits */
             U128 diff = u128_sub(u128(y.mant, 0), u128_shr(u128(x.mant, 0), 1));
-            q = 1;
             sign = !sign;
             F80 res = round128(c, sign, y.exp, diff, 64);
             *cc = FSW_C1;
@@ -588,9 +586,6 @@ static F80 prem_value(Ctx *c, const F80 *a, const F80 *b, bool nearest, uint16_t
     } else {
         bool partial = d >= 64;
         int32_t steps = partial ? 32 + (d & 31) : d;
-        if (partial) {
-            /* reduce by 2^(d - steps) scaled multiples only */
-        }
         r = x.mant;
         if (r >= y.mant) {
             r -= y.mant;
@@ -941,14 +936,20 @@ static F80 f2xm1_value(Ctx *c, const F80 *a) {
     if (k == K_INF) return sign_of(a) ? mk(true, 16383, INT_BIT) : *a;
     if (k == K_DENORM) c->flags |= FSW_DE;
     XF x = xf_from_unp(unpack(a));
-    XF y = xf_mul(x, xf_ln2());
-    if (y.e >= 0) { /* outside the domain: 2^x - 1 by repeated squaring of e^(y/2^n) */
-        int n = y.e + 1;
-        XF z = xf_add(xf_expm1(xf_ldexp(y, -n)), xf_from_int(1));
-        for (int i = 0; i < n && i < 40; i++)
-            z = xf_mul(z, z);
-        return xf_round(c, xf_sub(z, xf_from_int(1)));
+    if (x.e >= 0) {
+        /* Outside the domain (|x| > 1; hardware results are undefined):
+         * 2^x - 1 = 2^k (2^f - 1) + 2^k - 1 with k = trunc x, |f| < 1,
+         * k clamped where the result over- or underflows anyway. */
+        if (x.e > 20) /* 2^x overflows, or 2^x - 1 is -1 plus a tiny part */
+            return x.s ? xf_round(c, xf_sub(xf_ldexp(xf_from_int(1), -(1 << 20)), xf_from_int(1)))
+                       : round_f80(c, false, 0x7FFF + 1, INT_BIT, 0, 64);
+        int32_t k = (int32_t)(x.m.hi >> (63 - x.e));
+        XF f = xf_sub(x, xf_from_int(x.s ? -(int64_t)k : k));
+        if (x.s) k = -k;
+        XF p = xf_add(xf_expm1(xf_mul(f, xf_ln2())), xf_from_int(1));
+        return xf_round(c, xf_sub(xf_ldexp(p, k), xf_from_int(1)));
     }
+    XF y = xf_mul(x, xf_ln2());
     return xf_round(c, xf_expm1(y));
 }
 
@@ -1023,7 +1024,7 @@ static F80 yl2x_value(Ctx *c, const F80 *x0, const F80 *y0, bool plus1) {
         bool below_one = u.exp < 16383;
         return inf_of(sy != below_one);
     }
-    if (x_is_one) return zero_of(sy ^ (rc_of(c) == 1 ? false : false) ? sy : sy);
+    if (x_is_one) return zero_of(sy); /* y * log2(1) */
     if (ky == K_ZERO) {
         Unp u = unpack(x0);
         return zero_of(sy != (u.exp < 16383));

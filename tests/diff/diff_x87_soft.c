@@ -172,6 +172,12 @@ static void compare_one(Rng *rng, bool verbose) {
     uint16_t cw = (uint16_t)(0x7F | pcs[rng_range(rng, 3)] | rng_range(rng, 4) << 10);
     uint16_t sw = (uint16_t)(rng_range(rng, 16) & 7) << 8 | (rng_range(rng, 2) ? FSW_C3 : 0);
     F80 a = rand_value(rng), b = rand_value(rng);
+    if (rng_range(rng, 8) == 0) { /* b close to a: cancellation, ties, equal operands */
+        b = a;
+        if (rng_range(rng, 2)) b.mant ^= rng_next(rng) >> rng_range(rng, 64);
+        if (rng_range(rng, 2)) b.se = (uint16_t)(b.se + rng_range(rng, 3) - 1);
+        if (rng_range(rng, 2)) b.se ^= 0x8000;
+    }
     F80 rh = {0, 0}, rs = {0, 0}, r2h = {0, 0}, r2s = {0, 0};
     uint16_t swh = 0, sws = 0;
     uint32_t flh = 0, fls = 0;
