@@ -21,7 +21,17 @@
  *  - the transcendentals, computed with a 128-bit significand internally
  *    and rounded once, after an argument reduction with the 66-bit pi the
  *    x87 itself uses; these may differ from hardware in the last bit (the
- *    diff-x87-soft test counts such differences).
+ *    diff-x87-soft test counts such differences: about 1-2% of random
+ *    in-domain arguments; hardware is not correctly rounded either).
+ *
+ * Hardware details found by comparing with a real x87 (diff-x87-soft):
+ * IE and ZE suppress DE; FST m32/m64 and FIST raise no DE; FIST out of
+ * range raises IE without PE; FCOMI leaves C0-C3 alone; FPREM/FPREM1 with
+ * an exponent difference of 64 or more reduce by 32 + (difference mod 32)
+ * bits and clear C0, C1, C3; FSIN/FCOS/FSINCOS/FPTAN out of range clear
+ * C1; below 2^-32 sin x and tan x are x and cos x is 1, inexact but never
+ * rounded up, in every rounding mode; FSINCOS's C1 is that of the cosine;
+ * equal NaN significands pick the positive NaN.
  *
  * Internal form: an unpacked finite value is (sign, exp, mant) with the
  * integer bit at bit 63 of mant and value mant * 2^(exp - 16383 - 63);
@@ -40,6 +50,9 @@ typedef struct U128 {
 } U128;
 
 static int clz64(uint64_t x) {
+#if defined(__GNUC__)
+    return x ? __builtin_clzll(x) : 64;
+#else
     int n = 0;
     if (!x) return 64;
     while (!(x & (1ull << 63))) {
@@ -47,6 +60,7 @@ static int clz64(uint64_t x) {
         n++;
     }
     return n;
+#endif
 }
 
 static U128 u128(uint64_t hi, uint64_t lo) {
