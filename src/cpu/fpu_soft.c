@@ -752,6 +752,10 @@ static F80 xf_round(Ctx *c, XF x) {
     return round_f80(c, x.s, x.e + 16383, x.m.hi, x.m.lo, 64);
 }
 
+/* Series stop once a term is this many bits below the sum (its sticky bit
+ * still counts): far beyond the 66 bits the final rounding looks at. */
+#define SERIES_BITS 100
+
 /* sin and cos of |r| <= pi/4 by Taylor series. */
 static XF xf_sin_series(XF r) {
     XF r2 = xf_mul(r, r), term = r, sum = r;
@@ -759,7 +763,7 @@ static XF xf_sin_series(XF r) {
         term = xf_div_u32(xf_mul(term, r2), (uint32_t)(n * (n + 1)));
         term = xf_neg(term);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     return sum;
 }
@@ -769,7 +773,7 @@ static XF xf_cos_series(XF r) {
         term = xf_div_u32(xf_mul(term, r2), (uint32_t)(n * (n + 1)));
         term = xf_neg(term);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     return sum;
 }
@@ -788,7 +792,7 @@ static XF reduce_pio2(const F80 *a, int *quadrant) {
     uint64_t q = 0;
     if (x.e > pio4.e || (x.e == pio4.e && u128_cmp(x.m, pio4.m) > 0)) {
         /* q = x / (pi/2) rounded to the nearest integer (t.e < 64) */
-        XF t = xf_div(x, pio2);
+        XF t = xf_mul(x, xf_const(0xA2F9836E4E441529ull, 0xFC2757D1F534DDC0ull, -1)); /* x * 2/pi */
         U128 ti = u128_shr(t.m, 127 - t.e);
         U128 frac = u128_shl(t.m, t.e + 1);
         q = ti.lo;
@@ -841,7 +845,11 @@ static void sincos_values(Ctx *c, const F80 *a, F80 *s_out, F80 *c_out, bool wan
     int q;
     bool neg = sign_of(a);
     XF r = reduce_pio2(a, &q);
-    XF sr = xf_sin_series(r), cr = xf_cos_series(r);
+    /* only the series the quadrant needs */
+    bool odd = q & 1, need_sin = (want_sin && !odd) || (want_cos && odd);
+    bool need_cos = (want_sin && odd) || (want_cos && !odd);
+    XF zero = xf_from_int(0);
+    XF sr = need_sin ? xf_sin_series(r) : zero, cr = need_cos ? xf_cos_series(r) : zero;
     XF s, co;
     switch (q) {
     case 0:
@@ -891,7 +899,7 @@ static XF xf_atan_unit(XF t) {
         pw = xf_neg(xf_mul(pw, t2));
         XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     return xf_ldexp(sum, halvings);
 }
@@ -913,7 +921,7 @@ static XF xf_ln(XF x) {
         pw = xf_mul(pw, s2);
         XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     sum = xf_ldexp(sum, 1);
     return xf_add(sum, xf_mul(xf_from_int(k), xf_ln2()));
@@ -928,7 +936,7 @@ static XF xf_ln1p(XF x) {
         pw = xf_mul(pw, s2);
         XF term = xf_div_u32(pw, (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     return xf_ldexp(sum, 1);
 }
@@ -939,7 +947,7 @@ static XF xf_expm1(XF y) {
     for (int n = 2; n < 80; n++) {
         term = xf_div_u32(xf_mul(term, y), (uint32_t)n);
         sum = xf_add(sum, term); /* a tiny term still leaves its sticky bit */
-        if (xf_is_zero(term) || term.e < sum.e - 140) break;
+        if (xf_is_zero(term) || term.e < sum.e - SERIES_BITS) break;
     }
     return sum;
 }
