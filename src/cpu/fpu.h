@@ -8,15 +8,26 @@
  * stack faults and exception signalling. Arithmetic goes through this
  * backend interface, one operation at a time, on 80-bit values.
  *
- * Backend: on x86 hosts the host's own x87 unit executes the very
- * instruction under the guest's precision and rounding control (with all
- * exceptions masked) and reports the exception flags and condition codes it
- * raised, so results are bit-exact with real hardware. Other hosts have no
- * backend yet: fpu_backend_available() is false, CPUID reports no FPU and
- * FPU instructions raise #NM/#UD as on a CPU without a coprocessor.
+ * Backends (selected at build time with the CMake option BT86_FPU=host|soft,
+ * and at run time with the environment variable BT86_FPU=host|soft or
+ * fpu_select_backend()):
+ *  - "host" (fpu_host.c, x86 hosts only): the host's own x87 unit executes
+ *    the very instruction under the guest's precision and rounding control
+ *    (with all exceptions masked) and reports the exception flags and
+ *    condition codes it raised, so results are bit-exact with hardware;
+ *  - "soft" (fpu_soft.c, every host): the same operations in portable C on
+ *    a 64-bit significand and a 16-bit sign/exponent, with the x87's
+ *    rounding, precision control, NaN and operand-class rules; bit-exact
+ *    with the host x87 except for the last bit of some transcendental
+ *    results (see fpu_soft.c).
+ * The entry points below keep their historical fpu_host_ names: they
+ * dispatch to the selected backend (fpu_backend.c), so ops_fpu.c does not
+ * care which one computes. A backend is a table of these functions
+ * (FpuBackend); the only interface additions are that table,
+ * fpu_select_backend() and fpu_backend_name().
  *
  * Use (from ops_fpu.c):
- *     F80 r; uint16_t sw = fpu_host_op(FOP_ADD, cw, &a, &b, &r, NULL);
+ *     F80 r; uint16_t sw = fpu_host_op(FOP_ADD, cw, sw, &a, &b, &r, NULL, NULL);
  */
 #ifndef BT86_FPU_H
 #define BT86_FPU_H
@@ -71,6 +82,8 @@ typedef enum FpuOp {
     FOP_COMI, FOP_UCOMI,                 /* EFLAGS ZF/PF/CF in *eflags */
 } FpuOp;
 
+/* True when some backend can compute (always, since the soft backend is
+ * portable; kept so callers need not change). */
 bool fpu_backend_available(void);
 /* Run op under control word cw, starting from the condition codes in sw;
  * returns the status word the host produced (exception flags, and C0-C3 as
@@ -97,5 +110,34 @@ uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits);  /* FST m6
 uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v);
 /* The constants FLD1, FLDL2T, FLDL2E, FLDPI, FLDLG2, FLDLN2, FLDZ (index 0-6 of D9 E8-EE). */
 uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r);
+
+/* A backend: one function per entry point above, same meaning. */
+typedef struct FpuBackend {
+    const char *name; /* "host" or "soft" */
+    uint16_t (*op)(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
+                   uint32_t *eflags);
+    uint16_t (*op_mem)(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind, uint64_t bits,
+                       F80 *r);
+    uint16_t (*load32)(uint16_t cw, uint32_t bits, F80 *r);
+    uint16_t (*load64)(uint16_t cw, uint64_t bits, F80 *r);
+    uint16_t (*loadint)(uint16_t cw, int64_t v, F80 *r);
+    uint16_t (*store32)(uint16_t cw, const F80 *a, uint32_t *bits);
+    uint16_t (*store64)(uint16_t cw, const F80 *a, uint64_t *bits);
+    uint16_t (*storeint)(uint16_t cw, const F80 *a, unsigned size, int64_t *v);
+    uint16_t (*constant)(uint16_t cw, unsigned which, F80 *r);
+} FpuBackend;
+
+extern const FpuBackend fpu_backend_soft;
+#if defined(__x86_64__) || defined(__i386__)
+extern const FpuBackend fpu_backend_x87; /* the host x87 */
+#endif
+
+/* Select the backend by name ("host" or "soft"); false (and no change) if
+ * this build or host has no such backend. Without a call, the first FPU
+ * operation picks the one named by the environment variable BT86_FPU, else
+ * the build default. */
+bool fpu_select_backend(const char *name);
+const FpuBackend *fpu_backend(void);
+const char *fpu_backend_name(void);
 
 #endif

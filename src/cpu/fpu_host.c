@@ -5,6 +5,8 @@
  * control with every exception masked; the host's status word gives the
  * guest's exception flags and condition codes.
  *
+ * Only built on x86 hosts; fpu_soft.c is the portable alternative.
+ *
  * Each snippet starts with FNINIT (empty host stack) and ends with the
  * stack emptied again, so no x87 state leaks between operations or into the
  * compiler's code. Reading the status word before storing the result keeps
@@ -17,8 +19,6 @@
 #if defined(__x86_64__) || defined(__i386__)
 
 #define X87_CLOBBERS "memory", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)"
-
-bool fpu_backend_available(void) { return true; }
 
 /* The environment each snippet starts from (FLDENV, 32-bit layout): the
  * guest's precision and rounding control with all exceptions masked, the
@@ -133,7 +133,7 @@ static uint16_t op_comi(const HostEnv *cw, const F80 *a, const F80 *b, bool unor
     return sw;
 }
 
-uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
+static uint16_t x87_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
                      uint32_t *eflags) {
     bool unary = op == FOP_SQRT || op == FOP_RNDINT || op == FOP_SIN || op == FOP_COS ||
                  op == FOP_F2XM1 || op == FOP_SINCOS || op == FOP_PTAN || op == FOP_XTRACT;
@@ -202,7 +202,7 @@ MEMROW(f64, uint64_t, "faddl", "fmull", "fcoml", "fsubl", "fsubrl", "fdivl", "fd
 MEMROW(i16, int16_t, "fiadds", "fimuls", "ficoms", "fisubs", "fisubrs", "fidivs", "fidivrs")
 MEMROW(i32, int32_t, "fiaddl", "fimull", "ficoml", "fisubl", "fisubrl", "fidivl", "fidivrl")
 
-uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
+static uint16_t x87_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
                          uint64_t bits, F80 *r) {
     HostEnv env = make_env(cw, sw, 1);
     F80 scratch;
@@ -225,7 +225,7 @@ uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMe
     }
 }
 
-uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r) {
+static uint16_t x87_load32(uint16_t cw, uint32_t bits, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
     __asm__ volatile("fldenv %[cw]\n\tflds %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
@@ -233,7 +233,7 @@ uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r) {
     return sw;
 }
 
-uint16_t fpu_host_load64(uint16_t cw, uint64_t bits, F80 *r) {
+static uint16_t x87_load64(uint16_t cw, uint64_t bits, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
     __asm__ volatile("fldenv %[cw]\n\tfldl %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
@@ -241,7 +241,7 @@ uint16_t fpu_host_load64(uint16_t cw, uint64_t bits, F80 *r) {
     return sw;
 }
 
-uint16_t fpu_host_loadint(uint16_t cw, int64_t v, F80 *r) {
+static uint16_t x87_loadint(uint16_t cw, int64_t v, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
     __asm__ volatile("fldenv %[cw]\n\tfildll %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
@@ -249,7 +249,7 @@ uint16_t fpu_host_loadint(uint16_t cw, int64_t v, F80 *r) {
     return sw;
 }
 
-uint16_t fpu_host_store32(uint16_t cw, const F80 *a, uint32_t *bits) {
+static uint16_t x87_store32(uint16_t cw, const F80 *a, uint32_t *bits) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 1);
     __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstps %[m]\n\tfnstsw %[sw]\n\tfninit"
@@ -257,7 +257,7 @@ uint16_t fpu_host_store32(uint16_t cw, const F80 *a, uint32_t *bits) {
     return sw;
 }
 
-uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
+static uint16_t x87_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 1);
     __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstpl %[m]\n\tfnstsw %[sw]\n\tfninit"
@@ -265,7 +265,7 @@ uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
     return sw;
 }
 
-uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
+static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 1);
     if (size == 2) {
@@ -285,7 +285,7 @@ uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v)
     return sw;
 }
 
-uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r) {
+static uint16_t x87_const(uint16_t cw, unsigned which, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
 #define CONST_CASE(n, insn)                                                                        \
@@ -307,27 +307,7 @@ uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r) {
     return sw;
 }
 
-#else /* no x87 on this host: no backend yet */
-
-bool fpu_backend_available(void) { return false; }
-uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2, uint32_t *eflags) {
-    (void)op; (void)cw; (void)sw; (void)a; (void)b; (void)r; (void)r2; (void)eflags;
-    return 0;
-}
-uint16_t fpu_host_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
-                         uint64_t bits, F80 *r) {
-    (void)op; (void)cw; (void)sw; (void)a; (void)kind; (void)bits; (void)r;
-    return 0;
-}
-uint16_t fpu_host_load32(uint16_t cw, uint32_t bits, F80 *r) { (void)cw; (void)bits; (void)r; return 0; }
-uint16_t fpu_host_load64(uint16_t cw, uint64_t bits, F80 *r) { (void)cw; (void)bits; (void)r; return 0; }
-uint16_t fpu_host_loadint(uint16_t cw, int64_t v, F80 *r) { (void)cw; (void)v; (void)r; return 0; }
-uint16_t fpu_host_store32(uint16_t cw, const F80 *a, uint32_t *bits) { (void)cw; (void)a; (void)bits; return 0; }
-uint16_t fpu_host_store64(uint16_t cw, const F80 *a, uint64_t *bits) { (void)cw; (void)a; (void)bits; return 0; }
-uint16_t fpu_host_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
-    (void)cw; (void)a; (void)size; (void)v;
-    return 0;
-}
-uint16_t fpu_host_const(uint16_t cw, unsigned which, F80 *r) { (void)cw; (void)which; (void)r; return 0; }
+const FpuBackend fpu_backend_x87 = {"host",        x87_op,       x87_op_mem,  x87_load32, x87_load64,
+                                     x87_loadint,   x87_store32,  x87_store64, x87_storeint, x87_const};
 
 #endif

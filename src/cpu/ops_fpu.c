@@ -3,7 +3,7 @@
  *
  * The register stack, tags, control/status words, instruction and operand
  * pointers live in cpu->fpu (fpu.h); arithmetic is done by the backend
- * (fpu_host.c), one operation on 80-bit values at a time. This file decodes
+ * (fpu.h: host x87 or soft), one operation on 80-bit values at a time. This file decodes
  * the escape opcodes, reads and writes the memory formats (16/32/64-bit
  * integers, 32/64/80-bit reals, 18-digit packed BCD, the 14/28-byte
  * environment and the 94/108-byte state in real and protected layouts),

@@ -57,6 +57,12 @@ int run_host_oracle(unsigned long long count, unsigned long long seed, bool verb
 int run_unicorn_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 int run_mmx_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
+/* When set (by the x87-soft oracle), each x87 divergence is bisected to its
+ * first instruction and passed here with the FNSAVE images before it and
+ * after it on both sides; true means an allowed (counted) difference. */
+extern bool (*x87_divergence_allowed)(const uint8_t *insn, int len, const uint8_t *before, const uint8_t *host,
+                                      const uint8_t *bt86);
+int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
 
 /* The bt86 side: flat 32-bit protected mode at CPL 0; code at BT86_CODE,
  * a data area at BT86_DATA (BT86_DATA_SIZE bytes), a stack below BT86_STACK_TOP. */
