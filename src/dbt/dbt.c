@@ -87,8 +87,33 @@ static void free_dead(Dbt *d) {
     }
 }
 
+/* Undo every direct host-code jump into tb and out of it. */
+static void tb_unchain_all(Dbt *d, TB *tb) {
+    for (uintptr_t e = tb->jmp_in; e;) {
+        TB *src = (TB *)(e & ~(uintptr_t)3);
+        int k = (int)(e & 3);
+        e = src->jmp_in_next[k];
+        jit_unchain(d->jit, src, k);
+        src->jmp_dest[k] = NULL;
+    }
+    tb->jmp_in = 0;
+    for (int k = 0; k < 2; k++) {
+        TB *dst = tb->jmp_dest[k];
+        if (!dst) continue;
+        uintptr_t me = (uintptr_t)tb | (uintptr_t)k;
+        uintptr_t *pp = &dst->jmp_in;
+        while (*pp && *pp != me) {
+            TB *src = (TB *)(*pp & ~(uintptr_t)3);
+            pp = &src->jmp_in_next[*pp & 3];
+        }
+        if (*pp) *pp = tb->jmp_in_next[k];
+        tb->jmp_dest[k] = NULL;
+    }
+}
+
 /* Unlink tb from the hash table (the caller has taken it off its page list). */
 static void tb_kill(Dbt *d, TB *tb) {
+    if (tb->jit) tb_unchain_all(d, tb);
     TB **pp = &d->hash[hash_key(tb->host_pc, tb->eip)];
     while (*pp && *pp != tb)
         pp = &(*pp)->hash_next;
@@ -318,11 +343,31 @@ static void jit_block(Dbt *d, TB *tb) {
         d->jit_tried = true;
     }
     if (!d->jit || d->jit_full) return;
-    tb->jit = jit_compile(d->jit, tb);
-    if (!tb->jit)
-        d->jit_full = true;
-    else
+    if (jit_compile(d->jit, tb))
         d->stats.blocks_compiled++;
+    else
+        d->jit_full = true;
+}
+
+/* Chain exit k of src's host code straight to dst's when that is safe
+ * forever (until one of them dies): same page of the same address space
+ * (so a page-table change cannot make the jump wrong: code on this page
+ * runs only after a lookup through its current mapping), same CS and mode
+ * bits, and the target inside the CS limit. */
+static void jit_link(Dbt *d, TB *src, int k, TB *dst) {
+    CPU *cpu = d->cpu;
+    if (!src->jmp_site[k] || src->jmp_dest[k] || src->flags != dst->flags ||
+        src->cs_base != dst->cs_base)
+        return;
+    uint32_t src_lin = src->cs_base + src->eip, dst_lin = dst->cs_base + dst->eip;
+    if ((src_lin ^ dst_lin) & ~0xFFFu) return;
+    if (src->host_pc - (src_lin & 0xFFF) != dst->host_pc - (dst_lin & 0xFFF)) return;
+    if (dst->eip + dst->size - 1 > cpu->seg[SEG_CS].limit) return;
+    jit_chain(d->jit, src, k, dst);
+    src->jmp_dest[k] = dst;
+    src->jmp_in_next[k] = dst->jmp_in;
+    dst->jmp_in = (uintptr_t)src | (uintptr_t)k;
+    d->stats.jit_links++;
 }
 
 /* ---------------- the threaded-code engine ---------------- */
@@ -384,7 +429,7 @@ bool dbt_run(CPU *cpu) {
         uint64_t left = cpu->run_left;
         if (!tb->jit && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT) jit_block(d, tb);
         if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
-            tb->jit(cpu);
+            tb = tb->jit(cpu); /* the block that ran last (host code may chain) */
         else
             tb_exec(cpu, tb);
         d->stats.blocks_run++;
@@ -399,6 +444,7 @@ bool dbt_run(CPU *cpu) {
             next->cs_base == cpu->seg[SEG_CS].base && next->flags == tb_flags(cpu) &&
             cpu->eip + next->size - 1 <= cpu->seg[SEG_CS].limit) {
             d->stats.chained++;
+            if (tb->jit && next->jit && !tb->jmp_dest[slot]) jit_link(d, tb, slot, next);
         } else {
             free_dead(d);
             uint64_t flushes = d->stats.flush_full + d->stats.flush_map;
@@ -408,6 +454,7 @@ bool dbt_run(CPU *cpu) {
             if (flushes == d->stats.flush_full + d->stats.flush_map) {
                 tb->link[slot] = next;
                 tb->link_gen[slot] = cur_gen(d);
+                if (tb->jit && next->jit) jit_link(d, tb, slot, next);
             }
         }
         tb = next;
@@ -438,8 +485,8 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
             "%llu\n",
             (unsigned long long)s->inval_write, (unsigned long long)s->flush_full,
             (unsigned long long)s->flush_map);
-    fprintf(f, "dbt: blocks compiled to host code (jit) %llu\n",
-            (unsigned long long)s->blocks_compiled);
+    fprintf(f, "dbt: blocks compiled to host code (jit) %llu, direct host-code links made %llu\n",
+            (unsigned long long)s->blocks_compiled, (unsigned long long)s->jit_links);
     fprintf(f, "dbt: code cache in use %llu bytes of blocks, %llu bytes of host code\n",
             (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
 }

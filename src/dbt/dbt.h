@@ -48,6 +48,7 @@ typedef struct DbtStats {
     uint64_t blocks_translated;
     uint64_t insns_translated;
     uint64_t blocks_compiled; /* jit: blocks turned into host code (hot ones) */
+    uint64_t jit_links;       /* jit: exits patched to jump straight to the next block */
     uint64_t blocks_run;      /* TB executions (chained or looked up) */
     uint64_t insns_run;       /* instructions executed inside TBs */
     uint64_t lookup_fast;     /* found in the per-CPU virtual-address cache */

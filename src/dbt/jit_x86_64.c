@@ -210,6 +210,8 @@ static void patch(Emit *e, uint8_t *after, uint8_t *target) {
 }
 enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
 
+static bool plain_branch(unsigned op);
+
 /* ---------------- code generation ---------------- */
 
 /* Count n retired instructions (n may be negative: undo). */
@@ -556,8 +558,35 @@ static void emit_slow(Gen *g, const Slow *s) {
     patch(e, j, s->resume);
 }
 
-JitFn jit_compile(Jit *j, const TB *tb) {
-    if (j->size - j->used < JIT_MAX_BLOCK) return NULL;
+/* A chaining site: cmp dword [rbx+eip], imm32 (the target's EIP: exit 1
+ * also serves returns and other variable targets); jne ret; cmp qword
+ * [rbx+run_left], imm32 (the target's length); jb ret; jmp rel32 (to the
+ * target's chain entry, or to ret). */
+#define SITE_EIP 6  /* offset of the EIP imm32 */
+#define SITE_IMM 23 /* offset of the length imm32 */
+#define SITE_JB  27 /* offset of the jb */
+#define SITE_JMP 33 /* offset of the jmp */
+#define SITE_LEN 38
+
+static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
+    Emit *e = &g->e;
+    uint8_t *site = e->p;
+    e8(e, 0x81);
+    m_rbx(e, 7, OFF(eip));
+    e32(e, 0);
+    *jne = jcc_fwd(e, CC_NE);
+    e8(e, 0x48);
+    e8(e, 0x81);
+    m_rbx(e, 7, OFF(run_left));
+    e32(e, 0);
+    *jb = jcc_fwd(e, 0x2); /* jb */
+    uint8_t *j = jmp_fwd(e);
+    if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j; /* to ret until chained */
+    return site;
+}
+
+bool jit_compile(Jit *j, TB *tb) {
+    if (j->size - j->used < JIT_MAX_BLOCK) return false;
     static Gen gen; /* one translation at a time (single CPU) */
     Gen *g = &gen;
     memset(g, 0, sizeof *g);
@@ -569,6 +598,7 @@ JitFn jit_compile(Jit *j, const TB *tb) {
 
     e8(e, 0x53);                           /* push rbx */
     e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB); /* mov rbx, rdi */
+    uint8_t *entry = e->p;                 /* chained jumps enter here */
 
     uint32_t eip = tb->eip;
     int pending = 0;
@@ -594,18 +624,70 @@ JitFn jit_compile(Jit *j, const TB *tb) {
         count(e, pending);
         mov_m_imm(e, OFF(eip), eip);
     }
+    /* Exits that may go straight on to the next block's code: after a near
+     * branch or straight-line code (nothing that can change the mode, IF,
+     * TF, the address space or a device's interrupt line). */
+    const Insn *last = &tb->insns[tb->n - 1];
+    uint8_t *site[2] = {NULL, NULL}, *jb[2] = {NULL, NULL}, *jne[2] = {NULL, NULL};
+    if (!last->ends_block || plain_branch(last->op)) {
+        cmp_m_imm(e, OFF(exit_request), 0);
+        exit_if(g, CC_NE);
+        cmp_m8_imm(e, OFF(block_break), 0);
+        exit_if(g, CC_NE);
+        cmp_m_imm(e, OFF(eip), eip);
+        uint8_t *to1 = jcc_fwd(e, CC_NE);
+        site[0] = emit_site(g, &jne[0], &jb[0]);
+        patch(e, to1, e->p);
+        site[1] = emit_site(g, &jne[1], &jb[1]);
+    }
     uint8_t *exit_label = e->p;
-    e8(e, 0x5B); /* pop rbx */
-    e8(e, 0xC3); /* ret */
+    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb); /* the TB that ran last */
+    e8(e, 0x5B);                                  /* pop rbx */
+    e8(e, 0xC3);                                  /* ret */
+    for (int k = 0; k < 2; k++) {
+        patch(e, jb[k], exit_label);
+        patch(e, jne[k], exit_label);
+    }
     for (int i = 0; i < g->nslow; i++)
         emit_slow(g, &g->slow[i]);
     for (int i = 0; i < g->nexits; i++)
         patch(e, g->exits[i], exit_label);
-    if (e->full) return NULL;
+    if (e->full) return false;
     size_t len = (size_t)(e->p - e->buf);
-    JitFn fn = (JitFn)(void *)(j->rx + j->used);
+    uint8_t *rx = j->rx + j->used;
+    tb->jit = (JitFn)(void *)rx;
+    tb->chain_entry = rx + (entry - e->buf);
+    for (int k = 0; k < 2; k++) {
+        tb->jmp_site[k] = site[k];
+        tb->jmp_dest[k] = NULL;
+        tb->jmp_in_next[k] = 0;
+    }
+    tb->jmp_in = 0;
     j->used += (len + 15) & ~(size_t)15;
-    return fn;
+    return true;
+}
+
+static uint8_t *rx_of(Jit *j, uint8_t *rw) {
+    return j->rx + (rw - j->rw);
+}
+
+void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
+    uint8_t *site = src->jmp_site[k];
+    uint32_t n = dst->n;
+    memcpy(site + SITE_EIP, &dst->eip, 4);
+    memcpy(site + SITE_IMM, &n, 4);
+    int32_t rel = (int32_t)(dst->chain_entry - (rx_of(j, site) + SITE_LEN));
+    memcpy(site + SITE_JMP + 1, &rel, 4);
+}
+
+void jit_unchain(Jit *j, TB *src, int k) {
+    (void)j;
+    uint8_t *site = src->jmp_site[k];
+    int32_t rel_jb;
+    memcpy(&rel_jb, site + SITE_JB + 2, 4);
+    /* The jb (ending at SITE_JMP) already points at the block's exit. */
+    int32_t rel = rel_jb - (SITE_LEN - SITE_JMP);
+    memcpy(site + SITE_JMP + 1, &rel, 4);
 }
 
 #else /* not an x86-64 Linux host: no native backend */
@@ -623,10 +705,16 @@ size_t jit_used(const Jit *j) {
     (void)j;
     return 0;
 }
-JitFn jit_compile(Jit *j, const TB *tb) {
+bool jit_compile(Jit *j, TB *tb) {
     (void)j;
     (void)tb;
-    return NULL;
+    return false;
+}
+void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
+    (void)j, (void)src, (void)k, (void)dst;
+}
+void jit_unchain(Jit *j, TB *src, int k) {
+    (void)j, (void)src, (void)k;
 }
 
 #endif

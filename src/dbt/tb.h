@@ -17,10 +17,11 @@
 #define TBF_CPL_SHIFT 1  /* bits 1-2: CPL */
 #define TBF_FLAT      8u /* DS, ES, SS: base 0, limit 4 GiB, present writable data; no #AC possible */
 
-/* Host code of a block: runs its instructions as tb_exec does (see jit_x86_64.c). */
-typedef void (*JitFn)(CPU *cpu);
-
 typedef struct TB TB;
+/* Host code of a block: runs its instructions as tb_exec does, possibly
+ * followed by blocks chained to it directly (see jit_x86_64.c); returns the
+ * TB whose code ran last. */
+typedef TB *(*JitFn)(CPU *cpu);
 struct TB {
     /* key */
     uintptr_t host_pc; /* host address of the first guest byte */
@@ -38,6 +39,18 @@ struct TB {
     uint32_t n;     /* instructions */
     JitFn jit;      /* host code for the block (jit engine), or NULL */
     uint32_t execs; /* executions before it was compiled */
+    /* Direct chaining of host code (jit): exit k (0: fall through, 1: the
+     * other way) of a block that ends with a near branch or in the middle
+     * of straight-line code can jump straight into the next block's host
+     * code. jmp_site[k] is the patchable code (NULL: no such exit),
+     * jmp_dest[k] the block it now jumps to; every block keeps the list of
+     * exits that jump to it (jmp_in: tagged TB pointer | k, continued in the
+     * source's jmp_in_next[k]) so they can be undone when it dies. */
+    uint8_t *jmp_site[2];
+    TB *jmp_dest[2];
+    uintptr_t jmp_in;
+    uintptr_t jmp_in_next[2];
+    const uint8_t *chain_entry; /* host code entry for chained jumps */
     Insn insns[];
 };
 
@@ -47,8 +60,12 @@ Jit *jit_new(void);
 void jit_free(Jit *j);
 /* Forget all generated code (the TBs that used it are gone). */
 void jit_reset(Jit *j);
-/* Generate host code for tb; NULL if the code buffer is full. */
-JitFn jit_compile(Jit *j, const TB *tb);
+/* Generate host code for tb (sets tb->jit and its chaining sites); false
+ * if the code buffer is full. */
+bool jit_compile(Jit *j, TB *tb);
+/* Make exit k of src jump to dst's host code / back to the dispatcher. */
+void jit_chain(Jit *j, TB *src, int k, const TB *dst);
+void jit_unchain(Jit *j, TB *src, int k);
 /* Bytes of generated code in use. */
 size_t jit_used(const Jit *j);
 
