@@ -117,7 +117,8 @@ if [ ! -f "$out/cd.iso" ] || [ "$out/initrd.gz" -nt "$out/cd.iso" ] || [ "$out/v
   iso=$work/iso
   mkdir -p "$iso/isolinux"
   cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
-  cp "$work/boot.cfg" "$iso/isolinux/isolinux.cfg"
+  # ISOLINUX looks for files from its own directory: name them from the root.
+  sed -e 's,KERNEL ,KERNEL /,' -e 's,INITRD ,INITRD /,' "$work/boot.cfg" > "$iso/isolinux/isolinux.cfg"
   cp "$out/vmlinuz" "$out/initrd.gz" "$iso/"
   find "$iso" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
   xorriso -as mkisofs -quiet -o "$work/cd.iso" -V BT86_CD -r -J \

@@ -152,10 +152,13 @@ static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
  * disk, 3 CD-ROM, 4 network (BEV); 0 for a letter it does not know. */
 static unsigned boot_class(char c) {
     switch (c) {
-    case 'a': case 'b': return 1;
+    case 'a':
+    case 'b': return 1;
     case 'c': return 2;
     case 'd': return 3;
-    case 'n': case 'o': case 'p': return 4;
+    case 'n':
+    case 'o':
+    case 'p': return 4;
     default: return 0;
     }
 }
@@ -175,7 +178,8 @@ bool pc_boot_order_valid(const char *order) {
 static void cmos_boot_order(Pc *pc) {
     const char *order = pc->cfg.boot_order ? pc->cfg.boot_order : "cad";
     unsigned v[3] = {0, 0, 0};
-    for (size_t i = 0; i < 3 && order[i]; i++) v[i] = boot_class(order[i]);
+    for (size_t i = 0; i < 3 && order[i]; i++)
+        v[i] = boot_class(order[i]);
     cmos_set(pc->cmos, 0x3D, (uint8_t)(v[0] | v[1] << 4));
     cmos_set(pc->cmos, 0x38, (uint8_t)(v[2] << 4));
 }

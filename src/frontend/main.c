@@ -48,8 +48,8 @@ static void usage(FILE *out) {
             "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
             "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
             "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
-            "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (IDE secondary master)\n"
-            "  -boot [order=]DRIVES boot order, up to 3 of: c hard disk, d CD-ROM, a floppy, n network\n"
+            "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+            "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
             "                       (default cad); also once=DRIVES, menu=on|off\n"
             "  -snapshot            never write the disk images (writes are kept in memory)\n"
             "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
@@ -104,7 +104,8 @@ static int parse_boot(const char *spec, Options *o) {
     }
     char copy[256];
     snprintf(copy, sizeof copy, "%s", spec);
-    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(item, '=');
         if (!eq) {
             fprintf(stderr, "bt86: -boot: '%s' is not KEY=VALUE\n", item);
@@ -118,17 +119,21 @@ static int parse_boot(const char *spec, Options *o) {
                 goto bad_order;
             }
             snprintf(o->boot_order, sizeof o->boot_order, "%s", val);
-        } else if (strcmp(item, "menu") == 0 && (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+        } else if (strcmp(item, "menu") == 0 &&
+                   (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
             o->boot_menu = strcmp(val, "on") == 0;
         } else {
-            fprintf(stderr, "bt86: -boot: unsupported setting '%s=%s' (order=, once=, menu=on|off)\n", item,
+            fprintf(stderr,
+                    "bt86: -boot: unsupported setting '%s=%s' (order=, once=, menu=on|off)\n", item,
                     val);
             return -1;
         }
     }
     return 0;
 bad_order:
-    fprintf(stderr, "bt86: -boot: bad boot order '%s' (up to 3 of: c hard disk, d CD-ROM, a floppy, n network)\n",
+    fprintf(stderr,
+            "bt86: -boot: bad boot order '%s' (up to 3 of: c hard disk, d CD-ROM, a floppy, n "
+            "network)\n",
             spec);
     return -1;
 }
