@@ -3,8 +3,8 @@
 # status 1, never a crash: a missing file, an unreadable one, a directory, a
 # file whose size is not whole 2048-byte sectors, one without the ISO 9660
 # "CD001" descriptor at sector 16, -cdrom with -hdc (same drive position),
-# and bad boot orders. A minimal valid image is accepted and SeaBIOS sees
-# the drive.
+# and bad boot orders. A minimal valid image is accepted, SeaBIOS sees
+# the drive and tries the devices in the order -boot gives.
 bt86=$1
 bios=/usr/share/seabios/bios.bin
 dir=$(mktemp -d)
@@ -48,15 +48,28 @@ expect_error "bad boot letter" "bad boot order 'x'" -boot x
 expect_error "too many boot devices" "bad boot order" -boot order=dcan
 expect_error "unknown -boot setting" "unsupported setting" -boot splash=foo.bmp
 if [ -r "$bios" ]; then
-  out=$(timeout 120 "$bt86" -cdrom "$dir/ok.iso" -boot order=d,menu=off -debugcon stdio -no-reboot \
-        -max-insns 150000000 </dev/null 2>&1)
-  if ! grep -q "DVD/CD \[ata1-0: BT86 CD-ROM" <<<"$out"; then
-    echo "cdrom-args: SeaBIOS did not find the CD-ROM drive:"; tail -20 <<<"$out"; fail=1
-  fi
-  # No El Torito boot record on this image: SeaBIOS tries and gives up.
-  if ! grep -qE "Booting from DVD/CD|Boot failed: Could not read from CDROM" <<<"$out"; then
-    echo "cdrom-args: SeaBIOS did not try the CD first:"; tail -20 <<<"$out"; fail=1
-  fi
+  # first_boot ORDER: the device SeaBIOS tries first with a CD (no El
+  # Torito record) and a blank hard disk (no boot signature): neither boots,
+  # so SeaBIOS tries them in the order given.
+  first_boot() {
+    local out
+    out=$(timeout 120 "$bt86" -cdrom "$dir/ok.iso" -hda "$dir/hd.img" -snapshot -boot "$1" \
+          -debugcon stdio -no-reboot -max-insns 150000000 </dev/null 2>&1)
+    if ! grep -q "DVD/CD \[ata1-0: BT86 CD-ROM" <<<"$out"; then
+      echo "cdrom-args: SeaBIOS did not find the CD-ROM drive:" >&2; tail -20 <<<"$out" >&2
+    fi
+    grep -oE "Booting from (DVD/CD|Hard Disk)" <<<"$out" | head -1
+  }
+  for pair in "d:DVD/CD" "order=dc,menu=off:DVD/CD" "c:Hard Disk" "once=cd:Hard Disk"; do
+    order=${pair%%:*}
+    want="Booting from ${pair#*:}"
+    got=$(first_boot "$order")
+    if [ "$got" != "$want" ]; then
+      echo "cdrom-args: -boot $order: SeaBIOS began with '$got', wanted '$want'"; fail=1
+    else
+      echo "cdrom-args: -boot $order: $got"
+    fi
+  done
 fi
 [ $fail = 0 ] && echo "cdrom-args: ok"
 exit $fail

@@ -4,8 +4,9 @@
 # kernel and the busybox initramfs) to its shell on the serial console. The
 # test then types commands through COM1: uname, ls /dev, loads the CD
 # drivers from the initramfs (libata/ata_piix, sr_mod, isofs), reads the
-# ISO 9660 descriptor from /dev/sr0 with dd, mounts the CD, lists it and
-# checksums the kernel on it against the host's copy.
+# ISO 9660 descriptor from /dev/sr0 with dd, mounts the CD, lists it,
+# checksums the kernel on it against the host's copy, and checks what the
+# kernel's log says of the drive.
 #   linux-cd-boot.sh BT86 [ISO]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -64,6 +65,7 @@ send 'dd if=/dev/sr0 bs=2048 count=1 skip=16 2>/dev/null | dd bs=1 skip=1 count=
 send 'mount -t iso9660 -o ro /dev/sr0 /mnt && ls /mnt | tr "\n" " " | sed "s/^/CDLS=/"; echo' 300
 send 'md5sum /mnt/vmlinuz /mnt/isolinux/isolinux.cfg' 300
 send 'umount /mnt && echo UMOUNT-OK' 120
+send 'dmesg | grep -E "ata[0-9]|scsi|sr |sr0|cdrom|ISO" | sed "s/^/KLOG /"' 120
 printf 'poweroff -f\n' >&3
 sleep 2
 sed -n '/bt86 guest/,$p' "$out"
@@ -82,6 +84,11 @@ if [ -r "$(dirname "$iso")/vmlinuz" ]; then
   check "^$want  /mnt/vmlinuz"
 fi
 check '/mnt/isolinux/isolinux.cfg'
+# What the kernel's drivers made of the drive: libata's ATAPI probe, the
+# SCSI INQUIRY and sr's MODE SENSE capabilities page.
+check '^KLOG .*ATAPI: BT86 CD-ROM'
+check '^KLOG .*CD-ROM +BT86 +CD-ROM'
+check '^KLOG .*sr0: scsi3-mmc drive'
 for bad in "Kernel panic" "Oops" "BUG:" "general protection" "Illegal instruction" "I/O error" \
            "failed command" "exception Emask"; do
   if grep -qF -- "$bad" "$out"; then
