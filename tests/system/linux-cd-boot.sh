@@ -88,7 +88,7 @@ check '/mnt/isolinux/isolinux.cfg'
 # SCSI INQUIRY and sr's MODE SENSE capabilities page.
 check '^KLOG .*ATAPI: BT86 CD-ROM'
 check '^KLOG .*CD-ROM +BT86 +CD-ROM'
-check '^KLOG .*sr0: scsi3-mmc drive'
+check '^KLOG .*sr0\] scsi3-mmc drive'
 for bad in "Kernel panic" "Oops" "BUG:" "general protection" "Illegal instruction" "I/O error" \
            "failed command" "exception Emask"; do
   if grep -qF -- "$bad" "$out"; then
