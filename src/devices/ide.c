@@ -37,7 +37,6 @@
 #define ST_BSY  0x80
 /* Error bits. */
 #define ER_ABRT 0x04
-#define ER_MCR  0x08
 #define ER_IDNF 0x10
 #define ER_UNC  0x40
 /* Device control bits. */
