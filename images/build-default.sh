@@ -2,15 +2,22 @@
 # Build the default guest from Debian packages only: Debian 12's i386 686
 # kernel and busybox-static, packed into a small initramfs whose init gives a
 # shell on the serial console, on a FAT disk image made bootable with
-# SYSLINUX. Output: images/out/disk.img (and vmlinuz, initrd.gz).
+# SYSLINUX, and on an El Torito CD image made bootable with ISOLINUX.
+# Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz).
+# The initramfs also holds the modules that let the guest read a CD
+# (libata/ata_piix, sr_mod, isofs): `load-cdrom-drivers` loads them.
 #
 # The i386 packages are fetched with apt-get into a private apt directory
 # (images/out/apt), so the system's own package lists are never touched.
 # Everything is cached: a second run with the same package versions does
-# nothing. Host tools needed: apt-get, dpkg-deb, cpio, gzip, mtools,
-# dosfstools (mkfs.fat) and syslinux (installed by tests/install-deps.sh).
+# nothing; each output is remade only when its inputs are newer. The
+# initramfs and the CD image are reproducible (fixed dates, sorted entries,
+# fixed volume id). Host tools needed: apt-get, dpkg-deb, cpio, gzip, mtools,
+# dosfstools (mkfs.fat), syslinux, isolinux, syslinux-common and xorriso
+# (installed by tests/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
+export SOURCE_DATE_EPOCH=1704067200 # 2024-01-01: every date in the initramfs and the ISO
 out=out
 apt_dir=$out/apt
 mkdir -p "$out/debs" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
@@ -35,18 +42,44 @@ kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 | awk '/Depends: linux
    ls "${p}"_*.deb >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download "$p:i386" >/dev/null
  done)
 
-if [ ! -f "$out/disk.img" ] || [ "$out/debs" -nt "$out/disk.img" ] || [ build-default.sh -nt "$out/disk.img" ]; then
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Kernel command line of both boot loaders.
+cat > "$work/boot.cfg" <<'EOF'
+SERIAL 0 115200
+DEFAULT linux
+PROMPT 0
+TIMEOUT 0
+LABEL linux
+  KERNEL vmlinuz
+  INITRD initrd.gz
+  APPEND console=tty0 console=ttyS0,115200 panic=-1 quiet
+EOF
+
+if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$out/initrd.gz" ] ||
+   [ build-default.sh -nt "$out/initrd.gz" ]; then
   dpkg-deb -x "$out/debs/${kpkg}"_*.deb "$work/kernel"
   dpkg-deb -x "$out/debs"/busybox-static_*.deb "$work/busybox"
-  cp "$work"/kernel/boot/vmlinuz-* "$out/vmlinuz"
+  cp "$work"/kernel/boot/vmlinuz-* "$work/vmlinuz"
 
   # initramfs: busybox, its applet links, and an init that mounts the
   # usual file systems and starts a shell on the console.
   root=$work/root
-  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root}
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt,lib/modules}
   cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+  # The CD-ROM drivers (modules in Debian's kernel), in load order.
+  cd_modules="scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
+  for m in $cd_modules; do
+    f=$(find "$work"/kernel/lib/modules -name "$m.ko" | head -1)
+    [ -n "$f" ] || { echo "build-default: kernel module $m not found in $kpkg" >&2; exit 1; }
+    cp "$f" "$root/lib/modules/"
+  done
+  {
+    echo '#!/bin/sh'
+    echo '# Load the drivers for the IDE CD-ROM (/dev/sr0) and ISO 9660.'
+    echo "for m in $cd_modules; do insmod /lib/modules/\$m.ko || exit 1; done"
+  } > "$root/sbin/load-cdrom-drivers"
+  chmod +x "$root/sbin/load-cdrom-drivers"
   # The applet links are made by the guest itself at boot (the i386
   # busybox may not run on the build host).
   cat > "$root/init" <<'EOF'
@@ -62,23 +95,35 @@ exec setsid cttyhack sh -l
 EOF
   chmod +x "$root/init"
   echo 'export PS1="bt86:\w# "' > "$root/etc/profile"
-  (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -9) > "$out/initrd.gz"
-
-  # A FAT "superfloppy" image with SYSLINUX in its boot sector.
-  rm -f "$out/disk.img"
-  truncate -s 64M "$out/disk.img"
-  mkfs.fat -n BT86 "$out/disk.img" >/dev/null
-  cat > "$work/syslinux.cfg" <<'EOF'
-SERIAL 0 115200
-DEFAULT linux
-PROMPT 0
-TIMEOUT 0
-LABEL linux
-  KERNEL vmlinuz
-  INITRD initrd.gz
-  APPEND console=tty0 console=ttyS0,115200 panic=-1 quiet
-EOF
-  mcopy -i "$out/disk.img" "$out/vmlinuz" "$out/initrd.gz" "$work/syslinux.cfg" ::/
-  syslinux --install "$out/disk.img"
+  find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible 2>/dev/null | gzip -9n) > "$work/initrd.gz"
+  mv "$work/vmlinuz" "$out/vmlinuz"
+  mv "$work/initrd.gz" "$out/initrd.gz"
 fi
-echo "build-default: $out/disk.img ($kpkg, busybox-static)"
+
+if [ ! -f "$out/disk.img" ] || [ "$out/initrd.gz" -nt "$out/disk.img" ] || [ "$out/vmlinuz" -nt "$out/disk.img" ]; then
+  # A FAT "superfloppy" image with SYSLINUX in its boot sector.
+  truncate -s 64M "$work/disk.img"
+  mkfs.fat -n BT86 "$work/disk.img" >/dev/null
+  cp "$work/boot.cfg" "$work/syslinux.cfg"
+  mcopy -i "$work/disk.img" "$out/vmlinuz" "$out/initrd.gz" "$work/syslinux.cfg" ::/
+  syslinux --install "$work/disk.img"
+  mv "$work/disk.img" "$out/disk.img"
+fi
+
+if [ ! -f "$out/cd.iso" ] || [ "$out/initrd.gz" -nt "$out/cd.iso" ] || [ "$out/vmlinuz" -nt "$out/cd.iso" ] ||
+   [ build-default.sh -nt "$out/cd.iso" ]; then
+  # An ISO 9660 CD with ISOLINUX as its El Torito no-emulation boot image.
+  iso=$work/iso
+  mkdir -p "$iso/isolinux"
+  cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+  # ISOLINUX looks for files from its own directory: name them from the root.
+  sed -e 's,KERNEL ,KERNEL /,' -e 's,INITRD ,INITRD /,' "$work/boot.cfg" > "$iso/isolinux/isolinux.cfg"
+  cp "$out/vmlinuz" "$out/initrd.gz" "$iso/"
+  find "$iso" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+  xorriso -as mkisofs -quiet -o "$work/cd.iso" -V BT86_CD -r -J \
+    -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+    "$iso" 2>"$work/xorriso.log" || { cat "$work/xorriso.log" >&2; exit 1; }
+  mv "$work/cd.iso" "$out/cd.iso"
+fi
+echo "build-default: $out/disk.img, $out/cd.iso ($kpkg, busybox-static)"

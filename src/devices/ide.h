@@ -8,12 +8,26 @@
  * PARAMETERS, RECALIBRATE, SEEK, FLUSH CACHE (EXT), power-management
  * commands, EXECUTE DEVICE DIAGNOSTIC. Unknown commands abort (ABRT).
  * Sector numbers outside the disk give IDNF; a failed write gives an error
- * the guest sees, never a silent loss. Not implemented yet: ATAPI (CD-ROM),
- * DMA.
+ * the guest sees, never a silent loss.
+ *
+ * ATAPI CD-ROM drives (read-only, 2048-byte sectors): the ATAPI reset
+ * signature (LBA mid/high 0x14/0xEB, also shown when IDENTIFY DEVICE
+ * aborts), IDENTIFY PACKET DEVICE, and the PACKET command with PIO data
+ * phases bounded by the byte-count limit, for the MMC commands a BIOS's El
+ * Torito boot and Linux's sr driver use: TEST UNIT READY, REQUEST SENSE,
+ * INQUIRY, READ CAPACITY, READ(10), READ(12), SEEK, MODE SENSE(10) (pages
+ * 01h, 2Ah, 3Fh), READ TOC (formats 0 and 1, LBA and MSF), GET
+ * CONFIGURATION, GET EVENT STATUS NOTIFICATION (polled, media class),
+ * START STOP UNIT (tray), PREVENT ALLOW MEDIUM REMOVAL, READ DISC
+ * INFORMATION, SET CD SPEED. A newly inserted disc raises UNIT ATTENTION;
+ * an empty drive answers NOT READY / MEDIUM NOT PRESENT; unknown commands
+ * and bad fields give CHECK CONDITION with ILLEGAL REQUEST sense.
+ * Not implemented: DMA.
  *
  * Use:
  *     IdeChannel *ch = ide_new(0x1F0, 0x3F6, pic_irq_line(pic, 14));
  *     ide_attach_disk(ch, 0, disk);
+ *     ide_attach_cdrom(ide2, 0, disc);   // a 2048-byte-sector Disk, or NULL: empty drive
  *     ide_register(ch, bus);
  */
 #ifndef BT86_IDE_H
@@ -29,6 +43,9 @@ IdeChannel *ide_new(uint16_t base, uint16_t ctl, IrqLine irq);
 void ide_free(IdeChannel *ch);
 /* Attach a 512-byte-sector disk at position unit (0 master, 1 slave). */
 int ide_attach_disk(IdeChannel *ch, int unit, Disk *disk);
+/* Attach a CD-ROM drive at position unit holding disc (2048-byte sectors),
+ * or an empty drive (disc NULL). */
+int ide_attach_cdrom(IdeChannel *ch, int unit, Disk *disc);
 int ide_register(IdeChannel *ch, IoBus *bus);
 
 uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size);

@@ -37,6 +37,7 @@ struct Pc {
     PciBus *pci;
     IdeChannel *ide[2];
     Disk *disks[4];
+    Disk *cdrom;
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -147,6 +148,42 @@ static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
+/* SeaBIOS's device class numbers for a QEMU boot letter: 1 floppy, 2 hard
+ * disk, 3 CD-ROM, 4 network (BEV); 0 for a letter it does not know. */
+static unsigned boot_class(char c) {
+    switch (c) {
+    case 'a':
+    case 'b': return 1;
+    case 'c': return 2;
+    case 'd': return 3;
+    case 'n':
+    case 'o':
+    case 'p': return 4;
+    default: return 0;
+    }
+}
+
+bool pc_boot_order_valid(const char *order) {
+    size_t n = strlen(order);
+    if (n == 0 || n > 3) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!boot_class(order[i])) return false;
+    return true;
+}
+
+/* The boot order as SeaBIOS reads it on QEMU machines: the first and
+ * second devices in the low and high nibbles of CMOS 0x3D, the third in
+ * the high nibble of 0x38 (whose bit 0, left clear, would skip the floppy
+ * boot-signature check). */
+static void cmos_boot_order(Pc *pc) {
+    const char *order = pc->cfg.boot_order ? pc->cfg.boot_order : "cad";
+    unsigned v[3] = {0, 0, 0};
+    for (size_t i = 0; i < 3 && order[i]; i++)
+        v[i] = boot_class(order[i]);
+    cmos_set(pc->cmos, 0x3D, (uint8_t)(v[0] | v[1] << 4));
+    cmos_set(pc->cmos, 0x38, (uint8_t)(v[2] << 4));
+}
+
 /* The BIOS memory-size bytes, as a PC BIOS and SeaBIOS read them. */
 static void cmos_memory_setup(Pc *pc) {
     uint32_t kb = pc->cfg.ram_mb * 1024;
@@ -163,7 +200,7 @@ static void cmos_memory_setup(Pc *pc) {
     cmos_set(pc->cmos, 0x34, above16 & 0xFF);
     cmos_set(pc->cmos, 0x35, above16 >> 8);
     cmos_set(pc->cmos, 0x14, 0x02); /* equipment: math coprocessor, EGA/VGA display, no floppy */
-    cmos_set(pc->cmos, 0x3D, 0x02); /* boot from the first hard disk */
+    cmos_boot_order(pc);
 }
 
 static void fwcfg_setup(Pc *pc) {
@@ -171,7 +208,7 @@ static void fwcfg_setup(Pc *pc) {
     fwcfg_add_i64(pc->fwcfg, FW_CFG_RAM_SIZE, ram);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_NB_CPUS, 1);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_MAX_CPUS, 1);
-    fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, 0);
+    fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, pc->cfg.boot_menu ? 1 : 0);
     /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed. */
     uint8_t e820[20] = {0};
     for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
@@ -230,6 +267,26 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         }
         ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
     }
+    if (cfg->cdrom) {
+        char derr[300];
+        if (cfg->hd[2]) {
+            snprintf(err, errlen, "-cdrom and -hdc both want the secondary master");
+            pc_free(pc);
+            return NULL;
+        }
+        pc->cdrom = disk_open(cfg->cdrom, DISK_RO, 2048, derr, sizeof derr);
+        if (!pc->cdrom) {
+            snprintf(err, errlen, "CD-ROM image %s", derr);
+            pc_free(pc);
+            return NULL;
+        }
+        ide_attach_cdrom(pc->ide[1], 0, pc->cdrom);
+    }
+    if (cfg->boot_order && !pc_boot_order_valid(cfg->boot_order)) {
+        snprintf(err, errlen, "bad boot order '%s' (up to 3 of a, c, d, n)", cfg->boot_order);
+        pc_free(pc);
+        return NULL;
+    }
     pc->pci = pci_bus_new();
     if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) || !piix3_ide_init(pc->pci)) {
         snprintf(err, errlen, "internal error: PCI setup");
@@ -272,6 +329,7 @@ void pc_free(Pc *pc) {
     pci_bus_free(pc->pci);
     for (int i = 0; i < 2; i++) ide_free(pc->ide[i]);
     for (int i = 0; i < 4; i++) disk_close(pc->disks[i]);
+    disk_close(pc->cdrom);
     iobus_free(pc->io);
     physmem_free(pc->pm);
     free(pc);

@@ -15,7 +15,7 @@
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
- * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, VGA, ACPI, direct kernel boot.
+ * Not there yet (see docs/STATUS.md): VGA, ACPI, direct kernel boot.
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -38,6 +38,10 @@ typedef struct PcConfig {
     int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;               /* never write the images: writes go to memory */
+    const char *cdrom;           /* ISO 9660 image in a CD drive (secondary master), or NULL */
+    const char *boot_order;      /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
+                                    (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
+    bool boot_menu;              /* SeaBIOS's boot menu (F12) */
 } PcConfig;
 
 typedef enum PcExit {
@@ -50,6 +54,8 @@ typedef enum PcExit {
 typedef struct Pc Pc;
 
 PcConfig pc_default_config(void);
+/* Check a boot order (QEMU letters); false for a bad letter or more than 3. */
+bool pc_boot_order_valid(const char *order);
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
 void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);

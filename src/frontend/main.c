@@ -2,12 +2,13 @@
  * main.c - the bt86 command: QEMU-style options, the PC machine, the serial
  * console on the terminal, and tracing.
  *
- *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
+ *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
+ *          [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N]
  *
- * Options that belong to parts of the machine not built yet (CD-ROM, kernel
- * boot, display, monitor, GDB stub) are recognised and refused with a clear
+ * Options that belong to parts of the machine not built yet (kernel boot,
+ * display, monitor, GDB stub) are recognised and refused with a clear
  * message rather than silently ignored.
  */
 #include <errno.h>
@@ -37,6 +38,9 @@ typedef struct Options {
     bool no_reboot;
     bool snapshot;
     const char *hd[4];
+    const char *cdrom;
+    char boot_order[4]; /* "" for the default */
+    bool boot_menu;
     uint64_t max_insns;
     int engine;           /* -accel; -1: the default */
     bool singlestep;
@@ -50,6 +54,9 @@ static void usage(FILE *out) {
             "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
             "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
             "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
+            "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+            "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
+            "                       (default cad); also once=DRIVES, menu=on|off\n"
             "  -snapshot            never write the disk images (writes are kept in memory)\n"
             "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
             "  -serial DEV          COM1: stdio, none or file:PATH\n"
@@ -64,15 +71,15 @@ static void usage(FILE *out) {
             "  -lockstep N          run the engine against the interpreter, comparing every N\n"
             "                       instructions; report the first divergence (bt86 extension)\n"
             "  -h, -help            this help;  -version  the version\n"
-            "Not available yet (see docs/STATUS.md): -cdrom -boot -kernel -initrd -append\n"
+            "Not available yet (see docs/STATUS.md): -kernel -initrd -append\n"
             "  -display -monitor -s -S -gdb -icount -rtc\n");
 }
 
-static const char *const not_yet[] = {"-cdrom", "-boot", "-kernel", "-initrd", "-append",
+static const char *const not_yet[] = {"-kernel", "-initrd", "-append",
                                       "-display", "-monitor", "-s", "-S", "-gdb",
                                       "-icount", "-rtc", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-cdrom", "-boot", "-kernel", "-initrd",
+static const char *const not_yet_with_arg[] = {"-kernel", "-initrd",
                                                "-append", "-display", "-monitor", "-gdb", "-icount",
                                                "-rtc", NULL};
 
@@ -96,6 +103,50 @@ static bool parse_size_mb(const char *s, uint32_t *mb) {
     if (*end || v == 0 || v > 65536) return false;
     *mb = (uint32_t)v;
     return true;
+}
+
+/* -boot: "DRIVES" or "order=DRIVES,once=DRIVES,menu=on|off" (QEMU's forms;
+ * once= is taken as the order, as bt86 does not reboot into another one). */
+static int parse_boot(const char *spec, Options *o) {
+    if (!strchr(spec, '=')) {
+        if (!pc_boot_order_valid(spec)) goto bad_order;
+        snprintf(o->boot_order, sizeof o->boot_order, "%s", spec);
+        return 0;
+    }
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", spec);
+    for (char *save = NULL, *item = strtok_r(copy, ",", &save); item;
+         item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) {
+            fprintf(stderr, "bt86: -boot: '%s' is not KEY=VALUE\n", item);
+            return -1;
+        }
+        *eq = 0;
+        const char *val = eq + 1;
+        if (strcmp(item, "order") == 0 || strcmp(item, "once") == 0) {
+            if (!pc_boot_order_valid(val)) {
+                spec = val;
+                goto bad_order;
+            }
+            snprintf(o->boot_order, sizeof o->boot_order, "%s", val);
+        } else if (strcmp(item, "menu") == 0 &&
+                   (strcmp(val, "on") == 0 || strcmp(val, "off") == 0)) {
+            o->boot_menu = strcmp(val, "on") == 0;
+        } else {
+            fprintf(stderr,
+                    "bt86: -boot: unsupported setting '%s=%s' (order=, once=, menu=on|off)\n", item,
+                    val);
+            return -1;
+        }
+    }
+    return 0;
+bad_order:
+    fprintf(stderr,
+            "bt86: -boot: bad boot order '%s' (up to 3 of: c hard disk, d CD-ROM, a floppy, n "
+            "network)\n",
+            spec);
+    return -1;
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
@@ -145,6 +196,12 @@ static int parse_args(int argc, char **argv, Options *o) {
                    strcmp(a, "-hdd") == 0) {
             NEED_ARG();
             o->hd[a[3] - 'a'] = val;
+        } else if (strcmp(a, "-cdrom") == 0) {
+            NEED_ARG();
+            o->cdrom = val;
+        } else if (strcmp(a, "-boot") == 0) {
+            NEED_ARG();
+            if (parse_boot(val, o) < 0) return -1;
         } else if (strcmp(a, "-snapshot") == 0) {
             o->snapshot = true;
         } else if (strcmp(a, "-no-reboot") == 0) {
@@ -316,6 +373,9 @@ int main(int argc, char **argv) {
     cfg.rtc_start = (int64_t)time(NULL);
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
+    cfg.cdrom = o.cdrom;
+    cfg.boot_order = o.boot_order[0] ? o.boot_order : NULL;
+    cfg.boot_menu = o.boot_menu;
     if (o.lockstep) {
         CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : cpu_default_engine();
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
