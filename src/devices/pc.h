@@ -15,7 +15,11 @@
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
- * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, VGA, ACPI, direct kernel boot.
+ * With cfg.vga the machine has a VGA (devices/vga.h) at PCI 00:02.0; its
+ * BIOS (cfg.vgabios_path) reaches the firmware as fw_cfg file
+ * "pci1234,1111.rom", which SeaBIOS runs as the VGA's option ROM.
+ *
+ * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, ACPI, direct kernel boot.
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -38,6 +42,8 @@ typedef struct PcConfig {
     int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;               /* never write the images: writes go to memory */
+    bool vga;                    /* add the VGA (default true) */
+    const char *vgabios_path;    /* its option ROM; NULL: none */
 } PcConfig;
 
 typedef enum PcExit {
@@ -56,5 +62,9 @@ PcExit pc_run(Pc *pc, uint64_t max_insns);
 CPU *pc_cpu(Pc *pc);
 /* Feed bytes typed on the serial console to COM1; returns how many were taken. */
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
+/* The parts front ends talk to (the VGA is NULL without cfg.vga). */
+struct Vga *pc_vga(Pc *pc);
+struct I8042 *pc_keyboard(Pc *pc);
+struct PhysMem *pc_physmem(Pc *pc);
 
 #endif
