@@ -7,7 +7,11 @@
 # monitor for a screendump and decodes the PNG: every 9x16 text cell is
 # matched against the 8x16 font found inside the same VGA BIOS image, so the
 # picture must read "SeaBIOS (version ..." and the boot sector's line in the
-# right places and colours. With SDL built in, a second run opens the window through
+# right places and colours. A second boot sector draws a pixel in mode 13h
+# (INT 10h AX=13h), waits for a key (sent by the monitor's sendkey), then
+# sets VBE mode 101h (640x480x8, DISPI) and draws a pixel through bank 1 of
+# the 0xA0000 window; both screendumps must show exactly that pixel. With SDL
+# built in, a second run opens the window through
 # SDL's dummy video driver. Skips (77) without seabios or python3.
 set -u
 bt86=$1
@@ -29,27 +33,43 @@ code = bytes([0x31, 0xC0, 0x8E, 0xD8, 0xBE, 0x17, 0x7C, 0xAC, 0x08, 0xC0, 0x74, 
 sector = code.ljust(510, b'\0') + b'\x55\xaa'
 open(sys.argv[1], 'wb').write(sector.ljust(1 << 20, b'\0'))
 PY
-mkfifo "$tmp/mon"
-"$bt86" -bios "$bios" -hda "$tmp/disk.img" -display none -monitor stdio -serial "file:$tmp/serial.log" \
-  <"$tmp/mon" >"$tmp/monitor.out" 2>&1 &
-pid=$!
-exec 3>"$tmp/mon"
-for _ in $(seq 1 240); do
-  grep -q "Hello from the boot sector" "$tmp/serial.log" 2>/dev/null && break
-  kill -0 $pid 2>/dev/null || break
-  sleep 1
-done
-if ! grep -q "Hello from the boot sector" "$tmp/serial.log" 2>/dev/null; then
-  echo "display-test: the boot sector's message never appeared on COM1"; cat "$tmp/serial.log" 2>/dev/null | head; exit 1
-fi
+# Start bt86 on IMAGE with the monitor on fd 3; wait_serial TEXT; stop_guest.
+start_guest() {
+  rm -f "$tmp/mon" "$tmp/serial.log"
+  mkfifo "$tmp/mon"
+  "$bt86" -bios "$bios" -hda "$1" -display none -monitor stdio -serial "file:$tmp/serial.log" \
+    <"$tmp/mon" >"$tmp/monitor.out" 2>&1 &
+  pid=$!
+  exec 3>"$tmp/mon"
+}
+wait_serial() {
+  for _ in $(seq 1 240); do
+    grep -q "$1" "$tmp/serial.log" 2>/dev/null && return 0
+    kill -0 $pid 2>/dev/null || break
+    sleep 1
+  done
+  echo "display-test: '$1' never appeared on COM1"; head "$tmp/serial.log" 2>/dev/null
+  return 1
+}
+stop_guest() {
+  echo "quit" >&3
+  exec 3>&-
+  for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 1; done
+  wait $pid; local rc=$?
+  if [ $rc -ne 0 ]; then echo "display-test: bt86 exited with $rc"; cat "$tmp/monitor.out"; fail=1; fi
+}
+
+start_guest "$tmp/disk.img"
+wait_serial "Hello from the boot sector" || exit 1
 echo "screendump $tmp/screen.png" >&3
 echo "info registers" >&3
-echo "quit" >&3
-exec 3>&-
-for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 1; done
-wait $pid; rc=$?
-if [ $rc -ne 0 ]; then echo "display-test: bt86 exited with $rc"; cat "$tmp/monitor.out"; fail=1; fi
+echo "xp/4xb 0xb8000" >&3
+echo "x/2i 0x7c00" >&3
+stop_guest
 grep -q "EIP=" "$tmp/monitor.out" || { echo "display-test: no 'info registers' output"; fail=1; }
+# 'S' (0x53) in light grey (0x07), 'e' (0x65): the first cells of the screen.
+grep -q "000b8000: 0x53 0x07 0x65 0x07" "$tmp/monitor.out" || { echo "display-test: xp of the text buffer"; cat "$tmp/monitor.out"; fail=1; }
+grep -q "0x00007c00:  xor ax, ax" "$tmp/monitor.out" || { echo "display-test: x/i of the boot sector"; fail=1; }
 
 python3 - "$tmp/screen.png" "$vgabios" <<'PY' || fail=1
 import struct, sys, zlib
@@ -109,6 +129,52 @@ assert '?' not in ''.join(text), 'cells that are not glyphs of the font'
 inks = {bytes(px(x, y)) for y in range(16) for x in range(9 * 16) if px(x, y) != black}
 assert inks == {b'\xaa\xaa\xaa'}, inks
 print('display-test: screendump reads SeaBIOS text correctly')
+PY
+
+# Graphics: mode 13h, a key, VBE 101h through the bank window.
+python3 - "$tmp/gfx.img" <<'PY'
+import sys
+def serial(text):  # mov dx,3F8h; then mov al,ch; out dx,al for each character and '\n'
+    return bytes([0xBA, 0xF8, 0x03]) + b''.join(bytes([0xB0, ord(c), 0xEE]) for c in text + '\n')
+code = bytes([0xB8, 0x13, 0x00, 0xCD, 0x10,              # mov ax,13h; int 10h
+              0xB8, 0x00, 0xA0, 0x8E, 0xC0,              # es = A000h
+              0xBF, 0xA1, 0x0C, 0xB0, 0x04, 0xAA])       # [320*10+33] = 4
+code += serial('@13h@')
+code += bytes([0x30, 0xE4, 0xCD, 0x16])                  # wait for a key (int 16h)
+code += bytes([0xB8, 0x02, 0x4F, 0xBB, 0x01, 0x01, 0xCD, 0x10,  # VBE set mode 101h
+               0xB8, 0x05, 0x4F, 0x31, 0xDB, 0xBA, 0x01, 0x00, 0xCD, 0x10,  # window A: bank 1
+               0xB8, 0x00, 0xA0, 0x8E, 0xC0,
+               0xBF, 0x05, 0xF4, 0xB0, 0x04, 0xAA])      # [0xF405] = 4: pixel (5, 200)
+code += serial('@vbe@') + bytes([0xEB, 0xFE])
+open(sys.argv[1], 'wb').write((code.ljust(510, b'\0') + b'\x55\xaa').ljust(1 << 20, b'\0'))
+PY
+start_guest "$tmp/gfx.img"
+if wait_serial "@13h@"; then
+  echo "screendump $tmp/mode13.png" >&3
+  echo "sendkey ret" >&3
+  if wait_serial "@vbe@"; then echo "screendump $tmp/vbe.png" >&3; else fail=1; fi
+else
+  fail=1
+fi
+stop_guest
+python3 - "$tmp/mode13.png" "$tmp/vbe.png" <<'PY' || fail=1
+import struct, sys, zlib
+def lit_pixels(path):
+    png = open(path, 'rb').read()
+    pos, idat = 8, b''
+    while pos < len(png):
+        n, = struct.unpack('>I', png[pos:pos + 4])
+        if png[pos + 4:pos + 8] == b'IHDR': w, h = struct.unpack('>II', png[pos + 8:pos + 16])
+        if png[pos + 4:pos + 8] == b'IDAT': idat += png[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    raw, st = zlib.decompress(idat), 1 + 3 * w
+    return w, h, [(x, y, raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x].hex()) for y in range(h) for x in range(w)
+                  if raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x] != b'\0\0\0']
+got = lit_pixels(sys.argv[1])
+assert got == (320, 200, [(33, 10, 'aa0000')]), 'mode 13h: %s' % (got[:2] + (got[2][:4],),)
+got = lit_pixels(sys.argv[2])
+assert got == (640, 480, [(5, 200, 'aa0000')]), 'VBE 101h: %s' % (got[:2] + (got[2][:4],),)
+print('display-test: mode 13h and VBE 640x480x8 screendumps show the drawn pixels')
 PY
 
 # The SDL window, headless.
