@@ -82,6 +82,12 @@ static bool dispi_on(const Vga *v) {
     return v->dispi[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_ENABLED;
 }
 
+/* DISPI modes other than 4 bpp see video memory linearly; 4 bpp modes are
+ * planar, through the VGA's own memory path. */
+static bool dispi_linear(const Vga *v) {
+    return dispi_on(v) && v->dispi[VBE_DISPI_INDEX_BPP] != 4;
+}
+
 static unsigned dispi_bytes_pp(const Vga *v) {
     return (v->dispi[VBE_DISPI_INDEX_BPP] + 7u) / 8u;
 }
@@ -99,7 +105,7 @@ static void dispi_update_virt_height(Vga *v) {
 }
 
 static bool valid_bpp(unsigned bpp) {
-    return bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
+    return bpp == 4 || bpp == 8 || bpp == 15 || bpp == 16 || bpp == 24 || bpp == 32;
 }
 
 static uint16_t dispi_read(Vga *v) {
@@ -203,7 +209,7 @@ static uint8_t logic_op(const Vga *v, uint8_t x, uint8_t latch) {
 
 static void window_writeb(Vga *v, uint32_t a, uint8_t val) {
     if (!window_offset(v, &a)) return;
-    if (dispi_on(v)) {
+    if (dispi_linear(v)) {
         uint32_t i = (uint32_t)v->dispi[VBE_DISPI_INDEX_BANK] * 0x10000u + a;
         if (a < 0x10000 && i < VGA_VRAM_SIZE) v->vram[i] = val;
         return;
@@ -250,7 +256,7 @@ static void window_writeb(Vga *v, uint32_t a, uint8_t val) {
 
 static uint8_t window_readb(Vga *v, uint32_t a) {
     if (!window_offset(v, &a)) return 0xFF;
-    if (dispi_on(v)) {
+    if (dispi_linear(v)) {
         uint32_t i = (uint32_t)v->dispi[VBE_DISPI_INDEX_BANK] * 0x10000u + a;
         return a < 0x10000 && i < VGA_VRAM_SIZE ? v->vram[i] : 0xFF;
     }
@@ -656,6 +662,24 @@ static void render_dispi(Vga *v, unsigned *w, unsigned *h) {
     *h = height;
     if (!fb_size(v, width, height)) {
         *w = *h = 0;
+        return;
+    }
+    if (bpp == 4) { /* planar: one bit per pixel in each plane, through the palette */
+        uint32_t pal16[16];
+        for (unsigned i = 0; i < 16; i++)
+            pal16[i] = attr_rgb(v, i);
+        uint32_t line_bytes = v->dispi[VBE_DISPI_INDEX_VIRT_WIDTH] / 8u;
+        for (unsigned y = 0; y < height; y++) {
+            uint32_t row = (uint32_t)(y + v->dispi[VBE_DISPI_INDEX_Y_OFFSET]) * line_bytes;
+            for (unsigned x = 0; x < width; x++) {
+                uint32_t px = x + v->dispi[VBE_DISPI_INDEX_X_OFFSET];
+                uint32_t off = (row + px / 8) & (PLANE_SIZE - 1);
+                unsigned bit = 7 - (px & 7), col = 0;
+                for (unsigned p = 0; p < 4; p++)
+                    col |= ((v->vram[off * 4 + p] >> bit) & 1u) << p;
+                v->fb[(size_t)y * width + x] = pal16[col];
+            }
+        }
         return;
     }
     uint64_t stride = dispi_stride(v);

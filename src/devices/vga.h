@@ -14,7 +14,7 @@
  * chain-4 and odd/even addressing, as on the real chip.
  *
  * DISPI part: index/data ports 0x1CE/0x1CF (and 0x1D0 as data, as QEMU
- * accepts): ID 0xB0C0-0xB0C5, XRES, YRES, BPP 8/15/16/24/32, ENABLE (with
+ * accepts): ID 0xB0C0-0xB0C5, XRES, YRES, BPP 4 (planar)/8/15/16/24/32, ENABLE (with
  * GETCAPS, 8BIT_DAC, LFB_ENABLED, NOCLEARMEM), BANK (64 KiB window at
  * 0xA0000 while enabled), VIRT_WIDTH/HEIGHT, X/Y_OFFSET, VIDEO_MEMORY_64K.
  * The linear frame buffer is the whole video memory (planes interleaved:

@@ -494,6 +494,34 @@ START_TEST(pci_bar_and_dispi) {
 }
 END_TEST
 
+START_TEST(dispi_planar_4bpp) {
+    planar_setup();
+    for (uint8_t i = 0; i < 16; i++)
+        attr(i, i);
+    attr(0x12, 0x0F);
+    outb(0x3C8, 3);
+    outb(0x3C9, 0);
+    outb(0x3C9, 63);
+    outb(0x3C9, 63);
+    dispi(VBE_DISPI_INDEX_XRES, 800);
+    dispi(VBE_DISPI_INDEX_YRES, 600);
+    dispi(VBE_DISPI_INDEX_BPP, 4);
+    dispi(VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED);
+    ck_assert_uint_eq(dispi_get(VBE_DISPI_INDEX_ENABLE) & VBE_DISPI_ENABLED, 1);
+    /* The window still goes through the planes: colour 3 = planes 0 and 1. */
+    seq(2, 0x03);
+    phys_write(pm, 0xA0000 + 100 * 100 + 2, 1, 0x01);
+    seq(2, 0x0F);
+    ck_assert_uint_eq(plane_byte(1, 100 * 100 + 2), 0x01);
+    unsigned w, h;
+    const uint32_t *fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(w, 800);
+    ck_assert_uint_eq(h, 600);
+    ck_assert_uint_eq(fb[100 * 800 + 2 * 8 + 7], 0x00FFFF);
+    ck_assert_uint_eq(fb[100 * 800 + 2 * 8 + 6], 0x000000);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("vga");
     TCase *tc = tcase_create("vga");
@@ -507,6 +535,7 @@ int main(void) {
     tcase_add_test(tc, text_rendering);
     tcase_add_test(tc, graphics_rendering);
     tcase_add_test(tc, pci_bar_and_dispi);
+    tcase_add_test(tc, dispi_planar_4bpp);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
