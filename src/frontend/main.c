@@ -396,6 +396,7 @@ int main(int argc, char **argv) {
     }
     if (con.enabled) {
         if (isatty(STDIN_FILENO) && con.serial) tty_make_raw();
+        if (con.mon) monitor_set_echo(con.mon, tty_raw);
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
 

@@ -20,6 +20,7 @@ struct Monitor {
     MonitorHooks hooks;
     char line[512];
     size_t len;
+    bool echo;
 };
 
 Monitor *monitor_new(Pc *pc, FILE *out, const MonitorHooks *hooks) {
@@ -33,6 +34,10 @@ Monitor *monitor_new(Pc *pc, FILE *out, const MonitorHooks *hooks) {
 
 void monitor_free(Monitor *m) {
     free(m);
+}
+
+void monitor_set_echo(Monitor *m, bool echo) {
+    m->echo = echo;
 }
 
 void monitor_prompt(Monitor *m) {
@@ -50,11 +55,16 @@ MonitorAction monitor_input(Monitor *m, const uint8_t *buf, size_t len) {
             if (monitor_command(m, m->line) == MONITOR_QUIT) return MONITOR_QUIT;
             monitor_prompt(m);
         } else if (c == 0x7F || c == 0x08) {
-            if (m->len) m->len--;
+            if (m->len) {
+                m->len--;
+                if (m->echo) fputs("\b \b", m->out);
+            }
         } else if (c >= 0x20 && m->len + 1 < sizeof m->line) {
             m->line[m->len++] = (char)c;
+            if (m->echo) fputc(c, m->out);
         }
     }
+    if (m->echo) fflush(m->out);
     return MONITOR_CONTINUE;
 }
 

@@ -19,6 +19,7 @@
 #ifndef BT86_MONITOR_H
 #define BT86_MONITOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +40,8 @@ typedef struct Monitor Monitor;
 Monitor *monitor_new(Pc *pc, FILE *out, const MonitorHooks *hooks);
 void monitor_free(Monitor *m);
 void monitor_prompt(Monitor *m);
+/* Echo typed characters (for a terminal in raw mode, where nothing else does). */
+void monitor_set_echo(Monitor *m, bool echo);
 /* Feed typed bytes; complete lines run as commands (each followed by a new prompt). */
 MonitorAction monitor_input(Monitor *m, const uint8_t *buf, size_t len);
 /* Run one command line. */

@@ -131,6 +131,23 @@ assert inks == {b'\xaa\xaa\xaa'}, inks
 print('display-test: screendump reads SeaBIOS text correctly')
 PY
 
+# -nographic: COM1 on stdio, Ctrl-A c switches to the monitor and back.
+rm -f "$tmp/mon"; mkfifo "$tmp/mon"
+"$bt86" -bios "$bios" -hda "$tmp/disk.img" -nographic <"$tmp/mon" >"$tmp/nographic.out" 2>&1 &
+pid=$!
+exec 3>"$tmp/mon"
+for _ in $(seq 1 240); do
+  grep -q "Hello from the boot sector" "$tmp/nographic.out" && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 1
+done
+printf '\001cxp/2xb 0xb8000\r\001c\001h\001cquit\r' >&3
+exec 3>&-
+for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 1; done
+wait $pid || { echo "display-test: -nographic run exited with an error"; fail=1; }
+grep -q "000b8000: 0x53 0x07" "$tmp/nographic.out" || { echo "display-test: Ctrl-A c monitor"; cat -v "$tmp/nographic.out"; fail=1; }
+grep -q "C-a c" "$tmp/nographic.out" || { echo "display-test: Ctrl-A h help"; fail=1; }
+
 # Graphics: mode 13h, a key, VBE 101h through the bank window.
 python3 - "$tmp/gfx.img" <<'PY'
 import sys
