@@ -211,8 +211,9 @@ static void fwcfg_setup(Pc *pc) {
     for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
     e820[16] = 1; /* RAM */
     fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
-    /* No VGA yet: SeaBIOS's own console (its menus, INT 10h text of boot
-     * loaders) goes to COM1, as with QEMU -nographic. */
+    /* SeaBIOS's console (its menus, INT 10h text of boot loaders) also goes
+     * to COM1: with a VGA it mirrors the screen there ("split mode"),
+     * without one COM1 is the console, as with QEMU -nographic. */
     static const uint8_t sercon[2] = {0xF8, 0x03};
     fwcfg_add_file(pc->fwcfg, "etc/sercon-port", sercon, sizeof sercon);
 }
