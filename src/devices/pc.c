@@ -19,6 +19,7 @@
 #include "devices/piix3.h"
 #include "devices/pit.h"
 #include "devices/uart.h"
+#include "devices/vga.h"
 #include "mmu/mmu.h"
 
 struct Pc {
@@ -38,6 +39,7 @@ struct Pc {
     IdeChannel *ide[2];
     Disk *disks[4];
     Disk *cdrom;
+    Vga *vga;
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -49,6 +51,8 @@ PcConfig pc_default_config(void) {
     c.ram_mb = 128;
     c.bios_path = "/usr/share/seabios/bios.bin";
     c.ns_per_insn = 2;
+    c.vga = true;
+    c.vgabios_path = "/usr/share/seabios/vgabios-stdvga.bin";
     return c;
 }
 
@@ -203,6 +207,36 @@ static void cmos_memory_setup(Pc *pc) {
     cmos_boot_order(pc);
 }
 
+/* The VGA BIOS goes to the firmware as fw_cfg file "pciVVVV,DDDD.rom":
+ * SeaBIOS runs it as the option ROM of that PCI device (with its address,
+ * so the BIOS finds BAR0), as QEMU does for a device without a ROM BAR. */
+static int load_vgabios(Pc *pc, const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open VGA BIOS %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) < 0 || st.st_size < 512 || st.st_size > 0x20000) {
+        snprintf(err, errlen, "VGA BIOS %s: size must be 512 bytes to 128 KiB", path);
+        fclose(f);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *data = malloc(size);
+    if (!data || fread(data, 1, size, f) != size || data[0] != 0x55 || data[1] != 0xAA) {
+        snprintf(err, errlen, "VGA BIOS %s: not an option ROM image", path);
+        free(data);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    int rc = fwcfg_add_file(pc->fwcfg, "pci1234,1111.rom", data, size);
+    free(data);
+    if (rc < 0) snprintf(err, errlen, "cannot add the VGA BIOS to fw_cfg");
+    return rc < 0 ? -1 : 0;
+}
+
 static void fwcfg_setup(Pc *pc) {
     uint64_t ram = (uint64_t)pc->cfg.ram_mb << 20;
     fwcfg_add_i64(pc->fwcfg, FW_CFG_RAM_SIZE, ram);
@@ -214,8 +248,9 @@ static void fwcfg_setup(Pc *pc) {
     for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
     e820[16] = 1; /* RAM */
     fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
-    /* No VGA yet: SeaBIOS's own console (its menus, INT 10h text of boot
-     * loaders) goes to COM1, as with QEMU -nographic. */
+    /* SeaBIOS's console (its menus, INT 10h text of boot loaders) also goes
+     * to COM1: with a VGA it mirrors the screen there ("split mode"),
+     * without one COM1 is the console, as with QEMU -nographic. */
     static const uint8_t sercon[2] = {0xF8, 0x03};
     fwcfg_add_file(pc->fwcfg, "etc/sercon-port", sercon, sizeof sercon);
 }
@@ -293,6 +328,19 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         pc_free(pc);
         return NULL;
     }
+    if (cfg->vga) {
+        pc->vga = vga_new(&pc->clock);
+        if (!pc->vga || vga_register(pc->vga, pc->io, pc->pm) < 0 ||
+            !vga_pci_init(pc->vga, pc->pci, PCI_DEVFN(2, 0))) {
+            snprintf(err, errlen, "internal error: VGA setup");
+            pc_free(pc);
+            return NULL;
+        }
+        if (cfg->vgabios_path && load_vgabios(pc, cfg->vgabios_path, err, errlen) < 0) {
+            pc_free(pc);
+            return NULL;
+        }
+    }
     if (pic_register(pc->pic, pc->io) < 0 || pit_register(pc->pit, pc->io) < 0 ||
         cmos_register(pc->cmos, pc->io) < 0 || i8042_register(pc->kbd, pc->io) < 0 ||
         uart_register(pc->com1, pc->io) < 0 || uart_register(pc->com2, pc->io) < 0 ||
@@ -327,6 +375,7 @@ void pc_free(Pc *pc) {
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
     pci_bus_free(pc->pci);
+    vga_free(pc->vga);
     for (int i = 0; i < 2; i++) ide_free(pc->ide[i]);
     for (int i = 0; i < 4; i++) disk_close(pc->disks[i]);
     disk_close(pc->cdrom);
@@ -336,6 +385,8 @@ void pc_free(Pc *pc) {
 }
 
 CPU *pc_cpu(Pc *pc) { return pc->cpu; }
+Vga *pc_vga(Pc *pc) { return pc->vga; }
+I8042 *pc_keyboard(Pc *pc) { return pc->kbd; }
 PhysMem *pc_physmem(Pc *pc) { return pc->pm; }
 
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }

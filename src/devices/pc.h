@@ -15,7 +15,11 @@
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
- * Not there yet (see docs/STATUS.md): VGA, ACPI, direct kernel boot.
+ * With cfg.vga the machine has a VGA (devices/vga.h) at PCI 00:02.0; its
+ * BIOS (cfg.vgabios_path) reaches the firmware as fw_cfg file
+ * "pci1234,1111.rom", which SeaBIOS runs as the VGA's option ROM.
+ *
+ * Not there yet (see docs/STATUS.md): ACPI, direct kernel boot.
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -42,6 +46,8 @@ typedef struct PcConfig {
     const char *boot_order;      /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
                                     (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
     bool boot_menu;              /* SeaBIOS's boot menu (F12) */
+    bool vga;                    /* add the VGA (default true) */
+    const char *vgabios_path;    /* its option ROM; NULL: none */
 } PcConfig;
 
 typedef enum PcExit {
@@ -63,5 +69,8 @@ CPU *pc_cpu(Pc *pc);
 PhysMem *pc_physmem(Pc *pc);
 /* Feed bytes typed on the serial console to COM1; returns how many were taken. */
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
+/* The parts front ends talk to (the VGA is NULL without cfg.vga). */
+struct Vga *pc_vga(Pc *pc);
+struct I8042 *pc_keyboard(Pc *pc);
 
 #endif

@@ -5,11 +5,16 @@
  *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
  *          [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
- *          [-no-reboot] [-max-insns N]
+ *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
+ *
+ * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
+ * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
+ * the serial console is on the terminal. Both are polled between CPU
+ * slices, so the machine stays single-threaded.
  *
  * Options that belong to parts of the machine not built yet (kernel boot,
- * display, monitor, GDB stub) are recognised and refused with a clear
- * message rather than silently ignored.
+ * GDB stub) are recognised and refused with a clear message rather
+ * than silently ignored.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +28,9 @@
 
 #include "dbt/dbt.h"
 #include "devices/pc.h"
+#include "frontend/display.h"
 #include "frontend/lockstep.h"
+#include "frontend/monitor.h"
 #include "frontend/trace.h"
 
 #define BT86_VERSION "0.1"
@@ -46,6 +53,10 @@ typedef struct Options {
     bool singlestep;
     bool stats;           /* -dbt-stats */
     uint64_t lockstep;    /* -lockstep N: compare with the interpreter every N instructions */
+    bool nographic;
+    const char *display; /* sdl, none; NULL: default */
+    const char *vga;     /* std, none */
+    const char *monitor; /* stdio, none */
 } Options;
 
 static void usage(FILE *out) {
@@ -70,17 +81,18 @@ static void usage(FILE *out) {
             "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
             "  -lockstep N          run the engine against the interpreter, comparing every N\n"
             "                       instructions; report the first divergence (bt86 extension)\n"
+            "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
+            "  -vga std|none        the VGA adapter (default std)\n"
+            "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
             "  -h, -help            this help;  -version  the version\n"
             "Not available yet (see docs/STATUS.md): -kernel -initrd -append\n"
-            "  -display -monitor -s -S -gdb -icount -rtc\n");
+            "  -s -S -gdb -icount -rtc\n");
 }
 
-static const char *const not_yet[] = {"-kernel", "-initrd", "-append",
-                                      "-display", "-monitor", "-s", "-S", "-gdb",
+static const char *const not_yet[] = {"-kernel", "-initrd", "-append", "-s", "-S", "-gdb",
                                       "-icount", "-rtc", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-kernel", "-initrd",
-                                               "-append", "-display", "-monitor", "-gdb", "-icount",
+static const char *const not_yet_with_arg[] = {"-kernel", "-initrd", "-append", "-gdb", "-icount",
                                                "-rtc", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
@@ -180,6 +192,28 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->bios = val;
         } else if (strcmp(a, "-nographic") == 0) {
             if (!o->serial) o->serial = "stdio";
+            o->nographic = true;
+        } else if (strcmp(a, "-display") == 0) {
+            NEED_ARG();
+            if (strcmp(val, "sdl") != 0 && strcmp(val, "none") != 0) {
+                fprintf(stderr, "bt86: -display: unknown display '%s' (sdl, none)\n", val);
+                return -1;
+            }
+            o->display = val;
+        } else if (strcmp(a, "-vga") == 0) {
+            NEED_ARG();
+            if (strcmp(val, "std") != 0 && strcmp(val, "none") != 0) {
+                fprintf(stderr, "bt86: -vga: unknown adapter '%s' (std, none)\n", val);
+                return -1;
+            }
+            o->vga = val;
+        } else if (strcmp(a, "-monitor") == 0) {
+            NEED_ARG();
+            if (strcmp(val, "stdio") != 0 && strcmp(val, "none") != 0) {
+                fprintf(stderr, "bt86: -monitor: unknown device '%s' (stdio, none)\n", val);
+                return -1;
+            }
+            o->monitor = val;
         } else if (strcmp(a, "-serial") == 0) {
             NEED_ARG();
             o->serial = val;
@@ -295,7 +329,10 @@ static void serial_out(void *opaque, uint8_t byte) {
 }
 
 typedef struct Console {
-    bool enabled; /* COM1 input comes from stdin */
+    bool enabled; /* stdin is read: for COM1 and/or the monitor */
+    bool serial;  /* COM1 is on stdio (Ctrl-A escapes apply) */
+    Monitor *mon; /* the monitor, or NULL */
+    bool mon_active; /* typed bytes go to the monitor */
     bool eof;     /* stdin was a pipe or file and has ended */
     uint8_t pending[256];
     size_t npending;
@@ -314,22 +351,38 @@ static void console_poll(Console *c, Pc *pc) {
     }
     for (ssize_t i = 0; i < n; i++) {
         uint8_t ch = buf[i];
-        if (c->escape) {
+        if (c->serial && c->escape) {
             c->escape = false;
             if (ch == 'x') {
                 c->quit = true;
                 return;
             }
             if (ch == 'h') {
-                fprintf(stderr, "\r\nC-a x  exit\r\nC-a h  this help\r\nC-a C-a  send C-a\r\n");
+                fprintf(stderr, "\r\nC-a x  exit\r\nC-a c  switch between console and monitor\r\n"
+                                "C-a h  this help\r\nC-a C-a  send C-a\r\n");
+                continue;
+            }
+            if (ch == 'c' && c->mon) {
+                c->mon_active = !c->mon_active;
+                if (c->mon_active) {
+                    fputs("\r\n", stdout);
+                    monitor_prompt(c->mon);
+                }
                 continue;
             }
             if (ch != 1) continue;
-        } else if (ch == 1) {
+        } else if (c->serial && ch == 1) {
             c->escape = true;
             continue;
         }
-        if (c->npending < sizeof c->pending) c->pending[c->npending++] = ch;
+        if (c->mon_active) {
+            if (monitor_input(c->mon, &ch, 1) == MONITOR_QUIT) {
+                c->quit = true;
+                return;
+            }
+            continue;
+        }
+        if (c->serial && c->npending < sizeof c->pending) c->pending[c->npending++] = ch;
     }
     size_t taken = pc_serial_input(pc, c->pending, c->npending);
     memmove(c->pending, c->pending + taken, c->npending - taken);
@@ -373,6 +426,20 @@ int main(int argc, char **argv) {
     cfg.rtc_start = (int64_t)time(NULL);
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
+    cfg.vga = !(o.vga && strcmp(o.vga, "none") == 0);
+    /* Which display: -display, else none with -nographic, else a window
+     * when there is a desktop to show it on and SDL is built in. */
+    bool want_sdl;
+    if (o.display) want_sdl = strcmp(o.display, "sdl") == 0;
+    else want_sdl = !o.nographic && display_sdl_available() && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"));
+    if (want_sdl && !display_sdl_available()) {
+        fprintf(stderr, "bt86: -display sdl: this bt86 was built without SDL2 (install libsdl2-dev and rebuild)\n");
+        return 1;
+    }
+    if (want_sdl && !cfg.vga) {
+        fprintf(stderr, "bt86: -display sdl needs the VGA (drop -vga none)\n");
+        return 1;
+    }
     cfg.cdrom = o.cdrom;
     cfg.boot_order = o.boot_order[0] ? o.boot_order : NULL;
     cfg.boot_menu = o.boot_menu;
@@ -406,9 +473,34 @@ int main(int argc, char **argv) {
     }
     /* With the serial port on stdio, stdin feeds COM1: keystrokes from a
      * terminal (put in raw mode) or the bytes of a pipe or file. */
-    Console con = {.enabled = serial == stdout};
+    Console con = {.enabled = serial == stdout, .serial = serial == stdout};
+    bool mon_stdio = o.monitor && strcmp(o.monitor, "stdio") == 0;
+    /* The monitor: on stdin with -monitor stdio; behind Ctrl-A c whenever
+     * the serial console is on the terminal (as with QEMU -nographic). */
+    if (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0))) {
+        con.mon = monitor_new(pc, stdout, NULL);
+        if (!con.mon) {
+            fprintf(stderr, "bt86: out of memory\n");
+            return 1;
+        }
+        con.enabled = true;
+        if (mon_stdio && !con.serial) {
+            con.mon_active = true;
+            monitor_prompt(con.mon);
+        }
+    }
+    Display *display = NULL;
+    if (want_sdl) {
+        char derr[256];
+        display = display_sdl_new(pc, derr, sizeof derr);
+        if (!display) {
+            fprintf(stderr, "bt86: -display sdl: %s\n", derr);
+            return 1;
+        }
+    }
     if (con.enabled) {
-        if (isatty(STDIN_FILENO)) tty_make_raw();
+        if (isatty(STDIN_FILENO) && con.serial) tty_make_raw();
+        if (con.mon) monitor_set_echo(con.mon, tty_raw);
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
 
@@ -421,6 +513,7 @@ int main(int argc, char **argv) {
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
+        if (display && !display_sdl_update(display)) break; /* window closed */
         if (e == PC_EXIT_RESET) {
             if (o.no_reboot) {
                 fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");
@@ -438,6 +531,8 @@ int main(int argc, char **argv) {
                 (unsigned long long)cpu->icount);
         if (cpu->dbt) dbt_print_stats(cpu->dbt, stderr);
     }
+    display_sdl_free(display);
+    monitor_free(con.mon);
     if (tracer) tracer_free(tracer);
     if (log != stderr) fclose(log);
     if (serial && serial != stdout) fclose(serial);

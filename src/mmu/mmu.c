@@ -58,6 +58,21 @@ int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, 
     return 0;
 }
 
+int physmem_move_mmio(PhysMem *pm, MmioReadFn rd, void *opaque, uint32_t start, uint32_t size) {
+    if (size && !range_ok(start, size)) return -1;
+    for (int i = 0; i < pm->nregions; i++) {
+        PhysRegion *r = &pm->regions[i];
+        if (r->kind != PHYS_MMIO || r->read != rd || r->opaque != opaque) continue;
+        if (r->start == start && r->size == size) return 0;
+        /* A region of size 0 matches no address and overlaps nothing. */
+        r->start = start;
+        r->size = size;
+        if (pm->map_changed) pm->map_changed(pm->map_opaque);
+        return 0;
+    }
+    return -1;
+}
+
 void physmem_set_a20(PhysMem *pm, bool enabled) {
     uint32_t mask = enabled ? 0xFFFFFFFFu : 0xFFEFFFFFu;
     if (mask == pm->a20_mask) return;

@@ -87,6 +87,10 @@ int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data
 /* Map MMIO callbacks at [start, start+size). Returns 0 or -1. */
 int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, MmioWriteFn wr,
                      void *opaque);
+/* Move the MMIO region registered with (rd, opaque) to [start, start+size),
+ * or unmap it with size 0 (a PCI BAR being reprogrammed or disabled).
+ * Returns 0, or -1 if there is no such region or the range wraps. */
+int physmem_move_mmio(PhysMem *pm, MmioReadFn rd, void *opaque, uint32_t start, uint32_t size);
 void physmem_set_a20(PhysMem *pm, bool enabled);
 /* Install len bytes of ROM image at physical address `at` in the BIOS area
  * (0xC0000 <= at, at + len <= 0x100000) and start shadow routing there (all

@@ -16,7 +16,7 @@ echo "$out" | head -20
 fail=0
 for want in "SeaBIOS (version" "Running on QEMU (i440fx)" "Found QEMU fw_cfg" \
             "qemu/e820: addr 0x0000000000000000 len 0x0000000008000000 \[RAM\]" \
-            "Found 3 PCI devices" "PS2 keyboard initialized" "Found 2 serial ports" \
+            "Found 4 PCI devices" "PS2 keyboard initialized" "Found 2 serial ports" \
             "No bootable device" "Attempting a hard reboot" "the guest reset the machine"; do
   if ! grep -q "$want" <<<"$out"; then echo "seabios-smoke: missing: $want"; fail=1; fi
 done
