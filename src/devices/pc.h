@@ -1,6 +1,7 @@
 /*
  * pc.h - the PC machine: RAM, the BIOS image, the CPU and the chips on the
  * I/O bus (8259 PICs, 8254 PIT, CMOS/RTC, 8042, two 16550A UARTs, fw_cfg,
+ * ACPI power management (PIIX4 PM function, so the guest can power off),
  * the firmware debug console, the POST port), wired to one virtual clock.
  *
  * Time is deterministic: every executed instruction advances the virtual
@@ -15,7 +16,7 @@
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
- * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, VGA, ACPI, direct kernel boot.
+ * Not there yet (see docs/STATUS.md): ATAPI CD-ROM, VGA.
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -45,6 +46,7 @@ typedef enum PcExit {
     PC_EXIT_HALTED,     /* HLT with interrupts disabled: nothing can wake the CPU */
     PC_EXIT_RESET,      /* triple fault or reset request */
     PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
+    PC_EXIT_POWEROFF,   /* the guest switched the machine off (ACPI S5) */
 } PcExit;
 
 typedef struct Pc Pc;

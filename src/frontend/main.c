@@ -321,6 +321,8 @@ int main(int argc, char **argv) {
                 break;
             }
             cpu_reset(pc_cpu(pc));
+        } else if (e == PC_EXIT_POWEROFF) {
+            break; /* the guest powered the machine off: exit status 0 */
         } else if (e == PC_EXIT_HALTED) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;
