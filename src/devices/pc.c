@@ -15,6 +15,7 @@
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
 #include "devices/ide.h"
+#include "devices/linuxboot.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -274,6 +275,12 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cpu->ferr_opaque = pc;
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
+    fwcfg_attach_dma(pc->fwcfg, pc->pm);
+    if (cfg->kernel &&
+        linuxboot_setup(pc->fwcfg, cfg->ram_mb << 20, cfg->kernel, cfg->initrd, cfg->append, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
     return pc;
 }
 

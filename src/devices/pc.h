@@ -39,6 +39,9 @@ typedef struct PcConfig {
     int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;               /* never write the images: writes go to memory */
+    const char *kernel;          /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
+    const char *initrd;          /* its initial RAM disk, or NULL */
+    const char *append;          /* its command line, or NULL */
 } PcConfig;
 
 typedef enum PcExit {

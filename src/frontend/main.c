@@ -4,10 +4,10 @@
  *
  *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
- *          [-no-reboot] [-max-insns N]
+ *          [-no-reboot] [-max-insns N] [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
  *
- * Options that belong to parts of the machine not built yet (CD-ROM, kernel
- * boot, display, monitor, GDB stub) are recognised and refused with a clear
+ * Options that belong to parts of the machine not built yet (CD-ROM,
+ * display, monitor, GDB stub) are recognised and refused with a clear
  * message rather than silently ignored.
  */
 #include <errno.h>
@@ -35,6 +35,7 @@ typedef struct Options {
     bool no_reboot;
     bool snapshot;
     const char *hd[4];
+    const char *kernel, *initrd, *append;
     uint64_t max_insns;
 } Options;
 
@@ -45,6 +46,9 @@ static void usage(FILE *out) {
             "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
             "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
             "  -snapshot            never write the disk images (writes are kept in memory)\n"
+            "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
+            "  -initrd FILE         ... with this initial RAM disk\n"
+            "  -append CMDLINE      ... and this kernel command line\n"
             "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
             "  -serial DEV          COM1: stdio, none or file:PATH\n"
             "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
@@ -53,16 +57,14 @@ static void usage(FILE *out) {
             "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
             "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
             "  -h, -help            this help;  -version  the version\n"
-            "Not available yet (see docs/STATUS.md): -cdrom -boot -kernel -initrd -append\n"
+            "Not available yet (see docs/STATUS.md): -cdrom -boot\n"
             "  -display -monitor -s -S -gdb -icount -accel -rtc\n");
 }
 
-static const char *const not_yet[] = {"-cdrom", "-boot", "-kernel", "-initrd", "-append",
-                                      "-display", "-monitor", "-s", "-S", "-gdb",
+static const char *const not_yet[] = {"-cdrom", "-boot", "-display", "-monitor", "-s", "-S", "-gdb",
                                       "-icount", "-accel", "-rtc", "-singlestep", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-cdrom", "-boot", "-kernel", "-initrd",
-                                               "-append", "-display", "-monitor", "-gdb", "-icount",
+static const char *const not_yet_with_arg[] = {"-cdrom", "-boot", "-display", "-monitor", "-gdb", "-icount",
                                                "-accel", "-rtc", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
@@ -134,6 +136,15 @@ static int parse_args(int argc, char **argv, Options *o) {
                    strcmp(a, "-hdd") == 0) {
             NEED_ARG();
             o->hd[a[3] - 'a'] = val;
+        } else if (strcmp(a, "-kernel") == 0) {
+            NEED_ARG();
+            o->kernel = val;
+        } else if (strcmp(a, "-initrd") == 0) {
+            NEED_ARG();
+            o->initrd = val;
+        } else if (strcmp(a, "-append") == 0) {
+            NEED_ARG();
+            o->append = val;
         } else if (strcmp(a, "-snapshot") == 0) {
             o->snapshot = true;
         } else if (strcmp(a, "-no-reboot") == 0) {
@@ -155,6 +166,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             return -1;
         }
 #undef NEED_ARG
+    }
+    if (!o->kernel && (o->initrd || o->append)) {
+        fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
+        return -1;
     }
     return 0;
 }
@@ -283,6 +298,9 @@ int main(int argc, char **argv) {
     cfg.rtc_start = (int64_t)time(NULL);
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
+    cfg.kernel = o.kernel;
+    cfg.initrd = o.initrd;
+    cfg.append = o.append;
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {
