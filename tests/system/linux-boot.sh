@@ -4,7 +4,9 @@
 # the serial console; the test then types commands through COM1 and checks
 # what the guest answers: shell arithmetic, uname, and /proc/cpuinfo (the
 # CPU features we report, and a TSC frequency the kernel calibrated against
-# our PIT, which must come out at the 500 MHz our virtual clock implies).
+# our PIT, which must come out at the 500 MHz our virtual clock implies);
+# finally `poweroff -f` must switch the machine off (ACPI S5) and end bt86
+# with exit status 0.
 #   linux-boot.sh BT86 [IMAGE]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1
 # (tests/run-all.sh builds it and sets that).
@@ -62,8 +64,17 @@ send() {
 send 'echo BT86-$((6*7))-OK'
 send 'uname -sm'
 send 'grep -E "^(flags|cpu MHz|fpu)" /proc/cpuinfo'
+# Power off through ACPI (S5): bt86 must exit by itself, with status 0.
 printf 'poweroff -f\n' >&3
-sleep 2
+status=timeout
+for _ in $(seq 1 120); do
+  if ! kill -0 $pid 2>/dev/null; then
+    wait $pid
+    status=$?
+    break
+  fi
+  sleep 1
+done
 sed -n '/bt86 guest/,$p' "$out"
 
 check() { if ! grep -qE -- "$1" "$out"; then echo "linux-boot: missing: $1"; fail=1; fi; }
@@ -74,6 +85,10 @@ check '^flags[[:space:]]+: fpu .*tsc .*cx8 .*cmov'
 mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9]*\).*/\1/p' "$out" | head -1)
 if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then
   echo "linux-boot: TSC calibrated to '${mhz}' MHz, expected 500 (PIT and TSC disagree)"
+  fail=1
+fi
+if [ "$status" != 0 ]; then
+  echo "linux-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
   fail=1
 fi
 for bad in "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "Illegal instruction"; do
