@@ -256,8 +256,8 @@ static uint8_t *read_file(const char *what, const char *path, size_t max, size_t
         return NULL;
     }
     if ((unsigned long long)st.st_size > max) {
-        snprintf(err, errlen, "%s %s too large for RAM (%lld bytes)", what, path,
-                 (long long)st.st_size);
+        snprintf(err, errlen, "%s too large for RAM: %s has %lld bytes, RAM %zu MiB", what, path,
+                 (long long)st.st_size, max >> 20);
         fclose(f);
         return NULL;
     }

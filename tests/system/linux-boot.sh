@@ -87,6 +87,10 @@ if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then
   echo "linux-boot: TSC calibrated to '${mhz}' MHz, expected 500 (PIT and TSC disagree)"
   fail=1
 fi
+# A kernel that merely halts would end bt86 with status 0 too: that must not be what happened.
+if grep -qF "the CPU halted" "$out"; then
+  echo "linux-boot: the machine halted instead of powering off (no ACPI power-off)"; fail=1
+fi
 if [ "$status" != 0 ]; then
   echo "linux-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
   fail=1

@@ -80,6 +80,10 @@ if ! tr -d '\r' <"$out" | grep -qxF -- "$append"; then
 fi
 check 'DSDT.*FACP|FACP.*DSDT'
 check '^\\_SB_'
+# A kernel that merely halts would end bt86 with status 0 too: that must not be what happened.
+if grep -qF "the CPU halted" "$out"; then
+  echo "linux-kernel-boot: the machine halted instead of powering off (no ACPI power-off)"; fail=1
+fi
 if [ "$status" != 0 ]; then
   echo "linux-kernel-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
   fail=1
