@@ -88,7 +88,8 @@ if [ "$status" != 0 ]; then
   echo "linux-kernel-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
   fail=1
 fi
-for bad in "Kernel panic" "Oops" "BUG:" "general protection" "Illegal instruction"; do
+for bad in "Kernel panic" "Oops" "BUG:" "general protection" "Illegal instruction" "ACPI Error" \
+    "ACPI BIOS Error" "Incorrect checksum"; do
   if grep -qF -- "$bad" "$out"; then
     echo "linux-kernel-boot: the guest reported '$bad'"; fail=1
   fi
