@@ -29,13 +29,27 @@ void iobus_free(IoBus *bus) { free(bus); }
 
 int iobus_register(IoBus *bus, uint16_t base, uint32_t count, IoReadFn rd, IoWriteFn wr,
                    void *opaque) {
-    if (count == 0 || (uint32_t)base + count > 65536 || bus->nranges >= IOBUS_MAX_RANGES) return -1;
+    if (count == 0 || (uint32_t)base + count > 65536) return -1;
     for (uint32_t p = base; p < (uint32_t)base + count; p++)
         if (bus->owner[p]) return -1;
-    bus->ranges[bus->nranges] = (IoRange){rd, wr, opaque};
-    bus->nranges++;
-    for (uint32_t p = base; p < (uint32_t)base + count; p++) bus->owner[p] = (uint8_t)bus->nranges;
+    unsigned slot = 0; /* 1-based index of a range with the same callbacks, to reuse */
+    for (unsigned i = 0; i < bus->nranges && !slot; i++)
+        if (bus->ranges[i].read == rd && bus->ranges[i].write == wr && bus->ranges[i].opaque == opaque)
+            slot = i + 1;
+    if (!slot) {
+        if (bus->nranges >= IOBUS_MAX_RANGES) return -1;
+        bus->ranges[bus->nranges] = (IoRange){rd, wr, opaque};
+        slot = ++bus->nranges;
+    }
+    for (uint32_t p = base; p < (uint32_t)base + count; p++) bus->owner[p] = (uint8_t)slot;
     return 0;
+}
+
+void iobus_unregister(IoBus *bus, uint16_t base, uint32_t count, void *opaque) {
+    for (uint32_t p = base; p < (uint32_t)base + count && p < 65536; p++) {
+        uint8_t o = bus->owner[p];
+        if (o && bus->ranges[o - 1].opaque == opaque) bus->owner[p] = 0;
+    }
 }
 
 void iobus_set_hooks(IoBus *bus, IoHookFn before, IoHookFn after, void *opaque) {

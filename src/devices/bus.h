@@ -29,6 +29,10 @@ void iobus_free(IoBus *bus);
 /* Claim ports [base, base + count). Returns 0, or -1 if any port is taken or the range wraps. */
 int iobus_register(IoBus *bus, uint16_t base, uint32_t count, IoReadFn rd, IoWriteFn wr,
                    void *opaque);
+/* Release the ports of [base, base + count) that `opaque`'s ranges hold (for
+ * a block a chip moves, e.g. a PCI function's I/O base): they become
+ * unclaimed. Registering again with the same callbacks reuses the slot. */
+void iobus_unregister(IoBus *bus, uint16_t base, uint32_t count, void *opaque);
 /* Called around every access (before: e.g. bring the virtual clock up to the
  * current instruction; after: e.g. notice a timer a write has moved earlier). */
 typedef void (*IoHookFn)(void *opaque);

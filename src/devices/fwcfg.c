@@ -7,6 +7,7 @@
  */
 #include "devices/fwcfg.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ struct FwCfg {
     unsigned nfiles;
     uint16_t selector;
     size_t offset;
+    PhysMem *pm;       /* for DMA, or NULL */
+    uint32_t dma_high; /* high half of the next descriptor address */
 };
 
 static FwItem *item_for(FwCfg *f, uint16_t key) {
@@ -131,9 +134,73 @@ uint32_t fwcfg_port_read(void *opaque, uint16_t port, unsigned size) {
     return v;
 }
 
+void fwcfg_attach_dma(FwCfg *f, PhysMem *pm) { f->pm = pm; }
+
+static uint32_t get_be32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t bswap32(uint32_t v) {
+    return v >> 24 | (v >> 8 & 0xFF00) | (v << 8 & 0xFF0000) | v << 24;
+}
+
+/* Copy `len` bytes of the selected item (zeros past its end) to guest
+ * address `dst`. Returns 0, or -1 if some destination byte is not RAM. */
+static int dma_read(FwCfg *f, uint64_t dst, uint32_t len) {
+    static const uint8_t zeros[4096];
+    if (dst + len > 0x100000000ull) return -1;
+    FwItem *it = item_for(f, f->selector);
+    while (len) {
+        const uint8_t *src = zeros;
+        uint32_t n = len < sizeof zeros ? len : (uint32_t)sizeof zeros;
+        if (it && it->data && f->offset < it->len) {
+            src = it->data + f->offset;
+            if (n > it->len - f->offset) n = (uint32_t)(it->len - f->offset);
+        }
+        if (phys_copy_to(f->pm, (uint32_t)dst, src, n) < 0) return -1;
+        if (it && f->offset < it->len) f->offset += n < it->len - f->offset ? n : it->len - f->offset;
+        dst += n;
+        len -= n;
+    }
+    return 0;
+}
+
+/* Run the DMA descriptor at guest address `addr` and store its outcome. */
+static void dma_run(FwCfg *f, uint64_t addr) {
+    uint8_t d[16];
+    if (!f->pm || addr > 0xFFFFFFF0ull || phys_copy_from(f->pm, (uint32_t)addr, d, sizeof d) < 0) return;
+    uint32_t control = get_be32(d), len = get_be32(d + 4);
+    uint64_t dst = (uint64_t)get_be32(d + 8) << 32 | get_be32(d + 12);
+    bool error = false;
+    if (control & FW_CFG_DMA_SELECT) {
+        f->selector = (uint16_t)((control >> 16) & ~0x4000u);
+        f->offset = 0;
+    }
+    if (control & FW_CFG_DMA_READ) {
+        error = dma_read(f, dst, len) < 0;
+    } else if (control & FW_CFG_DMA_SKIP) {
+        FwItem *it = item_for(f, f->selector);
+        size_t end = it ? it->len : 0;
+        if (f->offset < end) f->offset += len < end - f->offset ? len : end - f->offset;
+    } else if (control & FW_CFG_DMA_WRITE) {
+        error = true; /* items are read-only */
+    }
+    uint8_t result[4] = {0, 0, 0, error ? FW_CFG_DMA_ERROR : 0};
+    phys_copy_to(f->pm, (uint32_t)addr, result, sizeof result);
+}
+
 void fwcfg_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
     FwCfg *f = opaque;
-    (void)size;
+    if (port == FW_CFG_DMA_ADDR_HIGH && size == 4) {
+        f->dma_high = bswap32(val);
+        return;
+    }
+    if (port == FW_CFG_DMA_ADDR_LOW && size == 4) {
+        uint64_t addr = (uint64_t)f->dma_high << 32 | bswap32(val);
+        f->dma_high = 0;
+        dma_run(f, addr);
+        return;
+    }
     if (port == 0x510) {
         f->selector = (uint16_t)(val & ~0x4000u);
         f->offset = 0;
@@ -142,5 +209,5 @@ void fwcfg_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) 
 }
 
 int fwcfg_register(FwCfg *f, IoBus *bus) {
-    return iobus_register(bus, 0x510, 2, fwcfg_port_read, fwcfg_port_write, f);
+    return iobus_register(bus, 0x510, 12, fwcfg_port_read, fwcfg_port_write, f);
 }

@@ -8,12 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "devices/acpi.h"
 #include "devices/cmos.h"
 #include "devices/debugcon.h"
 #include "devices/fwcfg.h"
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
 #include "devices/ide.h"
+#include "devices/linuxboot.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
 #include "devices/piix3.h"
@@ -36,6 +38,8 @@ struct Pc {
     FwCfg *fwcfg;
     Debugcon *debugcon;
     PciBus *pci;
+    AcpiPm *acpi;
+    bool powered_off; /* the guest switched the machine off (ACPI S5) */
     IdeChannel *ide[2];
     Disk *disks[4];
     Disk *cdrom;
@@ -114,6 +118,12 @@ static void fpu_port_write(void *opaque, uint16_t port, unsigned size, uint32_t 
 static void pc_reset_line(void *opaque) {
     Pc *pc = opaque;
     pc->cpu->reset_request = true;
+}
+
+static void pc_poweroff(void *opaque) {
+    Pc *pc = opaque;
+    pc->powered_off = true;
+    pc->cpu->exit_request = 1;
 }
 
 static void pc_set_a20(void *opaque, bool enabled) {
@@ -253,6 +263,10 @@ static void fwcfg_setup(Pc *pc) {
      * without one COM1 is the console, as with QEMU -nographic. */
     static const uint8_t sercon[2] = {0xF8, 0x03};
     fwcfg_add_file(pc->fwcfg, "etc/sercon-port", sercon, sizeof sercon);
+    /* Sleep states for the firmware's ACPI tables: S3 and S4 not offered
+     * (bit 7 clear), so \_S5 (power off) is the only one. */
+    static const uint8_t system_states[6] = {0x80, 0, 0, 0x01, 0x02, 0x80};
+    fwcfg_add_file(pc->fwcfg, "etc/system-states", system_states, sizeof system_states);
 }
 
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
@@ -341,6 +355,12 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
+    pc->acpi = acpi_pm_new(pc->pci, pc->io, &pc->clock, pic_irq_line(pc->pic, 9), pc_poweroff, pc);
+    if (!pc->acpi || acpi_pm_register(pc->acpi) < 0) {
+        snprintf(err, errlen, "internal error: ACPI setup");
+        pc_free(pc);
+        return NULL;
+    }
     if (pic_register(pc->pic, pc->io) < 0 || pit_register(pc->pit, pc->io) < 0 ||
         cmos_register(pc->cmos, pc->io) < 0 || i8042_register(pc->kbd, pc->io) < 0 ||
         uart_register(pc->com1, pc->io) < 0 || uart_register(pc->com2, pc->io) < 0 ||
@@ -360,6 +380,12 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cpu->ferr_opaque = pc;
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
+    fwcfg_attach_dma(pc->fwcfg, pc->pm);
+    if (cfg->kernel &&
+        linuxboot_setup(pc->fwcfg, cfg->ram_mb << 20, cfg->kernel, cfg->initrd, cfg->append, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
     return pc;
 }
 
@@ -374,6 +400,7 @@ void pc_free(Pc *pc) {
     fwcfg_free(pc->fwcfg);
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
+    acpi_pm_free(pc->acpi);
     pci_bus_free(pc->pci);
     vga_free(pc->vga);
     for (int i = 0; i < 2; i++) ide_free(pc->ide[i]);
@@ -388,6 +415,7 @@ CPU *pc_cpu(Pc *pc) { return pc->cpu; }
 Vga *pc_vga(Pc *pc) { return pc->vga; }
 I8042 *pc_keyboard(Pc *pc) { return pc->kbd; }
 PhysMem *pc_physmem(Pc *pc) { return pc->pm; }
+void pc_power_button(Pc *pc) { acpi_pm_power_button(pc->acpi); }
 
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }
 
@@ -414,7 +442,7 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         vclock_advance(&pc->clock, now + (cpu->icount - before) * ns);
         switch (e) {
         case CPU_EXIT_RESET: return PC_EXIT_RESET;
-        case CPU_EXIT_REQUEST: return PC_EXIT_REQUEST;
+        case CPU_EXIT_REQUEST: return pc->powered_off ? PC_EXIT_POWEROFF : PC_EXIT_REQUEST;
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;

@@ -1,6 +1,7 @@
 /*
  * pc.h - the PC machine: RAM, the BIOS image, the CPU and the chips on the
  * I/O bus (8259 PICs, 8254 PIT, CMOS/RTC, 8042, two 16550A UARTs, fw_cfg,
+ * ACPI power management (PIIX4 PM function, so the guest can power off),
  * the firmware debug console, the POST port), wired to one virtual clock.
  *
  * Time is deterministic: every executed instruction advances the virtual
@@ -18,8 +19,7 @@
  * With cfg.vga the machine has a VGA (devices/vga.h) at PCI 00:02.0; its
  * BIOS (cfg.vgabios_path) reaches the firmware as fw_cfg file
  * "pci1234,1111.rom", which SeaBIOS runs as the VGA's option ROM.
- *
- * Not there yet (see docs/STATUS.md): ACPI, direct kernel boot.
+
  */
 #ifndef BT86_PC_H
 #define BT86_PC_H
@@ -48,6 +48,9 @@ typedef struct PcConfig {
     bool boot_menu;              /* SeaBIOS's boot menu (F12) */
     bool vga;                    /* add the VGA (default true) */
     const char *vgabios_path;    /* its option ROM; NULL: none */
+    const char *kernel;          /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
+    const char *initrd;          /* its initial RAM disk, or NULL */
+    const char *append;          /* its command line, or NULL */
 } PcConfig;
 
 typedef enum PcExit {
@@ -55,6 +58,7 @@ typedef enum PcExit {
     PC_EXIT_HALTED,     /* HLT with interrupts disabled: nothing can wake the CPU */
     PC_EXIT_RESET,      /* triple fault or reset request */
     PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
+    PC_EXIT_POWEROFF,   /* the guest switched the machine off (ACPI S5) */
 } PcExit;
 
 typedef struct Pc Pc;
@@ -67,6 +71,8 @@ void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);
 CPU *pc_cpu(Pc *pc);
 PhysMem *pc_physmem(Pc *pc);
+/* Press the ACPI power button (the guest's OS decides to shut down). */
+void pc_power_button(Pc *pc);
 /* Feed bytes typed on the serial console to COM1; returns how many were taken. */
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
 /* The parts front ends talk to (the VGA is NULL without cfg.vga). */

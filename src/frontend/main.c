@@ -6,14 +6,16 @@
  *          [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
+ *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
+ *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
  * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
  * the serial console is on the terminal. Both are polled between CPU
  * slices, so the machine stays single-threaded.
  *
- * Options that belong to parts of the machine not built yet (kernel boot,
- * GDB stub) are recognised and refused with a clear message rather
+ * Options that belong to parts of the machine not built yet (the GDB
+ * stub, -icount, -rtc) are recognised and refused with a clear message rather
  * than silently ignored.
  */
 #include <errno.h>
@@ -48,6 +50,7 @@ typedef struct Options {
     const char *cdrom;
     char boot_order[4]; /* "" for the default */
     bool boot_menu;
+    const char *kernel, *initrd, *append;
     uint64_t max_insns;
     int engine;           /* -accel; -1: the default */
     bool singlestep;
@@ -69,6 +72,9 @@ static void usage(FILE *out) {
             "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
             "                       (default cad); also once=DRIVES, menu=on|off\n"
             "  -snapshot            never write the disk images (writes are kept in memory)\n"
+            "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
+            "  -initrd FILE         ... with this initial RAM disk\n"
+            "  -append CMDLINE      ... and this kernel command line\n"
             "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
             "  -serial DEV          COM1: stdio, none or file:PATH\n"
             "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
@@ -85,15 +91,12 @@ static void usage(FILE *out) {
             "  -vga std|none        the VGA adapter (default std)\n"
             "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
             "  -h, -help            this help;  -version  the version\n"
-            "Not available yet (see docs/STATUS.md): -kernel -initrd -append\n"
-            "  -s -S -gdb -icount -rtc\n");
+            "Not available yet (see docs/STATUS.md): -s -S -gdb -icount -rtc\n");
 }
 
-static const char *const not_yet[] = {"-kernel", "-initrd", "-append", "-s", "-S", "-gdb",
-                                      "-icount", "-rtc", NULL};
+static const char *const not_yet[] = {"-s", "-S", "-gdb", "-icount", "-rtc", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-kernel", "-initrd", "-append", "-gdb", "-icount",
-                                               "-rtc", NULL};
+static const char *const not_yet_with_arg[] = {"-gdb", "-icount", "-rtc", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
     for (int i = 0; list[i]; i++)
@@ -160,6 +163,8 @@ bad_order:
             spec);
     return -1;
 }
+
+static void power_button(void *opaque) { pc_power_button(opaque); }
 
 static int parse_args(int argc, char **argv, Options *o) {
     for (int i = 1; i < argc; i++) {
@@ -236,6 +241,15 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-boot") == 0) {
             NEED_ARG();
             if (parse_boot(val, o) < 0) return -1;
+        } else if (strcmp(a, "-kernel") == 0) {
+            NEED_ARG();
+            o->kernel = val;
+        } else if (strcmp(a, "-initrd") == 0) {
+            NEED_ARG();
+            o->initrd = val;
+        } else if (strcmp(a, "-append") == 0) {
+            NEED_ARG();
+            o->append = val;
         } else if (strcmp(a, "-snapshot") == 0) {
             o->snapshot = true;
         } else if (strcmp(a, "-no-reboot") == 0) {
@@ -279,6 +293,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             return -1;
         }
 #undef NEED_ARG
+    }
+    if (!o->kernel && (o->initrd || o->append)) {
+        fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
+        return -1;
     }
     return 0;
 }
@@ -443,6 +461,9 @@ int main(int argc, char **argv) {
     cfg.cdrom = o.cdrom;
     cfg.boot_order = o.boot_order[0] ? o.boot_order : NULL;
     cfg.boot_menu = o.boot_menu;
+    cfg.kernel = o.kernel;
+    cfg.initrd = o.initrd;
+    cfg.append = o.append;
     if (o.lockstep) {
         CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : cpu_default_engine();
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
@@ -477,8 +498,9 @@ int main(int argc, char **argv) {
     bool mon_stdio = o.monitor && strcmp(o.monitor, "stdio") == 0;
     /* The monitor: on stdin with -monitor stdio; behind Ctrl-A c whenever
      * the serial console is on the terminal (as with QEMU -nographic). */
+    MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc};
     if (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0))) {
-        con.mon = monitor_new(pc, stdout, NULL);
+        con.mon = monitor_new(pc, stdout, &power_hooks);
         if (!con.mon) {
             fprintf(stderr, "bt86: out of memory\n");
             return 1;
@@ -520,6 +542,8 @@ int main(int argc, char **argv) {
                 break;
             }
             cpu_reset(pc_cpu(pc));
+        } else if (e == PC_EXIT_POWEROFF) {
+            break; /* the guest powered the machine off: exit status 0 */
         } else if (e == PC_EXIT_HALTED) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;

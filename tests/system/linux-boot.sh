@@ -9,7 +9,9 @@
 # (x87 arithmetic; the kernel saves and restores their FPU state with
 # FXSAVE/FXRSTOR at each context switch) must print exactly what the very
 # same busybox binary, taken from the initramfs, prints on the host CPU
-# (and the kernel must have chosen FXSAVE for that, as dmesg says).
+# (and the kernel must have chosen FXSAVE for that, as dmesg says);
+# finally `poweroff -f` must switch the machine off (ACPI S5) and end bt86
+# with exit status 0.
 #   linux-boot.sh BT86 [IMAGE]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1
 # (tests/run-all.sh builds it and sets that).
@@ -75,8 +77,17 @@ awkjobs="F1:3000 F2:2500"
 cmd=""
 for job in $awkjobs; do cmd="$cmd awk -v T=${job%:*} -v N=${job#*:} '$awkprog' &"; done
 send "$cmd wait"
+# Power off through ACPI (S5): bt86 must exit by itself, with status 0.
 printf 'poweroff -f\n' >&3
-sleep 2
+status=timeout
+for _ in $(seq 1 120); do
+  if ! kill -0 $pid 2>/dev/null; then
+    wait $pid
+    status=$?
+    break
+  fi
+  sleep 1
+done
 sed -n '/bt86 guest/,$p' "$out"
 
 check() { if ! grep -qE -- "$1" "$out"; then echo "linux-boot: missing: $1"; fail=1; fi; }
@@ -106,6 +117,14 @@ fi
 mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9]*\).*/\1/p' "$out" | head -1)
 if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then
   echo "linux-boot: TSC calibrated to '${mhz}' MHz, expected 500 (PIT and TSC disagree)"
+  fail=1
+fi
+# A kernel that merely halts would end bt86 with status 0 too: that must not be what happened.
+if grep -qF "the CPU halted" "$out"; then
+  echo "linux-boot: the machine halted instead of powering off (no ACPI power-off)"; fail=1
+fi
+if [ "$status" != 0 ]; then
+  echo "linux-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
   fail=1
 fi
 for bad in "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "Illegal instruction"; do

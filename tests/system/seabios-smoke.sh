@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # System test: Debian's SeaBIOS runs its whole POST on bt86 (relocation,
-# PCI enumeration through the i440FX/PIIX3, PIT-driven timeouts, keyboard
+# PCI enumeration through the i440FX/PIIX3/PIIX4 PM, PIT-driven timeouts, its
+# ACPI tables built on the PM function and the PM timer it then uses, keyboard
 # and serial detection), finds no boot disk, waits 60 s of virtual time and
 # reboots through the reset line (-no-reboot makes bt86 exit then).
 # Skips (77) when the seabios package is not installed.
@@ -16,7 +17,8 @@ echo "$out" | head -20
 fail=0
 for want in "SeaBIOS (version" "Running on QEMU (i440fx)" "Found QEMU fw_cfg" \
             "qemu/e820: addr 0x0000000000000000 len 0x0000000008000000 \[RAM\]" \
-            "Found 4 PCI devices" "PS2 keyboard initialized" "Found 2 serial ports" \
+            "Found 5 PCI devices" "Using pmtimer, ioport 0xb008" "ACPI DSDT=" \
+            "PS2 keyboard initialized" "Found 2 serial ports" \
             "No bootable device" "Attempting a hard reboot" "the guest reset the machine"; do
   if ! grep -q "$want" <<<"$out"; then echo "seabios-smoke: missing: $want"; fail=1; fi
 done
