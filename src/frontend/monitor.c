@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dbt/dbt.h"
 #include "devices/i8042.h"
 #include "devices/vga.h"
 #include "frontend/png.h"
@@ -66,6 +67,15 @@ MonitorAction monitor_input(Monitor *m, const uint8_t *buf, size_t len) {
     }
     if (m->echo) fflush(m->out);
     return MONITOR_CONTINUE;
+}
+
+/* ---- info jit ---- */
+
+static void info_jit(Monitor *m) {
+    CPU *cpu = pc_cpu(m->pc);
+    fprintf(m->out, "engine %s, %llu instructions\n", cpu_engine_name(cpu->engine),
+            (unsigned long long)cpu->icount);
+    if (cpu->dbt) dbt_print_stats(cpu->dbt, m->out);
 }
 
 /* ---- info registers ---- */
@@ -279,6 +289,7 @@ static void cmd_screendump(Monitor *m, const char *file) {
 static void help(Monitor *m) {
     fputs("help                 this list\n"
           "info registers       CPU registers\n"
+          "info jit             the engine and the translator's statistics\n"
           "x /FMT ADDR          memory at a linear address (FMT: [count][x|d|u|o|c|i][b|h|w|g])\n"
           "xp /FMT ADDR         memory at a physical address\n"
           "screendump FILE      save the display as PNG\n"
@@ -300,8 +311,10 @@ MonitorAction monitor_command(Monitor *m, const char *line) {
     } else if (strcmp(cmd, "info") == 0) {
         if (arg && strcmp(arg, "registers") == 0)
             info_registers(m);
+        else if (arg && strcmp(arg, "jit") == 0)
+            info_jit(m);
         else
-            fprintf(m->out, "info: try 'info registers'\n");
+            fprintf(m->out, "info: try 'info registers' or 'info jit'\n");
     } else if (strncmp(cmd, "x", 1) == 0 && (cmd[1] == 0 || cmd[1] == '/')) {
         if (cmd[1] == '/')
             cmd_x(m, false, cmd + 2, arg);

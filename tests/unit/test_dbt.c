@@ -338,6 +338,19 @@ START_TEST(rewritten_chained_loop) {
 }
 END_TEST
 
+/* -singlestep: every block holds one instruction, and the results agree. */
+START_TEST(singlestep_one_instruction_per_block) {
+    cpu->dbt_singlestep = true;
+    POKE(TM_CODE, 0xB9, 0x05, 0, 0, 0, 0x40, 0xE2, 0xFD,
+         0xF4); /* mov ecx,5; l: inc eax; loop l; hlt */
+    cpu->regs[R_EAX] = 0;
+    tm_run(tm, 100);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 5);
+    ck_assert_uint_eq(stats()->blocks_translated, stats()->insns_translated);
+}
+END_TEST
+
 static Suite *dbt_suite(void) {
     Suite *s = suite_create("dbt");
     TCase *tc = tcase_create("threaded");
@@ -354,6 +367,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, same_state_as_interpreter);
     tcase_add_test(tc, hot_loop_then_fault_in_compiled_code);
     tcase_add_test(tc, rewritten_chained_loop);
+    tcase_add_test(tc, singlestep_one_instruction_per_block);
     suite_add_tcase(s, tc);
     return s;
 }
