@@ -241,6 +241,7 @@ typedef struct Gen {
     int nslow;
     bool flat;
     bool user;
+    int flags_kind; /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
 } Gen;
 
 static void exit_if(Gen *g, uint8_t cc) {
@@ -326,6 +327,11 @@ static bool emit_alu(Gen *g, int kind) {
     }
     emit_lf(g, CC_LOGIC, -1, -1);
     return true;
+}
+
+/* Remember which inline operation recorded the lazy flags (emit_alu's callers). */
+static void set_flags_kind(Gen *g, int kind) {
+    g->flags_kind = kind;
 }
 
 /* ECX = the effective (= linear, flat) address of in's memory operand. */
@@ -500,6 +506,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         else
             mov_r_imm(e, ECX, in->imm);
         emit_alu(g, kind);
+        set_flags_kind(g, kind);
         if (writes) mov_m_r(e, REG_OFF(dst), EAX);
         return true;
     }
@@ -517,6 +524,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         }
         mov_r_m(e, EAX, REG_OFF(in->reg));
         emit_alu(g, kind);
+        set_flags_kind(g, kind);
         if (writes) mov_m_r(e, REG_OFF(in->reg), EAX);
         if (s) s->resume = e->p;
         return true;
@@ -536,6 +544,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx */
     e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
     emit_alu(g, kind);
+    set_flags_kind(g, kind);
     e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
     if (writes) store_host(e, EAX);
     s->resume = e->p;
@@ -556,6 +565,61 @@ static void emit_slow(Gen *g, const Slow *s) {
     count(e, -(s->pending + 1));
     uint8_t *j = jmp_fwd(e);
     patch(e, j, s->resume);
+}
+
+/* A final near JMP rel or Jcc in 32-bit code, without a call: a Jcc whose
+ * flags come from an inline ALU instruction of this block recomputes them
+ * on the host (the same operation on the recorded operands gives the same
+ * flags) and branches on the host's condition. A target beyond the CS
+ * limit goes to the handler, which raises #GP. Sets cpu->eip and counts
+ * pending + 1 instructions. False if the branch is not of that kind. */
+static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned op = in->op;
+    bool jcc = (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F);
+    bool jmp = op == 0xE9 || op == 0xEB;
+    if ((!jcc && !jmp) || in->osize != 4 || (jcc && g->flags_kind < 0)) return false;
+    uint32_t target = next + in->imm;
+    int32_t cs_limit =
+        (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
+    uint8_t *not_taken = NULL;
+    if (jcc) {
+        switch (g->flags_kind) {
+        case K_ADD:
+            mov_r_m(e, EAX, OFF(lf.a));
+            e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+            break;
+        case K_SUB:
+        case K_CMP:
+            mov_r_m(e, EAX, OFF(lf.a));
+            e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+            break;
+        default:
+            mov_r_m(e, EAX, OFF(lf.res));
+            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+            break;
+        }
+        not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
+    }
+    cmp_m_imm(e, cs_limit, target);
+    uint8_t *beyond = jcc_fwd(e, 0x2); /* jb: limit < target */
+    mov_m_imm(e, OFF(eip), target);
+    uint8_t *done = jmp_fwd(e);
+    uint8_t *done2 = NULL;
+    if (not_taken) {
+        patch(e, not_taken, e->p);
+        mov_m_imm(e, OFF(eip), next);
+        done2 = jmp_fwd(e);
+    }
+    patch(e, beyond, e->p);
+    count(e, pending);
+    emit_handler_call(g, in, eip, next); /* raises #GP */
+    uint8_t *skip = jmp_fwd(e);          /* the handler path has counted already */
+    patch(e, done, e->p);
+    patch(e, done2, e->p);
+    count(e, pending + 1);
+    patch(e, skip, e->p);
+    return true;
 }
 
 /* A chaining site: cmp dword [rbx+eip], imm32 (the target's EIP: exit 1
@@ -594,6 +658,7 @@ bool jit_compile(Jit *j, TB *tb) {
     g->e.end = j->rw + j->size;
     g->flat = (tb->flags & TBF_FLAT) != 0;
     g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
+    g->flags_kind = -1;
     Emit *e = &g->e;
 
     e8(e, 0x53);                           /* push rbx */
@@ -607,9 +672,13 @@ bool jit_compile(Jit *j, TB *tb) {
         uint32_t next = eip + in->len;
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
+        } else if (i + 1 == tb->n && (tb->flags & TBF_CODE32) &&
+                   emit_branch_inline(g, in, eip, next, pending)) {
+            pending = 0; /* counted, and EIP set */
         } else {
             count(e, pending);
             pending = 0;
+            g->flags_kind = -1; /* a handler may set the flags */
             emit_handler_call(g, in, eip, next);
             if (i + 1 < tb->n) {
                 cmp_m_imm(e, OFF(eip), next);

@@ -338,6 +338,22 @@ START_TEST(rewritten_chained_loop) {
 }
 END_TEST
 
+/* A compare-and-branch loop (the jit branches on host flags recomputed
+ * from the inline CMP): the result and the exact instruction count. */
+START_TEST(compare_branch_loop_counts) {
+    /* l: add eax, 1; cmp eax, 1000; jb l; test eax, eax; jz bad; jmp ok; bad: hlt; ok: hlt */
+    POKE(TM_CODE, 0x83, 0xC0, 0x01, 0x3D, 0xE8, 0x03, 0x00, 0x00, 0x72, 0xF6, 0x85, 0xC0, 0x74,
+         0x02, 0xEB, 0x01, 0xF4, 0xF4);
+    cpu->regs[R_EAX] = 0;
+    uint64_t before = cpu->icount;
+    tm_run(tm, 100000);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 1000);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 18);
+    ck_assert_uint_eq(cpu->icount - before, 3 * 1000 + 4);
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -368,6 +384,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_loop_then_fault_in_compiled_code);
     tcase_add_test(tc, rewritten_chained_loop);
     tcase_add_test(tc, singlestep_one_instruction_per_block);
+    tcase_add_test(tc, compare_branch_loop_counts);
     suite_add_tcase(s, tc);
     return s;
 }
