@@ -454,6 +454,42 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         return true;
     }
 
+    /* MOVZX / MOVSX r32, r/m8 or r/m16 */
+    if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) {
+        uint8_t ext = (uint8_t)(op & 0xFF); /* B6 B7 BE BF: the host opcode too */
+        if (reg_form) {
+            int32_t off = (op & 1) || in->rm < 4 ? REG_OFF(in->rm) : REG_OFF(in->rm - 4) + 1;
+            e8(e, 0x0F), e8(e, ext), m_rbx(e, EAX, off); /* movzx/movsx eax, [rbx+off] */
+            mov_m_r(e, REG_OFF(in->reg), EAX);
+            return true;
+        }
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in);
+        emit_tlb(g, s, false);
+        e8(e, 0x0F), e8(e, ext), e8(e, 0x04), e8(e, 0x0A); /* movzx/movsx eax, [rdx+rcx] */
+        mov_m_r(e, REG_OFF(in->reg), EAX);
+        s->resume = e->p;
+        return true;
+    }
+    /* SHL/SAL/SHR/SAR r32 by an immediate or by 1 */
+    if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg >= 4) {
+        unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
+        if (c == 0) return true; /* no change, flags untouched */
+        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
+        static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
+        mov_r_m(e, EAX, REG_OFF(in->rm));
+        mov_m_r(e, OFF(lf.a), EAX);
+        e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
+        mov_m_r(e, REG_OFF(in->rm), EAX);
+        mov_m_imm(e, OFF(lf.op), (uint32_t)cc[in->reg - 4]);
+        mov_m8_imm(e, OFF(lf.size), 4);
+        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_imm(e, OFF(lf.b), c);
+        g->flags_kind = -1; /* the inline Jcc does not rebuild shift flags */
+        return true;
+    }
+
     /* ALU: which kind, and where the operands are. */
     int kind;
     enum { RM_REG, REG_RM, ACC_IMM, RM_IMM } form;

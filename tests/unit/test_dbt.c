@@ -354,6 +354,68 @@ START_TEST(compare_branch_loop_counts) {
 }
 END_TEST
 
+/* A hot loop mixing everything the jit inlines (MOV, ALU with memory and
+ * immediates, shifts, MOVZX/MOVSX of low and high byte registers and of
+ * memory, LEA, PUSH/POP, TEST and Jcc) ends in exactly the interpreter's
+ * state: registers, flags and memory. */
+static void run_mix(CpuEngine engine, uint32_t out[10]) {
+    tm_free(tm);
+    tm = tm_new(16 << 20);
+    cpu = tm->cpu;
+    cpu_set_engine(cpu, engine);
+    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
+    static const uint8_t prog[] = {
+        0xB9, 0x00, 0x02, 0x00, 0x00,       /* mov ecx, 512 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+        0xB8, 0x35, 0x12, 0x00, 0x00,       /* mov eax, 0x1235 */
+        0x89, 0xC2,                         /* l: mov edx, eax */
+        0xC1, 0xE2, 0x05,                   /* shl edx, 5 */
+        0xC1, 0xE8, 0x03,                   /* shr eax, 3 */
+        0x31, 0xD0,                         /* xor eax, edx */
+        0xD1, 0xF8,                         /* sar eax, 1 */
+        0x0F, 0xB6, 0xDC,                   /* movzx ebx, ah */
+        0x0F, 0xBE, 0xF8,                   /* movsx edi, al */
+        0x01, 0xFB,                         /* add ebx, edi */
+        0x89, 0x1E,                         /* mov [esi], ebx */
+        0x0F, 0xB7, 0x7E, 0x01,             /* movzx edi, word [esi+1] */
+        0x01, 0x3E,                         /* add [esi], edi */
+        0x53,                               /* push ebx */
+        0x5D,                               /* pop ebp */
+        0x8D, 0x74, 0x0E, 0x04,             /* lea esi, [esi+ecx+4] */
+        0x81, 0xE6, 0xFC, 0xFF, 0x05, 0x00, /* and esi, 0x5FFFC */
+        0x85, 0xED,                         /* test ebp, ebp */
+        0x78, 0x02,                         /* js skip */
+        0x01, 0xE8,                         /* add eax, ebp */
+        0x83, 0xE9, 0x01,                   /* skip: sub ecx, 1 */
+        0x75, 0xCD,                         /* jnz l */
+        0x9C, 0x5A,                         /* pushfd; pop edx */
+        0xF4,
+    };
+    tm_poke(tm, TM_CODE, prog, sizeof prog);
+    tm_run(tm, 100000);
+    for (int i = 0; i < 8; i++)
+        out[i] = cpu->regs[i];
+    out[8] = cpu->eip;
+    uint32_t sum = 0;
+    for (uint32_t a = 0x50000; a < 0x60000; a += 4)
+        sum = sum * 31 + tm_peek32(tm, a);
+    out[9] = sum;
+}
+
+START_TEST(hot_mix_same_as_interpreter) {
+    uint32_t a[10], b[10];
+    run_mix(ENGINE_INTERP, a);
+    CpuEngine engine = cpu_default_engine();
+    run_mix(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, b);
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_ECX], 0);    /* all 512 passes ran */
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 69); /* and stopped after the final HLT */
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -385,6 +447,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, rewritten_chained_loop);
     tcase_add_test(tc, singlestep_one_instruction_per_block);
     tcase_add_test(tc, compare_branch_loop_counts);
+    tcase_add_test(tc, hot_mix_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
 }
