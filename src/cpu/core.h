@@ -112,6 +112,14 @@ void lin_probe_write(CPU *cpu, uint32_t lin, unsigned size, int acc);
  * one page that may be written directly (not MMIO, not translated code),
  * else NULL (use lin_read/lin_write). */
 uint8_t *lin_rmw_ptr(CPU *cpu, uint32_t lin, unsigned size, int acc);
+/* For bulk accesses (REP MOVS/STOS): whether [off, off + len) of segment
+ * sreg is certainly accessible (never raises: false means "take the
+ * element-by-element path, which raises what is due"), and a host pointer
+ * to len bytes at lin within one page of plain RAM, readable (or writable
+ * with ACC_W), translating on a TLB miss (#PF as for the first byte); NULL
+ * when not directly accessible. */
+bool seg_range_ok(const CPU *cpu, int sreg, uint32_t off, uint32_t len, int acc);
+uint8_t *lin_host_range(CPU *cpu, uint32_t lin, uint32_t len, int acc);
 uint64_t lin_read64(CPU *cpu, uint32_t lin, int acc);
 void lin_write64(CPU *cpu, uint32_t lin, uint64_t val, int acc);
 /* Segmented data accesses: seg_lin + lin_read/lin_write. */

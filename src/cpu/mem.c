@@ -146,6 +146,30 @@ uint8_t *lin_rmw_ptr(CPU *cpu, uint32_t lin, unsigned size, int acc) {
     return p;
 }
 
+bool seg_range_ok(const CPU *cpu, int sreg, uint32_t off, uint32_t len, int acc) {
+    const SegReg *s = &cpu->seg[sreg];
+    uint32_t last = off + len - 1;
+    if (len == 0 || last < off || last > s->limit) return false;
+    if (cpu_pe(cpu) && !cpu_v86(cpu)) {
+        uint32_t f = s->flags;
+        if (!(f & SF_P) || (f & (ST_CODE | ST_EXPDOWN))) return false;
+        if ((acc & ACC_W) && !(f & ST_WRITABLE)) return false;
+    }
+    return true;
+}
+
+uint8_t *lin_host_range(CPU *cpu, uint32_t lin, uint32_t len, int acc) {
+    if (len == 0 || (lin & 0xFFF) + len > 0x1000) return NULL;
+    bool user = acc_user(cpu, acc);
+    bool write = acc & ACC_W;
+    uint8_t *p = write ? mmu_tlb_write(&cpu->mmu, lin, user) : mmu_tlb_read(&cpu->mmu, lin, user);
+    if (!p) {
+        translate(cpu, lin, acc);
+        p = write ? mmu_tlb_write(&cpu->mmu, lin, user) : mmu_tlb_read(&cpu->mmu, lin, user);
+    }
+    return p;
+}
+
 uint64_t lin_read64(CPU *cpu, uint32_t lin, int acc) {
     /* Translate the high half first so a fault there happens before anything is read. */
     uint32_t hi = lin_read(cpu, lin + 4, 4, acc);

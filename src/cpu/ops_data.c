@@ -11,6 +11,8 @@
  *
  * Use: decode.c maps opcodes to these handlers (declared in cpu/ops.h).
  */
+#include <string.h>
+
 #include "cpu/ops.h"
 
 void op_mov_rm_r(CPU *cpu, const Insn *in) {
@@ -317,6 +319,47 @@ typedef struct StringKind {
  * each iteration as on hardware. */
 #define REP_BATCH 4096
 
+/* REP MOVS/STOS fast path: up to `left` elements that stay inside one page
+ * of plain RAM on each side, copied or filled through host pointers, in
+ * the order the element loop would (forward, so overlapping MOVS repeats
+ * its pattern as on hardware). Only in the simple case: 32-bit addresses,
+ * DF = 0, no data breakpoints, no alignment checking, segments certainly
+ * valid for the whole run. Returns the elements done (0: use the loop). */
+static uint32_t string_bulk(CPU *cpu, const Insn *in, bool movs, uint32_t left) {
+    unsigned size = in->size;
+    if (in->asize != 4 || (cpu->eflags & FL_DF) || debug_data_armed(cpu) ||
+        (cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC)))
+        return 0;
+    uint32_t n = cpu->regs[R_ECX];
+    if (n > left) n = left;
+    uint32_t di = cpu->regs[R_EDI], dlin = cpu->seg[SEG_ES].base + di;
+    uint32_t room = (0x1000 - (dlin & 0xFFF)) / size;
+    if (n > room) n = room;
+    uint32_t si = cpu->regs[R_ESI], slin = cpu->seg[in->seg].base + si;
+    if (movs) {
+        room = (0x1000 - (slin & 0xFFF)) / size;
+        if (n > room) n = room;
+    }
+    if (n == 0 || !seg_range_ok(cpu, SEG_ES, di, n * size, ACC_W) ||
+        (movs && !seg_range_ok(cpu, in->seg, si, n * size, ACC_R)))
+        return 0;
+    const uint8_t *src = NULL;
+    if (movs && !(src = lin_host_range(cpu, slin, n * size, ACC_R))) return 0;
+    uint8_t *dst = lin_host_range(cpu, dlin, n * size, ACC_W);
+    if (!dst) return 0;
+    if (movs) {
+        for (uint32_t i = 0; i < n * size; i += size) memmove(dst + i, src + i, size);
+        cpu->regs[R_ESI] = si + n * size;
+    } else {
+        uint8_t v[4];
+        for (unsigned b = 0; b < 4; b++) v[b] = (uint8_t)(cpu->regs[R_EAX] >> (8 * b)); /* little endian */
+        for (uint32_t i = 0; i < n * size; i += size) memcpy(dst + i, v, size);
+    }
+    cpu->regs[R_EDI] = di + n * size;
+    cpu->regs[R_ECX] -= n;
+    return n;
+}
+
 /* The REP skeleton shared by all string instructions. Each iteration
  * commits its index registers and then the count, so a fault leaves a
  * consistent state with EIP at the instruction. For conditional kinds,
@@ -330,8 +373,17 @@ static void string_op(CPU *cpu, const Insn *in, const StringKind *k) {
         k->step(cpu, in);
         return;
     }
-    int batch = (cpu->eflags & FL_TF) ? 1 : REP_BATCH;
-    for (int n = 0; n < batch; n++) {
+    bool bulk = k->step == step_movs || k->step == step_stos;
+    uint32_t left = (cpu->eflags & FL_TF) ? 1 : REP_BATCH;
+    while (left > 0) {
+        if (bulk && left > 1) {
+            uint32_t n = string_bulk(cpu, in, k->step == step_movs, left);
+            if (n) {
+                left -= n;
+                if ((cpu->regs[R_ECX] & m) == 0) return;
+                continue;
+            }
+        }
         uint32_t count = cpu->regs[R_ECX] & m;
         k->step(cpu, in);
         cpu->regs[R_ECX] = (cpu->regs[R_ECX] & ~m) | ((count - 1) & m);
@@ -340,6 +392,7 @@ static void string_op(CPU *cpu, const Insn *in, const StringKind *k) {
             bool zf = cpu_cond(cpu, 4);
             if ((in->rep == REP_E && !zf) || (in->rep == REP_NE && zf)) return;
         }
+        left--;
     }
     cpu->next_eip = cpu->eip; /* more to do: the run loop executes it again */
 }

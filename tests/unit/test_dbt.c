@@ -416,6 +416,31 @@ START_TEST(hot_mix_same_as_interpreter) {
 }
 END_TEST
 
+/* REP MOVSB with overlapping ranges (destination one byte ahead) repeats
+ * the first byte, as the element-by-element definition says; REP STOSD
+ * into a page that is not mapped stops with #PF exactly at the page
+ * boundary, with ECX and EDI counting what was stored. */
+START_TEST(rep_string_bulk_semantics) {
+    tm_paging(tm, 4);
+    tm_poke32(tm, TM_PD + 0x1000 + 4 * 0x302, 0); /* unmap page 0x302000 */
+    tm_poke(tm, 0x300000, (uint8_t[]){0xAB, 1, 2, 3, 4, 5, 6, 7}, 8);
+    /* mov esi,0x300000; mov edi,0x300001; mov ecx,0x1800; cld; rep movsb;
+     * mov edi,0x301F00; mov ecx,0x100; mov eax,0x11223344; rep stosd; hlt */
+    POKE(TM_CODE, 0xBE, 0x00, 0x00, 0x30, 0x00, 0xBF, 0x01, 0x00, 0x30, 0x00, 0xB9, 0x00, 0x18,
+         0x00, 0x00, 0xFC, 0xF3, 0xA4, 0xBF, 0x00, 0x1F, 0x30, 0x00, 0xB9, 0x00, 0x01, 0x00, 0x00,
+         0xB8, 0x44, 0x33, 0x22, 0x11, 0xF3, 0xAB, 0xF4);
+    tm_run(tm, 100000);
+    for (uint32_t a = 0x300000; a < 0x301801; a += 0x2FF)
+        ck_assert_uint_eq(tm_peek32(tm, a) & 0xFF, 0xAB);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->eip, TM_STUB(14) + 1);
+    ck_assert_uint_eq(cpu->cr2, 0x302000);
+    ck_assert_uint_eq(cpu->regs[R_EDI], 0x302000);
+    ck_assert_uint_eq(cpu->regs[R_ECX], 0x100 - 0x40);
+    ck_assert_uint_eq(tm_peek32(tm, 0x301FFC), 0x11223344);
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -448,6 +473,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, singlestep_one_instruction_per_block);
     tcase_add_test(tc, compare_branch_loop_counts);
     tcase_add_test(tc, hot_mix_same_as_interpreter);
+    tcase_add_test(tc, rep_string_bulk_semantics);
     suite_add_tcase(s, tc);
     return s;
 }
