@@ -56,6 +56,8 @@ typedef struct Options {
     bool singlestep;
     bool stats;           /* -dbt-stats */
     uint64_t lockstep;    /* -lockstep N: compare with the interpreter every N instructions */
+    const char *rtc;      /* -rtc base=... */
+    int icount_shift;     /* -icount shift=N; -1: default */
     bool nographic;
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
@@ -91,12 +93,14 @@ static void usage(FILE *out) {
             "  -vga std|none        the VGA adapter (default std)\n"
             "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
             "  -h, -help            this help;  -version  the version\n"
-            "Not available yet (see docs/STATUS.md): -s -S -gdb -icount -rtc\n");
+            "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (a date makes runs repeat exactly)\n"
+            "  -icount shift=N|auto virtual time: 2^N ns per instruction (default 2 ns)\n"
+            "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
 }
 
-static const char *const not_yet[] = {"-s", "-S", "-gdb", "-icount", "-rtc", NULL};
+static const char *const not_yet[] = {"-s", "-S", "-gdb", NULL};
 /* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-gdb", "-icount", "-rtc", NULL};
+static const char *const not_yet_with_arg[] = {"-gdb", NULL};
 
 static bool in_list(const char *const *list, const char *s) {
     for (int i = 0; list[i]; i++)
@@ -165,6 +169,42 @@ bad_order:
 }
 
 static void power_button(void *opaque) { pc_power_button(opaque); }
+
+/* -rtc base=utc|localtime|DATE: the RTC's time at power-on, in seconds
+ * since the epoch as the CMOS shows it (localtime: the host's wall clock
+ * shifted so the CMOS shows local time). A fixed date makes two runs of
+ * the same guest with the same input identical (virtual time follows the
+ * instruction count). */
+static int rtc_start(const char *spec, int64_t *out) {
+    time_t now = time(NULL);
+    *out = (int64_t)now;
+    if (!spec) return 0;
+    const char *v = strncmp(spec, "base=", 5) == 0 ? spec + 5 : spec;
+    char base[64];
+    snprintf(base, sizeof base, "%.*s", (int)strcspn(v, ","), v);
+    if (strcmp(base, "utc") == 0) return 0;
+    if (strcmp(base, "localtime") == 0) {
+        struct tm lt;
+        localtime_r(&now, &lt);
+        *out = (int64_t)now + lt.tm_gmtoff;
+        return 0;
+    }
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    int n = sscanf(base, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec);
+    if ((n != 3 && n != 6) || y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
+        h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+        fprintf(stderr, "bt86: -rtc: expected base=utc, base=localtime or base=YYYY-MM-DD[THH:MM:SS] ('%s')\n", spec);
+        return -1;
+    }
+    /* Days from the civil date (proleptic Gregorian), no time zone involved. */
+    int yy = y - (mo <= 2);
+    int era = yy / 400, yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    *out = days * 86400 + h * 3600 + mi * 60 + sec;
+    return 0;
+}
 
 static int parse_args(int argc, char **argv, Options *o) {
     for (int i = 1; i < argc; i++) {
@@ -281,6 +321,22 @@ static int parse_args(int argc, char **argv, Options *o) {
             if (*end || o->lockstep == 0) {
                 fprintf(stderr, "bt86: -lockstep: bad count '%s'\n", val);
                 return -1;
+            }
+        } else if (strcmp(a, "-rtc") == 0) {
+            NEED_ARG();
+            o->rtc = val;
+        } else if (strcmp(a, "-icount") == 0) {
+            NEED_ARG();
+            const char *v = strncmp(val, "shift=", 6) == 0 ? val + 6 : val;
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (strcmp(v, "auto") == 0) {
+                o->icount_shift = -1;
+            } else if (end == v || (*end && *end != ',') || n < 0 || n > 10) {
+                fprintf(stderr, "bt86: -icount: expected shift=N with N in 0..10, or auto ('%s')\n", val);
+                return -1;
+            } else {
+                o->icount_shift = (int)n;
             }
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
@@ -408,7 +464,7 @@ static void console_poll(Console *c, Pc *pc) {
 }
 
 int main(int argc, char **argv) {
-    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin", .engine = -1};
+    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin", .engine = -1, .icount_shift = -1};
     if (parse_args(argc, argv, &o) < 0) return 1;
 
     unsigned trace_mask = 0;
@@ -441,7 +497,8 @@ int main(int argc, char **argv) {
     cfg.debugcon_out = debugcon;
     cfg.serial_tx = serial ? serial_out : NULL;
     cfg.serial_opaque = serial;
-    cfg.rtc_start = (int64_t)time(NULL);
+    if (rtc_start(o.rtc, &cfg.rtc_start) < 0) return 1;
+    if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
     cfg.vga = !(o.vga && strcmp(o.vga, "none") == 0);
