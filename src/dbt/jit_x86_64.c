@@ -242,6 +242,8 @@ typedef struct Gen {
     bool flat;
     bool user;
     int flags_kind; /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
+    bool
+        flags_dead; /* the current instruction's flags are overwritten before anyone can see them */
 } Gen;
 
 static void exit_if(Gen *g, uint8_t cc) {
@@ -399,6 +401,41 @@ static bool mem_ok(const Gen *g, const Insn *in) {
            (in->seg == SEG_DS || in->seg == SEG_ES || in->seg == SEG_SS);
 }
 
+/* How a register-only instruction that the generator always inlines (it
+ * cannot fault) treats the arithmetic flags: FX_NONE leaves them alone,
+ * FX_ALL overwrites all six; FX_OTHER is anything else (reads them, keeps
+ * some, may fault or is not inlined). */
+enum { FX_NONE, FX_ALL, FX_OTHER };
+static int reg_flag_effect(const Insn *in) {
+    unsigned op = in->op;
+    if (op == 0x90 && !in->rep) return FX_NONE;
+    if (op == 0x8D && in->asize == 4 && in->size == 4) return FX_NONE; /* LEA */
+    if (in->size != 4 || in->lock || in->rep || in->is_mem) return FX_OTHER;
+    if ((op >= 0xB8 && op <= 0xBF) || op == 0x89 || op == 0x8B || op == 0xC7) return FX_NONE;
+    if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) return FX_NONE;
+    if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5)) {
+        int kind = (int)(op >> 3);
+        return kind == K_ADC || kind == K_SBB ? FX_OTHER : FX_ALL;
+    }
+    if (op == 0x81 || op == 0x83) return in->reg == K_ADC || in->reg == K_SBB ? FX_OTHER : FX_ALL;
+    if (op == 0x85 || op == 0xA9) return FX_ALL;
+    if ((op == 0xC1 || op == 0xD1) && in->reg >= 4)
+        return (op == 0xD1 || (in->imm & 0x1F)) ? FX_ALL : FX_NONE;
+    return FX_OTHER;
+}
+
+/* Whether the flags instruction i of tb sets are overwritten by a later
+ * instruction of the block before anything (a handler, a memory access that
+ * could fault, the end of the block) can observe them. */
+static bool flags_dead_after(const TB *tb, uint32_t i) {
+    for (uint32_t j = i + 1; j < tb->n; j++) {
+        int fx = reg_flag_effect(&tb->insns[j]);
+        if (fx == FX_ALL) return true;
+        if (fx == FX_OTHER) return false;
+    }
+    return false;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
@@ -472,6 +509,23 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         s->resume = e->p;
         return true;
     }
+    /* ROL/ROR r32 by a constant, when their CF/OF are dead (else the
+     * handler merges them into the other flags) */
+    if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg <= 1 && g->flags_dead) {
+        unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
+        if (c == 0) return true;
+        e8(e, 0xC1), m_rbx(e, in->reg, REG_OFF(in->rm)),
+            e8(e, (uint8_t)c); /* rol/ror dword [rbx+off], c */
+        g->flags_kind = -1;
+        return true;
+    }
+    /* INC/DEC r32 with dead flags */
+    if (op >= 0x40 && op <= 0x4F && g->flags_dead) {
+        e8(e, 0x81), m_rbx(e, op < 0x48 ? 0 : 5, REG_OFF(op & 7)),
+            e32(e, 1); /* add/sub dword [..], 1 */
+        g->flags_kind = -1;
+        return true;
+    }
     /* SHL/SAL/SHR/SAR r32 by an immediate or by 1 */
     if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg >= 4) {
         unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
@@ -479,6 +533,12 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
         static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
         mov_r_m(e, EAX, REG_OFF(in->rm));
+        if (g->flags_dead) {
+            e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
+            mov_m_r(e, REG_OFF(in->rm), EAX);
+            g->flags_kind = -1;
+            return true;
+        }
         mov_m_r(e, OFF(lf.a), EAX);
         e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
         mov_m_r(e, REG_OFF(in->rm), EAX);
@@ -541,8 +601,16 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             mov_r_m(e, ECX, REG_OFF(in->reg));
         else
             mov_r_imm(e, ECX, in->imm);
-        emit_alu(g, kind);
-        set_flags_kind(g, kind);
+        if (g->flags_dead) {
+            /* Dead flags: only the result matters (a CMP or TEST does nothing). */
+            if (!writes) return true;
+            static const uint8_t host_op[8] = {0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0};
+            alu_rr(e, host_op[kind], EAX, ECX);
+            g->flags_kind = -1;
+        } else {
+            emit_alu(g, kind);
+            set_flags_kind(g, kind);
+        }
         if (writes) mov_m_r(e, REG_OFF(dst), EAX);
         return true;
     }
@@ -706,6 +774,7 @@ bool jit_compile(Jit *j, TB *tb) {
     for (uint32_t i = 0; i < tb->n; i++) {
         const Insn *in = &tb->insns[i];
         uint32_t next = eip + in->len;
+        g->flags_dead = flags_dead_after(tb, i);
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
         } else if (i + 1 == tb->n && (tb->flags & TBF_CODE32) &&
