@@ -519,6 +519,11 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g->flags_kind = -1;
         return true;
     }
+    /* NOT r32 */
+    if (op == 0xF7 && in->reg == 2 && reg_form) {
+        e8(e, 0xF7), m_rbx(e, 2, REG_OFF(in->rm)); /* not dword [rbx+off] */
+        return true;
+    }
     /* INC/DEC r32 with dead flags */
     if (op >= 0x40 && op <= 0x4F && g->flags_dead) {
         e8(e, 0x81), m_rbx(e, op < 0x48 ? 0 : 5, REG_OFF(op & 7)),
