@@ -676,56 +676,84 @@ static void emit_slow(Gen *g, const Slow *s) {
     patch(e, j, s->resume);
 }
 
-/* A final near JMP rel or Jcc in 32-bit code, without a call: a Jcc whose
- * flags come from an inline ALU instruction of this block recomputes them
- * on the host (the same operation on the recorded operands gives the same
- * flags) and branches on the host's condition. A target beyond the CS
- * limit goes to the handler, which raises #GP. Sets cpu->eip and counts
- * pending + 1 instructions. False if the branch is not of that kind. */
+/* A final near JMP rel, Jcc, CALL rel or RET in 32-bit code, without a
+ * call: a Jcc whose flags come from an inline ALU instruction of this
+ * block recomputes them on the host (the same operation on the recorded
+ * operands gives the same flags) and branches on the host's condition;
+ * CALL and RET (flat stack) push and pop through the inline TLB. Anything
+ * unusual (a target beyond the CS limit, a TLB miss) runs the handler
+ * instead, which raises what is due. Sets cpu->eip and counts pending + 1
+ * instructions. False if the branch is not of that kind. */
 static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
     bool jcc = (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F);
-    bool jmp = op == 0xE9 || op == 0xEB;
-    if ((!jcc && !jmp) || in->osize != 4 || (jcc && g->flags_kind < 0)) return false;
+    bool jmp = op == 0xE9 || op == 0xEB, call = op == 0xE8, ret = op == 0xC3 || op == 0xC2;
+    if ((!jcc && !jmp && !call && !ret) || in->osize != 4) return false;
+    if (jcc && g->flags_kind < 0) return false;
+    if ((call || ret) && !g->flat) return false;
     uint32_t target = next + in->imm;
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
-    uint8_t *not_taken = NULL;
-    if (jcc) {
-        switch (g->flags_kind) {
-        case K_ADD:
-            mov_r_m(e, EAX, OFF(lf.a));
-            e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
-            break;
-        case K_SUB:
-        case K_CMP:
-            mov_r_m(e, EAX, OFF(lf.a));
-            e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
-            break;
-        default:
-            mov_r_m(e, EAX, OFF(lf.res));
-            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
-            break;
+    uint8_t *to_handler[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *to_done[2] = {NULL, NULL};
+    Slow tlb = {0};
+    if (ret) {
+        mov_r_m(e, ECX, REG_OFF(R_ESP));
+        emit_tlb(g, &tlb, false);
+        load_host(e, EAX);                    /* the return address */
+        e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
+        to_handler[2] = jcc_fwd(e, 0x2);      /* jb: limit < target */
+        mov_m_r(e, OFF(eip), EAX);
+        add_r_imm(e, ECX, 4 + (op == 0xC2 ? (in->imm & 0xFFFF) : 0));
+        mov_m_r(e, REG_OFF(R_ESP), ECX);
+    } else {
+        uint8_t *not_taken = NULL;
+        if (jcc) {
+            switch (g->flags_kind) {
+            case K_ADD:
+                mov_r_m(e, EAX, OFF(lf.a));
+                e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+                break;
+            case K_SUB:
+            case K_CMP:
+                mov_r_m(e, EAX, OFF(lf.a));
+                e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+                break;
+            default:
+                mov_r_m(e, EAX, OFF(lf.res));
+                e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+                break;
+            }
+            not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
         }
-        not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
+        cmp_m_imm(e, cs_limit, target);
+        to_handler[2] = jcc_fwd(e, 0x2); /* jb: limit < target */
+        if (call) {
+            mov_r_m(e, ECX, REG_OFF(R_ESP));
+            add_r_imm(e, ECX, (uint32_t)-4);
+            mov_r_imm(e, ESI, next); /* the return address */
+            emit_tlb(g, &tlb, true);
+            store_host(e, ESI);
+            mov_m_r(e, REG_OFF(R_ESP), ECX);
+        }
+        mov_m_imm(e, OFF(eip), target);
+        if (not_taken) {
+            to_done[0] = jmp_fwd(e);
+            patch(e, not_taken, e->p);
+            mov_m_imm(e, OFF(eip), next);
+        }
     }
-    cmp_m_imm(e, cs_limit, target);
-    uint8_t *beyond = jcc_fwd(e, 0x2); /* jb: limit < target */
-    mov_m_imm(e, OFF(eip), target);
-    uint8_t *done = jmp_fwd(e);
-    uint8_t *done2 = NULL;
-    if (not_taken) {
-        patch(e, not_taken, e->p);
-        mov_m_imm(e, OFF(eip), next);
-        done2 = jmp_fwd(e);
-    }
-    patch(e, beyond, e->p);
+    to_done[1] = jmp_fwd(e);
+    to_handler[0] = tlb.jump[0];
+    to_handler[1] = tlb.jump[1];
+    for (int i = 0; i < 4; i++)
+        patch(e, to_handler[i], e->p);
     count(e, pending);
-    emit_handler_call(g, in, eip, next); /* raises #GP */
+    emit_handler_call(g, in, eip, next); /* raises, or does the unusual case */
     uint8_t *skip = jmp_fwd(e);          /* the handler path has counted already */
-    patch(e, done, e->p);
-    patch(e, done2, e->p);
+    for (int i = 0; i < 2; i++)
+        patch(e, to_done[i], e->p);
     count(e, pending + 1);
     patch(e, skip, e->p);
     return true;

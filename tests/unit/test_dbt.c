@@ -7,6 +7,7 @@
  * same results as the interpreter on a mixed program.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -444,6 +445,28 @@ START_TEST(rep_string_bulk_semantics) {
 }
 END_TEST
 
+/* CALL and RET in a hot ring-3 loop whose stack creeps down into an
+ * unmapped page: the compiled CALL's push faults exactly there, with the
+ * state before the CALL (1023 calls done, ESP at the page boundary). */
+START_TEST(hot_call_ret_then_stack_fault) {
+    tm_pmode_flat(tm, 3, TM_CODE, 0x304000);
+    tm_paging(tm, 4);
+    tm_poke32(tm, TM_PD + 0x1000 + 4 * 0x302, 0); /* unmap page 0x302000 */
+    /* l: sub esp, 4; call f; jmp l; f: inc eax; ret */
+    POKE(TM_CODE, 0x83, 0xEC, 0x04, 0xE8, 0x02, 0x00, 0x00, 0x00, 0xEB, 0xF6, 0x40, 0xC3);
+    cpu->regs[R_EAX] = 0;
+    tm_run(tm, 100000);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->eip, TM_STUB(14) + 1);
+    ck_assert_uint_eq(cpu->cr2, 0x302FFC);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 1023);
+    uint32_t frame = TM_STACK0 - 24; /* error code, EIP, CS, EFLAGS, ESP, SS */
+    ck_assert_uint_eq(cpu->regs[R_ESP], frame);
+    ck_assert_uint_eq(tm_peek32(tm, frame + 4), TM_CODE + 3);
+    ck_assert_uint_eq(tm_peek32(tm, frame + 16), 0x303000);
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -477,6 +500,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, compare_branch_loop_counts);
     tcase_add_test(tc, hot_mix_same_as_interpreter);
     tcase_add_test(tc, rep_string_bulk_semantics);
+    tcase_add_test(tc, hot_call_ret_then_stack_fault);
     suite_add_tcase(s, tc);
     return s;
 }
