@@ -11,6 +11,8 @@
 # It prints seconds per row and the ratio bt86/QEMU (below 1.0: bt86 is
 # faster). Nothing here is a pass/fail test; see docs/STATUS.md for results.
 #   bench/run.sh [ENGINES...]      (default: interp threaded)
+# QEMU comes from Debian: apt-get install qemu-system-x86 (not needed by the
+# tests; without it the QEMU columns are left out).
 # Environment: BT86 (path of the bt86 binary, default build/bt86), QEMU
 # (default qemu-system-i386), MEM (MiB, default 256).
 set -u
