@@ -17,55 +17,12 @@
 # (tests/run-all.sh builds it and sets that).
 bt86=$1
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
-bios=/usr/share/seabios/bios.bin
-if [ ! -r "$img" ] || [ ! -r "$bios" ]; then
-  if [ "${BT86_REQUIRE_LINUX:-0}" = 1 ]; then
-    echo "linux-boot: $img or $bios missing (run images/build-default.sh)"
-    exit 1
-  fi
-  echo "linux-boot: skipped: $img not built (images/build-default.sh)"
-  exit 77
-fi
-dir=$(mktemp -d)
-out=$dir/out
-mkfifo "$dir/in"
+. "$(dirname "$0")/guest.sh"
+guest_need linux-boot "$img"
 # -snapshot: the image stays as built. The instruction limit is a safety net
 # well above what the boot needs (about 5 billion instructions).
-"$bt86" -m 256 -hda "$img" -snapshot -nographic -no-reboot -max-insns 40000000000 \
-  <"$dir/in" >"$out" 2>&1 &
-pid=$!
-exec 3>"$dir/in"
-trap 'exec 3>&-; kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
-
-# Wait (up to $1 seconds of host time) for the guest to print $2.
-wait_for() {
-  local limit=$1 text=$2 t=0
-  while ! grep -qF -- "$text" "$out"; do
-    if ! kill -0 $pid 2>/dev/null; then return 1; fi
-    if [ $t -ge "$limit" ]; then return 1; fi
-    sleep 1
-    t=$((t + 1))
-  done
-}
-
-fail=0
-if ! wait_for 900 "bt86:/# "; then
-  echo "linux-boot: no shell prompt; the guest printed:"
-  tail -40 "$out"
-  exit 1
-fi
-# Type one command at a time, each once the previous one has given back the
-# prompt, so that the terminal's echo does not interleave with the answers.
-prompts() { grep -o 'bt86:/# ' "$out" | wc -l; }
-send() {
-  local n t=0
-  n=$(prompts)
-  printf '%s\n' "$1" >&3
-  while [ "$(prompts)" -le "$n" ] && [ $t -lt 120 ] && kill -0 $pid 2>/dev/null; do
-    sleep 1
-    t=$((t + 1))
-  done
-}
+guest_start "$bt86" -m 256 -hda "$img" -snapshot -nographic -no-reboot -max-insns 40000000000
+guest_wait_prompt
 send 'echo BT86-$((6*7))-OK'
 send 'uname -sm'
 send 'grep -E "^(flags|cpu MHz|fpu)" /proc/cpuinfo'
@@ -77,20 +34,9 @@ awkjobs="F1:3000 F2:2500"
 cmd=""
 for job in $awkjobs; do cmd="$cmd awk -v T=${job%:*} -v N=${job#*:} '$awkprog' &"; done
 send "$cmd wait"
-# Power off through ACPI (S5): bt86 must exit by itself, with status 0.
-printf 'poweroff -f\n' >&3
-status=timeout
-for _ in $(seq 1 120); do
-  if ! kill -0 $pid 2>/dev/null; then
-    wait $pid
-    status=$?
-    break
-  fi
-  sleep 1
-done
+guest_poweroff
 sed -n '/bt86 guest/,$p' "$out"
 
-check() { if ! grep -qE -- "$1" "$out"; then echo "linux-boot: missing: $1"; fail=1; fi; }
 check '^BT86-42-OK'
 check '^Linux i686'
 check '^fpu[[:space:]]+: yes'
@@ -119,18 +65,7 @@ if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then
   echo "linux-boot: TSC calibrated to '${mhz}' MHz, expected 500 (PIT and TSC disagree)"
   fail=1
 fi
-# A kernel that merely halts would end bt86 with status 0 too: that must not be what happened.
-if grep -qF "the CPU halted" "$out"; then
-  echo "linux-boot: the machine halted instead of powering off (no ACPI power-off)"; fail=1
-fi
-if [ "$status" != 0 ]; then
-  echo "linux-boot: after poweroff bt86 did not exit with status 0 (got: $status)"
-  fail=1
-fi
-for bad in "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "Illegal instruction"; do
-  if sed -n '1,/bt86:\/# /p' "$out" | grep -qF -- "$bad"; then
-    echo "linux-boot: the guest reported '$bad' before the shell"; fail=1
-  fi
-done
+check_powered_off
+check_no "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "Illegal instruction"
 [ $fail = 0 ] && echo "linux-boot: ok"
 exit $fail
