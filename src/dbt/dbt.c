@@ -343,7 +343,7 @@ static void jit_block(Dbt *d, TB *tb) {
         d->jit_tried = true;
     }
     if (!d->jit || d->jit_full) return;
-    if (jit_compile(d->jit, tb))
+    if (jit_compile(d->jit, tb, &d->stats))
         d->stats.blocks_compiled++;
     else
         d->jit_full = true;
@@ -489,4 +489,26 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
             (unsigned long long)s->blocks_compiled, (unsigned long long)s->jit_links);
     fprintf(f, "dbt: code cache in use %llu bytes of blocks, %llu bytes of host code\n",
             (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
+    /* The ten opcodes whose handlers host code called most. */
+    uint64_t total = 0;
+    for (int i = 0; i < 512; i++)
+        total += s->core_calls[i];
+    if (total) {
+        fprintf(f, "dbt: calls from host code into the emulation core: %llu; most called:\n",
+                (unsigned long long)total);
+        bool shown[512] = {false};
+        for (int k = 0; k < 10; k++) {
+            int best = -1;
+            for (int i = 0; i < 512; i++)
+                if (!shown[i] && s->core_calls[i] &&
+                    (best < 0 || s->core_calls[i] > s->core_calls[best]))
+                    best = i;
+            if (best < 0) break;
+            shown[best] = true;
+            fprintf(f, "dbt:   %s%02X %-10s %12llu (%.1f%%)\n", best >= 0x100 ? "0F " : "",
+                    best & 0xFF, s->core_call_name[best] ? s->core_call_name[best] : "?",
+                    (unsigned long long)s->core_calls[best],
+                    100.0 * (double)s->core_calls[best] / (double)total);
+        }
+    }
 }

@@ -60,6 +60,10 @@ typedef struct DbtStats {
     uint64_t flush_full;      /* whole-cache flushes: cache full */
     uint64_t flush_map;       /* whole-cache flushes: address map changed */
     uint64_t code_bytes;      /* bytes of TBs alive */
+    /* jit: calls from host code into the emulation core, by opcode
+     * (0x000-0x0FF one-byte map, 0x100-0x1FF 0F map), with a mnemonic. */
+    uint64_t core_calls[512];
+    const char *core_call_name[512];
 } DbtStats;
 
 typedef struct Dbt Dbt;

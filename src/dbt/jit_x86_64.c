@@ -244,6 +244,7 @@ typedef struct Gen {
     int flags_kind; /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
     bool
         flags_dead; /* the current instruction's flags are overwritten before anyone can see them */
+    DbtStats *stats;
 } Gen;
 
 static void exit_if(Gen *g, uint8_t cc) {
@@ -262,6 +263,11 @@ static bool plain_branch(unsigned op) {
 /* Call in's handler as exec_insn would (outside TF/RF/shadows) and count it. */
 static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t next) {
     Emit *e = &g->e;
+    /* Statistics: inc qword [core_calls[op]] */
+    unsigned op = in->op & 0x1FF;
+    g->stats->core_call_name[op] = in->name;
+    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)&g->stats->core_calls[op]);
+    e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
     mov_m_imm(e, OFF(eip), eip);
     if (in->ends_block && !plain_branch(in->op)) {
         mov_rdi_rbx(e);
@@ -410,6 +416,7 @@ static int reg_flag_effect(const Insn *in) {
     unsigned op = in->op;
     if (op == 0x90 && !in->rep) return FX_NONE;
     if (op == 0x8D && in->asize == 4 && in->size == 4) return FX_NONE; /* LEA */
+    if ((op == 0x88 || op == 0x8A) && !in->is_mem && !in->lock) return FX_NONE;
     if (in->size != 4 || in->lock || in->rep || in->is_mem) return FX_OTHER;
     if ((op >= 0xB8 && op <= 0xBF) || op == 0x89 || op == 0x8B || op == 0xC7) return FX_NONE;
     if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) return FX_NONE;
@@ -436,13 +443,64 @@ static bool flags_dead_after(const TB *tb, uint32_t i) {
     return false;
 }
 
+/* Offset in CPU of byte register r (AL..BL, AH..BH). */
+static int32_t reg8_off(int r) {
+    return r < 4 ? REG_OFF(r) : REG_OFF(r - 4) + 1;
+}
+
+/* 8-bit MOV r/m8 <-> r8 and CMP AL, imm8 (the most frequent byte
+ * instructions in the Linux guest). */
+static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned op = in->op;
+    bool reg_form = !in->is_mem;
+    if (op == 0x88 || op == 0x8A) {
+        bool load = op == 0x8A;
+        if (reg_form) {
+            e8(e, 0x8A), m_rbx(e, EAX, reg8_off(load ? in->rm : in->reg)); /* mov al, [src] */
+            e8(e, 0x88), m_rbx(e, EAX, reg8_off(load ? in->reg : in->rm)); /* mov [dst], al */
+            return true;
+        }
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in);
+        if (load) {
+            emit_tlb(g, s, false);
+            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
+            e8(e, 0x88), m_rbx(e, EAX, reg8_off(in->reg));      /* mov [reg8], al */
+        } else {
+            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ESI, reg8_off(in->reg)); /* movzx esi, byte [reg8] */
+            emit_tlb(g, s, true);
+            e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
+        }
+        s->resume = e->p;
+        return true;
+    }
+    if (op == 0x3C) { /* CMP AL, imm8: lf_set(CC_SUB, 1, a - b, a, b) */
+        if (g->flags_dead) return true;
+        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, REG_OFF(R_EAX)); /* movzx eax, byte [AL] */
+        mov_m_r(e, OFF(lf.a), EAX);
+        mov_m_imm(e, OFF(lf.b), in->imm & 0xFF);
+        add_r_imm(e, EAX, (uint32_t) - (int32_t)(in->imm & 0xFF));
+        e8(e, 0x25), e32(e, 0xFF); /* and eax, 0xFF */
+        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_imm(e, OFF(lf.op), CC_SUB);
+        mov_m8_imm(e, OFF(lf.size), 1);
+        g->flags_kind = -1; /* the inline Jcc handles 32-bit flags only */
+        return true;
+    }
+    return false;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
     if (op == 0x90 && !in->rep) return true; /* NOP (F3 90 is PAUSE: also nothing) */
-    if (in->size != 4 || in->lock || (in->rep && op != 0x90)) return false;
+    if (in->lock || (in->rep && op != 0x90)) return false;
     bool reg_form = !in->is_mem;
+    if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
+    if (in->size != 4) return false;
 
     /* MOV */
     if (op >= 0xB8 && op <= 0xBF) {
@@ -516,6 +574,28 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (c == 0) return true;
         e8(e, 0xC1), m_rbx(e, in->reg, REG_OFF(in->rm)),
             e8(e, (uint8_t)c); /* rol/ror dword [rbx+off], c */
+        g->flags_kind = -1;
+        return true;
+    }
+    /* IMUL r32, r/m32 [, imm] with dead flags (live ones: the handler) */
+    if ((op == 0x1AF || op == 0x69 || op == 0x6B) && g->flags_dead) {
+        Slow *s = NULL;
+        if (reg_form) {
+            mov_r_m(e, EAX, REG_OFF(in->rm));
+        } else {
+            if (!mem_ok(g, in)) return false;
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in);
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+        }
+        if (op == 0x1AF) {
+            e8(e, 0x0F), e8(e, 0xAF), m_rbx(e, EAX, REG_OFF(in->reg)); /* imul eax, [reg] */
+        } else {
+            e8(e, 0x69), e8(e, 0xC0), e32(e, in->imm); /* imul eax, eax, imm32 */
+        }
+        mov_m_r(e, REG_OFF(in->reg), EAX);
+        if (s) s->resume = e->p;
         g->flags_kind = -1;
         return true;
     }
@@ -786,11 +866,12 @@ static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
     return site;
 }
 
-bool jit_compile(Jit *j, TB *tb) {
+bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     if (j->size - j->used < JIT_MAX_BLOCK) return false;
     static Gen gen; /* one translation at a time (single CPU) */
     Gen *g = &gen;
     memset(g, 0, sizeof *g);
+    g->stats = stats;
     g->e.buf = g->e.p = j->rw + j->used;
     g->e.end = j->rw + j->size;
     g->flat = (tb->flags & TBF_FLAT) != 0;
@@ -912,9 +993,10 @@ size_t jit_used(const Jit *j) {
     (void)j;
     return 0;
 }
-bool jit_compile(Jit *j, TB *tb) {
+bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     (void)j;
     (void)tb;
+    (void)stats;
     return false;
 }
 void jit_chain(Jit *j, TB *src, int k, const TB *dst) {

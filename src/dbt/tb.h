@@ -61,8 +61,10 @@ void jit_free(Jit *j);
 /* Forget all generated code (the TBs that used it are gone). */
 void jit_reset(Jit *j);
 /* Generate host code for tb (sets tb->jit and its chaining sites); false
- * if the code buffer is full. */
-bool jit_compile(Jit *j, TB *tb);
+ * if the code buffer is full. Calls into the core are counted in
+ * stats->core_calls. */
+struct DbtStats;
+bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
 /* Make exit k of src jump to dst's host code / back to the dispatcher. */
 void jit_chain(Jit *j, TB *src, int k, const TB *dst);
 void jit_unchain(Jit *j, TB *src, int k);

@@ -359,43 +359,66 @@ END_TEST
  * immediates, shifts and rotates and INC whose flags are dead, MOVZX/MOVSX of low and high byte
  * registers and of memory, LEA, PUSH/POP, TEST and Jcc) ends in exactly the interpreter's state:
  * registers, flags and memory. */
-static void run_mix(CpuEngine engine, uint32_t out[10]) {
+static const uint8_t mix_prog[] = {
+    0xB9, 0x00, 0x02, 0x00, 0x00,       /* mov ecx, 512 */
+    0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+    0xB8, 0x35, 0x12, 0x00, 0x00,       /* mov eax, 0x1235 */
+    0x89, 0xC2,                         /* l: mov edx, eax */
+    0xC1, 0xE2, 0x05,                   /* shl edx, 5 */
+    0xC1, 0xE8, 0x03,                   /* shr eax, 3 */
+    0xC1, 0xC8, 0x07,                   /* ror eax, 7 */
+    0xC1, 0xC2, 0x03,                   /* rol edx, 3 */
+    0x31, 0xD0,                         /* xor eax, edx */
+    0xD1, 0xF8,                         /* sar eax, 1 */
+    0x0F, 0xB6, 0xDC,                   /* movzx ebx, ah */
+    0x0F, 0xBE, 0xF8,                   /* movsx edi, al */
+    0x47,                               /* inc edi */
+    0x01, 0xFB,                         /* add ebx, edi */
+    0x89, 0x1E,                         /* mov [esi], ebx */
+    0x0F, 0xB7, 0x7E, 0x01,             /* movzx edi, word [esi+1] */
+    0x01, 0x3E,                         /* add [esi], edi */
+    0x53,                               /* push ebx */
+    0x5D,                               /* pop ebp */
+    0x8D, 0x74, 0x0E, 0x04,             /* lea esi, [esi+ecx+4] */
+    0x81, 0xE6, 0xFC, 0xFF, 0x05, 0x00, /* and esi, 0x5FFFC */
+    0x85, 0xED,                         /* test ebp, ebp */
+    0x78, 0x02,                         /* js skip */
+    0x01, 0xE8,                         /* add eax, ebp */
+    0x83, 0xE9, 0x01,                   /* skip: sub ecx, 1 */
+    0x75, 0xC6,                         /* jnz l */
+    0x9C, 0x5A,                         /* pushfd; pop edx */
+    0xF4,
+};
+
+/* The byte-sized and multiply instructions the jit inlines. */
+static const uint8_t mix2_prog[] = {
+    0xB9, 0x2C, 0x01, 0x00, 0x00, /* mov ecx, 300 */
+    0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+    0xB8, 0x07, 0x00, 0x00, 0x00, /* mov eax, 7 */
+    0x6B, 0xC0, 0x0D,             /* l: imul eax, eax, 13 */
+    0x01, 0xC8,                   /* add eax, ecx */
+    0x0F, 0xAF, 0x16,             /* imul edx, [esi] */
+    0x31, 0xC2,                   /* xor edx, eax */
+    0x88, 0x16,                   /* mov [esi], dl */
+    0x8A, 0x3E,                   /* mov bh, [esi] */
+    0x88, 0xFC,                   /* mov ah, bh */
+    0x83, 0xC6, 0x01,             /* add esi, 1 */
+    0x3C, 0x40,                   /* cmp al, 0x40 */
+    0x72, 0x02,                   /* jb skip */
+    0x31, 0xD8,                   /* xor eax, ebx */
+    0x49,                         /* skip: dec ecx */
+    0x75, 0xE4,                   /* jnz l */
+    0x9C, 0x5F,                   /* pushfd; pop edi */
+    0xF4,
+};
+
+static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
     tm_free(tm);
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
     cpu_set_engine(cpu, engine);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    static const uint8_t prog[] = {
-        0xB9, 0x00, 0x02, 0x00, 0x00,       /* mov ecx, 512 */
-        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
-        0xB8, 0x35, 0x12, 0x00, 0x00,       /* mov eax, 0x1235 */
-        0x89, 0xC2,                         /* l: mov edx, eax */
-        0xC1, 0xE2, 0x05,                   /* shl edx, 5 */
-        0xC1, 0xE8, 0x03,                   /* shr eax, 3 */
-        0xC1, 0xC8, 0x07,                   /* ror eax, 7 */
-        0xC1, 0xC2, 0x03,                   /* rol edx, 3 */
-        0x31, 0xD0,                         /* xor eax, edx */
-        0xD1, 0xF8,                         /* sar eax, 1 */
-        0x0F, 0xB6, 0xDC,                   /* movzx ebx, ah */
-        0x0F, 0xBE, 0xF8,                   /* movsx edi, al */
-        0x47,                               /* inc edi */
-        0x01, 0xFB,                         /* add ebx, edi */
-        0x89, 0x1E,                         /* mov [esi], ebx */
-        0x0F, 0xB7, 0x7E, 0x01,             /* movzx edi, word [esi+1] */
-        0x01, 0x3E,                         /* add [esi], edi */
-        0x53,                               /* push ebx */
-        0x5D,                               /* pop ebp */
-        0x8D, 0x74, 0x0E, 0x04,             /* lea esi, [esi+ecx+4] */
-        0x81, 0xE6, 0xFC, 0xFF, 0x05, 0x00, /* and esi, 0x5FFFC */
-        0x85, 0xED,                         /* test ebp, ebp */
-        0x78, 0x02,                         /* js skip */
-        0x01, 0xE8,                         /* add eax, ebp */
-        0x83, 0xE9, 0x01,                   /* skip: sub ecx, 1 */
-        0x75, 0xC6,                         /* jnz l */
-        0x9C, 0x5A,                         /* pushfd; pop edx */
-        0xF4,
-    };
-    tm_poke(tm, TM_CODE, prog, sizeof prog);
+    tm_poke(tm, TM_CODE, prog, len);
     tm_run(tm, 100000);
     for (int i = 0; i < 8; i++)
         out[i] = cpu->regs[i];
@@ -405,6 +428,23 @@ static void run_mix(CpuEngine engine, uint32_t out[10]) {
         sum = sum * 31 + tm_peek32(tm, a);
     out[9] = sum;
 }
+
+static void run_mix(CpuEngine engine, uint32_t out[10]) {
+    run_prog(engine, mix_prog, sizeof mix_prog, out);
+}
+
+START_TEST(hot_bytes_and_imul_same_as_interpreter) {
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, mix2_prog, sizeof mix2_prog, a);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, mix2_prog, sizeof mix2_prog, b);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_ECX], 0);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof mix2_prog);
+}
+END_TEST
 
 START_TEST(hot_mix_same_as_interpreter) {
     uint32_t a[10], b[10];
@@ -499,6 +539,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, singlestep_one_instruction_per_block);
     tcase_add_test(tc, compare_branch_loop_counts);
     tcase_add_test(tc, hot_mix_same_as_interpreter);
+    tcase_add_test(tc, hot_bytes_and_imul_same_as_interpreter);
     tcase_add_test(tc, rep_string_bulk_semantics);
     tcase_add_test(tc, hot_call_ret_then_stack_fault);
     suite_add_tcase(s, tc);
