@@ -244,7 +244,8 @@ void cpu_reset(CPU *cpu);
 /* Choose the engine (creates the translator if needed). Returns 0 or -1. */
 int cpu_set_engine(CPU *cpu, CpuEngine engine);
 /* The engine named by the environment variable BT86_ACCEL ("interp",
- * "threaded" or "jit"; the test suite runs under each), else ENGINE_JIT. */
+ * "threaded" or "jit"; the test suite runs under each), else ENGINE_JIT on
+ * x86-64 Linux hosts and ENGINE_THREADED elsewhere. */
 CpuEngine cpu_default_engine(void);
 /* Engine names as the -accel option spells them; -1 if unknown. */
 int cpu_engine_from_name(const char *name);

@@ -26,8 +26,8 @@ static void cpu_map_changed(void *opaque) {
     cpu->block_break = true;
 }
 
-static const char *const engine_names[] = {[ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded",
-                                           [ENGINE_JIT] = "jit"};
+static const char *const engine_names[] = {
+    [ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded", [ENGINE_JIT] = "jit"};
 
 int cpu_engine_from_name(const char *name) {
     for (int i = 0; i < (int)(sizeof engine_names / sizeof engine_names[0]); i++)
@@ -35,15 +35,25 @@ int cpu_engine_from_name(const char *name) {
     return -1;
 }
 
-const char *cpu_engine_name(CpuEngine engine) { return engine_names[engine]; }
+const char *cpu_engine_name(CpuEngine engine) {
+    return engine_names[engine];
+}
 
 CpuEngine cpu_default_engine(void) {
     const char *env = getenv("BT86_ACCEL");
     int e = env && *env ? cpu_engine_from_name(env) : -1;
-    return e >= 0 ? (CpuEngine)e : ENGINE_JIT;
+    if (e >= 0) return (CpuEngine)e;
+#if defined(__x86_64__) && defined(__linux__)
+    return ENGINE_JIT; /* the native backend exists for this host */
+#else
+    return ENGINE_THREADED;
+#endif
 }
 
 int cpu_set_engine(CPU *cpu, CpuEngine engine) {
+#if !(defined(__x86_64__) && defined(__linux__))
+    if (engine == ENGINE_JIT) engine = ENGINE_THREADED; /* no native backend for this host */
+#endif
     if (engine != ENGINE_INTERP && !cpu->dbt) {
         cpu->dbt = dbt_new(cpu);
         if (!cpu->dbt) return -1;
@@ -84,7 +94,8 @@ void cpu_reset(CPU *cpu) {
     cpu->next_eip = 0xFFF0;
     cpu->eflags = 0x2;
     cpu->lf.op = CC_EFLAGS;
-    for (int i = 0; i < SEG_COUNT; i++) seg_set(&cpu->seg[i], 0, 0, 0xFFFF, 0x93);
+    for (int i = 0; i < SEG_COUNT; i++)
+        seg_set(&cpu->seg[i], 0, 0, 0xFFFF, 0x93);
     seg_set(&cpu->seg[SEG_CS], 0xF000, 0xFFFF0000u, 0xFFFF, 0x9B);
     seg_set(&cpu->ldtr, 0, 0, 0xFFFF, 0x82);
     seg_set(&cpu->tr, 0, 0, 0xFFFF, 0x8B);
@@ -134,7 +145,11 @@ noreturn void cpu_raise(CPU *cpu, int vector, int error_code) {
 enum { EXC_BENIGN, EXC_CONTRIBUTORY, EXC_PAGEFAULT, EXC_DOUBLE };
 static int exception_class(int vector) {
     switch (vector) {
-    case EXC_DE: case EXC_TS: case EXC_NP: case EXC_SS: case EXC_GP: return EXC_CONTRIBUTORY;
+    case EXC_DE:
+    case EXC_TS:
+    case EXC_NP:
+    case EXC_SS:
+    case EXC_GP: return EXC_CONTRIBUTORY;
     case EXC_PF: return EXC_PAGEFAULT;
     case EXC_DF: return EXC_DOUBLE;
     default: return EXC_BENIGN;
@@ -192,8 +207,12 @@ static void deliver_event(CPU *cpu, int vector, int error, IntKind kind) {
 /* ---------------- debug registers ---------------- */
 
 /* Bits of DR7 for breakpoint n: enabled (L or G), type (R/W), length. */
-static inline bool dr_enabled(const CPU *cpu, int n) { return (cpu->dr[7] >> (2 * n)) & 3; }
-static inline unsigned dr_type(const CPU *cpu, int n) { return (cpu->dr[7] >> (16 + 4 * n)) & 3; }
+static inline bool dr_enabled(const CPU *cpu, int n) {
+    return (cpu->dr[7] >> (2 * n)) & 3;
+}
+static inline unsigned dr_type(const CPU *cpu, int n) {
+    return (cpu->dr[7] >> (16 + 4 * n)) & 3;
+}
 static inline uint32_t dr_len_mask(const CPU *cpu, int n) {
     static const uint32_t mask[4] = {0, 1, 7, 3}; /* 1, 2, 8 (undefined on P6), 4 bytes */
     return mask[(cpu->dr[7] >> (18 + 4 * n)) & 3];
@@ -293,20 +312,29 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
     }
     CpuExit why;
     for (;;) {
-        if (cpu->reset_request) { why = CPU_EXIT_RESET; break; }
+        if (cpu->reset_request) {
+            why = CPU_EXIT_RESET;
+            break;
+        }
         if (cpu->exit_request) {
             cpu->exit_request = 0;
             why = CPU_EXIT_REQUEST;
             break;
         }
-        if (cpu->run_left == 0) { why = CPU_EXIT_COUNT; break; }
+        if (cpu->run_left == 0) {
+            why = CPU_EXIT_COUNT;
+            break;
+        }
         /* An interrupt shadow covers exactly the next instruction, which
          * the interpreter runs alone so interrupts are checked right after. */
         bool shadow = cpu->intr_shadow;
         check_interrupts(cpu);
-        if (cpu->halted) { why = CPU_EXIT_HALT; break; }
-        if (cpu->engine != ENGINE_INTERP && !shadow && !cpu->trace_fn &&
-            !(cpu->eflags & FL_TF) && !(cpu->dr[7] & 0xFF) && dbt_run(cpu))
+        if (cpu->halted) {
+            why = CPU_EXIT_HALT;
+            break;
+        }
+        if (cpu->engine != ENGINE_INTERP && !shadow && !cpu->trace_fn && !(cpu->eflags & FL_TF) &&
+            !(cpu->dr[7] & 0xFF) && dbt_run(cpu))
             continue;
         step_instruction(cpu);
         cpu->run_left--;
@@ -315,4 +343,6 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
     return why;
 }
 
-CpuExit cpu_step(CPU *cpu) { return cpu_run(cpu, 1); }
+CpuExit cpu_step(CPU *cpu) {
+    return cpu_run(cpu, 1);
+}

@@ -84,7 +84,8 @@ static void usage(FILE *out) {
             "  -D FILE              write the trace to FILE instead of stderr\n"
             "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
             "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
-            "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default)\n"
+            "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
+            "                       --engine is the same\n"
             "  -singlestep          translate one instruction per block\n"
             "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
             "  -lockstep N          run the engine against the interpreter, comparing every N\n"
@@ -302,7 +303,7 @@ static int parse_args(int argc, char **argv, Options *o) {
                 fprintf(stderr, "bt86: -max-insns: bad count '%s'\n", val);
                 return -1;
             }
-        } else if (strcmp(a, "-accel") == 0) {
+        } else if (strcmp(a, "-accel") == 0 || strcmp(a, "-engine") == 0) {
             NEED_ARG();
             /* QEMU spells options after a comma (-accel tcg,thread=single): ignore them. */
             char name[32];
