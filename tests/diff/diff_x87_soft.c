@@ -393,54 +393,6 @@ int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool 
 }
 
 #else
-/* ---- part 2: classifying divergences of whole instructions ---- */
-
-static const struct {
-    uint8_t modrm;
-    int op;
-} transcendental_insns[] = {{0xF0, FOP_F2XM1}, {0xF1, FOP_YL2X},   {0xF2, FOP_PTAN},
-                            {0xF3, FOP_PATAN}, {0xF9, FOP_YL2XP1}, {0xFB, FOP_SINCOS},
-                            {0xFE, FOP_SIN},   {0xFF, FOP_COS}};
-
-static F80 image_reg(const uint8_t *img, int i) {
-    const uint8_t *p = img + 28 + 10 * i;
-    F80 v = {0, (uint16_t)(p[8] | p[9] << 8)};
-    for (int k = 7; k >= 0; k--)
-        v.mant = v.mant << 8 | p[k];
-    return v;
-}
-
-static unsigned long long insn_failures;
-
-static bool divergence_allowed(const uint8_t *insn, int len, const uint8_t *before,
-                               const uint8_t *host, const uint8_t *bt86) {
-    int op = -1;
-    if (len == 2 && insn[0] == 0xD9)
-        for (size_t i = 0; i < sizeof transcendental_insns / sizeof transcendental_insns[0]; i++)
-            if (transcendental_insns[i].modrm == insn[1]) op = transcendental_insns[i].op;
-    char name[48];
-    snprintf(name, sizeof name, "insn %s", op >= 0 ? op_names[op] : "other");
-    if (op < 0) {
-        count_class(name, 0);
-        return false;
-    }
-    F80 st0 = image_reg(before, 0);
-    if (outside_domain(op, &st0)) {
-        count_class(name, 2);
-        return true;
-    }
-    uint16_t swh = (uint16_t)(host[4] | host[5] << 8), swb = (uint16_t)(bt86[4] | bt86[5] << 8);
-    bool ok = ((swh ^ swb) & ~(FSW_C1 | FSW_PE | FSW_UE)) == 0 && memcmp(host, bt86, 4) == 0 &&
-              memcmp(host + 8, bt86 + 8, 2) == 0;
-    for (int i = 0; i < 8 && ok; i++) {
-        F80 h = image_reg(host, i), b = image_reg(bt86, i);
-        ok = f80_eq(&h, &b) || one_ulp(&h, &b);
-    }
-    count_class(name, ok ? 1 : 0);
-    if (!ok) insn_failures++;
-    return ok;
-}
-
 int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool verbose,
                         DiffResult *res) {
     (void)count;
