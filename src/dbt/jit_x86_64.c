@@ -416,7 +416,9 @@ static int reg_flag_effect(const Insn *in) {
     unsigned op = in->op;
     if (op == 0x90 && !in->rep) return FX_NONE;
     if (op == 0x8D && in->asize == 4 && in->size == 4) return FX_NONE; /* LEA */
-    if ((op == 0x88 || op == 0x8A) && !in->is_mem && !in->lock) return FX_NONE;
+    if ((op == 0x88 || op == 0x8A || op == 0x89 || op == 0x8B) && !in->is_mem && !in->lock &&
+        in->size <= 2)
+        return FX_NONE; /* byte and word register moves */
     if (in->size != 4 || in->lock || in->rep || in->is_mem) return FX_OTHER;
     if ((op >= 0xB8 && op <= 0xBF) || op == 0x89 || op == 0x8B || op == 0xC7) return FX_NONE;
     if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) return FX_NONE;
@@ -492,6 +494,35 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return false;
 }
 
+/* 16-bit MOV r/m16 <-> r16 (the kernel's decompressor is full of them). */
+static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned op = in->op;
+    if (op != 0x89 && op != 0x8B) return false;
+    bool load = op == 0x8B;
+    if (!in->is_mem) {
+        e8(e, 0x66), e8(e, 0x8B),
+            m_rbx(e, EAX, REG_OFF(load ? in->rm : in->reg)); /* mov ax, [src] */
+        e8(e, 0x66), e8(e, 0x89),
+            m_rbx(e, EAX, REG_OFF(load ? in->reg : in->rm)); /* mov [dst], ax */
+        return true;
+    }
+    if (!mem_ok(g, in)) return false;
+    Slow *s = new_slow(g, in, eip, next, pending);
+    emit_ea(g, in);
+    if (load) {
+        emit_tlb(g, s, false);
+        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x04), e8(e, 0x0A);        /* movzx eax, word [rdx+rcx] */
+        e8(e, 0x66), e8(e, 0x89), m_rbx(e, EAX, REG_OFF(in->reg)); /* mov [reg16], ax */
+    } else {
+        e8(e, 0x0F), e8(e, 0xB7), m_rbx(e, ESI, REG_OFF(in->reg)); /* movzx esi, word [reg16] */
+        emit_tlb(g, s, true);
+        e8(e, 0x66), e8(e, 0x89), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], si */
+    }
+    s->resume = e->p;
+    return true;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
@@ -500,6 +531,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (in->lock || (in->rep && op != 0x90)) return false;
     bool reg_form = !in->is_mem;
     if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
+    if (in->size == 2) return emit_inline_word(g, in, eip, next, pending);
     if (in->size != 4) return false;
 
     /* MOV */

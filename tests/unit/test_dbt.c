@@ -390,7 +390,7 @@ static const uint8_t mix_prog[] = {
     0xF4,
 };
 
-/* The byte-sized and multiply instructions the jit inlines. */
+/* The byte- and word-sized and multiply instructions the jit inlines. */
 static const uint8_t mix2_prog[] = {
     0xB9, 0x2C, 0x01, 0x00, 0x00, /* mov ecx, 300 */
     0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
@@ -402,12 +402,14 @@ static const uint8_t mix2_prog[] = {
     0x88, 0x16,                   /* mov [esi], dl */
     0x8A, 0x3E,                   /* mov bh, [esi] */
     0x88, 0xFC,                   /* mov ah, bh */
+    0x66, 0x89, 0x56, 0x01,       /* mov [esi+1], dx */
+    0x66, 0x8B, 0x1E,             /* mov bx, [esi] */
     0x83, 0xC6, 0x01,             /* add esi, 1 */
     0x3C, 0x40,                   /* cmp al, 0x40 */
     0x72, 0x02,                   /* jb skip */
     0x31, 0xD8,                   /* xor eax, ebx */
     0x49,                         /* skip: dec ecx */
-    0x75, 0xE4,                   /* jnz l */
+    0x75, 0xDD,                   /* jnz l */
     0x9C, 0x5F,                   /* pushfd; pop edi */
     0xF4,
 };
