@@ -414,7 +414,7 @@ static bool mem_ok(const Gen *g, const Insn *in) {
 enum { FX_NONE, FX_ALL, FX_OTHER };
 static int reg_flag_effect(const Insn *in) {
     unsigned op = in->op;
-    if (op == 0x90 && !in->rep) return FX_NONE;
+    if (op == 0x90) return FX_NONE;
     if (op == 0x8D && in->asize == 4 && in->size == 4) return FX_NONE; /* LEA */
     if ((op == 0x88 || op == 0x8A || op == 0x89 || op == 0x8B) && !in->is_mem && !in->lock &&
         in->size <= 2)
@@ -527,7 +527,7 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
-    if (op == 0x90 && !in->rep) return true; /* NOP (F3 90 is PAUSE: also nothing) */
+    if (op == 0x90) return true; /* NOP, and F3 90 (PAUSE): nothing to do */
     if (in->lock || (in->rep && op != 0x90)) return false;
     bool reg_form = !in->is_mem;
     if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
@@ -636,10 +636,30 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         e8(e, 0xF7), m_rbx(e, 2, REG_OFF(in->rm)); /* not dword [rbx+off] */
         return true;
     }
-    /* INC/DEC r32 with dead flags */
-    if (op >= 0x40 && op <= 0x4F && g->flags_dead) {
-        e8(e, 0x81), m_rbx(e, op < 0x48 ? 0 : 5, REG_OFF(op & 7)),
-            e32(e, 1); /* add/sub dword [..], 1 */
+    /* INC/DEC r32: with dead flags just the arithmetic; else as incdec()
+     * does: CF of the previous operation goes to EFLAGS (cpu_cf), then the
+     * lazy flags of the increment. */
+    if (op >= 0x40 && op <= 0x4F) {
+        int r = op & 7;
+        if (g->flags_dead) {
+            e8(e, 0x81), m_rbx(e, op < 0x48 ? 0 : 5, REG_OFF(r)),
+                e32(e, 1); /* add/sub dword [..], 1 */
+            g->flags_kind = -1;
+            return true;
+        }
+        mov_rdi_rbx(e);
+        call_abs(e, (const void *)cpu_cf);
+        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
+        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
+        e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
+        mov_r_m(e, EAX, REG_OFF(r));
+        mov_m_r(e, OFF(lf.a), EAX);
+        add_r_imm(e, EAX, op < 0x48 ? 1u : (uint32_t)-1);
+        mov_m_r(e, REG_OFF(r), EAX);
+        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_imm(e, OFF(lf.b), 1);
+        mov_m_imm(e, OFF(lf.op), op < 0x48 ? CC_INC : CC_DEC);
+        mov_m8_imm(e, OFF(lf.size), 4);
         g->flags_kind = -1;
         return true;
     }
@@ -791,7 +811,8 @@ static void emit_slow(Gen *g, const Slow *s) {
 /* A final near JMP rel, Jcc, CALL rel or RET in 32-bit code, without a
  * call: a Jcc whose flags come from an inline ALU instruction of this
  * block recomputes them on the host (the same operation on the recorded
- * operands gives the same flags) and branches on the host's condition;
+ * operands gives the same flags) and branches on the host's condition,
+ * any other Jcc asks cpu_cond;
  * CALL and RET (flat stack) push and pop through the inline TLB. Anything
  * unusual (a target beyond the CS limit, a TLB miss) runs the handler
  * instead, which raises what is due. Sets cpu->eip and counts pending + 1
@@ -802,7 +823,6 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     bool jcc = (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F);
     bool jmp = op == 0xE9 || op == 0xEB, call = op == 0xE8, ret = op == 0xC3 || op == 0xC2;
     if ((!jcc && !jmp && !call && !ret) || in->osize != 4) return false;
-    if (jcc && g->flags_kind < 0) return false;
     if ((call || ret) && !g->flat) return false;
     uint32_t target = next + in->imm;
     int32_t cs_limit =
@@ -821,7 +841,15 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         mov_m_r(e, REG_OFF(R_ESP), ECX);
     } else {
         uint8_t *not_taken = NULL;
-        if (jcc) {
+        if (jcc && g->flags_kind < 0) {
+            /* Flags from a handler or an earlier block: ask the core (no
+             * fault possible, so nothing needs to be brought up to date). */
+            mov_rdi_rbx(e);
+            mov_r_imm(e, ESI, op & 0xF);
+            call_abs(e, (const void *)cpu_cond);
+            e8(e, 0x84), e8(e, 0xC0); /* test al, al */
+            not_taken = jcc_fwd(e, CC_E);
+        } else if (jcc) {
             switch (g->flags_kind) {
             case K_ADD:
                 mov_r_m(e, EAX, OFF(lf.a));
