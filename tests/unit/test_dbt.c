@@ -222,51 +222,56 @@ END_TEST
 
 /* A mixed program (ALU, memory, string, loops, calls, a #DE handled by a
  * gate that resumes) gives the interpreter's state under the threaded engine. */
-static void run_program(CpuEngine engine, uint32_t out[9]) {
+/* Run prog at TM_CODE on a fresh machine with the given engine; out gets
+ * the registers, EIP and a checksum of 0x50000-0x6FFFF. */
+static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
     tm_free(tm);
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
     cpu_set_engine(cpu, engine);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    static const uint8_t prog[] = {
-        0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
-        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
-        0xBF, 0x00, 0x00, 0x06, 0x00, /* mov edi, 0x60000 */
-        0x31, 0xC0,                   /* xor eax, eax */
-        0x8D, 0x04, 0x48,             /* l: lea eax, [eax+ecx*2] */
-        0x89, 0x06,                   /* mov [esi], eax */
-        0x83, 0xC6, 0x04,             /* add esi, 4 */
-        0xC1, 0xC0, 0x03,             /* rol eax, 3 */
-        0xE2, 0xF4,                   /* loop l */
-        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
-        0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
-        0xFC, 0xF3, 0xA5,             /* cld; rep movsd */
-        0xE8, 0x02, 0x00, 0x00, 0x00, /* call f */
-        0xEB, 0x05,                   /* jmp done */
-        0x0F, 0xAF, 0xC0,             /* f: imul eax, eax */
-        0x48,                         /* dec eax */
-        0xC3,                         /* ret */
-        0x9C, 0x5A,                   /* done: pushfd; pop edx */
-        0xF4,
-    };
-    tm_poke(tm, TM_CODE, prog, sizeof prog);
-    tm_run(tm, 10000);
+    tm_poke(tm, TM_CODE, prog, len);
+    tm_run(tm, 100000);
     for (int i = 0; i < 8; i++)
         out[i] = cpu->regs[i];
     out[8] = cpu->eip;
+    uint32_t sum = 0;
+    for (uint32_t a = 0x50000; a < 0x70000; a += 4)
+        sum = sum * 31 + tm_peek32(tm, a);
+    out[9] = sum;
 }
 
+static const uint8_t mixed_prog[] = {
+    0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
+    0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+    0xBF, 0x00, 0x00, 0x06, 0x00, /* mov edi, 0x60000 */
+    0x31, 0xC0,                   /* xor eax, eax */
+    0x8D, 0x04, 0x48,             /* l: lea eax, [eax+ecx*2] */
+    0x89, 0x06,                   /* mov [esi], eax */
+    0x83, 0xC6, 0x04,             /* add esi, 4 */
+    0xC1, 0xC0, 0x03,             /* rol eax, 3 */
+    0xE2, 0xF4,                   /* loop l */
+    0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+    0xB9, 0x40, 0x00, 0x00, 0x00, /* mov ecx, 64 */
+    0xFC, 0xF3, 0xA5,             /* cld; rep movsd */
+    0xE8, 0x02, 0x00, 0x00, 0x00, /* call f */
+    0xEB, 0x05,                   /* jmp done */
+    0x0F, 0xAF, 0xC0,             /* f: imul eax, eax */
+    0x48,                         /* dec eax */
+    0xC3,                         /* ret */
+    0x9C, 0x5A,                   /* done: pushfd; pop edx */
+    0xF4,
+};
+
 START_TEST(same_state_as_interpreter) {
-    uint32_t a[9], b[9];
-    run_program(ENGINE_INTERP, a);
-    uint32_t ia = tm_peek32(tm, 0x60000 + 4 * 17);
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, mixed_prog, sizeof mixed_prog, a);
     CpuEngine engine = cpu_default_engine();
-    run_program(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, b);
-    uint32_t ib = tm_peek32(tm, 0x60000 + 4 * 17);
-    for (int i = 0; i < 9; i++)
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, mixed_prog, sizeof mixed_prog, b);
+    for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(a[i], b[i]);
-    ck_assert_uint_eq(ia, ib);
-    ck_assert_uint_ne(ia, 0);
+    ck_assert_uint_ne(tm_peek32(tm, 0x60000 + 4 * 17), 0); /* the copy happened */
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof mixed_prog);
 }
 END_TEST
 
@@ -413,23 +418,6 @@ static const uint8_t mix2_prog[] = {
     0x9C, 0x5F,                   /* pushfd; pop edi */
     0xF4,
 };
-
-static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
-    tm_free(tm);
-    tm = tm_new(16 << 20);
-    cpu = tm->cpu;
-    cpu_set_engine(cpu, engine);
-    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    tm_poke(tm, TM_CODE, prog, len);
-    tm_run(tm, 100000);
-    for (int i = 0; i < 8; i++)
-        out[i] = cpu->regs[i];
-    out[8] = cpu->eip;
-    uint32_t sum = 0;
-    for (uint32_t a = 0x50000; a < 0x60000; a += 4)
-        sum = sum * 31 + tm_peek32(tm, a);
-    out[9] = sum;
-}
 
 static void run_mix(CpuEngine engine, uint32_t out[10]) {
     run_prog(engine, mix_prog, sizeof mix_prog, out);
