@@ -126,15 +126,20 @@ static void mov_m_r(Emit *e, int32_t off, int r) {
     e8(e, 0x89);
     m_rbx(e, r, off);
 }
+/* opc /ext [rbx + off], imm (of isz bytes): the immediate forms below. */
+static void rbx_imm(Emit *e, uint8_t opc, int ext, int32_t off, uint32_t imm, int isz) {
+    e8(e, opc);
+    m_rbx(e, ext, off);
+    if (isz == 1)
+        e8(e, (uint8_t)imm);
+    else
+        e32(e, imm);
+}
 static void mov_m_imm(Emit *e, int32_t off, uint32_t imm) {
-    e8(e, 0xC7);
-    m_rbx(e, 0, off);
-    e32(e, imm);
+    rbx_imm(e, 0xC7, 0, off, imm, 4);
 }
 static void mov_m8_imm(Emit *e, int32_t off, uint8_t imm) {
-    e8(e, 0xC6);
-    m_rbx(e, 0, off);
-    e8(e, imm);
+    rbx_imm(e, 0xC6, 0, off, imm, 1);
 }
 static void mov_r_imm(Emit *e, int r, uint32_t imm) {
     e8(e, (uint8_t)(0xB8 + r));
@@ -149,14 +154,10 @@ static void add_m64_imm(Emit *e, int32_t off, int32_t imm) {
     e32(e, (uint32_t)(imm > 0 ? imm : -imm));
 }
 static void cmp_m_imm(Emit *e, int32_t off, uint32_t imm) {
-    e8(e, 0x81);
-    m_rbx(e, 7, off);
-    e32(e, imm);
+    rbx_imm(e, 0x81, 7, off, imm, 4);
 }
 static void cmp_m8_imm(Emit *e, int32_t off, uint8_t imm) {
-    e8(e, 0x80);
-    m_rbx(e, 7, off);
-    e8(e, imm);
+    rbx_imm(e, 0x80, 7, off, imm, 1);
 }
 /* op r32, r32 (op is the 01/09/21/29/31/39 row opcode: dst = rm, src = reg). */
 static void alu_rr(Emit *e, uint8_t op, int dst, int src) {
