@@ -266,7 +266,12 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     Emit *e = &g->e;
     /* Statistics: inc qword [core_calls[op]] */
     unsigned op = in->op & 0x1FF;
-    g->stats->core_call_name[op] = in->name;
+    /* Group opcodes (FF, C1, ...) hold several instructions: say so. */
+    const char **name = &g->stats->core_call_name[op];
+    if (!*name)
+        *name = in->name;
+    else if (strcmp(*name, in->name) != 0)
+        *name = "(group)";
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)&g->stats->core_calls[op]);
     e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
     mov_m_imm(e, OFF(eip), eip);
@@ -635,6 +640,36 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     /* NOT r32 */
     if (op == 0xF7 && in->reg == 2 && reg_form) {
         e8(e, 0xF7), m_rbx(e, 2, REG_OFF(in->rm)); /* not dword [rbx+off] */
+        return true;
+    }
+    /* INC/DEC m32 (FF /0, /1) on flat memory: the same, read-modify-write
+     * through the inline TLB (CF is materialized first: harmless if the
+     * slow path then runs the handler, which does the same). */
+    if (op == 0xFF && in->reg <= 1 && !reg_form) {
+        if (!mem_ok(g, in)) return false;
+        bool dec = in->reg == 1;
+        if (!g->flags_dead) {
+            mov_rdi_rbx(e);
+            call_abs(e, (const void *)cpu_cf);
+            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
+            e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
+            e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
+        }
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in);
+        emit_tlb(g, s, true);
+        load_host(e, EAX);
+        if (!g->flags_dead) mov_m_r(e, OFF(lf.a), EAX);
+        add_r_imm(e, EAX, dec ? (uint32_t)-1 : 1u);
+        store_host(e, EAX);
+        if (!g->flags_dead) {
+            mov_m_r(e, OFF(lf.res), EAX);
+            mov_m_imm(e, OFF(lf.b), 1);
+            mov_m_imm(e, OFF(lf.op), dec ? CC_DEC : CC_INC);
+            mov_m8_imm(e, OFF(lf.size), 4);
+        }
+        g->flags_kind = -1;
+        s->resume = e->p;
         return true;
     }
     /* INC/DEC r32: with dead flags just the arithmetic; else as incdec()
