@@ -484,20 +484,77 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         s->resume = e->p;
         return true;
     }
-    if (op == 0x3C) { /* CMP AL, imm8: lf_set(CC_SUB, 1, a - b, a, b) */
-        if (g->flags_dead) return true;
-        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, REG_OFF(R_EAX)); /* movzx eax, byte [AL] */
-        mov_m_r(e, OFF(lf.a), EAX);
-        mov_m_imm(e, OFF(lf.b), in->imm & 0xFF);
-        add_r_imm(e, EAX, (uint32_t) - (int32_t)(in->imm & 0xFF));
-        e8(e, 0x25), e32(e, 0xFF); /* and eax, 0xFF */
-        mov_m_r(e, OFF(lf.res), EAX);
-        mov_m_imm(e, OFF(lf.op), CC_SUB);
-        mov_m8_imm(e, OFF(lf.size), 1);
-        g->flags_kind = -1; /* the inline Jcc handles 32-bit flags only */
-        return true;
+    /* 8-bit ADD/OR/AND/SUB/XOR/CMP/TEST on registers, immediates and flat
+     * memory: computed in 32 bits on zero-extended bytes, then the lazy
+     * flags of size 1 exactly as alu_compute records them. */
+    int kind;
+    enum { B_RM_REG, B_REG_RM, B_ACC_IMM, B_RM_IMM } form;
+    if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2 || (op & 7) == 4)) {
+        kind = (int)(op >> 3);
+        form = (op & 7) == 0 ? B_RM_REG : (op & 7) == 2 ? B_REG_RM : B_ACC_IMM;
+    } else if (op == 0x80 || op == 0x82) {
+        kind = in->reg;
+        form = B_RM_IMM;
+    } else if (op == 0x84) {
+        kind = K_TEST;
+        form = B_RM_REG;
+    } else if (op == 0xA8) {
+        kind = K_TEST;
+        form = B_ACC_IMM;
+    } else if (op == 0xF6 && in->reg == 0) {
+        kind = K_TEST;
+        form = B_RM_IMM;
+    } else {
+        return false;
     }
-    return false;
+    if (kind == K_ADC || kind == K_SBB) return false;
+    bool writes = kind != K_CMP && kind != K_TEST;
+    bool mem = !reg_form && form != B_ACC_IMM;
+    if (mem && !mem_ok(g, in)) return false;
+    Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
+    int32_t dst_off = form == B_ACC_IMM  ? reg8_off(R_EAX)
+                      : form == B_REG_RM ? reg8_off(in->reg)
+                                         : reg8_off(in->rm);
+    if (form == B_REG_RM) {
+        if (mem) {
+            emit_ea(g, in);
+            emit_tlb(g, s, false);
+            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x0C), e8(e, 0x0A); /* movzx ecx, byte [rdx+rcx] */
+        } else {
+            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ECX, reg8_off(in->rm)); /* movzx ecx, byte [rm8] */
+        }
+        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, dst_off); /* movzx eax, byte [reg8] */
+    } else {
+        /* The source (register or immediate) in ESI, then the destination in EAX. */
+        if (form == B_RM_REG)
+            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ESI, reg8_off(in->reg)); /* movzx esi, byte [r8] */
+        else
+            mov_r_imm(e, ESI, in->imm & 0xFF);
+        if (mem) {
+            emit_ea(g, in);
+            emit_tlb(g, s, writes);
+            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
+            e8(e, 0x89), e8(e, 0xCF);                           /* mov edi, ecx (the address) */
+        } else {
+            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, dst_off); /* movzx eax, byte [dst8] */
+        }
+        e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
+    }
+    emit_alu(g, kind);
+    e8(e, 0x25), e32(e, 0xFF); /* and eax, 0xFF */
+    mov_m_r(e, OFF(lf.res), EAX);
+    mov_m8_imm(e, OFF(lf.size), 1);
+    g->flags_kind = -1; /* the inline Jcc handles 32-bit flags only */
+    if (writes) {
+        if (mem && form != B_REG_RM) {             /* the destination is the memory operand */
+            e8(e, 0x89), e8(e, 0xF9);              /* mov ecx, edi */
+            e8(e, 0x88), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al */
+        } else {
+            e8(e, 0x88), m_rbx(e, EAX, dst_off); /* mov [dst8], al */
+        }
+    }
+    if (s) s->resume = e->p;
+    return true;
 }
 
 /* 16-bit MOV r/m16 <-> r16 (the kernel's decompressor is full of them). */

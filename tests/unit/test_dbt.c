@@ -411,12 +411,17 @@ static const uint8_t mix2_prog[] = {
     0x66, 0x8B, 0x1E,             /* mov bx, [esi] */
     0xFF, 0x06,                   /* inc dword [esi] */
     0xFF, 0x4E, 0x02,             /* dec dword [esi+2] */
+    0x32, 0x16,                   /* xor dl, [esi] */
+    0x00, 0x5E, 0x03,             /* add [esi+3], bl */
+    0x84, 0xFF,                   /* test bh, bh */
+    0x2C, 0x05,                   /* sub al, 5 */
+    0x80, 0x3E, 0x07,             /* cmp byte [esi], 7 */
     0x83, 0xC6, 0x01,             /* add esi, 1 */
     0x3C, 0x40,                   /* cmp al, 0x40 */
     0x72, 0x02,                   /* jb skip */
     0x31, 0xD8,                   /* xor eax, ebx */
     0x49,                         /* skip: dec ecx */
-    0x75, 0xD8,                   /* jnz l */
+    0x75, 0xCC,                   /* jnz l */
     0x9C, 0x5F,                   /* pushfd; pop edi */
     0xF4,
 };
