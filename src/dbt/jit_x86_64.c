@@ -413,6 +413,36 @@ static bool mem_ok(const Gen *g, const Insn *in) {
            (in->seg == SEG_DS || in->seg == SEG_ES || in->seg == SEG_SS);
 }
 
+/* Where an ALU row's operands are: r/m op= reg, reg op= r/m, AL/EAX op= imm,
+ * r/m op= imm. */
+enum { RM_REG, REG_RM, ACC_IMM, RM_IMM };
+
+/* The ALU row of in, for the byte and the word/dword rows alike (they
+ * differ in opcode bit 0): its kind (K_*, TEST included) and operand form.
+ * False for anything else. */
+static bool alu_row(const Insn *in, int *kind, int *form) {
+    unsigned op = in->op;
+    if (op < 0x40 && (op & 7) <= 5) {
+        *kind = (int)(op >> 3);
+        *form = (int)((op & 7) >> 1); /* 0/1 RM_REG, 2/3 REG_RM, 4/5 ACC_IMM */
+    } else if (op >= 0x80 && op <= 0x83) {
+        *kind = in->reg;
+        *form = RM_IMM;
+    } else if (op == 0x84 || op == 0x85) {
+        *kind = K_TEST;
+        *form = RM_REG;
+    } else if (op == 0xA8 || op == 0xA9) {
+        *kind = K_TEST;
+        *form = ACC_IMM;
+    } else if ((op == 0xF6 || op == 0xF7) && in->reg == 0) {
+        *kind = K_TEST;
+        *form = RM_IMM;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 /* How a register-only instruction that the generator always inlines (it
  * cannot fault) treats the arithmetic flags: FX_NONE leaves them alone,
  * FX_ALL overwrites all six; FX_OTHER is anything else (reads them, keeps
@@ -428,14 +458,17 @@ static int reg_flag_effect(const Insn *in) {
     if (in->size != 4 || in->lock || in->rep || in->is_mem) return FX_OTHER;
     if ((op >= 0xB8 && op <= 0xBF) || op == 0x89 || op == 0x8B || op == 0xC7) return FX_NONE;
     if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) return FX_NONE;
-    if (op < 0x40 && ((op & 7) == 1 || (op & 7) == 3 || (op & 7) == 5)) {
-        int kind = (int)(op >> 3);
-        return kind == K_ADC || kind == K_SBB ? FX_OTHER : FX_ALL;
-    }
-    if (op == 0x81 || op == 0x83) return in->reg == K_ADC || in->reg == K_SBB ? FX_OTHER : FX_ALL;
-    if (op == 0x85 || op == 0xA9) return FX_ALL;
+    int kind, form;
+    if (alu_row(in, &kind, &form)) return kind == K_ADC || kind == K_SBB ? FX_OTHER : FX_ALL;
     if ((op == 0xC1 || op == 0xD1) && in->reg >= 4)
         return (op == 0xD1 || (in->imm & 0x1F)) ? FX_ALL : FX_NONE;
+    /* ROL/ROR by a constant, INC/DEC and NOT keep some flags (or all): if a
+     * later instruction overwrites all of them, theirs are dead as well
+     * (and they are then inlined without flags), so the scan may pass them. */
+    if ((op == 0xC1 || op == 0xD1) && in->reg <= 1) return FX_NONE;
+    if (op >= 0x40 && op <= 0x4F) return FX_NONE;
+    if (op == 0xF7 && in->reg == 2) return FX_NONE;
+    if (op == 0x1AF || op == 0x69 || op == 0x6B) return FX_ALL; /* IMUL: all six flags */
     return FX_OTHER;
 }
 
@@ -487,35 +520,17 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     /* 8-bit ADD/OR/AND/SUB/XOR/CMP/TEST on registers, immediates and flat
      * memory: computed in 32 bits on zero-extended bytes, then the lazy
      * flags of size 1 exactly as alu_compute records them. */
-    int kind;
-    enum { B_RM_REG, B_REG_RM, B_ACC_IMM, B_RM_IMM } form;
-    if (op < 0x40 && ((op & 7) == 0 || (op & 7) == 2 || (op & 7) == 4)) {
-        kind = (int)(op >> 3);
-        form = (op & 7) == 0 ? B_RM_REG : (op & 7) == 2 ? B_REG_RM : B_ACC_IMM;
-    } else if (op == 0x80 || op == 0x82) {
-        kind = in->reg;
-        form = B_RM_IMM;
-    } else if (op == 0x84) {
-        kind = K_TEST;
-        form = B_RM_REG;
-    } else if (op == 0xA8) {
-        kind = K_TEST;
-        form = B_ACC_IMM;
-    } else if (op == 0xF6 && in->reg == 0) {
-        kind = K_TEST;
-        form = B_RM_IMM;
-    } else {
-        return false;
-    }
+    int kind, form;
+    if (!alu_row(in, &kind, &form)) return false;
     if (kind == K_ADC || kind == K_SBB) return false;
     bool writes = kind != K_CMP && kind != K_TEST;
-    bool mem = !reg_form && form != B_ACC_IMM;
+    bool mem = !reg_form && form != ACC_IMM;
     if (mem && !mem_ok(g, in)) return false;
     Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
-    int32_t dst_off = form == B_ACC_IMM  ? reg8_off(R_EAX)
-                      : form == B_REG_RM ? reg8_off(in->reg)
-                                         : reg8_off(in->rm);
-    if (form == B_REG_RM) {
+    int32_t dst_off = form == ACC_IMM  ? reg8_off(R_EAX)
+                      : form == REG_RM ? reg8_off(in->reg)
+                                       : reg8_off(in->rm);
+    if (form == REG_RM) {
         if (mem) {
             emit_ea(g, in);
             emit_tlb(g, s, false);
@@ -526,7 +541,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, dst_off); /* movzx eax, byte [reg8] */
     } else {
         /* The source (register or immediate) in ESI, then the destination in EAX. */
-        if (form == B_RM_REG)
+        if (form == RM_REG)
             e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ESI, reg8_off(in->reg)); /* movzx esi, byte [r8] */
         else
             mov_r_imm(e, ESI, in->imm & 0xFF);
@@ -546,7 +561,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     mov_m8_imm(e, OFF(lf.size), 1);
     g->flags_kind = -1; /* the inline Jcc handles 32-bit flags only */
     if (writes) {
-        if (mem && form != B_REG_RM) {             /* the destination is the memory operand */
+        if (mem && form != REG_RM) {               /* the destination is the memory operand */
             e8(e, 0x89), e8(e, 0xF9);              /* mov ecx, edi */
             e8(e, 0x88), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al */
         } else {
@@ -780,22 +795,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         return true;
     }
 
-    /* ALU: which kind, and where the operands are. */
-    int kind;
-    enum { RM_REG, REG_RM, ACC_IMM, RM_IMM } form;
-    if (op < 0x40 && (op & 7) <= 5 && (op & 7) != 0 && (op & 7) != 2 && (op & 7) != 4) {
-        kind = (int)(op >> 3);
-        form = (op & 7) == 1 ? RM_REG : (op & 7) == 3 ? REG_RM : ACC_IMM;
-    } else if (op == 0x81 || op == 0x83) {
-        kind = in->reg;
-        form = RM_IMM;
-    } else if (op == 0x85) {
-        kind = K_TEST;
-        form = RM_REG;
-    } else if (op == 0xA9) {
-        kind = K_TEST;
-        form = ACC_IMM;
-    } else if (op >= 0x50 && op <= 0x5F) {
+    if (op >= 0x50 && op <= 0x5F) {
         /* PUSH/POP r32 on a flat 32-bit stack. */
         if (!g->flat || in->osize != 4) return false;
         bool push = op < 0x58;
@@ -817,9 +817,11 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         }
         s->resume = e->p;
         return true;
-    } else {
-        return false;
     }
+
+    /* ALU: which kind, and where the operands are. */
+    int kind, form;
+    if (!alu_row(in, &kind, &form)) return false;
     if (kind == K_ADC || kind == K_SBB) return false;
     bool writes = kind != K_CMP && kind != K_TEST;
 
