@@ -14,16 +14,8 @@
 
 #define TB_HASH_BITS    15
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
-#define JC_BITS         12
-#define JC_SIZE         (1u << JC_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
 #define NO_PAGE         0xFFFFFFFFu
-
-typedef struct JcEntry {
-    uint32_t lin;
-    TB *tb;
-    uint64_t gen;
-} JcEntry;
 
 struct Dbt {
     CPU *cpu;
@@ -67,10 +59,6 @@ static inline uint64_t cur_gen(const Dbt *d) {
 static inline uint32_t hash_key(uintptr_t host, uint32_t eip) {
     uint64_t h = (uint64_t)host * 0x9E3779B97F4A7C15ull ^ eip;
     return (uint32_t)(h >> 40) & (TB_HASH_SIZE - 1);
-}
-
-static inline uint32_t jc_index(uint32_t lin) {
-    return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
 }
 
 static size_t tb_bytes(const TB *tb) {
@@ -341,6 +329,7 @@ static void jit_block(Dbt *d, TB *tb) {
     if (!d->jit_tried) {
         d->jit = jit_new();
         d->jit_tried = true;
+        if (d->jit) jit_set_lookup(d->jit, d->jc, &d->gen, &d->stats.jit_lookups);
     }
     if (!d->jit || d->jit_full) return;
     if (jit_compile(d->jit, tb, &d->stats))
@@ -408,12 +397,20 @@ static void tb_exec(CPU *cpu, TB *tb) {
     }
 }
 
-/* Whether the dispatcher must look at the machine before the next block. */
-static inline bool must_stop(CPU *cpu) {
+/* Whether the dispatcher must look at the machine before the next block
+ * (last: the block that ran last). Devices only change their interrupt
+ * line between CPU slices or when an instruction touches them (port I/O,
+ * which ends a block; MMIO, which sets block_break), and IF only changes
+ * through instructions that end a block (STI, POPF, IRET, ...): after a
+ * block that ends in straight-line code or a near branch the answer of the
+ * interrupt controller cannot have changed since it was last asked. */
+static inline bool must_stop(CPU *cpu, const TB *last) {
     if (cpu->block_break || cpu->run_left == 0 || cpu->halted || cpu->exit_request ||
         cpu->reset_request || cpu->intr_shadow || cpu->nmi_pending || (cpu->eflags & FL_TF) ||
         (cpu->dr[7] & 0xFF) || cpu->trace_fn)
         return true;
+    const Insn *end = &last->insns[last->n - 1];
+    if (!end->ends_block || insn_plain_branch(end)) return false;
     return (cpu->eflags & FL_IF) && cpu->irq_pending && cpu->irq_pending(cpu->irq_opaque);
 }
 
@@ -435,7 +432,7 @@ bool dbt_run(CPU *cpu) {
         d->stats.blocks_run++;
         d->stats.insns_run += left - cpu->run_left;
         d->running = NULL;
-        if (must_stop(cpu)) break;
+        if (must_stop(cpu, tb)) break;
         /* Chain: reuse the TB that followed this exit last time if it is
          * still alive (same generation) and matches the current state. */
         int slot = cpu->eip == tb->eip + tb->size ? 0 : 1;
@@ -485,8 +482,11 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
             "%llu\n",
             (unsigned long long)s->inval_write, (unsigned long long)s->flush_full,
             (unsigned long long)s->flush_map);
-    fprintf(f, "dbt: blocks compiled to host code (jit) %llu, direct host-code links made %llu\n",
-            (unsigned long long)s->blocks_compiled, (unsigned long long)s->jit_links);
+    fprintf(f,
+            "dbt: blocks compiled to host code (jit) %llu, direct host-code links made %llu, "
+            "exits resolved by the inline lookup %llu\n",
+            (unsigned long long)s->blocks_compiled, (unsigned long long)s->jit_links,
+            (unsigned long long)s->jit_lookups);
     fprintf(f, "dbt: code cache in use %llu bytes of blocks, %llu bytes of host code\n",
             (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
     /* The ten opcodes whose handlers host code called most. */

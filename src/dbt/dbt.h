@@ -55,11 +55,12 @@ typedef struct DbtStats {
     uint64_t lookup_hash;     /* found in the hash table */
     uint64_t lookup_miss;     /* translated */
     uint64_t chained;         /* block-to-block transfers through a link */
-    uint64_t untranslatable;  /* lookups that fell back to one interpreted step */
-    uint64_t inval_write;     /* TBs invalidated by a write to their bytes */
-    uint64_t flush_full;      /* whole-cache flushes: cache full */
-    uint64_t flush_map;       /* whole-cache flushes: address map changed */
-    uint64_t code_bytes;      /* bytes of TBs alive */
+    uint64_t jit_lookups; /* jit: exits that found their next block inline in the address cache */
+    uint64_t untranslatable; /* lookups that fell back to one interpreted step */
+    uint64_t inval_write;    /* TBs invalidated by a write to their bytes */
+    uint64_t flush_full;     /* whole-cache flushes: cache full */
+    uint64_t flush_map;      /* whole-cache flushes: address map changed */
+    uint64_t code_bytes;     /* bytes of TBs alive */
     /* jit: calls from host code into the emulation core, by opcode
      * (0x000-0x0FF one-byte map, 0x100-0x1FF 0F map), with a mnemonic. */
     uint64_t core_calls[512];

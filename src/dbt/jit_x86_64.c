@@ -2,8 +2,10 @@
  * jit_x86_64.c - the native backend: x86-64 host code for translation
  * blocks (engine "jit").
  *
- * A block becomes one host function void f(CPU *cpu) (System V ABI; rbx
- * holds cpu). Each guest instruction is either
+ * A block becomes one host function TB *f(CPU *cpu) (System V ABI; rbx
+ * holds cpu). Inside generated code the eight guest general registers live
+ * in host r8-r15: loaded at entry, written back to cpu->regs around every
+ * call into the core and at the exit. Each guest instruction is either
  *   - inline host code: 32-bit MOV, ALU (ADD/SUB/AND/OR/XOR/CMP/TEST), LEA,
  *     PUSH/POP and NOP on registers, immediates and memory. Memory accesses
  *     use the software TLB inline when DS/ES/SS are flat (TBF_FLAT); the
@@ -23,6 +25,11 @@
  * left the straight line (EIP differs) or asked for the dispatcher
  * (cpu->block_break: invalidation, MMIO, ...).
  *
+ * Block exits after straight-line code and near branches go on without
+ * the dispatcher: to a patched direct jump into the next block (same page,
+ * see jit_link) or, for returns, indirect branches and other pages, through
+ * an inline lookup in the dispatcher's virtual-address cache (emit_lookup).
+ *
  * Code memory is W^X: one memfd mapped twice, writable for the generator
  * and executable for the CPU, never both on one mapping. On a host that is
  * not x86-64 (or cannot map it) jit_new returns NULL and the threaded
@@ -30,6 +37,7 @@
  */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,7 +54,18 @@
 struct Jit {
     uint8_t *rw, *rx;
     size_t size, used;
+    FILE *perf_map; /* BT86_PERF_MAP set: /tmp/perf-PID.map for `perf report` */
+    /* the inline lookup (jit_set_lookup) */
+    const JcEntry *jc;
+    const uint64_t *gen;
+    uint64_t *hits;
 };
+
+void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits) {
+    j->jc = jc;
+    j->gen = gen;
+    j->hits = hits;
+}
 
 Jit *jit_new(void) {
     Jit *j = calloc(1, sizeof *j);
@@ -63,6 +82,13 @@ Jit *jit_new(void) {
     }
     close(fd);
     j->size = JIT_CODE_SIZE;
+    if (getenv("BT86_PERF_MAP")) {
+        /* perf's convention for JIT code: "start size name" per line. */
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+        j->perf_map = fopen(path, "w");
+        if (j->perf_map) setvbuf(j->perf_map, NULL, _IOLBF, 0);
+    }
     return j;
 fail_fd:
     close(fd);
@@ -73,6 +99,7 @@ fail:
 
 void jit_free(Jit *j) {
     if (!j) return;
+    if (j->perf_map) fclose(j->perf_map);
     munmap(j->rw, j->size);
     munmap(j->rx, j->size);
     free(j);
@@ -126,6 +153,63 @@ static void mov_m_r(Emit *e, int32_t off, int r) {
     e8(e, 0x89);
     m_rbx(e, r, off);
 }
+/* Guest registers in host registers: inside generated code guest register
+ * r (EAX..EDI) lives in host r8+r (r8d..r15d); cpu->regs is brought up to
+ * date before anything that may read it (a call into the core, a block
+ * exit) and reloaded after a call that may change it. Host RAX, RCX, RDX,
+ * RSI and RDI are scratch; RBX holds cpu. Helpers below take the guest
+ * register number and a scratch register (EAX..EDI, not EBX). */
+#define GREX_B 0x41 /* REX.B: ModRM.rm is a guest register */
+#define GREX_R 0x44 /* REX.R: ModRM.reg is a guest register */
+
+/* mov t32, guest r */
+static void g_get(Emit *e, int t, int r) {
+    e8(e, GREX_R), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (r << 3) | t));
+}
+/* mov guest r, t32 */
+static void g_set(Emit *e, int r, int t) {
+    e8(e, GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
+}
+/* mov guest r, imm32 */
+static void g_set_imm(Emit *e, int r, uint32_t imm) {
+    e8(e, GREX_B), e8(e, (uint8_t)(0xB8 + r)), e32(e, imm);
+}
+/* movzx (ext 0xB6/0xB7) or movsx (0xBE/0xBF) t32, the low byte/word of guest r */
+static void g_get_ext(Emit *e, uint8_t ext, int t, int r) {
+    e8(e, GREX_B), e8(e, 0x0F), e8(e, ext), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
+}
+/* t32 = byte register r8 (AL..BL, AH..BH) zero- or sign-extended. */
+static void g_get8(Emit *e, int t, int r8, bool sign) {
+    if (r8 < 4) {
+        g_get_ext(e, sign ? 0xBE : 0xB6, t, r8);
+        return;
+    }
+    g_get_ext(e, 0xB7, t, r8 - 4);
+    e8(e, 0xC1), e8(e, (uint8_t)(0xE8 | t)), e8(e, 8);                         /* shr t, 8 */
+    if (sign) e8(e, 0x0F), e8(e, 0xBE), e8(e, (uint8_t)(0xC0 | (t << 3) | t)); /* movsx t, t8 */
+}
+/* Byte register r8 = the low byte of t (t is EAX, ECX or EDX). Clobbers
+ * the host flags (nothing reads them across a guest register write). */
+static void g_set8(Emit *e, int r8, int t) {
+    int r = r8 & 3;
+    if (r8 >= 4) e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC8 | r)), e8(e, 8); /* ror g, 8 */
+    e8(e, GREX_B), e8(e, 0x88), e8(e, (uint8_t)(0xC0 | (t << 3) | r));             /* mov g8, t8 */
+    if (r8 >= 4) e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC0 | r)), e8(e, 8); /* rol g, 8 */
+}
+/* Word register r = the low word of t. */
+static void g_set16(Emit *e, int r, int t) {
+    e8(e, 0x66), e8(e, GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
+}
+/* Write guest registers first..first+n-1 back to cpu->regs / reload them. */
+static void g_spill(Emit *e, int first, int n) {
+    for (int r = first; r < first + n; r++)
+        e8(e, GREX_R), e8(e, 0x89), m_rbx(e, r, REG_OFF(r));
+}
+static void g_reload(Emit *e, int first, int n) {
+    for (int r = first; r < first + n; r++)
+        e8(e, GREX_R), e8(e, 0x8B), m_rbx(e, r, REG_OFF(r));
+}
+
 /* opc /ext [rbx + off], imm (of isz bytes): the immediate forms below. */
 static void rbx_imm(Emit *e, uint8_t opc, int ext, int32_t off, uint32_t imm, int isz) {
     e8(e, opc);
@@ -191,6 +275,18 @@ static void call_abs(Emit *e, const void *fn) {
     e8(e, 0xFF);
     e8(e, 0xD0); /* call rax */
 }
+/* Call fn(cpu[, esi]), a core function that reads no guest register and
+ * writes none: only the caller-saved host registers that hold guest
+ * registers (r8-r11) are kept, on the stack (four pushes keep it aligned). */
+static void call_pure(Emit *e, const void *fn) {
+    for (int r = 0; r < 4; r++)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r)); /* push r8+r */
+    mov_rdi_rbx(e);
+    call_abs(e, fn);
+    for (int r = 3; r >= 0; r--)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r8+r */
+}
+
 /* jcc rel32 / jmp rel32 with the displacement patched later: returns its position. */
 static uint8_t *jcc_fwd(Emit *e, uint8_t cc) {
     e8(e, 0x0F);
@@ -210,8 +306,6 @@ static void patch(Emit *e, uint8_t *after, uint8_t *target) {
     memcpy(after - 4, &rel, 4);
 }
 enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
-
-static bool plain_branch(unsigned op);
 
 /* ---------------- code generation ---------------- */
 
@@ -253,14 +347,6 @@ static void exit_if(Gen *g, uint8_t cc) {
     if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j;
 }
 
-/* Near jumps, calls and returns end blocks but need none of exec_insn's
- * bookkeeping for interrupt shadows and traps, which are all clear in a
- * block (dbt_run checks TF, RF, DR7 and shadows before entering one). */
-static bool plain_branch(unsigned op) {
-    return (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F) || op == 0xE8 || op == 0xE9 ||
-           op == 0xEB || op == 0xC2 || op == 0xC3 || (op >= 0xE0 && op <= 0xE3);
-}
-
 /* Call in's handler as exec_insn would (outside TF/RF/shadows) and count it. */
 static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t next) {
     Emit *e = &g->e;
@@ -275,10 +361,15 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)&g->stats->core_calls[op]);
     e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
     mov_m_imm(e, OFF(eip), eip);
-    if (in->ends_block && !plain_branch(in->op)) {
+    g_spill(e, 0, 8);
+    /* Plain branches need none of exec_insn's bookkeeping for interrupt
+     * shadows and traps, which are all clear in a block (dbt_run checks TF,
+     * RF, DR7 and shadows before entering one). */
+    if (in->ends_block && !insn_plain_branch(in)) {
         mov_rdi_rbx(e);
         mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
         call_abs(e, (const void *)exec_insn);
+        g_reload(e, 0, 8);
         add_m64_imm(e, OFF(run_left), -1);
         return;
     }
@@ -286,6 +377,7 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     mov_rdi_rbx(e);
     mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
     call_abs(e, (const void *)in->fn);
+    g_reload(e, 0, 8);
     mov_r_m(e, EAX, OFF(next_eip));
     mov_m_r(e, OFF(eip), EAX);
     count(e, 1);
@@ -352,13 +444,13 @@ static void set_flags_kind(Gen *g, int kind) {
 static void emit_ea(Gen *g, const Insn *in) {
     Emit *e = &g->e;
     if (in->ea_base != EA_NOREG) {
-        mov_r_m(e, ECX, REG_OFF(in->ea_base));
+        g_get(e, ECX, in->ea_base);
         add_r_imm(e, ECX, in->disp);
     } else {
         mov_r_imm(e, ECX, in->disp);
     }
     if (in->ea_index != EA_NOREG) {
-        mov_r_m(e, EAX, REG_OFF(in->ea_index));
+        g_get(e, EAX, in->ea_index);
         shl_r_imm(e, EAX, in->ea_scale);
         alu_rr(e, 0x01, ECX, EAX);
     }
@@ -484,11 +576,6 @@ static bool flags_dead_after(const TB *tb, uint32_t i) {
     return false;
 }
 
-/* Offset in CPU of byte register r (AL..BL, AH..BH). */
-static int32_t reg8_off(int r) {
-    return r < 4 ? REG_OFF(r) : REG_OFF(r - 4) + 1;
-}
-
 /* 8-bit MOV r/m8 <-> r8 and CMP AL, imm8 (the most frequent byte
  * instructions in the Linux guest). */
 static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
@@ -498,8 +585,8 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     if (op == 0x88 || op == 0x8A) {
         bool load = op == 0x8A;
         if (reg_form) {
-            e8(e, 0x8A), m_rbx(e, EAX, reg8_off(load ? in->rm : in->reg)); /* mov al, [src] */
-            e8(e, 0x88), m_rbx(e, EAX, reg8_off(load ? in->reg : in->rm)); /* mov [dst], al */
+            g_get8(e, EAX, load ? in->rm : in->reg, false);
+            g_set8(e, load ? in->reg : in->rm, EAX);
             return true;
         }
         if (!mem_ok(g, in)) return false;
@@ -508,9 +595,10 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         if (load) {
             emit_tlb(g, s, false);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
-            e8(e, 0x88), m_rbx(e, EAX, reg8_off(in->reg));      /* mov [reg8], al */
+            g_set8(e, in->reg, EAX);
         } else {
-            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ESI, reg8_off(in->reg)); /* movzx esi, byte [reg8] */
+            g_get8(e, EAX, in->reg, false);
+            e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
             emit_tlb(g, s, true);
             e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
         }
@@ -527,22 +615,20 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     bool mem = !reg_form && form != ACC_IMM;
     if (mem && !mem_ok(g, in)) return false;
     Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
-    int32_t dst_off = form == ACC_IMM  ? reg8_off(R_EAX)
-                      : form == REG_RM ? reg8_off(in->reg)
-                                       : reg8_off(in->rm);
+    int dst8 = form == ACC_IMM ? R_EAX : form == REG_RM ? in->reg : in->rm;
     if (form == REG_RM) {
         if (mem) {
             emit_ea(g, in);
             emit_tlb(g, s, false);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x0C), e8(e, 0x0A); /* movzx ecx, byte [rdx+rcx] */
         } else {
-            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ECX, reg8_off(in->rm)); /* movzx ecx, byte [rm8] */
+            g_get8(e, ECX, in->rm, false);
         }
-        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, dst_off); /* movzx eax, byte [reg8] */
+        g_get8(e, EAX, dst8, false);
     } else {
         /* The source (register or immediate) in ESI, then the destination in EAX. */
         if (form == RM_REG)
-            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, ESI, reg8_off(in->reg)); /* movzx esi, byte [r8] */
+            g_get8(e, ESI, in->reg, false);
         else
             mov_r_imm(e, ESI, in->imm & 0xFF);
         if (mem) {
@@ -551,7 +637,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
             e8(e, 0x89), e8(e, 0xCF);                           /* mov edi, ecx (the address) */
         } else {
-            e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, dst_off); /* movzx eax, byte [dst8] */
+            g_get8(e, EAX, dst8, false);
         }
         e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
     }
@@ -565,7 +651,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
             e8(e, 0x89), e8(e, 0xF9);              /* mov ecx, edi */
             e8(e, 0x88), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al */
         } else {
-            e8(e, 0x88), m_rbx(e, EAX, dst_off); /* mov [dst8], al */
+            g_set8(e, dst8, EAX);
         }
     }
     if (s) s->resume = e->p;
@@ -579,10 +665,8 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     if (op != 0x89 && op != 0x8B) return false;
     bool load = op == 0x8B;
     if (!in->is_mem) {
-        e8(e, 0x66), e8(e, 0x8B),
-            m_rbx(e, EAX, REG_OFF(load ? in->rm : in->reg)); /* mov ax, [src] */
-        e8(e, 0x66), e8(e, 0x89),
-            m_rbx(e, EAX, REG_OFF(load ? in->reg : in->rm)); /* mov [dst], ax */
+        g_get(e, EAX, load ? in->rm : in->reg);
+        g_set16(e, load ? in->reg : in->rm, EAX);
         return true;
     }
     if (!mem_ok(g, in)) return false;
@@ -590,10 +674,10 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     emit_ea(g, in);
     if (load) {
         emit_tlb(g, s, false);
-        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x04), e8(e, 0x0A);        /* movzx eax, word [rdx+rcx] */
-        e8(e, 0x66), e8(e, 0x89), m_rbx(e, EAX, REG_OFF(in->reg)); /* mov [reg16], ax */
+        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, word [rdx+rcx] */
+        g_set16(e, in->reg, EAX);
     } else {
-        e8(e, 0x0F), e8(e, 0xB7), m_rbx(e, ESI, REG_OFF(in->reg)); /* movzx esi, word [reg16] */
+        g_get(e, ESI, in->reg);
         emit_tlb(g, s, true);
         e8(e, 0x66), e8(e, 0x89), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], si */
     }
@@ -614,14 +698,14 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
 
     /* MOV */
     if (op >= 0xB8 && op <= 0xBF) {
-        mov_m_imm(e, REG_OFF(op & 7), in->imm);
+        g_set_imm(e, op & 7, in->imm);
         return true;
     }
     if (op == 0x89 || op == 0x8B) {
         bool load = op == 0x8B;
         if (reg_form) {
-            mov_r_m(e, EAX, REG_OFF(load ? in->rm : in->reg));
-            mov_m_r(e, REG_OFF(load ? in->reg : in->rm), EAX);
+            g_get(e, EAX, load ? in->rm : in->reg);
+            g_set(e, load ? in->reg : in->rm, EAX);
             return true;
         }
         if (!mem_ok(g, in)) return false;
@@ -630,9 +714,9 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (load) {
             emit_tlb(g, s, false);
             load_host(e, EAX);
-            mov_m_r(e, REG_OFF(in->reg), EAX);
+            g_set(e, in->reg, EAX);
         } else {
-            mov_r_m(e, ESI, REG_OFF(in->reg));
+            g_get(e, ESI, in->reg);
             emit_tlb(g, s, true);
             store_host(e, ESI);
         }
@@ -649,13 +733,13 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         return true;
     }
     if (op == 0xC7) {
-        mov_m_imm(e, REG_OFF(in->rm), in->imm);
+        g_set_imm(e, in->rm, in->imm);
         return true;
     }
     if (op == 0x8D) {
         if (in->asize != 4) return false;
         emit_ea(g, in);
-        mov_m_r(e, REG_OFF(in->reg), ECX);
+        g_set(e, in->reg, ECX);
         return true;
     }
 
@@ -663,9 +747,11 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) {
         uint8_t ext = (uint8_t)(op & 0xFF); /* B6 B7 BE BF: the host opcode too */
         if (reg_form) {
-            int32_t off = (op & 1) || in->rm < 4 ? REG_OFF(in->rm) : REG_OFF(in->rm - 4) + 1;
-            e8(e, 0x0F), e8(e, ext), m_rbx(e, EAX, off); /* movzx/movsx eax, [rbx+off] */
-            mov_m_r(e, REG_OFF(in->reg), EAX);
+            if (op & 1)
+                g_get_ext(e, ext, EAX, in->rm); /* movzx/movsx eax, guest r16 */
+            else
+                g_get8(e, EAX, in->rm, ext == 0xBE);
+            g_set(e, in->reg, EAX);
             return true;
         }
         if (!mem_ok(g, in)) return false;
@@ -673,7 +759,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         emit_ea(g, in);
         emit_tlb(g, s, false);
         e8(e, 0x0F), e8(e, ext), e8(e, 0x04), e8(e, 0x0A); /* movzx/movsx eax, [rdx+rcx] */
-        mov_m_r(e, REG_OFF(in->reg), EAX);
+        g_set(e, in->reg, EAX);
         s->resume = e->p;
         return true;
     }
@@ -682,8 +768,8 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg <= 1 && g->flags_dead) {
         unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
         if (c == 0) return true;
-        e8(e, 0xC1), m_rbx(e, in->reg, REG_OFF(in->rm)),
-            e8(e, (uint8_t)c); /* rol/ror dword [rbx+off], c */
+        e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC0 | (in->reg << 3) | in->rm)),
+            e8(e, (uint8_t)c); /* rol/ror guest, c */
         g->flags_kind = -1;
         return true;
     }
@@ -691,7 +777,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if ((op == 0x1AF || op == 0x69 || op == 0x6B) && g->flags_dead) {
         Slow *s = NULL;
         if (reg_form) {
-            mov_r_m(e, EAX, REG_OFF(in->rm));
+            g_get(e, EAX, in->rm);
         } else {
             if (!mem_ok(g, in)) return false;
             s = new_slow(g, in, eip, next, pending);
@@ -700,18 +786,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             load_host(e, EAX);
         }
         if (op == 0x1AF) {
-            e8(e, 0x0F), e8(e, 0xAF), m_rbx(e, EAX, REG_OFF(in->reg)); /* imul eax, [reg] */
+            e8(e, GREX_B), e8(e, 0x0F), e8(e, 0xAF),
+                e8(e, (uint8_t)(0xC0 | (EAX << 3) | in->reg)); /* imul eax, guest reg */
         } else {
             e8(e, 0x69), e8(e, 0xC0), e32(e, in->imm); /* imul eax, eax, imm32 */
         }
-        mov_m_r(e, REG_OFF(in->reg), EAX);
+        g_set(e, in->reg, EAX);
         if (s) s->resume = e->p;
         g->flags_kind = -1;
         return true;
     }
     /* NOT r32 */
     if (op == 0xF7 && in->reg == 2 && reg_form) {
-        e8(e, 0xF7), m_rbx(e, 2, REG_OFF(in->rm)); /* not dword [rbx+off] */
+        e8(e, GREX_B), e8(e, 0xF7), e8(e, (uint8_t)(0xD0 | in->rm)); /* not guest */
         return true;
     }
     /* INC/DEC m32 (FF /0, /1) on flat memory: the same, read-modify-write
@@ -721,8 +808,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (!mem_ok(g, in)) return false;
         bool dec = in->reg == 1;
         if (!g->flags_dead) {
-            mov_rdi_rbx(e);
-            call_abs(e, (const void *)cpu_cf);
+            call_pure(e, (const void *)cpu_cf);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
             e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
             e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
@@ -750,20 +836,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op >= 0x40 && op <= 0x4F) {
         int r = op & 7;
         if (g->flags_dead) {
-            e8(e, 0x81), m_rbx(e, op < 0x48 ? 0 : 5, REG_OFF(r)),
-                e32(e, 1); /* add/sub dword [..], 1 */
+            e8(e, GREX_B), e8(e, 0x83), e8(e, (uint8_t)(0xC0 | (op < 0x48 ? 0 : 5) << 3 | r)),
+                e8(e, 1); /* add/sub guest, 1 */
             g->flags_kind = -1;
             return true;
         }
-        mov_rdi_rbx(e);
-        call_abs(e, (const void *)cpu_cf);
+        call_pure(e, (const void *)cpu_cf);
         e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
         e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
         e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
-        mov_r_m(e, EAX, REG_OFF(r));
+        g_get(e, EAX, r);
         mov_m_r(e, OFF(lf.a), EAX);
         add_r_imm(e, EAX, op < 0x48 ? 1u : (uint32_t)-1);
-        mov_m_r(e, REG_OFF(r), EAX);
+        g_set(e, r, EAX);
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m_imm(e, OFF(lf.b), 1);
         mov_m_imm(e, OFF(lf.op), op < 0x48 ? CC_INC : CC_DEC);
@@ -777,16 +862,16 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (c == 0) return true; /* no change, flags untouched */
         static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
         static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
-        mov_r_m(e, EAX, REG_OFF(in->rm));
+        g_get(e, EAX, in->rm);
         if (g->flags_dead) {
             e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
-            mov_m_r(e, REG_OFF(in->rm), EAX);
+            g_set(e, in->rm, EAX);
             g->flags_kind = -1;
             return true;
         }
         mov_m_r(e, OFF(lf.a), EAX);
         e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
-        mov_m_r(e, REG_OFF(in->rm), EAX);
+        g_set(e, in->rm, EAX);
         mov_m_imm(e, OFF(lf.op), (uint32_t)cc[in->reg - 4]);
         mov_m8_imm(e, OFF(lf.size), 4);
         mov_m_r(e, OFF(lf.res), EAX);
@@ -801,19 +886,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         bool push = op < 0x58;
         int r = op & 7;
         Slow *s = new_slow(g, in, eip, next, pending);
-        mov_r_m(e, ECX, REG_OFF(R_ESP));
+        g_get(e, ECX, R_ESP);
         if (push) {
             add_r_imm(e, ECX, (uint32_t)-4);
-            mov_r_m(e, ESI, REG_OFF(r));
+            g_get(e, ESI, r);
             emit_tlb(g, s, true);
             store_host(e, ESI);
-            mov_m_r(e, REG_OFF(R_ESP), ECX);
+            g_set(e, R_ESP, ECX);
         } else {
             emit_tlb(g, s, false);
             load_host(e, EAX);
             add_r_imm(e, ECX, 4);
-            mov_m_r(e, REG_OFF(R_ESP), ECX);
-            mov_m_r(e, REG_OFF(r), EAX);
+            g_set(e, R_ESP, ECX);
+            g_set(e, r, EAX);
         }
         s->resume = e->p;
         return true;
@@ -828,9 +913,9 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (form == ACC_IMM || (form != REG_RM && reg_form)) {
         /* Register destination r/m (or EAX), source register or immediate. */
         int dst = form == ACC_IMM ? R_EAX : in->rm;
-        mov_r_m(e, EAX, REG_OFF(dst));
+        g_get(e, EAX, dst);
         if (form == RM_REG)
-            mov_r_m(e, ECX, REG_OFF(in->reg));
+            g_get(e, ECX, in->reg);
         else
             mov_r_imm(e, ECX, in->imm);
         if (g->flags_dead) {
@@ -843,14 +928,14 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             emit_alu(g, kind);
             set_flags_kind(g, kind);
         }
-        if (writes) mov_m_r(e, REG_OFF(dst), EAX);
+        if (writes) g_set(e, dst, EAX);
         return true;
     }
     if (form == REG_RM) {
         /* reg = reg op r/m */
         Slow *s = NULL;
         if (reg_form) {
-            mov_r_m(e, ECX, REG_OFF(in->rm));
+            g_get(e, ECX, in->rm);
         } else {
             if (!mem_ok(g, in)) return false;
             s = new_slow(g, in, eip, next, pending);
@@ -858,10 +943,10 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             emit_tlb(g, s, false);
             load_host(e, ECX);
         }
-        mov_r_m(e, EAX, REG_OFF(in->reg));
+        g_get(e, EAX, in->reg);
         emit_alu(g, kind);
         set_flags_kind(g, kind);
-        if (writes) mov_m_r(e, REG_OFF(in->reg), EAX);
+        if (writes) g_set(e, in->reg, EAX);
         if (s) s->resume = e->p;
         return true;
     }
@@ -873,7 +958,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     load_host(e, EAX);
     /* Keep the host address: RDX+RCX; the operand goes to ESI first. */
     if (form == RM_REG)
-        mov_r_m(e, ESI, REG_OFF(in->reg));
+        g_get(e, ESI, in->reg);
     else
         mov_r_imm(e, ESI, in->imm);
     /* emit_alu uses ECX as the source: save ECX (the address) in EDI. */
@@ -926,22 +1011,21 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     uint8_t *to_done[2] = {NULL, NULL};
     Slow tlb = {0};
     if (ret) {
-        mov_r_m(e, ECX, REG_OFF(R_ESP));
+        g_get(e, ECX, R_ESP);
         emit_tlb(g, &tlb, false);
         load_host(e, EAX);                    /* the return address */
         e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
         to_handler[2] = jcc_fwd(e, 0x2);      /* jb: limit < target */
         mov_m_r(e, OFF(eip), EAX);
         add_r_imm(e, ECX, 4 + (op == 0xC2 ? (in->imm & 0xFFFF) : 0));
-        mov_m_r(e, REG_OFF(R_ESP), ECX);
+        g_set(e, R_ESP, ECX);
     } else {
         uint8_t *not_taken = NULL;
         if (jcc && g->flags_kind < 0) {
             /* Flags from a handler or an earlier block: ask the core (no
              * fault possible, so nothing needs to be brought up to date). */
-            mov_rdi_rbx(e);
             mov_r_imm(e, ESI, op & 0xF);
-            call_abs(e, (const void *)cpu_cond);
+            call_pure(e, (const void *)cpu_cond);
             e8(e, 0x84), e8(e, 0xC0); /* test al, al */
             not_taken = jcc_fwd(e, CC_E);
         } else if (jcc) {
@@ -965,12 +1049,12 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         cmp_m_imm(e, cs_limit, target);
         to_handler[2] = jcc_fwd(e, 0x2); /* jb: limit < target */
         if (call) {
-            mov_r_m(e, ECX, REG_OFF(R_ESP));
+            g_get(e, ECX, R_ESP);
             add_r_imm(e, ECX, (uint32_t)-4);
             mov_r_imm(e, ESI, next); /* the return address */
             emit_tlb(g, &tlb, true);
             store_host(e, ESI);
-            mov_m_r(e, REG_OFF(R_ESP), ECX);
+            g_set(e, R_ESP, ECX);
         }
         mov_m_imm(e, OFF(eip), target);
         if (not_taken) {
@@ -1021,6 +1105,86 @@ static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
     return site;
 }
 
+/* The inline lookup: find the block for cpu->eip in the virtual-address
+ * cache as tb_find's fast path does and, if it is compiled and may run
+ * (same CS base and mode bits as tb, the generation current, the whole
+ * block inside the CS limit and run_left), jump into its host code with
+ * the guest registers still in host registers. Anything else jumps to
+ * `miss` (the dispatcher). Only after exits that change nothing but EIP
+ * and ESP (the callers' chaining sites), so the mode bits stay tb's. */
+static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int *nmiss) {
+    Emit *e = &g->e;
+    int32_t cs_limit =
+        (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
+    _Static_assert(sizeof(JcEntry) == 24, "JcEntry layout");
+    mov_r_m(e, EAX, OFF(eip));
+    e8(e, 0x89), e8(e, 0xC1); /* mov ecx, eax */
+    add_r_imm(e, ECX, tb->cs_base);
+    /* rsi = &jc[(lin ^ lin >> JC_BITS) & (JC_SIZE - 1)] */
+    e8(e, 0x89), e8(e, 0xCA);                           /* mov edx, ecx */
+    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);           /* shr edx, JC_BITS */
+    e8(e, 0x31), e8(e, 0xCA);                           /* xor edx, ecx */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);      /* and edx, JC_SIZE-1 */
+    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x14), e8(e, 0x52); /* lea rdx, [rdx+rdx*2] */
+    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 3);    /* shl rdx, 3 */
+    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)j->jc);
+    e8(e, 0x48), e8(e, 0x01), e8(e, 0xD6);                            /* add rsi, rdx */
+    e8(e, 0x39), e8(e, 0x4E), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], ecx */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    mov_r64_imm(e, EDI, (uint64_t)(uintptr_t)j->gen);
+    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x17); /* mov rdx, [rdi] */
+    e8(e, 0x48), e8(e, 0x03),
+        m_rbx(e, EDX,
+              (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, map_gen))); /* add rdx, [map_gen] */
+    e8(e, 0x48), e8(e, 0x39), e8(e, 0x56),
+        e8(e, (uint8_t)offsetof(JcEntry, gen)); /* cmp [rsi+gen], rdx */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x7E),
+        e8(e, (uint8_t)offsetof(JcEntry, tb));                     /* mov rdi, [rsi+tb] */
+    e8(e, 0x39), e8(e, 0x87), e32(e, (uint32_t)offsetof(TB, eip)); /* cmp [rdi+eip], eax */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, cs_base)), e32(e, tb->cs_base);
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, flags)), e32(e, tb->flags);
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x97),
+        e32(e, (uint32_t)offsetof(TB, chain_entry)); /* mov rdx, [rdi+chain_entry] */
+    e8(e, 0x48), e8(e, 0x85), e8(e, 0xD2);           /* test rdx, rdx: not compiled */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_E);
+    e8(e, 0x8B), e8(e, 0x8F), e32(e, (uint32_t)offsetof(TB, n));     /* mov ecx, [rdi+n] */
+    e8(e, 0x48), e8(e, 0x39), m_rbx(e, ECX, OFF(run_left));          /* cmp [run_left], rcx */
+    miss[(*nmiss)++] = jcc_fwd(e, 0x2);                              /* jb */
+    e8(e, 0x8B), e8(e, 0x8F), e32(e, (uint32_t)offsetof(TB, size));  /* mov ecx, [rdi+size] */
+    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x4C), e8(e, 0x08), e8(e, 0xFF); /* lea rcx, [rax+rcx-1] */
+    mov_r_m(e, ESI, cs_limit);
+    e8(e, 0x48), e8(e, 0x39), e8(e, 0xF1); /* cmp rcx, rsi */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_A);
+    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)j->hits);
+    e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
+    e8(e, 0xFF), e8(e, 0xE2);              /* jmp rdx */
+}
+
+/* Whether exit k of tb (0: falls through, 1: the branch) may use the
+ * inline lookup: when its target varies (returns, indirect branches) or
+ * lies on another page (a direct jump there is never patched, see
+ * jit_link); same-page targets are left to the dispatcher, which patches
+ * a direct jump after the first time. */
+static bool exit_wants_lookup(const TB *tb, int k) {
+    const Insn *last = &tb->insns[tb->n - 1];
+    uint32_t page = (tb->cs_base + tb->eip) & ~0xFFFu;
+    uint32_t end = tb->eip + tb->size, target;
+    if (k == 0) {
+        target = end;
+    } else {
+        unsigned op = last->op;
+        bool direct = (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F) || op == 0xE8 ||
+                      op == 0xE9 || op == 0xEB || (op >= 0xE0 && op <= 0xE3);
+        if (!direct || last->osize != 4) return true;
+        target = end + last->imm;
+    }
+    return ((tb->cs_base + target) & ~0xFFFu) != page;
+}
+
 bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     if (j->size - j->used < JIT_MAX_BLOCK) return false;
     static Gen gen; /* one translation at a time (single CPU) */
@@ -1034,9 +1198,14 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->flags_kind = -1;
     Emit *e = &g->e;
 
-    e8(e, 0x53);                           /* push rbx */
+    /* push rbx, r12-r15 (callee-saved; five pushes keep RSP 16-aligned at
+     * calls); rbx = cpu; the guest registers into r8-r15. */
+    e8(e, 0x53);
+    for (int r = 4; r < 8; r++)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r));
     e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB); /* mov rbx, rdi */
-    uint8_t *entry = e->p;                 /* chained jumps enter here */
+    g_reload(e, 0, 8);
+    uint8_t *entry = e->p; /* chained jumps enter here, guest registers in host ones */
 
     uint32_t eip = tb->eip;
     int pending = 0;
@@ -1072,7 +1241,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
      * TF, the address space or a device's interrupt line). */
     const Insn *last = &tb->insns[tb->n - 1];
     uint8_t *site[2] = {NULL, NULL}, *jb[2] = {NULL, NULL}, *jne[2] = {NULL, NULL};
-    if (!last->ends_block || plain_branch(last->op)) {
+    if (!last->ends_block || insn_plain_branch(last)) {
         cmp_m_imm(e, OFF(exit_request), 0);
         exit_if(g, CC_NE);
         cmp_m8_imm(e, OFF(block_break), 0);
@@ -1084,13 +1253,29 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         site[1] = emit_site(g, &jne[1], &jb[1]);
     }
     uint8_t *exit_label = e->p;
+    g_spill(e, 0, 8);
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb); /* the TB that ran last */
-    e8(e, 0x5B);                                  /* pop rbx */
-    e8(e, 0xC3);                                  /* ret */
+    for (int r = 7; r >= 4; r--)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
+    e8(e, 0x5B);                                   /* pop rbx */
+    e8(e, 0xC3);                                   /* ret */
+    uint8_t *miss[8];
+    int nmiss = 0;
+    uint8_t *lookup = NULL;
     for (int k = 0; k < 2; k++) {
         patch(e, jb[k], exit_label);
-        patch(e, jne[k], exit_label);
+        if (site[k] && j->jc && exit_wants_lookup(tb, k)) {
+            if (!lookup) {
+                lookup = e->p;
+                emit_lookup(g, j, tb, miss, &nmiss);
+            }
+            patch(e, jne[k], lookup);
+        } else {
+            patch(e, jne[k], exit_label);
+        }
     }
+    for (int i = 0; i < nmiss; i++)
+        patch(e, miss[i], exit_label);
     for (int i = 0; i < g->nslow; i++)
         emit_slow(g, &g->slow[i]);
     for (int i = 0; i < g->nexits; i++)
@@ -1107,6 +1292,9 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     }
     tb->jmp_in = 0;
     j->used += (len + 15) & ~(size_t)15;
+    if (j->perf_map)
+        fprintf(j->perf_map, "%lx %zx guest:%08x+%u\n", (unsigned long)(uintptr_t)rx, len,
+                tb->cs_base + tb->eip, tb->size);
     return true;
 }
 
@@ -1159,6 +1347,9 @@ void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
 }
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j, (void)src, (void)k;
+}
+void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits) {
+    (void)j, (void)jc, (void)gen, (void)hits;
 }
 
 #endif

@@ -54,6 +54,30 @@ struct TB {
     Insn insns[];
 };
 
+/* The per-CPU virtual-address cache (dbt.c fills it, the jit's inline
+ * lookup reads it): entry jc_index(lin) holds the TB last found for that
+ * linear address, valid while gen equals the Dbt's generation. */
+#define JC_BITS 12
+#define JC_SIZE (1u << JC_BITS)
+typedef struct JcEntry {
+    uint32_t lin;
+    TB *tb;
+    uint64_t gen;
+} JcEntry;
+static inline uint32_t jc_index(uint32_t lin) {
+    return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
+}
+
+/* Near jumps, calls and returns (direct or indirect) end blocks but need
+ * none of exec_insn's bookkeeping for interrupt shadows and traps, and
+ * change nothing but EIP, ESP and memory: no mode, IF or device state. */
+static inline bool insn_plain_branch(const Insn *in) {
+    unsigned op = in->op;
+    return (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F) || op == 0xE8 || op == 0xE9 ||
+           op == 0xEB || op == 0xC2 || op == 0xC3 || (op >= 0xE0 && op <= 0xE3) ||
+           (op == 0xFF && (in->reg == 2 || in->reg == 4));
+}
+
 typedef struct Jit Jit;
 /* The code generator, or NULL if this host cannot run it. */
 Jit *jit_new(void);
@@ -68,6 +92,10 @@ bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
 /* Make exit k of src jump to dst's host code / back to the dispatcher. */
 void jit_chain(Jit *j, TB *src, int k, const TB *dst);
 void jit_unchain(Jit *j, TB *src, int k);
+/* Where the inline lookup at block exits finds the virtual-address cache
+ * and the current generation (d->gen; the MMU's map_gen is added), and the
+ * counter of its hits. Without it, exits always return to the dispatcher. */
+void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits);
 /* Bytes of generated code in use. */
 size_t jit_used(const Jit *j);
 

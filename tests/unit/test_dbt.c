@@ -504,6 +504,39 @@ START_TEST(hot_call_ret_then_stack_fault) {
 }
 END_TEST
 
+/* Returns, indirect calls and calls to another page: the jit resolves
+ * their targets inline through the address cache (no trip through the
+ * dispatcher). The callee on the other page is rewritten half-way through
+ * the hot loop: the inline lookup must not find its dead block. */
+START_TEST(hot_indirect_and_cross_page_branches) {
+    static uint8_t prog[0x1013];
+    static const uint8_t main_code[] = {
+        0xB9, 0xD0, 0x07, 0x00, 0x00,             /* mov ecx, 2000 */
+        0xBB, 0x10, 0x10, 0x02, 0x00,             /* mov ebx, g (0x21010) */
+        0xE8, 0xF1, 0x0F, 0x00, 0x00,             /* l: call f (0x21000) */
+        0xFF, 0xD3,                               /* call ebx */
+        0x81, 0xF9, 0xE8, 0x03, 0x00, 0x00,       /* cmp ecx, 1000 */
+        0x75, 0x07,                               /* jne skip */
+        0xC6, 0x05, 0x02, 0x10, 0x02, 0x00, 0x02, /* mov byte [f+2], 2 */
+        0x49,                                     /* skip: dec ecx */
+        0x75, 0xE7,                               /* jnz l */
+        0xF4,                                     /* hlt */
+    };
+    memcpy(prog, main_code, sizeof main_code);
+    memcpy(prog + 0x1000, (uint8_t[]){0x83, 0xC0, 0x01, 0xC3}, 4); /* f: add eax, 1; ret */
+    memcpy(prog + 0x1010, (uint8_t[]){0x01, 0xC2, 0xC3}, 3);       /* g: add edx, eax; ret */
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, prog, sizeof prog, a);
+    ck_assert_uint_eq(a[R_EAX], 1001 + 999 * 2);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, sizeof prog, b);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof main_code);
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_lookups, 1000);
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -539,6 +572,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_bytes_and_imul_same_as_interpreter);
     tcase_add_test(tc, rep_string_bulk_semantics);
     tcase_add_test(tc, hot_call_ret_then_stack_fault);
+    tcase_add_test(tc, hot_indirect_and_cross_page_branches);
     suite_add_tcase(s, tc);
     return s;
 }
