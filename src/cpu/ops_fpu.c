@@ -215,8 +215,8 @@ static FpuOp arith_op(unsigned reg) {
 static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, bool pop) {
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, a, b, &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     st_set(cpu, dst, &r);
     if (pop) fpu_pop(cpu);
 }
@@ -224,21 +224,22 @@ static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, 
 /* FCOM family: compare ST(0) with b; pops = 0, 1 or 2. */
 static void compare(CPU *cpu, FpuOp op, const F80 *b, unsigned pops) {
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), b, NULL, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     while (pops--)
         fpu_pop(cpu);
 }
 
-/* A compare with an empty operand: stack fault; if masked, the result is
- * "unordered". Returns true when the fault is unmasked (nothing changes). */
+/* A compare with an empty operand: stack fault; the condition codes (or
+ * EFLAGS) say "unordered" even when the fault is unmasked. Returns true when
+ * the fault is unmasked (no pop). */
 static bool compare_unordered_stack_fault(CPU *cpu, bool eflags_form) {
-    if (stack_fault(cpu, false)) return true;
+    bool unmasked = stack_fault(cpu, false);
     if (eflags_form)
         flags_set_arith(cpu, FL_ZF | FL_PF | FL_CF, FL_ARITH);
     else
         FPU.sw |= FSW_C0 | FSW_C2 | FSW_C3;
-    return false;
+    return unmasked;
 }
 
 static void fcomi(CPU *cpu, unsigned i, bool quiet, bool pop) {
@@ -249,9 +250,10 @@ static void fcomi(CPU *cpu, unsigned i, bool quiet, bool pop) {
     uint32_t fl = 0;
     uint16_t hsw = fpu_host_op(quiet ? FOP_UCOMI : FOP_COMI, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, i),
                                NULL, NULL, &fl);
-    if (fpu_signal(cpu, hsw)) return;
-    flags_set_arith(cpu, fl, FL_ARITH); /* ZF, PF, CF as compared; OF, SF, AF cleared */
     set_cc(cpu, hsw, FSW_CC);
+    flags_set_arith(cpu, fl,
+                    FL_ARITH); /* ZF, PF, CF as compared (even when unmasked); OF, SF, AF cleared */
+    if (fpu_signal(cpu, hsw)) return;
     if (pop) fpu_pop(cpu);
 }
 
@@ -295,12 +297,12 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
         le_put(b, size, (uint64_t)iv);
     }
     /* Unmasked IE, DE, ZE, and for a memory destination OE and UE too: no
-     * store, no pop. */
+     * store, no pop, C1 cleared. */
     uint16_t unmasked = hsw & ~FPU.cw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE);
     if (!unmasked) mem_write_bytes(cpu, in, 0, b, size); /* may fault: state untouched so far */
     fpu_signal(cpu, hsw);
     if (unmasked) {
-        if (unmasked & (FSW_OE | FSW_UE)) FPU.sw &= ~FSW_C1;
+        FPU.sw &= ~FSW_C1;
         return;
     }
     set_cc(cpu, hsw, FSW_C1);
@@ -313,7 +315,8 @@ static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
         fpu_push(cpu, &f80_indefinite);
         return;
     }
-    if (fpu_signal(cpu, flags)) return;
+    fpu_signal(cpu, flags);
+    if (flags & ~FPU.cw & FSW_IE) return; /* an unmasked DE still loads (as the x87 does) */
     FPU.sw &= ~FSW_C1;
     fpu_push(cpu, v);
 }
@@ -379,7 +382,10 @@ static void fbstp(CPU *cpu, const Insn *in) {
         if (v == 0 && (st(cpu, 0)->se & 0x8000)) b[9] = 0x80;
     }
     if (!(hsw & ~FPU.cw & FSW_IE)) mem_write_bytes(cpu, in, 0, b, 10);
-    if (fpu_signal(cpu, hsw)) return;
+    if (fpu_signal(cpu, hsw)) { /* unmasked IE: no store, no pop, C1 cleared */
+        FPU.sw &= ~FSW_C1;
+        return;
+    }
     set_cc(cpu, hsw, FSW_C1); /* round-up indicator of the rounding to an integer */
     fpu_pop(cpu);
 }
@@ -627,8 +633,8 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
         F80 r;
         FpuOp op = arith_op(reg);
         uint16_t hsw = fpu_host_op_mem(op, FPU.cw, FPU.sw, st(cpu, 0), kind, bits, &r);
+        set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
         if (fpu_signal(cpu, hsw)) return;
-        set_cc(cpu, hsw, FSW_CC);
         if (reg == 2 || reg == 3) {
             if (reg == 3) fpu_pop(cpu);
         } else {
@@ -781,8 +787,8 @@ static void st01_op(CPU *cpu, FpuOp op, bool result_in_st1) {
     }
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, 1), &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if (result_in_st1) {
         st_set(cpu, 1, &r);
         fpu_pop(cpu);
@@ -799,8 +805,8 @@ static void st0_op(CPU *cpu, FpuOp op) {
     }
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if ((op == FOP_SIN || op == FOP_COS) && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &r);
 }
@@ -823,8 +829,8 @@ static void st0_op_push(CPU *cpu, FpuOp op) {
     }
     F80 top, below;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &top, &below, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if (op != FOP_XTRACT && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &below);
     fpu_push(cpu, &top);
@@ -900,7 +906,8 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 else {
                     uint16_t hsw =
                         fpu_host_op(FOP_TST, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL);
-                    if (!fpu_signal(cpu, hsw)) set_cc(cpu, hsw, FSW_CC);
+                    set_cc(cpu, hsw, FSW_CC);
+                    fpu_signal(cpu, hsw);
                 }
                 return;
             case 5: fxam(cpu); return;

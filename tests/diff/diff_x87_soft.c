@@ -335,7 +335,8 @@ static unsigned long long insn_failures;
 static bool divergence_allowed(const uint8_t *insn, int len, const uint8_t *before,
                                const uint8_t *host, const uint8_t *bt86) {
     int op = -1;
-    if (len == 2 && insn[0] == 0xD9)
+    if ((len == 2 || (len == 7 && insn[2] == 0xDD)) &&
+        insn[0] == 0xD9) /* with FNSTSW, FNCLEX in unmasked mode */
         for (size_t i = 0; i < sizeof transcendental_insns / sizeof transcendental_insns[0]; i++)
             if (transcendental_insns[i].modrm == insn[1]) op = transcendental_insns[i].op;
     char name[48];
