@@ -89,7 +89,7 @@ static void seg_set(SegReg *s, uint16_t sel, uint32_t base, uint32_t limit, uint
 
 void cpu_reset(CPU *cpu) {
     memset(cpu->regs, 0, sizeof cpu->regs);
-    cpu->regs[R_EDX] = 0x0633; /* family 6, model 3, stepping 3 (Pentium II) */
+    cpu->regs[R_EDX] = 0x0652; /* as CPUID leaf 1 EAX: family 6, model 5, stepping 2 (Pentium II) */
     cpu->eip = 0xFFF0;
     cpu->next_eip = 0xFFF0;
     cpu->eflags = 0x2;

@@ -12,9 +12,11 @@
  * and at run time with the environment variable BT86_FPU=host|soft or
  * fpu_select_backend()):
  *  - "host" (fpu_host.c, x86 hosts only): the host's own x87 unit executes
- *    the very instruction under the guest's precision and rounding control
- *    (with all exceptions masked) and reports the exception flags and
- *    condition codes it raised, so results are bit-exact with hardware;
+ *    the very instruction under the guest's control word (precision,
+ *    rounding and exception masks; the host never takes the exception) and
+ *    reports the exception flags and condition codes it raised, so results
+ *    are bit-exact with hardware, also the bias-adjusted results of
+ *    unmasked overflow and underflow;
  *  - "soft" (fpu_soft.c, every host): the same operations in portable C on
  *    a 64-bit significand and a 16-bit sign/exponent, with the x87's
  *    rounding, precision control, NaN and operand-class rules; bit-exact
@@ -87,8 +89,10 @@ typedef enum FpuOp {
 bool fpu_backend_available(void);
 /* Run op under control word cw, starting from the condition codes in sw;
  * returns the status word the host produced (exception flags, and C0-C3 as
- * the instruction set or left them). For FOP_COMI/FOP_UCOMI, *eflags
- * receives ZF, PF, CF. */
+ * the instruction set or left them, also when an unmasked exception stopped
+ * it). For FOP_COMI/FOP_UCOMI, *eflags receives ZF, PF, CF. With OE or UE
+ * unmasked in cw, *r is the bias-adjusted result (a register destination);
+ * with IE, DE or ZE unmasked and raised, *r is meaningless. */
 uint16_t fpu_host_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
                      uint32_t *eflags);
 

@@ -1,9 +1,15 @@
 /*
  * fpu_host.c - the host-x87 backend (see fpu.h): each operation runs the
  * same x87 instruction on the host, on operands loaded with FLD m80 (which
- * is exact and never traps), under the guest's precision and rounding
- * control with every exception masked; the host's status word gives the
- * guest's exception flags and condition codes.
+ * is exact and never traps), under the guest's whole control word:
+ * precision, rounding and the exception masks. The host's status word gives
+ * the guest's exception flags and condition codes, and with an unmasked
+ * exception the host x87 itself does what the guest's would: it leaves the
+ * destination alone (IE, DE, ZE; OE/UE with a memory destination) or
+ * delivers the exponent-adjusted result (OE/UE, register destination).
+ * The host never takes the exception: its status word is read with FNSTSW
+ * and cleared with FNCLEX before any waiting instruction, and the results
+ * are stored under a control word with every exception masked.
  *
  * Only built on x86 hosts; fpu_soft.c is the portable alternative.
  *
@@ -20,8 +26,11 @@
 
 #define X87_CLOBBERS "memory", "st", "st(1)", "st(2)", "st(3)", "st(4)", "st(5)", "st(6)", "st(7)"
 
+/* Loaded after FNCLEX, before the results are stored: all exceptions masked. */
+static const uint16_t masked_cw = 0x037F;
+
 /* The environment each snippet starts from (FLDENV, 32-bit layout): the
- * guest's precision and rounding control with all exceptions masked, the
+ * guest's control word (masks, precision and rounding control), the
  * guest's condition codes (so that codes an instruction leaves unchanged
  * come back unchanged), no exception flags, TOP 0, all registers empty. */
 typedef struct HostEnv {
@@ -35,7 +44,7 @@ static HostEnv make_env(uint16_t cw, uint16_t sw, unsigned nops) {
     HostEnv e;
     memset(&e, 0, sizeof e);
     unsigned top = (8 - nops) & 7;
-    e.w[0] = (uint16_t)((cw & 0x0F00) | 0x007F);
+    e.w[0] = (uint16_t)((cw & 0x0F3F) | 0x0040);
     e.w[2] = (uint16_t)((sw & (0x0100 | 0x0200 | 0x0400 | 0x4000)) | top << 11);
     e.w[4] = nops == 2 ? 0x0FFF : nops == 1 ? 0x3FFF : 0xFFFF;
     return e;
@@ -43,48 +52,49 @@ static HostEnv make_env(uint16_t cw, uint16_t sw, unsigned nops) {
 
 /* Two operands: ST(0) = a, ST(1) = b; result in ST(0). */
 #define BINOP(fn, insn)                                                                            \
-    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b, F80 *r) {                          \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b, F80 *r) {                    \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"         \
-                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                    \
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"        \
+                         "fnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\tfninit"          \
                          : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)                                  \
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw), [mcw] "m"(masked_cw)           \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
 
 /* One operand in ST(0); result in ST(0). */
 #define UNOP(fn, insn)                                                                             \
-    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r) {                                        \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r) {                                  \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                      \
-                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                    \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                     \
+                         "fnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\tfninit"          \
                          : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [cw] "m"(*cw)                                               \
+                         : [a] "m"(*a), [cw] "m"(*cw), [mcw] "m"(masked_cw)                        \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
 
 /* One operand, two results: ST(0) -> r, ST(1) -> r2 (if the instruction pushed). */
 #define UNOP2(fn, insn)                                                                            \
-    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r, F80 *r2) {                               \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, F80 *r, F80 *r2) {                         \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                      \
-                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfstpt %[r2]\n\tfninit"                     \
-                         : [r] "=m"(*r), [r2] "=m"(*r2), [sw] "=m"(sw)                             \
-                         : [a] "m"(*a), [cw] "m"(*cw)                                               \
-                         : X87_CLOBBERS);                                                          \
+        __asm__ volatile(                                                                          \
+            "fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"                                  \
+            "fnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\tfstpt %[r2]\n\tfninit"        \
+            : [r] "=m"(*r), [r2] "=m"(*r2), [sw] "=m"(sw)                                          \
+            : [a] "m"(*a), [cw] "m"(*cw), [mcw] "m"(masked_cw)                                     \
+            : X87_CLOBBERS);                                                                       \
         return sw;                                                                                 \
     }
 
 /* Condition codes only. */
 #define CMPOP(fn, insn)                                                                            \
-    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b) {                                  \
+    static uint16_t fn(const HostEnv *cw, const F80 *a, const F80 *b) {                            \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"         \
+        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn "\n\t"        \
                          "fnstsw %[sw]\n\tfninit"                                                  \
                          : [sw] "=m"(sw)                                                           \
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)                                  \
+                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw), [mcw] "m"(masked_cw)           \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
@@ -114,27 +124,30 @@ CMPOP(op_ucom, "fucom %%st(1)")
 CMPOP(op_tst, "ftst")
 CMPOP(op_xam, "fxam")
 
-static uint16_t op_comi(const HostEnv *cw, const F80 *a, const F80 *b, bool unordered_quiet, uint32_t *eflags) {
+static uint16_t op_comi(const HostEnv *cw, const F80 *a, const F80 *b, bool unordered_quiet,
+                        uint32_t *eflags) {
     uint16_t sw;
     uint8_t z, p, c;
     if (unordered_quiet)
-        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfucomi %%st(1), %%st\n\t"
-                         "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
-                         : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
-                         : X87_CLOBBERS, "cc");
+        __asm__ volatile(
+            "fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfucomi %%st(1), %%st\n\t"
+            "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
+            : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
+            : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
+            : X87_CLOBBERS, "cc");
     else
-        __asm__ volatile("fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfcomi %%st(1), %%st\n\t"
-                         "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
-                         : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
-                         : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
-                         : X87_CLOBBERS, "cc");
+        __asm__ volatile(
+            "fninit\n\tfldt %[b]\n\tfldt %[a]\n\tfldenv %[cw]\n\tfcomi %%st(1), %%st\n\t"
+            "setz %[z]\n\tsetp %[p]\n\tsetc %[c]\n\tfnstsw %[sw]\n\tfninit"
+            : [sw] "=m"(sw), [z] "=q"(z), [p] "=q"(p), [c] "=q"(c)
+            : [a] "m"(*a), [b] "m"(*b), [cw] "m"(*cw)
+            : X87_CLOBBERS, "cc");
     *eflags = (z ? 0x40u : 0) | (p ? 0x04u : 0) | (c ? 0x01u : 0);
     return sw;
 }
 
-static uint16_t x87_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r, F80 *r2,
-                     uint32_t *eflags) {
+static uint16_t x87_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r,
+                       F80 *r2, uint32_t *eflags) {
     bool unary = op == FOP_SQRT || op == FOP_RNDINT || op == FOP_SIN || op == FOP_COS ||
                  op == FOP_F2XM1 || op == FOP_SINCOS || op == FOP_PTAN || op == FOP_XTRACT;
     HostEnv env = make_env(cw, sw, unary ? 1 : 2);
@@ -178,10 +191,10 @@ static uint16_t x87_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F
 #define MEMOP(fn, insn, T)                                                                         \
     static uint16_t fn(const HostEnv *cw, const F80 *a, const T *m, F80 *r) {                      \
         uint16_t sw;                                                                               \
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn " %[m]\n\t"         \
-                         "fnstsw %[sw]\n\tfstpt %[r]\n\tfninit"                                  \
+        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\t" insn " %[m]\n\t"                \
+                         "fnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt %[r]\n\tfninit"          \
                          : [r] "=m"(*r), [sw] "=m"(sw)                                             \
-                         : [a] "m"(*a), [m] "m"(*m), [cw] "m"(*cw)                                 \
+                         : [a] "m"(*a), [m] "m"(*m), [cw] "m"(*cw), [mcw] "m"(masked_cw)           \
                          : X87_CLOBBERS);                                                          \
         return sw;                                                                                 \
     }
@@ -194,7 +207,7 @@ static uint16_t x87_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F
     MEMOP(m_div_##suffix, div, T)                                                                  \
     MEMOP(m_divr_##suffix, divr, T)                                                                \
     static uint16_t (*const m_ops_##suffix[7])(const HostEnv *, const F80 *, const T *, F80 *) = { \
-        m_add_##suffix, m_mul_##suffix, m_com_##suffix, m_sub_##suffix,                           \
+        m_add_##suffix,  m_mul_##suffix, m_com_##suffix, m_sub_##suffix,                           \
         m_subr_##suffix, m_div_##suffix, m_divr_##suffix};
 
 MEMROW(f32, uint32_t, "fadds", "fmuls", "fcoms", "fsubs", "fsubrs", "fdivs", "fdivrs")
@@ -203,7 +216,7 @@ MEMROW(i16, int16_t, "fiadds", "fimuls", "ficoms", "fisubs", "fisubrs", "fidivs"
 MEMROW(i32, int32_t, "fiaddl", "fimull", "ficoml", "fisubl", "fisubrl", "fidivl", "fidivrl")
 
 static uint16_t x87_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, FpuMemKind kind,
-                         uint64_t bits, F80 *r) {
+                           uint64_t bits, F80 *r) {
     HostEnv env = make_env(cw, sw, 1);
     F80 scratch;
     if (!r) r = &scratch;
@@ -218,26 +231,44 @@ static uint16_t x87_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, Fpu
     default: k = 6; break; /* FOP_DIVR */
     }
     switch (kind) {
-    case FPU_M32FP: { uint32_t m = (uint32_t)bits; return m_ops_f32[k](&env, a, &m, r); }
-    case FPU_M64FP: { uint64_t m = bits; return m_ops_f64[k](&env, a, &m, r); }
-    case FPU_M16INT: { int16_t m = (int16_t)bits; return m_ops_i16[k](&env, a, &m, r); }
-    default: { int32_t m = (int32_t)bits; return m_ops_i32[k](&env, a, &m, r); }
+    case FPU_M32FP: {
+        uint32_t m = (uint32_t)bits;
+        return m_ops_f32[k](&env, a, &m, r);
+    }
+    case FPU_M64FP: {
+        uint64_t m = bits;
+        return m_ops_f64[k](&env, a, &m, r);
+    }
+    case FPU_M16INT: {
+        int16_t m = (int16_t)bits;
+        return m_ops_i16[k](&env, a, &m, r);
+    }
+    default: {
+        int32_t m = (int32_t)bits;
+        return m_ops_i32[k](&env, a, &m, r);
+    }
     }
 }
 
 static uint16_t x87_load32(uint16_t cw, uint32_t bits, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
-    __asm__ volatile("fldenv %[cw]\n\tflds %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
-                     : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(bits), [cw] "m"(hcw) : X87_CLOBBERS);
+    __asm__ volatile("fldenv %[cw]\n\tflds %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt "
+                     "%[r]\n\tfninit"
+                     : [r] "=m"(*r), [sw] "=m"(sw)
+                     : [m] "m"(bits), [cw] "m"(hcw), [mcw] "m"(masked_cw)
+                     : X87_CLOBBERS);
     return sw;
 }
 
 static uint16_t x87_load64(uint16_t cw, uint64_t bits, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
-    __asm__ volatile("fldenv %[cw]\n\tfldl %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
-                     : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(bits), [cw] "m"(hcw) : X87_CLOBBERS);
+    __asm__ volatile("fldenv %[cw]\n\tfldl %[m]\n\tfnstsw %[sw]\n\tfnclex\n\tfldcw %[mcw]\n\tfstpt "
+                     "%[r]\n\tfninit"
+                     : [r] "=m"(*r), [sw] "=m"(sw)
+                     : [m] "m"(bits), [cw] "m"(hcw), [mcw] "m"(masked_cw)
+                     : X87_CLOBBERS);
     return sw;
 }
 
@@ -245,7 +276,9 @@ static uint16_t x87_loadint(uint16_t cw, int64_t v, F80 *r) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 0);
     __asm__ volatile("fldenv %[cw]\n\tfildll %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"
-                     : [r] "=m"(*r), [sw] "=m"(sw) : [m] "m"(v), [cw] "m"(hcw) : X87_CLOBBERS);
+                     : [r] "=m"(*r), [sw] "=m"(sw)
+                     : [m] "m"(v), [cw] "m"(hcw)
+                     : X87_CLOBBERS);
     return sw;
 }
 
@@ -253,7 +286,9 @@ static uint16_t x87_store32(uint16_t cw, const F80 *a, uint32_t *bits) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 1);
     __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstps %[m]\n\tfnstsw %[sw]\n\tfninit"
-                     : [m] "=m"(*bits), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
+                     : [m] "=m"(*bits), [sw] "=m"(sw)
+                     : [a] "m"(*a), [cw] "m"(hcw)
+                     : X87_CLOBBERS);
     return sw;
 }
 
@@ -261,7 +296,9 @@ static uint16_t x87_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
     uint16_t sw;
     HostEnv hcw = make_env(cw, 0, 1);
     __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfstpl %[m]\n\tfnstsw %[sw]\n\tfninit"
-                     : [m] "=m"(*bits), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
+                     : [m] "=m"(*bits), [sw] "=m"(sw)
+                     : [a] "m"(*a), [cw] "m"(hcw)
+                     : X87_CLOBBERS);
     return sw;
 }
 
@@ -270,17 +307,26 @@ static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *
     HostEnv hcw = make_env(cw, 0, 1);
     if (size == 2) {
         int16_t t;
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfninit"
-                         : [m] "=m"(t), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
+        __asm__ volatile(
+            "fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfninit"
+            : [m] "=m"(t), [sw] "=m"(sw)
+            : [a] "m"(*a), [cw] "m"(hcw)
+            : X87_CLOBBERS);
         *v = t;
     } else if (size == 4) {
         int32_t t;
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfninit"
-                         : [m] "=m"(t), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
+        __asm__ volatile(
+            "fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfninit"
+            : [m] "=m"(t), [sw] "=m"(sw)
+            : [a] "m"(*a), [cw] "m"(hcw)
+            : X87_CLOBBERS);
         *v = t;
     } else {
-        __asm__ volatile("fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfninit"
-                         : [m] "=m"(*v), [sw] "=m"(sw) : [a] "m"(*a), [cw] "m"(hcw) : X87_CLOBBERS);
+        __asm__ volatile(
+            "fninit\n\tfldt %[a]\n\tfldenv %[cw]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfninit"
+            : [m] "=m"(*v), [sw] "=m"(sw)
+            : [a] "m"(*a), [cw] "m"(hcw)
+            : X87_CLOBBERS);
     }
     return sw;
 }
@@ -290,8 +336,10 @@ static uint16_t x87_const(uint16_t cw, unsigned which, F80 *r) {
     HostEnv hcw = make_env(cw, 0, 0);
 #define CONST_CASE(n, insn)                                                                        \
     case n:                                                                                        \
-        __asm__ volatile("fldenv %[cw]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit" \
-                         : [r] "=m"(*r), [sw] "=m"(sw) : [cw] "m"(hcw) : X87_CLOBBERS);            \
+        __asm__ volatile("fldenv %[cw]\n\t" insn "\n\tfnstsw %[sw]\n\tfstpt %[r]\n\tfninit"        \
+                         : [r] "=m"(*r), [sw] "=m"(sw)                                             \
+                         : [cw] "m"(hcw)                                                           \
+                         : X87_CLOBBERS);                                                          \
         break;
     switch (which) {
         CONST_CASE(0, "fld1")
@@ -300,14 +348,13 @@ static uint16_t x87_const(uint16_t cw, unsigned which, F80 *r) {
         CONST_CASE(3, "fldpi")
         CONST_CASE(4, "fldlg2")
         CONST_CASE(5, "fldln2")
-        default:
-        CONST_CASE(6, "fldz")
+    default: CONST_CASE(6, "fldz")
     }
 #undef CONST_CASE
     return sw;
 }
 
-const FpuBackend fpu_backend_x87 = {"host",        x87_op,       x87_op_mem,  x87_load32, x87_load64,
-                                     x87_loadint,   x87_store32,  x87_store64, x87_storeint, x87_const};
+const FpuBackend fpu_backend_x87 = {"host",      x87_op,      x87_op_mem,  x87_load32,   x87_load64,
+                                    x87_loadint, x87_store32, x87_store64, x87_storeint, x87_const};
 
 #endif

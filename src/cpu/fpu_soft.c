@@ -3,9 +3,8 @@
  * operation in plain C on the 80-bit format itself (a 64-bit significand
  * with explicit integer bit, a 15-bit exponent and a sign).
  *
- * What it reproduces, as the P6 x87 does it (all exceptions masked: the
- * flags raised and the masked default results; ops_fpu.c decides what an
- * unmasked exception does):
+ * What it reproduces, as the P6 x87 does it (the flags raised and the
+ * results, under the control word's masks; ops_fpu.c decides what to store):
  *  - one rounding per operation, to 24, 53 or 64 bits as the precision
  *    control says (only FADD/FSUB/FMUL/FDIV/FSQRT; everything else rounds
  *    to 64 bits), in the rounding mode of the control word, with the full
@@ -16,6 +15,10 @@
  *    pseudo-infinities and pseudo-NaNs are invalid operands (IE, the
  *    default indefinite QNaN); signalling NaNs raise IE and are quieted;
  *    of two NaNs the larger significand wins (a QNaN over an SNaN);
+ *  - unmasked exceptions: IE, DE, ZE stop the operation (no OE, UE, PE;
+ *    condition codes as precomputation_abort says); unmasked OE/UE give
+ *    the bias-adjusted register result, or for FST m32/m64 just the flag
+ *    (see round_generic);
  *  - compares, integer and float conversions, FRNDINT, FSCALE, FXTRACT,
  *    FPREM/FPREM1 with quotient bits in C0/C3/C1 and C2 = incomplete;
  *  - the transcendentals, computed with a 128-bit significand internally
@@ -31,7 +34,10 @@
  * bits and clear C0, C1, C3; FSIN/FCOS/FSINCOS/FPTAN out of range clear
  * C1; below 2^-32 sin x and tan x are x and cos x is 1, inexact but never
  * rounded up, in every rounding mode; FSINCOS's C1 is that of the cosine;
- * equal NaN significands pick the positive NaN.
+ * equal NaN significands pick the positive NaN. With exceptions unmasked:
+ * UE is raised for every tiny result, exact or not; FLD m32/m64 with an
+ * unmasked DE still loads; FSCALE by zero returns a denormal unchanged
+ * without UE; a tiny FSIN/FPTAN argument comes back bias-adjusted.
  *
  * Internal form: an unpacked finite value is (sign, exp, mant) with the
  * integer bit at bit 63 of mant and value mant * 2^(exp - 16383 - 63);
@@ -177,12 +183,18 @@ static Unp unpack(const F80 *v) {
 
 /* ---------------- rounding ---------------- */
 
-/* State of one operation: the control word, the flags raised, C1. */
+/* State of one operation: the control word, the flags raised, C1, and
+ * whether the result goes to memory (FST m32/m64) rather than a register. */
 typedef struct Ctx {
     uint16_t cw;
     uint16_t flags;
     bool c1;
+    bool mem;
 } Ctx;
+
+/* Unmasked overflow divides a register result by 2^24576, unmasked
+ * underflow multiplies it by 2^24576 (SDM vol. 1, 8.5.4 and 8.5.5). */
+#define BIAS_ADJUST 24576
 
 static int rc_of(const Ctx *c) {
     return (c->cw >> 10) & 3;
@@ -198,7 +210,17 @@ static int pc_bits(const Ctx *c) {
 /* Round (mant:extra) * 2^(exp - bias - 63), mant normalised or the whole
  * value zero, to prec bits in a format with exponents 1..emax-1 (emax = all
  * ones: infinity). Results: *e_out is the encoded exponent (0 for
- * denormals and zero), the return value the significand with integer bit. */
+ * denormals and zero), the return value the significand with integer bit.
+ *
+ * With OE or UE unmasked in the control word (what the x87 does, found by
+ * comparing with one): a tiny value (below the smallest normal before
+ * rounding, exact or not) raises UE; an overflow (after rounding) OE. For a
+ * memory destination only that flag is raised, no PE, C1 = 0 (the caller
+ * stores nothing). For a register the value is rounded to prec bits with
+ * an unbounded exponent and then bias-adjusted by 24576; PE and C1 as that
+ * rounding says. If the adjusted exponent is still out of range (only
+ * FSCALE gets there), the result is infinity with OE, PE and C1 = 1 in
+ * every rounding mode, or zero with UE, PE and C1 = 0. */
 static uint64_t round_generic(Ctx *c, bool sign, int32_t exp, uint64_t mant, uint64_t extra,
                               int prec, int32_t emax, int32_t *e_out) {
     c->c1 = false;
@@ -208,12 +230,20 @@ static uint64_t round_generic(Ctx *c, bool sign, int32_t exp, uint64_t mant, uin
     }
     int rc = rc_of(c);
     bool tiny = false;
+    bool oe_unmasked = !(c->cw & FSW_OE), ue_unmasked = !(c->cw & FSW_UE);
     if (exp < 1) {
         tiny = true;
-        U128 s = u128_shr_sticky(u128(mant, extra), 1 - exp);
-        mant = s.hi;
-        extra = s.lo;
-        exp = 1;
+        if (ue_unmasked && c->mem) {
+            c->flags |= FSW_UE;
+            *e_out = 0;
+            return 0;
+        }
+        if (!ue_unmasked) { /* denormalise; unmasked: keep the unbounded exponent */
+            U128 s = u128_shr_sticky(u128(mant, extra), 1 - exp);
+            mant = s.hi;
+            extra = s.lo;
+            exp = 1;
+        }
     }
     int k = 64 - prec;
     uint64_t low = k ? (1ull << k) - 1 : 0;
@@ -239,6 +269,37 @@ static uint64_t round_generic(Ctx *c, bool sign, int32_t exp, uint64_t mant, uin
             exp++;
         }
         mant = m2;
+    }
+    if (exp >= emax && (mant & INT_BIT) && oe_unmasked) { /* unmasked overflow */
+        c->flags |= FSW_OE;
+        if (c->mem) {
+            *e_out = 0;
+            return 0;
+        }
+        exp -= BIAS_ADJUST;
+        if (exp >= emax) {
+            c->flags |= FSW_PE;
+            c->c1 = true;
+            *e_out = emax;
+            return INT_BIT;
+        }
+        if (inexact) c->flags |= FSW_PE;
+        c->c1 = inc;
+        *e_out = exp;
+        return mant;
+    }
+    if (tiny && ue_unmasked) { /* unmasked underflow, register destination */
+        c->flags |= FSW_UE;
+        exp += BIAS_ADJUST;
+        if (exp < 1) {
+            c->flags |= FSW_PE;
+            *e_out = 0;
+            return 0;
+        }
+        if (inexact) c->flags |= FSW_PE;
+        c->c1 = inc;
+        *e_out = exp;
+        return mant;
     }
     if (exp >= emax && (mant & INT_BIT)) { /* overflow */
         c->flags |= FSW_OE | FSW_PE;
@@ -274,7 +335,7 @@ static F80 round128(Ctx *c, bool sign, int32_t exp, U128 sig, int prec) {
 
 /* A finite non-zero value re-encoded (pseudo-denormals become normal). */
 static F80 canonical(const F80 *a) {
-    Ctx c = {0x037F, 0, false};
+    Ctx c = {0x037F, 0, false, false};
     Unp u = unpack(a);
     return round_f80(&c, u.sign, u.exp, u.mant, 0, 64);
 }
@@ -535,6 +596,10 @@ static F80 scale_value(Ctx *c, const F80 *a, const F80 *b) {
     }
     if (ka == K_DENORM || kb == K_DENORM) c->flags |= FSW_DE;
     if (ka == K_ZERO || ka == K_INF) return *a;
+    /* Scaling a denormal by zero returns it as it is, without the UE an
+     * unmasked underflow would otherwise raise. */
+    if (kb == K_ZERO && !(c->cw & FSW_UE) && (a->se & 0x7FFF) == 0 && !(a->mant & INT_BIT))
+        return *a;
     int32_t n = 0;
     if (kb != K_ZERO) {
         Unp s = unpack(b);
@@ -1064,9 +1129,35 @@ static bool unary_op(FpuOp op) {
            op == FOP_TST || op == FOP_XAM;
 }
 
-static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r,
-                        F80 *r2, uint32_t *eflags) {
-    Ctx c = {cw, 0, false};
+/* An unmasked IE, DE or ZE stops an operation before it computes (the
+ * caller leaves the destination alone): no OE, UE or PE. The condition
+ * codes (as a real x87 leaves them): with IE, and for the compares, as if
+ * masked; otherwise those before the operation (sw) with C1 cleared, and
+ * C2 too for FPREM/FPREM1 and the trigonometric instructions. */
+static uint16_t precomputation_abort(FpuOp op, uint16_t cw, uint16_t sw, uint16_t f) {
+    uint16_t unmasked = f & ~cw & (FSW_IE | FSW_DE | FSW_ZE);
+    if (!unmasked) return f;
+    f &= (uint16_t) ~(FSW_OE | FSW_UE | FSW_PE);
+    if (unmasked & FSW_IE) return f;
+    switch (op) {
+    case FOP_COM:
+    case FOP_UCOM:
+    case FOP_TST:
+    case FOP_COMI:
+    case FOP_UCOMI: return f;
+    case FOP_PREM:
+    case FOP_PREM1:
+    case FOP_SIN:
+    case FOP_COS:
+    case FOP_SINCOS:
+    case FOP_PTAN: return (uint16_t)((f & ~FSW_CC) | (sw & (FSW_C0 | FSW_C3)));
+    default: return (uint16_t)((f & ~FSW_CC) | (sw & (FSW_C0 | FSW_C2 | FSW_C3)));
+    }
+}
+
+static uint16_t soft_op_compute(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b,
+                                F80 *r, F80 *r2, uint32_t *eflags) {
+    Ctx c = {cw, 0, false, false};
     uint16_t cc = sw & FSW_CC;
     F80 scratch, scratch2;
     if (!r) r = &scratch;
@@ -1154,7 +1245,13 @@ static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const 
             /* The x87 returns a tiny argument itself as sine and tangent,
              * inexact, never rounded up, whatever the rounding mode. */
             F80 x = canonical(a);
-            if (classify(&x) == K_DENORM) c.flags |= FSW_UE;
+            if (classify(&x) == K_DENORM) {
+                c.flags |= FSW_UE;
+                if (!(cw & FSW_UE)) { /* unmasked: bias-adjusted, as a rounded result would be */
+                    Unp u = unpack(a);
+                    x = mk(u.sign, (unsigned)(u.exp + BIAS_ADJUST), u.mant);
+                }
+            }
             c.flags |= FSW_PE;
             if (op == FOP_SIN) {
                 *r = x;
@@ -1195,6 +1292,11 @@ static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const 
     if (c.flags & FSW_IE) c.c1 = false;
     if (c.flags & (FSW_IE | FSW_ZE)) c.flags &= (uint16_t)~FSW_DE; /* those take priority */
     return (uint16_t)(c.flags | (cc & ~FSW_C1) | (c.c1 ? FSW_C1 : 0));
+}
+
+static uint16_t soft_op(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, const F80 *b, F80 *r,
+                        F80 *r2, uint32_t *eflags) {
+    return precomputation_abort(op, cw, sw, soft_op_compute(op, cw, sw, a, b, r, r2, eflags));
 }
 
 /* ---------------- loads and stores ---------------- */
@@ -1243,7 +1345,7 @@ static uint16_t soft_loadint(uint16_t cw, int64_t v, F80 *r) {
 }
 
 static uint16_t soft_store_fp(uint16_t cw, const F80 *a, int fbits, int ebits, uint64_t *bits) {
-    Ctx c = {cw, 0, false};
+    Ctx c = {cw, 0, false, false};
     int bias = (1 << (ebits - 1)) - 1, emax = (1 << ebits) - 1;
     bool sign = sign_of(a);
     uint64_t s = (uint64_t)sign << (fbits + ebits);
@@ -1263,6 +1365,7 @@ static uint16_t soft_store_fp(uint16_t cw, const F80 *a, int fbits, int ebits, u
     }
     Unp u = unpack(a);
     int32_t e;
+    c.mem = true;
     uint64_t m = round_generic(&c, sign, u.exp - 16383 + bias, u.mant, 0, fbits + 1, emax, &e);
     *bits = s | (uint64_t)e << fbits | ((m >> (63 - fbits)) & fmask);
     return (uint16_t)(c.flags | (c.c1 ? FSW_C1 : 0));
@@ -1278,7 +1381,7 @@ static uint16_t soft_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
 }
 
 static uint16_t soft_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
-    Ctx c = {cw, 0, false};
+    Ctx c = {cw, 0, false, false};
     int64_t indefinite_int = size == 2 ? INT16_MIN : size == 4 ? INT32_MIN : INT64_MIN;
     int k = classify(a);
     if (k == K_UNSUPPORTED || k == K_INF || is_nan(k)) {
@@ -1315,7 +1418,7 @@ static uint16_t soft_const(uint16_t cw, unsigned which, F80 *r) {
         *r = zero_of(false);
         return 0;
     }
-    Ctx c = {cw, 0, false};
+    Ctx c = {cw, 0, false, false};
     *r = round_f80(&c, false, k[which].e + 16383, k[which].hi, k[which].lo, 64);
     return 0; /* the constants raise no flags */
 }
@@ -1335,7 +1438,7 @@ static uint16_t soft_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, Fp
     uint16_t f = soft_op(op, cw, sw, a, &b, r, NULL, NULL);
     int ka = classify(a);
     if (den && !(f & (FSW_IE | FSW_ZE)) && !is_nan(ka) && ka != K_UNSUPPORTED) f |= FSW_DE;
-    return f;
+    return precomputation_abort(op, cw, sw, f);
 }
 
 const FpuBackend fpu_backend_soft = {"soft",        soft_op,      soft_op_mem,  soft_load32,

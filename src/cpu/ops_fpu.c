@@ -13,9 +13,12 @@
  *    (or FWAIT) then raises #MF when CR0.NE = 1, or asserts FERR# (IRQ 13
  *    through cpu->ferr) when CR0.NE = 0;
  *  - with an unmasked invalid, denormal or zero-divide exception the
- *    destination and the stack are left unchanged, as the SDM specifies.
- *    Unmasked overflow/underflow store the masked result rather than the
- *    exponent-adjusted one (documented gap).
+ *    destination and the stack are left unchanged, as the SDM specifies;
+ *  - with an unmasked overflow or underflow, a register destination gets
+ *    the result rounded with an unbounded exponent and then divided (#O) or
+ *    multiplied (#U) by 2^24576, which the backend computes (the backend
+ *    sees the guest's masks); FST/FSTP m32/m64 leave memory and the stack
+ *    unchanged, set only OE or UE (no PE) and clear C1.
  * CR0.EM or CR0.TS make every escape raise #NM (FWAIT: when MP and TS).
  * FXSAVE/FXRSTOR (0F AE /0 /1) save and restore the same state in the
  * 512-byte FXSAVE layout.
@@ -33,8 +36,12 @@ static const F80 f80_indefinite = {0xC000000000000000ull, 0xFFFF};
 
 /* ---------------- stack and tags ---------------- */
 
-static unsigned phys(const CPU *cpu, unsigned i) { return (FPU.top + i) & 7; }
-static unsigned tag_get(const CPU *cpu, unsigned p) { return (FPU.tw >> (2 * p)) & 3; }
+static unsigned phys(const CPU *cpu, unsigned i) {
+    return (FPU.top + i) & 7;
+}
+static unsigned tag_get(const CPU *cpu, unsigned p) {
+    return (FPU.tw >> (2 * p)) & 3;
+}
 static void tag_set(CPU *cpu, unsigned p, unsigned t) {
     FPU.tw = (uint16_t)((FPU.tw & ~(3u << (2 * p))) | (t & 3) << (2 * p));
 }
@@ -47,8 +54,12 @@ static unsigned tag_of(const F80 *v) {
     return (v->mant >> 63) ? 0 : 2; /* unnormal */
 }
 
-static bool st_empty(const CPU *cpu, unsigned i) { return tag_get(cpu, phys(cpu, i)) == 3; }
-static F80 *st(CPU *cpu, unsigned i) { return &FPU.regs[phys(cpu, i)]; }
+static bool st_empty(const CPU *cpu, unsigned i) {
+    return tag_get(cpu, phys(cpu, i)) == 3;
+}
+static F80 *st(CPU *cpu, unsigned i) {
+    return &FPU.regs[phys(cpu, i)];
+}
 
 static void st_set(CPU *cpu, unsigned i, const F80 *v) {
     unsigned p = phys(cpu, i);
@@ -66,7 +77,9 @@ static void fpu_push(CPU *cpu, const F80 *v) {
     st_set(cpu, 0, v);
 }
 
-uint16_t fpu_status_word(const CPU *cpu) { return (uint16_t)((FPU.sw & ~0x3800) | (FPU.top & 7) << 11); }
+uint16_t fpu_status_word(const CPU *cpu) {
+    return (uint16_t)((FPU.sw & ~0x3800) | (FPU.top & 7) << 11);
+}
 
 void fpu_reset(CPU *cpu) { /* FNINIT */
     FPU.cw = 0x037F;
@@ -93,8 +106,10 @@ static bool fpu_signal(CPU *cpu, uint16_t flags) {
 /* Stack overflow (push onto a full register) or underflow (read of an
  * empty one): IE + SF, C1 says which. Returns true when unmasked. */
 static bool stack_fault(CPU *cpu, bool overflow) {
-    if (overflow) FPU.sw |= FSW_C1;
-    else FPU.sw &= ~FSW_C1;
+    if (overflow)
+        FPU.sw |= FSW_C1;
+    else
+        FPU.sw &= ~FSW_C1;
     return fpu_signal(cpu, FSW_IE | FSW_SF);
 }
 
@@ -107,7 +122,7 @@ void fpu_check_pending(CPU *cpu) {
     if (!(FPU.sw & FSW_ES)) return;
     if (cpu->cr0 & CR0_NE) cpu_raise(cpu, EXC_MF, -1);
     if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 1); /* FERR#: IRQ 13 on a PC */
-    cpu->block_break = true;                        /* an interrupt may now be pending */
+    cpu->block_break = true;                       /* an interrupt may now be pending */
 }
 
 /* ---------------- memory operands ---------------- */
@@ -118,29 +133,36 @@ static uint32_t ea_at(const Insn *in, uint32_t ea, uint32_t off) {
 
 static void mem_read_bytes(CPU *cpu, const Insn *in, uint32_t off, uint8_t *buf, unsigned n) {
     uint32_t ea = insn_ea(cpu, in);
-    for (unsigned i = 0; i < n; i++) buf[i] = (uint8_t)mem_read(cpu, in->seg, ea_at(in, ea, off + i), 1);
+    for (unsigned i = 0; i < n; i++)
+        buf[i] = (uint8_t)mem_read(cpu, in->seg, ea_at(in, ea, off + i), 1);
 }
 
 /* Check the whole destination first so that a fault leaves memory untouched. */
-static void mem_write_bytes(CPU *cpu, const Insn *in, uint32_t off, const uint8_t *buf, unsigned n) {
+static void mem_write_bytes(CPU *cpu, const Insn *in, uint32_t off, const uint8_t *buf,
+                            unsigned n) {
     uint32_t ea = insn_ea(cpu, in);
     for (unsigned i = 0; i < n; i++) {
         uint32_t lin = seg_lin(cpu, in->seg, ea_at(in, ea, off + i), 1, ACC_W);
         lin_probe_write(cpu, lin, 1, ACC_W);
     }
-    for (unsigned i = 0; i < n; i++) mem_write(cpu, in->seg, ea_at(in, ea, off + i), 1, buf[i]);
+    for (unsigned i = 0; i < n; i++)
+        mem_write(cpu, in->seg, ea_at(in, ea, off + i), 1, buf[i]);
 }
 
 static uint64_t le_get(const uint8_t *b, unsigned n) {
     uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v |= (uint64_t)b[i] << (8 * i);
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)b[i] << (8 * i);
     return v;
 }
 static void le_put(uint8_t *b, unsigned n, uint64_t v) {
-    for (unsigned i = 0; i < n; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (unsigned i = 0; i < n; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
 }
 
-static F80 f80_from_bytes(const uint8_t *b) { return (F80){le_get(b, 8), (uint16_t)le_get(b + 8, 2)}; }
+static F80 f80_from_bytes(const uint8_t *b) {
+    return (F80){le_get(b, 8), (uint16_t)le_get(b + 8, 2)};
+}
 static void f80_to_bytes(const F80 *v, uint8_t *b) {
     le_put(b, 8, v->mant);
     le_put(b + 8, 2, v->se);
@@ -150,10 +172,22 @@ static void f80_to_bytes(const F80 *v, uint8_t *b) {
 static FpuMemKind mem_operand(CPU *cpu, const Insn *in, uint64_t *bits) {
     uint8_t b[8];
     switch (in->op) {
-    case 0xD8: mem_read_bytes(cpu, in, 0, b, 4); *bits = le_get(b, 4); return FPU_M32FP;
-    case 0xDC: mem_read_bytes(cpu, in, 0, b, 8); *bits = le_get(b, 8); return FPU_M64FP;
-    case 0xDA: mem_read_bytes(cpu, in, 0, b, 4); *bits = le_get(b, 4); return FPU_M32INT;
-    default: mem_read_bytes(cpu, in, 0, b, 2); *bits = le_get(b, 2); return FPU_M16INT;
+    case 0xD8:
+        mem_read_bytes(cpu, in, 0, b, 4);
+        *bits = le_get(b, 4);
+        return FPU_M32FP;
+    case 0xDC:
+        mem_read_bytes(cpu, in, 0, b, 8);
+        *bits = le_get(b, 8);
+        return FPU_M64FP;
+    case 0xDA:
+        mem_read_bytes(cpu, in, 0, b, 4);
+        *bits = le_get(b, 4);
+        return FPU_M32INT;
+    default:
+        mem_read_bytes(cpu, in, 0, b, 2);
+        *bits = le_get(b, 2);
+        return FPU_M16INT;
     }
 }
 
@@ -172,7 +206,8 @@ static void record_pointers(CPU *cpu, const Insn *in) {
 
 /* ST(dst) = ST(0) op src (arith rows 0,1,4,5,6,7 via the reg field). */
 static FpuOp arith_op(unsigned reg) {
-    static const FpuOp ops[8] = {FOP_ADD, FOP_MUL, FOP_COM, FOP_COM, FOP_SUB, FOP_SUBR, FOP_DIV, FOP_DIVR};
+    static const FpuOp ops[8] = {FOP_ADD, FOP_MUL,  FOP_COM, FOP_COM,
+                                 FOP_SUB, FOP_SUBR, FOP_DIV, FOP_DIVR};
     return ops[reg];
 }
 
@@ -180,8 +215,8 @@ static FpuOp arith_op(unsigned reg) {
 static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, bool pop) {
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, a, b, &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     st_set(cpu, dst, &r);
     if (pop) fpu_pop(cpu);
 }
@@ -189,18 +224,22 @@ static void arith(CPU *cpu, FpuOp op, const F80 *a, const F80 *b, unsigned dst, 
 /* FCOM family: compare ST(0) with b; pops = 0, 1 or 2. */
 static void compare(CPU *cpu, FpuOp op, const F80 *b, unsigned pops) {
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), b, NULL, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
-    while (pops--) fpu_pop(cpu);
+    while (pops--)
+        fpu_pop(cpu);
 }
 
-/* A compare with an empty operand: stack fault; if masked, the result is
- * "unordered". Returns true when the fault is unmasked (nothing changes). */
+/* A compare with an empty operand: stack fault; the condition codes (or
+ * EFLAGS) say "unordered" even when the fault is unmasked. Returns true when
+ * the fault is unmasked (no pop). */
 static bool compare_unordered_stack_fault(CPU *cpu, bool eflags_form) {
-    if (stack_fault(cpu, false)) return true;
-    if (eflags_form) flags_set_arith(cpu, FL_ZF | FL_PF | FL_CF, FL_ARITH);
-    else FPU.sw |= FSW_C0 | FSW_C2 | FSW_C3;
-    return false;
+    bool unmasked = stack_fault(cpu, false);
+    if (eflags_form)
+        flags_set_arith(cpu, FL_ZF | FL_PF | FL_CF, FL_ARITH);
+    else
+        FPU.sw |= FSW_C0 | FSW_C2 | FSW_C3;
+    return unmasked;
 }
 
 static void fcomi(CPU *cpu, unsigned i, bool quiet, bool pop) {
@@ -209,10 +248,12 @@ static void fcomi(CPU *cpu, unsigned i, bool quiet, bool pop) {
         return;
     }
     uint32_t fl = 0;
-    uint16_t hsw = fpu_host_op(quiet ? FOP_UCOMI : FOP_COMI, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, i), NULL, NULL, &fl);
-    if (fpu_signal(cpu, hsw)) return;
-    flags_set_arith(cpu, fl, FL_ARITH); /* ZF, PF, CF as compared; OF, SF, AF cleared */
+    uint16_t hsw = fpu_host_op(quiet ? FOP_UCOMI : FOP_COMI, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, i),
+                               NULL, NULL, &fl);
     set_cc(cpu, hsw, FSW_CC);
+    flags_set_arith(cpu, fl,
+                    FL_ARITH); /* ZF, PF, CF as compared (even when unmasked); OF, SF, AF cleared */
+    if (fpu_signal(cpu, hsw)) return;
     if (pop) fpu_pop(cpu);
 }
 
@@ -224,9 +265,12 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
         if (stack_fault(cpu, false)) return;
         /* masked: store the indefinite of the format */
         if (kind == 'f') {
-            if (size == 4) le_put(b, 4, 0xFFC00000u);
-            else if (size == 8) le_put(b, 8, 0xFFF8000000000000ull);
-            else f80_to_bytes(&f80_indefinite, b);
+            if (size == 4)
+                le_put(b, 4, 0xFFC00000u);
+            else if (size == 8)
+                le_put(b, 8, 0xFFF8000000000000ull);
+            else
+                f80_to_bytes(&f80_indefinite, b);
         } else {
             le_put(b, size, (uint64_t)1 << (8 * size - 1));
         }
@@ -252,9 +296,15 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
         hsw = fpu_host_storeint(FPU.cw, v, size, &iv);
         le_put(b, size, (uint64_t)iv);
     }
-    uint16_t unmasked = hsw & ~FPU.cw & (FSW_IE | FSW_DE | FSW_ZE);
+    /* Unmasked IE, DE, ZE, and for a memory destination OE and UE too: no
+     * store, no pop, C1 cleared. */
+    uint16_t unmasked = hsw & ~FPU.cw & (FSW_IE | FSW_DE | FSW_ZE | FSW_OE | FSW_UE);
     if (!unmasked) mem_write_bytes(cpu, in, 0, b, size); /* may fault: state untouched so far */
-    if (fpu_signal(cpu, hsw)) return;
+    fpu_signal(cpu, hsw);
+    if (unmasked) {
+        FPU.sw &= ~FSW_C1;
+        return;
+    }
     set_cc(cpu, hsw, FSW_C1);
     if (pop) fpu_pop(cpu);
 }
@@ -265,7 +315,8 @@ static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
         fpu_push(cpu, &f80_indefinite);
         return;
     }
-    if (fpu_signal(cpu, flags)) return;
+    fpu_signal(cpu, flags);
+    if (flags & ~FPU.cw & FSW_IE) return; /* an unmasked DE still loads (as the x87 does) */
     FPU.sw &= ~FSW_C1;
     fpu_push(cpu, v);
 }
@@ -276,7 +327,8 @@ static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
  * weighs each nibble by its power of ten anyway, and so does this. */
 static int64_t bcd_to_int(const uint8_t *b) {
     int64_t x = 0;
-    for (int i = 8; i >= 0; i--) x = x * 100 + (b[i] >> 4) * 10 + (b[i] & 0xF);
+    for (int i = 8; i >= 0; i--)
+        x = x * 100 + (b[i] >> 4) * 10 + (b[i] & 0xF);
     return (b[9] & 0x80) ? -x : x;
 }
 
@@ -314,11 +366,13 @@ static void fbstp(CPU *cpu, const Insn *in) {
     /* The value: rounded to an integer per RC. The flags: those of storing it
      * as an integer (FBSTP reports PE, IE, but not a denormal operand). */
     F80 rounded;
-    uint16_t rsw = fpu_host_op(FOP_RNDINT, FPU.cw, FPU.sw, st(cpu, 0), NULL, &rounded, NULL, NULL);
+    uint16_t mcw = FPU.cw | FSW_EXC; /* the helpers run masked; the flags are merged below */
+    uint16_t rsw = fpu_host_op(FOP_RNDINT, mcw, FPU.sw, st(cpu, 0), NULL, &rounded, NULL, NULL);
     int64_t v, ignored;
-    uint16_t isw = fpu_host_storeint(FPU.cw, &rounded, 8, &v);
-    uint16_t hsw = (uint16_t)((fpu_host_storeint(FPU.cw, st(cpu, 0), 8, &ignored) & (FSW_PE | FSW_IE)) |
-                              (isw & FSW_IE) | (rsw & FSW_C1));
+    uint16_t isw = fpu_host_storeint(mcw, &rounded, 8, &v);
+    uint16_t hsw =
+        (uint16_t)((fpu_host_storeint(mcw, st(cpu, 0), 8, &ignored) & (FSW_PE | FSW_IE)) |
+                   (isw & FSW_IE) | (rsw & FSW_C1));
     if ((rounded.se & 0x7FFF) == 0x7FFF || v > 999999999999999999LL || v < -999999999999999999LL) {
         hsw = (uint16_t)(hsw | FSW_IE);
         static const uint8_t indefinite[10] = {0, 0, 0, 0, 0, 0, 0, 0xC0, 0xFF, 0xFF};
@@ -328,14 +382,19 @@ static void fbstp(CPU *cpu, const Insn *in) {
         if (v == 0 && (st(cpu, 0)->se & 0x8000)) b[9] = 0x80;
     }
     if (!(hsw & ~FPU.cw & FSW_IE)) mem_write_bytes(cpu, in, 0, b, 10);
-    if (fpu_signal(cpu, hsw)) return;
+    if (fpu_signal(cpu, hsw)) { /* unmasked IE: no store, no pop, C1 cleared */
+        FPU.sw &= ~FSW_C1;
+        return;
+    }
     set_cc(cpu, hsw, FSW_C1); /* round-up indicator of the rounding to an integer */
     fpu_pop(cpu);
 }
 
 /* ---- environment and state ---- */
 
-static bool env_pm(const CPU *cpu) { return cpu_pe(cpu) && !cpu_v86(cpu); }
+static bool env_pm(const CPU *cpu) {
+    return cpu_pe(cpu) && !cpu_v86(cpu);
+}
 
 /* Tag word as FSTENV stores it: recomputed from the registers' contents. */
 static uint16_t tag_word(CPU *cpu) {
@@ -347,7 +406,9 @@ static uint16_t tag_word(CPU *cpu) {
     return tw;
 }
 
-static unsigned env_size(const Insn *in) { return in->osize == 4 ? 28 : 14; }
+static unsigned env_size(const Insn *in) {
+    return in->osize == 4 ? 28 : 14;
+}
 
 static void store_env(CPU *cpu, const Insn *in) {
     uint8_t b[28];
@@ -366,7 +427,8 @@ static void store_env(CPU *cpu, const Insn *in) {
             le_put(b + 20, 4, FPU.fdp);
             le_put(b + 24, 4, FPU.fds | 0xFFFF0000u);
         } else {
-            uint32_t ip = FPU.fip + ((uint32_t)FPU.fcs << 4), dp = FPU.fdp + ((uint32_t)FPU.fds << 4);
+            uint32_t ip = FPU.fip + ((uint32_t)FPU.fcs << 4),
+                     dp = FPU.fdp + ((uint32_t)FPU.fds << 4);
             le_put(b + 12, 4, (ip & 0xFFFF) | 0xFFFF0000u);
             le_put(b + 16, 4, (FPU.fop & 0x7FFu) | (ip & 0xFFFF0000u) >> 4);
             le_put(b + 20, 4, (dp & 0xFFFF) | 0xFFFF0000u);
@@ -382,7 +444,8 @@ static void store_env(CPU *cpu, const Insn *in) {
             le_put(b + 10, 2, FPU.fdp);
             le_put(b + 12, 2, FPU.fds);
         } else {
-            uint32_t ip = FPU.fip + ((uint32_t)FPU.fcs << 4), dp = FPU.fdp + ((uint32_t)FPU.fds << 4);
+            uint32_t ip = FPU.fip + ((uint32_t)FPU.fcs << 4),
+                     dp = FPU.fdp + ((uint32_t)FPU.fds << 4);
             le_put(b + 6, 2, ip);
             le_put(b + 8, 2, (FPU.fop & 0x7FFu) | (ip >> 4 & 0xF000));
             le_put(b + 10, 2, dp);
@@ -424,8 +487,10 @@ static void load_env_bytes(CPU *cpu, const Insn *in, const uint8_t *b) {
         FPU.fcs = FPU.fds = 0;
     }
     /* A loaded status word with an unmasked exception pending keeps ES. */
-    if (FPU.sw & ~FPU.cw & FSW_EXC) FPU.sw |= FSW_ES | FSW_B;
-    else FPU.sw &= ~(FSW_ES | FSW_B);
+    if (FPU.sw & ~FPU.cw & FSW_EXC)
+        FPU.sw |= FSW_ES | FSW_B;
+    else
+        FPU.sw &= ~(FSW_ES | FSW_B);
 }
 
 static void fldenv(CPU *cpu, const Insn *in) {
@@ -437,7 +502,8 @@ static void fldenv(CPU *cpu, const Insn *in) {
 static void fsave(CPU *cpu, const Insn *in) {
     unsigned n = env_size(in);
     uint8_t regs[80];
-    for (unsigned i = 0; i < 8; i++) f80_to_bytes(st(cpu, i), regs + 10 * i);
+    for (unsigned i = 0; i < 8; i++)
+        f80_to_bytes(st(cpu, i), regs + 10 * i);
     mem_write_bytes(cpu, in, n, regs, 80); /* check the register area first */
     store_env(cpu, in);
     fpu_reset(cpu);
@@ -448,7 +514,8 @@ static void frstor(CPU *cpu, const Insn *in) {
     unsigned n = env_size(in);
     mem_read_bytes(cpu, in, 0, b, n + 80);
     FPU.top = (le_get(b + (in->osize == 4 ? 4 : 2), 2) >> 11) & 7;
-    for (unsigned i = 0; i < 8; i++) FPU.regs[(FPU.top + i) & 7] = f80_from_bytes(b + n + 10 * i);
+    for (unsigned i = 0; i < 8; i++)
+        FPU.regs[(FPU.top + i) & 7] = f80_from_bytes(b + n + 10 * i);
     load_env_bytes(cpu, in, b);
 }
 
@@ -462,7 +529,7 @@ static void frstor(CPU *cpu, const Insn *in) {
  * reserved area) untouched, and FXRSTOR ignores them. The operand must be
  * 16-byte aligned (#GP(0)); FXSAVE leaves the FPU state as it is. */
 #define FXSAVE_SIZE 512
-#define FXSAVE_X87 160 /* the bytes FXSAVE writes and FXRSTOR reads */
+#define FXSAVE_X87  160 /* the bytes FXSAVE writes and FXRSTOR reads */
 
 static uint32_t fxsave_area(CPU *cpu, const Insn *in, int acc) {
     if (cpu->cr0 & (CR0_EM | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
@@ -489,15 +556,18 @@ void op_fxsave(CPU *cpu, const Insn *in) {
     le_put(b + 16, 4, FPU.fdp);
     le_put(b + 20, 2, FPU.fds);
     le_put(b + 24, 4, 0x1F80); /* MXCSR */
-    for (unsigned i = 0; i < 8; i++) f80_to_bytes(st(cpu, i), b + 32 + 16 * i);
-    for (unsigned k = 0; k < FXSAVE_X87; k += 4) lin_write(cpu, lin + k, 4, (uint32_t)le_get(b + k, 4), ACC_W);
+    for (unsigned i = 0; i < 8; i++)
+        f80_to_bytes(st(cpu, i), b + 32 + 16 * i);
+    for (unsigned k = 0; k < FXSAVE_X87; k += 4)
+        lin_write(cpu, lin + k, 4, (uint32_t)le_get(b + k, 4), ACC_W);
 }
 
 void op_fxrstor(CPU *cpu, const Insn *in) {
     uint32_t lin = fxsave_area(cpu, in, ACC_R);
     uint8_t b[FXSAVE_X87];
     lin_read(cpu, lin + FXSAVE_SIZE - 4, 4, ACC_R); /* the whole operand is checked first */
-    for (unsigned k = 0; k < FXSAVE_X87; k += 4) le_put(b + k, 4, lin_read(cpu, lin + k, 4, ACC_R));
+    for (unsigned k = 0; k < FXSAVE_X87; k += 4)
+        le_put(b + k, 4, lin_read(cpu, lin + k, 4, ACC_R));
     uint16_t sw = (uint16_t)le_get(b + 2, 2);
     FPU.cw = (uint16_t)le_get(b, 2);
     FPU.top = (sw >> 11) & 7;
@@ -507,11 +577,15 @@ void op_fxrstor(CPU *cpu, const Insn *in) {
     FPU.fcs = (uint16_t)le_get(b + 12, 2);
     FPU.fdp = (uint32_t)le_get(b + 16, 4);
     FPU.fds = (uint16_t)le_get(b + 20, 2);
-    for (unsigned i = 0; i < 8; i++) FPU.regs[(FPU.top + i) & 7] = f80_from_bytes(b + 32 + 16 * i);
-    for (unsigned p = 0; p < 8; p++) tag_set(cpu, p, (b[4] >> p & 1) ? tag_of(&FPU.regs[p]) : 3);
+    for (unsigned i = 0; i < 8; i++)
+        FPU.regs[(FPU.top + i) & 7] = f80_from_bytes(b + 32 + 16 * i);
+    for (unsigned p = 0; p < 8; p++)
+        tag_set(cpu, p, (b[4] >> p & 1) ? tag_of(&FPU.regs[p]) : 3);
     /* A restored status word with an unmasked exception flag keeps ES. */
-    if (FPU.sw & ~FPU.cw & FSW_EXC) FPU.sw |= FSW_ES | FSW_B;
-    else FPU.sw &= ~(FSW_ES | FSW_B);
+    if (FPU.sw & ~FPU.cw & FSW_EXC)
+        FPU.sw |= FSW_ES | FSW_B;
+    else
+        FPU.sw &= ~(FSW_ES | FSW_B);
 }
 
 /* ---------------- dispatch ---------------- */
@@ -523,14 +597,18 @@ static bool no_wait(const Insn *in) {
         if (in->op == 0xDD && (in->reg == 6 || in->reg == 7)) return true; /* FNSAVE, FNSTSW */
         return false;
     }
-    if (in->op == 0xDB && (in->modrm == 0xE2 || in->modrm == 0xE3)) return true; /* FNCLEX, FNINIT */
-    return in->op == 0xDF && in->modrm == 0xE0;                                  /* FNSTSW AX */
+    if (in->op == 0xDB && (in->modrm == 0xE2 || in->modrm == 0xE3))
+        return true;                            /* FNCLEX, FNINIT */
+    return in->op == 0xDF && in->modrm == 0xE0; /* FNSTSW AX */
 }
 
 /* Control instructions do not update FIP/FDP/FOP. */
 static bool is_control(const Insn *in) {
-    if (in->is_mem) return (in->op == 0xD9 && in->reg >= 4) || (in->op == 0xDD && (in->reg == 4 || in->reg >= 6));
-    return (in->op == 0xDB && in->modrm >= 0xE0 && in->modrm <= 0xE4) || (in->op == 0xDF && in->modrm == 0xE0);
+    if (in->is_mem)
+        return (in->op == 0xD9 && in->reg >= 4) ||
+               (in->op == 0xDD && (in->reg == 4 || in->reg >= 6));
+    return (in->op == 0xDB && in->modrm >= 0xE0 && in->modrm <= 0xE4) ||
+           (in->op == 0xDF && in->modrm == 0xE0);
 }
 
 static void fpu_mem(CPU *cpu, const Insn *in) {
@@ -538,7 +616,10 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
     F80 v;
     uint8_t b[10];
     switch (in->op) {
-    case 0xD8: case 0xDA: case 0xDC: case 0xDE: { /* arithmetic with a memory operand */
+    case 0xD8:
+    case 0xDA:
+    case 0xDC:
+    case 0xDE: { /* arithmetic with a memory operand */
         uint64_t bits;
         FpuMemKind kind = mem_operand(cpu, in, &bits);
         if (st_empty(cpu, 0)) {
@@ -552,8 +633,8 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
         F80 r;
         FpuOp op = arith_op(reg);
         uint16_t hsw = fpu_host_op_mem(op, FPU.cw, FPU.sw, st(cpu, 0), kind, bits, &r);
+        set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
         if (fpu_signal(cpu, hsw)) return;
-        set_cc(cpu, hsw, FSW_CC);
         if (reg == 2 || reg == 3) {
             if (reg == 3) fpu_pop(cpu);
         } else {
@@ -563,46 +644,91 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
     }
     case 0xD9:
         switch (reg) {
-        case 0: mem_read_bytes(cpu, in, 0, b, 4); { uint16_t s = fpu_host_load32(FPU.cw, (uint32_t)le_get(b, 4), &v); load_push(cpu, &v, s); } return;
+        case 0:
+            mem_read_bytes(cpu, in, 0, b, 4);
+            {
+                uint16_t s = fpu_host_load32(FPU.cw, (uint32_t)le_get(b, 4), &v);
+                load_push(cpu, &v, s);
+            }
+            return;
         case 2: store_st0(cpu, in, 'f', 4, false); return;
         case 3: store_st0(cpu, in, 'f', 4, true); return;
         case 4: fldenv(cpu, in); return;
         case 5:
             mem_read_bytes(cpu, in, 0, b, 2);
             FPU.cw = (uint16_t)(le_get(b, 2) | 0x40);
-            if (FPU.sw & ~FPU.cw & FSW_EXC) FPU.sw |= FSW_ES | FSW_B;
-            else FPU.sw &= ~(FSW_ES | FSW_B);
+            if (FPU.sw & ~FPU.cw & FSW_EXC)
+                FPU.sw |= FSW_ES | FSW_B;
+            else
+                FPU.sw &= ~(FSW_ES | FSW_B);
             return;
-        case 6: store_env(cpu, in); FPU.cw |= 0x3F; return; /* FNSTENV masks all exceptions */
-        case 7: le_put(b, 2, FPU.cw | 0x40); mem_write_bytes(cpu, in, 0, b, 2); return;
+        case 6:
+            store_env(cpu, in);
+            FPU.cw |= 0x3F;
+            return; /* FNSTENV masks all exceptions */
+        case 7:
+            le_put(b, 2, FPU.cw | 0x40);
+            mem_write_bytes(cpu, in, 0, b, 2);
+            return;
         default: cpu_ud(cpu);
         }
     case 0xDB:
         switch (reg) {
-        case 0: mem_read_bytes(cpu, in, 0, b, 4); { uint16_t s = fpu_host_loadint(FPU.cw, (int32_t)le_get(b, 4), &v); load_push(cpu, &v, s); } return;
+        case 0:
+            mem_read_bytes(cpu, in, 0, b, 4);
+            {
+                uint16_t s = fpu_host_loadint(FPU.cw, (int32_t)le_get(b, 4), &v);
+                load_push(cpu, &v, s);
+            }
+            return;
         case 2: store_st0(cpu, in, 'i', 4, false); return;
         case 3: store_st0(cpu, in, 'i', 4, true); return;
-        case 5: mem_read_bytes(cpu, in, 0, b, 10); v = f80_from_bytes(b); load_push(cpu, &v, 0); return;
+        case 5:
+            mem_read_bytes(cpu, in, 0, b, 10);
+            v = f80_from_bytes(b);
+            load_push(cpu, &v, 0);
+            return;
         case 7: store_st0(cpu, in, 'f', 10, true); return;
         default: cpu_ud(cpu);
         }
     case 0xDD:
         switch (reg) {
-        case 0: mem_read_bytes(cpu, in, 0, b, 8); { uint16_t s = fpu_host_load64(FPU.cw, le_get(b, 8), &v); load_push(cpu, &v, s); } return;
+        case 0:
+            mem_read_bytes(cpu, in, 0, b, 8);
+            {
+                uint16_t s = fpu_host_load64(FPU.cw, le_get(b, 8), &v);
+                load_push(cpu, &v, s);
+            }
+            return;
         case 2: store_st0(cpu, in, 'f', 8, false); return;
         case 3: store_st0(cpu, in, 'f', 8, true); return;
         case 4: frstor(cpu, in); return;
         case 6: fsave(cpu, in); return;
-        case 7: le_put(b, 2, fpu_status_word(cpu)); mem_write_bytes(cpu, in, 0, b, 2); return;
+        case 7:
+            le_put(b, 2, fpu_status_word(cpu));
+            mem_write_bytes(cpu, in, 0, b, 2);
+            return;
         default: cpu_ud(cpu);
         }
     default: /* DF */
         switch (reg) {
-        case 0: mem_read_bytes(cpu, in, 0, b, 2); { uint16_t s = fpu_host_loadint(FPU.cw, (int16_t)le_get(b, 2), &v); load_push(cpu, &v, s); } return;
+        case 0:
+            mem_read_bytes(cpu, in, 0, b, 2);
+            {
+                uint16_t s = fpu_host_loadint(FPU.cw, (int16_t)le_get(b, 2), &v);
+                load_push(cpu, &v, s);
+            }
+            return;
         case 2: store_st0(cpu, in, 'i', 2, false); return;
         case 3: store_st0(cpu, in, 'i', 2, true); return;
         case 4: fbld(cpu, in); return;
-        case 5: mem_read_bytes(cpu, in, 0, b, 8); { uint16_t s = fpu_host_loadint(FPU.cw, (int64_t)le_get(b, 8), &v); load_push(cpu, &v, s); } return;
+        case 5:
+            mem_read_bytes(cpu, in, 0, b, 8);
+            {
+                uint16_t s = fpu_host_loadint(FPU.cw, (int64_t)le_get(b, 8), &v);
+                load_push(cpu, &v, s);
+            }
+            return;
         case 6: fbstp(cpu, in); return;
         case 7: store_st0(cpu, in, 'i', 8, true); return;
         default: cpu_ud(cpu);
@@ -616,10 +742,13 @@ static void fpu_reg_arith(CPU *cpu, const Insn *in) {
     bool pop = in->op == 0xDE;
     if (reg == 2 || reg == 3) { /* FCOM/FCOMP ST(i) (and the DC/DE aliases) */
         if (in->op == 0xDE && reg == 3 && i != 1) cpu_ud(cpu);
-        unsigned pops = in->op == 0xDE && reg == 3 ? 2 : (reg == 3 || (in->op == 0xDE && reg == 2)) ? 1 : 0;
+        unsigned pops = in->op == 0xDE && reg == 3                   ? 2
+                        : (reg == 3 || (in->op == 0xDE && reg == 2)) ? 1
+                                                                     : 0;
         if (st_empty(cpu, 0) || st_empty(cpu, i)) {
             if (!compare_unordered_stack_fault(cpu, false))
-                while (pops--) fpu_pop(cpu);
+                while (pops--)
+                    fpu_pop(cpu);
             return;
         }
         compare(cpu, FOP_COM, st(cpu, i), pops);
@@ -637,7 +766,8 @@ static void fpu_reg_arith(CPU *cpu, const Insn *in) {
     }
     /* DC/DE: destination ST(i). E0 FSUBR: ST(0)-ST(i); E8 FSUB: ST(i)-ST(0);
      * F0 FDIVR: ST(0)/ST(i); F8 FDIV: ST(i)/ST(0). */
-    static const FpuOp dc_ops[8] = {FOP_ADD, FOP_MUL, FOP_COM, FOP_COM, FOP_SUB, FOP_SUBR, FOP_DIV, FOP_DIVR};
+    static const FpuOp dc_ops[8] = {FOP_ADD, FOP_MUL,  FOP_COM, FOP_COM,
+                                    FOP_SUB, FOP_SUBR, FOP_DIV, FOP_DIVR};
     arith(cpu, dc_ops[reg], st(cpu, 0), st(cpu, i), i, pop);
 }
 
@@ -657,8 +787,8 @@ static void st01_op(CPU *cpu, FpuOp op, bool result_in_st1) {
     }
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), st(cpu, 1), &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if (result_in_st1) {
         st_set(cpu, 1, &r);
         fpu_pop(cpu);
@@ -675,8 +805,8 @@ static void st0_op(CPU *cpu, FpuOp op) {
     }
     F80 r;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &r, NULL, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if ((op == FOP_SIN || op == FOP_COS) && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &r);
 }
@@ -699,8 +829,8 @@ static void st0_op_push(CPU *cpu, FpuOp op) {
     }
     F80 top, below;
     uint16_t hsw = fpu_host_op(op, FPU.cw, FPU.sw, st(cpu, 0), NULL, &top, &below, NULL);
+    set_cc(cpu, hsw, FSW_CC); /* also when an unmasked exception aborts */
     if (fpu_signal(cpu, hsw)) return;
-    set_cc(cpu, hsw, FSW_CC);
     if (op != FOP_XTRACT && (hsw & FSW_C2)) return; /* out of range: unchanged */
     st_set(cpu, 0, &below);
     fpu_push(cpu, &top);
@@ -708,7 +838,8 @@ static void st0_op_push(CPU *cpu, FpuOp op) {
 
 static void fxam(CPU *cpu) {
     if (st_empty(cpu, 0)) {
-        FPU.sw = (uint16_t)((FPU.sw & ~FSW_CC) | FSW_C3 | FSW_C0 | ((st(cpu, 0)->se & 0x8000) ? FSW_C1 : 0));
+        FPU.sw = (uint16_t)((FPU.sw & ~FSW_CC) | FSW_C3 | FSW_C0 |
+                            ((st(cpu, 0)->se & 0x8000) ? FSW_C1 : 0));
         return;
     }
     uint16_t hsw = fpu_host_op(FOP_XAM, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL);
@@ -718,7 +849,9 @@ static void fxam(CPU *cpu) {
 static void fpu_reg(CPU *cpu, const Insn *in) {
     unsigned reg = in->reg, i = in->rm;
     switch (in->op) {
-    case 0xD8: case 0xDC: case 0xDE: fpu_reg_arith(cpu, in); return;
+    case 0xD8:
+    case 0xDC:
+    case 0xDE: fpu_reg_arith(cpu, in); return;
     case 0xD9:
         switch (reg) {
         case 0: /* FLD ST(i) */
@@ -726,7 +859,10 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 if (!stack_fault(cpu, false)) fpu_push(cpu, &f80_indefinite);
                 return;
             }
-            { F80 v = *st(cpu, i); load_push(cpu, &v, 0); }
+            {
+                F80 v = *st(cpu, i);
+                load_push(cpu, &v, 0);
+            }
             return;
         case 1: { /* FXCH */
             if (st_empty(cpu, 0) || st_empty(cpu, i)) {
@@ -740,15 +876,39 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
             FPU.sw &= ~FSW_C1;
             return;
         }
-        case 2: if (i != 0) cpu_ud(cpu); return; /* FNOP */
-        case 3: goto fstp_reg;                  /* FSTP1 (undocumented alias) */
+        case 2:
+            if (i != 0) cpu_ud(cpu);
+            return;            /* FNOP */
+        case 3: goto fstp_reg; /* FSTP1 (undocumented alias) */
         case 4:
             switch (i) {
-            case 0: if (!st_empty(cpu, 0)) { F80 v = *st(cpu, 0); v.se ^= 0x8000; st_set(cpu, 0, &v); FPU.sw &= ~FSW_C1; } else if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite); return;
-            case 1: if (!st_empty(cpu, 0)) { F80 v = *st(cpu, 0); v.se &= 0x7FFF; st_set(cpu, 0, &v); FPU.sw &= ~FSW_C1; } else if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite); return;
+            case 0:
+                if (!st_empty(cpu, 0)) {
+                    F80 v = *st(cpu, 0);
+                    v.se ^= 0x8000;
+                    st_set(cpu, 0, &v);
+                    FPU.sw &= ~FSW_C1;
+                } else if (!stack_fault(cpu, false))
+                    st_set(cpu, 0, &f80_indefinite);
+                return;
+            case 1:
+                if (!st_empty(cpu, 0)) {
+                    F80 v = *st(cpu, 0);
+                    v.se &= 0x7FFF;
+                    st_set(cpu, 0, &v);
+                    FPU.sw &= ~FSW_C1;
+                } else if (!stack_fault(cpu, false))
+                    st_set(cpu, 0, &f80_indefinite);
+                return;
             case 4: /* FTST */
-                if (st_empty(cpu, 0)) compare_unordered_stack_fault(cpu, false);
-                else { uint16_t hsw = fpu_host_op(FOP_TST, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL); if (!fpu_signal(cpu, hsw)) set_cc(cpu, hsw, FSW_CC); }
+                if (st_empty(cpu, 0))
+                    compare_unordered_stack_fault(cpu, false);
+                else {
+                    uint16_t hsw =
+                        fpu_host_op(FOP_TST, FPU.cw, FPU.sw, st(cpu, 0), NULL, NULL, NULL, NULL);
+                    set_cc(cpu, hsw, FSW_CC);
+                    fpu_signal(cpu, hsw);
+                }
                 return;
             case 5: fxam(cpu); return;
             default: cpu_ud(cpu);
@@ -768,8 +928,14 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
             case 3: st01_op(cpu, FOP_PATAN, true); return;
             case 4: st0_op_push(cpu, FOP_XTRACT); return;
             case 5: st01_op(cpu, FOP_PREM1, false); return;
-            case 6: FPU.top = (FPU.top - 1) & 7; FPU.sw &= ~FSW_C1; return; /* FDECSTP */
-            default: FPU.top = (FPU.top + 1) & 7; FPU.sw &= ~FSW_C1; return; /* FINCSTP */
+            case 6:
+                FPU.top = (FPU.top - 1) & 7;
+                FPU.sw &= ~FSW_C1;
+                return; /* FDECSTP */
+            default:
+                FPU.top = (FPU.top + 1) & 7;
+                FPU.sw &= ~FSW_C1;
+                return; /* FINCSTP */
             }
         default:
             switch (i) {
@@ -804,26 +970,56 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 if (!stack_fault(cpu, false)) st_set(cpu, 0, &f80_indefinite);
                 return;
             }
-            if (take) { F80 v = *st(cpu, i); st_set(cpu, 0, &v); } /* C1 unchanged */
+            if (take) {
+                F80 v = *st(cpu, i);
+                st_set(cpu, 0, &v);
+            } /* C1 unchanged */
             return;
         }
         if (in->op == 0xDB && reg == 4) {
             switch (i) {
-            case 0: case 1: case 4: return; /* FENI, FDISI, FSETPM: no-ops on the P6 */
-            case 2: FPU.sw &= ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B); if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 0); return;
-            case 3: fpu_reset(cpu); if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 0); return;
+            case 0:
+            case 1:
+            case 4: return; /* FENI, FDISI, FSETPM: no-ops on the P6 */
+            case 2:
+                FPU.sw &= ~(FSW_EXC | FSW_SF | FSW_ES | FSW_B);
+                if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 0);
+                return;
+            case 3:
+                fpu_reset(cpu);
+                if (cpu->ferr) cpu->ferr(cpu->ferr_opaque, 0);
+                return;
             default: cpu_ud(cpu);
             }
         }
-        if (in->op == 0xDB && (reg == 5 || reg == 6)) { fcomi(cpu, i, reg == 5, false); return; }
+        if (in->op == 0xDB && (reg == 5 || reg == 6)) {
+            fcomi(cpu, i, reg == 5, false);
+            return;
+        }
         cpu_ud(cpu);
     case 0xDD:
         switch (reg) {
-        case 0: tag_set(cpu, phys(cpu, i), 3); FPU.sw &= ~FSW_C1; return; /* FFREE */
-        case 1: { Insn x = *in; x.op = 0xD9; x.reg = 1; fpu_reg(cpu, &x); return; } /* FXCH4 */
+        case 0:
+            tag_set(cpu, phys(cpu, i), 3);
+            FPU.sw &= ~FSW_C1;
+            return; /* FFREE */
+        case 1: {
+            Insn x = *in;
+            x.op = 0xD9;
+            x.reg = 1;
+            fpu_reg(cpu, &x);
+            return;
+        }       /* FXCH4 */
         case 2: /* FST ST(i) */
-            if (st_empty(cpu, 0)) { if (!stack_fault(cpu, false)) st_set(cpu, i, &f80_indefinite); return; }
-            { F80 v = *st(cpu, 0); st_set(cpu, i, &v); FPU.sw &= ~FSW_C1; }
+            if (st_empty(cpu, 0)) {
+                if (!stack_fault(cpu, false)) st_set(cpu, i, &f80_indefinite);
+                return;
+            }
+            {
+                F80 v = *st(cpu, 0);
+                st_set(cpu, i, &v);
+                FPU.sw &= ~FSW_C1;
+            }
             return;
         case 3:
         fstp_reg: /* FSTP ST(i) */
@@ -833,9 +1029,15 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
                 fpu_pop(cpu);
                 return;
             }
-            { F80 v = *st(cpu, 0); st_set(cpu, i, &v); FPU.sw &= ~FSW_C1; fpu_pop(cpu); }
+            {
+                F80 v = *st(cpu, 0);
+                st_set(cpu, i, &v);
+                FPU.sw &= ~FSW_C1;
+                fpu_pop(cpu);
+            }
             return;
-        case 4: case 5: /* FUCOM, FUCOMP */
+        case 4:
+        case 5: /* FUCOM, FUCOMP */
             if (st_empty(cpu, 0) || st_empty(cpu, i)) {
                 if (!compare_unordered_stack_fault(cpu, false) && reg == 5) fpu_pop(cpu);
                 return;
@@ -846,11 +1048,26 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
         }
     default: /* DF */
         switch (reg) {
-        case 0: tag_set(cpu, phys(cpu, i), 3); fpu_pop(cpu); FPU.sw &= ~FSW_C1; return; /* FFREEP */
-        case 1: { Insn x = *in; x.op = 0xD9; x.reg = 1; fpu_reg(cpu, &x); return; } /* FXCH7 */
-        case 2: case 3: goto fstp_reg;                                               /* FSTP8, FSTP9 */
-        case 4: if (i != 0) cpu_ud(cpu); reg_write(cpu, R_EAX, 2, fpu_status_word(cpu)); return; /* FNSTSW AX */
-        case 5: case 6: fcomi(cpu, i, reg == 5, true); return;                       /* FUCOMIP, FCOMIP */
+        case 0:
+            tag_set(cpu, phys(cpu, i), 3);
+            fpu_pop(cpu);
+            FPU.sw &= ~FSW_C1;
+            return; /* FFREEP */
+        case 1: {
+            Insn x = *in;
+            x.op = 0xD9;
+            x.reg = 1;
+            fpu_reg(cpu, &x);
+            return;
+        } /* FXCH7 */
+        case 2:
+        case 3: goto fstp_reg; /* FSTP8, FSTP9 */
+        case 4:
+            if (i != 0) cpu_ud(cpu);
+            reg_write(cpu, R_EAX, 2, fpu_status_word(cpu));
+            return; /* FNSTSW AX */
+        case 5:
+        case 6: fcomi(cpu, i, reg == 5, true); return; /* FUCOMIP, FCOMIP */
         default: cpu_ud(cpu);
         }
     }
@@ -861,8 +1078,10 @@ void op_fpu_escape(CPU *cpu, const Insn *in) {
     if (!fpu_backend_available()) cpu_ud(cpu); /* a host without an x87 backend: no FPU */
     if (!no_wait(in)) fpu_check_pending(cpu);
     if (!is_control(in)) record_pointers(cpu, in);
-    if (in->is_mem) fpu_mem(cpu, in);
-    else fpu_reg(cpu, in);
+    if (in->is_mem)
+        fpu_mem(cpu, in);
+    else
+        fpu_reg(cpu, in);
 }
 
 void op_fwait(CPU *cpu, const Insn *in) {

@@ -12,8 +12,12 @@
 #include "cpu/ops.h"
 #include "devices/bus.h"
 
-static int iopl(const CPU *cpu) { return (cpu->eflags >> 12) & 3; }
-static bool real_or_v86(const CPU *cpu) { return !cpu_pe(cpu) || cpu_v86(cpu); }
+static int iopl(const CPU *cpu) {
+    return (cpu->eflags >> 12) & 3;
+}
+static bool real_or_v86(const CPU *cpu) {
+    return !cpu_pe(cpu) || cpu_v86(cpu);
+}
 
 /* Privileged instructions: CPL 0 in protected mode (V86 runs at CPL 3). */
 static void require_cpl0(CPU *cpu) {
@@ -145,8 +149,10 @@ void op_popf(CPU *cpu, const Insn *in) {
 /* ---------------- descriptor tables and task register ---------------- */
 
 static void store_selector(CPU *cpu, const Insn *in, uint16_t sel) {
-    if (in->is_mem) rm_write(cpu, in, 2, sel);
-    else reg_write(cpu, in->rm, in->osize, sel); /* 32-bit: zero-extended */
+    if (in->is_mem)
+        rm_write(cpu, in, 2, sel);
+    else
+        reg_write(cpu, in->rm, in->osize, sel); /* 32-bit: zero-extended */
 }
 
 void op_sldt(CPU *cpu, const Insn *in) {
@@ -196,7 +202,9 @@ static bool desc_visible(const CPU *cpu, uint16_t sel, uint32_t hi) {
     return conforming_code || (dpl >= cpu->cpl && dpl >= (sel & 3));
 }
 
-static void set_zf(CPU *cpu, bool z) { flags_set_arith(cpu, z ? FL_ZF : 0, FL_ZF); }
+static void set_zf(CPU *cpu, bool z) {
+    flags_set_arith(cpu, z ? FL_ZF : 0, FL_ZF);
+}
 
 static void verify(CPU *cpu, const Insn *in, bool write) {
     require_pm(cpu);
@@ -212,15 +220,25 @@ static void verify(CPU *cpu, const Insn *in, bool write) {
     set_zf(cpu, ok);
 }
 
-void op_verr(CPU *cpu, const Insn *in) { verify(cpu, in, false); }
-void op_verw(CPU *cpu, const Insn *in) { verify(cpu, in, true); }
+void op_verr(CPU *cpu, const Insn *in) {
+    verify(cpu, in, false);
+}
+void op_verw(CPU *cpu, const Insn *in) {
+    verify(cpu, in, true);
+}
 
 /* LAR/LSL: valid system types (LSL takes no gates). */
 static bool lar_lsl_valid(uint32_t hi, bool lsl) {
     if (hi & 0x1000) return true;
     switch ((hi >> 8) & 0xF) {
-    case 1: case 2: case 3: case 9: case 11: return true;
-    case 4: case 5: case 12: return !lsl;
+    case 1:
+    case 2:
+    case 3:
+    case 9:
+    case 11: return true;
+    case 4:
+    case 5:
+    case 12: return !lsl;
     default: return false;
     }
 }
@@ -241,8 +259,12 @@ static void lar_lsl(CPU *cpu, const Insn *in, bool lsl) {
     set_zf(cpu, true);
 }
 
-void op_lar(CPU *cpu, const Insn *in) { lar_lsl(cpu, in, false); }
-void op_lsl(CPU *cpu, const Insn *in) { lar_lsl(cpu, in, true); }
+void op_lar(CPU *cpu, const Insn *in) {
+    lar_lsl(cpu, in, false);
+}
+void op_lsl(CPU *cpu, const Insn *in) {
+    lar_lsl(cpu, in, true);
+}
 
 void op_arpl(CPU *cpu, const Insn *in) {
     require_pm(cpu);
@@ -274,14 +296,24 @@ static void load_table(CPU *cpu, const Insn *in, DescTable *t) {
     t->base = in->osize == 2 ? base & 0x00FFFFFF : base;
 }
 
-void op_sgdt(CPU *cpu, const Insn *in) { store_table(cpu, in, &cpu->gdtr); }
-void op_sidt(CPU *cpu, const Insn *in) { store_table(cpu, in, &cpu->idtr); }
-void op_lgdt(CPU *cpu, const Insn *in) { load_table(cpu, in, &cpu->gdtr); }
-void op_lidt(CPU *cpu, const Insn *in) { load_table(cpu, in, &cpu->idtr); }
+void op_sgdt(CPU *cpu, const Insn *in) {
+    store_table(cpu, in, &cpu->gdtr);
+}
+void op_sidt(CPU *cpu, const Insn *in) {
+    store_table(cpu, in, &cpu->idtr);
+}
+void op_lgdt(CPU *cpu, const Insn *in) {
+    load_table(cpu, in, &cpu->gdtr);
+}
+void op_lidt(CPU *cpu, const Insn *in) {
+    load_table(cpu, in, &cpu->idtr);
+}
 
 void op_smsw(CPU *cpu, const Insn *in) {
-    if (in->is_mem) rm_write(cpu, in, 2, cpu->cr0 & 0xFFFF);
-    else reg_write(cpu, in->rm, in->osize, cpu->cr0);
+    if (in->is_mem)
+        rm_write(cpu, in, 2, cpu->cr0 & 0xFFFF);
+    else
+        reg_write(cpu, in->rm, in->osize, cpu->cr0);
 }
 
 void op_lmsw(CPU *cpu, const Insn *in) {
@@ -362,8 +394,10 @@ void op_mov_r_dr(CPU *cpu, const Insn *in) {
 void op_mov_dr_r(CPU *cpu, const Insn *in) {
     int n = debug_reg(cpu, in->reg);
     uint32_t v = cpu->regs[in->rm];
-    if (n == 6) v = (v & 0xE00F) | 0xFFFF0FF0u;
-    else if (n == 7) v = (v & 0xFFFF2BFFu) | 0x400;
+    if (n == 6)
+        v = (v & 0xE00F) | 0xFFFF0FF0u;
+    else if (n == 7)
+        v = (v & 0xFFFF2BFFu) | 0x400;
     cpu->dr[n] = v;
 }
 
@@ -414,18 +448,19 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
 }
 
 /* CPUID leaf 1 EDX: only what the core implements. */
-#define CPUID_FPU   (1u << 0)
-#define CPUID_DE    (1u << 2)
-#define CPUID_PSE   (1u << 3)
-#define CPUID_TSC   (1u << 4)
-#define CPUID_MSR   (1u << 5)
-#define CPUID_CX8   (1u << 8)
-#define CPUID_SEP   (1u << 11)
-#define CPUID_PGE   (1u << 13)
-#define CPUID_CMOV  (1u << 15)
-#define CPUID_MMX   (1u << 23)
-#define CPUID_FXSR  (1u << 24)
-#define CPUID_FEATURES (CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
+#define CPUID_FPU  (1u << 0)
+#define CPUID_DE   (1u << 2)
+#define CPUID_PSE  (1u << 3)
+#define CPUID_TSC  (1u << 4)
+#define CPUID_MSR  (1u << 5)
+#define CPUID_CX8  (1u << 8)
+#define CPUID_SEP  (1u << 11)
+#define CPUID_PGE  (1u << 13)
+#define CPUID_CMOV (1u << 15)
+#define CPUID_MMX  (1u << 23)
+#define CPUID_FXSR (1u << 24)
+#define CPUID_FEATURES                                                                             \
+    (CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
 
 void op_cpuid(CPU *cpu, const Insn *in) {
     (void)in;
@@ -440,7 +475,7 @@ void op_cpuid(CPU *cpu, const Insn *in) {
         c = 0x6C65746E; /* "ntel" */
         break;
     case 1:
-        a = 0x0633; /* family 6, model 3, stepping 3: Pentium II */
+        a = 0x0652; /* family 6, model 5, stepping 2: Pentium II (Deschutes), the first with FXSR */
         b = c = 0;
         d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU | CPUID_MMX | CPUID_FXSR : 0);
         break;

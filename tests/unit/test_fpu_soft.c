@@ -118,6 +118,54 @@ START_TEST(overflow_by_rounding_mode) {
 }
 END_TEST
 
+/* Unmasked overflow and underflow (SDM vol. 1, 8.5.4/8.5.5): a register
+ * result is rounded with an unbounded exponent and its exponent adjusted by
+ * 24576 (0x6000); PE only when that rounding was inexact. FSCALE results
+ * still out of range after the adjustment become infinity (OE, PE, C1) or
+ * zero (UE, PE). A memory destination gets nothing: only OE or UE, no PE. */
+#define UNMASK(cw, bits) ((uint16_t)((cw) & ~(bits)))
+START_TEST(unmasked_overflow_underflow_bias_adjusted) {
+    const FpuBackend *be = backends[_i];
+    F80 max = f(0x7FFE, ~0ull), two = f(0x4000, 1ull << 63), half = f(0x3FFE, 1ull << 63);
+    uint16_t oe = UNMASK(CW(PC64, RN), FSW_OE), ue = UNMASK(CW(PC64, RN), FSW_UE);
+    /* exact: 2 * max = 1.11..1 x 2^16384, exponent 0x7FFF - 0x6000 */
+    check_op(be, FOP_MUL, oe, max, two, 0x1FFF, ~0ull, FSW_OE, false);
+    check_op(be, FOP_MUL, UNMASK(CW(PC64, RZ), FSW_OE), max, two, 0x1FFF, ~0ull, FSW_OE, false);
+    /* 24-bit precision rounds up to 2^16385: exponent 0x8000 - 0x6000 */
+    check_op(be, FOP_MUL, UNMASK(CW(PC24, RN), FSW_OE), max, two, 0x2000, 1ull << 63,
+             FSW_OE | FSW_PE, true);
+    /* tiny, exact: UE all the same; exponent 0 + 0x6000, not denormalised */
+    check_op(be, FOP_MUL, ue, f(0x0001, 0xC000000000000001ull), half, 0x6000, 0xC000000000000001ull,
+             FSW_UE, false);
+    /* masked, the same product is a denormal, inexact */
+    check_op(be, FOP_MUL, CW(PC64, RN), f(0x0001, 0xC000000000000001ull), half, 0x0000,
+             0x6000000000000000ull, FSW_UE | FSW_PE, false);
+    /* FSCALE: 2^40959 fits after the adjustment, 2^40960 does not */
+    check_op(be, FOP_SCALE, oe, ONE, f(0x400E, 0x9FFF000000000000ull), 0x7FFE, 1ull << 63, FSW_OE,
+             false);
+    check_op(be, FOP_SCALE, oe, ONE, f(0x400E, 0xA000000000000000ull), 0x7FFF, 1ull << 63,
+             FSW_OE | FSW_PE, true);
+    check_op(be, FOP_SCALE, UNMASK(CW(PC64, RZ), FSW_OE), ONE, f(0x400E, 0xA000000000000000ull),
+             0x7FFF, 1ull << 63, FSW_OE | FSW_PE, true);
+    check_op(be, FOP_SCALE, ue, ONE, f(0xC00E, 0x9FFD000000000000ull), 0x0002, 1ull << 63, FSW_UE,
+             false);
+    check_op(be, FOP_SCALE, ue, ONE, f(0xC00E, 0x9FFF000000000000ull), 0x0000, 0, FSW_UE | FSW_PE,
+             false);
+    /* FST m32/m64: only the flag */
+    uint32_t b32 = 0;
+    uint64_t b64 = 0;
+    uint16_t sw = be->store32(oe, &(F80){1ull << 63, 0x3FFF + 200}, &b32);
+    ck_assert_msg((sw & (FSW_EXC | FSW_C1)) == FSW_OE, "%s fst m32 overflow: %04x", be->name, sw);
+    sw = be->store32(ue, &(F80){1ull << 63, 0x3FFF - 140}, &b32); /* exact as a denormal */
+    ck_assert_msg((sw & (FSW_EXC | FSW_C1)) == FSW_UE, "%s fst m32 underflow: %04x", be->name, sw);
+    sw = be->store64(ue, &(F80){(1ull << 63) | 1, 0x3FFF - 1030}, &b64);
+    ck_assert_msg((sw & (FSW_EXC | FSW_C1)) == FSW_UE, "%s fst m64 underflow: %04x", be->name, sw);
+    sw = be->store64(CW(PC64, RN), &(F80){(1ull << 63) | 1, 0x3FFF - 1030}, &b64); /* masked */
+    ck_assert_msg((sw & FSW_EXC) == (FSW_UE | FSW_PE) && b64 == 1ull << 44, "%s: %04x %016llx",
+                  be->name, sw, (unsigned long long)b64);
+}
+END_TEST
+
 START_TEST(nans_and_invalid_encodings) {
     const FpuBackend *be = backends[_i];
     F80 q1 = f(0x7FFF, 0xC000000000000001ull), q2 = f(0xFFFF, 0xC000000000000002ull);
@@ -405,6 +453,7 @@ int main(void) {
     tcase_add_loop_test(tc, halfway_cases_round_to_even, 0, nbackends);
     tcase_add_loop_test(tc, denormals_and_underflow, 0, nbackends);
     tcase_add_loop_test(tc, overflow_by_rounding_mode, 0, nbackends);
+    tcase_add_loop_test(tc, unmasked_overflow_underflow_bias_adjusted, 0, nbackends);
     tcase_add_loop_test(tc, nans_and_invalid_encodings, 0, nbackends);
     tcase_add_loop_test(tc, square_root, 0, nbackends);
     tcase_add_loop_test(tc, compares, 0, nbackends);

@@ -18,7 +18,9 @@ static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
 }
-static void teardown(void) { tm_free(tm); }
+static void teardown(void) {
+    tm_free(tm);
+}
 
 #define POKE(addr, ...)                                                                            \
     do {                                                                                           \
@@ -26,7 +28,9 @@ static void teardown(void) { tm_free(tm); }
         tm_poke(tm, (addr), bytes_, sizeof bytes_);                                                \
     } while (0)
 
-static uint32_t stk(unsigned i) { return tm_peek32(tm, cpu->seg[SEG_SS].base + cpu->regs[R_ESP] + 4 * i); }
+static uint32_t stk(unsigned i) {
+    return tm_peek32(tm, cpu->seg[SEG_SS].base + cpu->regs[R_ESP] + 4 * i);
+}
 static void assert_in_stub(unsigned v) {
     ck_assert(cpu->halted);
     ck_assert_uint_eq(cpu->eip, TM_STUB(v) + 1);
@@ -45,6 +49,8 @@ START_TEST(cpuid_reports_only_implemented_features) {
     cpu->regs[R_EAX] = 1;
     tm_run(tm, 1);
     ck_assert_uint_eq(cpu->regs[R_EAX] >> 8 & 0xF, 6); /* family 6 */
+    ck_assert_uint_eq(cpu->regs[R_EAX] >> 4 & 0xF,
+                      5); /* model 5: FXSR needs a Pentium II from model 5 */
     uint32_t edx = cpu->regs[R_EDX];
     ck_assert(edx & 1);            /* FPU (host-x87 backend on x86 hosts) */
     ck_assert(edx & (1 << 23));    /* MMX (with the FPU) */
@@ -89,9 +95,9 @@ START_TEST(sysenter_and_sysexit) {
     cpu->sysenter_cs = TM_SEL_CS0;
     cpu->sysenter_esp = 0x90000;
     cpu->sysenter_eip = 0x30000;
-    POKE(TM_CODE, 0x0F, 0x34);                         /* sysenter */
-    POKE(0x30000, 0x0F, 0x35);                         /* sysexit */
-    POKE(0x40000, 0xEB, 0xFE);                         /* jmp $ */
+    POKE(TM_CODE, 0x0F, 0x34); /* sysenter */
+    POKE(0x30000, 0x0F, 0x35); /* sysexit */
+    POKE(0x40000, 0xEB, 0xFE); /* jmp $ */
     cpu->eflags |= FL_IF;
     tm_run(tm, 1);
     ck_assert_int_eq(cpu->cpl, 0);
@@ -164,7 +170,8 @@ START_TEST(lar_lsl_verr_verw) {
          0x0F, 0x00, 0xE1,                      /* verr cx */
          0xF4);
     tm_run(tm, 10);
-    ck_assert_uint_eq(cpu->regs[R_EAX], 0x00CFF300); /* G, D, limit 19:16, P, DPL 3, data RW accessed */
+    ck_assert_uint_eq(cpu->regs[R_EAX],
+                      0x00CFF300); /* G, D, limit 19:16, P, DPL 3, data RW accessed */
     ck_assert_uint_eq(cpu->regs[R_EBX], 0xFFFFFFFF);
     ck_assert(cpu->eflags & FL_ZF || (cpu_get_eflags(cpu) & FL_ZF));
 
@@ -184,9 +191,9 @@ START_TEST(sgdt_formats_and_lgdt) {
     tm_real(tm, 0, 0x7C00);
     cpu->gdtr.base = 0x12345678;
     cpu->gdtr.limit = 0x0FFF;
-    POKE(0x7C00, 0x0F, 0x01, 0x06, 0x00, 0x90,       /* sgdt [0x9000] (16-bit operand) */
-         0x66, 0x0F, 0x01, 0x06, 0x10, 0x90,        /* o32 sgdt [0x9010] */
-         0x0F, 0x01, 0x16, 0x20, 0x90,              /* lgdt [0x9020] */
+    POKE(0x7C00, 0x0F, 0x01, 0x06, 0x00, 0x90, /* sgdt [0x9000] (16-bit operand) */
+         0x66, 0x0F, 0x01, 0x06, 0x10, 0x90,   /* o32 sgdt [0x9010] */
+         0x0F, 0x01, 0x16, 0x20, 0x90,         /* lgdt [0x9020] */
          0xF4);
     tm_poke32(tm, 0x9020, 0xBEEF0017);
     tm_poke32(tm, 0x9024, 0x00DDCCBB);
@@ -221,12 +228,12 @@ END_TEST
 
 START_TEST(dr7_general_detect) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    cpu->dr[7] = 0x2400; /* GD */
+    cpu->dr[7] = 0x2400;             /* GD */
     POKE(TM_CODE, 0x0F, 0x21, 0xC0); /* mov eax, dr0 */
     tm_run(tm, 10);
     assert_in_stub(EXC_DB);
-    ck_assert(cpu->dr[6] & 0x2000);    /* BD */
-    ck_assert(!(cpu->dr[7] & 0x2000)); /* GD cleared for the handler */
+    ck_assert(cpu->dr[6] & 0x2000);     /* BD */
+    ck_assert(!(cpu->dr[7] & 0x2000));  /* GD cleared for the handler */
     ck_assert_uint_eq(stk(0), TM_CODE); /* a fault */
 }
 END_TEST
@@ -259,7 +266,8 @@ static void fake_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
  * with the TSS limit set to `limit`. */
 static void set_io_bitmap(uint32_t limit) {
     uint8_t map[0x22];
-    for (size_t i = 0; i < sizeof map; i++) map[i] = 0xFF;
+    for (size_t i = 0; i < sizeof map; i++)
+        map[i] = 0xFF;
     map[0x100 / 8] = 0x00;
     tm_poke(tm, TM_TSS + 0x68, map, sizeof map);
     tm_set_desc(tm, 5, TM_TSS, limit, 0x8B, 0x00);
@@ -293,7 +301,7 @@ START_TEST(io_bitmap_and_iopl_in_protected_mode) {
 
     /* The bitmap byte pair must lie within the TSS limit. */
     tm_pmode_flat(tm, 3, TM_CODE, TM_STACK3);
-    set_io_bitmap(0x68 + 0x20); /* byte 0x20 is inside, byte 0x21 is not */
+    set_io_bitmap(0x68 + 0x20);                        /* byte 0x20 is inside, byte 0x21 is not */
     POKE(TM_CODE, 0xBA, 0x00, 0x01, 0x00, 0x00, 0xEC); /* in al, dx at 0x100 */
     tm_run(tm, 20);
     assert_in_stub(EXC_GP);
@@ -314,8 +322,8 @@ END_TEST
 START_TEST(io_without_a_bus_reads_all_ones) {
     tm_real(tm, 0, 0x7C00);
     cpu->io = NULL;
-    POKE(0x7C00, 0xE5, 0x60,       /* in ax, 0x60 */
-         0xE6, 0x61,               /* out 0x61, al: ignored */
+    POKE(0x7C00, 0xE5, 0x60, /* in ax, 0x60 */
+         0xE6, 0x61,         /* out 0x61, al: ignored */
          0xF4);
     cpu->regs[R_EAX] = 0x12340000;
     tm_run(tm, 10);
@@ -330,12 +338,12 @@ END_TEST
 START_TEST(real_mode_popf_and_sti_shadow) {
     tm_real(tm, 0, 0x7C00);
     cpu->eflags |= FL_AC;
-    POKE(0x7C00, 0x68, 0xFF, 0x7E,                   /* push 0x7EFF (all but TF and bit 15) */
-         0x9D,                                       /* popf */
-         0x66, 0x68, 0x00, 0x00, 0x24, 0x00,         /* push dword AC|ID */
-         0x66, 0x9D,                                 /* popfd */
-         0xFB,                                       /* sti: IF 0 -> 1 */
-         0xFB,                                       /* sti: IF already 1 */
+    POKE(0x7C00, 0x68, 0xFF, 0x7E,           /* push 0x7EFF (all but TF and bit 15) */
+         0x9D,                               /* popf */
+         0x66, 0x68, 0x00, 0x00, 0x24, 0x00, /* push dword AC|ID */
+         0x66, 0x9D,                         /* popfd */
+         0xFB,                               /* sti: IF 0 -> 1 */
+         0xFB,                               /* sti: IF already 1 */
          0xF4);
     tm_run(tm, 2);
     /* Reserved bits 3, 5, 15 stay 0, bit 1 stays 1; IOPL and NT are writable; AC kept. */
@@ -356,7 +364,8 @@ END_TEST
 static void enter_v86_with_iret(uint32_t eflags) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0 - 36);
     const uint32_t frame[9] = {0x0000, 0x0500, eflags | FL_VM | 2, 0x1000, 0x2000, 0, 0, 0, 0};
-    for (unsigned i = 0; i < 9; i++) tm_poke32(tm, TM_STACK0 - 36 + 4 * i, frame[i]);
+    for (unsigned i = 0; i < 9; i++)
+        tm_poke32(tm, TM_STACK0 - 36 + 4 * i, frame[i]);
     POKE(TM_CODE, 0xCF); /* iret */
     tm_run(tm, 1);
     ck_assert(cpu_v86(cpu));
@@ -377,18 +386,18 @@ START_TEST(v86_iopl_sensitive_instructions) {
         tm_run(tm, 10);
         assert_in_stub(EXC_GP);
     }
-    enter_v86_with_iret(FL_IOPL); /* IOPL 3: the descriptor instructions are still #UD */
+    enter_v86_with_iret(FL_IOPL);   /* IOPL 3: the descriptor instructions are still #UD */
     POKE(0x5000, 0x0F, 0x02, 0xC1); /* lar ax, cx */
     tm_run(tm, 10);
     assert_in_stub(EXC_UD);
 
     enter_v86_with_iret(FL_IOPL);
-    POKE(0x5000, 0xFB,                   /* sti */
-         0x9C,                           /* pushf */
-         0x6A, 0x00,                     /* push 0 */
-         0x9D,                           /* popf: IF cleared, IOPL unchanged */
-         0x66, 0x6A, 0x00,               /* push dword 0 */
-         0x66, 0x9D,                     /* popfd: VM unchanged */
+    POKE(0x5000, 0xFB,     /* sti */
+         0x9C,             /* pushf */
+         0x6A, 0x00,       /* push 0 */
+         0x9D,             /* popf: IF cleared, IOPL unchanged */
+         0x66, 0x6A, 0x00, /* push dword 0 */
+         0x66, 0x9D,       /* popfd: VM unchanged */
          0xEB, 0xFE);
     tm_run(tm, 6);
     ck_assert(cpu_v86(cpu));
@@ -457,17 +466,17 @@ END_TEST
 START_TEST(ltr_str_lldt_arpl) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     tm_set_desc(tm, 7, 0x6000, 0x67, 0x89, 0x00); /* available 32-bit TSS at selector 0x38 */
-    POKE(TM_CODE, 0x66, 0xB8, 0x38, 0x00, /* mov ax, 0x38 */
-         0x0F, 0x00, 0xD8,                /* ltr ax */
-         0x0F, 0x00, 0xC9,                /* str ecx: zero-extended */
-         0x66, 0x0F, 0x00, 0xCA,          /* str dx */
-         0x31, 0xC0,                      /* xor eax, eax */
-         0x0F, 0x00, 0xD0,                /* lldt ax: null selector */
-         0x66, 0xB8, 0x10, 0x00,          /* mov ax, 0x10 */
-         0x66, 0xBB, 0x03, 0x00,          /* mov bx, 3 */
-         0x63, 0xD8,                      /* arpl ax, bx */
-         0x9C,                            /* pushfd */
-         0x63, 0xD8,                      /* arpl ax, bx (RPL already 3) */
+    POKE(TM_CODE, 0x66, 0xB8, 0x38, 0x00,         /* mov ax, 0x38 */
+         0x0F, 0x00, 0xD8,                        /* ltr ax */
+         0x0F, 0x00, 0xC9,                        /* str ecx: zero-extended */
+         0x66, 0x0F, 0x00, 0xCA,                  /* str dx */
+         0x31, 0xC0,                              /* xor eax, eax */
+         0x0F, 0x00, 0xD0,                        /* lldt ax: null selector */
+         0x66, 0xB8, 0x10, 0x00,                  /* mov ax, 0x10 */
+         0x66, 0xBB, 0x03, 0x00,                  /* mov bx, 3 */
+         0x63, 0xD8,                              /* arpl ax, bx */
+         0x9C,                                    /* pushfd */
+         0x63, 0xD8,                              /* arpl ax, bx (RPL already 3) */
          0xF4);
     cpu->regs[R_ECX] = cpu->regs[R_EDX] = 0xFFFFFFFF;
     tm_run(tm, 20);
@@ -479,8 +488,8 @@ START_TEST(ltr_str_lldt_arpl) {
     ck_assert_uint_eq(cpu->regs[R_EDX], 0xFFFF0038);
     ck_assert_uint_eq(cpu->ldtr.sel, 0);
     ck_assert_uint_eq(cpu->regs[R_EAX] & 0xFFFF, 0x13);
-    ck_assert(stk(0) & FL_ZF);                     /* first ARPL adjusted */
-    ck_assert(!(cpu_get_eflags(cpu) & FL_ZF));     /* second did not */
+    ck_assert(stk(0) & FL_ZF);                 /* first ARPL adjusted */
+    ck_assert(!(cpu_get_eflags(cpu) & FL_ZF)); /* second did not */
 
     /* LTR of a busy TSS: #GP(selector). */
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
@@ -531,7 +540,7 @@ END_TEST
 START_TEST(cpuid_above_the_maximum_leaf) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     POKE(TM_CODE, 0x0F, 0xA2, 0x89, 0xC6, 0x89, 0xD7, /* cpuid; mov esi, eax; mov edi, edx */
-         0xB8, 0x00, 0x00, 0x00, 0x80,             /* mov eax, 0x80000000 */
+         0xB8, 0x00, 0x00, 0x00, 0x80,                /* mov eax, 0x80000000 */
          0x0F, 0xA2, 0xF4);
     cpu->regs[R_EAX] = 2;
     tm_run(tm, 10);
