@@ -617,13 +617,43 @@ static void render_text(Vga *v, unsigned *w, unsigned *h) {
     }
 }
 
+/* The line compare register (10 bits): the scan line after which the
+ * picture restarts from address 0 (split screen). */
+static unsigned line_compare(const Vga *v) {
+    return v->crtc[0x18] | (v->crtc[0x07] & 0x10u) << 4 | (v->crtc[0x09] & 0x40u) << 3;
+}
+
+/* The planar offset the CRTC fetches for memory address ma on row scan line
+ * rs: CRTC mode control bit 0 clear puts row scan bit 0 on address bit 13
+ * (CGA interleave: odd lines 8 KiB up), bit 1 clear row scan bit 1 on
+ * address bit 14 (Hercules). */
+static uint32_t scan_address(const Vga *v, uint32_t ma, unsigned rs) {
+    uint32_t a = crtc_address(v, ma);
+    if (!(v->crtc[0x17] & 0x01)) a = (a & ~0x2000u) | (rs & 1u) << 13;
+    if (!(v->crtc[0x17] & 0x02)) a = (a & ~0x4000u) | (rs & 2u) << 13;
+    return a;
+}
+
+#define MAX_CHARS 256 /* horizontal display end + 1 is at most 256 */
+
+/* The graphics modes: per scan line, the CRTC fetches one planar offset per
+ * character clock, the graphics controller's shift registers turn the four
+ * plane bytes into pixels (8 one-bit-per-plane pixels; with the shift
+ * register interleave bit, CGA's 8 two-bit pixels from planes 0 and 1, then
+ * 2 and 3; in 256-colour mode 4 byte pixels), the attribute controller pans
+ * them and maps them through its palette to the DAC. The output is the
+ * picture's own resolution: scan doubling and character rows whose scan
+ * lines repeat the same memory are shown once (mode 13h: 320x200), but
+ * rows whose scan lines differ (CGA modes 4-6: the row scan counter drives
+ * address bit 13) give one picture line per scan line. */
 static void render_planar(Vga *v, unsigned *w, unsigned *h) {
-    bool c256 = v->gc[5] & 0x40;
-    unsigned chars = v->crtc[0x01] + 1u;
-    unsigned width = c256 ? chars * 4 : chars * 8;
-    unsigned rep = (v->crtc[0x09] & 0x1F) + 1u;
-    if (v->crtc[0x09] & 0x80) rep *= 2;
-    unsigned height = vertical_display_end(v) / rep;
+    bool c256 = v->gc[5] & 0x40, cga = !c256 && (v->gc[5] & 0x20);
+    unsigned chars = v->crtc[0x01] + 1u, ppc = c256 ? 4 : 8;
+    unsigned width = chars * ppc;
+    unsigned scans = (v->crtc[0x09] & 0x1F) + 1u, dbl = (v->crtc[0x09] & 0x80) ? 2 : 1;
+    bool rs_addr = (!(v->crtc[0x17] & 0x01) && scans > 1) || (!(v->crtc[0x17] & 0x02) && scans > 2);
+    unsigned vstep = dbl * (rs_addr ? 1 : scans);
+    unsigned height = vertical_display_end(v) / vstep;
     if (height == 0) height = 1;
     *w = width;
     *h = height;
@@ -631,27 +661,60 @@ static void render_planar(Vga *v, unsigned *w, unsigned *h) {
         *w = *h = 0;
         return;
     }
-    uint32_t stride = (uint32_t)v->crtc[0x13] * 2, start = start_address(v);
-    uint32_t pal16[16];
-    for (unsigned i = 0; i < 16; i++)
-        pal16[i] = attr_rgb(v, i);
+    uint32_t stride = (uint32_t)v->crtc[0x13] * 2;
+    /* Start address plus byte panning; the preset row scan starts the first row. */
+    uint32_t start = start_address(v) + ((v->crtc[0x08] >> 5) & 3u);
+    unsigned preset = v->crtc[0x08] & 0x1F, lc = line_compare(v);
+    /* Pel panning: 0-7 pixels (256 colours: the value counts half pixels). */
+    unsigned pan = v->attr[0x13] & 7;
+    if (c256) pan >>= 1;
+    bool split_no_pan = v->attr[0x10] & 0x20;
+    uint32_t pal[256];
+    if (c256) {
+        for (unsigned i = 0; i < 256; i++)
+            pal[i] = dac_rgb(v, (uint8_t)i);
+    } else {
+        for (unsigned i = 0; i < 16; i++)
+            pal[i] = attr_rgb(v, i);
+    }
+    uint32_t line[(MAX_CHARS + 1) * 8];
     for (unsigned y = 0; y < height; y++) {
-        uint32_t *px = v->fb + (size_t)y * width;
-        for (unsigned c = 0; c < chars; c++) {
-            uint32_t off = crtc_address(v, start + y * stride + c);
-            const uint8_t *b = v->vram + off * 4;
+        unsigned l0 = y * vstep, eff, p;
+        uint32_t base;
+        if (l0 <= lc) {
+            eff = l0 / dbl + preset;
+            base = start;
+            p = pan;
+        } else { /* below the line compare: from address 0 */
+            eff = (l0 - lc - 1) / dbl;
+            base = 0;
+            p = split_no_pan ? 0 : pan;
+        }
+        unsigned rs = eff % scans;
+        uint32_t ma = base + (eff / scans) * stride;
+        unsigned n = chars + (p ? 1 : 0);
+        for (unsigned c = 0; c < n; c++) {
+            const uint8_t *b = v->vram + scan_address(v, ma + c, rs) * 4;
+            uint32_t *px = line + c * ppc;
             if (c256) {
-                for (unsigned p = 0; p < 4; p++)
-                    px[c * 4 + p] = dac_rgb(v, b[p]);
+                for (unsigned i = 0; i < 4; i++)
+                    px[i] = pal[b[i]];
+            } else if (cga) {
+                for (unsigned i = 0; i < 8; i++) {
+                    unsigned sh = 6 - 2 * (i & 3), lo = i >> 2; /* planes 0/2, then 1/3 */
+                    unsigned col = (b[lo] >> sh & 3u) | (b[lo + 2] >> sh & 3u) << 2;
+                    px[i] = pal[col];
+                }
             } else {
-                for (unsigned x = 0; x < 8; x++) {
-                    unsigned bit = 7 - x, col = 0;
-                    for (unsigned p = 0; p < 4; p++)
-                        col |= ((b[p] >> bit) & 1u) << p;
-                    px[c * 8 + x] = pal16[col];
+                for (unsigned i = 0; i < 8; i++) {
+                    unsigned bit = 7 - i, col = 0;
+                    for (unsigned pl = 0; pl < 4; pl++)
+                        col |= ((b[pl] >> bit) & 1u) << pl;
+                    px[i] = pal[col];
                 }
             }
         }
+        memcpy(v->fb + (size_t)y * width, line + p, width * sizeof *line);
     }
 }
 
