@@ -12,7 +12,7 @@
 # sets VBE mode 101h (640x480x8, DISPI) and draws a pixel through bank 1 of
 # the 0xA0000 window; both screendumps must show exactly that pixel. A third
 # boot sector goes through the CGA modes 4, 5 (palette 0) and 6 and the
-# planar modes 0Dh and 12h, drawing pixels with INT 10h AH=0Ch; each
+# planar modes 0Dh, 0Eh, 10h and 12h, drawing pixels with INT 10h AH=0Ch; each
 # screendump must show exactly those pixels in the BIOS's colours. With SDL
 # built in, a second run opens the window through
 # SDL's dummy video driver. Skips (77) without seabios or python3.
@@ -219,6 +219,8 @@ steps = [(0x04, b'', [(0, 0, 1), (319, 1, 2), (100, 199, 3)]),
           [(1, 3, 1), (2, 3, 2), (3, 4, 3)]),
          (0x06, b'', [(0, 1, 1), (639, 199, 1), (321, 100, 1)]),
          (0x0D, b'', [(5, 7, 9), (319, 199, 14)]),
+         (0x0E, b'', [(0, 0, 10), (639, 199, 2)]),
+         (0x10, b'', [(2, 2, 1), (639, 349, 12)]),
          (0x12, b'', [(1, 0, 6), (320, 240, 15), (639, 479, 4)])]
 code = b''
 for mode, extra, pixels in steps:
@@ -228,7 +230,7 @@ assert len(code) <= 510, len(code)
 open(sys.argv[1], 'wb').write((code.ljust(510, b'\0') + b'\x55\xaa').ljust(1 << 20, b'\0'))
 PY
 start_guest "$tmp/modes.img"
-for m in 04 05 06 0d 12; do
+for m in 04 05 06 0d 0e 10 12; do
   if wait_serial "@m$m@"; then
     echo "screendump $tmp/m$m.png" >&3
     echo "sendkey ret" >&3
@@ -252,11 +254,14 @@ def lit_pixels(path):
     return w, h, sorted((x, y, raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x].hex()) for y in range(h) for x in range(w)
                         if raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x] != b'\0\0\0')
 # CGA palette 1 and 0 (high intensity), mode 6's white, EGA colours 9 and 14
-# (light blue, yellow), VGA colours 6, 15, 4 (brown, white, red).
+# (light blue, yellow), 10 and 2 (light green, green), 1 and 12 (blue,
+# light red), VGA colours 6, 15, 4 (brown, white, red).
 want = {'04': (320, 200, [(0, 0, '55ffff'), (319, 1, 'ff55ff'), (100, 199, 'ffffff')]),
         '05': (320, 200, [(1, 3, '55ff55'), (2, 3, 'ff5555'), (3, 4, 'ffff55')]),
         '06': (640, 200, [(0, 1, 'ffffff'), (321, 100, 'ffffff'), (639, 199, 'ffffff')]),
         '0d': (320, 200, [(5, 7, '5555ff'), (319, 199, 'ffff55')]),
+        '0e': (640, 200, [(0, 0, '55ff55'), (639, 199, '00aa00')]),
+        '10': (640, 350, [(2, 2, '0000aa'), (639, 349, 'ff5555')]),
         '12': (640, 480, [(1, 0, 'aa5500'), (320, 240, 'ffffff'), (639, 479, 'aa0000')])}
 bad = 0
 for m, (w, h, px) in want.items():
