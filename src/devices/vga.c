@@ -572,6 +572,23 @@ static bool graphics_mode(const Vga *v) {
     return v->gc[6] & 0x01;
 }
 
+/* The line compare register (10 bits): the scan line after which the
+ * picture restarts from address 0 (split screen). */
+static unsigned line_compare(const Vga *v) {
+    return v->crtc[0x18] | (v->crtc[0x07] & 0x10u) << 4 | (v->crtc[0x09] & 0x40u) << 3;
+}
+
+/* Start address plus the CRTC's byte panning (CR08 bits 6:5). */
+static uint32_t panned_start(const Vga *v) {
+    return start_address(v) + ((v->crtc[0x08] >> 5) & 3u);
+}
+
+#define MAX_CHARS 256 /* horizontal display end + 1 is at most 256 */
+
+/* Text: per scan line, the character and attribute at each memory address
+ * and the glyph's line from plane 2. The start address, byte panning,
+ * preset row scan, line compare and pel panning (9-dot cells: 8 means
+ * none, 0-7 move 1-8 pixels) apply as in the graphics modes. */
 static void render_text(Vga *v, unsigned *w, unsigned *h) {
     TextGeometry g = text_geometry(v);
     *w = g.cols * g.cell_w;
@@ -582,7 +599,7 @@ static void render_text(Vga *v, unsigned *w, unsigned *h) {
     }
     const uint8_t *vram = v->vram;
     uint32_t stride = (uint32_t)v->crtc[0x13] * 2;
-    uint32_t start = start_address(v);
+    uint32_t start = panned_start(v);
     uint32_t cursor = (uint32_t)v->crtc[0x0E] << 8 | v->crtc[0x0F];
     bool cursor_on = !(v->crtc[0x0A] & 0x20);
     unsigned cur_start = v->crtc[0x0A] & 0x1F, cur_end = v->crtc[0x0B] & 0x1F;
@@ -591,36 +608,51 @@ static void render_text(Vga *v, unsigned *w, unsigned *h) {
     uint32_t map_a = (sel_a & 3) << 14 | (sel_a & 4) << 11;
     uint32_t map_b = (sel_b & 3) << 14 | (sel_b & 4) << 11;
     bool blink_mode = v->attr[0x10] & 0x08, line_graphics = v->attr[0x10] & 0x04;
-    for (unsigned row = 0; row < g.rows; row++) {
-        for (unsigned col = 0; col < g.cols; col++) {
-            uint32_t ma = start + row * stride + col;
-            uint32_t off = crtc_address(v, ma);
-            uint8_t ch = vram[off * 4 + 0], at = vram[off * 4 + 1];
-            unsigned fgc = at & 0x0F, bgc = at >> 4;
-            if (blink_mode) bgc &= 7;
-            uint32_t fg = attr_rgb(v, fgc), bg = attr_rgb(v, bgc);
-            uint32_t glyph = ((at & 0x08) ? map_a : map_b) + (uint32_t)ch * 32;
-            bool is_cursor = cursor_on && (ma & 0xFFFF) == cursor;
-            for (unsigned y = 0; y < g.cell_h; y++) {
-                uint8_t bits = vram[((glyph + y) & (PLANE_SIZE - 1)) * 4 + 2];
-                if (is_cursor && y >= cur_start && y <= cur_end) bits = 0xFF;
-                uint32_t *px = v->fb + (size_t)(row * g.cell_h + y) * *w + col * g.cell_w;
-                for (unsigned x = 0; x < 8; x++)
-                    px[x] = (bits & (0x80 >> x)) ? fg : bg;
-                if (g.cell_w == 9)
-                    px[8] = (line_graphics && ch >= 0xC0 && ch <= 0xDF && (bits & 1)) ||
-                                    (is_cursor && y >= cur_start && y <= cur_end)
-                                ? fg
-                                : bg;
-            }
+    unsigned dbl = (v->crtc[0x09] & 0x80) ? 2 : 1, preset = v->crtc[0x08] & 0x1F;
+    unsigned lc = line_compare(v), pan = v->attr[0x13] & 0x0F;
+    if (g.cell_w == 9)
+        pan = pan >= 8 ? 0 : pan + 1;
+    else
+        pan &= 7;
+    bool split_no_pan = v->attr[0x10] & 0x20;
+    uint32_t pal[16];
+    for (unsigned i = 0; i < 16; i++)
+        pal[i] = attr_rgb(v, i);
+    uint32_t line[(MAX_CHARS + 1) * 9];
+    for (unsigned y = 0; y < *h; y++) {
+        unsigned l0 = y * dbl, eff, p;
+        uint32_t base;
+        if (l0 <= lc) {
+            eff = y + preset;
+            base = start;
+            p = pan;
+        } else {
+            eff = (l0 - lc - 1) / dbl;
+            base = 0;
+            p = split_no_pan ? 0 : pan;
         }
+        unsigned sl = eff % g.cell_h, n = g.cols + (p ? 1 : 0);
+        uint32_t ma0 = base + (eff / g.cell_h) * stride;
+        bool cursor_line = cursor_on && sl >= cur_start && sl <= cur_end;
+        for (unsigned col = 0; col < n; col++) {
+            uint32_t ma = ma0 + col, off = crtc_address(v, ma);
+            uint8_t ch = vram[off * 4 + 0], at = vram[off * 4 + 1];
+            unsigned bgc = at >> 4;
+            if (blink_mode) bgc &= 7;
+            uint32_t fg = pal[at & 0x0F], bg = pal[bgc];
+            uint32_t glyph = ((at & 0x08) ? map_a : map_b) + (uint32_t)ch * 32;
+            bool is_cursor = cursor_line && (ma & 0xFFFF) == cursor;
+            uint8_t bits = vram[((glyph + sl) & (PLANE_SIZE - 1)) * 4 + 2];
+            if (is_cursor) bits = 0xFF;
+            uint32_t *px = line + col * g.cell_w;
+            for (unsigned x = 0; x < 8; x++)
+                px[x] = (bits & (0x80 >> x)) ? fg : bg;
+            if (g.cell_w == 9)
+                px[8] = (line_graphics && ch >= 0xC0 && ch <= 0xDF && (bits & 1)) || is_cursor ? fg
+                                                                                               : bg;
+        }
+        memcpy(v->fb + (size_t)y * *w, line + p, *w * sizeof *line);
     }
-}
-
-/* The line compare register (10 bits): the scan line after which the
- * picture restarts from address 0 (split screen). */
-static unsigned line_compare(const Vga *v) {
-    return v->crtc[0x18] | (v->crtc[0x07] & 0x10u) << 4 | (v->crtc[0x09] & 0x40u) << 3;
 }
 
 /* The planar offset the CRTC fetches for memory address ma on row scan line
@@ -633,8 +665,6 @@ static uint32_t scan_address(const Vga *v, uint32_t ma, unsigned rs) {
     if (!(v->crtc[0x17] & 0x02)) a = (a & ~0x4000u) | (rs & 2u) << 13;
     return a;
 }
-
-#define MAX_CHARS 256 /* horizontal display end + 1 is at most 256 */
 
 /* The graphics modes: per scan line, the CRTC fetches one planar offset per
  * character clock, the graphics controller's shift registers turn the four
@@ -663,7 +693,7 @@ static void render_planar(Vga *v, unsigned *w, unsigned *h) {
     }
     uint32_t stride = (uint32_t)v->crtc[0x13] * 2;
     /* Start address plus byte panning; the preset row scan starts the first row. */
-    uint32_t start = start_address(v) + ((v->crtc[0x08] >> 5) & 3u);
+    uint32_t start = panned_start(v);
     unsigned preset = v->crtc[0x08] & 0x1F, lc = line_compare(v);
     /* Pel panning: 0-7 pixels (256 colours: the value counts half pixels). */
     unsigned pan = v->attr[0x13] & 7;

@@ -276,7 +276,7 @@ static void text_mode_setup(void) {
     crtc(0x11, 0x00);
     crtc(0x01, 0x4F);
     crtc(0x07, 0x1F);
-    crtc(0x09, 0x0F);
+    crtc(0x09, 0x4F); /* 16 scan lines; bit 6: line compare bit 9 */
     crtc(0x0A, 0x20);
     crtc(0x0C, 0);
     crtc(0x0D, 0);
@@ -284,8 +284,10 @@ static void text_mode_setup(void) {
     crtc(0x13, 0x28);
     crtc(0x14, 0x1F);
     crtc(0x17, 0xA3);
+    crtc(0x18, 0xFF); /* line compare 3FFh: no split */
     for (uint8_t i = 0; i < 16; i++)
         attr(i, i);
+    attr(0x13, 0x08); /* 9-dot cells: 8 means no panning */
     attr(0x10, 0x0C);
     attr(0x12, 0x0F);
     attr(0x14, 0x00);
@@ -352,6 +354,31 @@ START_TEST(text_rendering) {
     fb = vga_render(vga, &w, &h);
     ck_assert_uint_eq(fb[(y0 + 14) * w + x0 + 2], yellow);
     ck_assert_uint_eq(fb[(y0 + 15) * w + x0 + 8], yellow);
+    /* The start address one row on: the 'A' moves up a row. */
+    crtc(0x0A, 0x20);
+    crtc(0x0D, 80);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[(y0 - 16) * w + x0 + 2], yellow);
+    ck_assert_uint_eq(fb[y0 * w + x0 + 2], 0);
+    /* Line compare 15: from scan line 16 on, memory from address 0 (the
+     * 'A' is then on screen lines 48-63). */
+    crtc(0x18, 15);
+    crtc(0x07, 0x1F & ~0x10);
+    crtc(0x09, 0x0F);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[16 * w + x0 + 2], 0);
+    ck_assert_uint_eq(fb[48 * w + x0 + 2], yellow);
+    ck_assert_uint_eq(fb[48 * w + x0 + 3], yellow);
+    /* Pel panning 2 in 9-dot cells: 3 pixels left. */
+    attr(0x13, 0x02);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[48 * w + x0 - 1], yellow);
+    ck_assert_uint_eq(fb[48 * w + x0 + 3], blue);
+    attr(0x13, 0x08);
+    crtc(0x0D, 0);
+    crtc(0x18, 0xFF);
+    crtc(0x07, 0x1F);
+    crtc(0x09, 0x4F);
     /* 8-dot characters: 640 wide. Screen off: black. */
     seq(1, 0x01);
     fb = vga_render(vga, &w, &h);
