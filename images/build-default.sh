@@ -6,6 +6,9 @@
 # Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz).
 # The initramfs also holds the modules that let the guest read a CD
 # (libata/ata_piix, sr_mod, isofs): `load-cdrom-drivers` loads them.
+# The init loads the ACPI button and evdev modules and starts busybox's
+# acpid, whose handler for the power button (/etc/acpi/PWRF/00000080)
+# syncs and powers off: the monitor's system_powerdown shuts the guest down.
 #
 # The i386 packages are fetched with apt-get into a private apt directory
 # (images/out/apt), so the system's own package lists are never touched.
@@ -65,11 +68,13 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
   # initramfs: busybox, its applet links, and an init that mounts the
   # usual file systems and starts a shell on the console.
   root=$work/root
-  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt,lib/modules}
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc/acpi/PWRF,root,mnt,lib/modules,var/log,var/run}
   cp "$work/busybox/bin/busybox" "$root/bin/busybox"
   # The CD-ROM drivers (modules in Debian's kernel), in load order.
   cd_modules="scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
-  for m in $cd_modules; do
+  # The power button (ACPI fixed event -> input device) and its
+  # /dev/input/event* node for acpid.
+  for m in $cd_modules evdev button; do
     f=$(find "$work"/kernel/lib/modules -name "$m.ko" | head -1)
     [ -n "$f" ] || { echo "build-default: kernel module $m not found in $kpkg" >&2; exit 1; }
     cp "$f" "$root/lib/modules/"
@@ -80,6 +85,14 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
     echo "for m in $cd_modules; do insmod /lib/modules/\$m.ko || exit 1; done"
   } > "$root/sbin/load-cdrom-drivers"
   chmod +x "$root/sbin/load-cdrom-drivers"
+  cat > "$root/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+# Run by acpid when the power button is pressed: a clean shutdown.
+echo "bt86 guest: power button pressed, shutting down" >/dev/console
+sync
+poweroff -f
+EOF
+  chmod +x "$root/etc/acpi/PWRF/00000080"
   # The applet links are made by the guest itself at boot (the i386
   # busybox may not run on the build host).
   cat > "$root/init" <<'EOF'
@@ -90,6 +103,7 @@ export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+insmod /lib/modules/evdev.ko && insmod /lib/modules/button.ko && acpid
 echo "bt86 guest: busybox shell (poweroff to stop)"
 exec setsid cttyhack sh -l
 EOF

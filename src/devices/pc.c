@@ -330,6 +330,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
         ide_attach_cdrom(pc->ide[1], 0, pc->cdrom);
+    } else if (!cfg->hd[2]) {
+        ide_attach_cdrom(pc->ide[1], 0, NULL); /* like QEMU's PC: an empty drive */
     }
     if (cfg->boot_order && !pc_boot_order_valid(cfg->boot_order)) {
         snprintf(err, errlen, "bad boot order '%s' (up to 3 of a, c, d, n)", cfg->boot_order);

@@ -42,7 +42,8 @@ typedef struct PcConfig {
     int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;               /* never write the images: writes go to memory */
-    const char *cdrom;           /* ISO 9660 image in a CD drive (secondary master), or NULL */
+    const char *cdrom;           /* ISO 9660 image in the CD drive (secondary master), or NULL:
+                                    an empty drive unless hd[2] takes its place */
     const char *boot_order;      /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
                                     (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
     bool boot_menu;              /* SeaBIOS's boot menu (F12) */

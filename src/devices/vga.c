@@ -572,6 +572,23 @@ static bool graphics_mode(const Vga *v) {
     return v->gc[6] & 0x01;
 }
 
+/* The line compare register (10 bits): the scan line after which the
+ * picture restarts from address 0 (split screen). */
+static unsigned line_compare(const Vga *v) {
+    return v->crtc[0x18] | (v->crtc[0x07] & 0x10u) << 4 | (v->crtc[0x09] & 0x40u) << 3;
+}
+
+/* Start address plus the CRTC's byte panning (CR08 bits 6:5). */
+static uint32_t panned_start(const Vga *v) {
+    return start_address(v) + ((v->crtc[0x08] >> 5) & 3u);
+}
+
+#define MAX_CHARS 256 /* horizontal display end + 1 is at most 256 */
+
+/* Text: per scan line, the character and attribute at each memory address
+ * and the glyph's line from plane 2. The start address, byte panning,
+ * preset row scan, line compare and pel panning (9-dot cells: 8 means
+ * none, 0-7 move 1-8 pixels) apply as in the graphics modes. */
 static void render_text(Vga *v, unsigned *w, unsigned *h) {
     TextGeometry g = text_geometry(v);
     *w = g.cols * g.cell_w;
@@ -582,7 +599,7 @@ static void render_text(Vga *v, unsigned *w, unsigned *h) {
     }
     const uint8_t *vram = v->vram;
     uint32_t stride = (uint32_t)v->crtc[0x13] * 2;
-    uint32_t start = start_address(v);
+    uint32_t start = panned_start(v);
     uint32_t cursor = (uint32_t)v->crtc[0x0E] << 8 | v->crtc[0x0F];
     bool cursor_on = !(v->crtc[0x0A] & 0x20);
     unsigned cur_start = v->crtc[0x0A] & 0x1F, cur_end = v->crtc[0x0B] & 0x1F;
@@ -591,39 +608,82 @@ static void render_text(Vga *v, unsigned *w, unsigned *h) {
     uint32_t map_a = (sel_a & 3) << 14 | (sel_a & 4) << 11;
     uint32_t map_b = (sel_b & 3) << 14 | (sel_b & 4) << 11;
     bool blink_mode = v->attr[0x10] & 0x08, line_graphics = v->attr[0x10] & 0x04;
-    for (unsigned row = 0; row < g.rows; row++) {
-        for (unsigned col = 0; col < g.cols; col++) {
-            uint32_t ma = start + row * stride + col;
-            uint32_t off = crtc_address(v, ma);
-            uint8_t ch = vram[off * 4 + 0], at = vram[off * 4 + 1];
-            unsigned fgc = at & 0x0F, bgc = at >> 4;
-            if (blink_mode) bgc &= 7;
-            uint32_t fg = attr_rgb(v, fgc), bg = attr_rgb(v, bgc);
-            uint32_t glyph = ((at & 0x08) ? map_a : map_b) + (uint32_t)ch * 32;
-            bool is_cursor = cursor_on && (ma & 0xFFFF) == cursor;
-            for (unsigned y = 0; y < g.cell_h; y++) {
-                uint8_t bits = vram[((glyph + y) & (PLANE_SIZE - 1)) * 4 + 2];
-                if (is_cursor && y >= cur_start && y <= cur_end) bits = 0xFF;
-                uint32_t *px = v->fb + (size_t)(row * g.cell_h + y) * *w + col * g.cell_w;
-                for (unsigned x = 0; x < 8; x++)
-                    px[x] = (bits & (0x80 >> x)) ? fg : bg;
-                if (g.cell_w == 9)
-                    px[8] = (line_graphics && ch >= 0xC0 && ch <= 0xDF && (bits & 1)) ||
-                                    (is_cursor && y >= cur_start && y <= cur_end)
-                                ? fg
-                                : bg;
-            }
+    unsigned dbl = (v->crtc[0x09] & 0x80) ? 2 : 1, preset = v->crtc[0x08] & 0x1F;
+    unsigned lc = line_compare(v), pan = v->attr[0x13] & 0x0F;
+    if (g.cell_w == 9)
+        pan = pan >= 8 ? 0 : pan + 1;
+    else
+        pan &= 7;
+    bool split_no_pan = v->attr[0x10] & 0x20;
+    uint32_t pal[16];
+    for (unsigned i = 0; i < 16; i++)
+        pal[i] = attr_rgb(v, i);
+    uint32_t line[(MAX_CHARS + 1) * 9];
+    for (unsigned y = 0; y < *h; y++) {
+        unsigned l0 = y * dbl, eff, p;
+        uint32_t base;
+        if (l0 <= lc) {
+            eff = y + preset;
+            base = start;
+            p = pan;
+        } else {
+            eff = (l0 - lc - 1) / dbl;
+            base = 0;
+            p = split_no_pan ? 0 : pan;
         }
+        unsigned sl = eff % g.cell_h, n = g.cols + (p ? 1 : 0);
+        uint32_t ma0 = base + (eff / g.cell_h) * stride;
+        bool cursor_line = cursor_on && sl >= cur_start && sl <= cur_end;
+        for (unsigned col = 0; col < n; col++) {
+            uint32_t ma = ma0 + col, off = crtc_address(v, ma);
+            uint8_t ch = vram[off * 4 + 0], at = vram[off * 4 + 1];
+            unsigned bgc = at >> 4;
+            if (blink_mode) bgc &= 7;
+            uint32_t fg = pal[at & 0x0F], bg = pal[bgc];
+            uint32_t glyph = ((at & 0x08) ? map_a : map_b) + (uint32_t)ch * 32;
+            bool is_cursor = cursor_line && (ma & 0xFFFF) == cursor;
+            uint8_t bits = vram[((glyph + sl) & (PLANE_SIZE - 1)) * 4 + 2];
+            if (is_cursor) bits = 0xFF;
+            uint32_t *px = line + col * g.cell_w;
+            for (unsigned x = 0; x < 8; x++)
+                px[x] = (bits & (0x80 >> x)) ? fg : bg;
+            if (g.cell_w == 9)
+                px[8] = (line_graphics && ch >= 0xC0 && ch <= 0xDF && (bits & 1)) || is_cursor ? fg
+                                                                                               : bg;
+        }
+        memcpy(v->fb + (size_t)y * *w, line + p, *w * sizeof *line);
     }
 }
 
+/* The planar offset the CRTC fetches for memory address ma on row scan line
+ * rs: CRTC mode control bit 0 clear puts row scan bit 0 on address bit 13
+ * (CGA interleave: odd lines 8 KiB up), bit 1 clear row scan bit 1 on
+ * address bit 14 (Hercules). */
+static uint32_t scan_address(const Vga *v, uint32_t ma, unsigned rs) {
+    uint32_t a = crtc_address(v, ma);
+    if (!(v->crtc[0x17] & 0x01)) a = (a & ~0x2000u) | (rs & 1u) << 13;
+    if (!(v->crtc[0x17] & 0x02)) a = (a & ~0x4000u) | (rs & 2u) << 13;
+    return a;
+}
+
+/* The graphics modes: per scan line, the CRTC fetches one planar offset per
+ * character clock, the graphics controller's shift registers turn the four
+ * plane bytes into pixels (8 one-bit-per-plane pixels; with the shift
+ * register interleave bit, CGA's 8 two-bit pixels from planes 0 and 1, then
+ * 2 and 3; in 256-colour mode 4 byte pixels), the attribute controller pans
+ * them and maps them through its palette to the DAC. The output is the
+ * picture's own resolution: scan doubling and character rows whose scan
+ * lines repeat the same memory are shown once (mode 13h: 320x200), but
+ * rows whose scan lines differ (CGA modes 4-6: the row scan counter drives
+ * address bit 13) give one picture line per scan line. */
 static void render_planar(Vga *v, unsigned *w, unsigned *h) {
-    bool c256 = v->gc[5] & 0x40;
-    unsigned chars = v->crtc[0x01] + 1u;
-    unsigned width = c256 ? chars * 4 : chars * 8;
-    unsigned rep = (v->crtc[0x09] & 0x1F) + 1u;
-    if (v->crtc[0x09] & 0x80) rep *= 2;
-    unsigned height = vertical_display_end(v) / rep;
+    bool c256 = v->gc[5] & 0x40, cga = !c256 && (v->gc[5] & 0x20);
+    unsigned chars = v->crtc[0x01] + 1u, ppc = c256 ? 4 : 8;
+    unsigned width = chars * ppc;
+    unsigned scans = (v->crtc[0x09] & 0x1F) + 1u, dbl = (v->crtc[0x09] & 0x80) ? 2 : 1;
+    bool rs_addr = (!(v->crtc[0x17] & 0x01) && scans > 1) || (!(v->crtc[0x17] & 0x02) && scans > 2);
+    unsigned vstep = dbl * (rs_addr ? 1 : scans);
+    unsigned height = vertical_display_end(v) / vstep;
     if (height == 0) height = 1;
     *w = width;
     *h = height;
@@ -631,27 +691,60 @@ static void render_planar(Vga *v, unsigned *w, unsigned *h) {
         *w = *h = 0;
         return;
     }
-    uint32_t stride = (uint32_t)v->crtc[0x13] * 2, start = start_address(v);
-    uint32_t pal16[16];
-    for (unsigned i = 0; i < 16; i++)
-        pal16[i] = attr_rgb(v, i);
+    uint32_t stride = (uint32_t)v->crtc[0x13] * 2;
+    /* Start address plus byte panning; the preset row scan starts the first row. */
+    uint32_t start = panned_start(v);
+    unsigned preset = v->crtc[0x08] & 0x1F, lc = line_compare(v);
+    /* Pel panning: 0-7 pixels (256 colours: the value counts half pixels). */
+    unsigned pan = v->attr[0x13] & 7;
+    if (c256) pan >>= 1;
+    bool split_no_pan = v->attr[0x10] & 0x20;
+    uint32_t pal[256];
+    if (c256) {
+        for (unsigned i = 0; i < 256; i++)
+            pal[i] = dac_rgb(v, (uint8_t)i);
+    } else {
+        for (unsigned i = 0; i < 16; i++)
+            pal[i] = attr_rgb(v, i);
+    }
+    uint32_t line[(MAX_CHARS + 1) * 8];
     for (unsigned y = 0; y < height; y++) {
-        uint32_t *px = v->fb + (size_t)y * width;
-        for (unsigned c = 0; c < chars; c++) {
-            uint32_t off = crtc_address(v, start + y * stride + c);
-            const uint8_t *b = v->vram + off * 4;
+        unsigned l0 = y * vstep, eff, p;
+        uint32_t base;
+        if (l0 <= lc) {
+            eff = l0 / dbl + preset;
+            base = start;
+            p = pan;
+        } else { /* below the line compare: from address 0 */
+            eff = (l0 - lc - 1) / dbl;
+            base = 0;
+            p = split_no_pan ? 0 : pan;
+        }
+        unsigned rs = eff % scans;
+        uint32_t ma = base + (eff / scans) * stride;
+        unsigned n = chars + (p ? 1 : 0);
+        for (unsigned c = 0; c < n; c++) {
+            const uint8_t *b = v->vram + scan_address(v, ma + c, rs) * 4;
+            uint32_t *px = line + c * ppc;
             if (c256) {
-                for (unsigned p = 0; p < 4; p++)
-                    px[c * 4 + p] = dac_rgb(v, b[p]);
+                for (unsigned i = 0; i < 4; i++)
+                    px[i] = pal[b[i]];
+            } else if (cga) {
+                for (unsigned i = 0; i < 8; i++) {
+                    unsigned sh = 6 - 2 * (i & 3), lo = i >> 2; /* planes 0/2, then 1/3 */
+                    unsigned col = (b[lo] >> sh & 3u) | (b[lo + 2] >> sh & 3u) << 2;
+                    px[i] = pal[col];
+                }
             } else {
-                for (unsigned x = 0; x < 8; x++) {
-                    unsigned bit = 7 - x, col = 0;
-                    for (unsigned p = 0; p < 4; p++)
-                        col |= ((b[p] >> bit) & 1u) << p;
-                    px[c * 8 + x] = pal16[col];
+                for (unsigned i = 0; i < 8; i++) {
+                    unsigned bit = 7 - i, col = 0;
+                    for (unsigned pl = 0; pl < 4; pl++)
+                        col |= ((b[pl] >> bit) & 1u) << pl;
+                    px[i] = pal[col];
                 }
             }
         }
+        memcpy(v->fb + (size_t)y * width, line + p, width * sizeof *line);
     }
 }
 

@@ -22,14 +22,18 @@
  * PCI BAR0 (prefetchable memory) while memory decoding is enabled.
  *
  * vga_render() turns whatever mode is current (text with the font in plane
- * 2, 16-colour planar, 256-colour, DISPI 8/15/16/24/32 bpp, blanked) into a
- * 0x00RRGGBB frame buffer; it is the one interface display front ends and
- * screendump use.
+ * 2, CGA 2-colour and 4-colour (shift register interleave) with the row
+ * scan counter on address bits 13/14, 16-colour planar, 256-colour, DISPI
+ * 8/15/16/24/32 bpp, blanked) into a 0x00RRGGBB frame buffer, scan line by
+ * scan line with the start address, byte and pel panning, preset row scan
+ * and line compare (split screen); it is the one interface display front
+ * ends and screendump use.
  *
- * Not modelled: CGA-compatible 4-colour shift modes, split screen (line
- * compare), pixel panning, cursor and character blinking (the cursor is
- * drawn steadily, blinking characters always shown), light pen, VGA BIOS
- * ROM (the firmware gets vgabios-stdvga.bin through fw_cfg; see pc.c).
+ * Not modelled: cursor and character blinking (the cursor is drawn
+ * steadily, blinking characters always shown), the CRTC's count-by-2/4
+ * and address rotation in word/doubleword mode (the host-side addressing
+ * matches what is modelled), light pen, VGA BIOS ROM (the firmware gets
+ * vgabios-stdvga.bin through fw_cfg; see pc.c).
  *
  * Use:
  *     Vga *v = vga_new(&clock);                 // clock may be NULL (tests)

@@ -4,7 +4,8 @@
 # file whose size is not whole 2048-byte sectors, one without the ISO 9660
 # "CD001" descriptor at sector 16, -cdrom with -hdc (same drive position),
 # and bad boot orders. A minimal valid image is accepted, SeaBIOS sees
-# the drive and tries the devices in the order -boot gives.
+# the drive and tries the devices in the order -boot gives. Without -cdrom
+# the drive is there, empty.
 bt86=$1
 bios=/usr/share/seabios/bios.bin
 dir=$(mktemp -d)
@@ -70,6 +71,26 @@ if [ -r "$bios" ]; then
       echo "cdrom-args: -boot $order: $got"
     fi
   done
+  # Without -cdrom the secondary master is an empty CD-ROM drive (as in
+  # QEMU's PC): SeaBIOS lists it, cannot read a disc from it and goes on to
+  # the hard disk. With -hdc the disk takes its place.
+  seabios_log() {
+    timeout 120 "$bt86" "$@" -snapshot -boot d -debugcon stdio -no-reboot -max-insns 150000000 </dev/null 2>&1
+  }
+  out=$(seabios_log -hda "$dir/hd.img")
+  if grep -q "DVD/CD \[ata1-0: BT86 CD-ROM" <<<"$out" &&
+     grep -q "Boot failed: Could not read from CDROM" <<<"$out" &&
+     grep -q "Booting from Hard Disk" <<<"$out"; then
+    echo "cdrom-args: no -cdrom: an empty CD-ROM drive, then the hard disk"
+  else
+    echo "cdrom-args: no -cdrom: no empty CD-ROM drive seen:"; grep -E "ata|Boot" <<<"$out"; fail=1
+  fi
+  out=$(seabios_log -hda "$dir/hd.img" -hdc "$dir/hd.img")
+  if grep -q "ata1-0: BT86 HARDDISK" <<<"$out" && ! grep -q "DVD/CD" <<<"$out"; then
+    echo "cdrom-args: -hdc: a hard disk on the secondary master, no CD-ROM drive"
+  else
+    echo "cdrom-args: -hdc: wrong secondary master:"; grep -E "ata|Boot" <<<"$out"; fail=1
+  fi
 fi
 [ $fail = 0 ] && echo "cdrom-args: ok"
 exit $fail

@@ -10,7 +10,10 @@
 # right places and colours. A second boot sector draws a pixel in mode 13h
 # (INT 10h AX=13h), waits for a key (sent by the monitor's sendkey), then
 # sets VBE mode 101h (640x480x8, DISPI) and draws a pixel through bank 1 of
-# the 0xA0000 window; both screendumps must show exactly that pixel. With SDL
+# the 0xA0000 window; both screendumps must show exactly that pixel. A third
+# boot sector goes through the CGA modes 4, 5 (palette 0) and 6 and the
+# planar modes 0Dh, 0Eh, 10h and 12h, drawing pixels with INT 10h AH=0Ch; each
+# screendump must show exactly those pixels in the BIOS's colours. With SDL
 # built in, a second run opens the window through
 # SDL's dummy video driver. Skips (77) without seabios or python3.
 set -u
@@ -192,6 +195,83 @@ assert got == (320, 200, [(33, 10, 'aa0000')]), 'mode 13h: %s' % (got[:2] + (got
 got = lit_pixels(sys.argv[2])
 assert got == (640, 480, [(5, 200, 'aa0000')]), 'VBE 101h: %s' % (got[:2] + (got[2][:4],),)
 print('display-test: mode 13h and VBE 640x480x8 screendumps show the drawn pixels')
+PY
+
+# CGA and EGA/VGA graphics modes through the VGA BIOS: for each mode, INT 10h
+# AH=00h sets it and AH=0Ch writes pixels (the BIOS's own idea of the memory
+# layout: CGA's interleaved lines at 0xB8000, planes at 0xA0000), then the
+# boot sector says so on COM1 and waits for a key while the test takes a
+# screendump. Mode 5 first selects CGA palette 0 (AH=0Bh BH=1), which the
+# BIOS programs through the attribute controller. Each picture must have
+# the mode's resolution and exactly the drawn pixels lit, in the colours of
+# the BIOS's palettes.
+python3 - "$tmp/modes.img" <<'PY'
+import struct, sys
+def serial(text):
+    return bytes([0xBA, 0xF8, 0x03]) + b''.join(bytes([0xB0, ord(c), 0xEE]) for c in text + '\n')
+def setmode(m): return bytes([0xB8, m, 0x00, 0xCD, 0x10])
+def pixel(x, y, colour):  # mov ax,0C00h+colour; mov cx,x; mov dx,y; mov bx,0; int 10h
+    return (bytes([0xB8, colour, 0x0C, 0xB9]) + struct.pack('<H', x) + b'\xBA' + struct.pack('<H', y) +
+            bytes([0xBB, 0, 0, 0xCD, 0x10]))
+key = bytes([0x30, 0xE4, 0xCD, 0x16])
+steps = [(0x04, b'', [(0, 0, 1), (319, 1, 2), (100, 199, 3)]),
+         (0x05, bytes([0xB4, 0x0B, 0xBB, 0x00, 0x01, 0xCD, 0x10]),  # AH=0Bh BX=0100h: palette 0
+          [(1, 3, 1), (2, 3, 2), (3, 4, 3)]),
+         (0x06, b'', [(0, 1, 1), (639, 199, 1), (321, 100, 1)]),
+         (0x0D, b'', [(5, 7, 9), (319, 199, 14)]),
+         (0x0E, b'', [(0, 0, 10), (639, 199, 2)]),
+         (0x10, b'', [(2, 2, 1), (639, 349, 12)]),
+         (0x12, b'', [(1, 0, 6), (320, 240, 15), (639, 479, 4)])]
+code = b''
+for mode, extra, pixels in steps:
+    code += setmode(mode) + extra + b''.join(pixel(*p) for p in pixels) + serial('@m%02x@' % mode) + key
+code += bytes([0xEB, 0xFE])
+assert len(code) <= 510, len(code)
+open(sys.argv[1], 'wb').write((code.ljust(510, b'\0') + b'\x55\xaa').ljust(1 << 20, b'\0'))
+PY
+start_guest "$tmp/modes.img"
+for m in 04 05 06 0d 0e 10 12; do
+  if wait_serial "@m$m@"; then
+    echo "screendump $tmp/m$m.png" >&3
+    echo "sendkey ret" >&3
+  else
+    fail=1
+    break
+  fi
+done
+stop_guest
+python3 - "$tmp" <<'PY' || fail=1
+import struct, sys, zlib
+def lit_pixels(path):
+    png = open(path, 'rb').read()
+    pos, idat = 8, b''
+    while pos < len(png):
+        n, = struct.unpack('>I', png[pos:pos + 4])
+        if png[pos + 4:pos + 8] == b'IHDR': w, h = struct.unpack('>II', png[pos + 8:pos + 16])
+        if png[pos + 4:pos + 8] == b'IDAT': idat += png[pos + 8:pos + 8 + n]
+        pos += 12 + n
+    raw, st = zlib.decompress(idat), 1 + 3 * w
+    return w, h, sorted((x, y, raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x].hex()) for y in range(h) for x in range(w)
+                        if raw[y * st + 1 + 3 * x:y * st + 4 + 3 * x] != b'\0\0\0')
+# CGA palette 1 and 0 (high intensity), mode 6's white, EGA colours 9 and 14
+# (light blue, yellow), 10 and 2 (light green, green), 1 and 12 (blue,
+# light red), VGA colours 6, 15, 4 (brown, white, red).
+want = {'04': (320, 200, [(0, 0, '55ffff'), (319, 1, 'ff55ff'), (100, 199, 'ffffff')]),
+        '05': (320, 200, [(1, 3, '55ff55'), (2, 3, 'ff5555'), (3, 4, 'ffff55')]),
+        '06': (640, 200, [(0, 1, 'ffffff'), (321, 100, 'ffffff'), (639, 199, 'ffffff')]),
+        '0d': (320, 200, [(5, 7, '5555ff'), (319, 199, 'ffff55')]),
+        '0e': (640, 200, [(0, 0, '55ff55'), (639, 199, '00aa00')]),
+        '10': (640, 350, [(2, 2, '0000aa'), (639, 349, 'ff5555')]),
+        '12': (640, 480, [(1, 0, 'aa5500'), (320, 240, 'ffffff'), (639, 479, 'aa0000')])}
+bad = 0
+for m, (w, h, px) in want.items():
+    got = lit_pixels('%s/m%s.png' % (sys.argv[1], m))
+    if got != (w, h, sorted(px)):
+        print('display-test: mode %sh: got %dx%d %s, want %dx%d %s' % (m, got[0], got[1], got[2][:8], w, h, px))
+        bad = 1
+    else:
+        print('display-test: mode %sh: %dx%d, the drawn pixels in the right colours' % (m, w, h))
+sys.exit(bad)
 PY
 
 # The SDL window, headless.

@@ -3,8 +3,10 @@
  * configuration and the renderer alone: register files, write modes 0-3,
  * read modes 0/1, chain-4, odd/even, memory map select, the retrace bit,
  * the DAC, text rendering with a font loaded into plane 2, 16- and
- * 256-colour rendering, DISPI modes with the LFB at BAR0 and the bank
- * window, and hostile values (out-of-range banks, offsets, indexes).
+ * 256-colour rendering, the CGA modes 4 and 6 and the planar modes 0Dh and
+ * 12h with the BIOS's register values (interleaved lines, 2-bit pixels,
+ * palettes, split screen, start address, pel and byte panning), DISPI modes with the LFB at BAR0
+ * and the bank window, and hostile values (out-of-range banks, offsets, indexes).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -274,7 +276,7 @@ static void text_mode_setup(void) {
     crtc(0x11, 0x00);
     crtc(0x01, 0x4F);
     crtc(0x07, 0x1F);
-    crtc(0x09, 0x0F);
+    crtc(0x09, 0x4F); /* 16 scan lines; bit 6: line compare bit 9 */
     crtc(0x0A, 0x20);
     crtc(0x0C, 0);
     crtc(0x0D, 0);
@@ -282,8 +284,10 @@ static void text_mode_setup(void) {
     crtc(0x13, 0x28);
     crtc(0x14, 0x1F);
     crtc(0x17, 0xA3);
+    crtc(0x18, 0xFF); /* line compare 3FFh: no split */
     for (uint8_t i = 0; i < 16; i++)
         attr(i, i);
+    attr(0x13, 0x08); /* 9-dot cells: 8 means no panning */
     attr(0x10, 0x0C);
     attr(0x12, 0x0F);
     attr(0x14, 0x00);
@@ -350,6 +354,31 @@ START_TEST(text_rendering) {
     fb = vga_render(vga, &w, &h);
     ck_assert_uint_eq(fb[(y0 + 14) * w + x0 + 2], yellow);
     ck_assert_uint_eq(fb[(y0 + 15) * w + x0 + 8], yellow);
+    /* The start address one row on: the 'A' moves up a row. */
+    crtc(0x0A, 0x20);
+    crtc(0x0D, 80);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[(y0 - 16) * w + x0 + 2], yellow);
+    ck_assert_uint_eq(fb[y0 * w + x0 + 2], 0);
+    /* Line compare 15: from scan line 16 on, memory from address 0 (the
+     * 'A' is then on screen lines 48-63). */
+    crtc(0x18, 15);
+    crtc(0x07, 0x1F & ~0x10);
+    crtc(0x09, 0x0F);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[16 * w + x0 + 2], 0);
+    ck_assert_uint_eq(fb[48 * w + x0 + 2], yellow);
+    ck_assert_uint_eq(fb[48 * w + x0 + 3], yellow);
+    /* Pel panning 2 in 9-dot cells: 3 pixels left. */
+    attr(0x13, 0x02);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[48 * w + x0 - 1], yellow);
+    ck_assert_uint_eq(fb[48 * w + x0 + 3], blue);
+    attr(0x13, 0x08);
+    crtc(0x0D, 0);
+    crtc(0x18, 0xFF);
+    crtc(0x07, 0x1F);
+    crtc(0x09, 0x4F);
     /* 8-dot characters: 640 wide. Screen off: black. */
     seq(1, 0x01);
     fb = vga_render(vga, &w, &h);
@@ -408,6 +437,204 @@ START_TEST(graphics_rendering) {
     ck_assert_uint_eq(h, 200);
     ck_assert_uint_eq(fb[10 * w + 33], 0x00FF00);
     ck_assert_uint_eq(fb[10 * w + 32], 0x000000);
+}
+END_TEST
+
+/* A mode's registers loaded the way the VGA BIOS does it (values of the
+ * standard mode tables): misc, sequencer 1-4, CRTC 0-24, attribute 0-19,
+ * graphics controller 0-8. */
+typedef struct ModeRegs {
+    uint8_t misc, seq[4], crtc[25], attr[20], gc[9];
+} ModeRegs;
+
+static void load_mode(const ModeRegs *m) {
+    outb(0x3C2, m->misc);
+    seq(0, 0x03);
+    for (uint8_t i = 0; i < 4; i++)
+        seq((uint8_t)(i + 1), m->seq[i]);
+    crtc(0x11, 0x00); /* unlock CR0-7 */
+    for (uint8_t i = 0; i < 25; i++)
+        crtc(i, m->crtc[i]);
+    for (uint8_t i = 0; i < 20; i++)
+        attr(i, m->attr[i]);
+    for (uint8_t i = 0; i < 9; i++)
+        gc(i, m->gc[i]);
+}
+
+static void dac_set(uint8_t index, uint8_t r, uint8_t g, uint8_t b) {
+    outb(0x3C8, index);
+    outb(0x3C9, r);
+    outb(0x3C9, g);
+    outb(0x3C9, b);
+}
+
+static const ModeRegs mode_04 = {
+    0x63,
+    {0x09, 0x03, 0x00, 0x02},
+    {0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff},
+    {0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11,
+     0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x0f, 0xff},
+};
+static const ModeRegs mode_06 = {
+    0x63,
+    {0x01, 0x01, 0x00, 0x06},
+    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x00, 0x96, 0xb9, 0xc2, 0xff},
+    {0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
+     0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x01, 0x00, 0x01, 0x00},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x0f, 0xff},
+};
+static const ModeRegs mode_0d = {
+    0x63,
+    {0x09, 0x0f, 0x00, 0x06},
+    {0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc0, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xe3, 0xff},
+    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x10, 0x11,
+     0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00, 0x0f, 0x00},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff},
+};
+static const ModeRegs mode_12 = {
+    0xe3,
+    {0x01, 0x0f, 0x00, 0x06},
+    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff},
+    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39,
+     0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff},
+};
+
+START_TEST(cga_modes) {
+    /* Mode 4: 2 bits per pixel, even bytes in plane 0 and odd bytes in
+     * plane 1 (odd/even), even scan lines at 0xB8000, odd ones at 0xBA000;
+     * CGA palette 1 (high intensity) in the attribute controller. */
+    load_mode(&mode_04);
+    dac_set(0x13, 0x15, 0x3f, 0x3f);
+    dac_set(0x15, 0x3f, 0x15, 0x3f);
+    dac_set(0x17, 0x3f, 0x3f, 0x3f);
+    const uint32_t c1 = 0x55FFFF, c2 = 0xFF55FF, c3 = 0xFFFFFF;
+    phys_write(pm, 0xB8000, 1, 0xE4);                /* pixels 0-3: colours 3 2 1 0 */
+    phys_write(pm, 0xB8001, 1, 0x1B);                /* pixels 4-7: 0 1 2 3 */
+    phys_write(pm, 0xBA000, 1, 0x80);                /* line 1, pixel 0: colour 2 */
+    phys_write(pm, 0xB8000 + 80 + 1, 1, 0x40);       /* line 2, pixel 4: colour 1 */
+    phys_write(pm, 0xBA000 + 80 * 99 + 79, 1, 0x03); /* line 199, pixel 319: colour 3 */
+    ck_assert_uint_eq(plane_byte(0, 0), 0xE4);
+    ck_assert_uint_eq(plane_byte(1, 0), 0x1B);
+    unsigned w, h;
+    const uint32_t *fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(w, 320);
+    ck_assert_uint_eq(h, 200);
+    static const unsigned line0[8] = {3, 2, 1, 0, 0, 1, 2, 3};
+    const uint32_t rgb[4] = {0, c1, c2, c3};
+    for (unsigned x = 0; x < 8; x++)
+        ck_assert_uint_eq(fb[x], rgb[line0[x]]);
+    ck_assert_uint_eq(fb[1 * w + 0], c2);
+    ck_assert_uint_eq(fb[1 * w + 1], 0);
+    ck_assert_uint_eq(fb[2 * w + 4], c1);
+    ck_assert_uint_eq(fb[2 * w + 0], 0);
+    ck_assert_uint_eq(fb[3 * w + 0], 0);
+    ck_assert_uint_eq(fb[199 * w + 319], c3);
+    ck_assert_uint_eq(fb[198 * w + 319], 0);
+    /* Palette 0 as INT 10h AH=0Bh BH=1 BL=0 sets it: attribute registers
+     * 1-3 select green, red, brown (high intensity: 0x12, 0x14, 0x16). */
+    dac_set(0x12, 0x15, 0x3f, 0x15);
+    attr(1, 0x12);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[2 * w + 4], 0x55FF55);
+    ck_assert_uint_eq(fb[3], 0);
+
+    /* Mode 6: 640x200, one bit per pixel in plane 0, interleaved lines. */
+    memset(vga_vram(vga), 0, 0x40000);
+    load_mode(&mode_06);
+    phys_write(pm, 0xB8000, 1, 0x81);
+    phys_write(pm, 0xBA000 + 80 * 99 + 79, 1, 0x01);
+    phys_write(pm, 0xBA000 + 80 * 10, 1, 0x40);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(w, 640);
+    ck_assert_uint_eq(h, 200);
+    ck_assert_uint_eq(fb[0], c3);
+    ck_assert_uint_eq(fb[1], 0);
+    ck_assert_uint_eq(fb[7], c3);
+    ck_assert_uint_eq(fb[199 * w + 639], c3);
+    ck_assert_uint_eq(fb[21 * w + 1], c3);
+    ck_assert_uint_eq(fb[20 * w + 1], 0);
+    ck_assert_uint_eq(fb[10 * w + 1], 0);
+}
+END_TEST
+
+START_TEST(split_screen_and_panning) {
+    /* Mode 12h: start address, line compare, pel panning. */
+    load_mode(&mode_12);
+    dac_set(0x3F, 0x3f, 0x3f, 0x3f);
+    const uint32_t white = 0xFFFFFF;
+    phys_write(pm, 0xA0000 + 80 * 100, 1, 0x10);   /* (3, 100), colour 15 */
+    phys_write(pm, 0xA0000 + 80 * 101, 1, 0x80);   /* (0, 101) */
+    phys_write(pm, 0xA0000 + 80 * 5 + 1, 1, 0x80); /* (8, 5) */
+    unsigned w, h;
+    const uint32_t *fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(w, 640);
+    ck_assert_uint_eq(h, 480);
+    ck_assert_uint_eq(fb[100 * w + 3], white);
+    ck_assert_uint_eq(fb[5 * w + 8], white);
+    /* Start address at line 100: the picture scrolls up by 100 lines. */
+    crtc(0x0C, (80 * 100) >> 8);
+    crtc(0x0D, (80 * 100) & 0xFF);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[0 * w + 3], white);
+    ck_assert_uint_eq(fb[1 * w + 0], white);
+    ck_assert_uint_eq(fb[100 * w + 3], 0);
+    /* Line compare 239: from scan line 240 on, memory from address 0. */
+    crtc(0x18, 239);
+    crtc(0x07, 0x3e & ~0x10);
+    crtc(0x09, 0x00);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[0 * w + 3], white);
+    ck_assert_uint_eq(fb[(240 + 5) * w + 8], white);
+    ck_assert_uint_eq(fb[(240 + 100) * w + 3], white);
+    ck_assert_uint_eq(fb[(239 + 5) * w + 8], 0);
+    /* Pel panning 3: both parts move 3 pixels left (the next byte comes in
+     * at the right edge)... */
+    attr(0x13, 3);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[0], white);
+    ck_assert_uint_eq(fb[3], 0);
+    ck_assert_uint_eq(fb[637], white); /* (0, 101) is pixel 640 of line 100 */
+    ck_assert_uint_eq(fb[(240 + 100) * w + 0], white);
+    /* ... unless the mode control's pel panning compatibility bit keeps the
+     * split part still. */
+    attr(0x10, 0x21);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[0], white);
+    ck_assert_uint_eq(fb[(240 + 100) * w + 3], white);
+    ck_assert_uint_eq(fb[(240 + 100) * w + 0], 0);
+    /* Byte panning (CRTC 08h bits 6:5) adds whole bytes to the start. */
+    attr(0x13, 0);
+    crtc(0x0D, (80 * 100 - 1) & 0xFF);
+    crtc(0x08, 0x20);
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[3], white);
+    crtc(0x08, 0x00);
+
+    /* Mode 0Dh: double scan; the line compare counts scan lines before
+     * doubling, so 199 splits the 320x200 picture after line 99. */
+    memset(vga_vram(vga), 0, 0x40000);
+    load_mode(&mode_0d);
+    dac_set(0x17, 0x3f, 0x3f, 0x3f);                  /* colour 15 */
+    phys_write(pm, 0xA0000 + 40 * 50, 1, 0x01);       /* (7, 50) */
+    phys_write(pm, 0xA0000 + 40 * 199 + 39, 1, 0x01); /* (319, 199) */
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(w, 320);
+    ck_assert_uint_eq(h, 200);
+    ck_assert_uint_eq(fb[50 * w + 7], white);
+    ck_assert_uint_eq(fb[199 * w + 319], white);
+    crtc(0x18, 199);
+    crtc(0x07, 0x1f & ~0x10); /* line compare bit 8 */
+    crtc(0x09, 0xc0 & ~0x40); /* bit 9; double scan stays */
+    fb = vga_render(vga, &w, &h);
+    ck_assert_uint_eq(fb[50 * w + 7], white);
+    ck_assert_uint_eq(fb[150 * w + 7], white);
+    ck_assert_uint_eq(fb[199 * w + 319], 0);
 }
 END_TEST
 
@@ -534,6 +761,8 @@ int main(void) {
     tcase_add_test(tc, chain4_odd_even_and_memory_map);
     tcase_add_test(tc, text_rendering);
     tcase_add_test(tc, graphics_rendering);
+    tcase_add_test(tc, cga_modes);
+    tcase_add_test(tc, split_screen_and_panning);
     tcase_add_test(tc, pci_bar_and_dispi);
     tcase_add_test(tc, dispi_planar_4bpp);
     suite_add_tcase(s, tc);
