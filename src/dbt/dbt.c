@@ -35,18 +35,25 @@ struct Dbt {
 
 /* A data segment the jit may address without checks: base 0, 4 GiB limit,
  * present, writable, expand-up, 32-bit. */
+static inline bool seg_4g(const SegReg *s) {
+    return s->limit == 0xFFFFFFFFu && (s->flags & (SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN |
+                                                   SF_DB)) == (SF_P | ST_WRITABLE | SF_DB);
+}
 static inline bool seg_flat(const SegReg *s) {
-    return s->base == 0 && s->limit == 0xFFFFFFFFu &&
-           (s->flags & (SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN | SF_DB)) ==
-               (SF_P | ST_WRITABLE | SF_DB);
+    return s->base == 0 && seg_4g(s);
 }
 
 static inline uint32_t tb_flags(const CPU *cpu) {
     uint32_t f = (cpu_code32(cpu) ? TBF_CODE32 : 0u) | (uint32_t)cpu->cpl << TBF_CPL_SHIFT;
     if (cpu_pe(cpu) && !cpu_v86(cpu) && seg_flat(&cpu->seg[SEG_DS]) &&
         seg_flat(&cpu->seg[SEG_ES]) && seg_flat(&cpu->seg[SEG_SS]) &&
-        !(cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC)))
+        !(cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->eflags & FL_AC))) {
         f |= TBF_FLAT;
+        /* FS/GS (per-CPU data in the kernel, thread data in user space):
+         * any base, so generated code adds it. */
+        if (seg_4g(&cpu->seg[SEG_FS])) f |= TBF_FS;
+        if (seg_4g(&cpu->seg[SEG_GS])) f |= TBF_GS;
+    }
     return f;
 }
 

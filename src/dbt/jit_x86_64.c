@@ -335,6 +335,7 @@ typedef struct Gen {
     Slow slow[DBT_MAX_INSNS];
     int nslow;
     bool flat;
+    bool fs_ok, gs_ok; /* TBF_FS, TBF_GS */
     bool user;
     int flags_kind; /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
     bool
@@ -440,8 +441,11 @@ static void set_flags_kind(Gen *g, int kind) {
     g->flags_kind = kind;
 }
 
-/* ECX = the effective (= linear, flat) address of in's memory operand. */
-static void emit_ea(Gen *g, const Insn *in) {
+/* ECX = the linear address of in's memory operand (its effective address
+ * for LEA, s NULL): flat segments add nothing; FS and GS (TBF_FS/TBF_GS:
+ * 4 GiB data segments) add their base, after sending offsets within 16
+ * bytes of the 4 GiB end, which might wrap, to the slow path s. */
+static void emit_ea(Gen *g, const Insn *in, Slow *s) {
     Emit *e = &g->e;
     if (in->ea_base != EA_NOREG) {
         g_get(e, ECX, in->ea_base);
@@ -453,6 +457,13 @@ static void emit_ea(Gen *g, const Insn *in) {
         g_get(e, EAX, in->ea_index);
         shl_r_imm(e, EAX, in->ea_scale);
         alu_rr(e, 0x01, ECX, EAX);
+    }
+    if (s && (in->seg == SEG_FS || in->seg == SEG_GS)) {
+        e8(e, 0x81), e8(e, 0xF9), e32(e, 0xFFFFFFF0u); /* cmp ecx, 0xFFFFFFF0 */
+        s->jump[2] = jcc_fwd(e, CC_A);
+        int32_t base = (int32_t)(offsetof(CPU, seg) + (size_t)in->seg * sizeof(SegReg) +
+                                 offsetof(SegReg, base));
+        e8(e, 0x03), m_rbx(e, ECX, base); /* add ecx, [seg.base] */
     }
 }
 
@@ -502,7 +513,8 @@ static Slow *new_slow(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int p
 
 static bool mem_ok(const Gen *g, const Insn *in) {
     return g->flat && in->asize == 4 &&
-           (in->seg == SEG_DS || in->seg == SEG_ES || in->seg == SEG_SS);
+           (in->seg == SEG_DS || in->seg == SEG_ES || in->seg == SEG_SS ||
+            (in->seg == SEG_FS && g->fs_ok) || (in->seg == SEG_GS && g->gs_ok));
 }
 
 /* Where an ALU row's operands are: r/m op= reg, reg op= r/m, AL/EAX op= imm,
@@ -591,7 +603,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         }
         if (!mem_ok(g, in)) return false;
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in);
+        emit_ea(g, in, s);
         if (load) {
             emit_tlb(g, s, false);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
@@ -618,7 +630,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     int dst8 = form == ACC_IMM ? R_EAX : form == REG_RM ? in->reg : in->rm;
     if (form == REG_RM) {
         if (mem) {
-            emit_ea(g, in);
+            emit_ea(g, in, s);
             emit_tlb(g, s, false);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x0C), e8(e, 0x0A); /* movzx ecx, byte [rdx+rcx] */
         } else {
@@ -632,7 +644,7 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         else
             mov_r_imm(e, ESI, in->imm & 0xFF);
         if (mem) {
-            emit_ea(g, in);
+            emit_ea(g, in, s);
             emit_tlb(g, s, writes);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
             e8(e, 0x89), e8(e, 0xCF);                           /* mov edi, ecx (the address) */
@@ -671,7 +683,7 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     }
     if (!mem_ok(g, in)) return false;
     Slow *s = new_slow(g, in, eip, next, pending);
-    emit_ea(g, in);
+    emit_ea(g, in, s);
     if (load) {
         emit_tlb(g, s, false);
         e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, word [rdx+rcx] */
@@ -692,6 +704,31 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0x90) return true; /* NOP, and F3 90 (PAUSE): nothing to do */
     if (in->lock || (in->rep && op != 0x90)) return false;
     bool reg_form = !in->is_mem;
+    /* MOV AL/EAX <-> moffs */
+    if (op >= 0xA0 && op <= 0xA3 && in->size != 2) {
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        if (op <= 0xA1) {
+            emit_tlb(g, s, false);
+            if (in->size == 4) {
+                load_host(e, EAX);
+                g_set(e, R_EAX, EAX);
+            } else {
+                e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
+                g_set8(e, R_EAX, EAX);
+            }
+        } else {
+            g_get(e, ESI, R_EAX);
+            emit_tlb(g, s, true);
+            if (in->size == 4)
+                store_host(e, ESI);
+            else
+                e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
+        }
+        s->resume = e->p;
+        return true;
+    }
     if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
     if (in->size == 2) return emit_inline_word(g, in, eip, next, pending);
     if (in->size != 4) return false;
@@ -710,7 +747,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         }
         if (!mem_ok(g, in)) return false;
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in);
+        emit_ea(g, in, s);
         if (load) {
             emit_tlb(g, s, false);
             load_host(e, EAX);
@@ -726,7 +763,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0xC7 && !reg_form) {
         if (!mem_ok(g, in)) return false;
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in);
+        emit_ea(g, in, s);
         emit_tlb(g, s, true);
         e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e32(e, in->imm); /* mov dword [rdx+rcx], imm */
         s->resume = e->p;
@@ -738,7 +775,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     }
     if (op == 0x8D) {
         if (in->asize != 4) return false;
-        emit_ea(g, in);
+        emit_ea(g, in, NULL);
         g_set(e, in->reg, ECX);
         return true;
     }
@@ -756,7 +793,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         }
         if (!mem_ok(g, in)) return false;
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in);
+        emit_ea(g, in, s);
         emit_tlb(g, s, false);
         e8(e, 0x0F), e8(e, ext), e8(e, 0x04), e8(e, 0x0A); /* movzx/movsx eax, [rdx+rcx] */
         g_set(e, in->reg, EAX);
@@ -781,7 +818,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         } else {
             if (!mem_ok(g, in)) return false;
             s = new_slow(g, in, eip, next, pending);
-            emit_ea(g, in);
+            emit_ea(g, in, s);
             emit_tlb(g, s, false);
             load_host(e, EAX);
         }
@@ -814,7 +851,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
         }
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in);
+        emit_ea(g, in, s);
         emit_tlb(g, s, true);
         load_host(e, EAX);
         if (!g->flags_dead) mov_m_r(e, OFF(lf.a), EAX);
@@ -939,7 +976,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         } else {
             if (!mem_ok(g, in)) return false;
             s = new_slow(g, in, eip, next, pending);
-            emit_ea(g, in);
+            emit_ea(g, in, s);
             emit_tlb(g, s, false);
             load_host(e, ECX);
         }
@@ -953,7 +990,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     /* Memory destination: read (and for writing kinds, modify-write). */
     if (!mem_ok(g, in)) return false;
     Slow *s = new_slow(g, in, eip, next, pending);
-    emit_ea(g, in);
+    emit_ea(g, in, s);
     emit_tlb(g, s, writes);
     load_host(e, EAX);
     /* Keep the host address: RDX+RCX; the operand goes to ESI first. */
@@ -1002,15 +1039,40 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     unsigned op = in->op;
     bool jcc = (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F);
     bool jmp = op == 0xE9 || op == 0xEB, call = op == 0xE8, ret = op == 0xC3 || op == 0xC2;
-    if ((!jcc && !jmp && !call && !ret) || in->osize != 4) return false;
-    if ((call || ret) && !g->flat) return false;
+    bool icall = op == 0xFF && in->reg == 2, ijmp = op == 0xFF && in->reg == 4;
+    if ((!jcc && !jmp && !call && !ret && !icall && !ijmp) || in->osize != 4) return false;
+    if ((call || ret || icall) && !g->flat) return false;
+    if ((icall || ijmp) && in->is_mem && !mem_ok(g, in)) return false;
     uint32_t target = next + in->imm;
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
-    uint8_t *to_handler[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *to_handler[8] = {NULL};
     uint8_t *to_done[2] = {NULL, NULL};
-    Slow tlb = {0};
-    if (ret) {
+    Slow tlb = {0}, push_tlb = {0};
+    if (icall || ijmp) {
+        /* The target (register or memory), checked against the CS limit,
+         * then for CALL the push of the return address: everything that
+         * can fault comes before the first change of guest state. */
+        if (in->is_mem) {
+            emit_ea(g, in, &tlb);
+            emit_tlb(g, &tlb, false);
+            load_host(e, EAX);
+        } else {
+            g_get(e, EAX, in->rm);
+        }
+        e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
+        to_handler[3] = jcc_fwd(e, 0x2);      /* jb: limit < target */
+        e8(e, 0x89), e8(e, 0xC7);             /* mov edi, eax */
+        if (icall) {
+            g_get(e, ECX, R_ESP);
+            add_r_imm(e, ECX, (uint32_t)-4);
+            mov_r_imm(e, ESI, next); /* the return address */
+            emit_tlb(g, &push_tlb, true);
+            store_host(e, ESI);
+            g_set(e, R_ESP, ECX);
+        }
+        mov_m_r(e, OFF(eip), EDI);
+    } else if (ret) {
         g_get(e, ECX, R_ESP);
         emit_tlb(g, &tlb, false);
         load_host(e, EAX);                    /* the return address */
@@ -1066,7 +1128,10 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     to_done[1] = jmp_fwd(e);
     to_handler[0] = tlb.jump[0];
     to_handler[1] = tlb.jump[1];
-    for (int i = 0; i < 4; i++)
+    to_handler[4] = tlb.jump[2];
+    to_handler[5] = push_tlb.jump[0];
+    to_handler[6] = push_tlb.jump[1];
+    for (int i = 0; i < 8; i++)
         patch(e, to_handler[i], e->p);
     count(e, pending);
     emit_handler_call(g, in, eip, next); /* raises, or does the unusual case */
@@ -1194,6 +1259,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->e.buf = g->e.p = j->rw + j->used;
     g->e.end = j->rw + j->size;
     g->flat = (tb->flags & TBF_FLAT) != 0;
+    g->fs_ok = (tb->flags & TBF_FS) != 0;
+    g->gs_ok = (tb->flags & TBF_GS) != 0;
     g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
     g->flags_kind = -1;
     Emit *e = &g->e;

@@ -16,6 +16,8 @@
 #define TBF_CODE32    1u /* CS.D */
 #define TBF_CPL_SHIFT 1  /* bits 1-2: CPL */
 #define TBF_FLAT      8u /* DS, ES, SS: base 0, limit 4 GiB, present writable data; no #AC possible */
+#define TBF_FS        16u /* with TBF_FLAT: FS is a 4 GiB present writable data segment (any base) */
+#define TBF_GS        32u /* the same for GS */
 
 typedef struct TB TB;
 /* Host code of a block: runs its instructions as tb_exec does, possibly

@@ -224,6 +224,9 @@ END_TEST
  * gate that resumes) gives the interpreter's state under the threaded engine. */
 /* Run prog at TM_CODE on a fresh machine with the given engine; out gets
  * the registers, EIP and a checksum of 0x50000-0x6FFFF. */
+/* Extra set-up for the next run_prog (then cleared), or NULL. */
+static void (*prog_setup)(void);
+
 static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
     tm_free(tm);
     tm = tm_new(16 << 20);
@@ -231,6 +234,7 @@ static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t
     cpu_set_engine(cpu, engine);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     tm_poke(tm, TM_CODE, prog, len);
+    if (prog_setup) prog_setup();
     tm_run(tm, 100000);
     for (int i = 0; i < 8; i++)
         out[i] = cpu->regs[i];
@@ -537,6 +541,56 @@ START_TEST(hot_indirect_and_cross_page_branches) {
 }
 END_TEST
 
+/* GS-relative loads and stores (GS base 0x50000, as thread data in user
+ * space), MOV with a memory offset (A0-A3), and indirect calls and jumps
+ * through a register and through GS-relative memory, in a hot loop: the
+ * same state as the interpreter, and under the jit none of them goes
+ * through its handler. */
+static void gs_setup(void) {
+    cpu->seg[SEG_GS].base = 0x50000;
+    tm_poke32(tm, 0x50800, TM_CODE + 73); /* the function pointer at gs:0x800 */
+}
+START_TEST(hot_segment_base_and_indirect_branches) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,                   /* mov ecx, 300 */
+        0x65, 0x8B, 0x04, 0x8D, 0x00, 0x00, 0x00, 0x00, /* l: mov eax, gs:[ecx*4] */
+        0x01, 0xC8,                                     /* add eax, ecx */
+        0x65, 0x89, 0x04, 0x8D, 0x04, 0x00, 0x00, 0x00, /* mov gs:[ecx*4+4], eax */
+        0xA1, 0x10, 0x00, 0x05, 0x00,                   /* mov eax, [0x50010] */
+        0x83, 0xC0, 0x03,                               /* add eax, 3 */
+        0xA3, 0x10, 0x00, 0x05, 0x00,                   /* mov [0x50010], eax */
+        0xA0, 0x20, 0x00, 0x05, 0x00,                   /* mov al, [0x50020] */
+        0x00, 0xC8,                                     /* add al, cl */
+        0xA2, 0x20, 0x00, 0x05, 0x00,                   /* mov [0x50020], al */
+        0x65, 0xFF, 0x15, 0x00, 0x08, 0x00, 0x00,       /* call gs:[0x800] (f) */
+        0xBA, 0x49, 0x00, 0x02, 0x00,                   /* mov edx, f */
+        0xFF, 0xD2,                                     /* call edx */
+        0xBB, 0x45, 0x00, 0x02, 0x00,                   /* mov ebx, l2 */
+        0xFF, 0xE3,                                     /* jmp ebx */
+        0x49,                                           /* l2: dec ecx */
+        0x75, 0xBD,                                     /* jnz l */
+        0xF4,                                           /* hlt */
+        0x46, 0xC3,                                     /* f: inc esi; ret */
+    };
+    uint32_t a[10], b[10];
+    prog_setup = gs_setup;
+    run_prog(ENGINE_INTERP, prog, sizeof prog, a);
+    ck_assert_uint_eq(a[R_ESI], 600);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, sizeof prog, b);
+    prog_setup = NULL;
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    if (cpu->engine == ENGINE_JIT) {
+        ck_assert_uint_gt(stats()->blocks_compiled, 0);
+        const unsigned ops[] = {0x8B, 0x89, 0xA0, 0xA1, 0xA2, 0xA3, 0xFF};
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            ck_assert_msg(stats()->core_calls[ops[i]] < 40, "opcode %02X: %llu handler calls",
+                          ops[i], (unsigned long long)stats()->core_calls[ops[i]]);
+    }
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -573,6 +627,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, rep_string_bulk_semantics);
     tcase_add_test(tc, hot_call_ret_then_stack_fault);
     tcase_add_test(tc, hot_indirect_and_cross_page_branches);
+    tcase_add_test(tc, hot_segment_base_and_indirect_branches);
     suite_add_tcase(s, tc);
     return s;
 }
