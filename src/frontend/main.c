@@ -14,12 +14,18 @@
  * the serial console is on the terminal. Both are polled between CPU
  * slices, so the machine stays single-threaded.
  *
+ * Virtual time follows the host clock unless -icount asks for time derived
+ * from the instruction count; when the guest idles the loop sleeps in
+ * ppoll() on its input descriptors until the next timer is due.
+ *
  * Options that belong to parts of the machine not built yet (the GDB
- * stub, -icount, -rtc) are recognised and refused with a clear message rather
- * than silently ignored.
+ * stub) are recognised and refused with a clear message rather than
+ * silently ignored.
  */
+#define _GNU_SOURCE 1 /* ppoll */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,49 +60,56 @@ typedef struct Options {
     uint64_t max_insns;
     int engine;           /* -accel; -1: the default */
     bool singlestep;
-    bool stats;           /* -dbt-stats */
-    uint64_t lockstep;    /* -lockstep N: compare with the interpreter every N instructions */
-    const char *rtc;      /* -rtc base=... */
-    int icount_shift;     /* -icount shift=N; -1: default */
+    bool stats;        /* -dbt-stats */
+    uint64_t lockstep; /* -lockstep N: compare with the interpreter every N instructions */
+    const char *rtc;   /* -rtc base=... */
+    int icount_shift;  /* -icount shift=N; ICOUNT_AUTO; ICOUNT_OFF: follow the host clock */
     bool nographic;
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
     const char *monitor; /* stdio, none */
 } Options;
 
+#define ICOUNT_OFF  (-2)
+#define ICOUNT_AUTO (-1)
+
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: bt86 [options]\n"
-            "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
-            "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
-            "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
-            "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
-            "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
-            "                       (default cad); also once=DRIVES, menu=on|off\n"
-            "  -snapshot            never write the disk images (writes are kept in memory)\n"
-            "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
-            "  -initrd FILE         ... with this initial RAM disk\n"
-            "  -append CMDLINE      ... and this kernel command line\n"
-            "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
-            "  -serial DEV          COM1: stdio, none or file:PATH\n"
-            "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
-            "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
-            "  -D FILE              write the trace to FILE instead of stderr\n"
-            "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
-            "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
-            "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
-            "                       --engine is the same\n"
-            "  -singlestep          translate one instruction per block\n"
-            "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
-            "  -lockstep N          run the engine against the interpreter, comparing every N\n"
-            "                       instructions; report the first divergence (bt86 extension)\n"
-            "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
-            "  -vga std|none        the VGA adapter (default std)\n"
-            "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
-            "  -h, -help            this help;  -version  the version\n"
-            "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (a date makes runs repeat exactly)\n"
-            "  -icount shift=N|auto virtual time: 2^N ns per instruction (default 2 ns)\n"
-            "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
+    fprintf(
+        out,
+        "usage: bt86 [options]\n"
+        "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
+        "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
+        "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
+        "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+        "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
+        "                       (default cad); also once=DRIVES, menu=on|off\n"
+        "  -snapshot            never write the disk images (writes are kept in memory)\n"
+        "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
+        "  -initrd FILE         ... with this initial RAM disk\n"
+        "  -append CMDLINE      ... and this kernel command line\n"
+        "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
+        "  -serial DEV          COM1: stdio, none or file:PATH\n"
+        "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
+        "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
+        "  -D FILE              write the trace to FILE instead of stderr\n"
+        "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
+        "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
+        "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
+        "                       --engine is the same\n"
+        "  -singlestep          translate one instruction per block\n"
+        "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
+        "  -lockstep N          run the engine against the interpreter, comparing every N\n"
+        "                       instructions; report the first divergence (bt86 extension)\n"
+        "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
+        "  -vga std|none        the VGA adapter (default std)\n"
+        "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
+        "  -h, -help            this help;  -version  the version\n"
+        "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (default utc)\n"
+        "  -icount shift=N|auto deterministic time: each instruction takes 2^N ns of virtual\n"
+        "                       time (auto: N=1), an idle CPU skips to the next timer; with a\n"
+        "                       fixed -rtc date two runs with the same input print the same\n"
+        "                       bytes. Default: virtual time follows the host clock\n"
+        "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
 }
 
 static const char *const not_yet[] = {"-s", "-S", "-gdb", NULL};
@@ -331,8 +344,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             const char *v = strncmp(val, "shift=", 6) == 0 ? val + 6 : val;
             char *end;
             long n = strtol(v, &end, 10);
-            if (strcmp(v, "auto") == 0) {
-                o->icount_shift = -1;
+            if (strncmp(v, "auto", 4) == 0 && (v[4] == 0 || v[4] == ',')) {
+                o->icount_shift = ICOUNT_AUTO;
             } else if (end == v || (*end && *end != ',') || n < 0 || n > 10) {
                 fprintf(stderr, "bt86: -icount: expected shift=N with N in 0..10, or auto ('%s')\n", val);
                 return -1;
@@ -464,8 +477,27 @@ static void console_poll(Console *c, Pc *pc) {
     c->npending -= taken;
 }
 
+/* The guest idles (host-clock mode): sleep until its next timer is due or
+ * input arrives on the console. False when nothing could ever wake it. */
+static bool idle_wait(Pc *pc, const Console *con, bool display) {
+    uint64_t ns = pc_idle_ns(pc);
+    struct pollfd fds[2];
+    nfds_t n = 0;
+    if (con->enabled && !con->eof && con->npending == 0)
+        fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+    if (display && ns > 10000000) ns = 10000000; /* keep the window responsive */
+    if (ns == UINT64_MAX && n == 0) return false;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    ppoll(n ? fds : NULL, n, ns == UINT64_MAX ? NULL : &ts, NULL);
+    return true;
+}
+
 int main(int argc, char **argv) {
-    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin", .engine = -1, .icount_shift = -1};
+    Options o = {.ram_mb = 128,
+                 .bios = "/usr/share/seabios/bios.bin",
+                 .engine = -1,
+                 .icount_shift = ICOUNT_OFF};
     if (parse_args(argc, argv, &o) < 0) return 1;
 
     unsigned trace_mask = 0;
@@ -499,6 +531,7 @@ int main(int argc, char **argv) {
     cfg.serial_tx = serial ? serial_out : NULL;
     cfg.serial_opaque = serial;
     if (rtc_start(o.rtc, &cfg.rtc_start) < 0) return 1;
+    cfg.host_clock = o.icount_shift == ICOUNT_OFF;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
@@ -599,10 +632,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");
                 break;
             }
-            cpu_reset(pc_cpu(pc));
+            pc_reset(pc);
         } else if (e == PC_EXIT_POWEROFF) {
             break; /* the guest powered the machine off: exit status 0 */
-        } else if (e == PC_EXIT_HALTED) {
+        } else if (e == PC_EXIT_HALTED ||
+                   (e == PC_EXIT_IDLE && !idle_wait(pc, &con, display != NULL))) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;
         }
