@@ -22,7 +22,7 @@
  * stub) are recognised and refused with a clear message rather than
  * silently ignored.
  */
-#define _GNU_SOURCE 1 /* ppoll */
+#define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -88,7 +88,7 @@ static void usage(FILE *out) {
         "  -initrd FILE         ... with this initial RAM disk\n"
         "  -append CMDLINE      ... and this kernel command line\n"
         "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
-        "  -serial DEV          COM1: stdio, none or file:PATH\n"
+        "  -serial DEV          COM1: stdio, pty, none or file:PATH\n"
         "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
         "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
         "  -D FILE              write the trace to FILE instead of stderr\n"
@@ -410,6 +410,61 @@ static void tty_make_raw(void) {
     atexit(tty_restore);
 }
 
+/* ---- -serial pty: COM1 on a pseudo-terminal ---- */
+
+typedef struct Pty {
+    int fd;               /* the master side, non-blocking; -1: no pty */
+    uint8_t pending[256]; /* read, not yet taken by the UART */
+    size_t npending;
+} Pty;
+
+/* Open a pseudo-terminal in raw mode and say where it is, as QEMU does. */
+static int pty_open(Pty *p) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY);
+    const char *name = NULL;
+    if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 || !(name = ptsname(fd))) {
+        fprintf(stderr, "bt86: -serial pty: cannot open a pseudo-terminal: %s\n", strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fprintf(stderr, "char device redirected to %s (label serial0)\n", name);
+    p->fd = fd;
+    p->npending = 0;
+    return 0;
+}
+
+/* COM1 output: bytes nobody reads (no one has the pty open, or its buffer
+ * is full) are dropped, as on a serial line with nothing attached. */
+static void pty_out(void *opaque, uint8_t byte) {
+    Pty *p = opaque;
+    if (write(p->fd, &byte, 1) < 0) { /* EAGAIN, EIO: dropped */
+    }
+}
+
+/* Whether the other side has the pty open (with nobody there, the master
+ * reports a hang-up). */
+static bool pty_connected(const Pty *p) {
+    struct pollfd f = {.fd = p->fd, .events = POLLIN};
+    return !(poll(&f, 1, 0) == 1 && (f.revents & POLLHUP) && !(f.revents & POLLIN));
+}
+
+static void pty_poll(Pty *p, Pc *pc) {
+    if (p->fd < 0) return;
+    if (p->npending < sizeof p->pending) {
+        ssize_t n = read(p->fd, p->pending + p->npending, sizeof p->pending - p->npending);
+        if (n > 0) p->npending += (size_t)n;
+    }
+    size_t taken = pc_serial_input(pc, p->pending, p->npending);
+    memmove(p->pending, p->pending + taken, p->npending - taken);
+    p->npending -= taken;
+}
+
 static void serial_out(void *opaque, uint8_t byte) {
     FILE *f = opaque;
     fputc(byte, f);
@@ -478,13 +533,20 @@ static void console_poll(Console *c, Pc *pc) {
 }
 
 /* The guest idles (host-clock mode): sleep until its next timer is due or
- * input arrives on the console. False when nothing could ever wake it. */
-static bool idle_wait(Pc *pc, const Console *con, bool display) {
+ * input arrives on the console or the pty. False when nothing could ever
+ * wake it. */
+static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display) {
     uint64_t ns = pc_idle_ns(pc);
     struct pollfd fds[2];
     nfds_t n = 0;
     if (con->enabled && !con->eof && con->npending == 0)
         fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+    if (pty->fd >= 0 && pty->npending == 0) {
+        if (pty_connected(pty))
+            fds[n++] = (struct pollfd){.fd = pty->fd, .events = POLLIN};
+        else if (ns > 100000000)
+            ns = 100000000; /* look again for someone opening it */
+    }
     if (display && ns > 10000000) ns = 10000000; /* keep the window responsive */
     if (ns == UINT64_MAX && n == 0) return false;
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
@@ -521,15 +583,20 @@ int main(int argc, char **argv) {
         }
     }
     FILE *serial = NULL, *debugcon = NULL;
-    if (open_chardev("-serial", o.serial, &serial) < 0) return 1;
+    Pty pty = {.fd = -1};
+    if (o.serial && strcmp(o.serial, "pty") == 0) {
+        if (pty_open(&pty) < 0) return 1;
+    } else if (open_chardev("-serial", o.serial, &serial) < 0) {
+        return 1;
+    }
     if (open_chardev("-debugcon", o.debugcon, &debugcon) < 0) return 1;
 
     PcConfig cfg = pc_default_config();
     cfg.ram_mb = o.ram_mb;
     cfg.bios_path = o.bios;
     cfg.debugcon_out = debugcon;
-    cfg.serial_tx = serial ? serial_out : NULL;
-    cfg.serial_opaque = serial;
+    cfg.serial_tx = serial ? serial_out : pty.fd >= 0 ? pty_out : NULL;
+    cfg.serial_opaque = serial ? (void *)serial : (void *)&pty;
     if (rtc_start(o.rtc, &cfg.rtc_start) < 0) return 1;
     cfg.host_clock = o.icount_shift == ICOUNT_OFF;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
@@ -626,6 +693,7 @@ int main(int argc, char **argv) {
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
+        pty_poll(&pty, pc);
         if (display && !display_sdl_update(display)) break; /* window closed */
         if (e == PC_EXIT_RESET) {
             if (o.no_reboot) {
@@ -636,7 +704,7 @@ int main(int argc, char **argv) {
         } else if (e == PC_EXIT_POWEROFF) {
             break; /* the guest powered the machine off: exit status 0 */
         } else if (e == PC_EXIT_HALTED ||
-                   (e == PC_EXIT_IDLE && !idle_wait(pc, &con, display != NULL))) {
+                   (e == PC_EXIT_IDLE && !idle_wait(pc, &con, &pty, display != NULL))) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;
         }
@@ -652,6 +720,7 @@ int main(int argc, char **argv) {
     if (tracer) tracer_free(tracer);
     if (log != stderr) fclose(log);
     if (serial && serial != stdout) fclose(serial);
+    if (pty.fd >= 0) close(pty.fd);
     if (debugcon && debugcon != stdout) fclose(debugcon);
     fflush(stdout);
     pc_free(pc);
