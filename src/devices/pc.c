@@ -56,6 +56,11 @@ struct Pc {
     uint64_t host_base;
     uint64_t insns_per_us;
     uint64_t tsc_base, tsc_base_ns, tsc_last;
+    /* Instruction-derived time: the current ns per instruction; with
+     * icount_auto, when (host ns) to compare with the host clock next, and
+     * when the CPU began to idle (0: it is not idle). */
+    uint64_t ns_now;
+    uint64_t auto_next, idle_from;
 };
 
 PcConfig pc_default_config(void) {
@@ -68,7 +73,7 @@ PcConfig pc_default_config(void) {
     return c;
 }
 
-static uint64_t pc_ns_per_insn(const Pc *pc) { return pc->cfg.ns_per_insn ? pc->cfg.ns_per_insn : 1; }
+static uint64_t pc_ns_per_insn(const Pc *pc) { return pc->ns_now; }
 
 static uint64_t host_now_ns(void) {
     struct timespec ts;
@@ -89,12 +94,23 @@ static uint64_t pc_insns_for(const Pc *pc, uint64_t ns) {
     return 1 + us * pc->insns_per_us;
 }
 
-/* Host-clock mode: the TSC follows virtual time at PC_TSC_HZ, read at the
- * exact moment of the RDTSC, so the guest's calibration against the PIT
- * (also virtual time) agrees whatever the host's speed. */
+/* Virtual time at this moment, inside a CPU slice too. */
+static uint64_t pc_exact_vtime(const Pc *pc) {
+    if (pc->cfg.host_clock) return pc_host_vtime(pc);
+    uint64_t v = vclock_now(&pc->clock);
+    if (pc->in_slice) {
+        uint64_t t = pc->slice_ns + (pc->cpu->icount - pc->slice_icount) * pc_ns_per_insn(pc);
+        if (t > v) v = t;
+    }
+    return v;
+}
+
+/* Host-clock and auto modes: the TSC follows virtual time at PC_TSC_HZ,
+ * read at the exact moment of the RDTSC, so the guest's calibration
+ * against the PIT (also virtual time) agrees whatever the host's speed. */
 static uint64_t pc_tsc_read(void *opaque) {
     Pc *pc = opaque;
-    uint64_t t = pc_host_vtime(pc);
+    uint64_t t = pc_exact_vtime(pc);
     uint64_t tsc = pc->tsc_base + (t - pc->tsc_base_ns) / (1000000000u / PC_TSC_HZ);
     if (tsc < pc->tsc_last) tsc = pc->tsc_last;
     pc->tsc_last = tsc;
@@ -104,7 +120,7 @@ static uint64_t pc_tsc_read(void *opaque) {
 static void pc_tsc_write(void *opaque, uint64_t value) {
     Pc *pc = opaque;
     pc->tsc_base = pc->tsc_last = value;
-    pc->tsc_base_ns = pc_host_vtime(pc);
+    pc->tsc_base_ns = pc_exact_vtime(pc);
 }
 
 /* Before a port access: bring the virtual clock up to the instruction doing
@@ -347,7 +363,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
-    if (cfg->host_clock) {
+    pc->ns_now = cfg->ns_per_insn ? cfg->ns_per_insn : 1;
+    if (cfg->host_clock || cfg->icount_auto) {
         pc->host_base = host_now_ns();
         pc->insns_per_us = 100;
         pc->cpu->tsc_read = pc_tsc_read;
@@ -507,7 +524,7 @@ void pc_reset(Pc *pc) {
 uint64_t pc_idle_ns(Pc *pc) {
     uint64_t deadline = vclock_next_deadline(&pc->clock);
     if (deadline == VCLOCK_NEVER) return UINT64_MAX;
-    uint64_t now = pc_host_vtime(pc);
+    uint64_t now = pc->cfg.host_clock ? pc_host_vtime(pc) : vclock_now(&pc->clock);
     return deadline > now ? deadline - now : 0;
 }
 
@@ -553,14 +570,33 @@ static PcExit pc_run_host(Pc *pc, uint64_t max_insns) {
     }
 }
 
+/* -icount auto: every 100 ms of host time, halve or double the time per
+ * instruction when virtual time has run more than 100 ms ahead of or
+ * behind the host's. */
+static void pc_icount_adjust(Pc *pc) {
+    uint64_t host = host_now_ns() - pc->host_base;
+    if (host < pc->auto_next) return;
+    pc->auto_next = host + 100000000u;
+    uint64_t v = vclock_now(&pc->clock);
+    if (v > host + 100000000u && pc->ns_now > 1)
+        pc->ns_now /= 2;
+    else if (v + 100000000u < host && pc->ns_now < 1024)
+        pc->ns_now *= 2;
+}
+
 PcExit pc_run(Pc *pc, uint64_t max_insns) {
     if (pc->cfg.host_clock) return pc_run_host(pc, max_insns);
     CPU *cpu = pc->cpu;
-    uint64_t ns = pc_ns_per_insn(pc);
     uint64_t start = cpu->icount;
+    if (pc->idle_from) { /* -icount auto: idle time passes as on the host */
+        vclock_advance(&pc->clock, vclock_now(&pc->clock) + (host_now_ns() - pc->idle_from));
+        pc->idle_from = 0;
+    }
     for (;;) {
         uint64_t done = cpu->icount - start;
         if (done >= max_insns) return PC_EXIT_INSN_LIMIT;
+        if (pc->cfg.icount_auto) pc_icount_adjust(pc);
+        uint64_t ns = pc_ns_per_insn(pc);
         uint64_t now = vclock_now(&pc->clock), deadline = vclock_next_deadline(&pc->clock);
         uint64_t slice = deadline == VCLOCK_NEVER ? SLICE_MAX : (deadline > now ? (deadline - now) / ns : 0);
         if (slice == 0) slice = 1;
@@ -579,6 +615,11 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
+            if (pc->cfg.icount_auto) {
+                if (cpu->nmi_pending || pic_intr_pending(pc->pic)) break;
+                pc->idle_from = host_now_ns(); /* the caller sleeps; see above */
+                return PC_EXIT_IDLE;
+            }
         {
             /* Idle until the next event; the TSC keeps counting meanwhile
              * (one tick per ns_per_insn of virtual time, as when running). */

@@ -47,6 +47,9 @@ typedef struct PcConfig {
     void *serial_opaque;
     bool host_clock;          /* virtual time follows the host clock (else the instruction count) */
     uint64_t ns_per_insn;     /* virtual time per instruction without host_clock */
+    bool icount_auto;         /* without host_clock: adapt ns_per_insn (1..1024, powers of 2)
+                                 to keep virtual time near the host's, and sleep while idle
+                                 (QEMU's -icount shift=auto; not reproducible) */
     int64_t rtc_start;        /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];        /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;            /* never write the images: writes go to memory */
@@ -67,7 +70,7 @@ typedef enum PcExit {
     PC_EXIT_RESET,      /* triple fault or reset request */
     PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
     PC_EXIT_POWEROFF,   /* the guest switched the machine off (ACPI S5) */
-    PC_EXIT_IDLE,       /* host_clock: the CPU waits for an interrupt (see pc_idle_ns) */
+    PC_EXIT_IDLE,       /* host_clock, icount_auto: the CPU waits for an interrupt (pc_idle_ns) */
 } PcExit;
 
 /* The TSC's rate in host-clock mode (one tick per 2 ns of virtual time,

@@ -100,6 +100,7 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
     ca.snapshot = cb.snapshot = true;
     /* Both machines must see the same time: derive it from the instruction count. */
     ca.host_clock = cb.host_clock = false;
+    ca.icount_auto = cb.icount_auto = false;
     cb.serial_tx = NULL;
     cb.debugcon_out = NULL;
     char err[512];

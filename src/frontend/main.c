@@ -106,9 +106,10 @@ static void usage(FILE *out) {
         "  -h, -help            this help;  -version  the version\n"
         "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (default utc)\n"
         "  -icount shift=N|auto deterministic time: each instruction takes 2^N ns of virtual\n"
-        "                       time (auto: N=1), an idle CPU skips to the next timer; with a\n"
-        "                       fixed -rtc date two runs with the same input print the same\n"
-        "                       bytes. Default: virtual time follows the host clock\n"
+        "                       time, an idle CPU skips to the next timer; with a fixed -rtc\n"
+        "                       date two runs with the same input print the same bytes.\n"
+        "                       auto: N adapts to keep near the host clock, an idle CPU\n"
+        "                       sleeps (not reproducible). Default: time follows the host clock\n"
         "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
 }
 
@@ -599,6 +600,7 @@ int main(int argc, char **argv) {
     cfg.serial_opaque = serial ? (void *)serial : (void *)&pty;
     if (rtc_start(o.rtc, &cfg.rtc_start) < 0) return 1;
     cfg.host_clock = o.icount_shift == ICOUNT_OFF;
+    cfg.icount_auto = o.icount_shift == ICOUNT_AUTO;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
