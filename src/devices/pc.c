@@ -73,7 +73,9 @@ PcConfig pc_default_config(void) {
     return c;
 }
 
-static uint64_t pc_ns_per_insn(const Pc *pc) { return pc->ns_now; }
+static uint64_t pc_ns_per_insn(const Pc *pc) {
+    return pc->ns_now;
+}
 
 static uint64_t host_now_ns(void) {
     struct timespec ts;
