@@ -194,9 +194,27 @@ static int rtc_start(const char *spec, int64_t *out) {
     time_t now = time(NULL);
     *out = (int64_t)now;
     if (!spec) return 0;
-    const char *v = strncmp(spec, "base=", 5) == 0 ? spec + 5 : spec;
-    char base[64];
-    snprintf(base, sizeof base, "%.*s", (int)strcspn(v, ","), v);
+    /* base=..., clock=host|rt|vm, driftfix=none|slew; the RTC always runs
+     * on the virtual clock, whose pace -icount chooses, so clock= and
+     * driftfix= change nothing here. */
+    char base[64] = "utc";
+    for (const char *item = spec; *item;) {
+        size_t len = strcspn(item, ",");
+        char kv[64];
+        snprintf(kv, sizeof kv, "%.*s", (int)len, item);
+        if (strncmp(kv, "base=", 5) == 0)
+            snprintf(base, sizeof base, "%s", kv + 5);
+        else if (!strchr(kv, '=') && item == spec)
+            snprintf(base, sizeof base, "%s", kv);
+        else if (strcmp(kv, "clock=host") != 0 && strcmp(kv, "clock=rt") != 0 &&
+                 strcmp(kv, "clock=vm") != 0 && strcmp(kv, "driftfix=none") != 0 &&
+                 strcmp(kv, "driftfix=slew") != 0) {
+            fprintf(stderr, "bt86: -rtc: unknown setting '%s' (base=, clock=, driftfix=)\n", kv);
+            return -1;
+        }
+        item += len;
+        if (*item == ',') item++;
+    }
     if (strcmp(base, "utc") == 0) return 0;
     if (strcmp(base, "localtime") == 0) {
         struct tm lt;
