@@ -3,10 +3,11 @@
  * console on the terminal, and tracing.
  *
  *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
- *          [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
+ *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
+ *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
