@@ -215,6 +215,14 @@ struct CPU {
     void (*ferr)(void *opaque, int level);
     void *ferr_opaque;
 
+    /* Time-stamp counter: when tsc_read is set, RDTSC and RDMSR take the
+     * TSC from it and WRMSR hands the new value to tsc_write (the machine
+     * derives the TSC from its virtual clock); otherwise `tsc` counts one
+     * tick per retired instruction. */
+    uint64_t (*tsc_read)(void *opaque);
+    void (*tsc_write)(void *opaque, uint64_t value);
+    void *tsc_opaque;
+
     /* Memory and I/O. */
     Mmu mmu;
     struct IoBus *io;

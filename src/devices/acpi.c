@@ -285,6 +285,14 @@ AcpiPm *acpi_pm_new(PciBus *pci, IoBus *io, VClock *clk, IrqLine sci, AcpiPowerO
     return pm;
 }
 
+void acpi_pm_reset(AcpiPm *pm) {
+    memset(pm->regs, 0, sizeof pm->regs);
+    pm->gpe_sts = pm->gpe_en = 0;
+    pm->apm_cnt = pm->apm_sts = 0;
+    pm->last_tick = ticks_at(vclock_now(pm->clk));
+    update_sci(pm); /* SCI low, timer wake-up off */
+}
+
 void acpi_pm_free(AcpiPm *pm) {
     if (!pm) return;
     timer_del(&pm->tmr_timer);

@@ -62,6 +62,9 @@ typedef void (*AcpiPowerOffFn)(void *opaque);
 
 AcpiPm *acpi_pm_new(PciBus *pci, IoBus *io, VClock *clk, IrqLine sci, AcpiPowerOffFn poweroff,
                     void *opaque);
+/* RESET: PM1, GPE0 and APM registers cleared (the PM I/O base is PCI
+ * configuration, reset with the bus). */
+void acpi_pm_reset(AcpiPm *pm);
 void acpi_pm_free(AcpiPm *pm);
 /* Claim the fixed ports (GPE0, APM). Returns 0 or -1. */
 int acpi_pm_register(AcpiPm *pm);

@@ -153,6 +153,18 @@ static void update_fire(void *opaque) {
     timer_mod(&c->update_timer, (vclock_now(c->clock) / NS_PER_SEC + 1) * NS_PER_SEC);
 }
 
+void cmos_reset(Cmos *c) {
+    /* The MC146818's RESET input clears the interrupt enables, the square
+     * wave output and the flags; the clock and the RAM keep running on
+     * their battery. */
+    c->ram[RTC_REG_B] &= (uint8_t) ~(REGB_PIE | REGB_AIE | REGB_UIE | 0x08);
+    c->ram[RTC_REG_C] = 0;
+    c->index = 0;
+    c->nmi_masked = false;
+    periodic_arm(c);
+    update_irq(c);
+}
+
 Cmos *cmos_new(VClock *clock, IrqLine irq8, int64_t start_time) {
     Cmos *c = calloc(1, sizeof *c);
     if (!c) return NULL;

@@ -30,6 +30,8 @@ typedef struct Cmos Cmos;
 /* start_time: seconds since the Unix epoch that the clock shows at virtual time 0
  * (interpreted as the RTC's own wall-clock time: pass UTC or local time as wanted). */
 Cmos *cmos_new(VClock *clock, IrqLine irq8, int64_t start_time);
+/* The RESET pin: interrupt enables and flags cleared; time and RAM kept. */
+void cmos_reset(Cmos *c);
 void cmos_free(Cmos *c);
 int cmos_register(Cmos *c, IoBus *bus);
 void cmos_set(Cmos *c, uint8_t index, uint8_t value);

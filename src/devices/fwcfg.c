@@ -104,6 +104,12 @@ int fwcfg_add_file(FwCfg *f, const char *name, const void *data, size_t len) {
     return sel;
 }
 
+void fwcfg_reset(FwCfg *f) {
+    f->selector = 0;
+    f->offset = 0;
+    f->dma_high = 0;
+}
+
 FwCfg *fwcfg_new(void) {
     FwCfg *f = calloc(1, sizeof *f);
     if (!f) return NULL;

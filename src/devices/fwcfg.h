@@ -84,6 +84,8 @@
 typedef struct FwCfg FwCfg;
 
 FwCfg *fwcfg_new(void);
+/* RESET: selector and DMA address cleared (the items stay). */
+void fwcfg_reset(FwCfg *f);
 void fwcfg_free(FwCfg *f);
 /* Claim 0x510-0x511 and the DMA ports 0x514-0x51B. Returns 0 or -1. */
 int fwcfg_register(FwCfg *f, IoBus *bus);

@@ -418,20 +418,39 @@ void i8042_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) 
     refill(k);
 }
 
+/* Everything but the wiring to its power-on state. */
+static void power_on_state(I8042 *k) {
+    IrqLine kbd_irq = k->kbd_irq, aux_irq = k->aux_irq;
+    I8042Callbacks cb = k->cb;
+    memset(k, 0, sizeof *k);
+    k->kbd_irq = kbd_irq;
+    k->aux_irq = aux_irq;
+    k->cb = cb;
+    k->cmd_byte = CB_KBD_INT | CB_TRANSLATE;
+    k->outport = OP_RESET | OP_A20;
+    kbd_defaults(k);
+    aux_defaults(k);
+}
+
 I8042 *i8042_new(IrqLine kbd_irq, IrqLine aux_irq, const I8042Callbacks *cb) {
     I8042 *k = calloc(1, sizeof *k);
     if (!k) return NULL;
     k->kbd_irq = kbd_irq;
     k->aux_irq = aux_irq;
     if (cb) k->cb = *cb;
-    k->cmd_byte = CB_KBD_INT | CB_TRANSLATE;
-    k->outport = OP_RESET | OP_A20;
-    kbd_defaults(k);
-    aux_defaults(k);
+    power_on_state(k);
     return k;
 }
 
-void i8042_free(I8042 *k) { free(k); }
+void i8042_reset(I8042 *k) {
+    power_on_state(k);
+    update_irqs(k);
+    update_a20(k);
+}
+
+void i8042_free(I8042 *k) {
+    free(k);
+}
 
 int i8042_register(I8042 *k, IoBus *bus) {
     if (iobus_register(bus, 0x60, 1, i8042_port_read, i8042_port_write, k) < 0) return -1;

@@ -41,6 +41,9 @@ typedef struct I8042Callbacks {
 } I8042Callbacks;
 
 I8042 *i8042_new(IrqLine kbd_irq, IrqLine aux_irq, const I8042Callbacks *cb);
+/* RESET: controller, keyboard and mouse as at power-on (A20 enabled,
+ * queued bytes dropped). */
+void i8042_reset(I8042 *k);
 void i8042_free(I8042 *k);
 /* Claim ports 0x60, 0x64 and 0x92. */
 int i8042_register(I8042 *k, IoBus *bus);

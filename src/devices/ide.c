@@ -996,6 +996,24 @@ IdeChannel *ide_new(uint16_t base, uint16_t ctl, IrqLine irq) {
     return ch;
 }
 
+void ide_reset(IdeChannel *ch) {
+    ch->features = ch->count = ch->lba_low = ch->lba_mid = ch->lba_high = ch->dev_head = 0;
+    ch->hob_count = ch->hob_low = ch->hob_mid = ch->hob_high = 0;
+    ch->devctl = 0;
+    for (int i = 0; i < 2; i++) {
+        IdeDrive *d = &ch->drive[i];
+        if (d->kind == DRIVE_HD) { /* the default translation again */
+            d->heads = 16;
+            d->spt = 63;
+            uint64_t c = d->sectors / (16 * 63);
+            d->cyls = (uint16_t)(c > 16383 ? 16383 : c ? c : 1);
+        }
+        d->tray_open = d->locked = false;
+        d->sense_key = d->asc = d->ascq = 0;
+    }
+    soft_reset(ch);
+}
+
 void ide_free(IdeChannel *ch) {
     free(ch);
 }

@@ -40,6 +40,9 @@
 typedef struct IdeChannel IdeChannel;
 
 IdeChannel *ide_new(uint16_t base, uint16_t ctl, IrqLine irq);
+/* Hardware reset (RESET- on the cable): both drives as at power-on, with
+ * their media kept. */
+void ide_reset(IdeChannel *ch);
 void ide_free(IdeChannel *ch);
 /* Attach a 512-byte-sector disk at position unit (0 master, 1 slave). */
 int ide_attach_disk(IdeChannel *ch, int unit, Disk *disk);

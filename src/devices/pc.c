@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "devices/acpi.h"
 #include "devices/cmos.h"
@@ -48,6 +49,18 @@ struct Pc {
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
     uint64_t slice_ns, slice_icount;
+    /* Host-clock mode: the host's monotonic time (ns) at virtual time 0,
+     * guest instructions per host microsecond (an estimate, to size CPU
+     * slices), and the TSC: tsc_base at virtual time tsc_base_ns, never
+     * going back from tsc_last. */
+    uint64_t host_base;
+    uint64_t insns_per_us;
+    uint64_t tsc_base, tsc_base_ns, tsc_last;
+    /* Instruction-derived time: the current ns per instruction; with
+     * icount_auto, when (host ns) to compare with the host clock next, and
+     * when the CPU began to idle (0: it is not idle). */
+    uint64_t ns_now;
+    uint64_t auto_next, idle_from;
 };
 
 PcConfig pc_default_config(void) {
@@ -60,15 +73,70 @@ PcConfig pc_default_config(void) {
     return c;
 }
 
-static uint64_t pc_ns_per_insn(const Pc *pc) { return pc->cfg.ns_per_insn ? pc->cfg.ns_per_insn : 1; }
+static uint64_t pc_ns_per_insn(const Pc *pc) {
+    return pc->ns_now;
+}
+
+static uint64_t host_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Host-clock mode: where virtual time should be now (it never goes back). */
+static uint64_t pc_host_vtime(const Pc *pc) {
+    uint64_t t = host_now_ns() - pc->host_base, v = vclock_now(&pc->clock);
+    return t > v ? t : v;
+}
+
+/* Host-clock mode: about how many instructions run in `ns` of host time. */
+static uint64_t pc_insns_for(const Pc *pc, uint64_t ns) {
+    uint64_t us = ns / 1000;
+    if (us > 1000000) us = 1000000;
+    return 1 + us * pc->insns_per_us;
+}
+
+/* Virtual time at this moment, inside a CPU slice too. */
+static uint64_t pc_exact_vtime(const Pc *pc) {
+    if (pc->cfg.host_clock) return pc_host_vtime(pc);
+    uint64_t v = vclock_now(&pc->clock);
+    if (pc->in_slice) {
+        uint64_t t = pc->slice_ns + (pc->cpu->icount - pc->slice_icount) * pc_ns_per_insn(pc);
+        if (t > v) v = t;
+    }
+    return v;
+}
+
+/* Host-clock and auto modes: the TSC follows virtual time at PC_TSC_HZ,
+ * read at the exact moment of the RDTSC, so the guest's calibration
+ * against the PIT (also virtual time) agrees whatever the host's speed. */
+static uint64_t pc_tsc_read(void *opaque) {
+    Pc *pc = opaque;
+    uint64_t t = pc_exact_vtime(pc);
+    uint64_t tsc = pc->tsc_base + (t - pc->tsc_base_ns) / (1000000000u / PC_TSC_HZ);
+    if (tsc < pc->tsc_last) tsc = pc->tsc_last;
+    pc->tsc_last = tsc;
+    return tsc;
+}
+
+static void pc_tsc_write(void *opaque, uint64_t value) {
+    Pc *pc = opaque;
+    pc->tsc_base = pc->tsc_last = value;
+    pc->tsc_base_ns = pc_exact_vtime(pc);
+}
 
 /* Before a port access: bring the virtual clock up to the instruction doing
- * it, so a device sees the exact time (a PIT count read in a calibration
- * loop, a UART's transmit timing) rather than the time the slice began. */
+ * it (or, following the host, to the host's time), so a device sees the
+ * exact time (a PIT count read in a calibration loop, a UART's transmit
+ * timing) rather than the time the slice began. */
 static void pc_io_before(void *opaque) {
     Pc *pc = opaque;
     if (!pc->in_slice) return;
-    vclock_advance(&pc->clock, pc->slice_ns + (pc->cpu->icount - pc->slice_icount) * pc_ns_per_insn(pc));
+    if (pc->cfg.host_clock)
+        vclock_advance(&pc->clock, pc_host_vtime(pc));
+    else
+        vclock_advance(&pc->clock,
+                       pc->slice_ns + (pc->cpu->icount - pc->slice_icount) * pc_ns_per_insn(pc));
 }
 
 /* After a port access: the device may have armed a timer earlier than the
@@ -78,7 +146,11 @@ static void pc_io_after(void *opaque) {
     if (!pc->in_slice) return;
     uint64_t deadline = vclock_next_deadline(&pc->clock), now = vclock_now(&pc->clock);
     if (deadline == VCLOCK_NEVER) return;
-    uint64_t left = 1 + (deadline > now ? (deadline - now) / pc_ns_per_insn(pc) : 0);
+    uint64_t left;
+    if (pc->cfg.host_clock)
+        left = pc_insns_for(pc, deadline > now ? deadline - now : 0);
+    else
+        left = 1 + (deadline > now ? (deadline - now) / pc_ns_per_insn(pc) : 0);
     if (pc->cpu->run_left > left) pc->cpu->run_left = left;
 }
 
@@ -293,6 +365,14 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
+    pc->ns_now = cfg->ns_per_insn ? cfg->ns_per_insn : 1;
+    if (cfg->host_clock || cfg->icount_auto) {
+        pc->host_base = host_now_ns();
+        pc->insns_per_us = 100;
+        pc->cpu->tsc_read = pc_tsc_read;
+        pc->cpu->tsc_write = pc_tsc_write;
+        pc->cpu->tsc_opaque = pc;
+    }
     iobus_set_hooks(pc->io, pc_io_before, pc_io_after, pc);
     pc->pic = pic_new();
     pc->pit = pit_new(&pc->clock, pic_irq_line(pc->pic, 0));
@@ -380,6 +460,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cpu->irq_opaque = pc->pic;
     pc->cpu->ferr = pc_ferr;
     pc->cpu->ferr_opaque = pc;
+    pci_bus_set_reset(pc->pci, pc_reset_line, pc);
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
     fwcfg_attach_dma(pc->fwcfg, pc->pm);
@@ -388,6 +469,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         pc_free(pc);
         return NULL;
     }
+    pci_bus_save_power_on(pc->pci);
     return pc;
 }
 
@@ -421,15 +503,104 @@ void pc_power_button(Pc *pc) { acpi_pm_power_button(pc->acpi); }
 
 size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }
 
+void pc_reset(Pc *pc) {
+    pic_reset(pc->pic);
+    pit_reset(pc->pit);
+    cmos_reset(pc->cmos);
+    i8042_reset(pc->kbd); /* A20 enabled again */
+    uart_reset(pc->com1);
+    uart_reset(pc->com2);
+    fwcfg_reset(pc->fwcfg);
+    for (int i = 0; i < 2; i++)
+        ide_reset(pc->ide[i]);
+    if (pc->vga) vga_reset(pc->vga);
+    acpi_pm_reset(pc->acpi);
+    pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
+    pic_set_irq(pc->pic, 13, 0); /* FERR# released */
+    pc->powered_off = false;
+    cpu_reset(pc->cpu);
+    pc->tsc_base = pc->tsc_last = 0;
+    pc->tsc_base_ns = vclock_now(&pc->clock);
+}
+
 #define SLICE_MAX 100000
 
-PcExit pc_run(Pc *pc, uint64_t max_insns) {
+uint64_t pc_idle_ns(Pc *pc) {
+    uint64_t deadline = vclock_next_deadline(&pc->clock);
+    if (deadline == VCLOCK_NEVER) return UINT64_MAX;
+    uint64_t now = pc->cfg.host_clock ? pc_host_vtime(pc) : vclock_now(&pc->clock);
+    return deadline > now ? deadline - now : 0;
+}
+
+/* Host-clock mode: run slices sized to end near the next timer deadline,
+ * catching virtual time up with the host after each; a waiting CPU
+ * returns PC_EXIT_IDLE so the caller can sleep. */
+static PcExit pc_run_host(Pc *pc, uint64_t max_insns) {
     CPU *cpu = pc->cpu;
-    uint64_t ns = pc_ns_per_insn(pc);
     uint64_t start = cpu->icount;
     for (;;) {
         uint64_t done = cpu->icount - start;
         if (done >= max_insns) return PC_EXIT_INSN_LIMIT;
+        vclock_advance(&pc->clock, pc_host_vtime(pc));
+        uint64_t now = vclock_now(&pc->clock), deadline = vclock_next_deadline(&pc->clock);
+        uint64_t slice = deadline == VCLOCK_NEVER
+                             ? SLICE_MAX
+                             : pc_insns_for(pc, deadline > now ? deadline - now : 0);
+        if (slice > SLICE_MAX) slice = SLICE_MAX;
+        if (slice > max_insns - done) slice = max_insns - done;
+        uint64_t before = cpu->icount, t0 = host_now_ns();
+        pc->in_slice = true;
+        CpuExit e = cpu_run(cpu, slice);
+        pc->in_slice = false;
+        uint64_t ran = cpu->icount - before, t1 = host_now_ns();
+        /* Re-estimate the speed from slices long enough to measure. */
+        if (ran >= 10000 && t1 - t0 >= 20000) {
+            uint64_t rate = ran * 1000 / (t1 - t0);
+            if (rate < 1) rate = 1;
+            pc->insns_per_us = (pc->insns_per_us * 3 + rate) / 4;
+            if (pc->insns_per_us < 1) pc->insns_per_us = 1;
+        }
+        vclock_advance(&pc->clock, pc_host_vtime(pc));
+        switch (e) {
+        case CPU_EXIT_RESET: return PC_EXIT_RESET;
+        case CPU_EXIT_REQUEST: return pc->powered_off ? PC_EXIT_POWEROFF : PC_EXIT_REQUEST;
+        case CPU_EXIT_HALT:
+            if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
+            /* An interrupt that came due meanwhile wakes it at once. */
+            if (cpu->nmi_pending || pic_intr_pending(pc->pic)) break;
+            return PC_EXIT_IDLE;
+        default: break;
+        }
+    }
+}
+
+/* -icount auto: every 100 ms of host time, halve or double the time per
+ * instruction when virtual time has run more than 100 ms ahead of or
+ * behind the host's. */
+static void pc_icount_adjust(Pc *pc) {
+    uint64_t host = host_now_ns() - pc->host_base;
+    if (host < pc->auto_next) return;
+    pc->auto_next = host + 100000000u;
+    uint64_t v = vclock_now(&pc->clock);
+    if (v > host + 100000000u && pc->ns_now > 1)
+        pc->ns_now /= 2;
+    else if (v + 100000000u < host && pc->ns_now < 1024)
+        pc->ns_now *= 2;
+}
+
+PcExit pc_run(Pc *pc, uint64_t max_insns) {
+    if (pc->cfg.host_clock) return pc_run_host(pc, max_insns);
+    CPU *cpu = pc->cpu;
+    uint64_t start = cpu->icount;
+    if (pc->idle_from) { /* -icount auto: idle time passes as on the host */
+        vclock_advance(&pc->clock, vclock_now(&pc->clock) + (host_now_ns() - pc->idle_from));
+        pc->idle_from = 0;
+    }
+    for (;;) {
+        uint64_t done = cpu->icount - start;
+        if (done >= max_insns) return PC_EXIT_INSN_LIMIT;
+        if (pc->cfg.icount_auto) pc_icount_adjust(pc);
+        uint64_t ns = pc_ns_per_insn(pc);
         uint64_t now = vclock_now(&pc->clock), deadline = vclock_next_deadline(&pc->clock);
         uint64_t slice = deadline == VCLOCK_NEVER ? SLICE_MAX : (deadline > now ? (deadline - now) / ns : 0);
         if (slice == 0) slice = 1;
@@ -448,6 +619,11 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
+            if (pc->cfg.icount_auto) {
+                if (cpu->nmi_pending || pic_intr_pending(pc->pic)) break;
+                pc->idle_from = host_now_ns(); /* the caller sleeps; see above */
+                return PC_EXIT_IDLE;
+            }
         {
             /* Idle until the next event; the TSC keeps counting meanwhile
              * (one tick per ns_per_insn of virtual time, as when running). */

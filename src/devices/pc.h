@@ -4,9 +4,16 @@
  * ACPI power management (PIIX4 PM function, so the guest can power off),
  * the firmware debug console, the POST port), wired to one virtual clock.
  *
- * Time is deterministic: every executed instruction advances the virtual
- * clock by ns_per_insn, and a halted CPU skips ahead to the next timer.
- * Two runs with the same inputs behave identically.
+ * Time has two modes. With cfg.host_clock the virtual clock follows the
+ * host's monotonic clock: the CPU runs in slices and virtual time catches
+ * up with the host's elapsed time after each one and at each port access;
+ * when the guest idles (HLT with interrupts enabled) pc_run returns
+ * PC_EXIT_IDLE and the caller sleeps on the host for pc_idle_ns(). The TSC
+ * then runs at PC_TSC_HZ of virtual time. Without it (the default, and
+ * -icount) time is deterministic: every executed instruction advances the
+ * virtual clock by ns_per_insn, the TSC counts instructions, and a halted
+ * CPU skips ahead to the next timer, so two runs with the same inputs
+ * behave identically.
  *
  * Use:
  *     PcConfig cfg = pc_default_config();
@@ -38,20 +45,24 @@ typedef struct PcConfig {
     FILE *debugcon_out;          /* firmware debug console, or NULL */
     void (*serial_tx)(void *opaque, uint8_t byte); /* COM1 output, or NULL */
     void *serial_opaque;
-    uint64_t ns_per_insn;        /* virtual time per instruction */
-    int64_t rtc_start;           /* RTC time at power-on (seconds since the epoch) */
-    const char *hd[4];           /* disk images: primary master/slave, secondary master/slave */
-    bool snapshot;               /* never write the images: writes go to memory */
-    const char *cdrom;           /* ISO 9660 image in the CD drive (secondary master), or NULL:
-                                    an empty drive unless hd[2] takes its place */
-    const char *boot_order;      /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
-                                    (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
-    bool boot_menu;              /* SeaBIOS's boot menu (F12) */
-    bool vga;                    /* add the VGA (default true) */
-    const char *vgabios_path;    /* its option ROM; NULL: none */
-    const char *kernel;          /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
-    const char *initrd;          /* its initial RAM disk, or NULL */
-    const char *append;          /* its command line, or NULL */
+    bool host_clock;          /* virtual time follows the host clock (else the instruction count) */
+    uint64_t ns_per_insn;     /* virtual time per instruction without host_clock */
+    bool icount_auto;         /* without host_clock: adapt ns_per_insn (1..1024, powers of 2)
+                                 to keep virtual time near the host's, and sleep while idle
+                                 (QEMU's -icount shift=auto; not reproducible) */
+    int64_t rtc_start;        /* RTC time at power-on (seconds since the epoch) */
+    const char *hd[4];        /* disk images: primary master/slave, secondary master/slave */
+    bool snapshot;            /* never write the images: writes go to memory */
+    const char *cdrom;        /* ISO 9660 image in the CD drive (secondary master), or NULL:
+                                 an empty drive unless hd[2] takes its place */
+    const char *boot_order;   /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
+                                 (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
+    bool boot_menu;           /* SeaBIOS's boot menu (F12) */
+    bool vga;                 /* add the VGA (default true) */
+    const char *vgabios_path; /* its option ROM; NULL: none */
+    const char *kernel;       /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
+    const char *initrd;       /* its initial RAM disk, or NULL */
+    const char *append;       /* its command line, or NULL */
 } PcConfig;
 
 typedef enum PcExit {
@@ -60,7 +71,12 @@ typedef enum PcExit {
     PC_EXIT_RESET,      /* triple fault or reset request */
     PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
     PC_EXIT_POWEROFF,   /* the guest switched the machine off (ACPI S5) */
+    PC_EXIT_IDLE,       /* host_clock, icount_auto: the CPU waits for an interrupt (pc_idle_ns) */
 } PcExit;
+
+/* The TSC's rate in host-clock mode (one tick per 2 ns of virtual time,
+ * the same as the default instruction-derived rate). */
+#define PC_TSC_HZ 500000000u
 
 typedef struct Pc Pc;
 
@@ -70,6 +86,13 @@ bool pc_boot_order_valid(const char *order);
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
 void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);
+/* After PC_EXIT_IDLE: host nanoseconds until the next timer is due (0 if
+ * one already is), or UINT64_MAX when no timer is armed. */
+uint64_t pc_idle_ns(Pc *pc);
+/* Pull the machine's reset line: the CPU and every device return to their
+ * power-on state (guest RAM and the CMOS's non-volatile bytes and clock
+ * stay), as after a triple fault, port 0x92/0xCF9 or an 8042 reset pulse. */
+void pc_reset(Pc *pc);
 CPU *pc_cpu(Pc *pc);
 PhysMem *pc_physmem(Pc *pc);
 /* Press the ACPI power button (the guest's OS decides to shut down). */

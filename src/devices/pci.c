@@ -8,6 +8,9 @@
 
 struct PciBus {
     uint32_t address; /* 0xCF8 */
+    uint8_t rcr;      /* 0xCF9: the PIIX3's reset control register (SYS_RST) */
+    void (*reset)(void *opaque);
+    void *reset_opaque;
     PciFunction *fn[256];
     PciFunction slots[PCI_MAX_FUNCTIONS];
     unsigned nslots;
@@ -16,7 +19,29 @@ struct PciBus {
 PciBus *pci_bus_new(void) { return calloc(1, sizeof(PciBus)); }
 void pci_bus_free(PciBus *bus) { free(bus); }
 
-PciFunction *pci_find_function(PciBus *bus, uint8_t devfn) { return bus->fn[devfn]; }
+void pci_bus_set_reset(PciBus *bus, void (*reset)(void *opaque), void *opaque) {
+    bus->reset = reset;
+    bus->reset_opaque = opaque;
+}
+
+void pci_bus_save_power_on(PciBus *bus) {
+    for (unsigned i = 0; i < bus->nslots; i++)
+        memcpy(bus->slots[i].cfg_power_on, bus->slots[i].cfg, 256);
+}
+
+void pci_bus_reset(PciBus *bus) {
+    bus->address = 0;
+    bus->rcr = 0;
+    for (unsigned i = 0; i < bus->nslots; i++) {
+        PciFunction *f = &bus->slots[i];
+        memcpy(f->cfg, f->cfg_power_on, 256);
+        if (f->write_hook) f->write_hook(f, 0, 256); /* the chip follows its registers */
+    }
+}
+
+PciFunction *pci_find_function(PciBus *bus, uint8_t devfn) {
+    return bus->fn[devfn];
+}
 
 PciFunction *pci_add_function(PciBus *bus, uint8_t devfn, uint16_t vendor, uint16_t device,
                               uint16_t class_code) {
@@ -57,6 +82,7 @@ uint32_t pci_port_read(void *opaque, uint16_t port, unsigned size) {
     uint32_t ones = size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
     if (port >= 0xCF8 && port < 0xCFC) {
         if (port == 0xCF8 && size == 4) return bus->address;
+        if (port == 0xCF9 && size == 1) return bus->rcr;
         return ones;
     }
     unsigned reg;
@@ -72,6 +98,12 @@ void pci_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
     PciBus *bus = opaque;
     if (port >= 0xCF8 && port < 0xCFC) {
         if (port == 0xCF8 && size == 4) bus->address = val & 0x80FFFFFCu;
+        if (port == 0xCF9 && size == 1) {
+            /* RST_CPU (bit 2) resets the machine (hard or soft: both are a
+             * full reset here); SYS_RST (bit 1) is kept. */
+            bus->rcr = (uint8_t)(val & 0x02);
+            if ((val & 0x04) && bus->reset) bus->reset(bus->reset_opaque);
+        }
         return;
     }
     unsigned reg;

@@ -11,7 +11,8 @@
  *     PciFunction *f = pci_add_function(bus, PCI_DEVFN(1, 0), 0x8086, 0x7000, 0x0601);
  *     f->wmask[0x60] = 0xFF;  f->write_hook = piix3_config_written;  f->opaque = chip;
  *
- * Reads of absent functions return all ones. Only bus 0 exists.
+ * Reads of absent functions return all ones. Only bus 0 exists. Byte port
+ * 0xCF9 is the PIIX3's reset control register.
  */
 #ifndef BT86_PCI_H
 #define BT86_PCI_H
@@ -31,6 +32,7 @@ struct PciFunction {
     /* Called after the guest wrote `size` bytes at `offset` (cfg updated). */
     void (*write_hook)(PciFunction *f, unsigned offset, unsigned size);
     void *opaque;
+    uint8_t cfg_power_on[256]; /* cfg at power-on (pci_bus_save_power_on) */
 };
 
 typedef struct PciBus PciBus;
@@ -43,6 +45,13 @@ int pci_bus_register(PciBus *bus, IoBus *io);
 PciFunction *pci_add_function(PciBus *bus, uint8_t devfn, uint16_t vendor, uint16_t device,
                               uint16_t class_code);
 PciFunction *pci_find_function(PciBus *bus, uint8_t devfn);
+/* Byte port 0xCF9 (the PIIX3's reset control register): writing RST_CPU
+ * (bit 2) calls `reset`. */
+void pci_bus_set_reset(PciBus *bus, void (*reset)(void *opaque), void *opaque);
+/* Remember every function's configuration space as its power-on state... */
+void pci_bus_save_power_on(PciBus *bus);
+/* ... and restore it (RESET), calling each write hook for the whole space. */
+void pci_bus_reset(PciBus *bus);
 
 uint32_t pci_port_read(void *opaque, uint16_t port, unsigned size);
 void pci_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);

@@ -51,7 +51,19 @@ Pic *pic_new(void) {
 
 void pic_free(Pic *pic) { free(pic); }
 
-static bool chip_level(const PicChip *c, int ir) { return c->ltim || (c->elcr >> ir & 1); }
+void pic_reset(Pic *pic) {
+    for (int i = 0; i < 2; i++) {
+        PicChip *c = &pic->chip[i];
+        uint8_t line = c->line; /* the inputs are the devices' outputs */
+        c->elcr = 0;
+        chip_reset(c);
+        c->line = line;
+    }
+}
+
+static bool chip_level(const PicChip *c, int ir) {
+    return c->ltim || (c->elcr >> ir & 1);
+}
 
 /* Highest-priority IR set in `bits`, or -1. */
 static int highest(const PicChip *c, uint8_t bits) {

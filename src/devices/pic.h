@@ -32,6 +32,8 @@
 typedef struct Pic Pic;
 
 Pic *pic_new(void);
+/* RESET: both chips uninitialised (all edge triggered, nothing pending). */
+void pic_reset(Pic *pic);
 void pic_free(Pic *pic);
 /* Claim ports 0x20-0x21, 0xA0-0xA1 and 0x4D0-0x4D1. Returns 0 or -1. */
 int pic_register(Pic *pic, IoBus *bus);

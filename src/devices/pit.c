@@ -20,6 +20,7 @@
 #include "devices/pit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct PitChannel {
     uint8_t mode, rw, bcd;
@@ -127,18 +128,26 @@ static void channel0_update(Pit *pit) {
 
 static void timer0_fire(void *opaque) { channel0_update(opaque); }
 
-Pit *pit_new(VClock *clock, IrqLine irq0) {
-    Pit *pit = calloc(1, sizeof *pit);
-    if (!pit) return NULL;
-    pit->clock = clock;
-    pit->irq0 = irq0;
-    timer_init(&pit->timer0, clock, timer0_fire, pit);
+void pit_reset(Pit *pit) {
+    timer_del(&pit->timer0);
+    memset(pit->ch, 0, sizeof pit->ch);
+    pit->port61 = 0;
     for (int i = 0; i < 3; i++) {
         pit->ch[i].gate = i != 2; /* channel 2's gate comes from port 0x61 */
         pit->ch[i].mode = 3;
         pit->ch[i].rw = 3;
         pit->ch[i].period = 65536;
     }
+    irq_set(&pit->irq0, 0);
+}
+
+Pit *pit_new(VClock *clock, IrqLine irq0) {
+    Pit *pit = calloc(1, sizeof *pit);
+    if (!pit) return NULL;
+    pit->clock = clock;
+    pit->irq0 = irq0;
+    timer_init(&pit->timer0, clock, timer0_fire, pit);
+    pit_reset(pit);
     return pit;
 }
 

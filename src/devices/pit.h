@@ -27,6 +27,8 @@
 typedef struct Pit Pit;
 
 Pit *pit_new(VClock *clock, IrqLine irq0);
+/* RESET: no counts loaded, channel outputs as at power-on. */
+void pit_reset(Pit *pit);
 void pit_free(Pit *pit);
 /* Claim ports 0x40-0x43 and 0x61. Returns 0 or -1. */
 int pit_register(Pit *pit, IoBus *bus);

@@ -112,6 +112,19 @@ static void rx_byte(Uart *u, uint8_t b) {
         timer_mod(&u->timeout_timer, vclock_now(u->clock) + char_timeout_ns(u));
 }
 
+/* The registers and FIFOs at power-on. */
+static void power_on_state(Uart *u) {
+    timer_del(&u->timeout_timer);
+    u->ier = u->mcr = u->msr = u->scr = u->fcr = 0;
+    u->fifo_enabled = u->thre_pending = u->timeout_pending = false;
+    u->rx.head = u->rx.count = 0;
+    u->lsr = LSR_THRE | LSR_TEMT;
+    u->divisor = 12; /* 9600 baud */
+    u->lcr = 0x03;
+    update_msr(u);
+    u->msr &= 0xF0; /* no deltas at power-on */
+}
+
 Uart *uart_new(uint16_t base, VClock *clock, IrqLine irq, UartTxFn tx, void *tx_opaque) {
     Uart *u = calloc(1, sizeof *u);
     if (!u) return NULL;
@@ -120,13 +133,14 @@ Uart *uart_new(uint16_t base, VClock *clock, IrqLine irq, UartTxFn tx, void *tx_
     u->irq = irq;
     u->tx = tx;
     u->tx_opaque = tx_opaque;
-    u->lsr = LSR_THRE | LSR_TEMT;
-    u->divisor = 12; /* 9600 baud */
-    u->lcr = 0x03;
     timer_init(&u->timeout_timer, clock, timeout_fire, u);
-    update_msr(u);
-    u->msr &= 0xF0; /* no deltas at power-on */
+    power_on_state(u);
     return u;
+}
+
+void uart_reset(Uart *u) {
+    power_on_state(u);
+    update_irq(u);
 }
 
 void uart_free(Uart *u) {

@@ -33,6 +33,8 @@ typedef void (*UartTxFn)(void *opaque, uint8_t byte);
 
 Uart *uart_new(uint16_t base, VClock *clock, IrqLine irq, UartTxFn tx, void *tx_opaque);
 void uart_free(Uart *u);
+/* RESET (the MR pin): registers and FIFOs as at power-on, IRQ low. */
+void uart_reset(Uart *u);
 int uart_register(Uart *u, IoBus *bus);
 /* Free space in the receive FIFO (0 while in loopback mode). */
 size_t uart_can_receive(const Uart *u);

@@ -7,6 +7,7 @@
  */
 #include "devices/vga.h"
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,15 +41,9 @@ struct Vga {
     size_t fb_pixels;
 };
 
-Vga *vga_new(VClock *clock) {
-    Vga *v = calloc(1, sizeof *v);
-    if (!v) return NULL;
-    v->vram = calloc(1, VGA_VRAM_SIZE);
-    if (!v->vram) {
-        free(v);
-        return NULL;
-    }
-    v->clock = clock;
+/* The registers at power-on (misc through dispi; video memory is kept). */
+static void regs_power_on(Vga *v) {
+    memset(&v->misc, 0, offsetof(Vga, lfb_base) - offsetof(Vga, misc));
     v->dac_mask = 0xFF;
     v->misc = 0x01; /* colour: CRTC at 0x3D4 */
     v->seq[2] = 0x0F;
@@ -62,7 +57,23 @@ Vga *vga_new(VClock *clock) {
     v->dispi[VBE_DISPI_INDEX_VIRT_WIDTH] = 640;
     v->dispi[VBE_DISPI_INDEX_VIRT_HEIGHT] = 480;
     v->dispi[VBE_DISPI_INDEX_VIDEO_MEMORY_64K] = (uint16_t)(VGA_VRAM_SIZE >> 16);
+}
+
+Vga *vga_new(VClock *clock) {
+    Vga *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->vram = calloc(1, VGA_VRAM_SIZE);
+    if (!v->vram) {
+        free(v);
+        return NULL;
+    }
+    v->clock = clock;
+    regs_power_on(v);
     return v;
+}
+
+void vga_reset(Vga *v) {
+    regs_power_on(v);
 }
 
 void vga_free(Vga *v) {

@@ -82,6 +82,8 @@ enum {
 typedef struct Vga Vga;
 
 Vga *vga_new(VClock *clock);
+/* RESET: the registers as at power-on (text mode off, VBE disabled). */
+void vga_reset(Vga *v);
 void vga_free(Vga *v);
 /* Claim ports 0x3C0-0x3DF and 0x1CE-0x1D0, map the legacy window, and add
  * the (initially unmapped) LFB region. Returns 0 or -1. */

@@ -98,6 +98,9 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
                  FILE *out) {
     PcConfig ca = *cfg, cb = *cfg;
     ca.snapshot = cb.snapshot = true;
+    /* Both machines must see the same time: derive it from the instruction count. */
+    ca.host_clock = cb.host_clock = false;
+    ca.icount_auto = cb.icount_auto = false;
     cb.serial_tx = NULL;
     cb.debugcon_out = NULL;
     char err[512];
@@ -147,8 +150,8 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
             break;
         }
         if (ea == PC_EXIT_RESET) {
-            cpu_reset(x);
-            cpu_reset(y);
+            pc_reset(a);
+            pc_reset(b);
         } else if (ea != PC_EXIT_INSN_LIMIT) {
             break;
         }

@@ -3,10 +3,11 @@
  * console on the terminal, and tracing.
  *
  *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
- *          [-snapshot] [-nographic] [-serial stdio|none|file:PATH]
+ *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
+ *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
@@ -14,12 +15,18 @@
  * the serial console is on the terminal. Both are polled between CPU
  * slices, so the machine stays single-threaded.
  *
+ * Virtual time follows the host clock unless -icount asks for time derived
+ * from the instruction count; when the guest idles the loop sleeps in
+ * ppoll() on its input descriptors until the next timer is due.
+ *
  * Options that belong to parts of the machine not built yet (the GDB
- * stub, -icount, -rtc) are recognised and refused with a clear message rather
- * than silently ignored.
+ * stub) are recognised and refused with a clear message rather than
+ * silently ignored.
  */
+#define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,49 +61,57 @@ typedef struct Options {
     uint64_t max_insns;
     int engine;           /* -accel; -1: the default */
     bool singlestep;
-    bool stats;           /* -dbt-stats */
-    uint64_t lockstep;    /* -lockstep N: compare with the interpreter every N instructions */
-    const char *rtc;      /* -rtc base=... */
-    int icount_shift;     /* -icount shift=N; -1: default */
+    bool stats;        /* -dbt-stats */
+    uint64_t lockstep; /* -lockstep N: compare with the interpreter every N instructions */
+    const char *rtc;   /* -rtc base=... */
+    int icount_shift;  /* -icount shift=N; ICOUNT_AUTO; ICOUNT_OFF: follow the host clock */
     bool nographic;
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
     const char *monitor; /* stdio, none */
 } Options;
 
+#define ICOUNT_OFF  (-2)
+#define ICOUNT_AUTO (-1)
+
 static void usage(FILE *out) {
-    fprintf(out,
-            "usage: bt86 [options]\n"
-            "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
-            "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
-            "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
-            "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
-            "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
-            "                       (default cad); also once=DRIVES, menu=on|off\n"
-            "  -snapshot            never write the disk images (writes are kept in memory)\n"
-            "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
-            "  -initrd FILE         ... with this initial RAM disk\n"
-            "  -append CMDLINE      ... and this kernel command line\n"
-            "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
-            "  -serial DEV          COM1: stdio, none or file:PATH\n"
-            "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
-            "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
-            "  -D FILE              write the trace to FILE instead of stderr\n"
-            "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
-            "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
-            "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
-            "                       --engine is the same\n"
-            "  -singlestep          translate one instruction per block\n"
-            "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
-            "  -lockstep N          run the engine against the interpreter, comparing every N\n"
-            "                       instructions; report the first divergence (bt86 extension)\n"
-            "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
-            "  -vga std|none        the VGA adapter (default std)\n"
-            "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
-            "  -h, -help            this help;  -version  the version\n"
-            "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (a date makes runs repeat exactly)\n"
-            "  -icount shift=N|auto virtual time: 2^N ns per instruction (default 2 ns)\n"
-            "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
+    fprintf(
+        out,
+        "usage: bt86 [options]\n"
+        "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
+        "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
+        "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
+        "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+        "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
+        "                       (default cad); also once=DRIVES, menu=on|off\n"
+        "  -snapshot            never write the disk images (writes are kept in memory)\n"
+        "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
+        "  -initrd FILE         ... with this initial RAM disk\n"
+        "  -append CMDLINE      ... and this kernel command line\n"
+        "  -nographic           no display; COM1 on the terminal (Ctrl-A x quits)\n"
+        "  -serial DEV          COM1: stdio, pty, none or file:PATH\n"
+        "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
+        "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
+        "  -D FILE              write the trace to FILE instead of stderr\n"
+        "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
+        "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
+        "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
+        "                       --engine is the same\n"
+        "  -singlestep          translate one instruction per block\n"
+        "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
+        "  -lockstep N          run the engine against the interpreter, comparing every N\n"
+        "                       instructions; report the first divergence (bt86 extension)\n"
+        "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
+        "  -vga std|none        the VGA adapter (default std)\n"
+        "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
+        "  -h, -help            this help;  -version  the version\n"
+        "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (default utc)\n"
+        "  -icount shift=N|auto deterministic time: each instruction takes 2^N ns of virtual\n"
+        "                       time, an idle CPU skips to the next timer; with a fixed -rtc\n"
+        "                       date two runs with the same input print the same bytes.\n"
+        "                       auto: N adapts to keep near the host clock, an idle CPU\n"
+        "                       sleeps (not reproducible). Default: time follows the host clock\n"
+        "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
 }
 
 static const char *const not_yet[] = {"-s", "-S", "-gdb", NULL};
@@ -180,9 +195,27 @@ static int rtc_start(const char *spec, int64_t *out) {
     time_t now = time(NULL);
     *out = (int64_t)now;
     if (!spec) return 0;
-    const char *v = strncmp(spec, "base=", 5) == 0 ? spec + 5 : spec;
-    char base[64];
-    snprintf(base, sizeof base, "%.*s", (int)strcspn(v, ","), v);
+    /* base=..., clock=host|rt|vm, driftfix=none|slew; the RTC always runs
+     * on the virtual clock, whose pace -icount chooses, so clock= and
+     * driftfix= change nothing here. */
+    char base[64] = "utc";
+    for (const char *item = spec; *item;) {
+        size_t len = strcspn(item, ",");
+        char kv[64];
+        snprintf(kv, sizeof kv, "%.*s", (int)len, item);
+        if (strncmp(kv, "base=", 5) == 0)
+            snprintf(base, sizeof base, "%s", kv + 5);
+        else if (!strchr(kv, '=') && item == spec)
+            snprintf(base, sizeof base, "%s", kv);
+        else if (strcmp(kv, "clock=host") != 0 && strcmp(kv, "clock=rt") != 0 &&
+                 strcmp(kv, "clock=vm") != 0 && strcmp(kv, "driftfix=none") != 0 &&
+                 strcmp(kv, "driftfix=slew") != 0) {
+            fprintf(stderr, "bt86: -rtc: unknown setting '%s' (base=, clock=, driftfix=)\n", kv);
+            return -1;
+        }
+        item += len;
+        if (*item == ',') item++;
+    }
     if (strcmp(base, "utc") == 0) return 0;
     if (strcmp(base, "localtime") == 0) {
         struct tm lt;
@@ -331,8 +364,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             const char *v = strncmp(val, "shift=", 6) == 0 ? val + 6 : val;
             char *end;
             long n = strtol(v, &end, 10);
-            if (strcmp(v, "auto") == 0) {
-                o->icount_shift = -1;
+            if (strncmp(v, "auto", 4) == 0 && (v[4] == 0 || v[4] == ',')) {
+                o->icount_shift = ICOUNT_AUTO;
             } else if (end == v || (*end && *end != ',') || n < 0 || n > 10) {
                 fprintf(stderr, "bt86: -icount: expected shift=N with N in 0..10, or auto ('%s')\n", val);
                 return -1;
@@ -395,6 +428,61 @@ static void tty_make_raw(void) {
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
     tty_raw = true;
     atexit(tty_restore);
+}
+
+/* ---- -serial pty: COM1 on a pseudo-terminal ---- */
+
+typedef struct Pty {
+    int fd;               /* the master side, non-blocking; -1: no pty */
+    uint8_t pending[256]; /* read, not yet taken by the UART */
+    size_t npending;
+} Pty;
+
+/* Open a pseudo-terminal in raw mode and say where it is, as QEMU does. */
+static int pty_open(Pty *p) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY);
+    const char *name = NULL;
+    if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0 || !(name = ptsname(fd))) {
+        fprintf(stderr, "bt86: -serial pty: cannot open a pseudo-terminal: %s\n", strerror(errno));
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    fprintf(stderr, "char device redirected to %s (label serial0)\n", name);
+    p->fd = fd;
+    p->npending = 0;
+    return 0;
+}
+
+/* COM1 output: bytes nobody reads (no one has the pty open, or its buffer
+ * is full) are dropped, as on a serial line with nothing attached. */
+static void pty_out(void *opaque, uint8_t byte) {
+    Pty *p = opaque;
+    if (write(p->fd, &byte, 1) < 0) { /* EAGAIN, EIO: dropped */
+    }
+}
+
+/* Whether the other side has the pty open (with nobody there, the master
+ * reports a hang-up). */
+static bool pty_connected(const Pty *p) {
+    struct pollfd f = {.fd = p->fd, .events = POLLIN};
+    return !(poll(&f, 1, 0) == 1 && (f.revents & POLLHUP) && !(f.revents & POLLIN));
+}
+
+static void pty_poll(Pty *p, Pc *pc) {
+    if (p->fd < 0) return;
+    if (p->npending < sizeof p->pending) {
+        ssize_t n = read(p->fd, p->pending + p->npending, sizeof p->pending - p->npending);
+        if (n > 0) p->npending += (size_t)n;
+    }
+    size_t taken = pc_serial_input(pc, p->pending, p->npending);
+    memmove(p->pending, p->pending + taken, p->npending - taken);
+    p->npending -= taken;
 }
 
 static void serial_out(void *opaque, uint8_t byte) {
@@ -464,8 +552,34 @@ static void console_poll(Console *c, Pc *pc) {
     c->npending -= taken;
 }
 
+/* The guest idles (host-clock mode): sleep until its next timer is due or
+ * input arrives on the console or the pty. False when nothing could ever
+ * wake it. */
+static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display) {
+    uint64_t ns = pc_idle_ns(pc);
+    struct pollfd fds[2];
+    nfds_t n = 0;
+    if (con->enabled && !con->eof && con->npending == 0)
+        fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
+    if (pty->fd >= 0 && pty->npending == 0) {
+        if (pty_connected(pty))
+            fds[n++] = (struct pollfd){.fd = pty->fd, .events = POLLIN};
+        else if (ns > 100000000)
+            ns = 100000000; /* look again for someone opening it */
+    }
+    if (display && ns > 10000000) ns = 10000000; /* keep the window responsive */
+    if (ns == UINT64_MAX && n == 0) return false;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    ppoll(n ? fds : NULL, n, ns == UINT64_MAX ? NULL : &ts, NULL);
+    return true;
+}
+
 int main(int argc, char **argv) {
-    Options o = {.ram_mb = 128, .bios = "/usr/share/seabios/bios.bin", .engine = -1, .icount_shift = -1};
+    Options o = {.ram_mb = 128,
+                 .bios = "/usr/share/seabios/bios.bin",
+                 .engine = -1,
+                 .icount_shift = ICOUNT_OFF};
     if (parse_args(argc, argv, &o) < 0) return 1;
 
     unsigned trace_mask = 0;
@@ -489,16 +603,23 @@ int main(int argc, char **argv) {
         }
     }
     FILE *serial = NULL, *debugcon = NULL;
-    if (open_chardev("-serial", o.serial, &serial) < 0) return 1;
+    Pty pty = {.fd = -1};
+    if (o.serial && strcmp(o.serial, "pty") == 0) {
+        if (pty_open(&pty) < 0) return 1;
+    } else if (open_chardev("-serial", o.serial, &serial) < 0) {
+        return 1;
+    }
     if (open_chardev("-debugcon", o.debugcon, &debugcon) < 0) return 1;
 
     PcConfig cfg = pc_default_config();
     cfg.ram_mb = o.ram_mb;
     cfg.bios_path = o.bios;
     cfg.debugcon_out = debugcon;
-    cfg.serial_tx = serial ? serial_out : NULL;
-    cfg.serial_opaque = serial;
+    cfg.serial_tx = serial ? serial_out : pty.fd >= 0 ? pty_out : NULL;
+    cfg.serial_opaque = serial ? (void *)serial : (void *)&pty;
     if (rtc_start(o.rtc, &cfg.rtc_start) < 0) return 1;
+    cfg.host_clock = o.icount_shift == ICOUNT_OFF;
+    cfg.icount_auto = o.icount_shift == ICOUNT_AUTO;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
     for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
@@ -593,16 +714,18 @@ int main(int argc, char **argv) {
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
+        pty_poll(&pty, pc);
         if (display && !display_sdl_update(display)) break; /* window closed */
         if (e == PC_EXIT_RESET) {
             if (o.no_reboot) {
                 fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");
                 break;
             }
-            cpu_reset(pc_cpu(pc));
+            pc_reset(pc);
         } else if (e == PC_EXIT_POWEROFF) {
             break; /* the guest powered the machine off: exit status 0 */
-        } else if (e == PC_EXIT_HALTED) {
+        } else if (e == PC_EXIT_HALTED ||
+                   (e == PC_EXIT_IDLE && !idle_wait(pc, &con, &pty, display != NULL))) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;
         }
@@ -618,6 +741,7 @@ int main(int argc, char **argv) {
     if (tracer) tracer_free(tracer);
     if (log != stderr) fclose(log);
     if (serial && serial != stdout) fclose(serial);
+    if (pty.fd >= 0) close(pty.fd);
     if (debugcon && debugcon != stdout) fclose(debugcon);
     fflush(stdout);
     pc_free(pc);

@@ -55,7 +55,7 @@ if [ -r "$bios" ]; then
   first_boot() {
     local out
     out=$(timeout 120 "$bt86" -cdrom "$dir/ok.iso" -hda "$dir/hd.img" -snapshot -boot "$1" \
-          -debugcon stdio -no-reboot -max-insns 150000000 </dev/null 2>&1)
+          -debugcon stdio -no-reboot -icount shift=1 -max-insns 150000000 </dev/null 2>&1)
     if ! grep -q "DVD/CD \[ata1-0: BT86 CD-ROM" <<<"$out"; then
       echo "cdrom-args: SeaBIOS did not find the CD-ROM drive:" >&2; tail -20 <<<"$out" >&2
     fi

@@ -276,7 +276,7 @@ PY
 
 # The SDL window, headless.
 if "$bt86" -help | grep -q -- "-display sdl"; then
-  out=$(SDL_VIDEODRIVER=dummy timeout 120 "$bt86" -bios "$bios" -display sdl -serial none -max-insns 20000000 2>&1)
+  out=$(SDL_VIDEODRIVER=dummy timeout 120 "$bt86" -bios "$bios" -display sdl -serial none -icount shift=1 -max-insns 20000000 2>&1)
   rc=$?
   if grep -q "built without SDL2" <<<"$out"; then
     echo "display-test: SDL smoke skipped: bt86 built without SDL2"

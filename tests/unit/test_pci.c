@@ -1,7 +1,8 @@
 /*
  * test_pci.c - PCI configuration mechanism #1 through its ports alone, the
- * i440FX IDs and PAM shadow routing of the BIOS area, and the PIIX3 PIRQ
- * registers.
+ * i440FX IDs and PAM shadow routing of the BIOS area, the PIIX3 PIRQ
+ * registers, reset (configuration back to power-on, the BIOS area back to
+ * ROM) and the reset control register at 0xCF9.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -87,6 +88,43 @@ START_TEST(pam_routes_bios_area) {
 }
 END_TEST
 
+static int resets;
+static void count_reset(void *opaque) {
+    (void)opaque;
+    resets++;
+}
+
+START_TEST(reset_restores_power_on_config) {
+    pci_bus_save_power_on(bus);
+    uint32_t a = 0xF0010, rom_val = phys_read(pm, a, 4);
+    cfg_write(0x00, 0x59, 1, 0x30); /* BIOS area in RAM */
+    phys_write(pm, a, 4, 0xDEADBEEF);
+    cfg_write(0x08, 0x60, 1, 0x0B);
+    cfg_write(0x08, 0x0C, 1, 0x10);
+    pci_bus_reset(bus);
+    ck_assert_uint_eq(pci_port_read(bus, 0xCF8, 4), 0); /* address register cleared */
+    ck_assert_uint_eq(cfg_read(0x00, 0x59, 1), 0x00);
+    ck_assert_uint_eq(phys_read(pm, a, 4), rom_val); /* the hook re-applied PAM: ROM again */
+    ck_assert_uint_eq(cfg_read(0x08, 0x60, 1), 0x80);
+    ck_assert_uint_eq(cfg_read(0x08, 0x0C, 1), 0x00);
+    ck_assert_uint_eq(cfg_read(0x00, 0, 4), 0x12378086);
+}
+END_TEST
+
+START_TEST(reset_control_register) {
+    resets = 0;
+    pci_bus_set_reset(bus, count_reset, NULL);
+    pci_port_write(bus, 0xCF9, 1, 0x02); /* SYS_RST alone: kept, no reset */
+    ck_assert_int_eq(resets, 0);
+    ck_assert_uint_eq(pci_port_read(bus, 0xCF9, 1), 0x02);
+    pci_port_write(bus, 0xCF9, 1, 0x06); /* RST_CPU: reset */
+    ck_assert_int_eq(resets, 1);
+    pci_port_write(bus, 0xCF8, 4, 0x80000000u); /* dword accesses stay the address register */
+    ck_assert_int_eq(resets, 1);
+    ck_assert_uint_eq(pci_port_read(bus, 0xCF8, 4), 0x80000000u);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("pci");
     TCase *tc = tcase_create("config");
@@ -94,6 +132,8 @@ int main(void) {
     tcase_add_test(tc, ids_and_absent_functions);
     tcase_add_test(tc, read_only_bits_stay);
     tcase_add_test(tc, pam_routes_bios_area);
+    tcase_add_test(tc, reset_restores_power_on_config);
+    tcase_add_test(tc, reset_control_register);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -2,7 +2,8 @@
  * test_uart.c - the 16550A driven through its ports with a fake clock:
  * transmit to the back end, receive with flow control (no byte dropped),
  * FIFO trigger levels and character timeout, interrupt priorities and
- * acknowledgement, OUT2 gating, divisor latch, loopback, scratch register.
+ * acknowledgement, OUT2 gating, divisor latch, loopback, scratch register,
+ * reset.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -131,6 +132,32 @@ START_TEST(divisor_latch_and_scratch) {
 }
 END_TEST
 
+START_TEST(reset_returns_to_power_on) {
+    out(2, 0x01); /* FIFO on */
+    out(4, 0x08); /* OUT2 */
+    out(1, 0x01); /* received-data interrupt */
+    out(7, 0x5A);
+    out(3, 0x83);
+    out(0, 0x01); /* divisor 1 */
+    out(3, 0x1B);
+    const uint8_t b[2] = {'p', 'q'};
+    ck_assert_uint_eq(uart_receive(uart, b, 2), 2);
+    vclock_advance(&clk, 10000000); /* character timeout: interrupt */
+    ck_assert(irq_level);
+    uart_reset(uart);
+    ck_assert(!irq_level);
+    ck_assert_uint_eq(in(7), 0x00);
+    ck_assert_uint_eq(in(1), 0x00);
+    ck_assert_uint_eq(in(4), 0x00);
+    ck_assert_uint_eq(in(3), 0x03);
+    ck_assert_uint_eq(in(2), 0x01); /* no interrupt, FIFOs off */
+    ck_assert_uint_eq(in(5), 0x60); /* transmitter empty, nothing received */
+    out(3, 0x83);
+    ck_assert_uint_eq(in(0), 12); /* 9600 baud again */
+    ck_assert_uint_eq(uart_can_receive(uart), 1);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("uart");
     TCase *tc = tcase_create("16550a");
@@ -143,6 +170,7 @@ int main(void) {
     tcase_add_test(tc, priority_line_status_first);
     tcase_add_test(tc, loopback_and_modem_status);
     tcase_add_test(tc, divisor_latch_and_scratch);
+    tcase_add_test(tc, reset_returns_to_power_on);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
