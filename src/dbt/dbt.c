@@ -12,7 +12,7 @@
 #include "cpu/core.h"
 #include "dbt/tb.h"
 
-#define TB_HASH_BITS    15
+#define TB_HASH_BITS    17
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
 #define NO_PAGE         0xFFFFFFFFu
@@ -64,8 +64,8 @@ static inline uint64_t cur_gen(const Dbt *d) {
 }
 
 static inline uint32_t hash_key(uintptr_t host, uint32_t eip) {
-    uint64_t h = (uint64_t)host * 0x9E3779B97F4A7C15ull ^ eip;
-    return (uint32_t)(h >> 40) & (TB_HASH_SIZE - 1);
+    uint64_t h = ((uint64_t)host ^ (uint64_t)eip << 32) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(h >> (64 - TB_HASH_BITS));
 }
 
 static size_t tb_bytes(const TB *tb) {
@@ -256,6 +256,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     tb->size = size;
     tb->n = n;
     memcpy(tb->insns, buf, n * sizeof(Insn));
+    tb->ends_sensitive = buf[n - 1].ends_block && !insn_plain_branch(&buf[n - 1]);
     PhysMem *pm = d->pm;
     tb->pa = NO_PAGE;
     if (host >= pm->ram && host < pm->ram + pm->ram_size) tb->pa = (uint32_t)(host - pm->ram);
@@ -301,11 +302,17 @@ static TB *tb_find(Dbt *d) {
             host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
             if (!host) return NULL; /* not RAM or ROM */
         }
-        for (tb = d->hash[hash_key((uintptr_t)host, eip)]; tb; tb = tb->hash_next)
+        TB **head = &d->hash[hash_key((uintptr_t)host, eip)], **pp = head;
+        for (tb = *pp; tb; pp = &tb->hash_next, tb = *pp)
             if (tb->host_pc == (uintptr_t)host && tb->eip == eip && tb->cs_base == cs->base &&
                 tb->flags == flags)
                 break;
         if (tb) {
+            if (pp != head) { /* move to the front: the next lookup is shorter */
+                *pp = tb->hash_next;
+                tb->hash_next = *head;
+                *head = tb;
+            }
             d->stats.lookup_hash++;
         } else {
             tb = tb_translate(d, host, lin);
@@ -416,8 +423,7 @@ static inline bool must_stop(CPU *cpu, const TB *last) {
         cpu->reset_request || cpu->intr_shadow || cpu->nmi_pending || (cpu->eflags & FL_TF) ||
         (cpu->dr[7] & 0xFF) || cpu->trace_fn)
         return true;
-    const Insn *end = &last->insns[last->n - 1];
-    if (!end->ends_block || insn_plain_branch(end)) return false;
+    if (!last->ends_sensitive) return false;
     return (cpu->eflags & FL_IF) && cpu->irq_pending && cpu->irq_pending(cpu->irq_opaque);
 }
 

@@ -38,9 +38,11 @@ struct TB {
     /* chaining: the TB that followed on exit 0 (fall through) and 1 (other) */
     TB *link[2];
     uint64_t link_gen[2];
-    uint32_t n;     /* instructions */
-    JitFn jit;      /* host code for the block (jit engine), or NULL */
-    uint32_t execs; /* executions before it was compiled */
+    uint32_t n;          /* instructions */
+    bool ends_sensitive; /* its last instruction ends blocks and is not a plain branch
+                            (I/O, STI, POPF, ...): the dispatcher asks the PIC after it */
+    JitFn jit;           /* host code for the block (jit engine), or NULL */
+    uint32_t execs;      /* executions before it was compiled */
     /* Direct chaining of host code (jit): exit k (0: fall through, 1: the
      * other way) of a block that ends with a near branch or in the middle
      * of straight-line code can jump straight into the next block's host

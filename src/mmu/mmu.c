@@ -29,7 +29,8 @@ PhysMem *physmem_new(uint32_t ram_size) {
 
 void physmem_free(PhysMem *pm) {
     if (!pm) return;
-    for (int i = 0; i < pm->nregions; i++) free(pm->regions[i].data);
+    for (int i = 0; i < pm->nregions; i++)
+        free(pm->regions[i].data);
     free(pm->shadow_rom);
     free(pm->code_pages);
     free(pm->ram);
@@ -45,16 +46,16 @@ int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data
     uint8_t *copy = malloc(size);
     if (!copy) return -1;
     memcpy(copy, data, size);
-    pm->regions[pm->nregions++] = (PhysRegion){.start = start, .size = size, .kind = PHYS_ROM,
-                                              .data = copy};
+    pm->regions[pm->nregions++] =
+        (PhysRegion){.start = start, .size = size, .kind = PHYS_ROM, .data = copy};
     return 0;
 }
 
 int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, MmioWriteFn wr,
                      void *opaque) {
     if (!range_ok(start, size) || pm->nregions >= PHYS_MAX_REGIONS) return -1;
-    pm->regions[pm->nregions++] = (PhysRegion){.start = start, .size = size, .kind = PHYS_MMIO,
-                                              .read = rd, .write = wr, .opaque = opaque};
+    pm->regions[pm->nregions++] = (PhysRegion){
+        .start = start, .size = size, .kind = PHYS_MMIO, .read = rd, .write = wr, .opaque = opaque};
     return 0;
 }
 
@@ -130,7 +131,8 @@ static inline bool in_ram(const PhysMem *pm, uint32_t a, unsigned size) {
 
 static uint32_t read_le(const uint8_t *p, unsigned size) {
     uint32_t v = 0;
-    for (unsigned i = 0; i < size; i++) v |= (uint32_t)p[i] << (8 * i);
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint32_t)p[i] << (8 * i);
     return v;
 }
 
@@ -147,7 +149,8 @@ static inline void note_ram_write(PhysMem *pm, uint32_t a, uint32_t len) {
     }
 }
 
-int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t), void *opaque) {
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t),
+                       void *opaque) {
     if (!pm->code_pages) {
         pm->code_pages = calloc(pm->ram_size / 4096 + 1, 1);
         if (!pm->code_pages) return -1;
@@ -158,10 +161,12 @@ int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint3
 }
 
 static void write_le(uint8_t *p, unsigned size, uint32_t v) {
-    for (unsigned i = 0; i < size; i++) p[i] = (uint8_t)(v >> (8 * i));
+    for (unsigned i = 0; i < size; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* True when all `size` bytes at a belong to the same target (region r, or plain RAM if r is NULL). */
+/* True when all `size` bytes at a belong to the same target (region r, or plain RAM if r is NULL).
+ */
 static bool same_target(PhysMem *pm, PhysRegion *r, uint32_t a, unsigned size) {
     if (size == 1) return true;
     uint32_t last = a + size - 1;
@@ -189,13 +194,15 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
     PhysRegion *r = find_region(pm, paddr);
     if (!same_target(pm, r, paddr, size)) {
         uint32_t v = 0;
-        for (unsigned i = 0; i < size; i++) v |= phys_read(pm, paddr + i, 1) << (8 * i);
+        for (unsigned i = 0; i < size; i++)
+            v |= phys_read(pm, paddr + i, 1) << (8 * i);
         return v;
     }
     if (r) {
         if (r->kind == PHYS_ROM) return read_le(r->data + (paddr - r->start), size);
         if (pm->mmio_touched) pm->mmio_touched(pm->code_opaque);
-        return r->read ? r->read(r->opaque, paddr - r->start, size) : (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
+        return r->read ? r->read(r->opaque, paddr - r->start, size)
+                       : (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
     }
     if (in_ram(pm, paddr, size)) return read_le(pm->ram + paddr, size);
     return (uint32_t)(((uint64_t)1 << (8 * size)) - 1); /* unmapped: all ones */
@@ -219,7 +226,8 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
     }
     PhysRegion *r = find_region(pm, paddr);
     if (!same_target(pm, r, paddr, size)) {
-        for (unsigned i = 0; i < size; i++) phys_write(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
+        for (unsigned i = 0; i < size; i++)
+            phys_write(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
         return;
     }
     if (r) {
@@ -239,10 +247,12 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
 static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
     if (len == 0) return true;
     if (len > pm->ram_size || paddr > pm->ram_size - len) return false;
-    if (pm->shadow_rom && paddr < SHADOW_BASE + SHADOW_SIZE && paddr + len > SHADOW_BASE) return false;
+    if (pm->shadow_rom && paddr < SHADOW_BASE + SHADOW_SIZE && paddr + len > SHADOW_BASE)
+        return false;
     for (int i = 0; i < pm->nregions; i++) {
         const PhysRegion *r = &pm->regions[i];
-        uint64_t a0 = paddr, a1 = (uint64_t)paddr + len, r0 = r->start, r1 = (uint64_t)r->start + r->size;
+        uint64_t a0 = paddr, a1 = (uint64_t)paddr + len, r0 = r->start,
+                 r1 = (uint64_t)r->start + r->size;
         if (a0 < r1 && r0 < a1) return false;
     }
     return true;
@@ -272,9 +282,12 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
             uint8_t *p = shadow_byte(pm, a, false);
             if (!p) return -1;
             d[i] = *p;
-        } else if (r && r->kind == PHYS_ROM) d[i] = r->data[a - r->start];
-        else if (!r && a < pm->ram_size) d[i] = pm->ram[a];
-        else return -1;
+        } else if (r && r->kind == PHYS_ROM)
+            d[i] = r->data[a - r->start];
+        else if (!r && a < pm->ram_size)
+            d[i] = pm->ram[a];
+        else
+            return -1;
     }
     return 0;
 }
@@ -284,7 +297,8 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
     if (in_shadow(pm, page)) return shadow_byte(pm, page, write); /* segments are page-aligned */
     for (int i = pm->nregions - 1; i >= 0; i--) {
         PhysRegion *r = &pm->regions[i];
-        uint64_t p0 = page, p1 = (uint64_t)page + 0x1000, r0 = r->start, r1 = (uint64_t)r->start + r->size;
+        uint64_t p0 = page, p1 = (uint64_t)page + 0x1000, r0 = r->start,
+                 r1 = (uint64_t)r->start + r->size;
         if (p0 < r1 && r0 < p1) {
             if (!write && r->kind == PHYS_ROM && r0 <= p0 && p1 <= r1) {
                 /* Covered entirely by this ROM; make sure no later region overlaps it. */
@@ -303,58 +317,89 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
 
 /* ---------------- paging and TLB ---------------- */
 
-void mmu_flush_all(Mmu *mmu) {
-    for (int u = 0; u < 2; u++)
-        for (unsigned i = 0; i < TLB_SIZE; i++)
-            mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+#define TLB_IN_USE 1u
+#define TLB_GLOBAL 2u
+
+/* Drop the TLB entries in use (all of them, or all but the global ones). */
+static void tlb_flush(Mmu *mmu, bool keep_global) {
+    uint32_t kept = 0;
+    for (uint32_t k = 0; k < mmu->tlb_nused; k++) {
+        unsigned u = mmu->tlb_used[k] >> TLB_BITS, i = mmu->tlb_used[k] & (TLB_SIZE - 1);
+        if (keep_global && (mmu->tlb_state[u][i] & TLB_GLOBAL)) {
+            mmu->tlb_used[kept++] = mmu->tlb_used[k];
+            continue;
+        }
+        mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+        mmu->tlb_state[u][i] = 0;
+    }
+    mmu->tlb_nused = kept;
     mmu->tlb_flushes++;
     mmu->map_gen++;
+}
+
+void mmu_flush_all(Mmu *mmu) {
+    tlb_flush(mmu, false);
+}
+
+void mmu_flush_nonglobal(Mmu *mmu) {
+    tlb_flush(mmu, true);
 }
 
 void mmu_init(Mmu *mmu, PhysMem *pm) {
     memset(mmu, 0, sizeof *mmu);
     mmu->pm = pm;
-    mmu_flush_all(mmu);
+    for (int u = 0; u < 2; u++)
+        for (unsigned i = 0; i < TLB_SIZE; i++)
+            mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+    mmu->map_gen++;
 }
 
 void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3) {
+    /* Only CR3 changed (with paging and PGE on): global pages stay. Any
+     * change of PG, WP, PSE or PGE flushes everything. */
+    bool cr3_only =
+        pg && pge && mmu->paging == pg && mmu->wp == wp && mmu->pse == pse && mmu->pge == pge;
     mmu->paging = pg;
     mmu->wp = wp;
     mmu->pse = pse;
     mmu->pge = pge;
     mmu->cr3 = cr3;
-    /* Global pages are not tracked: every CR3 write flushes everything, which
-     * is always allowed (a superset of what the architecture requires). */
-    mmu_flush_all(mmu);
+    tlb_flush(mmu, cr3_only);
 }
 
 void mmu_flush_page(Mmu *mmu, uint32_t lin) {
     /* A 4 MiB page is cached as 4 KiB entries: drop every entry in the same
-     * 4 MiB region (a harmless superset for 4 KiB pages). */
+     * 4 MiB region (a harmless superset for 4 KiB pages), global or not. */
     uint32_t region = lin & ~0x3FFFFFu;
     mmu->map_gen++;
-    for (int u = 0; u < 2; u++) {
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            TlbEntry *e = &mmu->tlb[u][i];
-            uint32_t tag = e->tag_read != TLB_INVALID ? e->tag_read : e->tag_write;
-            if (tag != TLB_INVALID && (tag & ~0x3FFFFFu) == region)
-                *e = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+    for (uint32_t k = 0; k < mmu->tlb_nused; k++) {
+        unsigned u = mmu->tlb_used[k] >> TLB_BITS, i = mmu->tlb_used[k] & (TLB_SIZE - 1);
+        TlbEntry *e = &mmu->tlb[u][i];
+        uint32_t tag = e->tag_read != TLB_INVALID ? e->tag_read : e->tag_write;
+        if (tag != TLB_INVALID && (tag & ~0x3FFFFFu) == region) {
+            *e = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+            mmu->tlb_state[u][i] &= (uint8_t)~TLB_GLOBAL; /* still listed as in use */
         }
     }
 }
 
 void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page) {
-    for (int u = 0; u < 2; u++) {
-        for (unsigned i = 0; i < TLB_SIZE; i++) {
-            TlbEntry *e = &mmu->tlb[u][i];
-            if (e->tag_write != TLB_INVALID && (uintptr_t)e->tag_write + e->addend == (uintptr_t)host_page)
-                e->tag_write = TLB_INVALID;
-        }
+    for (uint32_t k = 0; k < mmu->tlb_nused; k++) {
+        unsigned u = mmu->tlb_used[k] >> TLB_BITS, i = mmu->tlb_used[k] & (TLB_SIZE - 1);
+        TlbEntry *e = &mmu->tlb[u][i];
+        if (e->tag_write != TLB_INVALID &&
+            (uintptr_t)e->tag_write + e->addend == (uintptr_t)host_page)
+            e->tag_write = TLB_INVALID;
     }
 }
 
-static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable) {
-    TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
+static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable, bool global) {
+    unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
+    TlbEntry *e = &mmu->tlb[user][idx];
+    uint8_t *state = &mmu->tlb_state[user][idx];
+    if (!(*state & TLB_IN_USE))
+        mmu->tlb_used[mmu->tlb_nused++] = (uint16_t)((unsigned)user << TLB_BITS | idx);
+    *state = (uint8_t)(TLB_IN_USE | (global ? TLB_GLOBAL : 0));
     uint32_t vpage = lin & ~0xFFFu;
     uint8_t *host_r = phys_page_host(mmu->pm, pa, false);
     uint8_t *host_w = writable ? phys_page_host(mmu->pm, pa, true) : NULL;
@@ -375,7 +420,7 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
     uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
     if (!mmu->paging) {
         *paddr = lin & a20;
-        tlb_fill(mmu, lin, user, *paddr, true);
+        tlb_fill(mmu, lin, user, *paddr, true, false);
         return true;
     }
     uint32_t pde_addr = ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20;
@@ -419,10 +464,11 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
         phys_write(pm, pte_addr, 4, pte);
     }
     leaf = large ? pde : pte;
-    uint32_t pa = large ? (leaf & 0xFFC00000u) | (lin & 0x3FFFFFu) : (leaf & ~0xFFFu) | (lin & 0xFFF);
+    uint32_t pa =
+        large ? (leaf & 0xFFC00000u) | (lin & 0x3FFFFFu) : (leaf & ~0xFFFu) | (lin & 0xFFF);
     pa &= a20;
     *paddr = pa;
     bool can_write = user ? w_ok : (!mmu->wp || w_ok);
-    tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40));
+    tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40), mmu->pge && (leaf & 0x100));
     return true;
 }

@@ -36,7 +36,7 @@ typedef enum PhysKind { PHYS_ROM, PHYS_MMIO } PhysKind;
 typedef struct PhysRegion {
     uint32_t start, size; /* [start, start + size - 1], may end at 0xFFFFFFFF */
     PhysKind kind;
-    uint8_t *data;        /* ROM contents (owned) */
+    uint8_t *data; /* ROM contents (owned) */
     MmioReadFn read;
     MmioWriteFn write;
     void *opaque;
@@ -44,19 +44,19 @@ typedef struct PhysRegion {
 
 #define PHYS_MAX_REGIONS 32
 
-#define SHADOW_BASE 0xC0000u
-#define SHADOW_SIZE 0x40000u
-#define SHADOW_SEG_SIZE 0x4000u
-#define SHADOW_SEGS (SHADOW_SIZE / SHADOW_SEG_SIZE)
-#define SHADOW_READ_RAM 1  /* reads of the segment come from RAM (else from the ROM image) */
+#define SHADOW_BASE      0xC0000u
+#define SHADOW_SIZE      0x40000u
+#define SHADOW_SEG_SIZE  0x4000u
+#define SHADOW_SEGS      (SHADOW_SIZE / SHADOW_SEG_SIZE)
+#define SHADOW_READ_RAM  1 /* reads of the segment come from RAM (else from the ROM image) */
 #define SHADOW_WRITE_RAM 2 /* writes go to RAM (else they are dropped) */
 
 typedef struct PhysMem {
     uint8_t *ram;
-    uint32_t ram_size;    /* bytes, multiple of 4096 */
+    uint32_t ram_size; /* bytes, multiple of 4096 */
     PhysRegion regions[PHYS_MAX_REGIONS];
     int nregions;
-    uint32_t a20_mask;    /* 0xFFFFFFFF when A20 is enabled, 0xFFEFFFFF when disabled */
+    uint32_t a20_mask; /* 0xFFFFFFFF when A20 is enabled, 0xFFEFFFFF when disabled */
     /* Called when address routing changes (A20, shadow RAM), so CPUs can
      * flush their TLBs. */
     void (*map_changed)(void *opaque);
@@ -64,7 +64,7 @@ typedef struct PhysMem {
     /* The legacy BIOS area 0xC0000-0xFFFFF in 16 KiB segments, routed as the
      * chipset's PAM registers say: reads from RAM or from the ROM image,
      * writes to RAM or nowhere. Active once physmem_set_shadow_rom() ran. */
-    uint8_t *shadow_rom;  /* SHADOW_SIZE bytes (0xFF where there is no ROM) */
+    uint8_t *shadow_rom; /* SHADOW_SIZE bytes (0xFF where there is no ROM) */
     uint8_t shadow[SHADOW_SEGS];
     /* Code tracking for the translator (dbt/): code_pages[n] is non-zero when
      * RAM page n holds translated code. Such pages never get a TLB write
@@ -116,8 +116,8 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
 
 /* ---- paging and TLB ---- */
 
-#define TLB_BITS 8
-#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_BITS    10
+#define TLB_SIZE    (1u << TLB_BITS)
 #define TLB_INVALID 0xFFFFFFFFu /* never equal to a page-aligned address */
 
 typedef struct TlbEntry {
@@ -145,6 +145,12 @@ typedef struct Mmu {
     bool pge;    /* CR4.PGE: global pages survive CR3 writes */
     uint32_t cr3;
     TlbEntry tlb[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+    /* Entries filled since the last full flush (so flushes touch only
+     * those), and which of them map global pages (CR4.PGE and the G bit:
+     * they survive CR3 writes, as on the P6). */
+    uint16_t tlb_used[2 * TLB_SIZE]; /* user << TLB_BITS | index */
+    uint32_t tlb_nused;
+    uint8_t tlb_state[2][TLB_SIZE]; /* TLB_IN_USE | TLB_GLOBAL */
     uint64_t tlb_flushes;
     /* Bumped on every TLB flush (full, INVLPG, paging changes) and when a
      * page stops being writable through the TLB: the translator's
@@ -157,6 +163,8 @@ void mmu_init(Mmu *mmu, PhysMem *pm);
  * architecture requires (everything on mode changes; non-global on CR3 writes). */
 void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3);
 void mmu_flush_all(Mmu *mmu);
+/* What a CR3 write does: drop every entry but the global ones. */
+void mmu_flush_nonglobal(Mmu *mmu);
 void mmu_flush_page(Mmu *mmu, uint32_t lin); /* INVLPG */
 /* Drop the write permission of every TLB entry that maps the RAM page at
  * host address host_page (it now holds translated code). */
