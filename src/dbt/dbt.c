@@ -24,7 +24,7 @@ struct Dbt {
     TB **page_tbs; /* per RAM page: TBs whose bytes start there */
     uint32_t npages;
     JcEntry jc[JC_SIZE];
-    uint64_t gen; /* bumped whenever a TB dies: links and jc entries die with it */
+    uint64_t gen; /* bumped whenever a TB dies: the dispatcher's links die with it */
     TB *running;  /* TB being executed (never freed while it runs) */
     TB *dead;     /* invalidated TBs, freed at the next dispatch */
     Jit *jit;     /* the x86-64 code generator (jit engine), or NULL */
@@ -109,6 +109,8 @@ static void tb_unchain_all(Dbt *d, TB *tb) {
 /* Unlink tb from the hash table (the caller has taken it off its page list). */
 static void tb_kill(Dbt *d, TB *tb) {
     if (tb->jit) tb_unchain_all(d, tb);
+    JcEntry *j = &d->jc[jc_index(tb->cs_base + tb->eip)]; /* its only possible entry */
+    if (j->tb == tb) j->tb = NULL;
     TB **pp = &d->hash[hash_key(tb->host_pc, tb->eip)];
     while (*pp && *pp != tb)
         pp = &(*pp)->hash_next;
@@ -151,6 +153,7 @@ void dbt_flush(Dbt *d, int cause) {
         d->hash[i] = NULL;
     }
     memset(d->page_tbs, 0, d->npages * sizeof *d->page_tbs);
+    memset(d->jc, 0, sizeof d->jc);
     if (d->jit) jit_reset(d->jit);
     d->jit_full = false;
     if (d->pm->code_pages) memset(d->pm->code_pages, 0, d->npages);
@@ -291,8 +294,12 @@ static TB *tb_find(Dbt *d) {
     uint32_t flags = tb_flags(cpu);
     JcEntry *j = &d->jc[jc_index(lin)];
     TB *tb = j->tb;
-    if (tb && j->gen == cur_gen(d) && j->lin == lin && tb->eip == eip && tb->cs_base == cs->base &&
-        tb->flags == flags) {
+    /* A cache entry holds while its TB lives (tb_kill clears it) and the
+     * TLB still maps lin to the TB's bytes: TLB flushes (CR3 writes,
+     * INVLPG) need no generation, and global pages survive context
+     * switches. */
+    if (tb && j->lin == lin && tb->eip == eip && tb->cs_base == cs->base && tb->flags == flags &&
+        (uintptr_t)mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3) == tb->host_pc) {
         d->stats.lookup_fast++;
     } else {
         if (eip > cs->limit) return NULL;
@@ -324,7 +331,6 @@ static TB *tb_find(Dbt *d) {
         }
         j->lin = lin;
         j->tb = tb;
-        j->gen = cur_gen(d);
     }
     if (eip + tb->size - 1 > cs->limit) return NULL;
     return tb;
@@ -343,7 +349,7 @@ static void jit_block(Dbt *d, TB *tb) {
     if (!d->jit_tried) {
         d->jit = jit_new();
         d->jit_tried = true;
-        if (d->jit) jit_set_lookup(d->jit, d->jc, &d->gen, &d->stats.jit_lookups);
+        if (d->jit) jit_set_lookup(d->jit, d->jc, &d->stats.jit_lookups);
     }
     if (!d->jit || d->jit_full) return;
     if (jit_compile(d->jit, tb, &d->stats))

@@ -57,13 +57,11 @@ struct Jit {
     FILE *perf_map; /* BT86_PERF_MAP set: /tmp/perf-PID.map for `perf report` */
     /* the inline lookup (jit_set_lookup) */
     const JcEntry *jc;
-    const uint64_t *gen;
     uint64_t *hits;
 };
 
-void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits) {
+void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
     j->jc = jc;
-    j->gen = gen;
     j->hits = hits;
 }
 
@@ -1172,7 +1170,8 @@ static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
 
 /* The inline lookup: find the block for cpu->eip in the virtual-address
  * cache as tb_find's fast path does and, if it is compiled and may run
- * (same CS base and mode bits as tb, the generation current, the whole
+ * (same CS base and mode bits as tb, no TB died since, the TLB mapping
+ * the address to its bytes, the whole
  * block inside the CS limit and run_left), jump into its host code with
  * the guest registers still in host registers. Anything else jumps to
  * `miss` (the dispatcher). Only after exits that change nothing but EIP
@@ -1181,36 +1180,49 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
     Emit *e = &g->e;
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
-    _Static_assert(sizeof(JcEntry) == 24, "JcEntry layout");
+    _Static_assert(sizeof(JcEntry) == 16, "JcEntry layout");
     mov_r_m(e, EAX, OFF(eip));
     e8(e, 0x89), e8(e, 0xC1); /* mov ecx, eax */
     add_r_imm(e, ECX, tb->cs_base);
     /* rsi = &jc[(lin ^ lin >> JC_BITS) & (JC_SIZE - 1)] */
-    e8(e, 0x89), e8(e, 0xCA);                           /* mov edx, ecx */
-    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);           /* shr edx, JC_BITS */
-    e8(e, 0x31), e8(e, 0xCA);                           /* xor edx, ecx */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);      /* and edx, JC_SIZE-1 */
-    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x14), e8(e, 0x52); /* lea rdx, [rdx+rdx*2] */
-    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 3);    /* shl rdx, 3 */
+    e8(e, 0x89), e8(e, 0xCA);                        /* mov edx, ecx */
+    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);        /* shr edx, JC_BITS */
+    e8(e, 0x31), e8(e, 0xCA);                        /* xor edx, ecx */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);   /* and edx, JC_SIZE-1 */
+    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 4); /* shl rdx, 4 */
     mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)j->jc);
     e8(e, 0x48), e8(e, 0x01), e8(e, 0xD6);                            /* add rsi, rdx */
     e8(e, 0x39), e8(e, 0x4E), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], ecx */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    mov_r64_imm(e, EDI, (uint64_t)(uintptr_t)j->gen);
-    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x17); /* mov rdx, [rdi] */
-    e8(e, 0x48), e8(e, 0x03),
-        m_rbx(e, EDX,
-              (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, map_gen))); /* add rdx, [map_gen] */
-    e8(e, 0x48), e8(e, 0x39), e8(e, 0x56),
-        e8(e, (uint8_t)offsetof(JcEntry, gen)); /* cmp [rsi+gen], rdx */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     e8(e, 0x48), e8(e, 0x8B), e8(e, 0x7E),
-        e8(e, (uint8_t)offsetof(JcEntry, tb));                     /* mov rdi, [rsi+tb] */
+        e8(e, (uint8_t)offsetof(JcEntry, tb)); /* mov rdi, [rsi+tb] */
+    e8(e, 0x48), e8(e, 0x85), e8(e, 0xFF);     /* test rdi, rdi: the TB died */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_E);
     e8(e, 0x39), e8(e, 0x87), e32(e, (uint32_t)offsetof(TB, eip)); /* cmp [rdi+eip], eax */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, cs_base)), e32(e, tb->cs_base);
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, flags)), e32(e, tb->flags);
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    /* The TLB still maps lin (ECX) to the TB's first byte. */
+    int32_t tlb =
+        (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
+                  ((((tb->flags >> TBF_CPL_SHIFT) & 3) == 3) ? sizeof(TlbEntry) * TLB_SIZE : 0));
+    e8(e, 0x89), e8(e, 0xCA);                       /* mov edx, ecx */
+    e8(e, 0xC1), e8(e, 0xEA), e8(e, 12);            /* shr edx, 12 */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, TLB_SIZE - 1); /* and edx, TLB_SIZE-1 */
+    e8(e, 0xC1), e8(e, 0xE2), e8(e, 4);             /* shl edx, 4 */
+    e8(e, 0x48), e8(e, 0x8D), e8(e, 0xB4), e8(e, 0x13),
+        e32(e, (uint32_t)tlb);                     /* lea rsi, [rbx+rdx+tlb] */
+    e8(e, 0x89), e8(e, 0xCA);                      /* mov edx, ecx */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u); /* and edx, ~0xFFF */
+    e8(e, 0x39), e8(e, 0x56), e8(e, (uint8_t)offsetof(TlbEntry, tag_read)); /* cmp [rsi+tag], edx */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x89), e8(e, 0xCA); /* mov edx, ecx */
+    e8(e, 0x48), e8(e, 0x03), e8(e, 0x56),
+        e8(e, (uint8_t)offsetof(TlbEntry, addend)); /* add rdx, [rsi+addend] */
+    e8(e, 0x48), e8(e, 0x3B), e8(e, 0x97),
+        e32(e, (uint32_t)offsetof(TB, host_pc)); /* cmp rdx, [rdi+host_pc] */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     e8(e, 0x48), e8(e, 0x8B), e8(e, 0x97),
         e32(e, (uint32_t)offsetof(TB, chain_entry)); /* mov rdx, [rdi+chain_entry] */
@@ -1326,7 +1338,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
     e8(e, 0x5B);                                   /* pop rbx */
     e8(e, 0xC3);                                   /* ret */
-    uint8_t *miss[8];
+    uint8_t *miss[12];
     int nmiss = 0;
     uint8_t *lookup = NULL;
     for (int k = 0; k < 2; k++) {
@@ -1415,8 +1427,8 @@ void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j, (void)src, (void)k;
 }
-void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits) {
-    (void)j, (void)jc, (void)gen, (void)hits;
+void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
+    (void)j, (void)jc, (void)hits;
 }
 
 #endif

@@ -60,13 +60,13 @@ struct TB {
 
 /* The per-CPU virtual-address cache (dbt.c fills it, the jit's inline
  * lookup reads it): entry jc_index(lin) holds the TB last found for that
- * linear address, valid while gen equals the Dbt's generation. */
+ * linear address (a dying TB clears its entry), usable while the TLB maps
+ * lin to the TB's first byte. */
 #define JC_BITS 12
 #define JC_SIZE (1u << JC_BITS)
 typedef struct JcEntry {
     uint32_t lin;
     TB *tb;
-    uint64_t gen;
 } JcEntry;
 static inline uint32_t jc_index(uint32_t lin) {
     return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
@@ -96,10 +96,10 @@ bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
 /* Make exit k of src jump to dst's host code / back to the dispatcher. */
 void jit_chain(Jit *j, TB *src, int k, const TB *dst);
 void jit_unchain(Jit *j, TB *src, int k);
-/* Where the inline lookup at block exits finds the virtual-address cache
- * and the current generation (d->gen; the MMU's map_gen is added), and the
- * counter of its hits. Without it, exits always return to the dispatcher. */
-void jit_set_lookup(Jit *j, const JcEntry *jc, const uint64_t *gen, uint64_t *hits);
+/* Where the inline lookup at block exits finds the virtual-address cache,
+ * and the counter of its hits. Without it, exits always return to the
+ * dispatcher. */
+void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits);
 /* Bytes of generated code in use. */
 size_t jit_used(const Jit *j);
 
