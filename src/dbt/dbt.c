@@ -35,12 +35,15 @@ struct Dbt {
 
 /* A data segment the jit may address without checks: base 0, 4 GiB limit,
  * present, writable, expand-up, 32-bit. */
+/* A present, writable, expand-up data segment with a 4 GiB limit (its D/B
+ * bit matters only for stacks and expand-down segments). */
 static inline bool seg_4g(const SegReg *s) {
-    return s->limit == 0xFFFFFFFFu && (s->flags & (SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN |
-                                                   SF_DB)) == (SF_P | ST_WRITABLE | SF_DB);
+    return s->limit == 0xFFFFFFFFu &&
+           (s->flags & (SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN)) == (SF_P | ST_WRITABLE);
 }
+/* The same with base 0 and D/B set (SS: 32-bit stack pointer). */
 static inline bool seg_flat(const SegReg *s) {
-    return s->base == 0 && seg_4g(s);
+    return s->base == 0 && (s->flags & SF_DB) && seg_4g(s);
 }
 
 static inline uint32_t tb_flags(const CPU *cpu) {

@@ -695,6 +695,84 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return true;
 }
 
+/* EAX = the guest's CF (0 or 1): recomputed on the host from the inline
+ * ALU operation that set the lazy flags last in this block, else from the
+ * core (cpu_cf). */
+static void emit_carry(Gen *g) {
+    Emit *e = &g->e;
+    switch (g->flags_kind) {
+    case K_ADD:
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        break;
+    case K_SUB:
+    case K_CMP:
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        break;
+    case K_OR:
+    case K_AND:
+    case K_XOR:
+    case K_TEST:
+        e8(e, 0x31), e8(e, 0xC0); /* xor eax, eax: CF = 0 */
+        return;
+    default:
+        call_pure(e, (const void *)cpu_cf);
+        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+        return;
+    }
+    e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0); /* setc al */
+    e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+}
+
+/* 32-bit ADC/SBB with a register destination (source: register,
+ * immediate or flat memory), as alu_compute does: the lazy flags are
+ * CC_ADC/CC_SBB with a carry in, CC_ADD/CC_SUB without. */
+static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t eip, uint32_t next,
+                         int pending) {
+    Emit *e = &g->e;
+    bool mem = in->is_mem && form != ACC_IMM;
+    if (mem && (form != REG_RM || !mem_ok(g, in))) return false;
+    emit_carry(g);
+    e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax: the carry in */
+    Slow *s = NULL;
+    int dst;
+    if (form == REG_RM) {
+        dst = in->reg;
+        if (mem) {
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in, s);
+            emit_tlb(g, s, false);
+            load_host(e, ECX);
+        } else {
+            g_get(e, ECX, in->rm);
+        }
+    } else {
+        dst = form == ACC_IMM ? R_EAX : in->rm;
+        if (form == RM_REG)
+            g_get(e, ECX, in->reg);
+        else
+            mov_r_imm(e, ECX, in->imm);
+    }
+    g_get(e, EAX, dst);
+    if (!g->flags_dead) {
+        mov_m_r(e, OFF(lf.a), EAX);
+        mov_m_r(e, OFF(lf.b), ECX);
+    }
+    e8(e, 0x0F), e8(e, 0xBA), e8(e, 0xE6), e8(e, 0); /* bt esi, 0: CF = carry in */
+    e8(e, kind == K_ADC ? 0x11 : 0x19), e8(e, 0xC8); /* adc/sbb eax, ecx */
+    g_set(e, dst, EAX);
+    if (!g->flags_dead) {
+        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m8_imm(e, OFF(lf.size), 4);
+        add_r_imm(e, ESI, kind == K_ADC ? CC_ADD : CC_SUB); /* + 1 with a carry in */
+        mov_m_r(e, OFF(lf.op), ESI);
+    }
+    g->flags_kind = -1;
+    if (s) s->resume = e->p;
+    return true;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
@@ -942,7 +1020,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     /* ALU: which kind, and where the operands are. */
     int kind, form;
     if (!alu_row(in, &kind, &form)) return false;
-    if (kind == K_ADC || kind == K_SBB) return false;
+    if (kind == K_ADC || kind == K_SBB) return emit_adc_sbb(g, in, kind, form, eip, next, pending);
     bool writes = kind != K_CMP && kind != K_TEST;
 
     if (form == ACC_IMM || (form != REG_RM && reg_form)) {

@@ -541,13 +541,14 @@ START_TEST(hot_indirect_and_cross_page_branches) {
 }
 END_TEST
 
-/* GS-relative loads and stores (GS base 0x50000, as thread data in user
- * space), MOV with a memory offset (A0-A3), and indirect calls and jumps
- * through a register and through GS-relative memory, in a hot loop: the
+/* GS-relative loads and stores (GS base 0x50000, D/B clear, as thread
+ * data in user space or the kernel's per-CPU segment), MOV with a memory offset (A0-A3), and
+ * indirect calls and jumps through a register and through GS-relative memory, in a hot loop: the
  * same state as the interpreter, and under the jit none of them goes
  * through its handler. */
 static void gs_setup(void) {
     cpu->seg[SEG_GS].base = 0x50000;
+    cpu->seg[SEG_GS].flags &= ~SF_DB;     /* as Linux's per-CPU segment: D/B clear */
     tm_poke32(tm, 0x50800, TM_CODE + 73); /* the function pointer at gs:0x800 */
 }
 START_TEST(hot_segment_base_and_indirect_branches) {
@@ -584,6 +585,50 @@ START_TEST(hot_segment_base_and_indirect_branches) {
     if (cpu->engine == ENGINE_JIT) {
         ck_assert_uint_gt(stats()->blocks_compiled, 0);
         const unsigned ops[] = {0x8B, 0x89, 0xA0, 0xA1, 0xA2, 0xA3, 0xFF};
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            ck_assert_msg(stats()->core_calls[ops[i]] < 40, "opcode %02X: %llu handler calls",
+                          ops[i], (unsigned long long)stats()->core_calls[ops[i]]);
+    }
+}
+END_TEST
+
+/* ADC and SBB with carries from inline ADD/SUB/CMP, from a shift (the
+ * core's lazy flags) and from registers, immediates and memory: the same
+ * state as the interpreter, and under the jit without their handlers. */
+START_TEST(hot_adc_sbb_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x90, 0x01, 0x00, 0x00, /* mov ecx, 400 */
+        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+        0x31, 0xC0,                   /* xor eax, eax */
+        0x31, 0xD2,                   /* xor edx, edx */
+        0x05, 0xB9, 0x79, 0x37, 0x9E, /* l: add eax, 0x9E3779B9 */
+        0x83, 0xD2, 0x00,             /* adc edx, 0 */
+        0x03, 0x06,                   /* add eax, [esi] */
+        0x13, 0x56, 0x04,             /* adc edx, [esi+4] */
+        0x29, 0xC3,                   /* sub ebx, eax */
+        0x19, 0xD7,                   /* sbb edi, edx */
+        0xD1, 0xE3,                   /* shl ebx, 1 */
+        0x11, 0xDD,                   /* adc ebp, ebx */
+        0x83, 0xD8, 0x07,             /* sbb eax, 7 */
+        0x89, 0x46, 0x08,             /* mov [esi+8], eax */
+        0x89, 0x16,                   /* mov [esi], edx */
+        0x39, 0xD0,                   /* cmp eax, edx */
+        0x19, 0xED,                   /* sbb ebp, ebp */
+        0x83, 0xC6, 0x04,             /* add esi, 4 */
+        0x49,                         /* dec ecx */
+        0x75, 0xD9,                   /* jnz l */
+        0x9C, 0x5A,                   /* pushfd; pop edx */
+        0xF4,                         /* hlt */
+    };
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, prog, sizeof prog, a);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, sizeof prog, b);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+    if (cpu->engine == ENGINE_JIT) {
+        const unsigned ops[] = {0x11, 0x13, 0x19, 0x83};
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
             ck_assert_msg(stats()->core_calls[ops[i]] < 40, "opcode %02X: %llu handler calls",
                           ops[i], (unsigned long long)stats()->core_calls[ops[i]]);
@@ -628,6 +673,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_call_ret_then_stack_fault);
     tcase_add_test(tc, hot_indirect_and_cross_page_branches);
     tcase_add_test(tc, hot_segment_base_and_indirect_branches);
+    tcase_add_test(tc, hot_adc_sbb_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
 }
