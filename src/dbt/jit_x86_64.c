@@ -319,8 +319,9 @@ static void count(Emit *e, int n) {
 
 /* An out-of-line slow path: the whole instruction through its handler. */
 typedef struct Slow {
-    uint8_t *jump[3]; /* jumps (ends) from the fast path to the slow path */
-    uint8_t *resume;  /* where the fast path continues after the instruction */
+    uint8_t *jump[6]; /* jumps (ends) from the fast path to the slow path */
+    int njump;
+    uint8_t *resume; /* where the fast path continues after the instruction */
     const Insn *in;
     uint32_t eip, next; /* the instruction's EIP and the next one's */
     int pending;        /* inline instructions not yet counted before this one */
@@ -458,7 +459,7 @@ static void emit_ea(Gen *g, const Insn *in, Slow *s) {
     }
     if (s && (in->seg == SEG_FS || in->seg == SEG_GS)) {
         e8(e, 0x81), e8(e, 0xF9), e32(e, 0xFFFFFFF0u); /* cmp ecx, 0xFFFFFFF0 */
-        s->jump[2] = jcc_fwd(e, CC_A);
+        s->jump[s->njump++] = jcc_fwd(e, CC_A);
         int32_t base = (int32_t)(offsetof(CPU, seg) + (size_t)in->seg * sizeof(SegReg) +
                                  offsetof(SegReg, base));
         e8(e, 0x03), m_rbx(e, ECX, base); /* add ecx, [seg.base] */
@@ -480,7 +481,7 @@ static void emit_tlb(Gen *g, Slow *s, bool write) {
     e8(e, 0x89), e8(e, 0xCA);                     /* mov edx, ecx */
     e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFF);      /* and edx, 0xFFF */
     e8(e, 0x81), e8(e, 0xFA), e32(e, 0x1000 - 4); /* cmp edx, 0xFFC */
-    s->jump[0] = jcc_fwd(e, CC_A);
+    s->jump[s->njump++] = jcc_fwd(e, CC_A);
     e8(e, 0x89), e8(e, 0xC8);                                     /* mov eax, ecx */
     e8(e, 0xC1), e8(e, 0xE8), e8(e, 12);                          /* shr eax, 12 */
     e8(e, 0x25), e32(e, TLB_SIZE - 1);                            /* and eax, TLB_SIZE-1 */
@@ -488,7 +489,7 @@ static void emit_tlb(Gen *g, Slow *s, bool write) {
     e8(e, 0x89), e8(e, 0xCA);                                     /* mov edx, ecx */
     e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u);                /* and edx, ~0xFFF */
     e8(e, 0x3B), e8(e, 0x94), e8(e, 0x03), e32(e, (uint32_t)tag); /* cmp edx, [rbx+rax+tag] */
-    s->jump[1] = jcc_fwd(e, CC_NE);
+    s->jump[s->njump++] = jcc_fwd(e, CC_NE);
     e8(e, 0x48), e8(e, 0x8B), e8(e, 0x94), e8(e, 0x03),
         e32(e, (uint32_t)add); /* mov rdx, [rbx+rax+addend] */
 }
@@ -570,6 +571,7 @@ static int reg_flag_effect(const Insn *in) {
     if ((op == 0xC1 || op == 0xD1) && in->reg <= 1) return FX_NONE;
     if (op >= 0x40 && op <= 0x4F) return FX_NONE;
     if (op == 0xF7 && in->reg == 2) return FX_NONE;
+    if (op == 0xF7 && in->reg == 3) return FX_ALL;              /* NEG */
     if (op == 0x1AF || op == 0x69 || op == 0x6B) return FX_ALL; /* IMUL: all six flags */
     return FX_OTHER;
 }
@@ -909,6 +911,63 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g->flags_kind = -1;
         return true;
     }
+    /* NEG r32: SUB from 0, as op_neg_rm records it */
+    if (op == 0xF7 && in->reg == 3 && reg_form) {
+        g_get(e, EAX, in->rm);
+        if (!g->flags_dead) {
+            mov_m_imm(e, OFF(lf.a), 0);
+            mov_m_r(e, OFF(lf.b), EAX);
+        }
+        e8(e, 0xF7), e8(e, 0xD8); /* neg eax */
+        g_set(e, in->rm, EAX);
+        if (g->flags_dead) {
+            g->flags_kind = -1;
+        } else {
+            mov_m_r(e, OFF(lf.res), EAX);
+            mov_m_imm(e, OFF(lf.op), CC_SUB);
+            mov_m8_imm(e, OFF(lf.size), 4);
+            set_flags_kind(g, K_SUB);
+        }
+        return true;
+    }
+    /* PUSH r/m32 from flat memory: the operand is read (with ESP before
+     * the push) and the stack written, both through the inline TLB. */
+    if (op == 0xFF && in->reg == 6 && !reg_form) {
+        if (!mem_ok(g, in) || in->osize != 4) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        emit_tlb(g, s, false);
+        e8(e, 0x8B), e8(e, 0x3C), e8(e, 0x0A); /* mov edi, [rdx+rcx] */
+        g_get(e, ECX, R_ESP);
+        add_r_imm(e, ECX, (uint32_t)-4);
+        emit_tlb(g, s, true);
+        store_host(e, EDI);
+        g_set(e, R_ESP, ECX);
+        s->resume = e->p;
+        return true;
+    }
+    /* BT r/m32, imm8: CF = the bit, the other flags as the core leaves
+     * them (flags_set_arith materializes them). */
+    if (op == 0x1BA && in->reg == 4) {
+        Slow *s = NULL;
+        if (reg_form) {
+            g_get(e, EAX, in->rm);
+        } else {
+            if (!mem_ok(g, in)) return false;
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in, s);
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+        }
+        e8(e, 0x0F), e8(e, 0xBA), e8(e, 0xE0), e8(e, (uint8_t)(in->imm & 31)); /* bt eax, imm */
+        e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0);                                 /* setc al */
+        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF0);                                 /* movzx esi, al */
+        mov_r_imm(e, EDX, FL_CF);
+        call_pure(e, (const void *)flags_set_arith); /* (cpu, CF or 0, FL_CF) */
+        g->flags_kind = -1;
+        if (s) s->resume = e->p;
+        return true;
+    }
     /* NOT r32 */
     if (op == 0xF7 && in->reg == 2 && reg_form) {
         e8(e, GREX_B), e8(e, 0xF7), e8(e, (uint8_t)(0xD0 | in->rm)); /* not guest */
@@ -1090,7 +1149,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
 static void emit_slow(Gen *g, const Slow *s) {
     Emit *e = &g->e;
     uint8_t *here = e->p;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < s->njump; i++)
         patch(e, s->jump[i], here);
     count(e, s->pending);
     emit_handler_call(g, s->in, s->eip, s->next);
@@ -1202,13 +1261,12 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         }
     }
     to_done[1] = jmp_fwd(e);
-    to_handler[0] = tlb.jump[0];
-    to_handler[1] = tlb.jump[1];
-    to_handler[4] = tlb.jump[2];
-    to_handler[5] = push_tlb.jump[0];
-    to_handler[6] = push_tlb.jump[1];
     for (int i = 0; i < 8; i++)
         patch(e, to_handler[i], e->p);
+    for (int i = 0; i < tlb.njump; i++)
+        patch(e, tlb.jump[i], e->p);
+    for (int i = 0; i < push_tlb.njump; i++)
+        patch(e, push_tlb.jump[i], e->p);
     count(e, pending);
     emit_handler_call(g, in, eip, next); /* raises, or does the unusual case */
     uint8_t *skip = jmp_fwd(e);          /* the handler path has counted already */

@@ -636,6 +636,47 @@ START_TEST(hot_adc_sbb_same_as_interpreter) {
 }
 END_TEST
 
+/* NEG, BT with an immediate (register and memory, flags read by JAE and
+ * ADC) and PUSH from memory: the interpreter's state, without handlers. */
+START_TEST(hot_neg_bt_push_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00, /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+        0x89, 0xC8,                   /* l: mov eax, ecx */
+        0xF7, 0xD8,                   /* neg eax */
+        0x89, 0x06,                   /* mov [esi], eax */
+        0x0F, 0xBA, 0x26, 0x03,       /* bt dword [esi], 3 */
+        0x73, 0x01,                   /* jae skip */
+        0x43,                         /* inc ebx */
+        0x0F, 0xBA, 0xE1, 0x01,       /* skip: bt ecx, 1 */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0xFF, 0x36,                   /* push dword [esi] */
+        0x5A,                         /* pop edx */
+        0x01, 0xD5,                   /* add ebp, edx */
+        0xF7, 0xDA,                   /* neg edx */
+        0x83, 0xDD, 0x00,             /* sbb ebp, 0 */
+        0x83, 0xC6, 0x04,             /* add esi, 4 */
+        0x49,                         /* dec ecx */
+        0x75, 0xDC,                   /* jnz l */
+        0x9C, 0x58,                   /* pushfd; pop eax */
+        0xF4,                         /* hlt */
+    };
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, prog, sizeof prog, a);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, sizeof prog, b);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+    if (cpu->engine == ENGINE_JIT) {
+        const unsigned ops[] = {0xF7, 0x1BA, 0xFF};
+        for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+            ck_assert_msg(stats()->core_calls[ops[i]] < 40, "opcode %03X: %llu handler calls",
+                          ops[i], (unsigned long long)stats()->core_calls[ops[i]]);
+    }
+}
+END_TEST
+
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
     cpu->dbt_singlestep = true;
@@ -674,6 +715,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_indirect_and_cross_page_branches);
     tcase_add_test(tc, hot_segment_base_and_indirect_branches);
     tcase_add_test(tc, hot_adc_sbb_same_as_interpreter);
+    tcase_add_test(tc, hot_neg_bt_push_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
 }
