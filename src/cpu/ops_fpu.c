@@ -131,7 +131,24 @@ static uint32_t ea_at(const Insn *in, uint32_t ea, uint32_t off) {
     return (ea + off) & (in->asize == 2 ? 0xFFFFu : 0xFFFFFFFFu);
 }
 
+/* Host pointer to the n operand bytes at offset off when they lie in one
+ * RAM page and inside the segment (no wrap, no data breakpoint): the
+ * common case, one check instead of one per byte. NULL otherwise (then the
+ * byte-wise path below raises what is due). May raise #PF as the first
+ * byte's access would. */
+static uint8_t *mem_host_bytes(CPU *cpu, const Insn *in, uint32_t off, unsigned n, int acc) {
+    uint32_t first = ea_at(in, insn_ea(cpu, in), off);
+    if (in->asize == 2 && first + n - 1 > 0xFFFFu) return NULL;
+    if (debug_data_armed(cpu) || !seg_range_ok(cpu, in->seg, first, n, acc)) return NULL;
+    return lin_host_range(cpu, cpu->seg[in->seg].base + first, n, acc);
+}
+
 static void mem_read_bytes(CPU *cpu, const Insn *in, uint32_t off, uint8_t *buf, unsigned n) {
+    const uint8_t *host = mem_host_bytes(cpu, in, off, n, ACC_R);
+    if (host) {
+        memcpy(buf, host, n);
+        return;
+    }
     uint32_t ea = insn_ea(cpu, in);
     for (unsigned i = 0; i < n; i++)
         buf[i] = (uint8_t)mem_read(cpu, in->seg, ea_at(in, ea, off + i), 1);
@@ -140,6 +157,11 @@ static void mem_read_bytes(CPU *cpu, const Insn *in, uint32_t off, uint8_t *buf,
 /* Check the whole destination first so that a fault leaves memory untouched. */
 static void mem_write_bytes(CPU *cpu, const Insn *in, uint32_t off, const uint8_t *buf,
                             unsigned n) {
+    uint8_t *host = mem_host_bytes(cpu, in, off, n, ACC_W);
+    if (host) {
+        memcpy(host, buf, n);
+        return;
+    }
     uint32_t ea = insn_ea(cpu, in);
     for (unsigned i = 0; i < n; i++) {
         uint32_t lin = seg_lin(cpu, in->seg, ea_at(in, ea, off + i), 1, ACC_W);
