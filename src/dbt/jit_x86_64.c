@@ -697,6 +697,46 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return true;
 }
 
+/* When the lazy flags come from an inline 32-bit ALU instruction of this
+ * block (g->flags_kind), set the host's flags to the guest's by repeating
+ * that operation on the recorded operands (a logic operation: TEST of its
+ * result, which gives CF = OF = 0 and SF, ZF, PF of the result) and return
+ * true; else return false and emit nothing. */
+static bool emit_host_flags(Gen *g) {
+    Emit *e = &g->e;
+    switch (g->flags_kind) {
+    case K_ADD:
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        return true;
+    case K_SUB:
+    case K_CMP:
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        return true;
+    case K_OR:
+    case K_AND:
+    case K_XOR:
+    case K_TEST:
+        mov_r_m(e, EAX, OFF(lf.res));
+        e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+        return true;
+    default: return false;
+    }
+}
+
+/* EAX = 1 if condition cc (the low nibble of Jcc/SETcc/CMOVcc) holds, else 0. */
+static void emit_cond(Gen *g, unsigned cc) {
+    Emit *e = &g->e;
+    if (emit_host_flags(g)) {
+        e8(e, 0x0F), e8(e, (uint8_t)(0x90 | cc)), e8(e, 0xC0); /* setcc al */
+    } else {
+        mov_r_imm(e, ESI, cc);
+        call_pure(e, (const void *)cpu_cond);
+    }
+    e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+}
+
 /* EAX = the guest's CF (0 or 1): recomputed on the host from the inline
  * ALU operation that set the lazy flags last in this block, else from the
  * core (cpu_cf). */
@@ -782,6 +822,44 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0x90) return true; /* NOP, and F3 90 (PAUSE): nothing to do */
     if (in->lock || (in->rep && op != 0x90)) return false;
     bool reg_form = !in->is_mem;
+    /* SETcc r/m8 */
+    if (op >= 0x190 && op <= 0x19F) {
+        if (reg_form) {
+            emit_cond(g, op & 0xF);
+            g_set8(e, in->rm, EAX);
+            return true;
+        }
+        if (!mem_ok(g, in)) return false;
+        emit_cond(g, op & 0xF);
+        e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        emit_tlb(g, s, true);
+        e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
+        s->resume = e->p;
+        return true;
+    }
+    /* CMOVcc r32, r/m32: the source is read (and may fault) either way */
+    if (op >= 0x140 && op <= 0x14F && in->size == 4) {
+        Slow *s = NULL;
+        if (!reg_form && !mem_ok(g, in)) return false;
+        emit_cond(g, op & 0xF);
+        e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
+        if (reg_form) {
+            g_get(e, ECX, in->rm);
+        } else {
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in, s);
+            emit_tlb(g, s, false);
+            load_host(e, ECX);
+        }
+        e8(e, 0x85), e8(e, 0xF6); /* test esi, esi */
+        uint8_t *skip = jcc_fwd(e, CC_E);
+        g_set(e, in->reg, ECX);
+        patch(e, skip, e->p);
+        if (s) s->resume = e->p;
+        return true;
+    }
     /* MOV AL/EAX <-> moffs */
     if (op >= 0xA0 && op <= 0xA3 && in->size != 2) {
         if (!mem_ok(g, in)) return false;
@@ -1218,7 +1296,7 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         g_set(e, R_ESP, ECX);
     } else {
         uint8_t *not_taken = NULL;
-        if (jcc && g->flags_kind < 0) {
+        if (jcc && !emit_host_flags(g)) {
             /* Flags from a handler or an earlier block: ask the core (no
              * fault possible, so nothing needs to be brought up to date). */
             mov_r_imm(e, ESI, op & 0xF);
@@ -1226,21 +1304,6 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             e8(e, 0x84), e8(e, 0xC0); /* test al, al */
             not_taken = jcc_fwd(e, CC_E);
         } else if (jcc) {
-            switch (g->flags_kind) {
-            case K_ADD:
-                mov_r_m(e, EAX, OFF(lf.a));
-                e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
-                break;
-            case K_SUB:
-            case K_CMP:
-                mov_r_m(e, EAX, OFF(lf.a));
-                e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
-                break;
-            default:
-                mov_r_m(e, EAX, OFF(lf.res));
-                e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
-                break;
-            }
             not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
         }
         cmp_m_imm(e, cs_limit, target);
