@@ -966,8 +966,10 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g->flags_kind = -1;
         return true;
     }
-    /* IMUL r32, r/m32 [, imm] with dead flags (live ones: the handler) */
-    if ((op == 0x1AF || op == 0x69 || op == 0x6B) && g->flags_dead) {
+    /* IMUL r32, r/m32 [, imm]. Live flags as mul_flags leaves them: the
+     * lazy flags of a logic result, then CF = OF = overflow and AF = 0
+     * through flags_set_arith. */
+    if (op == 0x1AF || op == 0x69 || op == 0x6B) {
         Slow *s = NULL;
         if (reg_form) {
             g_get(e, EAX, in->rm);
@@ -984,7 +986,16 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         } else {
             e8(e, 0x69), e8(e, 0xC0), e32(e, in->imm); /* imul eax, eax, imm32 */
         }
+        if (!g->flags_dead) e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc dh: the overflow */
         g_set(e, in->reg, EAX);
+        if (!g->flags_dead) {
+            emit_lf(g, CC_LOGIC, -1, -1);
+            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6);           /* movzx esi, dh */
+            e8(e, 0xF7), e8(e, 0xDE);                        /* neg esi */
+            e8(e, 0x81), e8(e, 0xE6), e32(e, FL_CF | FL_OF); /* and esi, CF|OF */
+            mov_r_imm(e, EDX, FL_CF | FL_OF | FL_AF);
+            call_pure(e, (const void *)flags_set_arith);
+        }
         if (s) s->resume = e->p;
         g->flags_kind = -1;
         return true;
@@ -1127,6 +1138,32 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m_imm(e, OFF(lf.b), c);
         g->flags_kind = -1; /* the inline Jcc does not rebuild shift flags */
+        return true;
+    }
+
+    /* SHL/SAL/SHR/SAR r32 by CL: a zero count changes nothing (not even
+     * the flags), else as by an immediate, with the count in lf.b. */
+    if (op == 0xD3 && reg_form && in->reg >= 4) {
+        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0,
+                                            0xF8}; /* shl, shr, sal, sar eax, cl */
+        static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
+        g_get(e, ECX, R_ECX);
+        e8(e, 0x83), e8(e, 0xE1), e8(e, 0x1F); /* and ecx, 31 */
+        uint8_t *zero = jcc_fwd(e, CC_E);
+        g_get(e, EAX, in->rm);
+        if (!g->flags_dead) {
+            mov_m_r(e, OFF(lf.a), EAX);
+            mov_m_r(e, OFF(lf.b), ECX);
+        }
+        e8(e, 0xD3), e8(e, host_ext[in->reg - 4]); /* shift eax, cl */
+        g_set(e, in->rm, EAX);
+        if (!g->flags_dead) {
+            mov_m_r(e, OFF(lf.res), EAX);
+            mov_m_imm(e, OFF(lf.op), (uint32_t)cc[in->reg - 4]);
+            mov_m8_imm(e, OFF(lf.size), 4);
+        }
+        patch(e, zero, e->p);
+        g->flags_kind = -1;
         return true;
     }
 

@@ -3,7 +3,9 @@
  */
 #include "frontend/lockstep.h"
 
+#include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frontend/trace.h"
 
@@ -94,8 +96,38 @@ static void print_state(FILE *out, const char *name, CPU *cpu, Tracer *t) {
     }
 }
 
+/* Serial input for both machines: what input_fd has ready, kept until both
+ * UARTs took it (they take the same amount: their state is compared). */
+typedef struct Input {
+    int fd; /* -1: none or at its end */
+    uint8_t buf[256];
+    size_t len;
+} Input;
+
+static bool feed_input(Input *in, Pc *a, Pc *b, char *what, size_t size) {
+    if (in->fd >= 0 && in->len < sizeof in->buf) {
+        struct pollfd p = {.fd = in->fd, .events = POLLIN};
+        if (poll(&p, 1, 0) > 0) {
+            ssize_t n = read(in->fd, in->buf + in->len, sizeof in->buf - in->len);
+            if (n > 0)
+                in->len += (size_t)n;
+            else
+                in->fd = -1;
+        }
+    }
+    if (!in->len) return false;
+    size_t ta = pc_serial_input(a, in->buf, in->len), tb = pc_serial_input(b, in->buf, in->len);
+    if (ta != tb) {
+        snprintf(what, size, "COM1 took %zu vs %zu input bytes", ta, tb);
+        return true;
+    }
+    memmove(in->buf, in->buf + ta, in->len - ta);
+    in->len -= ta;
+    return false;
+}
+
 int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
-                 FILE *out) {
+                 int input_fd, FILE *out) {
     PcConfig ca = *cfg, cb = *cfg;
     ca.snapshot = cb.snapshot = true;
     /* Both machines must see the same time: derive it from the instruction count. */
@@ -127,6 +159,7 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
     int result = 0;
     char what[256];
     uint64_t n = 0;
+    Input input = {.fd = input_fd};
     while (x->icount < max_insns) {
         uint64_t step = max_insns - x->icount < chunk ? max_insns - x->icount : chunk;
         uint64_t start = x->icount;
@@ -138,6 +171,7 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
         }
         if (!diff && (++n % RAM_EVERY == 0 || ea != PC_EXIT_INSN_LIMIT))
             diff = ram_differs(pc_physmem(a), pc_physmem(b), what, sizeof what);
+        if (!diff) diff = feed_input(&input, a, b, what, sizeof what);
         if (diff) {
             fprintf(out,
                     "lockstep: %s engine and interpreter differ after instruction %llu"

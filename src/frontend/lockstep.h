@@ -8,10 +8,12 @@
  * Both machines see the same virtual time (it follows the instruction
  * count), so device interrupts arrive at the same instruction on each side;
  * disks are opened in snapshot mode and only the first machine's serial
- * output is shown. The comparison runs every `chunk` instructions: 1 finds
- * the exact instruction, larger values run faster.
+ * output is shown. Bytes read from input_fd (if >= 0) go to both machines'
+ * COM1 between two comparisons, so a scripted session (commands typed at
+ * the guest's shell) is checked too. The comparison runs every `chunk`
+ * instructions: 1 finds the exact instruction, larger values run faster.
  *
- * Use: lockstep_run(&cfg, ENGINE_THREADED, max_insns, 10000, stderr)
+ * Use: lockstep_run(&cfg, ENGINE_THREADED, max_insns, 10000, 0, stderr)
  * returns 0 (no divergence), 1 (divergence) or -1 (could not start).
  */
 #ifndef BT86_LOCKSTEP_H
@@ -23,6 +25,6 @@
 #include "devices/pc.h"
 
 int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
-                 FILE *out);
+                 int input_fd, FILE *out);
 
 #endif

@@ -59,7 +59,7 @@ typedef struct Options {
     bool boot_menu;
     const char *kernel, *initrd, *append;
     uint64_t max_insns;
-    int engine;           /* -accel; -1: the default */
+    int engine; /* -accel; -1: the default */
     bool singlestep;
     bool stats;        /* -dbt-stats */
     uint64_t lockstep; /* -lockstep N: compare with the interpreter every N instructions */
@@ -184,7 +184,9 @@ bad_order:
     return -1;
 }
 
-static void power_button(void *opaque) { pc_power_button(opaque); }
+static void power_button(void *opaque) {
+    pc_power_button(opaque);
+}
 
 /* -rtc base=utc|localtime|DATE: the RTC's time at power-on, in seconds
  * since the epoch as the CMOS shows it (localtime: the host's wall clock
@@ -225,9 +227,12 @@ static int rtc_start(const char *spec, int64_t *out) {
     }
     int y, mo, d, h = 0, mi = 0, sec = 0;
     int n = sscanf(base, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &sec);
-    if ((n != 3 && n != 6) || y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 ||
-        h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
-        fprintf(stderr, "bt86: -rtc: expected base=utc, base=localtime or base=YYYY-MM-DD[THH:MM:SS] ('%s')\n", spec);
+    if ((n != 3 && n != 6) || y < 1970 || y > 2099 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) {
+        fprintf(
+            stderr,
+            "bt86: -rtc: expected base=utc, base=localtime or base=YYYY-MM-DD[THH:MM:SS] ('%s')\n",
+            spec);
         return -1;
     }
     /* Days from the civil date (proleptic Gregorian), no time zone involved. */
@@ -341,9 +346,11 @@ static int parse_args(int argc, char **argv, Options *o) {
             /* QEMU spells options after a comma (-accel tcg,thread=single): ignore them. */
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(val, ","), val);
-            o->engine = strcmp(name, "tcg") == 0 ? (int)cpu_default_engine() : cpu_engine_from_name(name);
+            o->engine =
+                strcmp(name, "tcg") == 0 ? (int)cpu_default_engine() : cpu_engine_from_name(name);
             if (o->engine < 0) {
-                fprintf(stderr, "bt86: -accel: unknown engine '%s' (jit, threaded, interp, tcg)\n", name);
+                fprintf(stderr, "bt86: -accel: unknown engine '%s' (jit, threaded, interp, tcg)\n",
+                        name);
                 return -1;
             }
         } else if (strcmp(a, "-singlestep") == 0) {
@@ -367,7 +374,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             if (strncmp(v, "auto", 4) == 0 && (v[4] == 0 || v[4] == ',')) {
                 o->icount_shift = ICOUNT_AUTO;
             } else if (end == v || (*end && *end != ',') || n < 0 || n > 10) {
-                fprintf(stderr, "bt86: -icount: expected shift=N with N in 0..10, or auto ('%s')\n", val);
+                fprintf(stderr, "bt86: -icount: expected shift=N with N in 0..10, or auto ('%s')\n",
+                        val);
                 return -1;
             } else {
                 o->icount_shift = (int)n;
@@ -492,11 +500,11 @@ static void serial_out(void *opaque, uint8_t byte) {
 }
 
 typedef struct Console {
-    bool enabled; /* stdin is read: for COM1 and/or the monitor */
-    bool serial;  /* COM1 is on stdio (Ctrl-A escapes apply) */
-    Monitor *mon; /* the monitor, or NULL */
+    bool enabled;    /* stdin is read: for COM1 and/or the monitor */
+    bool serial;     /* COM1 is on stdio (Ctrl-A escapes apply) */
+    Monitor *mon;    /* the monitor, or NULL */
     bool mon_active; /* typed bytes go to the monitor */
-    bool eof;     /* stdin was a pipe or file and has ended */
+    bool eof;        /* stdin was a pipe or file and has ended */
     uint8_t pending[256];
     size_t npending;
     bool escape; /* saw Ctrl-A */
@@ -621,16 +629,21 @@ int main(int argc, char **argv) {
     cfg.host_clock = o.icount_shift == ICOUNT_OFF;
     cfg.icount_auto = o.icount_shift == ICOUNT_AUTO;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
-    for (int i = 0; i < 4; i++) cfg.hd[i] = o.hd[i];
+    for (int i = 0; i < 4; i++)
+        cfg.hd[i] = o.hd[i];
     cfg.snapshot = o.snapshot;
     cfg.vga = !(o.vga && strcmp(o.vga, "none") == 0);
     /* Which display: -display, else none with -nographic, else a window
      * when there is a desktop to show it on and SDL is built in. */
     bool want_sdl;
-    if (o.display) want_sdl = strcmp(o.display, "sdl") == 0;
-    else want_sdl = !o.nographic && display_sdl_available() && (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"));
+    if (o.display)
+        want_sdl = strcmp(o.display, "sdl") == 0;
+    else
+        want_sdl = !o.nographic && display_sdl_available() &&
+                   (getenv("DISPLAY") || getenv("WAYLAND_DISPLAY"));
     if (want_sdl && !display_sdl_available()) {
-        fprintf(stderr, "bt86: -display sdl: this bt86 was built without SDL2 (install libsdl2-dev and rebuild)\n");
+        fprintf(stderr, "bt86: -display sdl: this bt86 was built without SDL2 (install libsdl2-dev "
+                        "and rebuild)\n");
         return 1;
     }
     if (want_sdl && !cfg.vga) {
@@ -646,7 +659,8 @@ int main(int argc, char **argv) {
     if (o.lockstep) {
         CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : cpu_default_engine();
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
-        int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep, stderr);
+        int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
+                             STDIN_FILENO, stderr);
         fflush(stdout);
         return r == 0 ? 0 : r == 1 ? 3 : 1;
     }
@@ -658,7 +672,8 @@ int main(int argc, char **argv) {
     }
     CPU *cpu = pc_cpu(pc);
     if (o.engine >= 0 && cpu_set_engine(cpu, (CpuEngine)o.engine) < 0) {
-        fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n", cpu_engine_name((CpuEngine)o.engine));
+        fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n",
+                cpu_engine_name((CpuEngine)o.engine));
         return 1;
     }
     cpu->dbt_singlestep = o.singlestep;
