@@ -594,6 +594,21 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     Emit *e = &g->e;
     unsigned op = in->op;
     bool reg_form = !in->is_mem;
+    if ((op >= 0xB0 && op <= 0xB7) || (op == 0xC6 && reg_form)) { /* MOV r8, imm8 */
+        mov_r_imm(e, EAX, in->imm & 0xFF);
+        g_set8(e, op == 0xC6 ? in->rm : (int)(op & 7), EAX);
+        return true;
+    }
+    if (op == 0xC6) { /* MOV m8, imm8 */
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        emit_tlb(g, s, true);
+        e8(e, 0xC6), e8(e, 0x04), e8(e, 0x0A),
+            e8(e, (uint8_t)in->imm); /* mov byte [rdx+rcx], imm */
+        s->resume = e->p;
+        return true;
+    }
     if (op == 0x88 || op == 0x8A) {
         bool load = op == 0x8A;
         if (reg_form) {
@@ -956,13 +971,32 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         s->resume = e->p;
         return true;
     }
-    /* ROL/ROR r32 by a constant, when their CF/OF are dead (else the
-     * handler merges them into the other flags) */
-    if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg <= 1 && g->flags_dead) {
+    /* ROL/ROR r32 by a constant. Live flags as shift_compute leaves them:
+     * CF and OF from the result (ROL: CF = bit 0, OF = bit 31 ^ CF; ROR:
+     * CF = bit 31, OF = bit 31 ^ bit 30) merged by flags_set_arith. */
+    if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg <= 1) {
         unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
         if (c == 0) return true;
         e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC0 | (in->reg << 3) | in->rm)),
             e8(e, (uint8_t)c); /* rol/ror guest, c */
+        if (!g->flags_dead) {
+            g_get(e, EAX, in->rm);
+            e8(e, 0x89), e8(e, 0xC6);                /* mov esi, eax */
+            e8(e, 0x89), e8(e, 0xC2);                /* mov edx, eax */
+            if (in->reg == 0) {                      /* ROL: esi = bit 0, edx = bit 31 */
+                e8(e, 0x83), e8(e, 0xE6), e8(e, 1);  /* and esi, 1 */
+                e8(e, 0xC1), e8(e, 0xEA), e8(e, 31); /* shr edx, 31 */
+            } else {                                 /* ROR: esi = bit 31, edx = bit 30 */
+                e8(e, 0xC1), e8(e, 0xEE), e8(e, 31); /* shr esi, 31 */
+                e8(e, 0xC1), e8(e, 0xEA), e8(e, 30); /* shr edx, 30 */
+                e8(e, 0x83), e8(e, 0xE2), e8(e, 1);  /* and edx, 1 */
+            }
+            e8(e, 0x31), e8(e, 0xF2);            /* xor edx, esi: OF */
+            e8(e, 0xC1), e8(e, 0xE2), e8(e, 11); /* shl edx, 11 (FL_OF) */
+            e8(e, 0x09), e8(e, 0xD6);            /* or esi, edx (CF is bit 0) */
+            mov_r_imm(e, EDX, FL_CF | FL_OF);
+            call_pure(e, (const void *)flags_set_arith);
+        }
         g->flags_kind = -1;
         return true;
     }

@@ -679,8 +679,8 @@ END_TEST
 
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
- * from IMUL (overflow), through the core's cpu_cond: the interpreter's
- * state, without handlers. */
+ * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
+ * byte moves of immediates: the interpreter's state, without handlers. */
 START_TEST(hot_setcc_cmovcc_same_as_interpreter) {
     static const uint8_t prog[] = {
         0xB9, 0x2C, 0x01, 0x00, 0x00,             /* mov ecx, 300 */
@@ -697,10 +697,16 @@ START_TEST(hot_setcc_cmovcc_same_as_interpreter) {
         0x0F, 0xAF, 0xC1,                         /* imul eax, ecx */
         0x0F, 0x90, 0x86, 0x00, 0x10, 0x00, 0x00, /* seto [esi+0x1000] */
         0x0F, 0x48, 0xE8,                         /* cmovs ebp, eax */
+        0xC1, 0xC2, 0x05,                         /* rol edx, 5 */
+        0x0F, 0x90, 0x86, 0x00, 0x20, 0x00, 0x00, /* seto [esi+0x2000] */
+        0xC1, 0xCF, 0x03,                         /* ror edi, 3 */
+        0x0F, 0x92, 0x86, 0x00, 0x28, 0x00, 0x00, /* setc [esi+0x2800] */
+        0xB4, 0x5A,                               /* mov ah, 0x5A */
+        0xC6, 0x86, 0x00, 0x30, 0x00, 0x00, 0x77, /* mov byte [esi+0x3000], 0x77 */
         0x01, 0x5E, 0x04,                         /* add [esi+4], ebx */
         0x83, 0xC6, 0x01,                         /* add esi, 1 */
         0x49,                                     /* dec ecx */
-        0x75, 0xD1,                               /* jnz l */
+        0x75, 0xB4,                               /* jnz l */
         0x9C, 0x58,                               /* pushfd; pop eax */
         0xF4,                                     /* hlt */
     };
@@ -712,7 +718,8 @@ START_TEST(hot_setcc_cmovcc_same_as_interpreter) {
         ck_assert_uint_eq(a[i], b[i]);
     ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
     if (cpu->engine == ENGINE_JIT) {
-        const unsigned ops[] = {0x192, 0x19F, 0x195, 0x14C, 0x144, 0x148, 0xD3, 0x1AF, 0x190};
+        const unsigned ops[] = {0x192, 0x19F, 0x195, 0x14C, 0x144, 0x148,
+                                0xD3,  0x1AF, 0x190, 0xC1,  0xB4,  0xC6};
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
             ck_assert_msg(stats()->core_calls[ops[i]] < 40, "opcode %03X: %llu handler calls",
                           ops[i], (unsigned long long)stats()->core_calls[ops[i]]);
