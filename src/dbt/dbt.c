@@ -16,12 +16,15 @@
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
 #define NO_PAGE         0xFFFFFFFFu
+#define MAX_CROSS       512 /* crossing blocks kept at once (more: interpreted) */
 
 struct Dbt {
     CPU *cpu;
     PhysMem *pm;
     TB *hash[TB_HASH_SIZE];
     TB **page_tbs; /* per RAM page: TBs whose bytes start there */
+    TB *cross;     /* blocks whose one instruction crosses into another page */
+    uint32_t ncross;
     uint32_t npages;
     JcEntry jc[JC_SIZE];
     uint64_t gen; /* bumped whenever a TB dies: the dispatcher's links die with it */
@@ -124,15 +127,54 @@ static void tb_kill(Dbt *d, TB *tb) {
     d->gen++;
 }
 
+/* Take tb off the list of crossing blocks (if it is a crossing block). */
+static void cross_unlink(Dbt *d, TB *tb) {
+    if (!tb->host2) return;
+    for (TB **pp = &d->cross; *pp; pp = &(*pp)->cross_next)
+        if (*pp == tb) {
+            *pp = tb->cross_next;
+            d->ncross--;
+            return;
+        }
+}
+
+static bool cross_on_page(const Dbt *d, uint64_t pg) {
+    for (const TB *tb = d->cross; tb; tb = tb->cross_next)
+        if (tb->pa2 >> 12 == pg) return true;
+    return false;
+}
+
 static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len) {
     Dbt *d = opaque;
     uint64_t end = (uint64_t)paddr + len;
+    /* Crossing blocks whose second page's bytes were written. */
+    for (TB **cp = &d->cross; *cp;) {
+        TB *tb = *cp;
+        uint32_t on2 = (tb->cs_base + tb->eip + tb->size) & 0xFFFu; /* bytes on page 2 */
+        if (tb->pa2 < end && paddr < (uint64_t)tb->pa2 + on2) {
+            *cp = tb->cross_next;
+            d->ncross--;
+            if (tb->pa != NO_PAGE) {
+                TB **pp = &d->page_tbs[tb->pa >> 12];
+                while (*pp && *pp != tb)
+                    pp = &(*pp)->page_next;
+                if (*pp) *pp = tb->page_next;
+            }
+            tb->host2 = 0; /* off the list already */
+            tb_kill(d, tb);
+            d->stats.inval_write++;
+            d->cpu->block_break = true;
+        } else {
+            cp = &tb->cross_next;
+        }
+    }
     for (uint64_t pg = paddr >> 12; pg <= (end - 1) >> 12 && pg < d->npages; pg++) {
         TB **pp = &d->page_tbs[pg];
         while (*pp) {
             TB *tb = *pp;
             if (tb->pa < end && paddr < (uint64_t)tb->pa + tb->size) {
                 *pp = tb->page_next;
+                cross_unlink(d, tb);
                 tb_kill(d, tb);
                 d->stats.inval_write++;
                 d->cpu->block_break = true;
@@ -140,7 +182,8 @@ static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len) {
                 pp = &tb->page_next;
             }
         }
-        if (!d->page_tbs[pg]) physmem_set_code_page(d->pm, (uint32_t)pg << 12, false);
+        if (!d->page_tbs[pg] && !cross_on_page(d, pg))
+            physmem_set_code_page(d->pm, (uint32_t)pg << 12, false);
     }
 }
 
@@ -156,6 +199,8 @@ void dbt_flush(Dbt *d, int cause) {
         d->hash[i] = NULL;
     }
     memset(d->page_tbs, 0, d->npages * sizeof *d->page_tbs);
+    d->cross = NULL;
+    d->ncross = 0;
     memset(d->jc, 0, sizeof d->jc);
     if (d->jit) jit_reset(d->jit);
     d->jit_full = false;
@@ -225,6 +270,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     uint32_t off = lin & 0xFFFu;
     bool code32 = cpu_code32(cpu);
     volatile uint32_t n = 0, size = 0;
+    uint8_t *volatile host2 = NULL;
     (void)page_end;
 
     /* Decoding may raise (#GP, #PF, #UD): catch it here instead of in cpu_run. */
@@ -241,7 +287,20 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
             if (!code32 && eip > 0xFFFFu) break;
             Insn *in = &buf[n];
             decode_insn(cpu, eip, in);
-            if (off + size + in->len > 0x1000u) break;      /* crosses the page */
+            if (off + size + in->len > 0x1000u) { /* crosses the page */
+                /* Alone in its block, if the next page is RAM (see tb_find). */
+                if (n == 0 && (code32 || eip + in->len <= 0x10000u) && d->ncross < MAX_CROSS) {
+                    uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
+                    uint8_t *h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+                    PhysMem *pm = d->pm;
+                    if (h2 && h2 >= pm->ram && h2 < pm->ram + pm->ram_size) {
+                        host2 = h2;
+                        size = in->len;
+                        n = 1;
+                    }
+                }
+                break;
+            }
             if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
             size += in->len;
             n++;
@@ -270,6 +329,18 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     uint32_t h = hash_key(tb->host_pc, tb->eip);
     tb->hash_next = d->hash[h];
     d->hash[h] = tb;
+    tb->pa2 = NO_PAGE;
+    if (host2) {
+        tb->host2 = (uintptr_t)host2;
+        tb->pa2 = (uint32_t)(host2 - pm->ram);
+        tb->cross_next = d->cross;
+        d->cross = tb;
+        d->ncross++;
+        if (!pm->code_pages[tb->pa2 >> 12]) {
+            physmem_set_code_page(pm, tb->pa2, true);
+            mmu_drop_write_host_page(&cpu->mmu, host2);
+        }
+    }
     if (tb->pa != NO_PAGE) {
         uint32_t pg = tb->pa >> 12;
         tb->page_next = d->page_tbs[pg];
@@ -336,6 +407,18 @@ static TB *tb_find(Dbt *d) {
         j->tb = tb;
     }
     if (eip + tb->size - 1 > cs->limit) return NULL;
+    if (tb->host2) {
+        /* A crossing block is right only while its second page is mapped
+         * where it was: check it (fetching its first byte raises #PF there
+         * as the interpreter's fetch would), else interpret. */
+        uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
+        uint8_t *h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+        if (!h2) {
+            (void)fetch_byte(cpu, eip + (lin2 - lin));
+            h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+        }
+        if ((uintptr_t)h2 != tb->host2) return NULL;
+    }
     return tb;
 }
 
@@ -446,7 +529,8 @@ bool dbt_run(CPU *cpu) {
     for (;;) {
         d->running = tb;
         uint64_t left = cpu->run_left;
-        if (!tb->jit && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT) jit_block(d, tb);
+        if (!tb->jit && !tb->host2 && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
+            jit_block(d, tb);
         if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
             tb = tb->jit(cpu); /* the block that ran last (host code may chain) */
         else

@@ -32,6 +32,12 @@ struct TB {
     /* extent */
     uint32_t size; /* guest bytes */
     uint32_t pa;   /* physical address of the first byte if in RAM, else NO_PAGE */
+    /* A block of one instruction that crosses into the next page: that
+     * page's host address (checked at every lookup) and physical address;
+     * such blocks are also on the Dbt's list of crossing blocks. */
+    uintptr_t host2; /* 0: the block stays on one page */
+    uint32_t pa2;
+    TB *cross_next;
     TB *hash_next;
     TB *page_next; /* next TB on the same RAM page */
     TB *dead_next; /* graveyard list */

@@ -53,6 +53,10 @@ static const DbtStats *stats(void) {
     return dbt_stats(cpu->dbt);
 }
 
+/* Run prog at TM_CODE on a fresh machine with the given engine; out: the
+ * registers, EIP and a checksum of 0x50000-0x6FFFF. */
+static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]);
+
 /* The instruction right after a store is the one the store rewrites:
  * mov byte [next+1], 0x42; mov al, 0x11 (becomes mov al, 0x42); hlt. */
 START_TEST(smc_rewrites_next_instruction) {
@@ -188,6 +192,37 @@ START_TEST(page_crossing_instruction) {
     cpu->halted = false;
     tm_run(tm, 10);
     ck_assert_uint_eq(cpu->regs[R_EAX], 0x00005679);
+}
+END_TEST
+
+/* A hot loop through an instruction that crosses a page boundary: it gets
+ * a block of its own (no trip through the interpreter), and when the loop
+ * rewrites the instruction's bytes on the second page, the next pass runs
+ * the new instruction. */
+START_TEST(hot_page_crossing_instruction_rewritten) {
+    static uint8_t prog[0x1018];
+    /* mov ecx, 100; xor edx, edx; jmp x */
+    memcpy(prog, (uint8_t[]){0xB9, 0x64, 0, 0, 0, 0x31, 0xD2, 0xE9, 0xF1, 0x0F, 0, 0}, 12);
+    static const uint8_t loop[] = {
+        0xB8, 0x78, 0x56, 0x34, 0x12,             /* x: mov eax, 0x12345678 (crosses) */
+        0x01, 0xC2,                               /* add edx, eax */
+        0x83, 0xF9, 0x32,                         /* cmp ecx, 50 */
+        0x75, 0x07,                               /* jne skip */
+        0xC6, 0x05, 0x01, 0x10, 0x02, 0x00, 0x99, /* mov byte [x+4], 0x99 */
+        0x49,                                     /* skip: dec ecx */
+        0x0F, 0x85, 0xE6, 0xFF, 0xFF, 0xFF,       /* jnz x */
+        0xF4,                                     /* hlt */
+    };
+    memcpy(prog + 0xFFD, loop, sizeof loop);
+    uint32_t a[10], b[10];
+    run_prog(ENGINE_INTERP, prog, sizeof prog, a);
+    ck_assert_uint_eq(a[R_EDX], 51u * 0x12345678u + 49u * 0x99345678u);
+    CpuEngine engine = cpu_default_engine();
+    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, sizeof prog, b);
+    for (int i = 0; i < 10; i++)
+        ck_assert_uint_eq(a[i], b[i]);
+    ck_assert(cpu->halted);
+    ck_assert_uint_lt(stats()->untranslatable, 5);
 }
 END_TEST
 
@@ -751,6 +786,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, invalidation_is_exact);
     tcase_add_test(tc, fault_mid_block_is_precise);
     tcase_add_test(tc, page_crossing_instruction);
+    tcase_add_test(tc, hot_page_crossing_instruction_rewritten);
     tcase_add_test(tc, interrupt_during_chained_loop);
     tcase_add_test(tc, exact_instruction_count);
     tcase_add_test(tc, same_state_as_interpreter);
