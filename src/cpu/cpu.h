@@ -38,53 +38,67 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 #define SEG_NONE 7
 
 /* EFLAGS bits. */
-#define FL_CF   0x00000001u
-#define FL_PF   0x00000004u
-#define FL_AF   0x00000010u
-#define FL_ZF   0x00000040u
-#define FL_SF   0x00000080u
-#define FL_TF   0x00000100u
-#define FL_IF   0x00000200u
-#define FL_DF   0x00000400u
-#define FL_OF   0x00000800u
-#define FL_IOPL 0x00003000u
-#define FL_NT   0x00004000u
-#define FL_RF   0x00010000u
-#define FL_VM   0x00020000u
-#define FL_AC   0x00040000u
-#define FL_VIF  0x00080000u
-#define FL_VIP  0x00100000u
-#define FL_ID   0x00200000u
+#define FL_CF    0x00000001u
+#define FL_PF    0x00000004u
+#define FL_AF    0x00000010u
+#define FL_ZF    0x00000040u
+#define FL_SF    0x00000080u
+#define FL_TF    0x00000100u
+#define FL_IF    0x00000200u
+#define FL_DF    0x00000400u
+#define FL_OF    0x00000800u
+#define FL_IOPL  0x00003000u
+#define FL_NT    0x00004000u
+#define FL_RF    0x00010000u
+#define FL_VM    0x00020000u
+#define FL_AC    0x00040000u
+#define FL_VIF   0x00080000u
+#define FL_VIP   0x00100000u
+#define FL_ID    0x00200000u
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 /* CR0 / CR4 bits. */
-#define CR0_PE 0x00000001u
-#define CR0_MP 0x00000002u
-#define CR0_EM 0x00000004u
-#define CR0_TS 0x00000008u
-#define CR0_ET 0x00000010u
-#define CR0_NE 0x00000020u
-#define CR0_WP 0x00010000u
-#define CR0_AM 0x00040000u
-#define CR0_NW 0x20000000u
-#define CR0_CD 0x40000000u
-#define CR0_PG 0x80000000u
-#define CR4_VME 0x0001u
-#define CR4_PVI 0x0002u
-#define CR4_TSD 0x0004u
-#define CR4_DE  0x0008u
-#define CR4_PSE 0x0010u
-#define CR4_PAE 0x0020u
-#define CR4_MCE 0x0040u
-#define CR4_PGE 0x0080u
-#define CR4_PCE 0x0100u
+#define CR0_PE     0x00000001u
+#define CR0_MP     0x00000002u
+#define CR0_EM     0x00000004u
+#define CR0_TS     0x00000008u
+#define CR0_ET     0x00000010u
+#define CR0_NE     0x00000020u
+#define CR0_WP     0x00010000u
+#define CR0_AM     0x00040000u
+#define CR0_NW     0x20000000u
+#define CR0_CD     0x40000000u
+#define CR0_PG     0x80000000u
+#define CR4_VME    0x0001u
+#define CR4_PVI    0x0002u
+#define CR4_TSD    0x0004u
+#define CR4_DE     0x0008u
+#define CR4_PSE    0x0010u
+#define CR4_PAE    0x0020u
+#define CR4_MCE    0x0040u
+#define CR4_PGE    0x0080u
+#define CR4_PCE    0x0100u
 #define CR4_OSFXSR 0x0200u
 
 /* Exception vectors. */
 enum {
-    EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
-    EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
-    EXC_MF = 16, EXC_AC = 17, EXC_MC = 18
+    EXC_DE = 0,
+    EXC_DB = 1,
+    EXC_NMI = 2,
+    EXC_BP = 3,
+    EXC_OF = 4,
+    EXC_BR = 5,
+    EXC_UD = 6,
+    EXC_NM = 7,
+    EXC_DF = 8,
+    EXC_TS = 10,
+    EXC_NP = 11,
+    EXC_SS = 12,
+    EXC_GP = 13,
+    EXC_PF = 14,
+    EXC_MF = 16,
+    EXC_AC = 17,
+    EXC_MC = 18
 };
 
 /*
@@ -100,13 +114,13 @@ typedef struct SegReg {
     uint32_t flags;
 } SegReg;
 
-#define SF_TYPE(f)  ((f) & 0xFu)
-#define SF_S        0x0010u
-#define SF_DPL(f)   (((f) >> 5) & 3u)
-#define SF_P        0x0080u
-#define SF_AVL      0x1000u
-#define SF_DB       0x4000u
-#define SF_G        0x8000u
+#define SF_TYPE(f) ((f)&0xFu)
+#define SF_S       0x0010u
+#define SF_DPL(f)  (((f) >> 5) & 3u)
+#define SF_P       0x0080u
+#define SF_AVL     0x1000u
+#define SF_DB      0x4000u
+#define SF_G       0x8000u
 /* Type bits of code/data segments (S=1). */
 #define ST_ACCESSED 0x1u
 #define ST_WRITABLE 0x2u /* data */
@@ -142,19 +156,19 @@ typedef struct LazyFlags {
 } LazyFlags;
 
 /* Model-specific registers we implement. */
-#define MSR_TSC              0x10
-#define MSR_APIC_BASE        0x1B
-#define MSR_SYSENTER_CS      0x174
-#define MSR_SYSENTER_ESP     0x175
-#define MSR_SYSENTER_EIP     0x176
+#define MSR_TSC          0x10
+#define MSR_APIC_BASE    0x1B
+#define MSR_SYSENTER_CS  0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
 
 /* Why the run loop stopped. */
 typedef enum CpuExit {
-    CPU_EXIT_COUNT,    /* ran the requested number of instructions */
-    CPU_EXIT_HALT,     /* HLT with no interrupt to wake it */
-    CPU_EXIT_REQUEST,  /* cpu->exit_request was set (device, front end) */
-    CPU_EXIT_RESET,    /* triple fault or reset request: machine must reset */
-    CPU_EXIT_BREAK,    /* a front-end breakpoint (debugger) */
+    CPU_EXIT_COUNT,   /* ran the requested number of instructions */
+    CPU_EXIT_HALT,    /* HLT with no interrupt to wake it */
+    CPU_EXIT_REQUEST, /* cpu->exit_request was set (device, front end) */
+    CPU_EXIT_RESET,   /* triple fault or reset request: machine must reset */
+    CPU_EXIT_BREAK,   /* a front-end breakpoint (debugger) */
 } CpuExit;
 
 /* How instructions are run (see dbt/dbt.h). */
@@ -178,31 +192,31 @@ struct CPU {
     DescTable gdtr, idtr;
     uint32_t cr0, cr2, cr3, cr4;
     uint32_t dr[8];
-    uint64_t tsc;
+    uint64_t tsc_offset; /* the TSC is icount + tsc_offset (see cpu_tsc) */
     uint64_t apic_base;
-    Fpu fpu;               /* x87 state (cpu/fpu.h) */
+    Fpu fpu; /* x87 state (cpu/fpu.h) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
 
     /* --- execution state --- */
-    uint32_t next_eip;     /* set by the run loop to eip + len before executing */
+    uint32_t next_eip; /* set by the run loop to eip + len before executing */
     bool halted;
-    bool intr_shadow;      /* interrupts (and #DB) inhibited for one instruction (STI, MOV/POP SS) */
-    bool shadow_set;       /* set by the current instruction: shadow starts at the next */
+    bool intr_shadow; /* interrupts (and #DB) inhibited for one instruction (STI, MOV/POP SS) */
+    bool shadow_set;  /* set by the current instruction: shadow starts at the next */
     bool nmi_pending;
-    bool nmi_blocked;      /* inside an NMI handler until IRET */
+    bool nmi_blocked; /* inside an NMI handler until IRET */
     volatile int exit_request;
     bool reset_request;
-    uint32_t pending_db;   /* DR6 bits of debug traps to deliver after this instruction */
+    uint32_t pending_db; /* DR6 bits of debug traps to deliver after this instruction */
 
     /* Exception unwinding (see cpu_raise in core.h). */
     jmp_buf exc_jmp;
     int exc_vector;
-    int exc_error;         /* -1: no error code */
-    int exc_nest;          /* 0 normally; 1 while delivering an event */
-    int exc_first_class;   /* class of the event being delivered (benign, contributory, #PF, #DF) */
-    bool in_run;           /* inside cpu_run: cpu_raise may unwind */
-    uint64_t run_left;     /* instructions left in this cpu_run call */
+    int exc_error;       /* -1: no error code */
+    int exc_nest;        /* 0 normally; 1 while delivering an event */
+    int exc_first_class; /* class of the event being delivered (benign, contributory, #PF, #DF) */
+    bool in_run;         /* inside cpu_run: cpu_raise may unwind */
+    uint64_t run_left;   /* instructions left in this cpu_run call */
 
     /* Interrupt controller hook: irq_pending() says whether INTR is raised;
      * irq_ack() returns the vector (the INTA cycle). */
@@ -217,8 +231,8 @@ struct CPU {
 
     /* Time-stamp counter: when tsc_read is set, RDTSC and RDMSR take the
      * TSC from it and WRMSR hands the new value to tsc_write (the machine
-     * derives the TSC from its virtual clock); otherwise `tsc` counts one
-     * tick per retired instruction. */
+     * derives the TSC from its virtual clock); otherwise it counts one
+     * tick per retired instruction: icount + tsc_offset. */
     uint64_t (*tsc_read)(void *opaque);
     void (*tsc_write)(void *opaque, uint64_t value);
     void *tsc_opaque;
@@ -233,11 +247,11 @@ struct CPU {
     CpuEngine engine;
     struct Dbt *dbt;
     bool block_break;
-    bool dbt_singlestep;   /* one instruction per block (-singlestep) */
+    bool dbt_singlestep; /* one instruction per block (-singlestep) */
 
     /* Statistics and tracing. */
-    uint64_t icount;       /* instructions retired */
-    CpuTraceFn trace_fn;   /* if set, called before each instruction */
+    uint64_t icount;     /* instructions retired */
+    CpuTraceFn trace_fn; /* if set, called before each instruction */
     void *trace_opaque;
     /* if set, called for each interrupt/exception about to be delivered
      * (kind is an IntKind from core.h) */
@@ -272,9 +286,26 @@ void cpu_set_eflags(CPU *cpu, uint32_t val, uint32_t mask);
 void cpu_load_seg_real(CPU *cpu, int sreg, uint16_t sel);
 
 /* Mode queries. */
-static inline bool cpu_pe(const CPU *cpu) { return cpu->cr0 & CR0_PE; }
-static inline bool cpu_v86(const CPU *cpu) { return cpu->eflags & FL_VM; }
-static inline bool cpu_code32(const CPU *cpu) { return cpu->seg[SEG_CS].flags & SF_DB; }
-static inline bool cpu_stack32(const CPU *cpu) { return cpu->seg[SEG_SS].flags & SF_DB; }
+static inline bool cpu_pe(const CPU *cpu) {
+    return cpu->cr0 & CR0_PE;
+}
+static inline bool cpu_v86(const CPU *cpu) {
+    return cpu->eflags & FL_VM;
+}
+static inline bool cpu_code32(const CPU *cpu) {
+    return cpu->seg[SEG_CS].flags & SF_DB;
+}
+static inline bool cpu_stack32(const CPU *cpu) {
+    return cpu->seg[SEG_SS].flags & SF_DB;
+}
+
+/* The instruction-counting TSC (without tsc_read): one tick per retired
+ * instruction plus what was written to it or skipped while idle. */
+static inline uint64_t cpu_tsc(const CPU *cpu) {
+    return cpu->icount + cpu->tsc_offset;
+}
+static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
+    cpu->tsc_offset = value - cpu->icount;
+}
 
 #endif

@@ -106,7 +106,7 @@ void cpu_reset(CPU *cpu) {
     memset(cpu->dr, 0, sizeof cpu->dr);
     cpu->dr[6] = 0xFFFF0FF0u;
     cpu->dr[7] = 0x400;
-    cpu->tsc = 0;
+    cpu_tsc_set(cpu, 0);
     cpu->apic_base = 0xFEE00900u;
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->cpl = 0;
@@ -256,7 +256,6 @@ void exec_insn(CPU *cpu, const Insn *in) {
     in->fn(cpu, in);
     cpu->eip = cpu->next_eip;
     cpu->icount++;
-    cpu->tsc++;
     if (rf) cpu->eflags &= ~FL_RF;
     bool shadow = cpu->shadow_set;
     cpu->intr_shadow = shadow;

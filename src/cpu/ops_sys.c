@@ -408,7 +408,7 @@ void op_rdmsr(CPU *cpu, const Insn *in) {
     require_cpl0(cpu);
     uint64_t v;
     switch (cpu->regs[R_ECX]) {
-    case MSR_TSC: v = cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu->tsc; break;
+    case MSR_TSC: v = cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu_tsc(cpu); break;
     case MSR_APIC_BASE: v = cpu->apic_base; break;
     case MSR_SYSENTER_CS: v = cpu->sysenter_cs; break;
     case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
@@ -425,7 +425,7 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     uint64_t v = (uint64_t)cpu->regs[R_EDX] << 32 | cpu->regs[R_EAX];
     switch (cpu->regs[R_ECX]) {
     case MSR_TSC: /* P6: low 32 bits written, high cleared */
-        cpu->tsc = (uint32_t)v;
+        cpu_tsc_set(cpu, (uint32_t)v);
         if (cpu->tsc_write) cpu->tsc_write(cpu->tsc_opaque, (uint32_t)v);
         break;
     case MSR_APIC_BASE: cpu->apic_base = v & 0xFFFFF900u; break;
@@ -439,7 +439,7 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
 void op_rdtsc(CPU *cpu, const Insn *in) {
     (void)in;
     if ((cpu->cr4 & CR4_TSD) && cpu_pe(cpu) && cpu->cpl != 0) cpu_gp0(cpu);
-    uint64_t tsc = cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu->tsc;
+    uint64_t tsc = cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu_tsc(cpu);
     cpu->regs[R_EAX] = (uint32_t)tsc;
     cpu->regs[R_EDX] = (uint32_t)(tsc >> 32);
 }

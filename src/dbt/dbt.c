@@ -496,7 +496,6 @@ static void tb_exec(CPU *cpu, TB *tb) {
             in->fn(cpu, in);
             cpu->eip = cpu->next_eip;
             cpu->icount++;
-            cpu->tsc++;
         }
         cpu->run_left--;
         if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) break;

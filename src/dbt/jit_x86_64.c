@@ -18,7 +18,7 @@
  * translated code, a page-crossing access) jumps to an out-of-line slow
  * path that runs the whole instruction through its handler instead.
  *
- * Instruction counts: inline instructions are counted in bulk (icount, tsc,
+ * Instruction counts: inline instructions are counted in bulk (icount and
  * run_left) at the next call or at the block's end; dbt_run only enters a
  * block when run_left covers all of it, so it never has to stop in the
  * middle. After each handler call the block ends early when the instruction
@@ -310,7 +310,6 @@ enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
 /* Count n retired instructions (n may be negative: undo). */
 static void count(Emit *e, int n) {
     add_m64_imm(e, OFF(icount), n);
-    add_m64_imm(e, OFF(tsc), n);
     add_m64_imm(e, OFF(run_left), -n);
 }
 

@@ -628,7 +628,7 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
             /* Idle until the next event; the TSC keeps counting meanwhile
              * (one tick per ns_per_insn of virtual time, as when running). */
             uint64_t from = vclock_now(&pc->clock), to = vclock_next_deadline(&pc->clock);
-            cpu->tsc += (to - from) / ns;
+            cpu->tsc_offset += (to - from) / ns;
             vclock_advance(&pc->clock, to);
             break;
         }

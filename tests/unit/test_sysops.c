@@ -504,7 +504,7 @@ END_TEST
 
 START_TEST(rdtsc_rdpmc_and_tsc_writes) {
     tm_pmode_flat(tm, 3, TM_CODE, TM_STACK3);
-    cpu->tsc = 0x100000000ull;
+    cpu_tsc_set(cpu, 0x100000000ull);
     POKE(TM_CODE, 0x0F, 0x31, 0xEB, 0xFE); /* rdtsc at CPL 3 */
     tm_run(tm, 1);
     ck_assert_uint_eq(cpu->regs[R_EDX], 1);
@@ -531,9 +531,9 @@ START_TEST(rdtsc_rdpmc_and_tsc_writes) {
     cpu->regs[R_EDX] = 7;
     cpu->regs[R_EAX] = 1000;
     tm_run(tm, 1);
-    ck_assert_uint_eq(cpu->tsc >> 32, 0);
-    ck_assert_uint_ge(cpu->tsc, 1000);
-    ck_assert_uint_le(cpu->tsc, 1001);
+    ck_assert_uint_eq(cpu_tsc(cpu) >> 32, 0);
+    ck_assert_uint_ge(cpu_tsc(cpu), 1000);
+    ck_assert_uint_le(cpu_tsc(cpu), 1001);
 }
 END_TEST
 
