@@ -21,19 +21,32 @@ typedef struct DiffState {
     uint32_t eflags;
 } DiffState;
 
-#define FLAG_CF 0x001u
-#define FLAG_PF 0x004u
-#define FLAG_AF 0x010u
-#define FLAG_ZF 0x040u
-#define FLAG_SF 0x080u
-#define FLAG_DF 0x400u
-#define FLAG_OF 0x800u
+#define FLAG_CF  0x001u
+#define FLAG_PF  0x004u
+#define FLAG_AF  0x010u
+#define FLAG_ZF  0x040u
+#define FLAG_SF  0x080u
+#define FLAG_DF  0x400u
+#define FLAG_OF  0x800u
 #define FLAG_ALL (FLAG_CF | FLAG_PF | FLAG_AF | FLAG_ZF | FLAG_SF | FLAG_OF)
 
 /* Flag classes: which arithmetic flags the SDM leaves undefined. */
 enum {
-    FC_NONE, FC_LOGIC, FC_MUL, FC_DIV, FC_SHIFT1, FC_SHIFTN, FC_ROTN, FC_DSHIFT1, FC_DSHIFTN,
-    FC_BT, FC_BSF, FC_BCD_ADJ, FC_ASCII, FC_AAM, FC_COUNT
+    FC_NONE,
+    FC_LOGIC,
+    FC_MUL,
+    FC_DIV,
+    FC_SHIFT1,
+    FC_SHIFTN,
+    FC_ROTN,
+    FC_DSHIFT1,
+    FC_DSHIFTN,
+    FC_BT,
+    FC_BSF,
+    FC_BCD_ADJ,
+    FC_ASCII,
+    FC_AAM,
+    FC_COUNT
 };
 typedef struct FlagMaskRow {
     uint32_t mask;
@@ -46,28 +59,36 @@ typedef struct DiffResult {
     unsigned long long masked[FC_COUNT]; /* tests where a mask hid a real difference */
 } DiffResult;
 
-#define DIFF_OK 0
+#define DIFF_OK   0
 #define DIFF_SKIP 77
 
 /* Generate one register-form instruction valid in 32- and 64-bit mode;
  * may adjust *s (e.g. so a division does not fault). Returns its length. */
 int gen_host_insn(Rng *r, DiffState *s, uint8_t *bytes, int *flag_class);
 
-int run_host_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
-int run_unicorn_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
-int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
-int run_mmx_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
+int run_host_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                    DiffResult *res);
+int run_unicorn_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                       DiffResult *res);
+int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                   DiffResult *res);
+int run_mmx_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                   DiffResult *res);
 /* When set (by the x87-soft oracle), each x87 divergence is bisected to its
  * first instruction and passed here with the FNSAVE images before it and
  * after it on both sides; true means an allowed (counted) difference. */
-extern bool (*x87_divergence_allowed)(const uint8_t *insn, int len, const uint8_t *before, const uint8_t *host,
-                                      const uint8_t *bt86);
-int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool verbose, DiffResult *res);
+/* Whether run_x87_oracle runs half its sequences with exceptions unmasked
+ * (default true). */
+extern bool x87_unmasked_sequences;
+extern bool (*x87_divergence_allowed)(const uint8_t *insn, int len, const uint8_t *before,
+                                      const uint8_t *host, const uint8_t *bt86);
+int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                        DiffResult *res);
 
 /* The bt86 side: flat 32-bit protected mode at CPL 0; code at BT86_CODE,
  * a data area at BT86_DATA (BT86_DATA_SIZE bytes), a stack below BT86_STACK_TOP. */
-#define BT86_CODE 0x20000u
-#define BT86_DATA 0x40000u
+#define BT86_CODE      0x20000u
+#define BT86_DATA      0x40000u
 #define BT86_DATA_SIZE 0x2000u
 #define BT86_STACK_TOP 0x60000u
 void bt86_side_init(void);

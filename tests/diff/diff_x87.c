@@ -95,6 +95,7 @@ static void rand_f80(Rng *r, uint8_t *b) {
 
 /* This sequence runs with some exceptions unmasked (see the top). */
 static bool unmasked_mode;
+bool x87_unmasked_sequences = true;
 
 /* The exception masks of an unmasked-mode sequence: OE and UE clear most of
  * the time, the others at random. */
@@ -305,7 +306,7 @@ int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbo
     for (unsigned long long t = 0, done = 0; done < count; t++) {
         uint8_t body[256];
         int bounds[16], len = 0, ninsns = 1 + (int)rng_range(&rng, 8);
-        unmasked_mode = rng_range(&rng, 2);
+        unmasked_mode = rng_range(&rng, 2) && x87_unmasked_sequences;
         unmasked_seqs += unmasked_mode;
         for (int k = 0; k < ninsns; k++) {
             bounds[k] = len;
