@@ -739,14 +739,49 @@ static bool emit_host_flags(Gen *g) {
     }
 }
 
-/* EAX = 1 if condition cc (the low nibble of Jcc/SETcc/CMOVcc) holds, else 0. */
+/* EAX = 1 if condition cc (the low nibble of Jcc/SETcc/CMOVcc) holds, else
+ * 0. Flags from an earlier block or a handler: the lazy record is looked at
+ * when the code runs; a 32-bit ADD, SUB/CMP or logic operation is repeated
+ * on the host as above, anything else asks cpu_cond. */
 static void emit_cond(Gen *g, unsigned cc) {
     Emit *e = &g->e;
+    uint8_t setcc[3] = {0x0F, (uint8_t)(0x90 | cc), 0xC0}; /* setcc al */
     if (emit_host_flags(g)) {
-        e8(e, 0x0F), e8(e, (uint8_t)(0x90 | cc)), e8(e, 0xC0); /* setcc al */
+        for (int i = 0; i < 3; i++)
+            e8(e, setcc[i]);
     } else {
+        uint8_t *slow[4], *done[3];
+        cmp_m8_imm(e, OFF(lf.size), 4);
+        slow[0] = jcc_fwd(e, CC_NE);
+        mov_r_m(e, EAX, OFF(lf.op));
+        static const struct {
+            CcOp op;
+            uint8_t insn; /* add/cmp eax, [lf.b] (03/3B) or 0: test of the result */
+        } kinds[3] = {{CC_SUB, 0x3B}, {CC_ADD, 0x03}, {CC_LOGIC, 0}};
+        for (int k = 0; k < 3; k++) {
+            e8(e, 0x3D), e32(e, (uint32_t)kinds[k].op); /* cmp eax, op */
+            slow[k + 1] = jcc_fwd(e, CC_NE);
+            if (kinds[k].insn) {
+                mov_r_m(e, EAX, OFF(lf.a));
+                e8(e, kinds[k].insn), m_rbx(e, EAX, OFF(lf.b));
+            } else {
+                mov_r_m(e, EAX, OFF(lf.res));
+                e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+            }
+            for (int i = 0; i < 3; i++)
+                e8(e, setcc[i]);
+            done[k] = jmp_fwd(e);
+            if (k < 2) {
+                patch(e, slow[k + 1], e->p);
+                slow[k + 1] = NULL;
+            }
+        }
+        patch(e, slow[0], e->p);
+        patch(e, slow[3], e->p);
         mov_r_imm(e, ESI, cc);
         call_pure(e, (const void *)cpu_cond);
+        for (int k = 0; k < 3; k++)
+            patch(e, done[k], e->p);
     }
     e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
 }
@@ -1366,14 +1401,14 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         g_set(e, R_ESP, ECX);
     } else {
         uint8_t *not_taken = NULL;
-        if (jcc && !emit_host_flags(g)) {
-            /* Flags from a handler or an earlier block: ask the core (no
-             * fault possible, so nothing needs to be brought up to date). */
-            mov_r_imm(e, ESI, op & 0xF);
-            call_pure(e, (const void *)cpu_cond);
-            e8(e, 0x84), e8(e, 0xC0); /* test al, al */
+        if (jcc && g->flags_kind < 0) {
+            /* Flags from a handler or an earlier block (no fault possible,
+             * so nothing needs to be brought up to date). */
+            emit_cond(g, op & 0xF);
+            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
             not_taken = jcc_fwd(e, CC_E);
         } else if (jcc) {
+            emit_host_flags(g);
             not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
         }
         cmp_m_imm(e, cs_limit, target);

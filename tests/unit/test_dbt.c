@@ -740,8 +740,16 @@ START_TEST(hot_setcc_cmovcc_same_as_interpreter) {
         0xC6, 0x86, 0x00, 0x30, 0x00, 0x00, 0x77, /* mov byte [esi+0x3000], 0x77 */
         0x01, 0x5E, 0x04,                         /* add [esi+4], ebx */
         0x83, 0xC6, 0x01,                         /* add esi, 1 */
+        0xEB, 0x00,                               /* jmp $+2: flags from the last block */
+        0x0F, 0x92, 0x86, 0x00, 0x38, 0x00, 0x00, /* setc [esi+0x3800] */
+        0x39, 0xC3,                               /* cmp ebx, eax */
+        0xEB, 0x00,                               /* jmp $+2 */
+        0x0F, 0x9C, 0x86, 0x00, 0x40, 0x00, 0x00, /* setl [esi+0x4000] */
+        0x21, 0xD8,                               /* and eax, ebx */
+        0xEB, 0x00,                               /* jmp $+2 */
+        0x0F, 0x98, 0x86, 0x00, 0x48, 0x00, 0x00, /* sets [esi+0x4800] */
         0x49,                                     /* dec ecx */
-        0x75, 0xB4,                               /* jnz l */
+        0x75, 0x95,                               /* jnz l */
         0x9C, 0x58,                               /* pushfd; pop eax */
         0xF4,                                     /* hlt */
     };
