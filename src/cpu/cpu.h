@@ -187,6 +187,19 @@ struct CPU {
     uint32_t eip;
     uint32_t eflags; /* non-arithmetic bits always; arithmetic bits when lf.op == CC_EFLAGS */
     LazyFlags lf;
+
+    /* --- execution state that generated code touches all the time: kept
+     * within 128 bytes of the start so host code reaches it with 8-bit
+     * displacements (dbt/jit_x86_64.c) --- */
+    uint32_t next_eip;         /* set by the run loop to eip + len before executing */
+    volatile int exit_request; /* leave cpu_run (front end, devices) */
+    uint64_t run_left;         /* instructions left in this cpu_run call */
+    uint64_t icount;           /* instructions retired */
+    /* block_break asks the translated-code loop to return to the
+     * dispatcher after the current instruction (set by code invalidation,
+     * MMIO accesses, FERR#, address-map changes). */
+    bool block_break;
+
     SegReg seg[SEG_COUNT];
     SegReg ldtr, tr;
     DescTable gdtr, idtr;
@@ -199,13 +212,11 @@ struct CPU {
     int cpl;
 
     /* --- execution state --- */
-    uint32_t next_eip; /* set by the run loop to eip + len before executing */
     bool halted;
     bool intr_shadow; /* interrupts (and #DB) inhibited for one instruction (STI, MOV/POP SS) */
     bool shadow_set;  /* set by the current instruction: shadow starts at the next */
     bool nmi_pending;
     bool nmi_blocked; /* inside an NMI handler until IRET */
-    volatile int exit_request;
     bool reset_request;
     uint32_t pending_db; /* DR6 bits of debug traps to deliver after this instruction */
 
@@ -216,7 +227,6 @@ struct CPU {
     int exc_nest;        /* 0 normally; 1 while delivering an event */
     int exc_first_class; /* class of the event being delivered (benign, contributory, #PF, #DF) */
     bool in_run;         /* inside cpu_run: cpu_raise may unwind */
-    uint64_t run_left;   /* instructions left in this cpu_run call */
 
     /* Interrupt controller hook: irq_pending() says whether INTR is raised;
      * irq_ack() returns the vector (the INTA cycle). */
@@ -241,16 +251,12 @@ struct CPU {
     Mmu mmu;
     struct IoBus *io;
 
-    /* Translation (dbt/dbt.h). block_break asks the translated-code loop to
-     * return to the dispatcher after the current instruction (set by code
-     * invalidation, MMIO accesses, FERR#, address-map changes). */
+    /* Translation (dbt/dbt.h); see also block_break above. */
     CpuEngine engine;
     struct Dbt *dbt;
-    bool block_break;
     bool dbt_singlestep; /* one instruction per block (-singlestep) */
 
     /* Statistics and tracing. */
-    uint64_t icount;     /* instructions retired */
     CpuTraceFn trace_fn; /* if set, called before each instruction */
     void *trace_opaque;
     /* if set, called for each interrupt/exception about to be delivered

@@ -138,10 +138,21 @@ enum { EAX, ECX, EDX, EBX, ESP_, EBP, ESI, EDI };
 #define OFF(field) ((int32_t)offsetof(CPU, field))
 #define REG_OFF(r) ((int32_t)(offsetof(CPU, regs) + 4 * (size_t)(r)))
 
-/* ModRM for [rbx + disp32] with the given reg field. */
-static void m_rbx(Emit *e, int reg, int32_t off) {
+/* ModRM for [rbx + disp32] with the given reg field (always 4 bytes of
+ * displacement: for code patched at fixed offsets) */
+static void m_rbx32(Emit *e, int reg, int32_t off) {
     e8(e, (uint8_t)(0x80 | (reg << 3) | EBX));
     e32(e, (uint32_t)off);
+}
+/* ModRM for [rbx + off], with an 8-bit displacement when off fits (the
+ * hot CPU fields are at the start of the structure). */
+static void m_rbx(Emit *e, int reg, int32_t off) {
+    if (off >= -128 && off <= 127) {
+        e8(e, (uint8_t)(0x40 | (reg << 3) | EBX));
+        e8(e, (uint8_t)off);
+        return;
+    }
+    m_rbx32(e, reg, off);
 }
 static void mov_r_m(Emit *e, int r, int32_t off) {
     e8(e, 0x8B);
@@ -230,10 +241,14 @@ static void mov_r_imm(Emit *e, int r, uint32_t imm) {
 /* 64-bit add/sub of a sign-extended imm32 to a CPU field. */
 static void add_m64_imm(Emit *e, int32_t off, int32_t imm) {
     if (imm == 0) return;
+    int32_t mag = imm > 0 ? imm : -imm;
     e8(e, 0x48);
-    e8(e, 0x81);
+    e8(e, mag <= 127 ? 0x83 : 0x81);
     m_rbx(e, imm > 0 ? 0 : 5, off);
-    e32(e, (uint32_t)(imm > 0 ? imm : -imm));
+    if (mag <= 127)
+        e8(e, (uint8_t)mag);
+    else
+        e32(e, (uint32_t)mag);
 }
 static void cmp_m_imm(Emit *e, int32_t off, uint32_t imm) {
     rbx_imm(e, 0x81, 7, off, imm, 4);
@@ -476,16 +491,13 @@ static void emit_tlb(Gen *g, Slow *s, bool write) {
     int32_t tag =
         tlb + (int32_t)(write ? offsetof(TlbEntry, tag_write) : offsetof(TlbEntry, tag_read));
     int32_t add = tlb + (int32_t)offsetof(TlbEntry, addend);
-    /* edx = ecx & 0xFFF; cmp edx, 0xFFC; ja slow */
-    e8(e, 0x89), e8(e, 0xCA);                     /* mov edx, ecx */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFF);      /* and edx, 0xFFF */
-    e8(e, 0x81), e8(e, 0xFA), e32(e, 0x1000 - 4); /* cmp edx, 0xFFC */
-    s->jump[s->njump++] = jcc_fwd(e, CC_A);
+    /* The entry is indexed by the first byte's page; its tag is compared
+     * with the last byte's page, so a page-crossing access (or one wrapping
+     * at 4 GiB) misses as well. */
+    e8(e, 0x8D), e8(e, 0x51), e8(e, 3);                           /* lea edx, [rcx+3] */
     e8(e, 0x89), e8(e, 0xC8);                                     /* mov eax, ecx */
-    e8(e, 0xC1), e8(e, 0xE8), e8(e, 12);                          /* shr eax, 12 */
-    e8(e, 0x25), e32(e, TLB_SIZE - 1);                            /* and eax, TLB_SIZE-1 */
-    e8(e, 0xC1), e8(e, 0xE0), e8(e, 4);                           /* shl eax, 4 */
-    e8(e, 0x89), e8(e, 0xCA);                                     /* mov edx, ecx */
+    e8(e, 0xC1), e8(e, 0xE8), e8(e, 12 - 4);                      /* shr eax, 8 */
+    e8(e, 0x25), e32(e, (TLB_SIZE - 1) << 4);                     /* and eax, index*16 */
     e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u);                /* and edx, ~0xFFF */
     e8(e, 0x3B), e8(e, 0x94), e8(e, 0x03), e32(e, (uint32_t)tag); /* cmp edx, [rbx+rax+tag] */
     s->jump[s->njump++] = jcc_fwd(e, CC_NE);
@@ -864,12 +876,142 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
     return true;
 }
 
+/* 32-bit instructions the Linux kernel runs on every system call, fork and
+ * page fault: PUSH imm, LEAVE, CDQ/CWDE, BSWAP, XADD and CMPXCHG on memory,
+ * BTS/BTR/BTC with an immediate. Returns true when it recognized in, with
+ * *done saying whether it generated it inline. */
+static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending,
+                             bool *done) {
+    Emit *e = &g->e;
+    unsigned op = in->op;
+    bool reg_form = !in->is_mem;
+    *done = false;
+    if (op == 0x68 || op == 0x6A || op == 0xC9) {
+        /* PUSH imm32/imm8 and LEAVE on a flat 32-bit stack. */
+        if (!g->flat || in->osize != 4) return true;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        if (op == 0xC9) { /* ESP = EBP; EBP = pop */
+            g_get(e, ECX, R_EBP);
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+            add_r_imm(e, ECX, 4);
+            g_set(e, R_ESP, ECX);
+            g_set(e, R_EBP, EAX);
+        } else {
+            g_get(e, ECX, R_ESP);
+            add_r_imm(e, ECX, (uint32_t)-4);
+            emit_tlb(g, s, true);
+            e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e32(e, in->imm); /* mov dword [rdx+rcx], imm */
+            g_set(e, R_ESP, ECX);
+        }
+        s->resume = e->p;
+        *done = true;
+        return true;
+    }
+    if (op == 0x98 || op == 0x99) { /* CWDE, CDQ */
+        g_get(e, EAX, R_EAX);
+        if (op == 0x98) {
+            e8(e, 0x98); /* cwde */
+            g_set(e, R_EAX, EAX);
+        } else {
+            e8(e, 0x99); /* cdq */
+            g_set(e, R_EDX, EDX);
+        }
+        *done = true;
+        return true;
+    }
+    if (op >= 0x1C8 && op <= 0x1CF) { /* BSWAP r32 */
+        e8(e, GREX_B), e8(e, 0x0F), e8(e, (uint8_t)(0xC8 | (op & 7)));
+        *done = true;
+        return true;
+    }
+    if ((op == 0x1C1 || op == 0x1B1) && !reg_form) {
+        /* XADD m32, r32: flags of the ADD. CMPXCHG m32, r32: flags of
+         * CMP EAX, m32; the operand is written either way (the old value
+         * back when it differs), as the processor does. */
+        if (!mem_ok(g, in)) return true;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        emit_tlb(g, s, true);
+        load_host(e, EAX);        /* eax = m32 */
+        e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx (the address) */
+        if (op == 0x1C1) {
+            g_get(e, ECX, in->reg);
+            g_set(e, in->reg, EAX);
+            if (!g->flags_dead) mov_m_r(e, OFF(lf.a), EAX), mov_m_r(e, OFF(lf.b), ECX);
+            alu_rr(e, 0x01, EAX, ECX); /* add eax, ecx */
+            e8(e, 0x89), e8(e, 0xF9);  /* mov ecx, edi */
+            store_host(e, EAX);
+            if (!g->flags_dead) {
+                mov_m_r(e, OFF(lf.res), EAX);
+                mov_m_imm(e, OFF(lf.op), CC_ADD);
+                mov_m8_imm(e, OFF(lf.size), 4);
+            }
+            g->flags_kind = g->flags_dead ? -1 : K_ADD;
+        } else {
+            g_get(e, ESI, R_EAX);
+            if (!g->flags_dead) {
+                mov_m_r(e, OFF(lf.a), ESI);
+                mov_m_r(e, OFF(lf.b), EAX);
+                e8(e, 0x89), e8(e, 0xF1);  /* mov ecx, esi */
+                alu_rr(e, 0x29, ECX, EAX); /* sub ecx, eax */
+                mov_m_r(e, OFF(lf.res), ECX);
+                mov_m_imm(e, OFF(lf.op), CC_SUB);
+                mov_m8_imm(e, OFF(lf.size), 4);
+            }
+            e8(e, 0x89), e8(e, 0xF9);  /* mov ecx, edi */
+            alu_rr(e, 0x39, ESI, EAX); /* cmp esi, eax */
+            g_set(e, R_EAX, EAX);      /* EAX = m32 (unchanged when they are equal) */
+            uint8_t *ne = jcc_fwd(e, CC_NE);
+            g_get(e, EAX, in->reg); /* equal: store r32, else m32 back */
+            patch(e, ne, e->p);
+            store_host(e, EAX);
+            g->flags_kind = g->flags_dead ? -1 : K_SUB;
+        }
+        s->resume = e->p;
+        *done = true;
+        return true;
+    }
+    if (op == 0x1BA && in->reg >= 5) {
+        /* BTS/BTR/BTC r/m32, imm8: CF = the old bit, the other flags as
+         * the core leaves them. */
+        static const uint8_t ext[3] = {0xE8, 0xF0, 0xF8}; /* bts/btr/btc eax, imm */
+        Slow *s = NULL;
+        if (reg_form) {
+            g_get(e, EAX, in->rm);
+        } else {
+            if (!mem_ok(g, in)) return true;
+            s = new_slow(g, in, eip, next, pending);
+            emit_ea(g, in, s);
+            emit_tlb(g, s, true);
+            load_host(e, EAX);
+        }
+        e8(e, 0x0F), e8(e, 0xBA), e8(e, ext[in->reg - 5]), e8(e, (uint8_t)(in->imm & 31));
+        e8(e, 0x40), e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc sil */
+        if (reg_form)
+            g_set(e, in->rm, EAX);
+        else
+            store_host(e, EAX);
+        e8(e, 0x40), e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6); /* movzx esi, sil */
+        mov_r_imm(e, EDX, FL_CF);
+        call_pure(e, (const void *)flags_set_arith); /* (cpu, CF or 0, FL_CF) */
+        g->flags_kind = -1;
+        if (s) s->resume = e->p;
+        *done = true;
+        return true;
+    }
+    return false;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
     if (op == 0x90) return true; /* NOP, and F3 90 (PAUSE): nothing to do */
-    if (in->lock || (in->rep && op != 0x90)) return false;
+    /* LOCK changes nothing for the one CPU (device models run between
+     * instructions, never during one): the locked read-modify-write forms
+     * are generated like the plain ones. */
+    if (in->rep && op != 0x90) return false;
     bool reg_form = !in->is_mem;
     /* SETcc r/m8 */
     if (op >= 0x190 && op <= 0x19F) {
@@ -932,6 +1074,12 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
                 e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
         }
         s->resume = e->p;
+        return true;
+    }
+    /* CLD/STD: DF lives in cpu->eflags */
+    if (op == 0xFC || op == 0xFD) {
+        e8(e, 0x81), m_rbx(e, op == 0xFC ? 4 : 1, OFF(eflags)),
+            e32(e, op == 0xFC ? ~(uint32_t)FL_DF : FL_DF); /* and/or dword [eflags], DF */
         return true;
     }
     if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
@@ -1235,6 +1383,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         return true;
     }
 
+    bool done;
     if (op >= 0x50 && op <= 0x5F) {
         /* PUSH/POP r32 on a flat 32-bit stack. */
         if (!g->flat || in->osize != 4) return false;
@@ -1258,6 +1407,8 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         s->resume = e->p;
         return true;
     }
+
+    if (emit_inline_more(g, in, eip, next, pending, &done)) return done;
 
     /* ALU: which kind, and where the operands are. */
     int kind, form;
@@ -1459,12 +1610,12 @@ static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
     e8(e, 0x81);
-    m_rbx(e, 7, OFF(eip));
+    m_rbx32(e, 7, OFF(eip));
     e32(e, 0);
     *jne = jcc_fwd(e, CC_NE);
     e8(e, 0x48);
     e8(e, 0x81);
-    m_rbx(e, 7, OFF(run_left));
+    m_rbx32(e, 7, OFF(run_left));
     e32(e, 0);
     *jb = jcc_fwd(e, 0x2); /* jb */
     uint8_t *j = jmp_fwd(e);

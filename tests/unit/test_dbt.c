@@ -696,6 +696,66 @@ START_TEST(hot_neg_bt_push_same_as_interpreter) {
 }
 END_TEST
 
+/* The instructions of the kernel's system-call and fork paths: PUSH imm,
+ * LEAVE, CDQ, CWDE, BSWAP, XADD and (LOCK) CMPXCHG on memory (equal and
+ * not), BTS/BTR/BTC with an immediate (flags read by ADC/SBB), STD/CLD:
+ * the interpreter's state, without their handlers under the jit. */
+START_TEST(hot_kernel_forms_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00, /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00, /* mov esi, 0x50000 */
+        0x55,                         /* l: push ebp */
+        0x89, 0xE5,                   /* mov ebp, esp */
+        0x68, 0x78, 0x56, 0x34, 0x12, /* push 0x12345678 */
+        0x6A, 0xFD,                   /* push -3 */
+        0x58,                         /* pop eax */
+        0x5A,                         /* pop edx */
+        0x01, 0xC7,                   /* add edi, eax */
+        0x01, 0xD3,                   /* add ebx, edx */
+        0x89, 0xC8,                   /* mov eax, ecx */
+        0xC1, 0xE0, 0x17,             /* shl eax, 23 */
+        0x99,                         /* cdq */
+        0x01, 0xD7,                   /* add edi, edx */
+        0x98,                         /* cwde */
+        0x01, 0xC3,                   /* add ebx, eax */
+        0x0F, 0xC8,                   /* bswap eax */
+        0x01, 0xC3,                   /* add ebx, eax */
+        0x89, 0x0E,                   /* mov [esi], ecx */
+        0x0F, 0xC1, 0x1E,             /* xadd [esi], ebx */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0xF0, 0x0F, 0xB1, 0x16,       /* lock cmpxchg [esi], edx */
+        0x83, 0xDF, 0x00,             /* sbb edi, 0 */
+        0x8B, 0x06,                   /* mov eax, [esi] */
+        0x0F, 0xB1, 0x1E,             /* cmpxchg [esi], ebx */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0x0F, 0xBA, 0x2E, 0x05,       /* bts dword [esi], 5 */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0x0F, 0xBA, 0xF0, 0x03,       /* btr eax, 3 */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0x01, 0xC3,                   /* add ebx, eax */
+        0x0F, 0xBA, 0x3E, 0x1F,       /* btc dword [esi], 31 */
+        0x83, 0xD7, 0x00,             /* adc edi, 0 */
+        0xFD,                         /* std */
+        0x9C,                         /* pushfd */
+        0x58,                         /* pop eax */
+        0x01, 0xC3,                   /* add ebx, eax */
+        0xFC,                         /* cld */
+        0xC9,                         /* leave */
+        0x83, 0xC6, 0x04,             /* add esi, 4 */
+        0x49,                         /* dec ecx */
+        0x75, 0xA6,                   /* jnz l */
+        0x9C, 0x58,                   /* pushfd; pop eax */
+        0xF4,                         /* hlt */
+    };
+    static const unsigned inlined[] = {0x68,  0x6A,  0xC9,  0x99, 0x98, 0x1C8,
+                                       0x1C1, 0x1B1, 0x1BA, 0xFC, 0xFD};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+    ck_assert_uint_ne(a[R_EDI], 0);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -785,6 +845,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_segment_base_and_indirect_branches);
     tcase_add_test(tc, hot_adc_sbb_same_as_interpreter);
     tcase_add_test(tc, hot_neg_bt_push_same_as_interpreter);
+    tcase_add_test(tc, hot_kernel_forms_same_as_interpreter);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
