@@ -116,7 +116,7 @@ static void tb_unchain_all(Dbt *d, TB *tb) {
 static void tb_kill(Dbt *d, TB *tb) {
     if (tb->jit) tb_unchain_all(d, tb);
     JcEntry *j = &d->jc[jc_index(tb->cs_base + tb->eip)]; /* its only possible entry */
-    if (j->tb == tb) j->tb = NULL;
+    if (j->tb == tb) j->tb = NULL, j->entry = NULL;
     TB **pp = &d->hash[hash_key(tb->host_pc, tb->eip)];
     while (*pp && *pp != tb)
         pp = &(*pp)->hash_next;
@@ -356,6 +356,23 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     return tb;
 }
 
+/* After a chained dispatch (which skips tb_find): make the inline lookup
+ * find tb at cs:eip next time too. Its address-cache entry, and the TLB
+ * entry of its first page (evicted by data accesses, or never filled
+ * while only links led here; the link's generation says the mapping is
+ * unchanged, so the translation cannot fault). */
+static void jc_refill(Dbt *d, TB *tb) {
+    CPU *cpu = d->cpu;
+    uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
+    JcEntry *j = &d->jc[jc_index(lin)];
+    jc_set(j, lin, tb);
+    bool user = cpu->cpl == 3;
+    if (!mmu_tlb_read(&cpu->mmu, lin, user)) {
+        uint32_t pa, err;
+        (void)mmu_translate(&cpu->mmu, lin, MMU_FETCH, user, &pa, &err);
+    }
+}
+
 /* The TB for cs:eip in the current mode, translating it if needed; NULL if
  * the code cannot be translated (MMIO, CS limit, a fault on its first
  * instruction: the interpreter then runs that instruction). May raise #PF
@@ -403,8 +420,7 @@ static TB *tb_find(Dbt *d) {
             }
             d->stats.lookup_miss++;
         }
-        j->lin = lin;
-        j->tb = tb;
+        jc_set(j, lin, tb);
     }
     if (eip + tb->size - 1 > cs->limit) return NULL;
     if (tb->host2) {
@@ -438,9 +454,12 @@ static void jit_block(Dbt *d, TB *tb) {
         if (d->jit) jit_set_lookup(d->jit, d->jc, &d->stats.jit_lookups);
     }
     if (!d->jit || d->jit_full) return;
-    if (jit_compile(d->jit, tb, &d->stats))
+    if (jit_compile(d->jit, tb, &d->stats)) {
         d->stats.blocks_compiled++;
-    else
+        uint32_t lin = tb->cs_base + tb->eip;
+        JcEntry *j = &d->jc[jc_index(lin)];
+        if (j->tb == tb) jc_set(j, lin, tb); /* now with its host code */
+    } else
         d->jit_full = true;
 }
 
@@ -547,6 +566,7 @@ bool dbt_run(CPU *cpu) {
             cpu->eip + next->size - 1 <= cpu->seg[SEG_CS].limit) {
             d->stats.chained++;
             if (tb->jit && next->jit && !tb->jmp_dest[slot]) jit_link(d, tb, slot, next);
+            jc_refill(d, next);
         } else {
             free_dead(d);
             uint64_t flushes = d->stats.flush_full + d->stats.flush_map;

@@ -1625,75 +1625,64 @@ static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
 
 /* The inline lookup: find the block for cpu->eip in the virtual-address
  * cache as tb_find's fast path does and, if it is compiled and may run
- * (same CS base and mode bits as tb, no TB died since, the TLB mapping
- * the address to its bytes, the whole
- * block inside the CS limit and run_left), jump into its host code with
- * the guest registers still in host registers. Anything else jumps to
+ * (CS base 0 and the same mode bits as tb, the TLB mapping the address to
+ * its bytes, a 4 GiB CS limit and run_left covering any block), jump into
+ * its host code with the guest registers still in host registers. All it
+ * reads is one cache entry and one TLB entry. Anything else jumps to
  * `miss` (the dispatcher). Only after exits that change nothing but EIP
  * and ESP (the callers' chaining sites), so the mode bits stay tb's. */
+_Static_assert(DBT_MAX_INSNS <= 127, "emit_lookup compares run_left with an imm8");
 static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int *nmiss) {
     Emit *e = &g->e;
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
-    _Static_assert(sizeof(JcEntry) == 16, "JcEntry layout");
-    mov_r_m(e, EAX, OFF(eip));
-    e8(e, 0x89), e8(e, 0xC1); /* mov ecx, eax */
-    add_r_imm(e, ECX, tb->cs_base);
+    _Static_assert(sizeof(JcEntry) == 32, "JcEntry layout");
+    mov_r_m(e, EAX, OFF(eip)); /* the linear address too: CS base 0 */
     /* rsi = &jc[(lin ^ lin >> JC_BITS) & (JC_SIZE - 1)] */
-    e8(e, 0x89), e8(e, 0xCA);                        /* mov edx, ecx */
+    e8(e, 0x89), e8(e, 0xC2);                        /* mov edx, eax */
     e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);        /* shr edx, JC_BITS */
-    e8(e, 0x31), e8(e, 0xCA);                        /* xor edx, ecx */
+    e8(e, 0x31), e8(e, 0xC2);                        /* xor edx, eax */
     e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);   /* and edx, JC_SIZE-1 */
-    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 4); /* shl rdx, 4 */
+    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 5); /* shl rdx, 5 */
     mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)j->jc);
     e8(e, 0x48), e8(e, 0x01), e8(e, 0xD6);                            /* add rsi, rdx */
-    e8(e, 0x39), e8(e, 0x4E), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], ecx */
+    e8(e, 0x39), e8(e, 0x46), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], eax */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    e8(e, 0x81), e8(e, 0x7E), e8(e, (uint8_t)offsetof(JcEntry, flags)),
+        e32(e, tb->flags); /* cmp dword [rsi+flags], tb->flags */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     e8(e, 0x48), e8(e, 0x8B), e8(e, 0x7E),
-        e8(e, (uint8_t)offsetof(JcEntry, tb)); /* mov rdi, [rsi+tb] */
-    e8(e, 0x48), e8(e, 0x85), e8(e, 0xFF);     /* test rdi, rdi: the TB died */
+        e8(e, (uint8_t)offsetof(JcEntry, entry)); /* mov rdi, [rsi+entry] */
+    e8(e, 0x48), e8(e, 0x85), e8(e, 0xFF);        /* test rdi, rdi: dead or not compiled */
     miss[(*nmiss)++] = jcc_fwd(e, CC_E);
-    e8(e, 0x39), e8(e, 0x87), e32(e, (uint32_t)offsetof(TB, eip)); /* cmp [rdi+eip], eax */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, cs_base)), e32(e, tb->cs_base);
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x81), e8(e, 0xBF), e32(e, (uint32_t)offsetof(TB, flags)), e32(e, tb->flags);
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    /* The TLB still maps lin (ECX) to the TB's first byte. */
+    /* The TLB still maps lin (EAX) to the TB's first byte. */
     int32_t tlb =
         (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
                   ((((tb->flags >> TBF_CPL_SHIFT) & 3) == 3) ? sizeof(TlbEntry) * TLB_SIZE : 0));
-    e8(e, 0x89), e8(e, 0xCA);                       /* mov edx, ecx */
-    e8(e, 0xC1), e8(e, 0xEA), e8(e, 12);            /* shr edx, 12 */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, TLB_SIZE - 1); /* and edx, TLB_SIZE-1 */
-    e8(e, 0xC1), e8(e, 0xE2), e8(e, 4);             /* shl edx, 4 */
-    e8(e, 0x48), e8(e, 0x8D), e8(e, 0xB4), e8(e, 0x13),
-        e32(e, (uint32_t)tlb);                     /* lea rsi, [rbx+rdx+tlb] */
-    e8(e, 0x89), e8(e, 0xCA);                      /* mov edx, ecx */
+    e8(e, 0x89), e8(e, 0xC2);                              /* mov edx, eax */
+    e8(e, 0xC1), e8(e, 0xEA), e8(e, 12 - 4);               /* shr edx, 8 */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, (TLB_SIZE - 1) << 4); /* and edx, index*16 */
+    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x8C), e8(e, 0x13),
+        e32(e, (uint32_t)tlb);                     /* lea rcx, [rbx+rdx+tlb] */
+    e8(e, 0x89), e8(e, 0xC2);                      /* mov edx, eax */
     e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u); /* and edx, ~0xFFF */
-    e8(e, 0x39), e8(e, 0x56), e8(e, (uint8_t)offsetof(TlbEntry, tag_read)); /* cmp [rsi+tag], edx */
+    e8(e, 0x39), e8(e, 0x51), e8(e, (uint8_t)offsetof(TlbEntry, tag_read)); /* cmp [rcx+tag], edx */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x89), e8(e, 0xCA); /* mov edx, ecx */
-    e8(e, 0x48), e8(e, 0x03), e8(e, 0x56),
-        e8(e, (uint8_t)offsetof(TlbEntry, addend)); /* add rdx, [rsi+addend] */
-    e8(e, 0x48), e8(e, 0x3B), e8(e, 0x97),
-        e32(e, (uint32_t)offsetof(TB, host_pc)); /* cmp rdx, [rdi+host_pc] */
+    e8(e, 0x89), e8(e, 0xC2); /* mov edx, eax */
+    e8(e, 0x48), e8(e, 0x03), e8(e, 0x51),
+        e8(e, (uint8_t)offsetof(TlbEntry, addend)); /* add rdx, [rcx+addend] */
+    e8(e, 0x48), e8(e, 0x3B), e8(e, 0x56),
+        e8(e, (uint8_t)offsetof(JcEntry, host_pc)); /* cmp rdx, [rsi+host_pc] */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x97),
-        e32(e, (uint32_t)offsetof(TB, chain_entry)); /* mov rdx, [rdi+chain_entry] */
-    e8(e, 0x48), e8(e, 0x85), e8(e, 0xD2);           /* test rdx, rdx: not compiled */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_E);
-    e8(e, 0x8B), e8(e, 0x8F), e32(e, (uint32_t)offsetof(TB, n));     /* mov ecx, [rdi+n] */
-    e8(e, 0x48), e8(e, 0x39), m_rbx(e, ECX, OFF(run_left));          /* cmp [run_left], rcx */
-    miss[(*nmiss)++] = jcc_fwd(e, 0x2);                              /* jb */
-    e8(e, 0x8B), e8(e, 0x8F), e32(e, (uint32_t)offsetof(TB, size));  /* mov ecx, [rdi+size] */
-    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x4C), e8(e, 0x08), e8(e, 0xFF); /* lea rcx, [rax+rcx-1] */
-    mov_r_m(e, ESI, cs_limit);
-    e8(e, 0x48), e8(e, 0x39), e8(e, 0xF1); /* cmp rcx, rsi */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_A);
+    /* Any block fits: run_left >= DBT_MAX_INSNS and a 4 GiB CS limit (a
+     * compiled block never wraps: blocks end at page boundaries). */
+    e8(e, 0x48), e8(e, 0x83), m_rbx(e, 7, OFF(run_left)), e8(e, DBT_MAX_INSNS);
+    miss[(*nmiss)++] = jcc_fwd(e, 0x2);              /* jb */
+    e8(e, 0x83), m_rbx(e, 7, cs_limit), e8(e, 0xFF); /* cmp dword [cs limit], -1 */
+    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)j->hits);
     e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
-    e8(e, 0xFF), e8(e, 0xE2);              /* jmp rdx */
+    e8(e, 0xFF), e8(e, 0xE7);              /* jmp rdi */
 }
 
 /* Whether exit k of tb (0: falls through, 1: the branch) may use the
@@ -1798,7 +1787,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     uint8_t *lookup = NULL;
     for (int k = 0; k < 2; k++) {
         patch(e, jb[k], exit_label);
-        if (site[k] && j->jc && exit_wants_lookup(tb, k)) {
+        if (site[k] && j->jc && tb->cs_base == 0 && exit_wants_lookup(tb, k)) {
             if (!lookup) {
                 lookup = e->p;
                 emit_lookup(g, j, tb, miss, &nmiss);

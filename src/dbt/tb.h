@@ -67,15 +67,26 @@ struct TB {
 /* The per-CPU virtual-address cache (dbt.c fills it, the jit's inline
  * lookup reads it): entry jc_index(lin) holds the TB last found for that
  * linear address (a dying TB clears its entry), usable while the TLB maps
- * lin to the TB's first byte. */
-#define JC_BITS 12
+ * lin to the TB's first byte. The entry repeats what the inline lookup
+ * checks, so that it reads one cache line instead of the TB's three. */
+#define JC_BITS 15
 #define JC_SIZE (1u << JC_BITS)
 typedef struct JcEntry {
     uint32_t lin;
+    uint32_t flags; /* tb->flags */
     TB *tb;
+    uintptr_t host_pc;    /* tb->host_pc */
+    const uint8_t *entry; /* tb->chain_entry if compiled and CS base 0, else NULL */
 } JcEntry;
 static inline uint32_t jc_index(uint32_t lin) {
     return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
+}
+static inline void jc_set(JcEntry *j, uint32_t lin, TB *tb) {
+    j->lin = lin;
+    j->flags = tb->flags;
+    j->tb = tb;
+    j->host_pc = tb->host_pc;
+    j->entry = tb->cs_base == 0 ? tb->chain_entry : NULL;
 }
 
 /* Near jumps, calls and returns (direct or indirect) end blocks but need

@@ -116,7 +116,7 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
 
 /* ---- paging and TLB ---- */
 
-#define TLB_BITS    10
+#define TLB_BITS    12
 #define TLB_SIZE    (1u << TLB_BITS)
 #define TLB_INVALID 0xFFFFFFFFu /* never equal to a page-aligned address */
 
