@@ -63,6 +63,10 @@ static inline uint32_t tb_flags(const CPU *cpu) {
     return f;
 }
 
+uint32_t dbt_tb_flags_now(const CPU *cpu) {
+    return tb_flags(cpu);
+}
+
 /* Generation of everything cached by linear address: TB deaths plus MMU
  * flushes (both only grow, so an equal sum means neither changed). */
 static inline uint64_t cur_gen(const Dbt *d) {
@@ -304,6 +308,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
             if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
             size += in->len;
             n++;
+            if (in->ends_block && insn_block_goes_on(in)) in->ends_block = 0;
             if (in->ends_block || n == DBT_MAX_INSNS || cpu->dbt_singlestep) break;
         }
     }

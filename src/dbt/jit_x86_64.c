@@ -1752,6 +1752,13 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
                 cmp_m8_imm(e, OFF(block_break), 0);
                 exit_if(g, CC_NE);
             }
+            if (insn_loads_data_seg(in)) {
+                /* The rest of the block, its links and its inline lookup
+                 * were generated for tb's mode bits. */
+                call_pure(e, (const void *)dbt_tb_flags_now);
+                e8(e, 0x3D), e32(e, tb->flags); /* cmp eax, tb->flags */
+                exit_if(g, CC_NE);
+            }
         }
         eip = next;
     }

@@ -99,6 +99,24 @@ static inline bool insn_plain_branch(const Insn *in) {
            (op == 0xFF && (in->reg == 2 || in->reg == 4));
 }
 
+/* Instructions the decoder table marks as block-ending that a block may
+ * run through all the same: loads of ES, DS, FS or GS (MOV, POP) change
+ * no more than the TB's mode bits (the jit checks them after the handler
+ * and leaves the block if they changed; handler-only execution does not
+ * depend on them), and CLI changes nothing a later instruction of the
+ * block or the dispatcher depends on. MOV/POP SS (interrupt shadow), STI
+ * and POPF (may open the interrupt window) still end blocks. */
+static inline bool insn_loads_data_seg(const Insn *in) {
+    unsigned op = in->op;
+    return (op == 0x8E && in->reg != SEG_SS && in->reg != SEG_CS) || op == 0x07 || op == 0x1F ||
+           op == 0x1A1 || op == 0x1A9;
+}
+static inline bool insn_block_goes_on(const Insn *in) {
+    return insn_loads_data_seg(in) || in->op == 0xFA;
+}
+/* The mode bits of a TB starting now (dbt.c). */
+uint32_t dbt_tb_flags_now(const struct CPU *cpu);
+
 typedef struct Jit Jit;
 /* The code generator, or NULL if this host cannot run it. */
 Jit *jit_new(void);

@@ -756,6 +756,43 @@ START_TEST(hot_kernel_forms_same_as_interpreter) {
 }
 END_TEST
 
+/* MOV DS in the middle of hot blocks, alternating between a flat data
+ * segment and one with base 0x10000, and CLI: blocks go on past them,
+ * and the jit leaves a block whose mode bits (TBF_FLAT) the load changed,
+ * so DS-relative accesses after it see the base (the interpreter's
+ * state; a block that went on with the flat fast path would write
+ * elsewhere). */
+static void ds_base_setup(void) {
+    tm_set_desc(tm, 7, 0x10000, 0xFFFFF, 0x93, 0xC0); /* 0x38: 32-bit data, base 0x10000 */
+}
+START_TEST(hot_data_segment_loads_inside_blocks) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x04, 0x00,       /* mov esi, 0x40000 */
+        0xB8, 0x38, 0x00, 0x00, 0x00,       /* l: mov eax, 0x38 (32-bit data, base 0x10000) */
+        0x8E, 0xD8,                         /* mov ds, eax */
+        0x89, 0x0E,                         /* mov [esi], ecx */
+        0x01, 0x4E, 0x04,                   /* add [esi+4], ecx */
+        0xBA, 0x10, 0x00, 0x00, 0x00,       /* mov edx, 0x10 (flat data) */
+        0x8E, 0xDA,                         /* mov ds, edx */
+        0x89, 0x16,                         /* mov [esi], edx (flat: the TLB maps esi) */
+        0x01, 0x8E, 0x08, 0x00, 0x01, 0x00, /* add [esi+0x10008], ecx */
+        0xFA,                               /* cli */
+        0x83, 0xC6, 0x04,                   /* add esi, 4 */
+        0x49,                               /* dec ecx */
+        0x75, 0xDE,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    uint32_t a[10];
+    prog_setup = ds_base_setup;
+    expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
+    prog_setup = NULL;
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+    /* slot 300: the flat add of the pass with ecx = 2, then the based add of ecx = 1 */
+    ck_assert_uint_eq(tm_peek32(tm, 0x50000 + 4 * 300), 2 + 1);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -846,6 +883,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_adc_sbb_same_as_interpreter);
     tcase_add_test(tc, hot_neg_bt_push_same_as_interpreter);
     tcase_add_test(tc, hot_kernel_forms_same_as_interpreter);
+    tcase_add_test(tc, hot_data_segment_loads_inside_blocks);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
