@@ -143,10 +143,22 @@ static uint8_t *mem_host_bytes(CPU *cpu, const Insn *in, uint32_t off, unsigned 
     return lin_host_range(cpu, cpu->seg[in->seg].base + first, n, acc);
 }
 
+/* memcpy with the operand sizes spelled out: a variable length compiles
+ * to REP MOVS, whose start-up cost dominated every x87 memory operand. */
+static void copy_operand(uint8_t *dst, const uint8_t *src, unsigned n) {
+    switch (n) {
+    case 2: memcpy(dst, src, 2); break;
+    case 4: memcpy(dst, src, 4); break;
+    case 8: memcpy(dst, src, 8); break;
+    case 10: memcpy(dst, src, 10); break;
+    default: memcpy(dst, src, n); break;
+    }
+}
+
 static void mem_read_bytes(CPU *cpu, const Insn *in, uint32_t off, uint8_t *buf, unsigned n) {
     const uint8_t *host = mem_host_bytes(cpu, in, off, n, ACC_R);
     if (host) {
-        memcpy(buf, host, n);
+        copy_operand(buf, host, n);
         return;
     }
     uint32_t ea = insn_ea(cpu, in);
@@ -159,7 +171,7 @@ static void mem_write_bytes(CPU *cpu, const Insn *in, uint32_t off, const uint8_
                             unsigned n) {
     uint8_t *host = mem_host_bytes(cpu, in, off, n, ACC_W);
     if (host) {
-        memcpy(host, buf, n);
+        copy_operand(host, buf, n);
         return;
     }
     uint32_t ea = insn_ea(cpu, in);
