@@ -350,7 +350,8 @@ typedef struct Gen {
     bool flat;
     bool fs_ok, gs_ok; /* TBF_FS, TBF_GS */
     bool user;
-    int flags_kind; /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
+    int flags_kind;      /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
+    unsigned flags_size; /* and its operand size (1, 2 or 4) */
     bool
         flags_dead; /* the current instruction's flags are overwritten before anyone can see them */
     DbtStats *stats;
@@ -452,6 +453,7 @@ static bool emit_alu(Gen *g, int kind) {
 /* Remember which inline operation recorded the lazy flags (emit_alu's callers). */
 static void set_flags_kind(Gen *g, int kind) {
     g->flags_kind = kind;
+    g->flags_size = 4;
 }
 
 /* ECX = the linear address of in's memory operand (its effective address
@@ -601,6 +603,82 @@ static bool flags_dead_after(const TB *tb, uint32_t i) {
 
 /* 8-bit MOV r/m8 <-> r8 and CMP AL, imm8 (the most frequent byte
  * instructions in the Linux guest). */
+/* 8- and 16-bit ADD/OR/AND/SUB/XOR/CMP/TEST on registers, immediates and
+ * flat memory: computed in 32 bits on zero-extended operands, then the
+ * lazy flags of size 1 or 2 exactly as alu_compute records them. */
+static void get_small(Emit *e, int t, int r, unsigned size) {
+    if (size == 1)
+        g_get8(e, t, r, false);
+    else
+        g_get_ext(e, 0xB7, t, r); /* movzx t, guest r16 */
+}
+static void set_small(Emit *e, int r, int t, unsigned size) {
+    if (size == 1)
+        g_set8(e, r, t);
+    else
+        g_set16(e, r, t);
+}
+/* movzx r, byte/word [rdx+rcx] */
+static void load_host_small(Emit *e, int r, unsigned size) {
+    e8(e, 0x0F), e8(e, size == 1 ? 0xB6 : 0xB7), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+}
+static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned size = in->size;
+    uint32_t mask = size == 1 ? 0xFFu : 0xFFFFu;
+    bool reg_form = !in->is_mem;
+    int kind, form;
+    if (!alu_row(in, &kind, &form)) return false;
+    if (kind == K_ADC || kind == K_SBB) return false;
+    bool writes = kind != K_CMP && kind != K_TEST;
+    bool mem = !reg_form && form != ACC_IMM;
+    if (mem && !mem_ok(g, in)) return false;
+    Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
+    int dst8 = form == ACC_IMM ? R_EAX : form == REG_RM ? in->reg : in->rm;
+    if (form == REG_RM) {
+        if (mem) {
+            emit_ea(g, in, s);
+            emit_tlb(g, s, false);
+            load_host_small(e, ECX, size);
+        } else {
+            get_small(e, ECX, in->rm, size);
+        }
+        get_small(e, EAX, dst8, size);
+    } else {
+        /* The source (register or immediate) in ESI, then the destination in EAX. */
+        if (form == RM_REG)
+            get_small(e, ESI, in->reg, size);
+        else
+            mov_r_imm(e, ESI, in->imm & mask);
+        if (mem) {
+            emit_ea(g, in, s);
+            emit_tlb(g, s, writes);
+            load_host_small(e, EAX, size);
+            e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx (the address) */
+        } else {
+            get_small(e, EAX, dst8, size);
+        }
+        e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
+    }
+    emit_alu(g, kind);
+    e8(e, 0x25), e32(e, mask); /* and eax, mask */
+    mov_m_r(e, OFF(lf.res), EAX);
+    mov_m8_imm(e, OFF(lf.size), (uint8_t)size);
+    g->flags_kind = kind;
+    g->flags_size = size;
+    if (writes) {
+        if (mem && form != REG_RM) {  /* the destination is the memory operand */
+            e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
+            if (size == 2) e8(e, 0x66);
+            e8(e, size == 1 ? 0x88 : 0x89), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al/ax */
+        } else {
+            set_small(e, dst8, EAX, size);
+        }
+    }
+    if (s) s->resume = e->p;
+    return true;
+}
+
 static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
@@ -643,64 +721,14 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         s->resume = e->p;
         return true;
     }
-    /* 8-bit ADD/OR/AND/SUB/XOR/CMP/TEST on registers, immediates and flat
-     * memory: computed in 32 bits on zero-extended bytes, then the lazy
-     * flags of size 1 exactly as alu_compute records them. */
-    int kind, form;
-    if (!alu_row(in, &kind, &form)) return false;
-    if (kind == K_ADC || kind == K_SBB) return false;
-    bool writes = kind != K_CMP && kind != K_TEST;
-    bool mem = !reg_form && form != ACC_IMM;
-    if (mem && !mem_ok(g, in)) return false;
-    Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
-    int dst8 = form == ACC_IMM ? R_EAX : form == REG_RM ? in->reg : in->rm;
-    if (form == REG_RM) {
-        if (mem) {
-            emit_ea(g, in, s);
-            emit_tlb(g, s, false);
-            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x0C), e8(e, 0x0A); /* movzx ecx, byte [rdx+rcx] */
-        } else {
-            g_get8(e, ECX, in->rm, false);
-        }
-        g_get8(e, EAX, dst8, false);
-    } else {
-        /* The source (register or immediate) in ESI, then the destination in EAX. */
-        if (form == RM_REG)
-            g_get8(e, ESI, in->reg, false);
-        else
-            mov_r_imm(e, ESI, in->imm & 0xFF);
-        if (mem) {
-            emit_ea(g, in, s);
-            emit_tlb(g, s, writes);
-            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
-            e8(e, 0x89), e8(e, 0xCF);                           /* mov edi, ecx (the address) */
-        } else {
-            g_get8(e, EAX, dst8, false);
-        }
-        e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
-    }
-    emit_alu(g, kind);
-    e8(e, 0x25), e32(e, 0xFF); /* and eax, 0xFF */
-    mov_m_r(e, OFF(lf.res), EAX);
-    mov_m8_imm(e, OFF(lf.size), 1);
-    g->flags_kind = -1; /* the inline Jcc handles 32-bit flags only */
-    if (writes) {
-        if (mem && form != REG_RM) {               /* the destination is the memory operand */
-            e8(e, 0x89), e8(e, 0xF9);              /* mov ecx, edi */
-            e8(e, 0x88), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al */
-        } else {
-            g_set8(e, dst8, EAX);
-        }
-    }
-    if (s) s->resume = e->p;
-    return true;
+    return emit_alu_small(g, in, eip, next, pending);
 }
 
-/* 16-bit MOV r/m16 <-> r16 (the kernel's decompressor is full of them). */
+/* 16-bit MOV r/m16 <-> r16 (the kernel's decompressor is full of them) and ALU. */
 static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
-    if (op != 0x89 && op != 0x8B) return false;
+    if (op != 0x89 && op != 0x8B) return emit_alu_small(g, in, eip, next, pending);
     bool load = op == 0x8B;
     if (!in->is_mem) {
         g_get(e, EAX, load ? in->rm : in->reg);
@@ -723,29 +751,43 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return true;
 }
 
-/* When the lazy flags come from an inline 32-bit ALU instruction of this
- * block (g->flags_kind), set the host's flags to the guest's by repeating
- * that operation on the recorded operands (a logic operation: TEST of its
- * result, which gives CF = OF = 0 and SF, ZF, PF of the result) and return
- * true; else return false and emit nothing. */
+/* op eax/ax/al, [rbx+off] for the recorded operand size: row is the
+ * 32-bit opcode (03 add, 3B cmp); bytes use row - 1. */
+static void alu_acc_m(Gen *g, uint8_t row, int32_t off) {
+    Emit *e = &g->e;
+    if (g->flags_size == 2) e8(e, 0x66);
+    e8(e, g->flags_size == 1 ? (uint8_t)(row - 1) : row), m_rbx(e, EAX, off);
+}
+/* test eax/ax/al, itself */
+static void test_acc(Gen *g) {
+    Emit *e = &g->e;
+    if (g->flags_size == 2) e8(e, 0x66);
+    e8(e, g->flags_size == 1 ? 0x84 : 0x85), e8(e, 0xC0);
+}
+/* When the lazy flags come from an inline ALU instruction of this block
+ * (g->flags_kind, of g->flags_size bytes), set the host's flags to the
+ * guest's by repeating that operation on the recorded operands at that
+ * size (a logic operation: TEST of its result, which gives CF = OF = 0
+ * and SF, ZF, PF of the result) and return true; else return false and
+ * emit nothing. */
 static bool emit_host_flags(Gen *g) {
     Emit *e = &g->e;
     switch (g->flags_kind) {
     case K_ADD:
         mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        alu_acc_m(g, 0x03, OFF(lf.b)); /* add eax, [lf.b] */
         return true;
     case K_SUB:
     case K_CMP:
         mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        alu_acc_m(g, 0x3B, OFF(lf.b)); /* cmp eax, [lf.b] */
         return true;
     case K_OR:
     case K_AND:
     case K_XOR:
     case K_TEST:
         mov_r_m(e, EAX, OFF(lf.res));
-        e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+        test_acc(g); /* test eax, eax */
         return true;
     default: return false;
     }
@@ -806,12 +848,12 @@ static void emit_carry(Gen *g) {
     switch (g->flags_kind) {
     case K_ADD:
         mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        alu_acc_m(g, 0x03, OFF(lf.b)); /* add eax, [lf.b] */
         break;
     case K_SUB:
     case K_CMP:
         mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        alu_acc_m(g, 0x3B, OFF(lf.b)); /* cmp eax, [lf.b] */
         break;
     case K_OR:
     case K_AND:
@@ -947,7 +989,7 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
                 mov_m_imm(e, OFF(lf.op), CC_ADD);
                 mov_m8_imm(e, OFF(lf.size), 4);
             }
-            g->flags_kind = g->flags_dead ? -1 : K_ADD;
+            set_flags_kind(g, g->flags_dead ? -1 : K_ADD);
         } else {
             g_get(e, ESI, R_EAX);
             if (!g->flags_dead) {
@@ -966,7 +1008,7 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
             g_get(e, EAX, in->reg); /* equal: store r32, else m32 back */
             patch(e, ne, e->p);
             store_host(e, EAX);
-            g->flags_kind = g->flags_dead ? -1 : K_SUB;
+            set_flags_kind(g, g->flags_dead ? -1 : K_SUB);
         }
         s->resume = e->p;
         *done = true;

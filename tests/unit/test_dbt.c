@@ -793,6 +793,64 @@ START_TEST(hot_data_segment_loads_inside_blocks) {
 }
 END_TEST
 
+/* 16-bit ALU instructions on registers, immediates and memory, and 8- and
+ * 16-bit flags read by Jcc, SETcc and ADC in the same block and in the
+ * next: the interpreter's state, without the ALU handlers under the jit. */
+START_TEST(hot_word_byte_alu_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+        0x89, 0xC8,                         /* l: mov eax, ecx */
+        0x66, 0x05, 0x34, 0x12,             /* add ax, 0x1234 */
+        0x66, 0x83, 0xF8, 0x40,             /* cmp ax, 0x40 */
+        0x72, 0x01,                         /* jb s1 */
+        0x43,                               /* inc ebx */
+        0x66, 0x85, 0xC9,                   /* s1: test cx, cx */
+        0x0F, 0x94, 0xC3,                   /* setz bl */
+        0x69, 0xD1, 0x01, 0x01, 0x01, 0x01, /* imul edx, ecx, 0x01010101 */
+        0x89, 0x16,                         /* mov [esi], edx */
+        0x66, 0x01, 0x06,                   /* add [esi], ax */
+        0x66, 0x83, 0x3E, 0x07,             /* cmp word [esi], 7 */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x66, 0x25, 0xF0, 0x0F,             /* and ax, 0x0FF0 */
+        0x66, 0x3D, 0x00, 0x08,             /* cmp ax, 0x800 */
+        0x0F, 0x97, 0xC0,                   /* seta al */
+        0x01, 0xC5,                         /* add ebp, eax */
+        0x66, 0x29, 0x46, 0x02,             /* sub [esi+2], ax */
+        0x66, 0x31, 0xC3,                   /* xor bx, ax */
+        0x78, 0x01,                         /* js s2 */
+        0x47,                               /* inc edi */
+        0x84, 0xE4,                         /* s2: test ah, ah */
+        0x75, 0x01,                         /* jnz s3 */
+        0x45,                               /* inc ebp */
+        0x80, 0xFC, 0x30,                   /* s3: cmp ah, 0x30 */
+        0x83, 0xD5, 0x00,                   /* adc ebp, 0 */
+        0x00, 0xE0,                         /* add al, ah */
+        0x0F, 0x92, 0xC0,                   /* setc al */
+        0x01, 0xC7,                         /* add edi, eax */
+        0x89, 0xC8,                         /* mov eax, ecx */
+        0x3C, 0x90,                         /* cmp al, 0x90 */
+        0x0F, 0x9C, 0xC0,                   /* setl al */
+        0x01, 0xC3,                         /* add ebx, eax */
+        0x89, 0xC8,                         /* mov eax, ecx */
+        0xC1, 0xE0, 0x08,                   /* shl eax, 8 */
+        0x66, 0x3D, 0x00, 0x70,             /* cmp ax, 0x7000 */
+        0x0F, 0x9F, 0xC0,                   /* setg al */
+        0x01, 0xC5,                         /* add ebp, eax */
+        0x83, 0xC6, 0x04,                   /* add esi, 4 */
+        0x49,                               /* dec ecx */
+        0x75, 0x95,                         /* jnz l */
+        0x9C, 0x58,                         /* pushfd; pop eax */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0x00, 0x01, 0x05, 0x25, 0x29, 0x31,
+                                       0x3C, 0x3D, 0x80, 0x83, 0x84, 0x85};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -884,6 +942,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_neg_bt_push_same_as_interpreter);
     tcase_add_test(tc, hot_kernel_forms_same_as_interpreter);
     tcase_add_test(tc, hot_data_segment_loads_inside_blocks);
+    tcase_add_test(tc, hot_word_byte_alu_same_as_interpreter);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
