@@ -350,6 +350,7 @@ typedef struct Gen {
     bool flat;
     bool fs_ok, gs_ok; /* TBF_FS, TBF_GS */
     bool user;
+    uint32_t tb_flags;
     int flags_kind;      /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
     unsigned flags_size; /* and its operand size (1, 2 or 4) */
     bool
@@ -877,36 +878,45 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
                          int pending) {
     Emit *e = &g->e;
     bool mem = in->is_mem && form != ACC_IMM;
-    if (mem && (form != REG_RM || !mem_ok(g, in))) return false;
+    if (mem && !mem_ok(g, in)) return false;
+    bool mem_dst = mem && form != REG_RM;
     emit_carry(g);
     e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax: the carry in */
-    Slow *s = NULL;
-    int dst;
+    Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
+    int dst = form == REG_RM ? in->reg : form == ACC_IMM ? R_EAX : in->rm;
+    /* EAX = the destination's value, EDI = the source's (ECX: the address) */
     if (form == REG_RM) {
-        dst = in->reg;
         if (mem) {
-            s = new_slow(g, in, eip, next, pending);
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host(e, ECX);
+            load_host(e, EDI);
         } else {
-            g_get(e, ECX, in->rm);
+            g_get(e, EDI, in->rm);
         }
+        g_get(e, EAX, dst);
     } else {
-        dst = form == ACC_IMM ? R_EAX : in->rm;
         if (form == RM_REG)
-            g_get(e, ECX, in->reg);
+            g_get(e, EDI, in->reg);
         else
-            mov_r_imm(e, ECX, in->imm);
+            mov_r_imm(e, EDI, in->imm);
+        if (mem_dst) {
+            emit_ea(g, in, s);
+            emit_tlb(g, s, true);
+            load_host(e, EAX);
+        } else {
+            g_get(e, EAX, dst);
+        }
     }
-    g_get(e, EAX, dst);
     if (!g->flags_dead) {
         mov_m_r(e, OFF(lf.a), EAX);
-        mov_m_r(e, OFF(lf.b), ECX);
+        mov_m_r(e, OFF(lf.b), EDI);
     }
     e8(e, 0x0F), e8(e, 0xBA), e8(e, 0xE6), e8(e, 0); /* bt esi, 0: CF = carry in */
-    e8(e, kind == K_ADC ? 0x11 : 0x19), e8(e, 0xC8); /* adc/sbb eax, ecx */
-    g_set(e, dst, EAX);
+    e8(e, kind == K_ADC ? 0x11 : 0x19), e8(e, 0xF8); /* adc/sbb eax, edi */
+    if (mem_dst)
+        store_host(e, EAX);
+    else
+        g_set(e, dst, EAX);
     if (!g->flags_dead) {
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m8_imm(e, OFF(lf.size), 4);
@@ -947,6 +957,41 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
             g_set(e, R_ESP, ECX);
         }
         s->resume = e->p;
+        *done = true;
+        return true;
+    }
+    if (op == 0x06 || op == 0x0E || op == 0x16 || op == 0x1E || op == 0x1A0 || op == 0x1A8 ||
+        op == 0x9C) {
+        /* PUSH sreg (the P6 writes the selector's 16 bits into the 4-byte
+         * slot) and PUSHF (outside virtual-8086 mode, which TBF_FLAT
+         * excludes) on a flat 32-bit stack. */
+        if (!g->flat || in->osize != 4) return true;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        if (op == 0x9C) {
+            call_pure(e, (const void *)cpu_get_eflags);
+            e8(e, 0x25), e32(e, ~(uint32_t)(FL_VM | FL_RF)); /* and eax, ~(VM|RF) */
+            e8(e, 0x89), e8(e, 0xC6);                        /* mov esi, eax */
+        } else {
+            int sreg = op == 0x1A0 ? SEG_FS : op == 0x1A8 ? SEG_GS : (int)((op >> 3) & 3);
+            int32_t sel = (int32_t)(offsetof(CPU, seg) + (size_t)sreg * sizeof(SegReg) +
+                                    offsetof(SegReg, sel));
+            e8(e, 0x0F), e8(e, 0xB7), m_rbx(e, ESI, sel); /* movzx esi, word [sel] */
+        }
+        g_get(e, ECX, R_ESP);
+        add_r_imm(e, ECX, (uint32_t)-4);
+        emit_tlb(g, s, true);
+        if (op == 0x9C)
+            store_host(e, ESI);
+        else
+            e8(e, 0x66), e8(e, 0x89), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], si */
+        g_set(e, R_ESP, ECX);
+        s->resume = e->p;
+        *done = true;
+        return true;
+    }
+    if (op == 0xFA) { /* CLI at CPL 0: never faults */
+        if (((g->tb_flags >> TBF_CPL_SHIFT) & 3) != 0) return true;
+        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~(uint32_t)FL_IF); /* and [eflags], ~IF */
         *done = true;
         return true;
     }
@@ -1760,6 +1805,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->fs_ok = (tb->flags & TBF_FS) != 0;
     g->gs_ok = (tb->flags & TBF_GS) != 0;
     g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
+    g->tb_flags = tb->flags;
     g->flags_kind = -1;
     Emit *e = &g->e;
 

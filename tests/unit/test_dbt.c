@@ -851,6 +851,45 @@ START_TEST(hot_word_byte_alu_same_as_interpreter) {
 }
 END_TEST
 
+/* PUSH DS/FS (16 bits written into a 4-byte slot), PUSHFD, CLI at CPL 0
+ * (after STI, so PUSHFD sees it) and ADC/SBB with a memory destination: the interpreter's state,
+ * without their handlers under the jit. */
+START_TEST(hot_push_sreg_pushf_cli_adc_mem) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+        0xFB,                               /* l: sti */
+        0x68, 0x78, 0x56, 0x34, 0x12,       /* push 0x12345678 */
+        0x58,                               /* pop eax (the slot now holds 0x12345678) */
+        0x1E,                               /* push ds */
+        0x58,                               /* pop eax (upper half: the slot's old contents) */
+        0x01, 0xC3,                         /* add ebx, eax */
+        0x0F, 0xA0,                         /* push fs */
+        0x5A,                               /* pop edx */
+        0x01, 0xD3,                         /* add ebx, edx */
+        0x81, 0xF9, 0x96, 0x00, 0x00, 0x00, /* cmp ecx, 150 */
+        0xFA,                               /* cli */
+        0x9C,                               /* pushfd */
+        0x58,                               /* pop eax */
+        0x01, 0xC7,                         /* add edi, eax */
+        0x89, 0x0E,                         /* mov [esi], ecx */
+        0x01, 0x1E,                         /* add [esi], ebx */
+        0x11, 0x7E, 0x04,                   /* adc [esi+4], edi */
+        0x83, 0x5E, 0x08, 0x05,             /* sbb dword [esi+8], 5 */
+        0x81, 0x16, 0x45, 0x23, 0x01, 0x00, /* adc dword [esi], 0x12345 */
+        0x83, 0xC6, 0x04,                   /* add esi, 4 */
+        0x49,                               /* dec ecx */
+        0x75, 0xCE,                         /* jnz l */
+        0x9C, 0x58,                         /* pushfd; pop eax */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0x11, 0x1E, 0x81, 0x83, 0x9C, 0xFA, 0x1A0};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -943,6 +982,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_kernel_forms_same_as_interpreter);
     tcase_add_test(tc, hot_data_segment_loads_inside_blocks);
     tcase_add_test(tc, hot_word_byte_alu_same_as_interpreter);
+    tcase_add_test(tc, hot_push_sreg_pushf_cli_adc_mem);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
