@@ -729,6 +729,16 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
 static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
+    if (op == 0xC7 && in->is_mem) { /* MOV m16, imm16 */
+        if (!mem_ok(g, in)) return false;
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s);
+        emit_tlb(g, s, true);
+        e8(e, 0x66), e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e8(e, (uint8_t)in->imm),
+            e8(e, (uint8_t)(in->imm >> 8)); /* mov word [rdx+rcx], imm */
+        s->resume = e->p;
+        return true;
+    }
     if (op != 0x89 && op != 0x8B) return emit_alu_small(g, in, eip, next, pending);
     bool load = op == 0x8B;
     if (!in->is_mem) {
@@ -925,6 +935,73 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
     }
     g->flags_kind = -1;
     if (s) s->resume = e->p;
+    return true;
+}
+
+/* Read-modify-write of a flat memory operand of 1, 2 or 4 bytes: INC/DEC
+ * (FE/FF /0 /1; CF of the previous operation goes to EFLAGS first, as
+ * incdec() does) and SHL/SHR/SAL/SAR by 1 or an immediate (C0/C1/D0/D1
+ * /4-/7, lazy flags as shift_compute records them). Returns true when it
+ * recognized in, with *done saying whether it generated it. */
+static void load_host_sized(Emit *e, int r, unsigned size, bool sign) {
+    if (size == 4)
+        load_host(e, r);
+    else /* movzx/movsx r, byte/word [rdx+rcx] */
+        e8(e, 0x0F), e8(e, (uint8_t)((size == 1 ? 0xB6 : 0xB7) | (sign ? 8 : 0))),
+            e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+}
+static void store_host_sized(Emit *e, int r, unsigned size) {
+    if (size == 2) e8(e, 0x66);
+    e8(e, size == 1 ? 0x88 : 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+}
+static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending,
+                         bool *done) {
+    Emit *e = &g->e;
+    unsigned op = in->op, size = in->size;
+    uint32_t mask = size == 1 ? 0xFFu : size == 2 ? 0xFFFFu : 0xFFFFFFFFu;
+    *done = false;
+    bool incdec = (op == 0xFE || op == 0xFF) && in->reg <= 1;
+    bool shift = (op == 0xC0 || op == 0xC1 || op == 0xD0 || op == 0xD1) && in->reg >= 4;
+    if (!in->is_mem || (!incdec && !shift)) return false;
+    if (!mem_ok(g, in)) return true;
+    unsigned c = (op == 0xD0 || op == 0xD1) ? 1 : in->imm & 0x1F;
+    if (shift && c == 0) return true; /* reads the operand, changes nothing: the handler */
+    if (incdec && !g->flags_dead) {
+        emit_carry(g);                                         /* eax = CF */
+        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
+        e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
+    }
+    Slow *s = new_slow(g, in, eip, next, pending);
+    emit_ea(g, in, s);
+    emit_tlb(g, s, true);
+    bool sar = shift && in->reg == 7;
+    load_host_sized(e, EAX, size, sar);
+    e8(e, 0x89), e8(e, 0xC6);                                    /* mov esi, eax: the operand */
+    if (sar && size < 4) e8(e, 0x81), e8(e, 0xE6), e32(e, mask); /* and esi, mask */
+    CcOp cc;
+    if (incdec) {
+        bool dec = in->reg == 1;
+        add_r_imm(e, EAX, dec ? (uint32_t)-1 : 1u);
+        cc = dec ? CC_DEC : CC_INC;
+        c = 1;
+    } else {
+        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
+        static const CcOp kinds[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
+        e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
+        cc = kinds[in->reg - 4];
+    }
+    if (size < 4) e8(e, 0x25), e32(e, mask); /* and eax, mask */
+    store_host_sized(e, EAX, size);
+    if (!g->flags_dead) {
+        mov_m_r(e, OFF(lf.a), ESI);
+        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_imm(e, OFF(lf.b), c);
+        mov_m_imm(e, OFF(lf.op), (uint32_t)cc);
+        mov_m8_imm(e, OFF(lf.size), (uint8_t)size);
+    }
+    g->flags_kind = -1;
+    s->resume = e->p;
+    *done = true;
     return true;
 }
 
@@ -1169,6 +1246,8 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             e32(e, op == 0xFC ? ~(uint32_t)FL_DF : FL_DF); /* and/or dword [eflags], DF */
         return true;
     }
+    bool rmw_done;
+    if (emit_rmw_mem(g, in, eip, next, pending, &rmw_done)) return rmw_done;
     if (in->size == 1) return emit_inline_byte(g, in, eip, next, pending);
     if (in->size == 2) return emit_inline_word(g, in, eip, next, pending);
     if (in->size != 4) return false;
@@ -1363,35 +1442,6 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     /* NOT r32 */
     if (op == 0xF7 && in->reg == 2 && reg_form) {
         e8(e, GREX_B), e8(e, 0xF7), e8(e, (uint8_t)(0xD0 | in->rm)); /* not guest */
-        return true;
-    }
-    /* INC/DEC m32 (FF /0, /1) on flat memory: the same, read-modify-write
-     * through the inline TLB (CF is materialized first: harmless if the
-     * slow path then runs the handler, which does the same). */
-    if (op == 0xFF && in->reg <= 1 && !reg_form) {
-        if (!mem_ok(g, in)) return false;
-        bool dec = in->reg == 1;
-        if (!g->flags_dead) {
-            call_pure(e, (const void *)cpu_cf);
-            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
-            e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
-            e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
-        }
-        Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in, s);
-        emit_tlb(g, s, true);
-        load_host(e, EAX);
-        if (!g->flags_dead) mov_m_r(e, OFF(lf.a), EAX);
-        add_r_imm(e, EAX, dec ? (uint32_t)-1 : 1u);
-        store_host(e, EAX);
-        if (!g->flags_dead) {
-            mov_m_r(e, OFF(lf.res), EAX);
-            mov_m_imm(e, OFF(lf.b), 1);
-            mov_m_imm(e, OFF(lf.op), dec ? CC_DEC : CC_INC);
-            mov_m8_imm(e, OFF(lf.size), 4);
-        }
-        g->flags_kind = -1;
-        s->resume = e->p;
         return true;
     }
     /* INC/DEC r32: with dead flags just the arithmetic; else as incdec()

@@ -890,6 +890,50 @@ START_TEST(hot_push_sreg_pushf_cli_adc_mem) {
 }
 END_TEST
 
+/* INC/DEC and SHL/SHR/SAR by a constant on byte, word and dword memory
+ * operands, their flags read by ADC/SBB and JS, and MOV m16, imm16: the
+ * interpreter's state, without their handlers under the jit. */
+START_TEST(hot_memory_incdec_shift_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xBF, 0x00, 0x00, 0x05, 0x00,       /* mov edi, 0x50000 */
+        0xB9, 0x00, 0x10, 0x00, 0x00,       /* mov ecx, 4096 */
+        0xB8, 0x80, 0xC0, 0xE0, 0xF0,       /* mov eax, 0xF0E0C080 */
+        0xF3, 0xAB,                         /* rep stosd (a pattern with high bits) */
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+        0x31, 0xFF,                         /* xor edi, edi */
+        0x69, 0xC1, 0xB1, 0x79, 0x37, 0x9E, /* l: imul eax, ecx, 0x9E3779B1 */
+        0x89, 0x46, 0x0C,                   /* mov [esi+12], eax */
+        0x01, 0xC0,                         /* add eax, eax (CF for INC to keep) */
+        0x66, 0xFF, 0x06,                   /* inc word [esi] */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0xFE, 0x4E, 0x02,                   /* dec byte [esi+2] */
+        0x83, 0xDB, 0x00,                   /* sbb ebx, 0 */
+        0xD0, 0x66, 0x03,                   /* shl byte [esi+3], 1 */
+        0x83, 0xD5, 0x00,                   /* adc ebp, 0 */
+        0x66, 0xC1, 0x6E, 0x04, 0x03,       /* shr word [esi+4], 3 */
+        0x83, 0xDF, 0x00,                   /* sbb edi, 0 */
+        0xC0, 0x7E, 0x07, 0x02,             /* sar byte [esi+7], 2 */
+        0x78, 0x01,                         /* js s */
+        0x43,                               /* inc ebx */
+        0xC1, 0x7E, 0x08, 0x05,             /* s: sar dword [esi+8], 5 */
+        0x83, 0xD3, 0x00,                   /* adc ebx, 0 */
+        0xD1, 0x66, 0x0C,                   /* shl dword [esi+12], 1 */
+        0x83, 0xDD, 0x00,                   /* sbb ebp, 0 */
+        0x66, 0xC7, 0x46, 0x10, 0x34, 0x12, /* mov word [esi+16], 0x1234 */
+        0x83, 0xC6, 0x14,                   /* add esi, 20 */
+        0x49,                               /* dec ecx */
+        0x75, 0xBB,                         /* jnz l */
+        0x9C, 0x58,                         /* pushfd; pop eax */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0xC0, 0xC1, 0xC7, 0xD0, 0xD1, 0xFE, 0xFF};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -983,6 +1027,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_data_segment_loads_inside_blocks);
     tcase_add_test(tc, hot_word_byte_alu_same_as_interpreter);
     tcase_add_test(tc, hot_push_sreg_pushf_cli_adc_mem);
+    tcase_add_test(tc, hot_memory_incdec_shift_same_as_interpreter);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
