@@ -28,8 +28,12 @@
 
 /* Raise exception `vector` with `error_code` (-1 for none). Never returns. */
 noreturn void cpu_raise(CPU *cpu, int vector, int error_code);
-static inline noreturn void cpu_ud(CPU *cpu) { cpu_raise(cpu, EXC_UD, -1); }
-static inline noreturn void cpu_gp0(CPU *cpu) { cpu_raise(cpu, EXC_GP, 0); }
+static inline noreturn void cpu_ud(CPU *cpu) {
+    cpu_raise(cpu, EXC_UD, -1);
+}
+static inline noreturn void cpu_gp0(CPU *cpu) {
+    cpu_raise(cpu, EXC_GP, 0);
+}
 
 /* Kinds of event for cpu_deliver. */
 typedef enum IntKind {
@@ -133,11 +137,11 @@ uint8_t fetch_byte(CPU *cpu, uint32_t eip);
 static inline uint32_t size_mask(unsigned size) {
     return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
 }
-static inline uint32_t size_sign(unsigned size) { return 1u << (size * 8 - 1); }
+static inline uint32_t size_sign(unsigned size) {
+    return 1u << (size * 8 - 1);
+}
 static inline uint32_t sext(uint32_t v, unsigned size) {
-    return size == 1 ? (uint32_t)(int32_t)(int8_t)v
-         : size == 2 ? (uint32_t)(int32_t)(int16_t)v
-                     : v;
+    return size == 1 ? (uint32_t)(int32_t)(int8_t)v : size == 2 ? (uint32_t)(int32_t)(int16_t)v : v;
 }
 
 /* Register r of the given size. For size 1, r 4..7 are AH, CH, DH, BH. */
@@ -147,10 +151,14 @@ static inline uint32_t reg_read(const CPU *cpu, int r, unsigned size) {
     return r < 4 ? cpu->regs[r] & 0xFF : (cpu->regs[r - 4] >> 8) & 0xFF;
 }
 static inline void reg_write(CPU *cpu, int r, unsigned size, uint32_t v) {
-    if (size == 4) cpu->regs[r] = v;
-    else if (size == 2) cpu->regs[r] = (cpu->regs[r] & 0xFFFF0000u) | (v & 0xFFFF);
-    else if (r < 4) cpu->regs[r] = (cpu->regs[r] & 0xFFFFFF00u) | (v & 0xFF);
-    else cpu->regs[r - 4] = (cpu->regs[r - 4] & 0xFFFF00FFu) | ((v & 0xFF) << 8);
+    if (size == 4)
+        cpu->regs[r] = v;
+    else if (size == 2)
+        cpu->regs[r] = (cpu->regs[r] & 0xFFFF0000u) | (v & 0xFFFF);
+    else if (r < 4)
+        cpu->regs[r] = (cpu->regs[r] & 0xFFFFFF00u) | (v & 0xFF);
+    else
+        cpu->regs[r - 4] = (cpu->regs[r - 4] & 0xFFFF00FFu) | ((v & 0xFF) << 8);
 }
 
 /* ---------------- operands of a decoded instruction (operand.c) ---------------- */
@@ -177,7 +185,9 @@ void ref_write(CPU *cpu, const RmRef *r, unsigned size, uint32_t val);
 /* ---------------- stack (operand.c) ---------------- */
 
 /* SP or ESP according to SS.B. */
-static inline uint32_t stack_mask(const CPU *cpu) { return cpu_stack32(cpu) ? 0xFFFFFFFFu : 0xFFFFu; }
+static inline uint32_t stack_mask(const CPU *cpu) {
+    return cpu_stack32(cpu) ? 0xFFFFFFFFu : 0xFFFFu;
+}
 void push(CPU *cpu, unsigned size, uint32_t val);
 uint32_t pop(CPU *cpu, unsigned size);
 /* Read the stack at ESP + offset (no ESP change), for multi-pop instructions
@@ -218,6 +228,8 @@ uint16_t fpu_status_word(const CPU *cpu);
 /* What a waiting x87 (or MMX) instruction does first: with an unmasked
  * exception pending (ES set), #MF when CR0.NE = 1, else assert FERR#. */
 void fpu_check_pending(CPU *cpu);
+/* FLD/FST/FSTP m32fp/m64fp on operand bytes already found (dbt/jit): see ops_fpu.c. */
+bool fpu_mem_fast(CPU *cpu, const Insn *in, uint32_t ea, uint8_t *host);
 
 /* ---------------- run loop (exec.c) ---------------- */
 
@@ -226,6 +238,8 @@ void exec_insn(CPU *cpu, const Insn *in);
 /* Debug-register breakpoint check for data accesses (called by mem.c when DR7 is armed). */
 void debug_check_data(CPU *cpu, uint32_t lin, unsigned size, bool write);
 /* True when any DR7 data breakpoint is enabled (fast check for mem.c). */
-static inline bool debug_data_armed(const CPU *cpu) { return (cpu->dr[7] & 0xFF) != 0; }
+static inline bool debug_data_armed(const CPU *cpu) {
+    return (cpu->dr[7] & 0xFF) != 0;
+}
 
 #endif

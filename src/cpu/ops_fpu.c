@@ -228,14 +228,17 @@ static FpuMemKind mem_operand(CPU *cpu, const Insn *in, uint64_t *bits) {
 /* ---------------- the operations ---------------- */
 
 /* The pointers an FPU instruction leaves behind (not for control instructions). */
-static void record_pointers(CPU *cpu, const Insn *in) {
+static void record_pointers_ea(CPU *cpu, const Insn *in, uint32_t ea) {
     FPU.fip = cpu->eip;
     FPU.fcs = cpu->seg[SEG_CS].sel;
     FPU.fop = (uint16_t)(((in->op & 7) << 8) | in->modrm);
     if (in->is_mem) {
-        FPU.fdp = insn_ea(cpu, in);
+        FPU.fdp = ea;
         FPU.fds = cpu->seg[in->seg].sel;
     }
+}
+static void record_pointers(CPU *cpu, const Insn *in) {
+    record_pointers_ea(cpu, in, in->is_mem ? insn_ea(cpu, in) : 0);
 }
 
 /* ST(dst) = ST(0) op src (arith rows 0,1,4,5,6,7 via the reg field). */
@@ -1105,6 +1108,47 @@ static void fpu_reg(CPU *cpu, const Insn *in) {
         default: cpu_ud(cpu);
         }
     }
+}
+
+/* FLD, FST and FSTP with an m32fp or m64fp operand whose bytes the caller
+ * (the jit) has already found: host points at them, ea is the offset.
+ * Does the whole instruction, as op_fpu_escape would, and returns true
+ * when nothing unusual happens (no #NM, no pending or new unmasked
+ * exception, no stack fault, no exception flag on a load); otherwise
+ * changes nothing and returns false, and the caller runs the handler. */
+bool fpu_mem_fast(CPU *cpu, const Insn *in, uint32_t ea, uint8_t *host) {
+    if ((cpu->cr0 & (CR0_EM | CR0_TS)) || !fpu_backend_available() || (FPU.sw & FSW_ES))
+        return false;
+    unsigned size = in->op == 0xDD ? 8 : 4;
+    F80 v;
+    if (in->reg == 0) { /* FLD */
+        if (!st_empty(cpu, 7)) return false;
+        uint64_t bits = 0;
+        memcpy(&bits, host, size); /* little-endian host (x86-64: the jit) */
+        uint16_t flags = size == 8 ? fpu_host_load64(FPU.cw, bits, &v)
+                                   : fpu_host_load32(FPU.cw, (uint32_t)bits, &v);
+        if (flags & (FSW_EXC | FSW_SF)) return false;
+        record_pointers_ea(cpu, in, ea);
+        load_push(cpu, &v, flags);
+        return true;
+    }
+    if (st_empty(cpu, 0)) return false; /* FST, FSTP */
+    uint64_t bits;
+    uint16_t hsw;
+    if (size == 8) {
+        hsw = fpu_host_store64(FPU.cw, st(cpu, 0), &bits);
+    } else {
+        uint32_t b32;
+        hsw = fpu_host_store32(FPU.cw, st(cpu, 0), &b32);
+        bits = b32;
+    }
+    if (hsw & ~FPU.cw & FSW_EXC) return false;
+    record_pointers_ea(cpu, in, ea);
+    memcpy(host, &bits, size);
+    fpu_signal(cpu, hsw);
+    set_cc(cpu, hsw, FSW_C1);
+    if (in->reg == 3) fpu_pop(cpu);
+    return true;
 }
 
 void op_fpu_escape(CPU *cpu, const Insn *in) {

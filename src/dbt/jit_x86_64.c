@@ -486,7 +486,7 @@ static void emit_ea(Gen *g, const Insn *in, Slow *s) {
 /* TLB fast path for a 4-byte access at ECX: RDX = host address of the page
  * base + ECX's page offset... precisely: afterwards [RDX + RCX] is the
  * guest dword. Jumps to the slow path s on a miss or a page-crossing access. */
-static void emit_tlb(Gen *g, Slow *s, bool write) {
+static void emit_tlb_n(Gen *g, Slow *s, bool write, unsigned size) {
     Emit *e = &g->e;
     _Static_assert(sizeof(TlbEntry) == 16, "TLB entry layout");
     int32_t tlb = (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
@@ -497,7 +497,7 @@ static void emit_tlb(Gen *g, Slow *s, bool write) {
     /* The entry is indexed by the first byte's page; its tag is compared
      * with the last byte's page, so a page-crossing access (or one wrapping
      * at 4 GiB) misses as well. */
-    e8(e, 0x8D), e8(e, 0x51), e8(e, 3);                           /* lea edx, [rcx+3] */
+    e8(e, 0x8D), e8(e, 0x51), e8(e, (uint8_t)(size - 1));         /* lea edx, [rcx+size-1] */
     e8(e, 0x89), e8(e, 0xC8);                                     /* mov eax, ecx */
     e8(e, 0xC1), e8(e, 0xE8), e8(e, 12 - 4);                      /* shr eax, 8 */
     e8(e, 0x25), e32(e, (TLB_SIZE - 1) << 4);                     /* and eax, index*16 */
@@ -506,6 +506,11 @@ static void emit_tlb(Gen *g, Slow *s, bool write) {
     s->jump[s->njump++] = jcc_fwd(e, CC_NE);
     e8(e, 0x48), e8(e, 0x8B), e8(e, 0x94), e8(e, 0x03),
         e32(e, (uint32_t)add); /* mov rdx, [rbx+rax+addend] */
+}
+/* The same for the usual 4-byte access (also used, conservatively, for
+ * 1- and 2-byte ones). */
+static void emit_tlb(Gen *g, Slow *s, bool write) {
+    emit_tlb_n(g, s, write, 4);
 }
 static void load_host(Emit *e, int r) {
     e8(e, 0x8B), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
@@ -816,6 +821,30 @@ static void emit_cond(Gen *g, unsigned cc) {
             e8(e, setcc[i]);
     } else {
         uint8_t *slow[4], *done[3];
+        /* The flags are in EFLAGS itself (after SAHF, POPF, BT, ...): test
+         * the bits of the condition there. */
+        cmp_m_imm(e, OFF(lf.op), CC_EFLAGS);
+        uint8_t *not_eflags = jcc_fwd(e, CC_NE);
+        mov_r_m(e, EAX, OFF(eflags));
+        static const uint32_t bits[6] = {FL_OF, FL_CF, FL_ZF, FL_CF | FL_ZF, FL_SF, FL_PF};
+        if ((cc >> 1) < 6) {
+            e8(e, 0xA9), e32(e, bits[cc >> 1]); /* test eax, bits */
+        } else {
+            e8(e, 0x89), e8(e, 0xC1);                /* mov ecx, eax */
+            e8(e, 0xC1), e8(e, 0xE9), e8(e, 4);      /* shr ecx, 4: OF to bit 7 */
+            e8(e, 0x31), e8(e, 0xC1);                /* xor ecx, eax: bit 7 = SF ^ OF */
+            e8(e, 0x81), e8(e, 0xE1), e32(e, FL_SF); /* and ecx, 0x80 */
+            if ((cc >> 1) == 7) {
+                e8(e, 0x25), e32(e, FL_ZF); /* and eax, ZF */
+                e8(e, 0x09), e8(e, 0xC8);   /* or eax, ecx */
+            } else {
+                e8(e, 0x89), e8(e, 0xC8); /* mov eax, ecx */
+            }
+            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+        }
+        e8(e, 0x0F), e8(e, (cc & 1) ? 0x94 : 0x95), e8(e, 0xC0); /* setz/setnz al */
+        uint8_t *eflags_done = jmp_fwd(e);
+        patch(e, not_eflags, e->p);
         cmp_m8_imm(e, OFF(lf.size), 4);
         slow[0] = jcc_fwd(e, CC_NE);
         mov_r_m(e, EAX, OFF(lf.op));
@@ -847,6 +876,7 @@ static void emit_cond(Gen *g, unsigned cc) {
         call_pure(e, (const void *)cpu_cond);
         for (int k = 0; k < 3; k++)
             patch(e, done[k], e->p);
+        patch(e, eflags_done, e->p);
     }
     e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
 }
@@ -1244,6 +1274,25 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0xFC || op == 0xFD) {
         e8(e, 0x81), m_rbx(e, op == 0xFC ? 4 : 1, OFF(eflags)),
             e32(e, op == 0xFC ? ~(uint32_t)FL_DF : FL_DF); /* and/or dword [eflags], DF */
+        return true;
+    }
+    /* FLD/FST/FSTP m32fp/m64fp: the operand's bytes found here, the rest
+     * in the core (fpu_mem_fast); anything unusual takes the handler. */
+    if ((op == 0xD9 || op == 0xDD) && in->is_mem &&
+        (in->reg == 0 || in->reg == 2 || in->reg == 3) && mem_ok(g, in) && in->seg != SEG_FS &&
+        in->seg != SEG_GS) {
+        Slow *s = new_slow(g, in, eip, next, pending);
+        emit_ea(g, in, s); /* ECX: the offset, and the linear address (flat) */
+        emit_tlb_n(g, s, in->reg != 0, op == 0xDD ? 8 : 4);
+        e8(e, 0x48), e8(e, 0x8D), e8(e, 0x04), e8(e, 0x0A); /* lea rax, [rdx+rcx] */
+        e8(e, 0x89), e8(e, 0xCA);                           /* mov edx, ecx */
+        e8(e, 0x48), e8(e, 0x89), e8(e, 0xC1);              /* mov rcx, rax */
+        mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
+        mov_m_imm(e, OFF(eip), eip); /* the x87's last-instruction pointer */
+        call_pure(e, (const void *)fpu_mem_fast);
+        e8(e, 0x84), e8(e, 0xC0); /* test al, al */
+        s->jump[s->njump++] = jcc_fwd(e, CC_E);
+        s->resume = e->p;
         return true;
     }
     bool rmw_done;

@@ -934,6 +934,101 @@ START_TEST(hot_memory_incdec_shift_same_as_interpreter) {
 }
 END_TEST
 
+/* All sixteen conditions (SETcc, and JL) on flags that live in EFLAGS
+ * (after POPFD, as after SAHF or BT): the interpreter's state, and under
+ * the jit SETcc without its handler. */
+START_TEST(hot_conditions_on_eflags_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0x31, 0xFF,                         /* xor edi, edi */
+        0x69, 0xC1, 0xB1, 0x79, 0x37, 0x9E, /* l: imul eax, ecx, 0x9E3779B1 */
+        0x25, 0xD5, 0x08, 0x00, 0x00,       /* and eax, 0x8D5 (OF SF ZF AF PF CF) */
+        0x50,                               /* push eax */
+        0x9D,                               /* popfd (the flags now live in EFLAGS) */
+        0xBA, 0x00, 0x00, 0x00, 0x00,       /* mov edx, 0 */
+        0x0F, 0x90, 0xC2,                   /* seto dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x91, 0xC2,                   /* setno dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x92, 0xC2,                   /* setb dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x93, 0xC2,                   /* setae dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x94, 0xC2,                   /* sete dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x95, 0xC2,                   /* setne dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x96, 0xC2,                   /* setbe dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x97, 0xC2,                   /* seta dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x98, 0xC2,                   /* sets dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x99, 0xC2,                   /* setns dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9A, 0xC2,                   /* setp dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9B, 0xC2,                   /* setnp dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9C, 0xC2,                   /* setl dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9D, 0xC2,                   /* setge dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9E, 0xC2,                   /* setle dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x0F, 0x9F, 0xC2,                   /* setg dl */
+        0x8D, 0x3C, 0x7A,                   /* lea edi, [edx+edi*2] */
+        0x7C, 0x01,                         /* jl s */
+        0x43,                               /* inc ebx */
+        0x49,                               /* s: dec ecx */
+        0x75, 0x88,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0x190, 0x191, 0x192, 0x193, 0x194, 0x195, 0x196, 0x197,
+                                       0x198, 0x199, 0x19A, 0x19B, 0x19C, 0x19D, 0x19E, 0x19F};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
+/* FLD, FST and FSTP with m32fp and m64fp operands (and a denormal load,
+ * which takes the handler), then FNSTENV each pass: the same registers,
+ * memory and x87 environments (status, tags, last instruction and operand
+ * pointers) as the interpreter, and under the jit no DD handler calls. */
+START_TEST(hot_x87_loads_stores_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,             /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,             /* mov esi, 0x50000 */
+        0xDB, 0xE3,                               /* fninit */
+        0x89, 0x0E,                               /* l: mov [esi], ecx */
+        0xC7, 0x46, 0x04, 0x01, 0x00, 0x00, 0x00, /* mov dword [esi+4], 1 */
+        0xD9, 0x46, 0x04,                         /* fld dword [esi+4] (a denormal: the handler) */
+        0xDB, 0x5E, 0x04,                         /* fistp dword [esi+4] */
+        0xDB, 0x06,                               /* fild dword [esi] */
+        0xDD, 0x5E, 0x08,                         /* fstp qword [esi+8] */
+        0xDD, 0x46, 0x08,                         /* fld qword [esi+8] */
+        0xDC, 0x46, 0x08,                         /* fadd qword [esi+8] */
+        0xDD, 0x56, 0x10,                         /* fst qword [esi+16] */
+        0xD9, 0x5E, 0x18,                         /* fstp dword [esi+24] */
+        0xD9, 0x46, 0x18,                         /* fld dword [esi+24] */
+        0xD8, 0xC8,                               /* fmul st0, st0 */
+        0xD9, 0xEB,                               /* fldpi */
+        0xDE, 0xC9,                               /* fmulp st1, st0: inexact (C1 of the store) */
+        0xDD, 0x5E, 0x20,                         /* fstp qword [esi+32] */
+        0xD9, 0x76, 0x28,                         /* fnstenv [esi+40] (pointers of the FSTP) */
+        0x83, 0xC6, 0x44,                         /* add esi, 68 */
+        0x49,                                     /* dec ecx */
+        0x75, 0xCB,                               /* jnz l */
+        0xF4,                                     /* hlt */
+    };
+    static const unsigned inlined[] = {0xDD};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -1028,6 +1123,8 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_word_byte_alu_same_as_interpreter);
     tcase_add_test(tc, hot_push_sreg_pushf_cli_adc_mem);
     tcase_add_test(tc, hot_memory_incdec_shift_same_as_interpreter);
+    tcase_add_test(tc, hot_conditions_on_eflags_same_as_interpreter);
+    tcase_add_test(tc, hot_x87_loads_stores_same_as_interpreter);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
