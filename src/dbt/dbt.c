@@ -389,21 +389,28 @@ static TB *tb_find(Dbt *d) {
     uint32_t lin = cs->base + eip;
     uint32_t flags = tb_flags(cpu);
     JcEntry *j = &d->jc[jc_index(lin)];
-    TB *tb = j->tb;
+    TB *tb;
     /* A cache entry holds while its TB lives (tb_kill clears it) and the
      * TLB still maps lin to the TB's bytes: TLB flushes (CR3 writes,
      * INVLPG) need no generation, and global pages survive context
-     * switches. */
-    if (tb && j->lin == lin && tb->eip == eip && tb->cs_base == cs->base && tb->flags == flags &&
-        (uintptr_t)mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3) == tb->host_pc) {
+     * switches. The entry repeats what is compared (CS base 0 only), so a
+     * hit reads no TB; after a TLB miss the entry is tried again once the
+     * page walk has found the bytes, before the hash table. */
+    uint8_t *host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+    if (host && jc_matches(j, cs->base, lin, flags, host)) {
+        tb = j->tb;
         d->stats.lookup_fast++;
     } else {
         if (eip > cs->limit) return NULL;
-        uint8_t *host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
         if (!host) {
             (void)fetch_byte(cpu, eip); /* translates (or raises #PF) and fills the TLB */
             host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
             if (!host) return NULL; /* not RAM or ROM */
+            if (jc_matches(j, cs->base, lin, flags, host)) {
+                tb = j->tb;
+                d->stats.lookup_fast++;
+                goto found;
+            }
         }
         TB **head = &d->hash[hash_key((uintptr_t)host, eip)], **pp = head;
         for (tb = *pp; tb; pp = &tb->hash_next, tb = *pp)
@@ -427,6 +434,7 @@ static TB *tb_find(Dbt *d) {
         }
         jc_set(j, lin, tb);
     }
+found:
     if (eip + tb->size - 1 > cs->limit) return NULL;
     if (tb->host2) {
         /* A crossing block is right only while its second page is mapped

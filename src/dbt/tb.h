@@ -76,17 +76,25 @@ typedef struct JcEntry {
     uint32_t flags; /* tb->flags */
     TB *tb;
     uintptr_t host_pc;    /* tb->host_pc */
-    const uint8_t *entry; /* tb->chain_entry if compiled and CS base 0, else NULL */
+    const uint8_t *entry; /* tb->chain_entry (NULL: not compiled) */
 } JcEntry;
 static inline uint32_t jc_index(uint32_t lin) {
     return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
 }
+/* Entries hold TBs with CS base 0 only (flat code: the linear address
+ * is the EIP); others are found through the hash table. */
 static inline void jc_set(JcEntry *j, uint32_t lin, TB *tb) {
+    if (tb->cs_base != 0) return;
     j->lin = lin;
     j->flags = tb->flags;
     j->tb = tb;
     j->host_pc = tb->host_pc;
-    j->entry = tb->cs_base == 0 ? tb->chain_entry : NULL;
+    j->entry = tb->chain_entry;
+}
+static inline bool jc_matches(const JcEntry *j, uint32_t cs_base, uint32_t lin, uint32_t flags,
+                              const uint8_t *host) {
+    return cs_base == 0 && j->tb && j->lin == lin && j->flags == flags &&
+           j->host_pc == (uintptr_t)host;
 }
 
 /* Near jumps, calls and returns (direct or indirect) end blocks but need
