@@ -902,10 +902,51 @@ static void emit_carry(Gen *g) {
     case K_TEST:
         e8(e, 0x31), e8(e, 0xC0); /* xor eax, eax: CF = 0 */
         return;
-    default:
+    default: {
+        /* Flags from a handler or an earlier block: CF is in EFLAGS (after
+         * INC, DEC or a handler that materialized it), 0 (logic), or from a
+         * 32-bit ADD/SUB repeated on the host; anything else: cpu_cf. */
+        uint8_t *call[2], *done[3], *in_eflags[3];
+        mov_r_m(e, EAX, OFF(lf.op));
+        static const CcOp kept[3] = {CC_EFLAGS, CC_INC, CC_DEC};
+        for (int k = 0; k < 3; k++) {
+            e8(e, 0x3D), e32(e, (uint32_t)kept[k]); /* cmp eax, op */
+            in_eflags[k] = jcc_fwd(e, CC_E);
+        }
+        e8(e, 0x3D), e32(e, (uint32_t)CC_LOGIC); /* cmp eax, CC_LOGIC */
+        uint8_t *not_logic = jcc_fwd(e, CC_NE);
+        e8(e, 0x31), e8(e, 0xC0); /* xor eax, eax */
+        done[0] = jmp_fwd(e);
+        patch(e, not_logic, e->p);
+        cmp_m8_imm(e, OFF(lf.size), 4);
+        call[0] = jcc_fwd(e, CC_NE);
+        e8(e, 0x3D), e32(e, (uint32_t)CC_SUB); /* cmp eax, CC_SUB */
+        uint8_t *not_sub = jcc_fwd(e, CC_NE);
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        uint8_t *setc = jmp_fwd(e);
+        patch(e, not_sub, e->p);
+        e8(e, 0x3D), e32(e, (uint32_t)CC_ADD); /* cmp eax, CC_ADD */
+        call[1] = jcc_fwd(e, CC_NE);
+        mov_r_m(e, EAX, OFF(lf.a));
+        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        patch(e, setc, e->p);
+        e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0); /* setc al */
+        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+        done[1] = jmp_fwd(e);
+        for (int k = 0; k < 3; k++)
+            patch(e, in_eflags[k], e->p);
+        mov_r_m(e, EAX, OFF(eflags));
+        e8(e, 0x83), e8(e, 0xE0), e8(e, 1); /* and eax, CF */
+        done[2] = jmp_fwd(e);
+        for (int k = 0; k < 2; k++)
+            patch(e, call[k], e->p);
         call_pure(e, (const void *)cpu_cf);
         e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+        for (int k = 0; k < 3; k++)
+            patch(e, done[k], e->p);
         return;
+    }
     }
     e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0); /* setc al */
     e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
@@ -1504,8 +1545,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             g->flags_kind = -1;
             return true;
         }
-        call_pure(e, (const void *)cpu_cf);
-        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0);                 /* movzx eax, al */
+        emit_carry(g);                                         /* eax = CF */
         e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
         e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
         g_get(e, EAX, r);

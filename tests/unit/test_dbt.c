@@ -1029,6 +1029,47 @@ START_TEST(hot_x87_loads_stores_same_as_interpreter) {
 }
 END_TEST
 
+/* INC/DEC at the start of a block keep CF from flags recorded elsewhere
+ * (a 32-bit CMP, TEST, ADD, a byte CMP, STC, INC), read back by ADC: the
+ * interpreter's state, without INC/DEC or ADC handlers under the jit. */
+START_TEST(hot_incdec_keep_carry_across_blocks) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0x81, 0xF9, 0x96, 0x00, 0x00, 0x00, /* l: cmp ecx, 150 */
+        0x75, 0x00,                         /* jnz $+2 (ends the block) */
+        0x43,                               /* inc ebx (CF of the CMP kept) */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0xF7, 0xC1, 0x03, 0x00, 0x00, 0x00, /* test ecx, 3 */
+        0x74, 0x00,                         /* jz $+2 */
+        0x43,                               /* inc ebx (CF 0) */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x01, 0xC8,                         /* add eax, ecx */
+        0x75, 0x00,                         /* jnz $+2 */
+        0x4B,                               /* dec ebx (CF of the ADD) */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x80, 0xF9, 0x07,                   /* cmp cl, 7 */
+        0x75, 0x00,                         /* jnz $+2 */
+        0x43,                               /* inc ebx (CF of a byte CMP: the core) */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0xF9,                               /* stc (CF in EFLAGS) */
+        0xEB, 0x00,                         /* jmp $+2 */
+        0x43,                               /* inc ebx */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x43,                               /* inc ebx */
+        0x75, 0x00,                         /* jnz $+2 */
+        0x43,                               /* inc ebx (after INC: CF in EFLAGS) */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x49,                               /* dec ecx */
+        0x75, 0xC6,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0x43, 0x4B, 0x83};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -1125,6 +1166,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_memory_incdec_shift_same_as_interpreter);
     tcase_add_test(tc, hot_conditions_on_eflags_same_as_interpreter);
     tcase_add_test(tc, hot_x87_loads_stores_same_as_interpreter);
+    tcase_add_test(tc, hot_incdec_keep_carry_across_blocks);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     suite_add_tcase(s, tc);
     return s;
