@@ -148,8 +148,9 @@ static bool cross_on_page(const Dbt *d, uint64_t pg) {
     return false;
 }
 
-static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len) {
+static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len, int by) {
     Dbt *d = opaque;
+    uint64_t before = d->stats.inval_write;
     uint64_t end = (uint64_t)paddr + len;
     /* Crossing blocks whose second page's bytes were written. */
     for (TB **cp = &d->cross; *cp;) {
@@ -189,6 +190,7 @@ static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len) {
         if (!d->page_tbs[pg] && !cross_on_page(d, pg))
             physmem_set_code_page(d->pm, (uint32_t)pg << 12, false);
     }
+    if (by == CODE_WRITE_DEVICE) d->stats.inval_device += d->stats.inval_write - before;
 }
 
 void dbt_flush(Dbt *d, int cause) {
@@ -616,9 +618,11 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
     fprintf(f, "dbt: untranslatable lookups (interpreted) %llu\n",
             (unsigned long long)s->untranslatable);
     fprintf(f,
-            "dbt: invalidations: code writes %llu TBs; full flushes: cache full %llu, map changed "
-            "%llu\n",
-            (unsigned long long)s->inval_write, (unsigned long long)s->flush_full,
+            "dbt: invalidations: code writes %llu TBs (by the CPU %llu, by devices/DMA/loaders "
+            "%llu); full flushes: cache full %llu, map changed %llu\n",
+            (unsigned long long)s->inval_write,
+            (unsigned long long)(s->inval_write - s->inval_device),
+            (unsigned long long)s->inval_device, (unsigned long long)s->flush_full,
             (unsigned long long)s->flush_map);
     fprintf(f,
             "dbt: blocks compiled to host code (jit) %llu, direct host-code links made %llu, "

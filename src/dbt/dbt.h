@@ -58,6 +58,7 @@ typedef struct DbtStats {
     uint64_t jit_lookups; /* jit: exits that found their next block inline in the address cache */
     uint64_t untranslatable; /* lookups that fell back to one interpreted step */
     uint64_t inval_write;    /* TBs invalidated by a write to their bytes */
+    uint64_t inval_device;   /* ... of which by a device, DMA or a loader (not the CPU) */
     uint64_t flush_full;     /* whole-cache flushes: cache full */
     uint64_t flush_map;      /* whole-cache flushes: address map changed */
     uint64_t code_bytes;     /* bytes of TBs alive */

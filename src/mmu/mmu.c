@@ -137,19 +137,19 @@ static uint32_t read_le(const uint8_t *p, unsigned size) {
 }
 
 /* Tell the translator before RAM bytes [a, a + len) that may hold code change. */
-static inline void note_ram_write(PhysMem *pm, uint32_t a, uint32_t len) {
+static inline void note_ram_write(PhysMem *pm, uint32_t a, uint32_t len, int by) {
     if (!pm->code_pages || !len || a >= pm->ram_size) return;
     uint64_t end = (uint64_t)a + len;
     if (end > pm->ram_size) end = pm->ram_size;
     for (uint64_t pg = a >> 12; pg <= (end - 1) >> 12; pg++) {
         if (pm->code_pages[pg]) {
-            pm->code_written(pm->code_opaque, a, (uint32_t)(end - a));
+            pm->code_written(pm->code_opaque, a, (uint32_t)(end - a), by);
             return;
         }
     }
 }
 
-int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t),
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t, int),
                        void *opaque) {
     if (!pm->code_pages) {
         pm->code_pages = calloc(pm->ram_size / 4096 + 1, 1);
@@ -215,7 +215,7 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
             if (in_shadow(pm, a)) {
                 uint8_t *p = shadow_byte(pm, a, true);
                 if (p) {
-                    note_ram_write(pm, a, 1);
+                    note_ram_write(pm, a, 1, CODE_WRITE_CPU);
                     *p = (uint8_t)(val >> (8 * i));
                 }
             } else {
@@ -238,7 +238,7 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
         return; /* ROM: writes ignored */
     }
     if (in_ram(pm, paddr, size)) {
-        note_ram_write(pm, paddr, size);
+        note_ram_write(pm, paddr, size, CODE_WRITE_CPU);
         write_le(pm->ram + paddr, size, val);
     }
 }
@@ -261,7 +261,7 @@ static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len) {
     if (!bulk_ok(pm, paddr, len)) return -1;
     if (len) {
-        note_ram_write(pm, paddr, (uint32_t)len);
+        note_ram_write(pm, paddr, (uint32_t)len, CODE_WRITE_DEVICE);
         memcpy(pm->ram + paddr, src, len);
     }
     return 0;

@@ -69,10 +69,12 @@ typedef struct PhysMem {
     /* Code tracking for the translator (dbt/): code_pages[n] is non-zero when
      * RAM page n holds translated code. Such pages never get a TLB write
      * entry, so every write to them (CPU, DMA, loaders) reaches phys_write or
-     * phys_copy_to, which call code_written first. NULL until a translator
-     * attaches (physmem_track_code). */
+     * phys_copy_to, which call code_written first, saying who wrote:
+     * phys_write is the CPU's store path (CODE_WRITE_CPU), phys_copy_to that
+     * of devices, DMA and loaders (CODE_WRITE_DEVICE). NULL until a
+     * translator attaches (physmem_track_code). */
     uint8_t *code_pages;
-    void (*code_written)(void *opaque, uint32_t paddr, uint32_t len);
+    void (*code_written)(void *opaque, uint32_t paddr, uint32_t len, int by);
     void *code_opaque;
     /* Called on every MMIO access (a device may raise an interrupt or remap
      * memory): the translator ends the running block. */
@@ -105,7 +107,9 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val);
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
 int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
 /* Attach a translator's code tracking (see PhysMem.code_pages). Returns 0 or -1. */
-int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t), void *opaque);
+enum { CODE_WRITE_CPU, CODE_WRITE_DEVICE };
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t, int),
+                       void *opaque);
 /* Mark or unmark RAM page paddr >> 12 as holding translated code. */
 static inline void physmem_set_code_page(PhysMem *pm, uint32_t paddr, bool on) {
     if (pm->code_pages && paddr < pm->ram_size) pm->code_pages[paddr >> 12] = on;

@@ -69,6 +69,7 @@ START_TEST(smc_rewrites_next_instruction) {
     ck_assert(cpu->halted);
     ck_assert_uint_eq(cpu->regs[R_EAX] & 0xFF, 0x42);
     ck_assert_uint_ge(stats()->inval_write, 1);
+    ck_assert_uint_eq(stats()->inval_device, 0); /* the CPU wrote */
 }
 END_TEST
 
@@ -136,6 +137,10 @@ START_TEST(dma_write_invalidates) {
     ck_assert_uint_eq(cpu->regs[R_EAX], 1);
     static const uint8_t patch[] = {0x02};
     ck_assert_int_eq(phys_copy_to(tm->pm, TM_CODE + 1, patch, 1), 0);
+    if (cpu->engine != ENGINE_INTERP) {
+        ck_assert_uint_eq(stats()->inval_write, 1);
+        ck_assert_uint_eq(stats()->inval_device, 1); /* counted as not the CPU's */
+    }
     cpu->eip = TM_CODE;
     cpu->halted = false;
     tm_run(tm, 10);
