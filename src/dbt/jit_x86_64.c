@@ -1076,9 +1076,28 @@ static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, in
     return true;
 }
 
+/* EAX = the r/m32 operand of in: a guest register, or flat memory through
+ * the inline TLB (checked for writing when the instruction stores it
+ * back), *s then being its slow path (else NULL). False, with nothing
+ * emitted, when the operand is memory the inline TLB cannot reach. */
+static bool emit_load_rm32(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending,
+                           bool write, Slow **s) {
+    *s = NULL;
+    if (!in->is_mem) {
+        g_get(&g->e, EAX, in->rm);
+        return true;
+    }
+    if (!mem_ok(g, in)) return false;
+    *s = new_slow(g, in, eip, next, pending);
+    emit_ea(g, in, *s);
+    emit_tlb(g, *s, write);
+    load_host(&g->e, EAX);
+    return true;
+}
+
 /* 32-bit instructions the Linux kernel runs on every system call, fork and
  * page fault: PUSH imm, LEAVE, CDQ/CWDE, BSWAP, XADD and CMPXCHG on memory,
- * BTS/BTR/BTC with an immediate. Returns true when it recognized in, with
+ * BT/BTS/BTR/BTC with an immediate. Returns true when it recognized in, with
  * *done saying whether it generated it inline. */
 static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending,
                              bool *done) {
@@ -1207,26 +1226,21 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         *done = true;
         return true;
     }
-    if (op == 0x1BA && in->reg >= 5) {
-        /* BTS/BTR/BTC r/m32, imm8: CF = the old bit, the other flags as
-         * the core leaves them. */
-        static const uint8_t ext[3] = {0xE8, 0xF0, 0xF8}; /* bts/btr/btc eax, imm */
-        Slow *s = NULL;
-        if (reg_form) {
-            g_get(e, EAX, in->rm);
-        } else {
-            if (!mem_ok(g, in)) return true;
-            s = new_slow(g, in, eip, next, pending);
-            emit_ea(g, in, s);
-            emit_tlb(g, s, true);
-            load_host(e, EAX);
-        }
-        e8(e, 0x0F), e8(e, 0xBA), e8(e, ext[in->reg - 5]), e8(e, (uint8_t)(in->imm & 31));
+    if (op == 0x1BA && in->reg >= 4) {
+        /* BT/BTS/BTR/BTC r/m32, imm8: CF = the (old) bit, the other flags
+         * as the core leaves them (flags_set_arith materializes them). */
+        static const uint8_t ext[4] = {0xE0, 0xE8, 0xF0, 0xF8}; /* bt/bts/btr/btc eax, imm */
+        bool writes = in->reg != 4;
+        Slow *s;
+        if (!emit_load_rm32(g, in, eip, next, pending, writes, &s)) return true;
+        e8(e, 0x0F), e8(e, 0xBA), e8(e, ext[in->reg - 4]), e8(e, (uint8_t)(in->imm & 31));
         e8(e, 0x40), e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc sil */
-        if (reg_form)
-            g_set(e, in->rm, EAX);
-        else
-            store_host(e, EAX);
+        if (writes) {
+            if (s)
+                store_host(e, EAX);
+            else
+                g_set(e, in->rm, EAX);
+        }
         e8(e, 0x40), e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6); /* movzx esi, sil */
         mov_r_imm(e, EDX, FL_CF);
         call_pure(e, (const void *)flags_set_arith); /* (cpu, CF or 0, FL_CF) */
@@ -1442,16 +1456,8 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
      * lazy flags of a logic result, then CF = OF = overflow and AF = 0
      * through flags_set_arith. */
     if (op == 0x1AF || op == 0x69 || op == 0x6B) {
-        Slow *s = NULL;
-        if (reg_form) {
-            g_get(e, EAX, in->rm);
-        } else {
-            if (!mem_ok(g, in)) return false;
-            s = new_slow(g, in, eip, next, pending);
-            emit_ea(g, in, s);
-            emit_tlb(g, s, false);
-            load_host(e, EAX);
-        }
+        Slow *s;
+        if (!emit_load_rm32(g, in, eip, next, pending, false, &s)) return false;
         if (op == 0x1AF) {
             e8(e, GREX_B), e8(e, 0x0F), e8(e, 0xAF),
                 e8(e, (uint8_t)(0xC0 | (EAX << 3) | in->reg)); /* imul eax, guest reg */
@@ -1505,28 +1511,6 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         store_host(e, EDI);
         g_set(e, R_ESP, ECX);
         s->resume = e->p;
-        return true;
-    }
-    /* BT r/m32, imm8: CF = the bit, the other flags as the core leaves
-     * them (flags_set_arith materializes them). */
-    if (op == 0x1BA && in->reg == 4) {
-        Slow *s = NULL;
-        if (reg_form) {
-            g_get(e, EAX, in->rm);
-        } else {
-            if (!mem_ok(g, in)) return false;
-            s = new_slow(g, in, eip, next, pending);
-            emit_ea(g, in, s);
-            emit_tlb(g, s, false);
-            load_host(e, EAX);
-        }
-        e8(e, 0x0F), e8(e, 0xBA), e8(e, 0xE0), e8(e, (uint8_t)(in->imm & 31)); /* bt eax, imm */
-        e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0);                                 /* setc al */
-        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF0);                                 /* movzx esi, al */
-        mov_r_imm(e, EDX, FL_CF);
-        call_pure(e, (const void *)flags_set_arith); /* (cpu, CF or 0, FL_CF) */
-        g->flags_kind = -1;
-        if (s) s->resume = e->p;
         return true;
     }
     /* NOT r32 */
