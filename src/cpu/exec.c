@@ -280,6 +280,18 @@ static void step_instruction(CPU *cpu) {
     exec_insn(cpu, &in);
 }
 
+/* The same with the translator's decoded copy of the instruction (when
+ * nothing watches instructions one by one): under an interrupt shadow,
+ * the instruction after STI or MOV SS (SYSEXIT, on every Linux system
+ * call) runs alone without being decoded again. */
+static void step_instruction_cached(CPU *cpu) {
+    const Insn *in = dbt_first_insn(cpu);
+    if (in)
+        exec_insn(cpu, in);
+    else
+        step_instruction(cpu);
+}
+
 /* Take an NMI or a maskable interrupt if one is pending and allowed. */
 static bool check_interrupts(CPU *cpu) {
     if (cpu->intr_shadow) {
@@ -332,10 +344,12 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
             why = CPU_EXIT_HALT;
             break;
         }
-        if (cpu->engine != ENGINE_INTERP && !shadow && !cpu->trace_fn && !(cpu->eflags & FL_TF) &&
-            !(cpu->dr[7] & 0xFF) && dbt_run(cpu))
-            continue;
-        step_instruction(cpu);
+        bool watched = cpu->trace_fn || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xFF);
+        if (cpu->engine != ENGINE_INTERP && !shadow && !watched && dbt_run(cpu)) continue;
+        if (cpu->engine != ENGINE_INTERP && shadow && !watched)
+            step_instruction_cached(cpu);
+        else
+            step_instruction(cpu);
         cpu->run_left--;
     }
     cpu->in_run = false;

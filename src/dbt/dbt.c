@@ -552,6 +552,14 @@ static inline bool must_stop(CPU *cpu, const TB *last) {
     return (cpu->eflags & FL_IF) && cpu->irq_pending && cpu->irq_pending(cpu->irq_opaque);
 }
 
+const Insn *dbt_first_insn(CPU *cpu) {
+    Dbt *d = cpu->dbt;
+    d->running = NULL;
+    free_dead(d);
+    TB *tb = tb_find(d);
+    return tb ? &tb->insns[0] : NULL;
+}
+
 bool dbt_run(CPU *cpu) {
     Dbt *d = cpu->dbt;
     d->running = NULL;

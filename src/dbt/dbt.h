@@ -81,6 +81,11 @@ void dbt_flush(Dbt *d, int cause);
  * false without running anything when the code cannot be translated (then
  * the caller interprets one instruction). Called from cpu_run only. */
 bool dbt_run(struct CPU *cpu);
+/* The decoded first instruction of the TB at cs:eip (translating it if
+ * needed), or NULL if there is none: what the run loop executes alone
+ * under an interrupt shadow, without decoding it again each time. May
+ * raise #PF for the fetch, as decoding would. */
+const struct Insn *dbt_first_insn(struct CPU *cpu);
 const DbtStats *dbt_stats(const Dbt *d);
 void dbt_print_stats(const Dbt *d, FILE *f);
 
