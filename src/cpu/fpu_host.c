@@ -53,22 +53,19 @@ static HostEnv make_env(uint16_t cw, uint16_t sw, unsigned nops) {
 /* The fast path. FLDENV and FNINIT cost most of a snippet (about 80 of
  * 95 ns on the machine of docs/STATUS.md). When the guest's control word
  * is the one FNINIT sets (all exceptions masked, 64-bit precision, round
- * to nearest) and the host's is too (the x86-64 ABI default, checked once),
- * a snippet runs the instruction in the host's own state instead: FNCLEX,
- * load, operate, FNSTSW, store and pop everything, leaving the stack empty
- * as it found it. Nothing can trap (all masked) and the result is the same
+ * to nearest) and the host's is too (the x86-64 ABI default, checked each
+ * time), a snippet runs the instruction in the host's own state instead:
+ * FNCLEX, load, operate, FNSTSW, store and pop everything, leaving the
+ * stack empty as it found it. Nothing can trap (all masked) and the result is the same
  * bit for bit; only C0, C2 and C3, which the slow path carries over from
  * the guest (or from 0 for loads and stores) and which arithmetic, loads
  * and stores leave alone, are put back from there (cc_from). */
 #define CC_MASK 0x4500u /* C0, C2, C3 */
 static bool fast_cw(uint16_t cw) {
-    static int host_default = -1;
-    if (host_default < 0) {
-        uint16_t hcw;
-        __asm__ volatile("fnstcw %0" : "=m"(hcw));
-        host_default = (hcw & 0x0F3F) == 0x033F;
-    }
-    return host_default && (cw & 0x0F3F) == 0x033F;
+    if ((cw & 0x0F3F) != 0x033F) return false;
+    uint16_t hcw; /* read each time: cheap, and nothing can have changed it unseen */
+    __asm__ volatile("fnstcw %0" : "=m"(hcw));
+    return (hcw & 0x0F3F) == 0x033F;
 }
 static uint16_t cc_from(uint16_t host_sw, uint16_t sw) {
     return (uint16_t)((host_sw & ~CC_MASK) | (sw & CC_MASK));
