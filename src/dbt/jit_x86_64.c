@@ -399,22 +399,15 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     count(e, 1);
 }
 
-/* Lazy flags as lf_set(cpu, op, 4, res, a, b) with res in EAX, a and b in
- * ECX/EDX or constant zero. */
-static void emit_lf(Gen *g, CcOp op, int ra, int rb) {
+/* Lazy flags of a 32-bit logic result in EAX (CC_LOGIC: CF = OF = AF = 0,
+ * SF/ZF/PF from the result). Its operands are not recorded: nothing reads
+ * them for CC_LOGIC (flags.c), so the two stores are saved. */
+static void emit_lf_logic(Gen *g) {
     Emit *e = &g->e;
     _Static_assert(sizeof(CcOp) == 4, "CcOp is stored as 32 bits");
-    mov_m_imm(e, OFF(lf.op), (uint32_t)op);
+    mov_m_imm(e, OFF(lf.op), (uint32_t)CC_LOGIC);
     mov_m8_imm(e, OFF(lf.size), 4);
     mov_m_r(e, OFF(lf.res), EAX);
-    if (ra < 0)
-        mov_m_imm(e, OFF(lf.a), 0);
-    else
-        mov_m_r(e, OFF(lf.a), ra);
-    if (rb < 0)
-        mov_m_imm(e, OFF(lf.b), 0);
-    else
-        mov_m_r(e, OFF(lf.b), rb);
 }
 
 /* ALU kinds as in ModRM.reg / opcode bits 3-5. */
@@ -447,7 +440,7 @@ static bool emit_alu(Gen *g, int kind) {
     case K_XOR: alu_rr(e, 0x31, EAX, ECX); break;
     default: return false;
     }
-    emit_lf(g, CC_LOGIC, -1, -1);
+    emit_lf_logic(g);
     return true;
 }
 
@@ -1467,7 +1460,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (!g->flags_dead) e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc dh: the overflow */
         g_set(e, in->reg, EAX);
         if (!g->flags_dead) {
-            emit_lf(g, CC_LOGIC, -1, -1);
+            emit_lf_logic(g);
             e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6);           /* movzx esi, dh */
             e8(e, 0xF7), e8(e, 0xDE);                        /* neg esi */
             e8(e, 0x81), e8(e, 0xE6), e32(e, FL_CF | FL_OF); /* and esi, CF|OF */
