@@ -617,9 +617,52 @@ static void set_small(Emit *e, int r, int t, unsigned size) {
     else
         g_set16(e, r, t);
 }
-/* movzx r, byte/word [rdx+rcx] */
-static void load_host_small(Emit *e, int r, unsigned size) {
-    e8(e, 0x0F), e8(e, size == 1 ? 0xB6 : 0xB7), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+/* r = the 1-, 2- or 4-byte operand at [rdx+rcx], zero- or sign-extended. */
+static void load_host_sized(Emit *e, int r, unsigned size, bool sign) {
+    if (size == 4)
+        load_host(e, r);
+    else /* movzx/movsx r, byte/word [rdx+rcx] */
+        e8(e, 0x0F), e8(e, (uint8_t)((size == 1 ? 0xB6 : 0xB7) | (sign ? 8 : 0))),
+            e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+}
+/* [rdx+rcx] = the low 1, 2 or 4 bytes of r (a REX prefix for bytes, so
+ * that ESI and EDI mean SIL and DIL). */
+static void store_host_sized(Emit *e, int r, unsigned size) {
+    if (size == 2) e8(e, 0x66);
+    if (size == 1) e8(e, 0x40);
+    e8(e, size == 1 ? 0x88 : 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+}
+/* 8- and 16-bit MOV r/m <-> r and MOV m, imm on registers and flat memory;
+ * false if in is none of them or its memory operand is not reachable. */
+static bool emit_mov_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
+    Emit *e = &g->e;
+    unsigned op = in->op, size = in->size;
+    bool load = op == 0x8A || op == 0x8B, imm = op == 0xC6 || op == 0xC7;
+    if (!load && !imm && op != 0x88 && op != 0x89) return false;
+    if (!in->is_mem) {
+        if (imm) return false; /* MOV r8, imm: the caller's */
+        get_small(e, EAX, load ? in->rm : in->reg, size);
+        set_small(e, load ? in->reg : in->rm, EAX, size);
+        return true;
+    }
+    if (!mem_ok(g, in)) return false;
+    Slow *s = new_slow(g, in, eip, next, pending);
+    if (!load && !imm) get_small(e, ESI, in->reg, size); /* ESI survives emit_ea and emit_tlb */
+    emit_ea(g, in, s);
+    emit_tlb(g, s, !load);
+    if (load) {
+        load_host_sized(e, EAX, size, false);
+        set_small(e, in->reg, EAX, size);
+    } else if (imm) {
+        if (size == 2) e8(e, 0x66);
+        e8(e, size == 1 ? 0xC6 : 0xC7), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], imm */
+        e8(e, (uint8_t)in->imm);
+        if (size == 2) e8(e, (uint8_t)(in->imm >> 8));
+    } else {
+        store_host_sized(e, ESI, size);
+    }
+    s->resume = e->p;
+    return true;
 }
 static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
@@ -638,7 +681,7 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host_small(e, ECX, size);
+            load_host_sized(e, ECX, size, false);
         } else {
             get_small(e, ECX, in->rm, size);
         }
@@ -652,7 +695,7 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, writes);
-            load_host_small(e, EAX, size);
+            load_host_sized(e, EAX, size, false);
             e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx (the address) */
         } else {
             get_small(e, EAX, dst8, size);
@@ -687,77 +730,17 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         g_set8(e, op == 0xC6 ? in->rm : (int)(op & 7), EAX);
         return true;
     }
-    if (op == 0xC6) { /* MOV m8, imm8 */
-        if (!mem_ok(g, in)) return false;
-        Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in, s);
-        emit_tlb(g, s, true);
-        e8(e, 0xC6), e8(e, 0x04), e8(e, 0x0A),
-            e8(e, (uint8_t)in->imm); /* mov byte [rdx+rcx], imm */
-        s->resume = e->p;
-        return true;
-    }
-    if (op == 0x88 || op == 0x8A) {
-        bool load = op == 0x8A;
-        if (reg_form) {
-            g_get8(e, EAX, load ? in->rm : in->reg, false);
-            g_set8(e, load ? in->reg : in->rm, EAX);
-            return true;
-        }
-        if (!mem_ok(g, in)) return false;
-        Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in, s);
-        if (load) {
-            emit_tlb(g, s, false);
-            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
-            g_set8(e, in->reg, EAX);
-        } else {
-            g_get8(e, EAX, in->reg, false);
-            e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
-            emit_tlb(g, s, true);
-            e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
-        }
-        s->resume = e->p;
-        return true;
-    }
+    if (emit_mov_small(g, in, eip, next, pending)) return true;
+    if (op == 0x88 || op == 0x8A || op == 0xC6) return false;
     return emit_alu_small(g, in, eip, next, pending);
 }
 
-/* 16-bit MOV r/m16 <-> r16 (the kernel's decompressor is full of them) and ALU. */
+/* 16-bit MOV (the kernel's decompressor is full of them) and ALU. */
 static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
-    Emit *e = &g->e;
+    if (emit_mov_small(g, in, eip, next, pending)) return true;
     unsigned op = in->op;
-    if (op == 0xC7 && in->is_mem) { /* MOV m16, imm16 */
-        if (!mem_ok(g, in)) return false;
-        Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in, s);
-        emit_tlb(g, s, true);
-        e8(e, 0x66), e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e8(e, (uint8_t)in->imm),
-            e8(e, (uint8_t)(in->imm >> 8)); /* mov word [rdx+rcx], imm */
-        s->resume = e->p;
-        return true;
-    }
-    if (op != 0x89 && op != 0x8B) return emit_alu_small(g, in, eip, next, pending);
-    bool load = op == 0x8B;
-    if (!in->is_mem) {
-        g_get(e, EAX, load ? in->rm : in->reg);
-        g_set16(e, load ? in->reg : in->rm, EAX);
-        return true;
-    }
-    if (!mem_ok(g, in)) return false;
-    Slow *s = new_slow(g, in, eip, next, pending);
-    emit_ea(g, in, s);
-    if (load) {
-        emit_tlb(g, s, false);
-        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, word [rdx+rcx] */
-        g_set16(e, in->reg, EAX);
-    } else {
-        g_get(e, ESI, in->reg);
-        emit_tlb(g, s, true);
-        e8(e, 0x66), e8(e, 0x89), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], si */
-    }
-    s->resume = e->p;
-    return true;
+    if (op == 0x89 || op == 0x8B || op == 0xC7) return false;
+    return emit_alu_small(g, in, eip, next, pending);
 }
 
 /* op eax/ax/al, [rbx+off] for the recorded operand size: row is the
@@ -1007,17 +990,6 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
  * incdec() does) and SHL/SHR/SAL/SAR by 1 or an immediate (C0/C1/D0/D1
  * /4-/7, lazy flags as shift_compute records them). Returns true when it
  * recognized in, with *done saying whether it generated it. */
-static void load_host_sized(Emit *e, int r, unsigned size, bool sign) {
-    if (size == 4)
-        load_host(e, r);
-    else /* movzx/movsx r, byte/word [rdx+rcx] */
-        e8(e, 0x0F), e8(e, (uint8_t)((size == 1 ? 0xB6 : 0xB7) | (sign ? 8 : 0))),
-            e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
-}
-static void store_host_sized(Emit *e, int r, unsigned size) {
-    if (size == 2) e8(e, 0x66);
-    e8(e, size == 1 ? 0x88 : 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
-}
 static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending,
                          bool *done) {
     Emit *e = &g->e;
