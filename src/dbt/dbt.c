@@ -277,6 +277,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     bool code32 = cpu_code32(cpu);
     volatile uint32_t n = 0, size = 0;
     uint8_t *volatile host2 = NULL;
+    volatile bool sti_inside = false;
     (void)page_end;
 
     /* Decoding may raise (#GP, #PF, #UD): catch it here instead of in cpu_run. */
@@ -310,7 +311,18 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
             if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
             size += in->len;
             n++;
+            if (n >= 2 && buf[n - 2].op == 0xFB) {
+                /* The instruction under STI's interrupt shadow: nothing
+                 * checks interrupts inside a block, so STI may run as a
+                 * plain instruction when the shadowed one follows it in the
+                 * same block, which then ends (sensitive: the dispatcher
+                 * asks the PIC next). */
+                buf[n - 2].ends_block = 0;
+                sti_inside = true;
+                break;
+            }
             if (in->ends_block && insn_block_goes_on(in)) in->ends_block = 0;
+            if (in->op == 0xFB && n < DBT_MAX_INSNS && !cpu->dbt_singlestep) continue;
             if (in->ends_block || n == DBT_MAX_INSNS || cpu->dbt_singlestep) break;
         }
     }
@@ -328,7 +340,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     tb->size = size;
     tb->n = n;
     memcpy(tb->insns, buf, n * sizeof(Insn));
-    tb->ends_sensitive = buf[n - 1].ends_block && !insn_plain_branch(&buf[n - 1]);
+    tb->ends_sensitive = sti_inside || (buf[n - 1].ends_block && !insn_plain_branch(&buf[n - 1]));
     PhysMem *pm = d->pm;
     tb->pa = NO_PAGE;
     if (host >= pm->ram && host < pm->ram + pm->ram_size) tb->pa = (uint32_t)(host - pm->ram);
@@ -492,7 +504,7 @@ static void jit_link(Dbt *d, TB *src, int k, TB *dst) {
     if ((src_lin ^ dst_lin) & ~0xFFFu) return;
     if (src->host_pc - (src_lin & 0xFFF) != dst->host_pc - (dst_lin & 0xFFF)) return;
     if (dst->eip + dst->size - 1 > cpu->seg[SEG_CS].limit) return;
-    jit_chain(d->jit, src, k, dst);
+    if (!jit_chain(d->jit, src, k, dst)) return;
     src->jmp_dest[k] = dst;
     src->jmp_in_next[k] = dst->jmp_in;
     dst->jmp_in = (uintptr_t)src | (uintptr_t)k;
@@ -516,12 +528,20 @@ static void tb_exec(CPU *cpu, TB *tb) {
         cpu->run_left--;
         eip += in->len;
         if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) return;
+        if (in[-1].op == 0xFB) cpu->intr_shadow = false; /* see below */
     }
     for (;;) {
         eip += in->len;
-        if (in->ends_block) {
-            /* Interrupt shadows and traps: the interpreter's bookkeeping. */
+        if (in->ends_block || in->op == 0xFB) {
+            /* Interrupt shadows and traps: the interpreter's bookkeeping.
+             * (STI inside a block sets its shadow in case the block stops
+             * right after it; when the shadowed instruction follows at
+             * once, nothing looks at interrupts in between and the shadow
+             * is cleared before it.) */
             exec_insn(cpu, in);
+            if (in->op == 0xFB && in + 1 < end && cpu->eip == eip && !cpu->block_break &&
+                cpu->run_left > 1)
+                cpu->intr_shadow = false;
         } else {
             /* Inside a block TF, RF, breakpoints and interrupt shadows are
              * all clear (dbt_run checks), so an instruction is its handler

@@ -18,11 +18,11 @@
  * translated code, a page-crossing access) jumps to an out-of-line slow
  * path that runs the whole instruction through its handler instead.
  *
- * Instruction counts: inline instructions are counted in bulk (icount and
- * run_left) at the next call or at the block's end; dbt_run only enters a
- * block when run_left covers all of it, so it never has to stop in the
- * middle. After each handler call the block ends early when the instruction
- * left the straight line (EIP differs) or asked for the dispatcher
+ * Instruction counts: inline instructions are counted in bulk in RBP
+ * (run_left; icount follows from it, see jit_sync_out) at the next call or
+ * at the block's end; dbt_run only enters a block when run_left covers all
+ * of it, so it never has to stop in the middle. After each handler call the block ends early when
+ * the instruction left the straight line (EIP differs) or asked for the dispatcher
  * (cpu->block_break: invalidation, MMIO, ...).
  *
  * Block exits after straight-line code and near branches go on without
@@ -322,10 +322,36 @@ enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
 
 /* ---------------- code generation ---------------- */
 
-/* Count n retired instructions (n may be negative: undo). */
+/* The retirement counters inside generated code: host RBP holds
+ * cpu->run_left, and the frame's slot [rsp] holds icount + run_left, which
+ * retiring instructions does not change, so icount is that minus RBP. Both
+ * are written back (jit_sync_out) before anything that may read them (a
+ * call into the core, a block exit) and taken up again (jit_sync_in) after
+ * a call that may change them. */
+static void jit_sync_out(Emit *e) {
+    e8(e, 0x48), e8(e, 0x89), m_rbx(e, EBP, OFF(run_left)); /* mov [run_left], rbp */
+    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x04), e8(e, 0x24);     /* mov rax, [rsp] */
+    e8(e, 0x48), e8(e, 0x29), e8(e, 0xE8);                  /* sub rax, rbp */
+    e8(e, 0x48), e8(e, 0x89), m_rbx(e, EAX, OFF(icount));   /* mov [icount], rax */
+}
+static void jit_sync_in(Emit *e) {
+    e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EBP, OFF(run_left)); /* mov rbp, [run_left] */
+    e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EAX, OFF(icount));   /* mov rax, [icount] */
+    e8(e, 0x48), e8(e, 0x01), e8(e, 0xE8);                  /* add rax, rbp */
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0x04), e8(e, 0x24);     /* mov [rsp], rax */
+}
+
+/* Count n retired instructions (n may be negative: undo): lea rbp,
+ * [rbp - n], which leaves the host flags alone. */
 static void count(Emit *e, int n) {
-    add_m64_imm(e, OFF(icount), n);
-    add_m64_imm(e, OFF(run_left), -n);
+    if (n == 0) return;
+    int32_t d = -n;
+    e8(e, 0x48), e8(e, 0x8D);
+    if (d >= -128 && d <= 127) {
+        e8(e, 0x6D), e8(e, (uint8_t)d);
+    } else {
+        e8(e, 0xAD), e32(e, (uint32_t)d);
+    }
 }
 
 /* Fixups to the block's common exit. */
@@ -355,11 +381,21 @@ typedef struct Gen {
     unsigned flags_size; /* and its operand size (1, 2 or 4) */
     bool
         flags_dead; /* the current instruction's flags are overwritten before anyone can see them */
+    /* How the block's final branch leaves (emit_branch_inline): jumps to
+     * exit k (0: fall through, 1: the target) whose EIP is known here, not
+     * yet stored in cpu->eip; and jumps to the exits whose EIP is only in
+     * cpu->eip (returns, indirect branches). */
+    uint8_t *known[2];
+    uint8_t *var;
     DbtStats *stats;
 } Gen;
 
 static void exit_if(Gen *g, uint8_t cc) {
     uint8_t *j = jcc_fwd(&g->e, cc);
+    if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j;
+}
+static void exit_always(Gen *g) {
+    uint8_t *j = jmp_fwd(&g->e);
     if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j;
 }
 
@@ -378,15 +414,17 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
     mov_m_imm(e, OFF(eip), eip);
     g_spill(e, 0, 8);
+    jit_sync_out(e);
     /* Plain branches need none of exec_insn's bookkeeping for interrupt
      * shadows and traps, which are all clear in a block (dbt_run checks TF,
      * RF, DR7 and shadows before entering one). */
     if (in->ends_block && !insn_plain_branch(in)) {
         mov_rdi_rbx(e);
         mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
-        call_abs(e, (const void *)exec_insn);
+        call_abs(e, (const void *)exec_insn); /* counts icount itself */
         g_reload(e, 0, 8);
         add_m64_imm(e, OFF(run_left), -1);
+        jit_sync_in(e);
         return;
     }
     mov_m_imm(e, OFF(next_eip), next);
@@ -396,6 +434,7 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     g_reload(e, 0, 8);
     mov_r_m(e, EAX, OFF(next_eip));
     mov_m_r(e, OFF(eip), EAX);
+    jit_sync_in(e);
     count(e, 1);
 }
 
@@ -1676,8 +1715,10 @@ static void emit_slow(Gen *g, const Slow *s) {
  * any other Jcc asks cpu_cond;
  * CALL and RET (flat stack) push and pop through the inline TLB. Anything
  * unusual (a target beyond the CS limit, a TLB miss) runs the handler
- * instead, which raises what is due. Sets cpu->eip and counts pending + 1
- * instructions. False if the branch is not of that kind. */
+ * instead, which raises what is due, and leaves for the dispatcher. Counts
+ * pending + 1 instructions; direct branches leave through g->known[k]
+ * (cpu->eip not yet set), the others through g->var (cpu->eip set).
+ * False if the branch is not of that kind. */
 static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
     unsigned op = in->op;
@@ -1690,8 +1731,7 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     uint32_t target = next + in->imm;
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
-    uint8_t *to_handler[8] = {NULL};
-    uint8_t *to_done[2] = {NULL, NULL};
+    uint8_t *to_handler[2] = {NULL, NULL};
     Slow tlb = {0}, push_tlb = {0};
     if (icall || ijmp) {
         /* The target (register or memory), checked against the CS limit,
@@ -1705,7 +1745,7 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             g_get(e, EAX, in->rm);
         }
         e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
-        to_handler[3] = jcc_fwd(e, 0x2);      /* jb: limit < target */
+        to_handler[0] = jcc_fwd(e, 0x2);      /* jb: limit < target */
         e8(e, 0x89), e8(e, 0xC7);             /* mov edi, eax */
         if (icall) {
             g_get(e, ECX, R_ESP);
@@ -1716,15 +1756,19 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             g_set(e, R_ESP, ECX);
         }
         mov_m_r(e, OFF(eip), EDI);
+        count(e, pending + 1);
+        g->var = jmp_fwd(e);
     } else if (ret) {
         g_get(e, ECX, R_ESP);
         emit_tlb(g, &tlb, false);
         load_host(e, EAX);                    /* the return address */
         e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
-        to_handler[2] = jcc_fwd(e, 0x2);      /* jb: limit < target */
+        to_handler[0] = jcc_fwd(e, 0x2);      /* jb: limit < target */
         mov_m_r(e, OFF(eip), EAX);
         add_r_imm(e, ECX, 4 + (op == 0xC2 ? (in->imm & 0xFFFF) : 0));
         g_set(e, R_ESP, ECX);
+        count(e, pending + 1);
+        g->var = jmp_fwd(e);
     } else {
         uint8_t *not_taken = NULL;
         if (jcc && g->flags_kind < 0) {
@@ -1738,7 +1782,7 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
         }
         cmp_m_imm(e, cs_limit, target);
-        to_handler[2] = jcc_fwd(e, 0x2); /* jb: limit < target */
+        to_handler[0] = jcc_fwd(e, 0x2); /* jb: limit < target */
         if (call) {
             g_get(e, ECX, R_ESP);
             add_r_imm(e, ECX, (uint32_t)-4);
@@ -1747,15 +1791,15 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             store_host(e, ESI);
             g_set(e, R_ESP, ECX);
         }
-        mov_m_imm(e, OFF(eip), target);
+        count(e, pending + 1);
+        g->known[1] = jmp_fwd(e);
         if (not_taken) {
-            to_done[0] = jmp_fwd(e);
             patch(e, not_taken, e->p);
-            mov_m_imm(e, OFF(eip), next);
+            count(e, pending + 1);
+            g->known[0] = jmp_fwd(e);
         }
     }
-    to_done[1] = jmp_fwd(e);
-    for (int i = 0; i < 8; i++)
+    for (int i = 0; i < 2; i++)
         patch(e, to_handler[i], e->p);
     for (int i = 0; i < tlb.njump; i++)
         patch(e, tlb.jump[i], e->p);
@@ -1763,38 +1807,40 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         patch(e, push_tlb.jump[i], e->p);
     count(e, pending);
     emit_handler_call(g, in, eip, next); /* raises, or does the unusual case */
-    uint8_t *skip = jmp_fwd(e);          /* the handler path has counted already */
-    for (int i = 0; i < 2; i++)
-        patch(e, to_done[i], e->p);
-    count(e, pending + 1);
-    patch(e, skip, e->p);
+    exit_always(g);                      /* to the dispatcher */
     return true;
 }
 
-/* A chaining site: cmp dword [rbx+eip], imm32 (the target's EIP: exit 1
- * also serves returns and other variable targets); jne ret; cmp qword
- * [rbx+run_left], imm32 (the target's length); jb ret; jmp rel32 (to the
- * target's chain entry, or to ret). */
-#define SITE_EIP 6  /* offset of the EIP imm32 */
-#define SITE_IMM 23 /* offset of the length imm32 */
-#define SITE_JB  27 /* offset of the jb */
-#define SITE_JMP 33 /* offset of the jmp */
-#define SITE_LEN 38
+/* A chaining site: cmp rbp, imm32 (run_left against the target's length);
+ * jb; jmp rel32 (to the target's chain entry once chained; both jumps
+ * first lead to the same place: fix[0] and fix[1], to be patched). A guarded site is preceded by
+ * cmp dword [rbx+eip], imm32 (the target's EIP); jne: for exits whose EIP is known only when the
+ * code runs (returns, indirect branches, branches through a handler). jit_chain tells the two apart
+ * by their first byte. */
+#define SITE_IMM  3  /* offset of the length imm32 */
+#define SITE_JB   7  /* offset of the jb */
+#define SITE_JMP  13 /* offset of the jmp */
+#define SITE_LEN  18
+#define GUARD_EIP 6  /* offset of the EIP imm32 in the guard */
+#define GUARD_LEN 16 /* the guard's length */
+#define GUARD_OPC 0x81
 
-static uint8_t *emit_site(Gen *g, uint8_t **jne, uint8_t **jb) {
+static uint8_t *emit_site(Gen *g, uint8_t *fix[2]) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
-    e8(e, 0x81);
+    e8(e, 0x48), e8(e, 0x81), e8(e, 0xFD), e32(e, 0); /* cmp rbp, imm32 */
+    fix[0] = jcc_fwd(e, 0x2);                         /* jb */
+    fix[1] = jmp_fwd(e);
+    return site;
+}
+static uint8_t *emit_guarded_site(Gen *g, uint8_t **jne, uint8_t *fix[2]) {
+    Emit *e = &g->e;
+    uint8_t *site = e->p;
+    e8(e, GUARD_OPC);
     m_rbx32(e, 7, OFF(eip));
     e32(e, 0);
     *jne = jcc_fwd(e, CC_NE);
-    e8(e, 0x48);
-    e8(e, 0x81);
-    m_rbx32(e, 7, OFF(run_left));
-    e32(e, 0);
-    *jb = jcc_fwd(e, 0x2); /* jb */
-    uint8_t *j = jmp_fwd(e);
-    if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j; /* to ret until chained */
+    emit_site(g, fix);
     return site;
 }
 
@@ -1851,9 +1897,9 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     /* Any block fits: run_left >= DBT_MAX_INSNS and a 4 GiB CS limit (a
      * compiled block never wraps: blocks end at page boundaries). */
-    e8(e, 0x48), e8(e, 0x83), m_rbx(e, 7, OFF(run_left)), e8(e, DBT_MAX_INSNS);
-    miss[(*nmiss)++] = jcc_fwd(e, 0x2);              /* jb */
-    e8(e, 0x83), m_rbx(e, 7, cs_limit), e8(e, 0xFF); /* cmp dword [cs limit], -1 */
+    e8(e, 0x48), e8(e, 0x83), e8(e, 0xFD), e8(e, DBT_MAX_INSNS); /* cmp rbp, imm8 */
+    miss[(*nmiss)++] = jcc_fwd(e, 0x2);                          /* jb */
+    e8(e, 0x83), m_rbx(e, 7, cs_limit), e8(e, 0xFF);             /* cmp dword [cs limit], -1 */
     miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)j->hits);
     e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
@@ -1897,12 +1943,15 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->flags_kind = -1;
     Emit *e = &g->e;
 
-    /* push rbx, r12-r15 (callee-saved; five pushes keep RSP 16-aligned at
-     * calls); rbx = cpu; the guest registers into r8-r15. */
-    e8(e, 0x53);
+    /* push rbx, rbp, r12-r15 (callee-saved) and one slot for icount +
+     * run_left (RSP 16-aligned at calls); rbx = cpu; rbp = run_left; the
+     * guest registers into r8-r15. */
+    e8(e, 0x53), e8(e, 0x55);
     for (int r = 4; r < 8; r++)
         e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r));
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB); /* mov rbx, rdi */
+    e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, 8); /* sub rsp, 8 */
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB);           /* mov rbx, rdi */
+    jit_sync_in(e);
     g_reload(e, 0, 8);
     uint8_t *entry = e->p; /* chained jumps enter here, guest registers in host ones */
 
@@ -1916,7 +1965,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             pending++;
         } else if (i + 1 == tb->n && (tb->flags & TBF_CODE32) &&
                    emit_branch_inline(g, in, eip, next, pending)) {
-            pending = 0; /* counted, and EIP set */
+            pending = 0; /* counted; exits in g->known and g->var */
         } else {
             count(e, pending);
             pending = 0;
@@ -1927,6 +1976,13 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
                 exit_if(g, CC_NE);
                 cmp_m8_imm(e, OFF(block_break), 0);
                 exit_if(g, CC_NE);
+            } else if (!in->ends_block || insn_plain_branch(in)) {
+                /* The exits below may go on to other blocks' code: not
+                 * when the handler asked for the dispatcher. Inline code
+                 * never does (its slow paths check after the handler). */
+                cmp_m8_imm(e, OFF(block_break), 0);
+                exit_if(g, CC_NE);
+                g->var = jmp_fwd(e);
             }
             if (insn_loads_data_seg(in)) {
                 /* The rest of the block, its links and its inline lookup
@@ -1938,50 +1994,81 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         }
         eip = next;
     }
-    if (pending) {
-        count(e, pending);
-        mov_m_imm(e, OFF(eip), eip);
-    }
-    /* Exits that may go straight on to the next block's code: after a near
-     * branch or straight-line code (nothing that can change the mode, IF,
-     * TF, the address space or a device's interrupt line). */
+    /* The exits. Those after a near branch or straight-line code (nothing
+     * that can change the mode, IF, TF, the address space or a device's
+     * interrupt line) may go straight on to the next block's code: through
+     * a chaining site (same page) or the inline lookup. */
     const Insn *last = &tb->insns[tb->n - 1];
-    uint8_t *site[2] = {NULL, NULL}, *jb[2] = {NULL, NULL}, *jne[2] = {NULL, NULL};
-    if (!last->ends_block || insn_plain_branch(last)) {
-        cmp_m_imm(e, OFF(exit_request), 0);
-        exit_if(g, CC_NE);
-        cmp_m8_imm(e, OFF(block_break), 0);
-        exit_if(g, CC_NE);
+    /* (A block with STI inside ends sensitive, its last instruction a
+     * plain one: the dispatcher must ask the PIC.) */
+    bool chain_ok = !tb->ends_sensitive;
+    bool lookup_ok = chain_ok && j->jc && tb->cs_base == 0;
+    uint8_t *site[2] = {NULL, NULL};
+    uint8_t *to_lookup[4];
+    int nto_lookup = 0;
+    if (pending) { /* straight-line code: exit 0 */
+        count(e, pending);
+        g->known[0] = jmp_fwd(e);
+    }
+    uint32_t known_eip[2] = {eip, eip + last->imm};
+    for (int k = 0; k < 2; k++) {
+        if (!g->known[k]) continue;
+        patch(e, g->known[k], e->p);
+        if (exit_wants_lookup(tb, k) || !chain_ok) {
+            mov_m_imm(e, OFF(eip), known_eip[k]);
+            if (lookup_ok)
+                to_lookup[nto_lookup++] = jmp_fwd(e);
+            else
+                exit_always(g);
+        } else {
+            uint8_t *fix[2];
+            site[k] = emit_site(g, fix);
+            for (int i = 0; i < 2; i++)
+                patch(e, fix[i], e->p);
+            mov_m_imm(e, OFF(eip), known_eip[k]);
+            exit_always(g);
+        }
+    }
+    if (g->var && !chain_ok) {
+        patch(e, g->var, e->p);
+        exit_always(g);
+    } else if (g->var) {
+        /* EIP is in cpu->eip: guarded sites, the one for exit 1 (or 0)
+         * patched for the target seen first. */
+        patch(e, g->var, e->p);
         cmp_m_imm(e, OFF(eip), eip);
         uint8_t *to1 = jcc_fwd(e, CC_NE);
-        site[0] = emit_site(g, &jne[0], &jb[0]);
-        patch(e, to1, e->p);
-        site[1] = emit_site(g, &jne[1], &jb[1]);
+        for (int k = 0; k < 2; k++) {
+            uint8_t *fix[2], *jne;
+            site[k] = emit_guarded_site(g, &jne, fix);
+            for (int i = 0; i < 2; i++)
+                if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = fix[i];
+            if (lookup_ok && exit_wants_lookup(tb, k))
+                to_lookup[nto_lookup++] = jne;
+            else if (g->nexits < MAX_EXITS)
+                g->exits[g->nexits++] = jne;
+            if (k == 0) patch(e, to1, e->p);
+        }
     }
     uint8_t *exit_label = e->p;
     g_spill(e, 0, 8);
-    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb); /* the TB that ran last */
+    jit_sync_out(e);
+    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb);    /* the TB that ran last */
+    e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, 8); /* add rsp, 8 */
     for (int r = 7; r >= 4; r--)
         e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
-    e8(e, 0x5B);                                   /* pop rbx */
+    e8(e, 0x5D), e8(e, 0x5B);                      /* pop rbp, pop rbx */
     e8(e, 0xC3);                                   /* ret */
-    uint8_t *miss[12];
-    int nmiss = 0;
-    uint8_t *lookup = NULL;
-    for (int k = 0; k < 2; k++) {
-        patch(e, jb[k], exit_label);
-        if (site[k] && j->jc && tb->cs_base == 0 && exit_wants_lookup(tb, k)) {
-            if (!lookup) {
-                lookup = e->p;
-                emit_lookup(g, j, tb, miss, &nmiss);
-            }
-            patch(e, jne[k], lookup);
-        } else {
-            patch(e, jne[k], exit_label);
-        }
+    if (nto_lookup) {
+        uint8_t *miss[12];
+        int nmiss = 0;
+        uint8_t *lookup = e->p;
+        emit_lookup(g, j, tb, miss, &nmiss);
+        for (int i = 0; i < nmiss; i++)
+            patch(e, miss[i], exit_label);
+        for (int i = 0; i < nto_lookup; i++)
+            patch(e, to_lookup[i], lookup);
     }
-    for (int i = 0; i < nmiss; i++)
-        patch(e, miss[i], exit_label);
     for (int i = 0; i < g->nslow; i++)
         emit_slow(g, &g->slow[i]);
     for (int i = 0; i < g->nexits; i++)
@@ -1993,6 +2080,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     tb->chain_entry = rx + (entry - e->buf);
     for (int k = 0; k < 2; k++) {
         tb->jmp_site[k] = site[k];
+        tb->jmp_eip[k] = known_eip[k];
         tb->jmp_dest[k] = NULL;
         tb->jmp_in_next[k] = 0;
     }
@@ -2008,18 +2096,27 @@ static uint8_t *rx_of(Jit *j, uint8_t *rw) {
     return j->rx + (rw - j->rw);
 }
 
-void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
     uint8_t *site = src->jmp_site[k];
+    /* (The dispatcher calls the exit k whenever EIP is not the fall-through
+     * one, also after a handler in the middle of the block changed it.) */
+    if (site[0] == GUARD_OPC) {
+        memcpy(site + GUARD_EIP, &dst->eip, 4);
+        site += GUARD_LEN;
+    } else if (src->jmp_eip[k] != dst->eip) {
+        return false;
+    }
     uint32_t n = dst->n;
-    memcpy(site + SITE_EIP, &dst->eip, 4);
     memcpy(site + SITE_IMM, &n, 4);
     int32_t rel = (int32_t)(dst->chain_entry - (rx_of(j, site) + SITE_LEN));
     memcpy(site + SITE_JMP + 1, &rel, 4);
+    return true;
 }
 
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j;
     uint8_t *site = src->jmp_site[k];
+    if (site[0] == GUARD_OPC) site += GUARD_LEN; /* the EIP may stay: the jump leads out */
     int32_t rel_jb;
     memcpy(&rel_jb, site + SITE_JB + 2, 4);
     /* The jb (ending at SITE_JMP) already points at the block's exit. */
@@ -2048,8 +2145,9 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     (void)stats;
     return false;
 }
-void jit_chain(Jit *j, TB *src, int k, const TB *dst) {
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
     (void)j, (void)src, (void)k, (void)dst;
+    return false;
 }
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j, (void)src, (void)k;

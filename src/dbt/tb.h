@@ -57,6 +57,7 @@ struct TB {
      * exits that jump to it (jmp_in: tagged TB pointer | k, continued in the
      * source's jmp_in_next[k]) so they can be undone when it dies. */
     uint8_t *jmp_site[2];
+    uint32_t jmp_eip[2]; /* the EIP exit k leads to, when the site does not check it */
     TB *jmp_dest[2];
     uintptr_t jmp_in;
     uintptr_t jmp_in_next[2];
@@ -112,8 +113,9 @@ static inline bool insn_plain_branch(const Insn *in) {
  * no more than the TB's mode bits (the jit checks them after the handler
  * and leaves the block if they changed; handler-only execution does not
  * depend on them), and CLI changes nothing a later instruction of the
- * block or the dispatcher depends on. MOV/POP SS (interrupt shadow), STI
- * and POPF (may open the interrupt window) still end blocks. */
+ * block or the dispatcher depends on. MOV/POP SS (interrupt shadow) and
+ * POPF (may open the interrupt window) still end blocks; STI ends its
+ * block after one more instruction (tb_translate). */
 static inline bool insn_loads_data_seg(const Insn *in) {
     unsigned op = in->op;
     return (op == 0x8E && in->reg != SEG_SS && in->reg != SEG_CS) || op == 0x07 || op == 0x1F ||
@@ -136,8 +138,9 @@ void jit_reset(Jit *j);
  * stats->core_calls. */
 struct DbtStats;
 bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
-/* Make exit k of src jump to dst's host code / back to the dispatcher. */
-void jit_chain(Jit *j, TB *src, int k, const TB *dst);
+/* Make exit k of src jump to dst's host code (false: that exit never
+ * leads to dst's EIP) / back to the dispatcher. */
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst);
 void jit_unchain(Jit *j, TB *src, int k);
 /* Where the inline lookup at block exits finds the virtual-address cache,
  * and the counter of its hits. Without it, exits always return to the

@@ -196,6 +196,7 @@ static void pc_poweroff(void *opaque) {
     Pc *pc = opaque;
     pc->powered_off = true;
     pc->cpu->exit_request = 1;
+    pc->cpu->block_break = true; /* host code checks this one after a call */
 }
 
 static void pc_set_a20(void *opaque, bool enabled) {
@@ -210,8 +211,10 @@ static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
         return -1;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > (16 << 20) || st.st_size % 65536) {
-        snprintf(err, errlen, "BIOS image %s: size must be a non-zero multiple of 64 KiB up to 16 MiB", path);
+    if (fstat(fileno(f), &st) < 0 || st.st_size <= 0 || st.st_size > (16 << 20) ||
+        st.st_size % 65536) {
+        snprintf(err, errlen,
+                 "BIOS image %s: size must be a non-zero multiple of 64 KiB up to 16 MiB", path);
         fclose(f);
         return -1;
     }
@@ -327,7 +330,8 @@ static void fwcfg_setup(Pc *pc) {
     fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, pc->cfg.boot_menu ? 1 : 0);
     /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed. */
     uint8_t e820[20] = {0};
-    for (int i = 0; i < 8; i++) e820[8 + i] = (uint8_t)(ram >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        e820[8 + i] = (uint8_t)(ram >> (8 * i));
     e820[16] = 1; /* RAM */
     fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
     /* SeaBIOS's console (its menus, INT 10h text of boot loaders) also goes
@@ -379,7 +383,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cmos = cmos_new(&pc->clock, pic_irq_line(pc->pic, 8), cfg->rtc_start);
     I8042Callbacks kcb = {pc_reset_line, pc_set_a20, pc};
     pc->kbd = i8042_new(pic_irq_line(pc->pic, 1), pic_irq_line(pc->pic, 12), &kcb);
-    pc->com1 = uart_new(0x3F8, &pc->clock, pic_irq_line(pc->pic, 4), cfg->serial_tx, cfg->serial_opaque);
+    pc->com1 =
+        uart_new(0x3F8, &pc->clock, pic_irq_line(pc->pic, 4), cfg->serial_tx, cfg->serial_opaque);
     pc->com2 = uart_new(0x2F8, &pc->clock, pic_irq_line(pc->pic, 3), NULL, NULL);
     pc->fwcfg = fwcfg_new();
     pc->debugcon = debugcon_new(cfg->debugcon_out);
@@ -388,7 +393,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     for (int i = 0; i < 4; i++) {
         if (!cfg->hd[i]) continue;
         char derr[300];
-        pc->disks[i] = disk_open(cfg->hd[i], cfg->snapshot ? DISK_SNAPSHOT : DISK_RW, 512, derr, sizeof derr);
+        pc->disks[i] =
+            disk_open(cfg->hd[i], cfg->snapshot ? DISK_SNAPSHOT : DISK_RW, 512, derr, sizeof derr);
         if (!pc->disks[i]) {
             snprintf(err, errlen, "disk image %s", derr);
             pc_free(pc);
@@ -419,7 +425,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         return NULL;
     }
     pc->pci = pci_bus_new();
-    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) || !piix3_ide_init(pc->pci)) {
+    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) ||
+        !piix3_ide_init(pc->pci)) {
         snprintf(err, errlen, "internal error: PCI setup");
         pc_free(pc);
         return NULL;
@@ -464,8 +471,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
     fwcfg_attach_dma(pc->fwcfg, pc->pm);
-    if (cfg->kernel &&
-        linuxboot_setup(pc->fwcfg, cfg->ram_mb << 20, cfg->kernel, cfg->initrd, cfg->append, err, errlen) < 0) {
+    if (cfg->kernel && linuxboot_setup(pc->fwcfg, cfg->ram_mb << 20, cfg->kernel, cfg->initrd,
+                                       cfg->append, err, errlen) < 0) {
         pc_free(pc);
         return NULL;
     }
@@ -487,21 +494,35 @@ void pc_free(Pc *pc) {
     acpi_pm_free(pc->acpi);
     pci_bus_free(pc->pci);
     vga_free(pc->vga);
-    for (int i = 0; i < 2; i++) ide_free(pc->ide[i]);
-    for (int i = 0; i < 4; i++) disk_close(pc->disks[i]);
+    for (int i = 0; i < 2; i++)
+        ide_free(pc->ide[i]);
+    for (int i = 0; i < 4; i++)
+        disk_close(pc->disks[i]);
     disk_close(pc->cdrom);
     iobus_free(pc->io);
     physmem_free(pc->pm);
     free(pc);
 }
 
-CPU *pc_cpu(Pc *pc) { return pc->cpu; }
-Vga *pc_vga(Pc *pc) { return pc->vga; }
-I8042 *pc_keyboard(Pc *pc) { return pc->kbd; }
-PhysMem *pc_physmem(Pc *pc) { return pc->pm; }
-void pc_power_button(Pc *pc) { acpi_pm_power_button(pc->acpi); }
+CPU *pc_cpu(Pc *pc) {
+    return pc->cpu;
+}
+Vga *pc_vga(Pc *pc) {
+    return pc->vga;
+}
+I8042 *pc_keyboard(Pc *pc) {
+    return pc->kbd;
+}
+PhysMem *pc_physmem(Pc *pc) {
+    return pc->pm;
+}
+void pc_power_button(Pc *pc) {
+    acpi_pm_power_button(pc->acpi);
+}
 
-size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) { return uart_receive(pc->com1, buf, len); }
+size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len) {
+    return uart_receive(pc->com1, buf, len);
+}
 
 void pc_reset(Pc *pc) {
     pic_reset(pc->pic);
@@ -602,7 +623,8 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         if (pc->cfg.icount_auto) pc_icount_adjust(pc);
         uint64_t ns = pc_ns_per_insn(pc);
         uint64_t now = vclock_now(&pc->clock), deadline = vclock_next_deadline(&pc->clock);
-        uint64_t slice = deadline == VCLOCK_NEVER ? SLICE_MAX : (deadline > now ? (deadline - now) / ns : 0);
+        uint64_t slice =
+            deadline == VCLOCK_NEVER ? SLICE_MAX : (deadline > now ? (deadline - now) / ns : 0);
         if (slice == 0) slice = 1;
         if (slice > SLICE_MAX) slice = SLICE_MAX;
         if (slice > max_insns - done) slice = max_insns - done;
@@ -624,14 +646,14 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
                 pc->idle_from = host_now_ns(); /* the caller sleeps; see above */
                 return PC_EXIT_IDLE;
             }
-        {
-            /* Idle until the next event; the TSC keeps counting meanwhile
-             * (one tick per ns_per_insn of virtual time, as when running). */
-            uint64_t from = vclock_now(&pc->clock), to = vclock_next_deadline(&pc->clock);
-            cpu->tsc_offset += (to - from) / ns;
-            vclock_advance(&pc->clock, to);
-            break;
-        }
+            {
+                /* Idle until the next event; the TSC keeps counting meanwhile
+                 * (one tick per ns_per_insn of virtual time, as when running). */
+                uint64_t from = vclock_now(&pc->clock), to = vclock_next_deadline(&pc->clock);
+                cpu->tsc_offset += (to - from) / ns;
+                vclock_advance(&pc->clock, to);
+                break;
+            }
         default: break;
         }
     }

@@ -246,6 +246,33 @@ START_TEST(interrupt_during_chained_loop) {
 }
 END_TEST
 
+/* STI inside a hot block: its interrupt shadow covers exactly the next
+ * instruction (the block runs on through it), and a pending interrupt is
+ * taken right after that one, not at STI and not later. Stopping right
+ * after STI leaves the shadow set. */
+START_TEST(sti_shadow_inside_hot_block) {
+    /* l: sti; inc eax; inc ebx; cli; dec ecx; jnz l; hlt */
+    POKE(TM_CODE, 0xFB, 0x40, 0x43, 0xFA, 0x49, 0x75, 0xF9, 0xF4);
+    cpu->regs[R_EAX] = cpu->regs[R_EBX] = 0;
+    cpu->regs[R_ECX] = 1000;
+    ck_assert_int_eq(cpu_run(cpu, 3000), CPU_EXIT_COUNT); /* 500 passes */
+    ck_assert_uint_eq(cpu->eip, TM_CODE);
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
+    cpu_run(cpu, 1); /* sti */
+    ck_assert(cpu->intr_shadow);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 500);
+    cpu_run(cpu, 5); /* inc eax; inc ebx; cli; dec ecx; jnz */
+    ck_assert(!cpu->intr_shadow);
+    ck_assert_uint_eq(cpu->eip, TM_CODE);
+    irq_line = 1;
+    cpu_run(cpu, 4); /* sti; inc eax; then the interrupt, whose stub halts */
+    ck_assert_uint_eq(cpu->regs[R_EAX], 502);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 501);
+    ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));
+    ck_assert_uint_le(cpu->eip, TM_STUB(0x20) + 1);
+}
+END_TEST
+
 /* cpu_run stops after exactly the requested count, inside a block. */
 START_TEST(exact_instruction_count) {
     POKE(TM_CODE, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0xF4);
@@ -1075,6 +1102,33 @@ START_TEST(hot_incdec_keep_carry_across_blocks) {
 }
 END_TEST
 
+/* A block that leaves in its middle (an unfinished REP STOSB: EIP stays on
+ * it) for 51 passes and then runs to its final JNZ: the dispatcher must not
+ * link that JNZ's exit to the block at the REP, where EIP was when the
+ * block left through its middle. */
+START_TEST(hot_mid_block_exit_not_linked_as_branch) {
+    static const uint8_t prog[] = {
+        0xBB, 0x64, 0x00, 0x00, 0x00,       /* mov ebx, 100 */
+        0x31, 0xF6,                         /* xor esi, esi */
+        0x31, 0xC0,                         /* xor eax, eax */
+        0xBF, 0x00, 0x00, 0x05, 0x00,       /* l: mov edi, 0x50000 */
+        0x83, 0xFB, 0x32,                   /* cmp ebx, 50 */
+        0x19, 0xC9,                         /* sbb ecx, ecx */
+        0x81, 0xE1, 0x01, 0xE0, 0xFF, 0xFF, /* and ecx, 1 - 0x2000 */
+        0x81, 0xC1, 0x00, 0x20, 0x00, 0x00, /* add ecx, 0x2000: two batches of REP, or 1 */
+        0x01, 0xCE,                         /* add esi, ecx */
+        0xF3, 0xAA,                         /* rep stosb */
+        0x4B,                               /* dec ebx */
+        0x75, 0xE3,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
+    ck_assert_uint_eq(cpu->regs[R_ESI], 51 * 0x2000 + 49);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
 /* SETcc and CMOVcc (register and memory operands) on flags from an inline
  * CMP, from a shift by CL (a count of 0 every 32 passes: flags kept) and
  * from IMUL (overflow) and ROL/ROR (through the core's cpu_cond), and
@@ -1173,6 +1227,8 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_x87_loads_stores_same_as_interpreter);
     tcase_add_test(tc, hot_incdec_keep_carry_across_blocks);
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
+    tcase_add_test(tc, hot_mid_block_exit_not_linked_as_branch);
+    tcase_add_test(tc, sti_shadow_inside_hot_block);
     suite_add_tcase(s, tc);
     return s;
 }
