@@ -143,7 +143,13 @@ void op_popf(CPU *cpu, const Insn *in) {
     if (!cpu_pe(cpu) || (!cpu_v86(cpu) && cpu->cpl == 0)) mask |= FL_IOPL;
     if (if_writable(cpu)) mask |= FL_IF;
     if (in->osize == 2) mask &= 0xFFFF;
+    uint32_t old = cpu->eflags;
     cpu_set_eflags(cpu, v, mask);
+    /* Translated code runs on after POPF unless it opened the interrupt
+     * window or changed TF or AC (part of a block's mode bits): then the
+     * dispatcher must look first. */
+    if ((~old & cpu->eflags & FL_IF) || ((old ^ cpu->eflags) & (FL_TF | FL_AC)))
+        cpu->block_break = true;
 }
 
 /* ---------------- descriptor tables and task register ---------------- */

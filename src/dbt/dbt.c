@@ -119,7 +119,7 @@ static void tb_unchain_all(Dbt *d, TB *tb) {
 /* Unlink tb from the hash table (the caller has taken it off its page list). */
 static void tb_kill(Dbt *d, TB *tb) {
     if (tb->jit) tb_unchain_all(d, tb);
-    JcEntry *j = &d->jc[jc_index(tb->cs_base + tb->eip)]; /* its only possible entry */
+    JcEntry *j = &d->jc[jc_index(tb->cs_base + tb->eip, tb->flags)]; /* its only possible entry */
     if (j->tb == tb) j->tb = NULL, j->entry = NULL;
     TB **pp = &d->hash[hash_key(tb->host_pc, tb->eip)];
     while (*pp && *pp != tb)
@@ -383,7 +383,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
 static void jc_refill(Dbt *d, TB *tb) {
     CPU *cpu = d->cpu;
     uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
-    JcEntry *j = &d->jc[jc_index(lin)];
+    JcEntry *j = &d->jc[jc_index(lin, tb->flags)];
     jc_set(j, lin, tb);
     bool user = cpu->cpl == 3;
     if (!mmu_tlb_read(&cpu->mmu, lin, user)) {
@@ -402,7 +402,7 @@ static TB *tb_find(Dbt *d) {
     const SegReg *cs = &cpu->seg[SEG_CS];
     uint32_t lin = cs->base + eip;
     uint32_t flags = tb_flags(cpu);
-    JcEntry *j = &d->jc[jc_index(lin)];
+    JcEntry *j = &d->jc[jc_index(lin, flags)];
     TB *tb;
     /* A cache entry holds while its TB lives (tb_kill clears it) and the
      * TLB still maps lin to the TB's bytes: TLB flushes (CR3 writes,
@@ -484,7 +484,7 @@ static void jit_block(Dbt *d, TB *tb) {
     if (jit_compile(d->jit, tb, &d->stats)) {
         d->stats.blocks_compiled++;
         uint32_t lin = tb->cs_base + tb->eip;
-        JcEntry *j = &d->jc[jc_index(lin)];
+        JcEntry *j = &d->jc[jc_index(lin, tb->flags)];
         if (j->tb == tb) jc_set(j, lin, tb); /* now with its host code */
     } else
         d->jit_full = true;
@@ -572,6 +572,22 @@ static inline bool must_stop(CPU *cpu, const TB *last) {
     return (cpu->eflags & FL_IF) && cpu->irq_pending && cpu->irq_pending(cpu->irq_opaque);
 }
 
+const uint8_t *dbt_jit_next(CPU *cpu, const TB *last) {
+    Dbt *d = cpu->dbt;
+    /* What dbt_run would check before the next block, and what the inline
+     * lookup checks (emit_lookup): same linear address and mode bits,
+     * compiled, mapped to the same bytes, any block fits. */
+    if (must_stop(cpu, last) || (cpu->eflags & FL_RF) || cpu->seg[SEG_CS].base != 0 ||
+        cpu->seg[SEG_CS].limit != 0xFFFFFFFFu || cpu->run_left < DBT_MAX_INSNS)
+        return NULL;
+    uint32_t lin = cpu->eip, flags = tb_flags(cpu);
+    const JcEntry *j = &d->jc[jc_index(lin, flags)];
+    if (j->lin != lin || !j->tb || !j->entry || j->flags != flags) return NULL;
+    if ((uintptr_t)mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3) != j->host_pc) return NULL;
+    d->stats.jit_next++;
+    return j->entry;
+}
+
 const Insn *dbt_first_insn(CPU *cpu) {
     Dbt *d = cpu->dbt;
     d->running = NULL;
@@ -657,6 +673,8 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
             "exits resolved by the inline lookup %llu\n",
             (unsigned long long)s->blocks_compiled, (unsigned long long)s->jit_links,
             (unsigned long long)s->jit_lookups);
+    fprintf(f, "dbt: exits after a handler that went on in host code %llu\n",
+            (unsigned long long)s->jit_next);
     fprintf(f, "dbt: code cache in use %llu bytes of blocks, %llu bytes of host code\n",
             (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
     /* The ten opcodes whose handlers host code called most. */

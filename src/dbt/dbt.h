@@ -56,6 +56,7 @@ typedef struct DbtStats {
     uint64_t lookup_miss;     /* translated */
     uint64_t chained;         /* block-to-block transfers through a link */
     uint64_t jit_lookups; /* jit: exits that found their next block inline in the address cache */
+    uint64_t jit_next;    /* jit: exits after a handler that went on through dbt_jit_next */
     uint64_t untranslatable; /* lookups that fell back to one interpreted step */
     uint64_t inval_write;    /* TBs invalidated by a write to their bytes */
     uint64_t inval_device;   /* ... of which by a device, DMA or a loader (not the CPU) */

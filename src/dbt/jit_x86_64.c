@@ -1859,12 +1859,13 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
     _Static_assert(sizeof(JcEntry) == 32, "JcEntry layout");
     mov_r_m(e, EAX, OFF(eip)); /* the linear address too: CS base 0 */
-    /* rsi = &jc[(lin ^ lin >> JC_BITS) & (JC_SIZE - 1)] */
-    e8(e, 0x89), e8(e, 0xC2);                        /* mov edx, eax */
-    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);        /* shr edx, JC_BITS */
-    e8(e, 0x31), e8(e, 0xC2);                        /* xor edx, eax */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);   /* and edx, JC_SIZE-1 */
-    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 5); /* shl rdx, 5 */
+    /* rsi = &jc[jc_index(lin, tb->flags)]: the mode bits stay tb's */
+    e8(e, 0x89), e8(e, 0xC2);                             /* mov edx, eax */
+    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);             /* shr edx, JC_BITS */
+    e8(e, 0x31), e8(e, 0xC2);                             /* xor edx, eax */
+    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);        /* and edx, JC_SIZE-1 */
+    e8(e, 0x81), e8(e, 0xF2), e32(e, jc_salt(tb->flags)); /* xor edx, salt */
+    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 5);      /* shl rdx, 5 */
     mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)j->jc);
     e8(e, 0x48), e8(e, 0x01), e8(e, 0xD6);                            /* add rsi, rdx */
     e8(e, 0x39), e8(e, 0x46), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], eax */
@@ -2004,8 +2005,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     bool chain_ok = !tb->ends_sensitive;
     bool lookup_ok = chain_ok && j->jc && tb->cs_base == 0;
     uint8_t *site[2] = {NULL, NULL};
-    uint8_t *to_lookup[4];
-    int nto_lookup = 0;
+    uint8_t *to_lookup[4], *to_ret[8];
+    int nto_lookup = 0, nto_ret = 0;
     if (pending) { /* straight-line code: exit 0 */
         count(e, pending);
         g->known[0] = jmp_fwd(e);
@@ -2018,6 +2019,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             mov_m_imm(e, OFF(eip), known_eip[k]);
             if (lookup_ok)
                 to_lookup[nto_lookup++] = jmp_fwd(e);
+            else if (chain_ok)
+                to_ret[nto_ret++] = jmp_fwd(e);
             else
                 exit_always(g);
         } else {
@@ -2026,7 +2029,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             for (int i = 0; i < 2; i++)
                 patch(e, fix[i], e->p);
             mov_m_imm(e, OFF(eip), known_eip[k]);
-            exit_always(g);
+            to_ret[nto_ret++] = jmp_fwd(e); /* the dispatcher links the site */
         }
     }
     if (g->var && !chain_ok) {
@@ -2042,30 +2045,48 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             uint8_t *fix[2], *jne;
             site[k] = emit_guarded_site(g, &jne, fix);
             for (int i = 0; i < 2; i++)
-                if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = fix[i];
+                to_ret[nto_ret++] = fix[i];
             if (lookup_ok && exit_wants_lookup(tb, k))
                 to_lookup[nto_lookup++] = jne;
-            else if (g->nexits < MAX_EXITS)
-                g->exits[g->nexits++] = jne;
+            else
+                to_ret[nto_ret++] = jne;
             if (k == 0) patch(e, to1, e->p);
         }
     }
-    uint8_t *exit_label = e->p;
+    /* Back to the dispatcher: from exits it may link or whose address
+     * cache entry it may fill (ret_label), and from the rest (exit_label)
+     * only when dbt_jit_next finds no compiled block to go on to. */
+    uint8_t *ret_label = e->p;
     g_spill(e, 0, 8);
     jit_sync_out(e);
+    uint8_t *ret_spilled = e->p;
     mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb);    /* the TB that ran last */
     e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, 8); /* add rsp, 8 */
     for (int r = 7; r >= 4; r--)
         e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
     e8(e, 0x5D), e8(e, 0x5B);                      /* pop rbp, pop rbx */
     e8(e, 0xC3);                                   /* ret */
+    uint8_t *exit_label = e->p;
+    g_spill(e, 0, 8);
+    jit_sync_out(e);
+    mov_rdi_rbx(e);
+    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)tb);
+    call_abs(e, (const void *)dbt_jit_next);
+    e8(e, 0x48), e8(e, 0x85), e8(e, 0xC0); /* test rax, rax */
+    patch(e, jcc_fwd(e, CC_E), ret_spilled);
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xC7); /* mov rdi, rax */
+    jit_sync_in(e);
+    g_reload(e, 0, 8);
+    e8(e, 0xFF), e8(e, 0xE7); /* jmp rdi */
+    for (int i = 0; i < nto_ret; i++)
+        patch(e, to_ret[i], ret_label);
     if (nto_lookup) {
         uint8_t *miss[12];
         int nmiss = 0;
         uint8_t *lookup = e->p;
         emit_lookup(g, j, tb, miss, &nmiss);
         for (int i = 0; i < nmiss; i++)
-            patch(e, miss[i], exit_label);
+            patch(e, miss[i], ret_label);
         for (int i = 0; i < nto_lookup; i++)
             patch(e, to_lookup[i], lookup);
     }

@@ -66,10 +66,15 @@ struct TB {
 };
 
 /* The per-CPU virtual-address cache (dbt.c fills it, the jit's inline
- * lookup reads it): entry jc_index(lin) holds the TB last found for that
- * linear address (a dying TB clears its entry), usable while the TLB maps
- * lin to the TB's first byte. The entry repeats what the inline lookup
- * checks, so that it reads one cache line instead of the TB's three. */
+ * lookup reads it): entry jc_index(lin, flags) holds the TB last found for
+ * that linear address and those mode bits (a dying TB clears its entry),
+ * usable while the TLB maps lin to the TB's first byte. The mode bits are
+ * part of the index because the same kernel code runs under two of them
+ * (TBF_GS follows the user's GS, which the kernel leaves alone): with one
+ * entry per address, switching between processes with and without thread
+ * data would evict one version for the other at every system call. The
+ * entry repeats what the inline lookup checks, so that it reads one cache
+ * line instead of the TB's three. */
 #define JC_BITS 15
 #define JC_SIZE (1u << JC_BITS)
 typedef struct JcEntry {
@@ -79,8 +84,12 @@ typedef struct JcEntry {
     uintptr_t host_pc;    /* tb->host_pc */
     const uint8_t *entry; /* tb->chain_entry (NULL: not compiled) */
 } JcEntry;
-static inline uint32_t jc_index(uint32_t lin) {
-    return (lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1);
+_Static_assert(TBF_GS < 64, "jc_salt: mode bits fit in 6 bits");
+static inline uint32_t jc_salt(uint32_t flags) {
+    return flags << (JC_BITS - 6);
+}
+static inline uint32_t jc_index(uint32_t lin, uint32_t flags) {
+    return ((lin ^ (lin >> JC_BITS)) & (JC_SIZE - 1)) ^ jc_salt(flags);
 }
 /* Entries hold TBs with CS base 0 only (flat code: the linear address
  * is the EIP); others are found through the hash table. */
@@ -113,19 +122,27 @@ static inline bool insn_plain_branch(const Insn *in) {
  * no more than the TB's mode bits (the jit checks them after the handler
  * and leaves the block if they changed; handler-only execution does not
  * depend on them), and CLI changes nothing a later instruction of the
- * block or the dispatcher depends on. MOV/POP SS (interrupt shadow) and
- * POPF (may open the interrupt window) still end blocks; STI ends its
- * block after one more instruction (tb_translate). */
+ * block or the dispatcher depends on; nor do SLDT, STR, VERR and VERW
+ * (group 6 but LLDT and LTR). POPF asks for the dispatcher (block_break)
+ * only when it opens the interrupt window or changes TF or AC (which
+ * TBF_FLAT depends on). MOV/POP SS (interrupt shadow) still ends blocks;
+ * STI ends its block after one more instruction (tb_translate). */
 static inline bool insn_loads_data_seg(const Insn *in) {
     unsigned op = in->op;
     return (op == 0x8E && in->reg != SEG_SS && in->reg != SEG_CS) || op == 0x07 || op == 0x1F ||
            op == 0x1A1 || op == 0x1A9;
 }
 static inline bool insn_block_goes_on(const Insn *in) {
-    return insn_loads_data_seg(in) || in->op == 0xFA;
+    return insn_loads_data_seg(in) || in->op == 0xFA || in->op == 0x9D ||
+           (in->op == 0x100 && in->reg != 2 && in->reg != 3);
 }
 /* The mode bits of a TB starting now (dbt.c). */
 uint32_t dbt_tb_flags_now(const struct CPU *cpu);
+/* For host code leaving block `last` after a handler (a mode change, an
+ * exit in the middle of the block, ...): the host entry of the compiled
+ * block the dispatcher would run next, if it needs nothing the dispatcher
+ * does but a look in the address cache (dbt.c); NULL: return to it. */
+const uint8_t *dbt_jit_next(struct CPU *cpu, const TB *last);
 
 typedef struct Jit Jit;
 /* The code generator, or NULL if this host cannot run it. */

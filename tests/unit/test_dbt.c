@@ -264,10 +264,38 @@ START_TEST(sti_shadow_inside_hot_block) {
     cpu_run(cpu, 5); /* inc eax; inc ebx; cli; dec ecx; jnz */
     ck_assert(!cpu->intr_shadow);
     ck_assert_uint_eq(cpu->eip, TM_CODE);
+    /* The block with STI ends sensitive: host code went on in place after
+     * asking for interrupts (dbt_jit_next) instead of returning. */
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_next, 400);
     irq_line = 1;
-    cpu_run(cpu, 4); /* sti; inc eax; then the interrupt, whose stub halts */
+    cpu_run(cpu, 100); /* sti; inc eax; then the interrupt, whose stub halts */
     ck_assert_uint_eq(cpu->regs[R_EAX], 502);
     ck_assert_uint_eq(cpu->regs[R_EBX], 501);
+    ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));
+    ck_assert_uint_le(cpu->eip, TM_STUB(0x20) + 1);
+}
+END_TEST
+
+/* POPF inside a hot block (it does not end blocks): while IF stays 0 the
+ * block runs on; when POPF sets IF with an interrupt pending, the
+ * interrupt is taken right after it, before the next instruction. */
+START_TEST(popf_opening_interrupt_window_inside_block) {
+    /* l: push ebx; popfd; inc eax; dec ecx; jnz l; hlt */
+    POKE(TM_CODE, 0x53, 0x9D, 0x40, 0x49, 0x75, 0xFA, 0xF4);
+    cpu->regs[R_EAX] = 0;
+    cpu->regs[R_EBX] = 0x2; /* IF = 0 */
+    cpu->regs[R_ECX] = 1000;
+    ck_assert_int_eq(cpu_run(cpu, 2500), CPU_EXIT_COUNT); /* 500 passes */
+    ck_assert_uint_eq(cpu->eip, TM_CODE);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 500);
+    if (cpu->engine == ENGINE_JIT) {
+        ck_assert_uint_gt(stats()->blocks_compiled, 0);
+        ck_assert_uint_lt(stats()->lookup_fast + stats()->lookup_hash + stats()->lookup_miss, 100);
+    }
+    cpu->regs[R_EBX] = 0x202; /* IF = 1 */
+    irq_line = 1;
+    cpu_run(cpu, 3); /* push ebx; popfd; then the interrupt, whose stub halts */
+    ck_assert_uint_eq(cpu->regs[R_EAX], 500);
     ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));
     ck_assert_uint_le(cpu->eip, TM_STUB(0x20) + 1);
 }
@@ -1229,6 +1257,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_setcc_cmovcc_same_as_interpreter);
     tcase_add_test(tc, hot_mid_block_exit_not_linked_as_branch);
     tcase_add_test(tc, sti_shadow_inside_hot_block);
+    tcase_add_test(tc, popf_opening_interrupt_window_inside_block);
     suite_add_tcase(s, tc);
     return s;
 }
