@@ -609,7 +609,7 @@ bool dbt_run(CPU *cpu) {
         if (!tb->jit && !tb->host2 && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
             jit_block(d, tb);
         if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
-            tb = tb->jit(cpu); /* the block that ran last (host code may chain) */
+            tb = jit_run(d->jit, cpu, tb); /* the block that ran last (host code may chain) */
         else
             tb_exec(cpu, tb);
         d->stats.blocks_run++;

@@ -2,10 +2,14 @@
  * jit_x86_64.c - the native backend: x86-64 host code for translation
  * blocks (engine "jit").
  *
- * A block becomes one host function TB *f(CPU *cpu) (System V ABI; rbx
- * holds cpu). Inside generated code the eight guest general registers live
- * in host r8-r15: loaded at entry, written back to cpu->regs around every
- * call into the core and at the exit. Each guest instruction is either
+ * A block becomes a piece of host code without prologue or epilogue: a
+ * small runtime at the start of the code buffer (emit_runtime) sets up one
+ * frame when the dispatcher enters host code (jit_run), and blocks jump to
+ * each other and back into the runtime to leave or to call a handler, so
+ * a block's own code is mostly its instructions. Inside generated code RBX
+ * holds cpu and the eight guest general registers live in host r8-r15:
+ * loaded at entry, written back to cpu->regs around every call into the
+ * core and at the exit. Each guest instruction is either
  *   - inline host code: 32-bit MOV, ALU (ADD/SUB/AND/OR/XOR/CMP/TEST), LEA,
  *     PUSH/POP and NOP on registers, immediates and memory. Memory accesses
  *     use the software TLB inline when DS/ES/SS are flat (TBF_FLAT); the
@@ -58,6 +62,10 @@ struct Jit {
     /* the inline lookup (jit_set_lookup) */
     const JcEntry *jc;
     uint64_t *hits;
+    /* The runtime: code all blocks share, at the start of the buffer
+     * (emit_runtime; rx addresses, NULL until generated). */
+    const uint8_t *rt_enter, *rt_leave, *rt_leave_next, *rt_call_fn, *rt_call_exec;
+    size_t rt_size;
 };
 
 void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
@@ -104,7 +112,7 @@ void jit_free(Jit *j) {
 }
 
 void jit_reset(Jit *j) {
-    j->used = 0;
+    j->used = j->rt_size; /* the runtime stays */
 }
 size_t jit_used(const Jit *j) {
     return j->used;
@@ -323,22 +331,32 @@ enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
 /* ---------------- code generation ---------------- */
 
 /* The retirement counters inside generated code: host RBP holds
- * cpu->run_left, and the frame's slot [rsp] holds icount + run_left, which
- * retiring instructions does not change, so icount is that minus RBP. Both
- * are written back (jit_sync_out) before anything that may read them (a
- * call into the core, a block exit) and taken up again (jit_sync_in) after
- * a call that may change them. */
-static void jit_sync_out(Emit *e) {
+ * cpu->run_left, and the frame's slot FRAME_BASE holds icount + run_left,
+ * which retiring instructions does not change, so icount is that minus
+ * RBP. Both are written back (jit_sync_out) before anything that may read
+ * them (a call into the core, a block exit) and taken up again
+ * (jit_sync_in) after a call that may change them. `sp` says where the
+ * frame's slots are from RSP (more inside the runtime's subroutines).
+ *
+ * The frame (rt_enter): rbx, rbp, r12-r15 pushed, then FRAME_SIZE bytes
+ * of slots, which keeps RSP 16-aligned in block code. */
+#define FRAME_BASE 0 /* icount + run_left */
+#define FRAME_TB   8 /* rt_leave_next: the TB that is leaving */
+#define FRAME_SIZE 24
+static void rsp_slot(Emit *e, uint8_t opc, int reg, int off) {
+    e8(e, 0x48), e8(e, opc), e8(e, (uint8_t)(0x44 | (reg << 3))), e8(e, 0x24), e8(e, (uint8_t)off);
+}
+static void jit_sync_out(Emit *e, int sp) {
     e8(e, 0x48), e8(e, 0x89), m_rbx(e, EBP, OFF(run_left)); /* mov [run_left], rbp */
-    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x04), e8(e, 0x24);     /* mov rax, [rsp] */
+    rsp_slot(e, 0x8B, EAX, sp + FRAME_BASE);                /* mov rax, [rsp+base] */
     e8(e, 0x48), e8(e, 0x29), e8(e, 0xE8);                  /* sub rax, rbp */
     e8(e, 0x48), e8(e, 0x89), m_rbx(e, EAX, OFF(icount));   /* mov [icount], rax */
 }
-static void jit_sync_in(Emit *e) {
+static void jit_sync_in(Emit *e, int sp) {
     e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EBP, OFF(run_left)); /* mov rbp, [run_left] */
     e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EAX, OFF(icount));   /* mov rax, [icount] */
     e8(e, 0x48), e8(e, 0x01), e8(e, 0xE8);                  /* add rax, rbp */
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0x04), e8(e, 0x24);     /* mov [rsp], rax */
+    rsp_slot(e, 0x89, EAX, sp + FRAME_BASE);                /* mov [rsp+base], rax */
 }
 
 /* Count n retired instructions (n may be negative: undo): lea rbp,
@@ -369,6 +387,8 @@ typedef struct Slow {
 
 typedef struct Gen {
     Emit e;
+    const Jit *jit;
+    const uint8_t *rx_base; /* where e.buf runs */
     uint8_t *exits[MAX_EXITS];
     int nexits;
     Slow slow[DBT_MAX_INSNS];
@@ -400,42 +420,34 @@ static void exit_always(Gen *g) {
 }
 
 /* Call in's handler as exec_insn would (outside TF/RF/shadows) and count it. */
+/* call rel32 / jmp rel32 to a runtime routine (rx address) */
+static void rel_to_rt(Gen *g, uint8_t opc, const uint8_t *rt) {
+    Emit *e = &g->e;
+    e8(e, opc);
+    e32(e, (uint32_t)(int32_t)(rt - (g->rx_base + (e->p + 4 - e->buf))));
+}
+
+/* Call in's handler as exec_insn would (outside TF/RF/shadows) and count
+ * it: through the runtime (rt_call_fn, rt_call_exec), which counts the
+ * call in the statistics, writes the guest registers and counters back,
+ * calls and takes them up again. */
 static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t next) {
     Emit *e = &g->e;
-    /* Statistics: inc qword [core_calls[op]] */
-    unsigned op = in->op & 0x1FF;
     /* Group opcodes (FF, C1, ...) hold several instructions: say so. */
-    const char **name = &g->stats->core_call_name[op];
+    const char **name = &g->stats->core_call_name[in->op & 0x1FF];
     if (!*name)
         *name = in->name;
     else if (strcmp(*name, in->name) != 0)
         *name = "(group)";
-    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)&g->stats->core_calls[op]);
-    e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
     mov_m_imm(e, OFF(eip), eip);
-    g_spill(e, 0, 8);
-    jit_sync_out(e);
     /* Plain branches need none of exec_insn's bookkeeping for interrupt
      * shadows and traps, which are all clear in a block (dbt_run checks TF,
      * RF, DR7 and shadows before entering one). */
-    if (in->ends_block && !insn_plain_branch(in)) {
-        mov_rdi_rbx(e);
-        mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
-        call_abs(e, (const void *)exec_insn); /* counts icount itself */
-        g_reload(e, 0, 8);
-        add_m64_imm(e, OFF(run_left), -1);
-        jit_sync_in(e);
-        return;
-    }
-    mov_m_imm(e, OFF(next_eip), next);
-    mov_rdi_rbx(e);
+    bool exec = in->ends_block && !insn_plain_branch(in);
+    if (!exec) mov_m_imm(e, OFF(next_eip), next);
     mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
-    call_abs(e, (const void *)in->fn);
-    g_reload(e, 0, 8);
-    mov_r_m(e, EAX, OFF(next_eip));
-    mov_m_r(e, OFF(eip), EAX);
-    jit_sync_in(e);
-    count(e, 1);
+    rel_to_rt(g, 0xE8, exec ? g->jit->rt_call_exec : g->jit->rt_call_fn);
+    if (!exec) count(e, 1);
 }
 
 /* Lazy flags of a 32-bit logic result in EAX (CC_LOGIC: CF = OF = AF = 0,
@@ -1928,14 +1940,116 @@ static bool exit_wants_lookup(const TB *tb, int k) {
     return ((tb->cs_base + target) & ~0xFFFu) != page;
 }
 
+/* The runtime (see struct Jit), generated at the start of the buffer:
+ *   rt_enter(cpu, entry): sets up the frame (callee-saved registers, then
+ *     FRAME_SIZE bytes of slots), RBX = cpu, RBP and FRAME_BASE from the
+ *     counters, the guest registers into r8-r15, and jumps to entry;
+ *   rt_leave (RDX: the TB leaving): writes registers and counters back and
+ *     returns RDX from rt_enter;
+ *   rt_leave_next (RDX): the same, but first asks dbt_jit_next for a block
+ *     to go on to, and jumps there if there is one;
+ *   rt_call_fn (RSI: the Insn; cpu->eip and next_eip set): counts the call
+ *     in the statistics, writes registers and counters back, calls the
+ *     instruction's handler, sets EIP to next_eip and takes registers and
+ *     counters up again;
+ *   rt_call_exec (RSI; cpu->eip set): the same through exec_insn (which
+ *     counts the instruction itself), then retires it from run_left. */
+_Static_assert(offsetof(Insn, op) < 128 && offsetof(Insn, fn) < 128,
+               "the runtime reaches Insn fields with 8-bit displacements");
+static void emit_runtime(Jit *j, DbtStats *stats) {
+    Emit em = {.buf = j->rw, .p = j->rw, .end = j->rw + j->size}, *e = &em;
+    const uint8_t *rx = j->rx;
+#define RX_HERE (rx + (e->p - e->buf))
+    j->rt_enter = RX_HERE;
+    e8(e, 0x53), e8(e, 0x55); /* push rbx, push rbp */
+    for (int r = 4; r < 8; r++)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r));            /* push r12..r15 */
+    e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, FRAME_SIZE); /* sub rsp, FRAME_SIZE */
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB);                    /* mov rbx, rdi */
+    jit_sync_in(e, 0);
+    g_reload(e, 0, 8);
+    e8(e, 0xFF), e8(e, 0xE6); /* jmp rsi */
+
+    j->rt_leave = RX_HERE;
+    g_spill(e, 0, 8);
+    jit_sync_out(e, 0);
+    uint8_t *leave_spilled = e->p;
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xD0);                    /* mov rax, rdx */
+    e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, FRAME_SIZE); /* add rsp, FRAME_SIZE */
+    for (int r = 7; r >= 4; r--)
+        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
+    e8(e, 0x5D), e8(e, 0x5B);                      /* pop rbp, pop rbx */
+    e8(e, 0xC3);                                   /* ret */
+
+    j->rt_leave_next = RX_HERE;
+    rsp_slot(e, 0x89, EDX, FRAME_TB); /* mov [rsp+tb], rdx */
+    g_spill(e, 0, 8);
+    jit_sync_out(e, 0);
+    mov_rdi_rbx(e);
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xD6); /* mov rsi, rdx */
+    call_abs(e, (const void *)dbt_jit_next);
+    e8(e, 0x48), e8(e, 0x85), e8(e, 0xC0); /* test rax, rax */
+    uint8_t *none = jcc_fwd(e, CC_E);
+    e8(e, 0x48), e8(e, 0x89), e8(e, 0xC7); /* mov rdi, rax */
+    jit_sync_in(e, 0);
+    g_reload(e, 0, 8);
+    e8(e, 0xFF), e8(e, 0xE7); /* jmp rdi */
+    patch(e, none, e->p);
+    rsp_slot(e, 0x8B, EDX, FRAME_TB); /* mov rdx, [rsp+tb] */
+    patch(e, jmp_fwd(e), leave_spilled);
+
+    for (int exec = 0; exec < 2; exec++) {
+        if (exec)
+            j->rt_call_exec = RX_HERE;
+        else
+            j->rt_call_fn = RX_HERE;
+        /* inc qword [core_calls + op * 8] */
+        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x46),
+            e8(e, (uint8_t)offsetof(Insn, op)); /* movzx eax, [rsi+op] */
+        mov_r64_imm(e, ECX, (uint64_t)(uintptr_t)stats->core_calls);
+        e8(e, 0x48), e8(e, 0xFF), e8(e, 0x04), e8(e, 0xC1); /* inc qword [rcx+rax*8] */
+        /* Inside: the return address and 8 bytes of alignment above the frame. */
+        e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, 8); /* sub rsp, 8 */
+        g_spill(e, 0, 8);
+        jit_sync_out(e, 16);
+        mov_rdi_rbx(e);
+        if (exec) {
+            call_abs(e, (const void *)exec_insn);
+            g_reload(e, 0, 8);
+            add_m64_imm(e, OFF(run_left), -1);
+        } else {
+            e8(e, 0xFF), e8(e, 0x56), e8(e, (uint8_t)offsetof(Insn, fn)); /* call [rsi+fn] */
+            g_reload(e, 0, 8);
+            mov_r_m(e, EAX, OFF(next_eip));
+            mov_m_r(e, OFF(eip), EAX);
+        }
+        jit_sync_in(e, 16);
+        e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, 8); /* add rsp, 8 */
+        e8(e, 0xC3);                                     /* ret */
+    }
+#undef RX_HERE
+    j->used = j->rt_size = ((size_t)(e->p - e->buf) + 63) & ~(size_t)63;
+    if (j->perf_map)
+        fprintf(j->perf_map, "%lx %zx bt86-jit-runtime\n", (unsigned long)(uintptr_t)rx,
+                (size_t)(e->p - e->buf));
+}
+
+TB *jit_run(Jit *j, CPU *cpu, TB *tb) {
+    TB *(*enter)(CPU *, const uint8_t *) = (TB * (*)(CPU *, const uint8_t *))(void *)j->rt_enter;
+    return enter(cpu, tb->jit);
+}
+
 bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
+    if (!j->rt_enter) emit_runtime(j, stats);
     if (j->size - j->used < JIT_MAX_BLOCK) return false;
     static Gen gen; /* one translation at a time (single CPU) */
     Gen *g = &gen;
     memset(g, 0, sizeof *g);
     g->stats = stats;
+    g->jit = j;
     g->e.buf = g->e.p = j->rw + j->used;
     g->e.end = j->rw + j->size;
+    g->rx_base = j->rx + j->used;
     g->flat = (tb->flags & TBF_FLAT) != 0;
     g->fs_ok = (tb->flags & TBF_FS) != 0;
     g->gs_ok = (tb->flags & TBF_GS) != 0;
@@ -1944,17 +2058,9 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->flags_kind = -1;
     Emit *e = &g->e;
 
-    /* push rbx, rbp, r12-r15 (callee-saved) and one slot for icount +
-     * run_left (RSP 16-aligned at calls); rbx = cpu; rbp = run_left; the
-     * guest registers into r8-r15. */
-    e8(e, 0x53), e8(e, 0x55);
-    for (int r = 4; r < 8; r++)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r));
-    e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, 8); /* sub rsp, 8 */
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB);           /* mov rbx, rdi */
-    jit_sync_in(e);
-    g_reload(e, 0, 8);
-    uint8_t *entry = e->p; /* chained jumps enter here, guest registers in host ones */
+    /* Blocks are entered (rt_enter, chained jumps, lookups) with the
+     * guest registers in host ones and the frame set up. */
+    uint8_t *entry = e->p;
 
     uint32_t eip = tb->eip;
     int pending = 0;
@@ -2055,29 +2161,14 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     }
     /* Back to the dispatcher: from exits it may link or whose address
      * cache entry it may fill (ret_label), and from the rest (exit_label)
-     * only when dbt_jit_next finds no compiled block to go on to. */
+     * only when dbt_jit_next finds no compiled block to go on to. RDX says
+     * which block is leaving. */
     uint8_t *ret_label = e->p;
-    g_spill(e, 0, 8);
-    jit_sync_out(e);
-    uint8_t *ret_spilled = e->p;
-    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)tb);    /* the TB that ran last */
-    e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, 8); /* add rsp, 8 */
-    for (int r = 7; r >= 4; r--)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
-    e8(e, 0x5D), e8(e, 0x5B);                      /* pop rbp, pop rbx */
-    e8(e, 0xC3);                                   /* ret */
+    mov_r64_imm(e, EDX, (uint64_t)(uintptr_t)tb);
+    rel_to_rt(g, 0xE9, j->rt_leave);
     uint8_t *exit_label = e->p;
-    g_spill(e, 0, 8);
-    jit_sync_out(e);
-    mov_rdi_rbx(e);
-    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)tb);
-    call_abs(e, (const void *)dbt_jit_next);
-    e8(e, 0x48), e8(e, 0x85), e8(e, 0xC0); /* test rax, rax */
-    patch(e, jcc_fwd(e, CC_E), ret_spilled);
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xC7); /* mov rdi, rax */
-    jit_sync_in(e);
-    g_reload(e, 0, 8);
-    e8(e, 0xFF), e8(e, 0xE7); /* jmp rdi */
+    mov_r64_imm(e, EDX, (uint64_t)(uintptr_t)tb);
+    rel_to_rt(g, 0xE9, j->rt_leave_next);
     for (int i = 0; i < nto_ret; i++)
         patch(e, to_ret[i], ret_label);
     if (nto_lookup) {
@@ -2097,8 +2188,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     if (e->full) return false;
     size_t len = (size_t)(e->p - e->buf);
     uint8_t *rx = j->rx + j->used;
-    tb->jit = (JitFn)(void *)rx;
-    tb->chain_entry = rx + (entry - e->buf);
+    tb->jit = rx + (entry - e->buf);
     for (int k = 0; k < 2; k++) {
         tb->jmp_site[k] = site[k];
         tb->jmp_eip[k] = known_eip[k];
@@ -2129,7 +2219,7 @@ bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
     }
     uint32_t n = dst->n;
     memcpy(site + SITE_IMM, &n, 4);
-    int32_t rel = (int32_t)(dst->chain_entry - (rx_of(j, site) + SITE_LEN));
+    int32_t rel = (int32_t)(dst->jit - (rx_of(j, site) + SITE_LEN));
     memcpy(site + SITE_JMP + 1, &rel, 4);
     return true;
 }
@@ -2172,6 +2262,10 @@ bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
 }
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j, (void)src, (void)k;
+}
+TB *jit_run(Jit *j, CPU *cpu, TB *tb) {
+    (void)j, (void)cpu;
+    return tb;
 }
 void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
     (void)j, (void)jc, (void)hits;

@@ -20,10 +20,6 @@
 #define TBF_GS        32u /* the same for GS */
 
 typedef struct TB TB;
-/* Host code of a block: runs its instructions as tb_exec does, possibly
- * followed by blocks chained to it directly (see jit_x86_64.c); returns the
- * TB whose code ran last. */
-typedef TB *(*JitFn)(CPU *cpu);
 struct TB {
     /* key */
     uintptr_t host_pc; /* host address of the first guest byte */
@@ -47,8 +43,10 @@ struct TB {
     uint32_t n;          /* instructions */
     bool ends_sensitive; /* its last instruction ends blocks and is not a plain branch
                             (I/O, STI, POPF, ...): the dispatcher asks the PIC after it */
-    JitFn jit;           /* host code for the block (jit engine), or NULL */
-    uint32_t execs;      /* executions before it was compiled */
+    /* Host code for the block (jit engine), or NULL: entered through
+     * jit_run, chained jumps and the inline lookup. */
+    const uint8_t *jit;
+    uint32_t execs; /* executions before it was compiled */
     /* Direct chaining of host code (jit): exit k (0: fall through, 1: the
      * other way) of a block that ends with a near branch or in the middle
      * of straight-line code can jump straight into the next block's host
@@ -61,7 +59,6 @@ struct TB {
     TB *jmp_dest[2];
     uintptr_t jmp_in;
     uintptr_t jmp_in_next[2];
-    const uint8_t *chain_entry; /* host code entry for chained jumps */
     Insn insns[];
 };
 
@@ -75,14 +72,14 @@ struct TB {
  * data would evict one version for the other at every system call. The
  * entry repeats what the inline lookup checks, so that it reads one cache
  * line instead of the TB's three. */
-#define JC_BITS 15
+#define JC_BITS 17
 #define JC_SIZE (1u << JC_BITS)
 typedef struct JcEntry {
     uint32_t lin;
     uint32_t flags; /* tb->flags */
     TB *tb;
     uintptr_t host_pc;    /* tb->host_pc */
-    const uint8_t *entry; /* tb->chain_entry (NULL: not compiled) */
+    const uint8_t *entry; /* tb->jit (NULL: not compiled) */
 } JcEntry;
 _Static_assert(TBF_GS < 64, "jc_salt: mode bits fit in 6 bits");
 static inline uint32_t jc_salt(uint32_t flags) {
@@ -99,7 +96,7 @@ static inline void jc_set(JcEntry *j, uint32_t lin, TB *tb) {
     j->flags = tb->flags;
     j->tb = tb;
     j->host_pc = tb->host_pc;
-    j->entry = tb->chain_entry;
+    j->entry = tb->jit;
 }
 static inline bool jc_matches(const JcEntry *j, uint32_t cs_base, uint32_t lin, uint32_t flags,
                               const uint8_t *host) {
@@ -155,6 +152,10 @@ void jit_reset(Jit *j);
  * stats->core_calls. */
 struct DbtStats;
 bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
+/* Run tb's host code, possibly followed by blocks chained to it (see
+ * jit_x86_64.c), as tb_exec would run its instructions; returns the TB
+ * whose code ran last. */
+TB *jit_run(Jit *j, CPU *cpu, TB *tb);
 /* Make exit k of src jump to dst's host code (false: that exit never
  * leads to dst's EIP) / back to the dispatcher. */
 bool jit_chain(Jit *j, TB *src, int k, const TB *dst);
