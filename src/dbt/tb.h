@@ -72,7 +72,7 @@ struct TB {
  * data would evict one version for the other at every system call. The
  * entry repeats what the inline lookup checks, so that it reads one cache
  * line instead of the TB's three. */
-#define JC_BITS 17
+#define JC_BITS 16
 #define JC_SIZE (1u << JC_BITS)
 typedef struct JcEntry {
     uint32_t lin;
