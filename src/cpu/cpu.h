@@ -150,7 +150,7 @@ typedef enum CcOp {
 } CcOp;
 
 typedef struct LazyFlags {
-    CcOp op;
+    uint8_t op;   /* CcOp (one byte: generated code writes op and size with one store) */
     uint8_t size; /* operand size in bytes: 1, 2 or 4 */
     uint32_t res, a, b;
 } LazyFlags;

@@ -491,20 +491,21 @@ static void jit_block(Dbt *d, TB *tb) {
 }
 
 /* Chain exit k of src's host code straight to dst's when that is safe
- * forever (until one of them dies): same page of the same address space
+ * forever (until one of them dies): same CS and mode bits, the target
+ * inside the CS limit, and either the same page of the same address space
  * (so a page-table change cannot make the jump wrong: code on this page
- * runs only after a lookup through its current mapping), same CS and mode
- * bits, and the target inside the CS limit. */
+ * runs only after a lookup through its current mapping) or an exit whose
+ * code checks the TLB's mapping of the target first (jit_chain decides). */
 static void jit_link(Dbt *d, TB *src, int k, TB *dst) {
     CPU *cpu = d->cpu;
     if (!src->jmp_site[k] || src->jmp_dest[k] || src->flags != dst->flags ||
         src->cs_base != dst->cs_base)
         return;
     uint32_t src_lin = src->cs_base + src->eip, dst_lin = dst->cs_base + dst->eip;
-    if ((src_lin ^ dst_lin) & ~0xFFFu) return;
-    if (src->host_pc - (src_lin & 0xFFF) != dst->host_pc - (dst_lin & 0xFFF)) return;
+    bool same_page = !((src_lin ^ dst_lin) & ~0xFFFu) &&
+                     src->host_pc - (src_lin & 0xFFF) == dst->host_pc - (dst_lin & 0xFFF);
     if (dst->eip + dst->size - 1 > cpu->seg[SEG_CS].limit) return;
-    if (!jit_chain(d->jit, src, k, dst)) return;
+    if (!jit_chain(d->jit, src, k, dst, same_page)) return;
     src->jmp_dest[k] = dst;
     src->jmp_in_next[k] = dst->jmp_in;
     dst->jmp_in = (uintptr_t)src | (uintptr_t)k;

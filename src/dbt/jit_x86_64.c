@@ -30,9 +30,11 @@
  * (cpu->block_break: invalidation, MMIO, ...).
  *
  * Block exits after straight-line code and near branches go on without
- * the dispatcher: to a patched direct jump into the next block (same page,
- * see jit_link) or, for returns, indirect branches and other pages, through
- * an inline lookup in the dispatcher's virtual-address cache (emit_lookup).
+ * the dispatcher: to a patched direct jump into the next block (on the
+ * same page, or on another one behind a check of the TLB's mapping of the
+ * target: see emit_site, jit_link) or, for returns and indirect branches,
+ * through an inline lookup in the dispatcher's virtual-address cache
+ * (emit_lookup).
  *
  * Code memory is W^X: one memfd mapped twice, writable for the generator
  * and executable for the CPU, never both on one mapping. On a host that is
@@ -238,9 +240,6 @@ static void rbx_imm(Emit *e, uint8_t opc, int ext, int32_t off, uint32_t imm, in
 }
 static void mov_m_imm(Emit *e, int32_t off, uint32_t imm) {
     rbx_imm(e, 0xC7, 0, off, imm, 4);
-}
-static void mov_m8_imm(Emit *e, int32_t off, uint8_t imm) {
-    rbx_imm(e, 0xC6, 0, off, imm, 1);
 }
 static void mov_r_imm(Emit *e, int r, uint32_t imm) {
     e8(e, (uint8_t)(0xB8 + r));
@@ -450,49 +449,58 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
     if (!exec) count(e, 1);
 }
 
+/* lf.op and lf.size with one store: mov dword [lf.op], op | size << 8
+ * (the two bytes after them are padding; a 32-bit store avoids the 16-bit
+ * immediate's length-changing prefix, which stalls Intel decoders). */
+_Static_assert(offsetof(LazyFlags, size) == offsetof(LazyFlags, op) + 1 &&
+                   offsetof(LazyFlags, res) >= offsetof(LazyFlags, op) + 4,
+               "lf.op, lf.size adjacent, then padding");
+static void set_lf_kind(Emit *e, CcOp op, unsigned size) {
+    mov_m_imm(e, OFF(lf.op), (uint32_t)op | size << 8);
+}
+
 /* Lazy flags of a 32-bit logic result in EAX (CC_LOGIC: CF = OF = AF = 0,
  * SF/ZF/PF from the result). Its operands are not recorded: nothing reads
  * them for CC_LOGIC (flags.c), so the two stores are saved. */
 static void emit_lf_logic(Gen *g) {
     Emit *e = &g->e;
-    _Static_assert(sizeof(CcOp) == 4, "CcOp is stored as 32 bits");
-    mov_m_imm(e, OFF(lf.op), (uint32_t)CC_LOGIC);
-    mov_m8_imm(e, OFF(lf.size), 4);
+    set_lf_kind(e, CC_LOGIC, 4);
     mov_m_r(e, OFF(lf.res), EAX);
 }
 
 /* ALU kinds as in ModRM.reg / opcode bits 3-5. */
 enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
 
-/* EAX = EAX op ECX with the core's lazy flags. Returns false for ADC/SBB. */
-static bool emit_alu(Gen *g, int kind) {
+/* EAX = EAX op ECX with the core's lazy flags, for operands of `size`
+ * bytes (zero-extended in EAX and ECX; the result is masked to the size).
+ * Returns false for ADC/SBB. */
+static bool emit_alu_sized(Gen *g, int kind, unsigned size) {
     Emit *e = &g->e;
+    CcOp cc = CC_LOGIC;
     switch (kind) {
     case K_ADD:
-        mov_m_r(e, OFF(lf.a), EAX);
-        mov_m_r(e, OFF(lf.b), ECX);
-        alu_rr(e, 0x01, EAX, ECX);
-        mov_m_imm(e, OFF(lf.op), CC_ADD);
-        mov_m8_imm(e, OFF(lf.size), 4);
-        mov_m_r(e, OFF(lf.res), EAX);
-        return true;
     case K_SUB:
     case K_CMP:
         mov_m_r(e, OFF(lf.a), EAX);
         mov_m_r(e, OFF(lf.b), ECX);
-        alu_rr(e, 0x29, EAX, ECX);
-        mov_m_imm(e, OFF(lf.op), CC_SUB);
-        mov_m8_imm(e, OFF(lf.size), 4);
-        mov_m_r(e, OFF(lf.res), EAX);
-        return true;
+        alu_rr(e, kind == K_ADD ? 0x01 : 0x29, EAX, ECX);
+        cc = kind == K_ADD ? CC_ADD : CC_SUB;
+        break;
     case K_OR: alu_rr(e, 0x09, EAX, ECX); break;
     case K_AND:
     case K_TEST: alu_rr(e, 0x21, EAX, ECX); break;
     case K_XOR: alu_rr(e, 0x31, EAX, ECX); break;
     default: return false;
     }
-    emit_lf_logic(g);
+    if (size < 4) e8(e, 0x25), e32(e, size == 1 ? 0xFFu : 0xFFFFu); /* and eax, mask */
+    set_lf_kind(e, cc, size);
+    mov_m_r(e, OFF(lf.res), EAX);
     return true;
+}
+
+/* EAX = EAX op ECX with the core's lazy flags. Returns false for ADC/SBB. */
+static bool emit_alu(Gen *g, int kind) {
+    return emit_alu_sized(g, kind, 4);
 }
 
 /* Remember which inline operation recorded the lazy flags (emit_alu's callers). */
@@ -753,10 +761,7 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
         }
         e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
     }
-    emit_alu(g, kind);
-    e8(e, 0x25), e32(e, mask); /* and eax, mask */
-    mov_m_r(e, OFF(lf.res), EAX);
-    mov_m8_imm(e, OFF(lf.size), (uint8_t)size);
+    emit_alu_sized(g, kind, size);
     g->flags_kind = kind;
     g->flags_size = size;
     if (writes) {
@@ -850,7 +855,7 @@ static void emit_cond(Gen *g, unsigned cc) {
         uint8_t *slow[4], *done[3];
         /* The flags are in EFLAGS itself (after SAHF, POPF, BT, ...): test
          * the bits of the condition there. */
-        cmp_m_imm(e, OFF(lf.op), CC_EFLAGS);
+        cmp_m8_imm(e, OFF(lf.op), CC_EFLAGS);
         uint8_t *not_eflags = jcc_fwd(e, CC_NE);
         mov_r_m(e, EAX, OFF(eflags));
         static const uint32_t bits[6] = {FL_OF, FL_CF, FL_ZF, FL_CF | FL_ZF, FL_SF, FL_PF};
@@ -874,7 +879,7 @@ static void emit_cond(Gen *g, unsigned cc) {
         patch(e, not_eflags, e->p);
         cmp_m8_imm(e, OFF(lf.size), 4);
         slow[0] = jcc_fwd(e, CC_NE);
-        mov_r_m(e, EAX, OFF(lf.op));
+        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, OFF(lf.op)); /* movzx eax, byte [lf.op] */
         static const struct {
             CcOp op;
             uint8_t insn; /* add/cmp eax, [lf.b] (03/3B) or 0: test of the result */
@@ -934,7 +939,7 @@ static void emit_carry(Gen *g) {
          * INC, DEC or a handler that materialized it), 0 (logic), or from a
          * 32-bit ADD/SUB repeated on the host; anything else: cpu_cf. */
         uint8_t *call[2], *done[3], *in_eflags[3];
-        mov_r_m(e, EAX, OFF(lf.op));
+        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, OFF(lf.op)); /* movzx eax, byte [lf.op] */
         static const CcOp kept[3] = {CC_EFLAGS, CC_INC, CC_DEC};
         for (int k = 0; k < 3; k++) {
             e8(e, 0x3D), e32(e, (uint32_t)kept[k]); /* cmp eax, op */
@@ -1027,9 +1032,9 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
         g_set(e, dst, EAX);
     if (!g->flags_dead) {
         mov_m_r(e, OFF(lf.res), EAX);
-        mov_m8_imm(e, OFF(lf.size), 4);
-        add_r_imm(e, ESI, kind == K_ADC ? CC_ADD : CC_SUB); /* + 1 with a carry in */
-        mov_m_r(e, OFF(lf.op), ESI);
+        /* op + 1 with a carry in, and size 4: one store */
+        add_r_imm(e, ESI, (kind == K_ADC ? CC_ADD : CC_SUB) | 4u << 8);
+        mov_m_r(e, OFF(lf.op), ESI); /* with the padding after lf.size */
     }
     g->flags_kind = -1;
     if (s) s->resume = e->p;
@@ -1083,8 +1088,7 @@ static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, in
         mov_m_r(e, OFF(lf.a), ESI);
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m_imm(e, OFF(lf.b), c);
-        mov_m_imm(e, OFF(lf.op), (uint32_t)cc);
-        mov_m8_imm(e, OFF(lf.size), (uint8_t)size);
+        set_lf_kind(e, cc, size);
     }
     g->flags_kind = -1;
     s->resume = e->p;
@@ -1172,9 +1176,14 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         *done = true;
         return true;
     }
-    if (op == 0xFA) { /* CLI at CPL 0: never faults */
+    if (op == 0xFA || op == 0xFB) {
+        /* CLI, and STI inside a block (tb_translate: the block ends after
+         * the instruction under its shadow), at CPL 0: never fault */
         if (((g->tb_flags >> TBF_CPL_SHIFT) & 3) != 0) return true;
-        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~(uint32_t)FL_IF); /* and [eflags], ~IF */
+        if (op == 0xFA)
+            e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~(uint32_t)FL_IF); /* and [eflags], ~IF */
+        else
+            e8(e, 0x81), m_rbx(e, 1, OFF(eflags)), e32(e, FL_IF); /* or [eflags], IF */
         *done = true;
         return true;
     }
@@ -1214,8 +1223,7 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
             store_host(e, EAX);
             if (!g->flags_dead) {
                 mov_m_r(e, OFF(lf.res), EAX);
-                mov_m_imm(e, OFF(lf.op), CC_ADD);
-                mov_m8_imm(e, OFF(lf.size), 4);
+                set_lf_kind(e, CC_ADD, 4);
             }
             set_flags_kind(g, g->flags_dead ? -1 : K_ADD);
         } else {
@@ -1226,8 +1234,7 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
                 e8(e, 0x89), e8(e, 0xF1);  /* mov ecx, esi */
                 alu_rr(e, 0x29, ECX, EAX); /* sub ecx, eax */
                 mov_m_r(e, OFF(lf.res), ECX);
-                mov_m_imm(e, OFF(lf.op), CC_SUB);
-                mov_m8_imm(e, OFF(lf.size), 4);
+                set_lf_kind(e, CC_SUB, 4);
             }
             e8(e, 0x89), e8(e, 0xF9);  /* mov ecx, edi */
             alu_rr(e, 0x39, ESI, EAX); /* cmp esi, eax */
@@ -1507,8 +1514,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             g->flags_kind = -1;
         } else {
             mov_m_r(e, OFF(lf.res), EAX);
-            mov_m_imm(e, OFF(lf.op), CC_SUB);
-            mov_m8_imm(e, OFF(lf.size), 4);
+            set_lf_kind(e, CC_SUB, 4);
             set_flags_kind(g, K_SUB);
         }
         return true;
@@ -1554,8 +1560,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g_set(e, r, EAX);
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m_imm(e, OFF(lf.b), 1);
-        mov_m_imm(e, OFF(lf.op), op < 0x48 ? CC_INC : CC_DEC);
-        mov_m8_imm(e, OFF(lf.size), 4);
+        set_lf_kind(e, op < 0x48 ? CC_INC : CC_DEC, 4);
         g->flags_kind = -1;
         return true;
     }
@@ -1575,8 +1580,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         mov_m_r(e, OFF(lf.a), EAX);
         e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
         g_set(e, in->rm, EAX);
-        mov_m_imm(e, OFF(lf.op), (uint32_t)cc[in->reg - 4]);
-        mov_m8_imm(e, OFF(lf.size), 4);
+        set_lf_kind(e, cc[in->reg - 4], 4);
         mov_m_r(e, OFF(lf.res), EAX);
         mov_m_imm(e, OFF(lf.b), c);
         g->flags_kind = -1; /* the inline Jcc does not rebuild shift flags */
@@ -1601,8 +1605,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g_set(e, in->rm, EAX);
         if (!g->flags_dead) {
             mov_m_r(e, OFF(lf.res), EAX);
-            mov_m_imm(e, OFF(lf.op), (uint32_t)cc[in->reg - 4]);
-            mov_m8_imm(e, OFF(lf.size), 4);
+            set_lf_kind(e, cc[in->reg - 4], 4);
         }
         patch(e, zero, e->p);
         g->flags_kind = -1;
@@ -1823,19 +1826,29 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
     return true;
 }
 
-/* A chaining site: cmp rbp, imm32 (run_left against the target's length);
- * jb; jmp rel32 (to the target's chain entry once chained; both jumps
- * first lead to the same place: fix[0] and fix[1], to be patched). A guarded site is preceded by
- * cmp dword [rbx+eip], imm32 (the target's EIP); jne: for exits whose EIP is known only when the
- * code runs (returns, indirect branches, branches through a handler). jit_chain tells the two apart
- * by their first byte. */
-#define SITE_IMM  3  /* offset of the length imm32 */
-#define SITE_JB   7  /* offset of the jb */
-#define SITE_JMP  13 /* offset of the jmp */
-#define SITE_LEN  18
-#define GUARD_EIP 6  /* offset of the EIP imm32 in the guard */
-#define GUARD_LEN 16 /* the guard's length */
-#define GUARD_OPC 0x81
+/* A chaining site (JMP_SITE_PLAIN): cmp rbp, imm32 (run_left against the
+ * target's length); jb; jmp rel32 (to the target's code once chained; both
+ * jumps first lead to the same place: fix[0] and fix[1], to be patched).
+ * It is reached with EIP known, and only on the block's page.
+ * JMP_SITE_EIP: preceded by cmp dword [rbx+eip], imm32 (the target's
+ * EIP); jne: for exits whose EIP is known only when the code runs
+ * (returns, indirect branches, branches through a handler).
+ * JMP_SITE_FAR: a direct branch to another page, preceded by a check of
+ * the TLB entry of the target's page: cmp dword [rbx+tag], imm32 (the
+ * page; TLB_TAG_NONE while unchained); jne; mov rax, imm64 (the addend
+ * that maps the page to the target's bytes); cmp rax, [rbx+addend]; jne.
+ * Both jne lead out; so a page-table change cannot make the jump wrong. */
+enum { JMP_SITE_PLAIN, JMP_SITE_EIP, JMP_SITE_FAR };
+#define SITE_IMM     3  /* offset of the length imm32 */
+#define SITE_JB      7  /* offset of the jb */
+#define SITE_JMP     13 /* offset of the jmp */
+#define SITE_LEN     18
+#define GUARD_EIP    6  /* offset of the EIP imm32 in the EIP guard */
+#define GUARD_LEN    16 /* the EIP guard's length */
+#define FAR_TAG      6  /* offset of the page imm32 in the TLB guard */
+#define FAR_ADDEND   18 /* offset of the addend imm64 */
+#define FAR_LEN      39 /* the TLB guard's length */
+#define TLB_TAG_NONE 1u /* never a TLB tag (page-aligned or TLB_INVALID) */
 
 static uint8_t *emit_site(Gen *g, uint8_t *fix[2]) {
     Emit *e = &g->e;
@@ -1848,10 +1861,31 @@ static uint8_t *emit_site(Gen *g, uint8_t *fix[2]) {
 static uint8_t *emit_guarded_site(Gen *g, uint8_t **jne, uint8_t *fix[2]) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
-    e8(e, GUARD_OPC);
+    e8(e, 0x81);
     m_rbx32(e, 7, OFF(eip));
     e32(e, 0);
     *jne = jcc_fwd(e, CC_NE);
+    emit_site(g, fix);
+    return site;
+}
+/* The TLB entry (g's CPL) of the page of linear address lin. */
+static int32_t tlb_entry_off(const Gen *g, uint32_t lin) {
+    return (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
+                     ((g->user ? TLB_SIZE : 0) + ((lin >> 12) & (TLB_SIZE - 1))) *
+                         sizeof(TlbEntry));
+}
+static uint8_t *emit_far_site(Gen *g, uint32_t target, uint8_t *fix[4]) {
+    Emit *e = &g->e;
+    uint8_t *site = e->p;
+    int32_t ent = tlb_entry_off(g, target);
+    e8(e, 0x81);
+    m_rbx32(e, 7, ent + (int32_t)offsetof(TlbEntry, tag_read));
+    e32(e, TLB_TAG_NONE); /* cmp dword [tag], page */
+    fix[2] = jcc_fwd(e, CC_NE);
+    mov_r64_imm(e, EAX, 0);
+    e8(e, 0x48), e8(e, 0x3B);
+    m_rbx32(e, EAX, ent + (int32_t)offsetof(TlbEntry, addend)); /* cmp rax, [addend] */
+    fix[3] = jcc_fwd(e, CC_NE);
     emit_site(g, fix);
     return site;
 }
@@ -1919,11 +1953,10 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
     e8(e, 0xFF), e8(e, 0xE7);              /* jmp rdi */
 }
 
-/* Whether exit k of tb (0: falls through, 1: the branch) may use the
- * inline lookup: when its target varies (returns, indirect branches) or
- * lies on another page (a direct jump there is never patched, see
- * jit_link); same-page targets are left to the dispatcher, which patches
- * a direct jump after the first time. */
+/* Whether exit k of tb (0: falls through, 1: the branch) leaves its page
+ * or has a target that varies (returns, indirect branches): those use the
+ * inline lookup, or for a direct branch a site with a TLB check
+ * (JMP_SITE_FAR); same-page targets get plain sites. */
 static bool exit_wants_lookup(const TB *tb, int k) {
     const Insn *last = &tb->insns[tb->n - 1];
     uint32_t page = (tb->cs_base + tb->eip) & ~0xFFFu;
@@ -1938,6 +1971,56 @@ static bool exit_wants_lookup(const TB *tb, int k) {
         target = end + last->imm;
     }
     return ((tb->cs_base + target) & ~0xFFFu) != page;
+}
+
+/* After a load of ES, DS, FS or GS inside a block: leave it when the mode
+ * bits changed (the rest of the block, its links and its inline lookup
+ * were generated for tb's). In a TBF_FLAT block only the loaded segment
+ * can have changed them, so only its part of tb_flags (dbt.c) is checked,
+ * inline: DS and ES must still be flat, FS and GS still 4 GiB data
+ * segments or still not. */
+static void emit_mode_check(Gen *g, const Insn *in) {
+    Emit *e = &g->e;
+    if (!(g->tb_flags & TBF_FLAT)) {
+        call_pure(e, (const void *)dbt_tb_flags_now);
+        e8(e, 0x3D), e32(e, g->tb_flags); /* cmp eax, tb->flags */
+        exit_if(g, CC_NE);
+        return;
+    }
+    unsigned op = in->op;
+    int sreg = op == 0x8E    ? in->reg
+               : op == 0x07  ? SEG_ES
+               : op == 0x1F  ? SEG_DS
+               : op == 0x1A1 ? SEG_FS
+                             : SEG_GS;
+    int32_t seg = (int32_t)(offsetof(CPU, seg) + (size_t)sreg * sizeof(SegReg));
+    int32_t base = seg + (int32_t)offsetof(SegReg, base),
+            limit = seg + (int32_t)offsetof(SegReg, limit),
+            flags = seg + (int32_t)offsetof(SegReg, flags);
+    const uint32_t kind = SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN, data4g = SF_P | ST_WRITABLE;
+    if (sreg == SEG_DS || sreg == SEG_ES) { /* seg_flat */
+        cmp_m_imm(e, base, 0);
+        exit_if(g, CC_NE);
+        cmp_m_imm(e, limit, 0xFFFFFFFFu);
+        exit_if(g, CC_NE);
+        mov_r_m(e, EAX, flags);
+        e8(e, 0x25), e32(e, kind | SF_DB);   /* and eax, kind | DB */
+        e8(e, 0x3D), e32(e, data4g | SF_DB); /* cmp eax, data4g | DB */
+        exit_if(g, CC_NE);
+        return;
+    }
+    bool want = (g->tb_flags & (sreg == SEG_FS ? TBF_FS : TBF_GS)) != 0; /* seg_4g */
+    cmp_m_imm(e, limit, 0xFFFFFFFFu);
+    uint8_t *not4g = NULL;
+    if (want)
+        exit_if(g, CC_NE);
+    else
+        not4g = jcc_fwd(e, CC_NE);
+    mov_r_m(e, EAX, flags);
+    e8(e, 0x25), e32(e, kind);   /* and eax, kind */
+    e8(e, 0x3D), e32(e, data4g); /* cmp eax, data4g */
+    exit_if(g, want ? CC_NE : CC_E);
+    patch(e, not4g, e->p);
 }
 
 /* The runtime (see struct Jit), generated at the start of the buffer:
@@ -2091,13 +2174,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
                 exit_if(g, CC_NE);
                 g->var = jmp_fwd(e);
             }
-            if (insn_loads_data_seg(in)) {
-                /* The rest of the block, its links and its inline lookup
-                 * were generated for tb's mode bits. */
-                call_pure(e, (const void *)dbt_tb_flags_now);
-                e8(e, 0x3D), e32(e, tb->flags); /* cmp eax, tb->flags */
-                exit_if(g, CC_NE);
-            }
+            if (insn_loads_data_seg(in)) emit_mode_check(g, in);
         }
         eip = next;
     }
@@ -2111,6 +2188,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     bool chain_ok = !tb->ends_sensitive;
     bool lookup_ok = chain_ok && j->jc && tb->cs_base == 0;
     uint8_t *site[2] = {NULL, NULL};
+    uint8_t kind[2] = {JMP_SITE_PLAIN, JMP_SITE_PLAIN};
     uint8_t *to_lookup[4], *to_ret[8];
     int nto_lookup = 0, nto_ret = 0;
     if (pending) { /* straight-line code: exit 0 */
@@ -2121,21 +2199,25 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     for (int k = 0; k < 2; k++) {
         if (!g->known[k]) continue;
         patch(e, g->known[k], e->p);
-        if (exit_wants_lookup(tb, k) || !chain_ok) {
+        if (!chain_ok) {
             mov_m_imm(e, OFF(eip), known_eip[k]);
-            if (lookup_ok)
-                to_lookup[nto_lookup++] = jmp_fwd(e);
-            else if (chain_ok)
-                to_ret[nto_ret++] = jmp_fwd(e);
-            else
-                exit_always(g);
+            exit_always(g);
+        } else if (exit_wants_lookup(tb, k) && !lookup_ok) {
+            mov_m_imm(e, OFF(eip), known_eip[k]);
+            to_ret[nto_ret++] = jmp_fwd(e);
         } else {
-            uint8_t *fix[2];
-            site[k] = emit_site(g, fix);
-            for (int i = 0; i < 2; i++)
+            /* The dispatcher links the site when it sees this exit. */
+            uint8_t *fix[4] = {NULL, NULL, NULL, NULL};
+            if (exit_wants_lookup(tb, k)) {
+                site[k] = emit_far_site(g, known_eip[k], fix);
+                kind[k] = JMP_SITE_FAR;
+            } else {
+                site[k] = emit_site(g, fix);
+            }
+            for (int i = 0; i < 4; i++)
                 patch(e, fix[i], e->p);
             mov_m_imm(e, OFF(eip), known_eip[k]);
-            to_ret[nto_ret++] = jmp_fwd(e); /* the dispatcher links the site */
+            to_ret[nto_ret++] = jmp_fwd(e);
         }
     }
     if (g->var && !chain_ok) {
@@ -2150,6 +2232,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         for (int k = 0; k < 2; k++) {
             uint8_t *fix[2], *jne;
             site[k] = emit_guarded_site(g, &jne, fix);
+            kind[k] = JMP_SITE_EIP;
             for (int i = 0; i < 2; i++)
                 to_ret[nto_ret++] = fix[i];
             if (lookup_ok && exit_wants_lookup(tb, k))
@@ -2192,6 +2275,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     for (int k = 0; k < 2; k++) {
         tb->jmp_site[k] = site[k];
         tb->jmp_eip[k] = known_eip[k];
+        tb->jmp_kind[k] = kind[k];
         tb->jmp_dest[k] = NULL;
         tb->jmp_in_next[k] = 0;
     }
@@ -2207,15 +2291,28 @@ static uint8_t *rx_of(Jit *j, uint8_t *rw) {
     return j->rx + (rw - j->rw);
 }
 
-bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst, bool same_page) {
     uint8_t *site = src->jmp_site[k];
     /* (The dispatcher calls the exit k whenever EIP is not the fall-through
      * one, also after a handler in the middle of the block changed it.) */
-    if (site[0] == GUARD_OPC) {
+    switch (src->jmp_kind[k]) {
+    case JMP_SITE_EIP:
+        if (!same_page) return false;
         memcpy(site + GUARD_EIP, &dst->eip, 4);
         site += GUARD_LEN;
-    } else if (src->jmp_eip[k] != dst->eip) {
-        return false;
+        break;
+    case JMP_SITE_FAR: {
+        if (src->jmp_eip[k] != dst->eip || dst->cs_base != 0) return false;
+        uint32_t page = dst->eip & ~0xFFFu;
+        uint64_t addend = (uint64_t)dst->host_pc - dst->eip;
+        memcpy(site + FAR_TAG, &page, 4);
+        memcpy(site + FAR_ADDEND, &addend, 8);
+        site += FAR_LEN;
+        break;
+    }
+    default:
+        if (!same_page || src->jmp_eip[k] != dst->eip) return false;
+        break;
     }
     uint32_t n = dst->n;
     memcpy(site + SITE_IMM, &n, 4);
@@ -2227,7 +2324,13 @@ bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
 void jit_unchain(Jit *j, TB *src, int k) {
     (void)j;
     uint8_t *site = src->jmp_site[k];
-    if (site[0] == GUARD_OPC) site += GUARD_LEN; /* the EIP may stay: the jump leads out */
+    if (src->jmp_kind[k] == JMP_SITE_EIP)
+        site += GUARD_LEN; /* the EIP may stay: the jump leads out */
+    if (src->jmp_kind[k] == JMP_SITE_FAR) {
+        uint32_t none = TLB_TAG_NONE;
+        memcpy(site + FAR_TAG, &none, 4);
+        site += FAR_LEN;
+    }
     int32_t rel_jb;
     memcpy(&rel_jb, site + SITE_JB + 2, 4);
     /* The jb (ending at SITE_JMP) already points at the block's exit. */
@@ -2256,8 +2359,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     (void)stats;
     return false;
 }
-bool jit_chain(Jit *j, TB *src, int k, const TB *dst) {
-    (void)j, (void)src, (void)k, (void)dst;
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst, bool same_page) {
+    (void)j, (void)src, (void)k, (void)dst, (void)same_page;
     return false;
 }
 void jit_unchain(Jit *j, TB *src, int k) {

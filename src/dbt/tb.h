@@ -55,6 +55,7 @@ struct TB {
      * exits that jump to it (jmp_in: tagged TB pointer | k, continued in the
      * source's jmp_in_next[k]) so they can be undone when it dies. */
     uint8_t *jmp_site[2];
+    uint8_t jmp_kind[2]; /* JMP_SITE_* (jit_x86_64.c) */
     uint32_t jmp_eip[2]; /* the EIP exit k leads to, when the site does not check it */
     TB *jmp_dest[2];
     uintptr_t jmp_in;
@@ -157,8 +158,9 @@ bool jit_compile(Jit *j, TB *tb, struct DbtStats *stats);
  * whose code ran last. */
 TB *jit_run(Jit *j, CPU *cpu, TB *tb);
 /* Make exit k of src jump to dst's host code (false: that exit never
- * leads to dst's EIP) / back to the dispatcher. */
-bool jit_chain(Jit *j, TB *src, int k, const TB *dst);
+ * leads to dst's EIP, or needs dst on the same page and same_page is
+ * false) / back to the dispatcher. */
+bool jit_chain(Jit *j, TB *src, int k, const TB *dst, bool same_page);
 void jit_unchain(Jit *j, TB *src, int k);
 /* Where the inline lookup at block exits finds the virtual-address cache,
  * and the counter of its hits. Without it, exits always return to the

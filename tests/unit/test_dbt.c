@@ -266,7 +266,10 @@ START_TEST(sti_shadow_inside_hot_block) {
     ck_assert_uint_eq(cpu->eip, TM_CODE);
     /* The block with STI ends sensitive: host code went on in place after
      * asking for interrupts (dbt_jit_next) instead of returning. */
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_next, 400);
+    if (cpu->engine == ENGINE_JIT) {
+        ck_assert_uint_gt(stats()->jit_next, 400);
+        ck_assert_uint_lt(stats()->core_calls[0xFB], 40); /* STI inline at CPL 0 */
+    }
     irq_line = 1;
     cpu_run(cpu, 100); /* sti; inc eax; then the interrupt, whose stub halts */
     ck_assert_uint_eq(cpu->regs[R_EAX], 502);
@@ -853,6 +856,79 @@ START_TEST(hot_data_segment_loads_inside_blocks) {
 }
 END_TEST
 
+/* FS switching inside a hot block between a 4 GiB data segment (base
+ * 0x10000) and one with a limit (base 0x20000) that the 150th pass
+ * exceeds: the block must leave after each load (the mode bits changed),
+ * so that the access after the second one is limit-checked and raises
+ * #GP as in the interpreter. */
+static void fs_limit_setup(void) {
+    ds_base_setup();
+    tm_set_desc(tm, 8, 0x20000, 0x40257, 0x93, 0x40); /* 0x40: byte-granular limit */
+    cpu->gdtr.limit = 9 * 8 - 1;
+}
+START_TEST(hot_fs_loads_inside_blocks) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00, /* mov ecx, 300 */
+        0xBE, 0x00, 0x00, 0x04, 0x00, /* mov esi, 0x40000 */
+        0xB8, 0x38, 0x00, 0x00, 0x00, /* l: mov eax, 0x38 */
+        0x8E, 0xE0,                   /* mov fs, eax */
+        0x64, 0x89, 0x0E,             /* mov fs:[esi], ecx */
+        0xBA, 0x40, 0x00, 0x00, 0x00, /* mov edx, 0x40 */
+        0x8E, 0xE2,                   /* mov fs, edx */
+        0x64, 0x01, 0x0E,             /* add fs:[esi], ecx (#GP when ecx = 150) */
+        0x83, 0xC6, 0x04,             /* add esi, 4 */
+        0x49,                         /* dec ecx */
+        0x75, 0xE6,                   /* jnz l */
+        0xF4,                         /* hlt */
+    };
+    uint32_t a[10];
+    prog_setup = fs_limit_setup;
+    expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
+    prog_setup = NULL;
+    ck_assert_uint_eq(cpu->regs[R_ECX], 150);
+    ck_assert_uint_ge(cpu->eip, TM_STUB(13));
+    ck_assert_uint_le(cpu->eip, TM_STUB(13) + 1);
+    /* pass k (ECX = 300 - k): the store at 0x50000 + 4k, the add at 0x60000 + 4k */
+    ck_assert_uint_eq(tm_peek32(tm, 0x50000 + 4 * 150), 150);
+    ck_assert_uint_eq(tm_peek32(tm, 0x60000 + 4 * 150), 0); /* faulted */
+    ck_assert_uint_eq(tm_peek32(tm, 0x60000 + 4 * 149), 151);
+}
+END_TEST
+
+/* A hot CALL to another page, chained to the callee's code, and then the
+ * callee's page remapped to other bytes (PTE write, INVLPG): the chained
+ * jump checks the TLB's mapping of the target first and so runs the new
+ * callee, as the interpreter does. */
+static void remap_setup(void) {
+    tm_paging(tm, 4);
+    tm_poke(tm, 0x30000, (uint8_t[]){0x83, 0xC0, 0x64, 0xC3}, 4); /* f2: add eax, 100; ret */
+}
+START_TEST(hot_call_to_other_page_then_remapped) {
+    static uint8_t prog[0x1004];
+    static const uint8_t main_code[] = {
+        0xB9, 0xD0, 0x07, 0x00, 0x00,             /* mov ecx, 2000 */
+        0xE8, 0xF6, 0x0F, 0x00, 0x00,             /* l: call f (0x21000) */
+        0x81, 0xF9, 0xE8, 0x03, 0x00, 0x00,       /* cmp ecx, 1000 */
+        0x75, 0x11,                               /* jne skip */
+        0xC7, 0x05, 0x84, 0x10, 0x01, 0x00,       /* mov dword [PTE of 0x21000], */
+        0x03, 0x00, 0x03, 0x00,                   /*   0x30000 | present | writable */
+        0x0F, 0x01, 0x3D, 0x00, 0x10, 0x02, 0x00, /* invlpg [0x21000] */
+        0x49,                                     /* skip: dec ecx */
+        0x75, 0xDF,                               /* jnz l */
+        0xF4,                                     /* hlt */
+    };
+    memcpy(prog, main_code, sizeof main_code);
+    memcpy(prog + 0x1000, (uint8_t[]){0x83, 0xC0, 0x01, 0xC3}, 4); /* f: add eax, 1; ret */
+    uint32_t a[10];
+    prog_setup = remap_setup;
+    expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
+    prog_setup = NULL;
+    ck_assert_uint_eq(a[R_EAX], 1001 + 999 * 100);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof main_code);
+    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_links, 0);
+}
+END_TEST
+
 /* 16-bit ALU instructions on registers, immediates and memory, and 8- and
  * 16-bit flags read by Jcc, SETcc and ADC in the same block and in the
  * next: the interpreter's state, without the ALU handlers under the jit. */
@@ -1258,6 +1334,8 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_mid_block_exit_not_linked_as_branch);
     tcase_add_test(tc, sti_shadow_inside_hot_block);
     tcase_add_test(tc, popf_opening_interrupt_window_inside_block);
+    tcase_add_test(tc, hot_fs_loads_inside_blocks);
+    tcase_add_test(tc, hot_call_to_other_page_then_remapped);
     suite_add_tcase(s, tc);
     return s;
 }
