@@ -268,14 +268,12 @@ static void alu_rr(Emit *e, uint8_t op, int dst, int src) {
     e8(e, op);
     e8(e, (uint8_t)(0xC0 | (src << 3) | dst));
 }
-static void shl_r_imm(Emit *e, int r, uint8_t n) {
-    if (!n) return;
-    e8(e, 0xC1);
-    e8(e, (uint8_t)(0xE0 | r));
-    e8(e, n);
-}
 static void add_r_imm(Emit *e, int r, uint32_t imm) {
     if (!imm) return;
+    if ((int32_t)imm == (int8_t)imm) {
+        e8(e, 0x83), e8(e, (uint8_t)(0xC0 | r)), e8(e, (uint8_t)imm);
+        return;
+    }
     e8(e, 0x81);
     e8(e, (uint8_t)(0xC0 | r));
     e32(e, imm);
@@ -382,6 +380,7 @@ typedef struct Slow {
     const Insn *in;
     uint32_t eip, next; /* the instruction's EIP and the next one's */
     int pending;        /* inline instructions not yet counted before this one */
+    int host_flags;     /* K_* whose host flags the fast path leaves behind, or -1 */
 } Slow;
 
 typedef struct Gen {
@@ -406,6 +405,12 @@ typedef struct Gen {
      * cpu->eip (returns, indirect branches). */
     uint8_t *known[2];
     uint8_t *var;
+    /* Host flags: an inline 32-bit ALU instruction sets the host's flags as
+     * the guest's (set_flags_kind: host_flags_now); where its code ends
+     * (host_flags_end), the next instruction may use them as they are if
+     * nothing was generated in between (its slow path makes them again). */
+    bool host_flags_now;
+    uint8_t *host_flags_end;
     DbtStats *stats;
 } Gen;
 
@@ -503,10 +508,13 @@ static bool emit_alu(Gen *g, int kind) {
     return emit_alu_sized(g, kind, 4);
 }
 
-/* Remember which inline operation recorded the lazy flags (emit_alu's callers). */
+/* Remember which inline operation recorded the lazy flags (emit_alu's
+ * callers, after the host instruction that set the host flags the same
+ * way; nothing after it in the instruction's code may change them). */
 static void set_flags_kind(Gen *g, int kind) {
     g->flags_kind = kind;
     g->flags_size = 4;
+    g->host_flags_now = true;
 }
 
 /* ECX = the linear address of in's memory operand (its effective address
@@ -515,16 +523,22 @@ static void set_flags_kind(Gen *g, int kind) {
  * bytes of the 4 GiB end, which might wrap, to the slow path s. */
 static void emit_ea(Gen *g, const Insn *in, Slow *s) {
     Emit *e = &g->e;
-    if (in->ea_base != EA_NOREG) {
-        g_get(e, ECX, in->ea_base);
-        add_r_imm(e, ECX, in->disp);
-    } else {
+    bool hb = in->ea_base != EA_NOREG, hi = in->ea_index != EA_NOREG;
+    if (!hb && !hi) {
         mov_r_imm(e, ECX, in->disp);
-    }
-    if (in->ea_index != EA_NOREG) {
-        g_get(e, EAX, in->ea_index);
-        shl_r_imm(e, EAX, in->ea_scale);
-        alu_rr(e, 0x01, ECX, EAX);
+    } else {
+        /* lea ecx, [base + index * scale + disp] on the guest registers
+         * (r8-r15: REX.B, REX.X), always through a SIB byte; the low 32
+         * bits of the sum are the guest's wrapping address. */
+        int32_t d = (int32_t)in->disp;
+        bool d8 = hb && d >= -128 && d <= 127;
+        e8(e, (uint8_t)(0x40 | (hi ? 2 : 0) | (hb ? 1 : 0))), e8(e, 0x8D);
+        e8(e, (uint8_t)((!hb ? 0x00 : d8 ? 0x40 : 0x80) | ECX << 3 | 4));
+        e8(e, (uint8_t)(in->ea_scale << 6 | (hi ? in->ea_index : 4) << 3 | (hb ? in->ea_base : 5)));
+        if (d8)
+            e8(e, (uint8_t)d);
+        else
+            e32(e, (uint32_t)d);
     }
     if (s && (in->seg == SEG_FS || in->seg == SEG_GS)) {
         e8(e, 0x81), e8(e, 0xF9), e32(e, 0xFFFFFFF0u); /* cmp ecx, 0xFFFFFFF0 */
@@ -570,6 +584,13 @@ static void load_host(Emit *e, int r) {
 static void store_host(Emit *e, int r) {
     e8(e, 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
 } /* mov [rdx+rcx], r */
+/* The same with guest register g instead of a scratch one. */
+static void load_host_guest(Emit *e, int g) {
+    e8(e, GREX_R), load_host(e, g);
+}
+static void store_host_guest(Emit *e, int g) {
+    e8(e, GREX_R), store_host(e, g);
+}
 
 static Slow *new_slow(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Slow *s = &g->slow[g->nslow++];
@@ -578,6 +599,7 @@ static Slow *new_slow(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int p
     s->eip = eip;
     s->next = next;
     s->pending = pending;
+    s->host_flags = -1;
     return s;
 }
 
@@ -820,6 +842,8 @@ static void test_acc(Gen *g) {
  * emit nothing. */
 static bool emit_host_flags(Gen *g) {
     Emit *e = &g->e;
+    if (g->flags_kind >= 0 && g->flags_size == 4 && e->p == g->host_flags_end)
+        return true; /* still there */
     switch (g->flags_kind) {
     case K_ADD:
         mov_r_m(e, EAX, OFF(lf.a));
@@ -1275,6 +1299,44 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return false;
 }
 
+/* 32-bit ADD/OR/AND/SUB/XOR of a guest register with a guest register
+ * (src >= 0), an immediate (SRC_IMM) or host ECX (SRC_ECX: a memory
+ * operand), straight on the host register that holds the destination,
+ * recording the lazy flags as emit_alu does unless they are dead. */
+enum { SRC_IMM = -1, SRC_ECX = -2 };
+static bool emit_alu_guest(Gen *g, int kind, int dst, int src, uint32_t imm) {
+    Emit *e = &g->e;
+    static const uint8_t rr_op[8] = {0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0};
+    if (kind > K_XOR || !rr_op[kind]) return false;
+    bool arith = kind == K_ADD || kind == K_SUB, live = !g->flags_dead;
+    if (live && arith) {
+        e8(e, GREX_R), e8(e, 0x89), m_rbx(e, dst, OFF(lf.a)); /* mov [lf.a], dst */
+        if (src >= 0)
+            e8(e, GREX_R), e8(e, 0x89), m_rbx(e, src, OFF(lf.b)); /* mov [lf.b], src */
+        else if (src == SRC_ECX)
+            mov_m_r(e, OFF(lf.b), ECX);
+        else
+            mov_m_imm(e, OFF(lf.b), imm);
+    }
+    if (src >= 0) {
+        e8(e, GREX_R | GREX_B), e8(e, rr_op[kind]), e8(e, (uint8_t)(0xC0 | src << 3 | dst));
+    } else if (src == SRC_ECX) {
+        e8(e, GREX_B), e8(e, rr_op[kind]), e8(e, (uint8_t)(0xC0 | ECX << 3 | dst));
+    } else if ((int32_t)imm == (int8_t)imm) {
+        e8(e, GREX_B), e8(e, 0x83), e8(e, (uint8_t)(0xC0 | kind << 3 | dst)), e8(e, (uint8_t)imm);
+    } else {
+        e8(e, GREX_B), e8(e, 0x81), e8(e, (uint8_t)(0xC0 | kind << 3 | dst)), e32(e, imm);
+    }
+    if (!live) {
+        g->flags_kind = -1;
+        return true;
+    }
+    set_lf_kind(e, arith ? (kind == K_ADD ? CC_ADD : CC_SUB) : CC_LOGIC, 4);
+    e8(e, GREX_R), e8(e, 0x89), m_rbx(e, dst, OFF(lf.res)); /* mov [lf.res], dst */
+    set_flags_kind(g, kind);
+    return true;
+}
+
 /* Try to generate in inline; false if it needs its handler. */
 static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
     Emit *e = &g->e;
@@ -1387,8 +1449,9 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0x89 || op == 0x8B) {
         bool load = op == 0x8B;
         if (reg_form) {
-            g_get(e, EAX, load ? in->rm : in->reg);
-            g_set(e, load ? in->reg : in->rm, EAX);
+            int dst = load ? in->reg : in->rm, src = load ? in->rm : in->reg;
+            if (dst != src) /* mov guest dst, guest src */
+                e8(e, GREX_R | GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | src << 3 | dst));
             return true;
         }
         if (!mem_ok(g, in)) return false;
@@ -1396,12 +1459,10 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         emit_ea(g, in, s);
         if (load) {
             emit_tlb(g, s, false);
-            load_host(e, EAX);
-            g_set(e, in->reg, EAX);
+            load_host_guest(e, in->reg);
         } else {
-            g_get(e, ESI, in->reg);
             emit_tlb(g, s, true);
-            store_host(e, ESI);
+            store_host_guest(e, in->reg);
         }
         s->resume = e->p;
         return true;
@@ -1622,16 +1683,18 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g_get(e, ECX, R_ESP);
         if (push) {
             add_r_imm(e, ECX, (uint32_t)-4);
-            g_get(e, ESI, r);
             emit_tlb(g, s, true);
-            store_host(e, ESI);
+            store_host_guest(e, r); /* PUSH ESP: the value before the push */
             g_set(e, R_ESP, ECX);
-        } else {
+        } else if (r != R_ESP) {
             emit_tlb(g, s, false);
-            load_host(e, EAX);
+            load_host_guest(e, r);
             add_r_imm(e, ECX, 4);
             g_set(e, R_ESP, ECX);
-            g_set(e, r, EAX);
+        } else { /* POP ESP: the popped value wins */
+            emit_tlb(g, s, false);
+            load_host(e, EAX);
+            g_set(e, R_ESP, EAX);
         }
         s->resume = e->p;
         return true;
@@ -1648,6 +1711,9 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (form == ACC_IMM || (form != REG_RM && reg_form)) {
         /* Register destination r/m (or EAX), source register or immediate. */
         int dst = form == ACC_IMM ? R_EAX : in->rm;
+        if (writes && in->size == 4 &&
+            emit_alu_guest(g, kind, dst, form == RM_REG ? in->reg : SRC_IMM, in->imm))
+            return true;
         g_get(e, EAX, dst);
         if (form == RM_REG)
             g_get(e, ECX, in->reg);
@@ -1668,6 +1734,8 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     }
     if (form == REG_RM) {
         /* reg = reg op r/m */
+        if (reg_form && writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, in->rm, 0))
+            return true;
         Slow *s = NULL;
         if (reg_form) {
             g_get(e, ECX, in->rm);
@@ -1678,10 +1746,12 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             emit_tlb(g, s, false);
             load_host(e, ECX);
         }
-        g_get(e, EAX, in->reg);
-        emit_alu(g, kind);
-        set_flags_kind(g, kind);
-        if (writes) g_set(e, in->reg, EAX);
+        if (!(writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, SRC_ECX, 0))) {
+            g_get(e, EAX, in->reg);
+            emit_alu(g, kind);
+            set_flags_kind(g, kind);
+            if (writes) g_set(e, in->reg, EAX);
+        }
         if (s) s->resume = e->p;
         return true;
     }
@@ -1719,6 +1789,14 @@ static void emit_slow(Gen *g, const Slow *s) {
     cmp_m8_imm(e, OFF(block_break), 0);
     exit_if(g, CC_NE);
     count(e, -(s->pending + 1));
+    if (s->host_flags >= 0) { /* the fast path leaves them in the host flags */
+        int kind = g->flags_kind;
+        unsigned size = g->flags_size;
+        g->flags_kind = s->host_flags, g->flags_size = 4;
+        g->host_flags_end = NULL;
+        emit_host_flags(g);
+        g->flags_kind = kind, g->flags_size = size;
+    }
     uint8_t *j = jmp_fwd(e);
     patch(e, j, s->resume);
 }
@@ -2151,8 +2229,13 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         const Insn *in = &tb->insns[i];
         uint32_t next = eip + in->len;
         g->flags_dead = flags_dead_after(tb, i);
+        g->host_flags_now = false;
+        int nslow = g->nslow;
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
+            for (int k = nslow; k < g->nslow; k++)
+                g->slow[k].host_flags = g->host_flags_now ? g->flags_kind : -1;
+            if (g->host_flags_now) g->host_flags_end = e->p;
         } else if (i + 1 == tb->n && (tb->flags & TBF_CODE32) &&
                    emit_branch_inline(g, in, eip, next, pending)) {
             pending = 0; /* counted; exits in g->known and g->var */

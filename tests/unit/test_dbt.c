@@ -929,6 +929,61 @@ START_TEST(hot_call_to_other_page_then_remapped) {
 }
 END_TEST
 
+/* 32-bit ADD/SUB/AND/OR/XOR of a register with memory, their flags read
+ * by the next instruction (ADC, SETcc) or dead: the interpreter's state,
+ * without their handlers under the jit. */
+START_TEST(hot_alu_register_memory_same_as_interpreter) {
+    static const uint8_t prog[] = {
+        0xB9, 0xC8, 0x00, 0x00, 0x00,       /* mov ecx, 200 */
+        0xBE, 0x00, 0x00, 0x05, 0x00,       /* mov esi, 0x50000 */
+        0xBA, 0xFF, 0xFF, 0xFF, 0xFF,       /* mov edx, -1 */
+        0x89, 0x0E,                         /* l: mov [esi], ecx */
+        0x69, 0xC1, 0xB1, 0x79, 0x37, 0x9E, /* imul eax, ecx, 0x9E3779B1 */
+        0x89, 0x46, 0x04,                   /* mov [esi+4], eax */
+        0x03, 0x1E,                         /* add ebx, [esi] */
+        0x83, 0xD7, 0x00,                   /* adc edi, 0 */
+        0x2B, 0x7E, 0x04,                   /* sub edi, [esi+4] */
+        0x83, 0xD3, 0x00,                   /* adc ebx, 0 */
+        0x23, 0x56, 0x04,                   /* and edx, [esi+4] */
+        0x0F, 0x94, 0xC0,                   /* setz al */
+        0x0B, 0x16,                         /* or edx, [esi] */
+        0x33, 0x6E, 0x04,                   /* xor ebp, [esi+4] */
+        0x0F, 0x98, 0xC4,                   /* sets ah */
+        0x01, 0xC5,                         /* add ebp, eax */
+        0x83, 0xC6, 0x08,                   /* add esi, 8 */
+        0x49,                               /* dec ecx */
+        0x75, 0xD3,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    static const unsigned inlined[] = {0x03, 0x2B, 0x23, 0x0B, 0x33};
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, inlined, sizeof inlined / sizeof *inlined);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof prog);
+}
+END_TEST
+
+/* A Jcc right after a CMP whose memory operand crosses a page (so it
+ * always takes the slow path through its handler): the branch must see
+ * the CMP's flags, also when the fast path would have left them in the
+ * host's flags. */
+START_TEST(hot_compare_slow_path_then_branch) {
+    static const uint8_t prog[] = {
+        0xB9, 0x2C, 0x01, 0x00, 0x00,       /* mov ecx, 300 */
+        0xBE, 0xFE, 0x0F, 0x05, 0x00,       /* mov esi, 0x50FFE */
+        0xC7, 0x06, 0x96, 0x00, 0x00, 0x00, /* mov dword [esi], 150 */
+        0x3B, 0x0E,                         /* l: cmp ecx, [esi] */
+        0x72, 0x01,                         /* jb +1 */
+        0x43,                               /* inc ebx */
+        0x49,                               /* dec ecx */
+        0x75, 0xF8,                         /* jnz l */
+        0xF4,                               /* hlt */
+    };
+    uint32_t a[10];
+    expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
+    ck_assert_uint_eq(a[R_EBX], 151);
+}
+END_TEST
+
 /* 16-bit ALU instructions on registers, immediates and memory, and 8- and
  * 16-bit flags read by Jcc, SETcc and ADC in the same block and in the
  * next: the interpreter's state, without the ALU handlers under the jit. */
@@ -1336,6 +1391,8 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, popf_opening_interrupt_window_inside_block);
     tcase_add_test(tc, hot_fs_loads_inside_blocks);
     tcase_add_test(tc, hot_call_to_other_page_then_remapped);
+    tcase_add_test(tc, hot_alu_register_memory_same_as_interpreter);
+    tcase_add_test(tc, hot_compare_slow_path_then_branch);
     suite_add_tcase(s, tc);
     return s;
 }
