@@ -2264,7 +2264,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     /* The exits. Those after a near branch or straight-line code (nothing
      * that can change the mode, IF, TF, the address space or a device's
      * interrupt line) may go straight on to the next block's code: through
-     * a chaining site (same page) or the inline lookup. */
+     * a chaining site (the same page, or another one behind a check of its
+     * TLB entry: direct branches) or the inline lookup (other exits). */
     const Insn *last = &tb->insns[tb->n - 1];
     /* (A block with STI inside ends sensitive, its last instruction a
      * plain one: the dispatcher must ask the PIC.) */
