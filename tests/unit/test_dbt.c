@@ -16,17 +16,6 @@
 
 static TestMachine *tm;
 static CPU *cpu;
-static int irq_line;
-
-static bool fake_pending(void *opaque) {
-    (void)opaque;
-    return irq_line;
-}
-static int fake_ack(void *opaque) {
-    (void)opaque;
-    irq_line = 0;
-    return 0x20;
-}
 
 static void setup(void) {
     tm = tm_new(16 << 20);
@@ -34,9 +23,7 @@ static void setup(void) {
     /* The engine under test: BT86_ACCEL (jit by default); never the interpreter. */
     CpuEngine engine = cpu_default_engine();
     ck_assert_int_eq(cpu_set_engine(cpu, engine == ENGINE_INTERP ? ENGINE_THREADED : engine), 0);
-    irq_line = 0;
-    cpu->irq_pending = fake_pending;
-    cpu->irq_ack = fake_ack;
+    tm_fake_pic(tm);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
 }
 static void teardown(void) {
@@ -238,7 +225,7 @@ START_TEST(interrupt_during_chained_loop) {
     ck_assert_uint_eq(cpu->regs[R_EAX], 50000);
     ck_assert_uint_gt(stats()->chained + stats()->jit_links, 0);
     ck_assert_uint_lt(stats()->lookup_fast + stats()->lookup_hash + stats()->lookup_miss, 100);
-    irq_line = 1;
+    tm->irq_line = 1;
     cpu_run(cpu, 3);
     /* The interrupt gate's first instruction is the stub's hlt. */
     ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));
@@ -270,7 +257,7 @@ START_TEST(sti_shadow_inside_hot_block) {
         ck_assert_uint_gt(stats()->jit_next, 400);
         ck_assert_uint_lt(stats()->core_calls[0xFB], 40); /* STI inline at CPL 0 */
     }
-    irq_line = 1;
+    tm->irq_line = 1;
     cpu_run(cpu, 100); /* sti; inc eax; then the interrupt, whose stub halts */
     ck_assert_uint_eq(cpu->regs[R_EAX], 502);
     ck_assert_uint_eq(cpu->regs[R_EBX], 501);
@@ -296,7 +283,7 @@ START_TEST(popf_opening_interrupt_window_inside_block) {
         ck_assert_uint_lt(stats()->lookup_fast + stats()->lookup_hash + stats()->lookup_miss, 100);
     }
     cpu->regs[R_EBX] = 0x202; /* IF = 1 */
-    irq_line = 1;
+    tm->irq_line = 1;
     cpu_run(cpu, 3); /* push ebx; popfd; then the interrupt, whose stub halts */
     ck_assert_uint_eq(cpu->regs[R_EAX], 500);
     ck_assert_uint_ge(cpu->eip, TM_STUB(0x20));

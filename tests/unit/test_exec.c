@@ -12,27 +12,14 @@
 
 static TestMachine *tm;
 static CPU *cpu;
-static int irq_line, irq_vector;
-
-static bool fake_pending(void *opaque) {
-    (void)opaque;
-    return irq_line;
-}
-static int fake_ack(void *opaque) {
-    (void)opaque;
-    irq_line = 0;
-    return irq_vector;
-}
-
 static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
-    irq_line = 0;
-    irq_vector = 0x20;
-    cpu->irq_pending = fake_pending;
-    cpu->irq_ack = fake_ack;
+    tm_fake_pic(tm);
 }
-static void teardown(void) { tm_free(tm); }
+static void teardown(void) {
+    tm_free(tm);
+}
 
 #define CODE(...)                                                                                  \
     do {                                                                                           \
@@ -40,7 +27,9 @@ static void teardown(void) { tm_free(tm); }
         tm_poke(tm, TM_CODE, code_, sizeof code_);                                                 \
     } while (0)
 
-static uint32_t stack_top(unsigned i) { return tm_peek32(tm, cpu->regs[R_ESP] + 4 * i); }
+static uint32_t stack_top(unsigned i) {
+    return tm_peek32(tm, cpu->regs[R_ESP] + 4 * i);
+}
 
 /* Ran into the stub of `vector` and halted there. */
 static void assert_in_stub(unsigned vector) {
@@ -57,8 +46,8 @@ START_TEST(real_mode_div_zero_pushes_faulting_ip) {
     ck_assert(cpu->halted);
     ck_assert_uint_eq(cpu->seg[SEG_CS].base + cpu->eip, TM_STUB(0) + 1);
     ck_assert_uint_eq(cpu->regs[R_ESP] & 0xFFFF, 0x7000 - 6);
-    ck_assert_uint_eq(tm_peek16(tm, 0x7000 - 6), 2);               /* IP of the div */
-    ck_assert_uint_eq(tm_peek16(tm, 0x7000 - 4), TM_CODE >> 4);    /* CS */
+    ck_assert_uint_eq(tm_peek16(tm, 0x7000 - 6), 2);            /* IP of the div */
+    ck_assert_uint_eq(tm_peek16(tm, 0x7000 - 4), TM_CODE >> 4); /* CS */
 }
 END_TEST
 
@@ -75,7 +64,8 @@ END_TEST
 START_TEST(fifteen_byte_limit) {
     uint8_t code[32];
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    for (int i = 0; i < 14; i++) code[i] = 0x3E; /* 14 prefixes + nop = 15 bytes: fine */
+    for (int i = 0; i < 14; i++)
+        code[i] = 0x3E; /* 14 prefixes + nop = 15 bytes: fine */
     code[14] = 0x90;
     code[15] = 0xF4;
     tm_poke(tm, TM_CODE, code, 16);
@@ -83,7 +73,8 @@ START_TEST(fifteen_byte_limit) {
     ck_assert_uint_eq(cpu->eip, TM_CODE + 16);
 
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    for (int i = 0; i < 15; i++) code[i] = 0x3E; /* 16 bytes: #GP(0) */
+    for (int i = 0; i < 15; i++)
+        code[i] = 0x3E; /* 16 bytes: #GP(0) */
     code[15] = 0x90;
     tm_poke(tm, TM_CODE, code, 16);
     tm_run(tm, 100);
@@ -142,12 +133,12 @@ START_TEST(page_fault_handler_maps_page_and_instruction_restarts) {
     uint32_t pte = TM_PD + 0x2000; /* PTE of linear 0x400000 */
     tm_poke32(tm, pte, 0);
     static const uint8_t handler[] = {
-        0x8B, 0x04, 0x24,                         /* mov eax, [esp] (error code) */
-        0xA3, 0x00, 0x10, 0x05, 0x00,             /* mov [0x51000], eax */
-        0xC7, 0x05, 0, 0, 0, 0, 0x07, 0x00, 0x40, 0x00, /* mov dword [pte], 0x400007 */
-        0x0F, 0x01, 0x3D, 0x00, 0x00, 0x40, 0x00, /* invlpg [0x400000] */
-        0x83, 0xC4, 0x04,                         /* add esp, 4 */
-        0xCF,                                     /* iret */
+        0x8B, 0x04, 0x24,             /* mov eax, [esp] (error code) */
+        0xA3, 0x00, 0x10, 0x05, 0x00, /* mov [0x51000], eax */
+        0xC7, 0x05, 0,    0,    0,    0,    0x07, 0x00, 0x40, 0x00, /* mov dword [pte], 0x400007 */
+        0x0F, 0x01, 0x3D, 0x00, 0x00, 0x40, 0x00,                   /* invlpg [0x400000] */
+        0x83, 0xC4, 0x04,                                           /* add esp, 4 */
+        0xCF,                                                       /* iret */
     };
     tm_poke(tm, 0x30000, handler, sizeof handler);
     tm_poke32(tm, 0x30000 + 10, pte);
@@ -165,7 +156,7 @@ END_TEST
 
 START_TEST(sti_shadow_delays_interrupt_by_one_instruction) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
-    irq_line = 1;
+    tm->irq_line = 1;
     CODE(0xFB, 0x90, 0xF4); /* sti; nop; hlt */
     tm_run(tm, 100);
     assert_in_stub(0x20);
@@ -179,7 +170,7 @@ START_TEST(mov_ss_shadow_delays_interrupt) {
     cpu->regs[R_EAX] = TM_SEL_DS0;
     CODE(0x8E, 0xD0, 0x90, 0xF4); /* mov ss, ax; nop; hlt */
     tm_run(tm, 1);
-    irq_line = 1;
+    tm->irq_line = 1;
     tm_run(tm, 1); /* shadow: the nop runs first */
     ck_assert_uint_eq(cpu->eip, TM_CODE + 3);
     tm_run(tm, 100);
@@ -194,7 +185,7 @@ START_TEST(hlt_is_woken_by_interrupt) {
     ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HALT);
     ck_assert_uint_eq(cpu->eip, TM_CODE + 2);
     ck_assert_int_eq(tm_run(tm, 100), CPU_EXIT_HALT); /* nothing pending: stays halted */
-    irq_line = 1;
+    tm->irq_line = 1;
     tm_run(tm, 100);
     assert_in_stub(0x20);
     ck_assert_uint_eq(stack_top(0), TM_CODE + 2); /* returns after the hlt */
@@ -210,7 +201,7 @@ START_TEST(nmi_ignores_if_and_blocks_until_iret) {
     cpu->nmi_pending = true;
     tm_run(tm, 100);
     ck_assert_uint_eq(cpu->eip, 0x30002); /* halted inside the NMI handler */
-    cpu->nmi_pending = true;             /* a second NMI is held while blocked */
+    cpu->nmi_pending = true;              /* a second NMI is held while blocked */
     cpu->halted = false;
     tm_run(tm, 1); /* iret */
     ck_assert(!cpu->nmi_blocked);
@@ -227,7 +218,7 @@ START_TEST(single_step_traps_after_each_instruction) {
     assert_in_stub(EXC_DB);
     ck_assert_uint_eq(stack_top(0), TM_CODE + 1);
     ck_assert(cpu->dr[6] & 0x4000);
-    ck_assert(stack_top(2) & FL_TF);    /* TF in the pushed EFLAGS */
+    ck_assert(stack_top(2) & FL_TF);   /* TF in the pushed EFLAGS */
     ck_assert(!(cpu->eflags & FL_TF)); /* cleared for the handler */
 }
 END_TEST
@@ -255,7 +246,7 @@ END_TEST
 START_TEST(data_write_breakpoint_traps_after_the_write) {
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     cpu->dr[1] = 0x50000;
-    cpu->dr[7] = 0x400 | (1u << 2) | (1u << 20) | (3u << 22); /* L1, write, 4 bytes */
+    cpu->dr[7] = 0x400 | (1u << 2) | (1u << 20) | (3u << 22);        /* L1, write, 4 bytes */
     CODE(0xC7, 0x05, 0x02, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, /* mov dword [0x50002], 1 */
          0x90, 0xF4);
     tm_run(tm, 100);

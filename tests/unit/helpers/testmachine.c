@@ -18,6 +18,23 @@ TestMachine *tm_new(uint32_t ram_bytes) {
     return tm;
 }
 
+static bool fake_pic_pending(void *opaque) {
+    const TestMachine *tm = opaque;
+    return tm->irq_line != 0;
+}
+static int fake_pic_ack(void *opaque) {
+    TestMachine *tm = opaque;
+    tm->irq_line = 0;
+    return tm->irq_vector;
+}
+void tm_fake_pic(TestMachine *tm) {
+    tm->irq_line = 0;
+    tm->irq_vector = 0x20;
+    tm->cpu->irq_pending = fake_pic_pending;
+    tm->cpu->irq_ack = fake_pic_ack;
+    tm->cpu->irq_opaque = tm;
+}
+
 void tm_free(TestMachine *tm) {
     cpu_free(tm->cpu);
     iobus_free(tm->io);
@@ -27,11 +44,16 @@ void tm_free(TestMachine *tm) {
 
 void tm_poke(TestMachine *tm, uint32_t paddr, const void *bytes, size_t n) {
     const uint8_t *b = bytes;
-    for (size_t i = 0; i < n; i++) phys_write(tm->pm, paddr + (uint32_t)i, 1, b[i]);
+    for (size_t i = 0; i < n; i++)
+        phys_write(tm->pm, paddr + (uint32_t)i, 1, b[i]);
 }
 
-void tm_poke32(TestMachine *tm, uint32_t paddr, uint32_t v) { phys_write(tm->pm, paddr, 4, v); }
-uint32_t tm_peek32(TestMachine *tm, uint32_t paddr) { return phys_read(tm->pm, paddr, 4); }
+void tm_poke32(TestMachine *tm, uint32_t paddr, uint32_t v) {
+    phys_write(tm->pm, paddr, 4, v);
+}
+uint32_t tm_peek32(TestMachine *tm, uint32_t paddr) {
+    return phys_read(tm->pm, paddr, 4);
+}
 uint16_t tm_peek16(TestMachine *tm, uint32_t paddr) {
     return (uint16_t)phys_read(tm->pm, paddr, 2);
 }
@@ -39,11 +61,13 @@ uint16_t tm_peek16(TestMachine *tm, uint32_t paddr) {
 void tm_real(TestMachine *tm, uint16_t cs, uint16_t ip) {
     CPU *cpu = tm->cpu;
     cpu_reset(cpu);
-    for (int s = 0; s < SEG_COUNT; s++) cpu_load_seg_real(cpu, s, 0);
+    for (int s = 0; s < SEG_COUNT; s++)
+        cpu_load_seg_real(cpu, s, 0);
     cpu_load_seg_real(cpu, SEG_CS, cs);
     cpu->eip = ip;
     cpu->regs[R_ESP] = 0x7000;
-    for (unsigned v = 0; v < 256; v++) tm_poke32(tm, v * 4, TM_STUB(v)); /* 0000:stub */
+    for (unsigned v = 0; v < 256; v++)
+        tm_poke32(tm, v * 4, TM_STUB(v)); /* 0000:stub */
 }
 
 void tm_set_desc(TestMachine *tm, unsigned index, uint32_t base, uint32_t limit, uint8_t access,
@@ -81,9 +105,11 @@ void tm_pmode_flat(TestMachine *tm, int cpl, uint32_t eip, uint32_t esp) {
     tm_set_desc(tm, 5, TM_TSS, 0x67, 0x89, 0x00);
     tm_set_desc(tm, 6, 0, 0xFFFF, 0x9B, 0x00);
     tm_set_desc(tm, 7, 0, 0xFFFF, 0x93, 0x00);
-    for (unsigned v = 0; v < 256; v++) tm_set_gate(tm, v, TM_SEL_CS0, TM_STUB(v), 0xE, 3, 1);
+    for (unsigned v = 0; v < 256; v++)
+        tm_set_gate(tm, v, TM_SEL_CS0, TM_STUB(v), 0xE, 3, 1);
     /* TSS: ESP0/SS0 for ring transitions; no I/O bitmap (offset past the limit). */
-    for (unsigned i = 0; i < 0x68; i += 4) tm_poke32(tm, TM_TSS + i, 0);
+    for (unsigned i = 0; i < 0x68; i += 4)
+        tm_poke32(tm, TM_TSS + i, 0);
     tm_poke32(tm, TM_TSS + 4, TM_STACK0);
     tm_poke32(tm, TM_TSS + 8, TM_SEL_DS0);
     tm_poke32(tm, TM_TSS + 0x64, 0x0068u << 16);
@@ -107,7 +133,8 @@ void tm_pmode_flat(TestMachine *tm, int cpl, uint32_t eip, uint32_t esp) {
 void tm_paging(TestMachine *tm, unsigned mbytes) {
     CPU *cpu = tm->cpu;
     unsigned tables = (mbytes + 3) / 4;
-    for (unsigned i = 0; i < 1024; i++) tm_poke32(tm, TM_PD + 4 * i, 0);
+    for (unsigned i = 0; i < 1024; i++)
+        tm_poke32(tm, TM_PD + 4 * i, 0);
     for (unsigned t = 0; t < tables; t++) {
         uint32_t pt = TM_PD + 0x1000 * (t + 1);
         tm_poke32(tm, TM_PD + 4 * t, pt | 7);

@@ -28,15 +28,15 @@
 #include "devices/bus.h"
 #include "mmu/mmu.h"
 
-#define TM_GDT    0x1000u
-#define TM_IDT    0x2000u
-#define TM_STUBS  0x3000u
+#define TM_GDT     0x1000u
+#define TM_IDT     0x2000u
+#define TM_STUBS   0x3000u
 #define TM_STUB(v) (TM_STUBS + 4u * (v))
-#define TM_TSS    0x4000u
-#define TM_PD     0x10000u
-#define TM_CODE   0x20000u
-#define TM_STACK3 0x8F000u
-#define TM_STACK0 0x9F000u
+#define TM_TSS     0x4000u
+#define TM_PD      0x10000u
+#define TM_CODE    0x20000u
+#define TM_STACK3  0x8F000u
+#define TM_STACK0  0x9F000u
 
 /* GDT selectors built by tm_pmode_flat. */
 #define TM_SEL_CS0  0x08 /* 32-bit code, DPL 0, flat */
@@ -51,10 +51,16 @@ typedef struct TestMachine {
     PhysMem *pm;
     IoBus *io;
     CPU *cpu;
+    /* The interrupt controller of tm_fake_pic: a line the test raises,
+     * lowered when the CPU acknowledges it, which answers irq_vector. */
+    int irq_line, irq_vector;
 } TestMachine;
 
 TestMachine *tm_new(uint32_t ram_bytes);
 void tm_free(TestMachine *tm);
+/* Connect the CPU's interrupt input to tm->irq_line (vector 0x20 unless
+ * the test sets tm->irq_vector). */
+void tm_fake_pic(TestMachine *tm);
 void tm_poke(TestMachine *tm, uint32_t paddr, const void *bytes, size_t n);
 void tm_poke32(TestMachine *tm, uint32_t paddr, uint32_t v);
 uint32_t tm_peek32(TestMachine *tm, uint32_t paddr);
