@@ -503,12 +503,7 @@ static bool emit_alu_sized(Gen *g, int kind, unsigned size) {
     return true;
 }
 
-/* EAX = EAX op ECX with the core's lazy flags. Returns false for ADC/SBB. */
-static bool emit_alu(Gen *g, int kind) {
-    return emit_alu_sized(g, kind, 4);
-}
-
-/* Remember which inline operation recorded the lazy flags (emit_alu's
+/* Remember which inline operation recorded the lazy flags (emit_alu_sized's
  * callers, after the host instruction that set the host flags the same
  * way; nothing after it in the instruction's code may change them). */
 static void set_flags_kind(Gen *g, int kind) {
@@ -1302,7 +1297,7 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
 /* 32-bit ADD/OR/AND/SUB/XOR of a guest register with a guest register
  * (src >= 0), an immediate (SRC_IMM) or host ECX (SRC_ECX: a memory
  * operand), straight on the host register that holds the destination,
- * recording the lazy flags as emit_alu does unless they are dead. */
+ * recording the lazy flags as emit_alu_sized does unless they are dead. */
 enum { SRC_IMM = -1, SRC_ECX = -2 };
 static bool emit_alu_guest(Gen *g, int kind, int dst, int src, uint32_t imm) {
     Emit *e = &g->e;
@@ -1726,7 +1721,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             alu_rr(e, host_op[kind], EAX, ECX);
             g->flags_kind = -1;
         } else {
-            emit_alu(g, kind);
+            emit_alu_sized(g, kind, 4);
             set_flags_kind(g, kind);
         }
         if (writes) g_set(e, dst, EAX);
@@ -1748,7 +1743,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         }
         if (!(writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, SRC_ECX, 0))) {
             g_get(e, EAX, in->reg);
-            emit_alu(g, kind);
+            emit_alu_sized(g, kind, 4);
             set_flags_kind(g, kind);
             if (writes) g_set(e, in->reg, EAX);
         }
@@ -1766,10 +1761,10 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         g_get(e, ESI, in->reg);
     else
         mov_r_imm(e, ESI, in->imm);
-    /* emit_alu uses ECX as the source: save ECX (the address) in EDI. */
+    /* emit_alu_sized uses ECX as the source: save ECX (the address) in EDI. */
     e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx */
     e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
-    emit_alu(g, kind);
+    emit_alu_sized(g, kind, 4);
     set_flags_kind(g, kind);
     e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
     if (writes) store_host(e, EAX);
@@ -2035,7 +2030,7 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
  * or has a target that varies (returns, indirect branches): those use the
  * inline lookup, or for a direct branch a site with a TLB check
  * (JMP_SITE_FAR); same-page targets get plain sites. */
-static bool exit_wants_lookup(const TB *tb, int k) {
+static bool exit_leaves_page(const TB *tb, int k) {
     const Insn *last = &tb->insns[tb->n - 1];
     uint32_t page = (tb->cs_base + tb->eip) & ~0xFFFu;
     uint32_t end = tb->eip + tb->size, target;
@@ -2286,13 +2281,13 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         if (!chain_ok) {
             mov_m_imm(e, OFF(eip), known_eip[k]);
             exit_always(g);
-        } else if (exit_wants_lookup(tb, k) && !lookup_ok) {
+        } else if (exit_leaves_page(tb, k) && !lookup_ok) {
             mov_m_imm(e, OFF(eip), known_eip[k]);
             to_ret[nto_ret++] = jmp_fwd(e);
         } else {
             /* The dispatcher links the site when it sees this exit. */
             uint8_t *fix[4] = {NULL, NULL, NULL, NULL};
-            if (exit_wants_lookup(tb, k)) {
+            if (exit_leaves_page(tb, k)) {
                 site[k] = emit_far_site(g, known_eip[k], fix);
                 kind[k] = JMP_SITE_FAR;
             } else {
@@ -2319,7 +2314,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             kind[k] = JMP_SITE_EIP;
             for (int i = 0; i < 2; i++)
                 to_ret[nto_ret++] = fix[i];
-            if (lookup_ok && exit_wants_lookup(tb, k))
+            if (lookup_ok && exit_leaves_page(tb, k))
                 to_lookup[nto_lookup++] = jne;
             else
                 to_ret[nto_ret++] = jne;
