@@ -116,8 +116,9 @@ static bool transcendental(int op) {
 /* Per operation: [0] disallowed differences, [1] last-bit, [2] outside the
  * SDM's domain, [3] all cases tried. */
 #define NCLASS 64
+#define CLASS_NAME_LEN 48 /* room for any name count_class is given */
 static struct {
-    char name[40];
+    char name[CLASS_NAME_LEN];
     unsigned long long count[4];
 } classes[NCLASS];
 static int nclasses;
@@ -201,7 +202,7 @@ static void compare_one(Rng *rng, bool verbose) {
     uint32_t flh = 0, fls = 0;
     uint64_t bh = 0, bs = 0;
     int64_t ih = 0, is = 0;
-    char name[40];
+    char name[CLASS_NAME_LEN];
     int op = -1;
     bool two = false;
     Kind kind = (Kind)rng_range(rng, 100);
@@ -371,7 +372,7 @@ static bool divergence_allowed(const uint8_t *insn, int len, const uint8_t *befo
         insn[0] == 0xD9) /* with FNSTSW, FNCLEX in unmasked mode */
         for (size_t i = 0; i < sizeof transcendental_insns / sizeof transcendental_insns[0]; i++)
             if (transcendental_insns[i].modrm == insn[1]) op = transcendental_insns[i].op;
-    char name[48];
+    char name[CLASS_NAME_LEN];
     snprintf(name, sizeof name, "insn %s", op >= 0 ? op_names[op] : "other");
     if (op < 0) {
         count_class(name, 0);

@@ -1,6 +1,6 @@
 /*
  * ssts.c - bt86-ssts: runs the hardware-captured 80286 real-mode vectors
- * (../shared/conformance/ssts-286, format in its README) through the CPU
+ * (tests/data/ssts-286, format in its README) through the CPU
  * core and compares registers and memory with what the real chip did.
  *
  *     bt86-ssts [--masks FILE] [--filter PREFIX]... [--verbose N]
