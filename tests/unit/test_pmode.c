@@ -6,8 +6,8 @@
  * segments nulled) and to virtual-8086 mode, INT and I/O in V86 mode (IOPL
  * and the TSS I/O bitmap), task switches by JMP/CALL and back by IRET, the
  * page-fault error codes, segment limit faults (#GP vs #SS), selector
- * error codes, and which stack size (SS.B) an instruction that changes SS
- * uses for its own stack-pointer update.
+ * error codes, and the stack size (SS.B) of POP SS's increment when the
+ * popped SS has another one.
  */
 #include <check.h>
 #include <stdlib.h>
