@@ -193,10 +193,15 @@ uint32_t pop(CPU *cpu, unsigned size);
 /* Read the stack at ESP + offset (no ESP change), for multi-pop instructions
  * that must check everything before committing. */
 uint32_t stack_peek(CPU *cpu, uint32_t offset, unsigned size);
+/* ESP after adding delta to (E)SP with the stack size (SS.B) in force now:
+ * a 16-bit stack wraps SP and leaves ESP's upper half alone. */
+static inline uint32_t sp_plus(const CPU *cpu, uint32_t delta) {
+    uint32_t m = stack_mask(cpu);
+    return (cpu->regs[R_ESP] & ~m) | ((cpu->regs[R_ESP] + delta) & m);
+}
 /* Add delta to (E)SP respecting the stack size. */
 static inline void sp_add(CPU *cpu, uint32_t delta) {
-    uint32_t m = stack_mask(cpu);
-    cpu->regs[R_ESP] = (cpu->regs[R_ESP] & ~m) | ((cpu->regs[R_ESP] + delta) & m);
+    cpu->regs[R_ESP] = sp_plus(cpu, delta);
 }
 
 /* ---------------- lazy flags (flags.c) ---------------- */

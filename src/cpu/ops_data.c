@@ -140,10 +140,13 @@ void op_push_sreg(CPU *cpu, const Insn *in) {
     cpu->regs[R_ESP] = (cpu->regs[R_ESP] & ~m) | sp;
 }
 
+/* The increment belongs to the pop: it uses the stack size before the load,
+ * which POP SS may change, and is committed only once the load succeeded. */
 void op_pop_sreg(CPU *cpu, const Insn *in) {
     uint32_t v = stack_peek(cpu, 0, in->osize);
+    uint32_t esp = sp_plus(cpu, in->osize);
     seg_load(cpu, sreg_of_push_pop(in->op), (uint16_t)v);
-    sp_add(cpu, in->osize);
+    cpu->regs[R_ESP] = esp;
 }
 
 void op_pusha(CPU *cpu, const Insn *in) {

@@ -5,8 +5,9 @@
  * parameters and RETF to the outer level, IRET to an outer level (data
  * segments nulled) and to virtual-8086 mode, INT and I/O in V86 mode (IOPL
  * and the TSS I/O bitmap), task switches by JMP/CALL and back by IRET, the
- * page-fault error codes, segment limit faults (#GP vs #SS) and selector
- * error codes.
+ * page-fault error codes, segment limit faults (#GP vs #SS), selector
+ * error codes, and the stack size (SS.B) of POP SS's increment when the
+ * popped SS has another one.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -401,6 +402,47 @@ START_TEST(selector_error_codes) {
 }
 END_TEST
 
+/* ---------------- stack size when SS changes ---------------- */
+
+/* Load SS straight from its GDT descriptor (no instruction). */
+static void load_ss(uint16_t sel) {
+    desc_to_seg(&cpu->seg[SEG_SS], sel, tm_peek32(tm, TM_GDT + (sel & ~7u)),
+                tm_peek32(tm, TM_GDT + (sel & ~7u) + 4));
+}
+
+/* POP SS with the given operand size (2 or 4) from a stack `from` at ESP
+ * `esp`, loading `to`; returns ESP afterwards. */
+static uint32_t pop_ss(uint16_t from, uint16_t to, unsigned osize, uint32_t esp) {
+    tm_pmode_flat(tm, 0, TM_CODE, esp);
+    load_ss(from);
+    uint32_t sp = cpu_stack32(cpu) ? esp : esp & 0xFFFF;
+    tm_poke32(tm, sp, to);
+    if (osize == 2)
+        POKE(TM_CODE, 0x66, 0x17, 0xF4); /* pop ss (16-bit); hlt */
+    else
+        POKE(TM_CODE, 0x17, 0xF4); /* pop ss; hlt */
+    tm_run(tm, 10);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->seg[SEG_SS].sel, to);
+    return cpu->regs[R_ESP];
+}
+
+START_TEST(pop_ss_to_a_32bit_stack_wraps_sp_within_the_old_16bit_stack) {
+    /* The increment is the pop's, on the 16-bit stack it pops from: SP
+     * wraps to 0 and ESP's upper half stays, whatever the new SS.B says. */
+    ck_assert_uint_eq(pop_ss(TM_SEL_DS16, TM_SEL_DS0, 2, 0x0001FFFE), 0x00010000);
+    ck_assert(cpu_stack32(cpu));
+    ck_assert_uint_eq(pop_ss(TM_SEL_DS16, TM_SEL_DS0, 4, 0x0001FFFC), 0x00010000);
+}
+END_TEST
+
+START_TEST(pop_ss_to_a_16bit_stack_adds_to_all_of_the_old_32bit_esp) {
+    ck_assert_uint_eq(pop_ss(TM_SEL_DS0, TM_SEL_DS16, 2, 0x0001FFFE), 0x00020000);
+    ck_assert(!cpu_stack32(cpu));
+    ck_assert_uint_eq(pop_ss(TM_SEL_DS0, TM_SEL_DS16, 4, 0x0001FFFC), 0x00020000);
+}
+END_TEST
+
 static Suite *pmode_suite(void) {
     Suite *s = suite_create("pmode");
     TCase *tc = tcase_create("mechanics");
@@ -419,6 +461,8 @@ static Suite *pmode_suite(void) {
     tcase_add_test(tc, page_fault_on_fetch_and_accessed_dirty_bits);
     tcase_add_test(tc, data_limit_is_gp_stack_limit_is_ss);
     tcase_add_test(tc, selector_error_codes);
+    tcase_add_test(tc, pop_ss_to_a_32bit_stack_wraps_sp_within_the_old_16bit_stack);
+    tcase_add_test(tc, pop_ss_to_a_16bit_stack_adds_to_all_of_the_old_32bit_esp);
     suite_add_tcase(s, tc);
     return s;
 }
