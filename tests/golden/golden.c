@@ -23,8 +23,8 @@
  * Listings must not change between builds (gcc, clang, ASan) and runs, so
  * nothing that holds a host address is printed as a number: 64-bit
  * immediates and call/jump targets are named (<fn cpu_cond>, <this tb>,
- * <insn 2: add>, <stats.jit_lookups>, <ram>, <dbt+off> for the
- * translator's private tables, <rt_call_fn> for the runtime's routines,
+ * <insn 2: add>, <stats.jit_lookups>, <jc> for the address cache, <ram>
+ * for TLB addends, <rt_call_fn> for the runtime's routines,
  * <block 00021800> for another block's code), branches inside the block go
  * to labels (entry, .L1, .L2, ... in address order), and accesses to the
  * CPU structure (host RBX) get the field's name as a comment.
@@ -36,7 +36,6 @@
  * the immediates.
  */
 #include <capstone/capstone.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,7 +328,11 @@ static bool read_perf_map(PerfMap *m) {
         unsigned lin, size;
         char name[64];
         if (sscanf(line, "%lx %zx guest:%x+%u", &addr, &len, &lin, &size) == 4) {
-            if (m->nblocks == MAX_BLOCKS) continue;
+            if (m->nblocks == MAX_BLOCKS) {
+                fprintf(stderr, "bt86-golden: more than %d compiled blocks\n", MAX_BLOCKS);
+                fclose(f);
+                return false;
+            }
             m->block[m->nblocks++] = (HostCode){addr, len, lin};
         } else if (sscanf(line, "%lx %zx %63s", &addr, &len, name) == 3 &&
                    strcmp(name, "bt86-jit-runtime") == 0) {
@@ -373,58 +376,65 @@ static bool in_code(const HostCode *c, uint64_t a) {
     return a >= c->addr && a < c->addr + c->len;
 }
 
+/* Names of what generated code points at, each false if v is not theirs. */
+
+/* A core function, the listed block's TB or one of its decoded instructions. */
+static bool name_code_object(const Names *n, uint64_t v, char *out, size_t size) {
+    for (size_t i = 0; i < sizeof core_fns / sizeof core_fns[0]; i++)
+        if (v == core_fns[i].addr) return snprintf(out, size, "<fn %s>", core_fns[i].name), true;
+    const TB *tb = n->tb;
+    if (!tb) return false;
+    if (v == (uintptr_t)tb) return snprintf(out, size, "<this tb>"), true;
+    uintptr_t insns = (uintptr_t)tb->insns;
+    if (v < insns || v >= insns + tb->n * sizeof(Insn) || (v - insns) % sizeof(Insn)) return false;
+    unsigned i = (unsigned)((v - insns) / sizeof(Insn));
+    snprintf(out, size, "<insn %u: %s>", i, tb->insns[i].name);
+    return true;
+}
+
+/* The address cache (jc in dbt.c, private): the table whose entry for the
+ * listed block holds it. Dbt keeps it before its statistics, so every
+ * entry looked at is inside the Dbt. */
+static bool is_address_cache(const Names *n, uint64_t v) {
+    uintptr_t dbt = (uintptr_t)n->cpu->dbt, stats = (uintptr_t)dbt_stats(n->cpu->dbt);
+    const TB *tb = n->tb;
+    if (!tb || v < dbt || v >= stats) return false;
+    uint64_t entry = v + (uint64_t)jc_index(tb->cs_base + tb->eip, tb->flags) * sizeof(JcEntry);
+    return entry + sizeof(JcEntry) <= stats && ((const JcEntry *)(uintptr_t)entry)->tb == tb;
+}
+
+/* The translator's statistics and private tables. */
+static bool name_dbt_object(const Names *n, uint64_t v, char *out, size_t size) {
+    const DbtStats *st = dbt_stats(n->cpu->dbt);
+    uintptr_t stats = (uintptr_t)st, dbt = (uintptr_t)n->cpu->dbt;
+    if (v == (uintptr_t)&st->jit_lookups) return snprintf(out, size, "<stats.jit_lookups>"), true;
+    if (v == (uintptr_t)st->core_calls) return snprintf(out, size, "<stats.core_calls>"), true;
+    if (v >= stats && v < stats + sizeof *st)
+        return snprintf(out, size, "<stats+0x%llx>", (unsigned long long)(v - stats)), true;
+    if (is_address_cache(n, v)) return snprintf(out, size, "<jc>"), true;
+    if (v >= dbt && v < stats)
+        return snprintf(out, size, "<dbt+0x%llx>", (unsigned long long)(v - dbt)), true;
+    return false;
+}
+
+/* A TLB addend (host address = linear + addend, into RAM). */
+static bool name_ram_addend(const Names *n, uint64_t v, char *out, size_t size) {
+    const PhysMem *pm = n->cpu->mmu.pm;
+    int64_t d = (int64_t)(v - (uintptr_t)pm->ram);
+    if (d <= -(int64_t)0x100000000 || d >= (int64_t)pm->ram_size) return false;
+    if (d == 0) return snprintf(out, size, "<ram>"), true;
+    snprintf(out, size, "<ram%s0x%llx>", d < 0 ? "-" : "+", (unsigned long long)(d < 0 ? -d : d));
+    return true;
+}
+
 /* A 64-bit immediate (movabs): a name, or the number when it is small
  * enough not to be an address. */
 static void name_imm64(const Names *n, uint64_t v, char *out, size_t size) {
-    const CPU *cpu = n->cpu;
-    const DbtStats *st = dbt_stats(cpu->dbt);
-    uintptr_t stats = (uintptr_t)st, dbt = (uintptr_t)cpu->dbt, ram = (uintptr_t)cpu->mmu.pm->ram;
-    if (v < 0x10000) {
+    if (v < 0x10000)
         snprintf(out, size, "0x%llx", (unsigned long long)v);
-        return;
-    }
-    for (size_t i = 0; i < sizeof core_fns / sizeof core_fns[0]; i++)
-        if (v == core_fns[i].addr) {
-            snprintf(out, size, "<fn %s>", core_fns[i].name);
-            return;
-        }
-    if (n->tb && v == (uintptr_t)n->tb) {
-        snprintf(out, size, "<this tb>");
-        return;
-    }
-    if (n->tb && v >= (uintptr_t)n->tb->insns && v < (uintptr_t)(n->tb->insns + n->tb->n) &&
-        (v - (uintptr_t)n->tb->insns) % sizeof(Insn) == 0) {
-        const Insn *in = (const Insn *)(uintptr_t)v;
-        snprintf(out, size, "<insn %u: %s>", (unsigned)(in - n->tb->insns), in->name);
-        return;
-    }
-    if (v == (uintptr_t)&st->jit_lookups) {
-        snprintf(out, size, "<stats.jit_lookups>");
-        return;
-    }
-    if (v == (uintptr_t)st->core_calls) {
-        snprintf(out, size, "<stats.core_calls>");
-        return;
-    }
-    if (v >= stats && v < stats + sizeof *st) {
-        snprintf(out, size, "<stats+0x%llx>", (unsigned long long)(v - stats));
-        return;
-    }
-    if (v >= dbt && v < stats) { /* the translator's private tables (the address cache) */
-        snprintf(out, size, "<dbt+0x%llx>", (unsigned long long)(v - dbt));
-        return;
-    }
-    /* TLB addends: host address = linear + addend, into RAM */
-    int64_t d = (int64_t)(v - ram);
-    if (d > -(int64_t)0x100000000 && d < (int64_t)cpu->mmu.pm->ram_size) {
-        if (d == 0)
-            snprintf(out, size, "<ram>");
-        else
-            snprintf(out, size, "<ram%s0x%llx>", d < 0 ? "-" : "+",
-                     (unsigned long long)(d < 0 ? -d : d));
-        return;
-    }
-    snprintf(out, size, "<unknown address>");
+    else if (!name_code_object(n, v, out, size) && !name_dbt_object(n, v, out, size) &&
+             !name_ram_addend(n, v, out, size))
+        snprintf(out, size, "<unknown address>");
 }
 
 /* ---------------- the CPU structure's fields (RBX-relative) ---------------- */
@@ -816,6 +826,14 @@ static bool golden_program(Listing *ls, const Program *p, const char *dir, bool 
     return ok;
 }
 
+static bool host_has_jit(void) {
+#if defined(__x86_64__) && defined(__linux__)
+    return true;
+#else
+    return false;
+#endif
+}
+
 int main(int argc, char **argv) {
     Listing ls = {.offsets = false};
     const char *dir = NULL;
@@ -829,10 +847,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bt86-golden [--offsets] OUTDIR\n");
         return 2;
     }
-#if !(defined(__x86_64__) && defined(__linux__))
-    printf("bt86-golden: skipped: this host has no x86-64 jit\n");
-    return 77;
-#endif
+    if (!host_has_jit()) {
+        printf("bt86-golden: skipped: this host has no x86-64 jit\n");
+        return 77;
+    }
     if (cs_open(CS_ARCH_X86, CS_MODE_64, &ls.cs) != CS_ERR_OK) {
         fprintf(stderr, "bt86-golden: capstone cannot disassemble x86-64\n");
         return 1;
