@@ -27,7 +27,7 @@ if [ "$mode" = --accept ]; then
     mkdir -p "$expect"
     rm -f "$expect"/*.txt
     cp "$now"/*.txt "$expect"/
-    echo "golden-jit: accepted $(ls "$now" | wc -l) listings into $expect (review and commit them)"
+    echo "golden-jit: accepted $(find "$now" -name "*.txt" | wc -l) listings into $expect (review and commit them)"
     exit 0
 fi
 
@@ -49,5 +49,5 @@ if [ $status -ne 0 ]; then
     echo "(or: cmake --build BUILD_DIR --target golden-accept)"
     exit 1
 fi
-echo "golden-jit: $(ls "$now" | wc -l) listings match tests/golden/expect"
+echo "golden-jit: $(find "$now" -name "*.txt" | wc -l) listings match tests/golden/expect"
 exit 0
