@@ -701,3 +701,12 @@ void dbt_print_stats(const Dbt *d, FILE *f) {
         }
     }
 }
+
+/* ---------------- inspection ---------------- */
+
+const TB *dbt_compiled_tb(const Dbt *d, uint32_t cs_base, uint32_t eip) {
+    for (uint32_t i = 0; i < TB_HASH_SIZE; i++)
+        for (const TB *tb = d->hash[i]; tb; tb = tb->hash_next)
+            if (tb->jit && tb->cs_base == cs_base && tb->eip == eip) return tb;
+    return NULL;
+}

@@ -90,4 +90,10 @@ const struct Insn *dbt_first_insn(struct CPU *cpu);
 const DbtStats *dbt_stats(const Dbt *d);
 void dbt_print_stats(const Dbt *d, FILE *f);
 
+/* For tests and tools that look at generated code (tests/golden): the
+ * live TB at cs_base:eip (any mode bits) that the jit compiled, or NULL.
+ * Its fields are in dbt/tb.h. Scans the whole TB cache: not for hot paths. */
+struct TB;
+const struct TB *dbt_compiled_tb(const Dbt *d, uint32_t cs_base, uint32_t eip);
+
 #endif
