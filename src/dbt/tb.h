@@ -12,6 +12,13 @@
 
 #define NO_PAGE 0xFFFFFFFFu
 
+/* Whether this host has the native backend (jit_x86_64.c): x86-64 Linux. */
+#if defined(__x86_64__) && defined(__linux__)
+#define DBT_HAVE_JIT 1
+#else
+#define DBT_HAVE_JIT 0
+#endif
+
 /* TB flag bits (part of the key). */
 #define TBF_CODE32    1u /* CS.D */
 #define TBF_CPL_SHIFT 1  /* bits 1-2: CPL */
