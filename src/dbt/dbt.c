@@ -16,7 +16,6 @@
 #define TB_HASH_BITS    17
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
-#define NO_PAGE         0xFFFFFFFFu
 #define MAX_CROSS       512         /* crossing blocks kept at once (more: interpreted) */
 
 /* The translator of one CPU (its run hooks' opaque pointer). */

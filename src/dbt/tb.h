@@ -10,6 +10,7 @@
 
 #include "cpu/core.h"
 
+/* TB.pa and TB.pa2 when the bytes are not in RAM. */
 #define NO_PAGE 0xFFFFFFFFu
 
 /* Whether this host has the native backend (jit_x86_64.c): x86-64 Linux. */
