@@ -4,13 +4,17 @@
  * The CPU module holds the register file (general, segment, control, debug,
  * model-specific), lazily evaluated arithmetic flags, the decoder and the
  * emulation core (the semantics of every instruction, exception and
- * interrupt delivery). The interpreter and the translators (src/dbt/) both
- * drive it through this header.
+ * interrupt delivery), and the run loop (cpu_run) with its interrupt and
+ * exception handling. A fresh CPU interprets one instruction at a time; a
+ * translator (src/dbt/: dbt_attach) runs blocks through the hooks in
+ * CpuRunHooks below, which are all the CPU knows of it. The CPU itself
+ * depends only on the MMU (mmu/mmu.h) and the I/O bus (devices/bus.h).
  *
  * Use:
  *     PhysMem *pm = physmem_new(16 << 20);     // see mmu/mmu.h
  *     CPU *cpu = cpu_new(pm, io_bus);           // io_bus may be NULL
  *     cpu_reset(cpu);                           // F000:FFF0, real mode
+ *     dbt_attach(cpu, ENGINE_JIT);              // optional: translate (dbt/dbt.h)
  *     cpu_run(cpu, 1000000);                    // run up to N instructions
  *     cpu_free(cpu);
  *
@@ -171,15 +175,37 @@ typedef enum CpuExit {
     CPU_EXIT_BREAK,   /* a front-end breakpoint (debugger) */
 } CpuExit;
 
-/* How instructions are run (see dbt/dbt.h). */
-typedef enum CpuEngine {
-    ENGINE_INTERP,   /* decode and execute one instruction at a time */
-    ENGINE_THREADED, /* pre-decoded translation blocks, chained */
-    ENGINE_JIT,      /* translation blocks as x86-64 host code (threaded elsewhere) */
-} CpuEngine;
-
 typedef struct CPU CPU;
 typedef void (*CpuTraceFn)(CPU *cpu, void *opaque);
+struct Insn;
+
+/*
+ * How cpu_run reaches a translator. A translator fills all four hooks and
+ * its opaque pointer at once (dbt_attach in src/dbt/) and clears them when
+ * it goes (all NULL: cpu_run interprets every instruction). Each hook gets
+ * the opaque pointer:
+ *   run_blocks   called at an instruction boundary with no interrupt shadow,
+ *                TF, instruction breakpoint or tracer active: run translated
+ *                code from CS:EIP until the machine needs a look (interrupt,
+ *                I/O, invalidation, block_break, run_left exhausted). False
+ *                when nothing ran (code it cannot translate): cpu_run then
+ *                interprets one instruction.
+ *   first_insn   under an interrupt shadow: the decoded instruction at
+ *                CS:EIP (from its translation), or NULL (cpu_run decodes it);
+ *                cpu_run executes it alone. May raise #PF for the fetch.
+ *   map_changed  the physical address map changed (PAM, A20, shadow ROM):
+ *                every translation is stale. The CPU has flushed its TLB.
+ *   detach       cpu_free: the translator lets go of the CPU and frees itself.
+ * Exceptions raised inside run_blocks or first_insn unwind to cpu_run as
+ * from any handler (cpu_raise).
+ */
+typedef struct CpuRunHooks {
+    bool (*run_blocks)(void *opaque);
+    const struct Insn *(*first_insn)(void *opaque);
+    void (*map_changed)(void *opaque);
+    void (*detach)(void *opaque);
+    void *opaque;
+} CpuRunHooks;
 
 struct CPU {
     /* --- architectural state --- */
@@ -251,10 +277,8 @@ struct CPU {
     Mmu mmu;
     struct IoBus *io;
 
-    /* Translation (dbt/dbt.h); see also block_break above. */
-    CpuEngine engine;
-    struct Dbt *dbt;
-    bool dbt_singlestep; /* one instruction per block (-singlestep) */
+    /* The translator, if one is attached (see CpuRunHooks and block_break above). */
+    CpuRunHooks run_hooks;
 
     /* Statistics and tracing. */
     CpuTraceFn trace_fn; /* if set, called before each instruction */
@@ -269,16 +293,8 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io);
 void cpu_free(CPU *cpu);
 /* Power-on / RESET state: real mode, CS=F000 base FFFF0000, EIP=FFF0. */
 void cpu_reset(CPU *cpu);
-/* Choose the engine (creates the translator if needed). Returns 0 or -1. */
-int cpu_set_engine(CPU *cpu, CpuEngine engine);
-/* The engine named by the environment variable BT86_ACCEL ("interp",
- * "threaded" or "jit"; the test suite runs under each), else ENGINE_JIT on
- * x86-64 Linux hosts and ENGINE_THREADED elsewhere. */
-CpuEngine cpu_default_engine(void);
-/* Engine names as the -accel option spells them; -1 if unknown. */
-int cpu_engine_from_name(const char *name);
-const char *cpu_engine_name(CpuEngine engine);
-/* Run up to max_insns instructions with the CPU's engine. */
+/* Run up to max_insns instructions: translated through run_hooks if a
+ * translator is attached, else interpreted. */
 CpuExit cpu_run(CPU *cpu, uint64_t max_insns);
 /* Execute exactly one instruction (or deliver one pending event). */
 CpuExit cpu_step(CPU *cpu);

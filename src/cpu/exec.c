@@ -10,6 +10,10 @@
  * #DF per the SDM's benign/contributory/page-fault table (Vol. 3, 6.15,
  * Table 6-5); a fault while delivering #DF is a triple fault, which stops
  * the run loop with CPU_EXIT_RESET.
+ *
+ * A translator (src/dbt/) is reached only through cpu->run_hooks (see
+ * CpuRunHooks in cpu.h): the loop hands it every instruction boundary that
+ * nothing watches one by one, and interprets when none is attached.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,49 +21,14 @@
 
 #include "cpu/core.h"
 #include "cpu/ops.h"
-#include "dbt/dbt.h"
 
+/* The physical address map changed: translations of linear addresses
+ * (the TLB) and of code (an attached translator) are stale. */
 static void cpu_map_changed(void *opaque) {
     CPU *cpu = opaque;
     mmu_flush_all(&cpu->mmu);
-    if (cpu->dbt) dbt_flush(cpu->dbt, 1);
+    if (cpu->run_hooks.map_changed) cpu->run_hooks.map_changed(cpu->run_hooks.opaque);
     cpu->block_break = true;
-}
-
-static const char *const engine_names[] = {
-    [ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded", [ENGINE_JIT] = "jit"};
-
-int cpu_engine_from_name(const char *name) {
-    for (int i = 0; i < (int)(sizeof engine_names / sizeof engine_names[0]); i++)
-        if (strcmp(name, engine_names[i]) == 0) return i;
-    return -1;
-}
-
-const char *cpu_engine_name(CpuEngine engine) {
-    return engine_names[engine];
-}
-
-CpuEngine cpu_default_engine(void) {
-    const char *env = getenv("BT86_ACCEL");
-    int e = env && *env ? cpu_engine_from_name(env) : -1;
-    if (e >= 0) return (CpuEngine)e;
-#if defined(__x86_64__) && defined(__linux__)
-    return ENGINE_JIT; /* the native backend exists for this host */
-#else
-    return ENGINE_THREADED;
-#endif
-}
-
-int cpu_set_engine(CPU *cpu, CpuEngine engine) {
-#if !(defined(__x86_64__) && defined(__linux__))
-    if (engine == ENGINE_JIT) engine = ENGINE_THREADED; /* no native backend for this host */
-#endif
-    if (engine != ENGINE_INTERP && !cpu->dbt) {
-        cpu->dbt = dbt_new(cpu);
-        if (!cpu->dbt) return -1;
-    }
-    cpu->engine = engine;
-    return 0;
 }
 
 CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
@@ -70,13 +39,12 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
     pm->map_changed = cpu_map_changed;
     pm->map_opaque = cpu;
     cpu_reset(cpu);
-    if (cpu_set_engine(cpu, cpu_default_engine()) < 0) cpu->engine = ENGINE_INTERP;
     return cpu;
 }
 
 void cpu_free(CPU *cpu) {
     if (!cpu) return;
-    dbt_free(cpu->dbt);
+    if (cpu->run_hooks.detach) cpu->run_hooks.detach(cpu->run_hooks.opaque);
     free(cpu);
 }
 
@@ -285,7 +253,7 @@ static void step_instruction(CPU *cpu) {
  * the instruction after STI or MOV SS (SYSEXIT, on every Linux system
  * call) runs alone without being decoded again. */
 static void step_instruction_cached(CPU *cpu) {
-    const Insn *in = dbt_first_insn(cpu);
+    const Insn *in = cpu->run_hooks.first_insn(cpu->run_hooks.opaque);
     if (in)
         exec_insn(cpu, in);
     else
@@ -345,8 +313,9 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
             break;
         }
         bool watched = cpu->trace_fn || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xFF);
-        if (cpu->engine != ENGINE_INTERP && !shadow && !watched && dbt_run(cpu)) continue;
-        if (cpu->engine != ENGINE_INTERP && shadow && !watched)
+        bool translate = cpu->run_hooks.run_blocks && !watched;
+        if (translate && !shadow && cpu->run_hooks.run_blocks(cpu->run_hooks.opaque)) continue;
+        if (translate && shadow)
             step_instruction_cached(cpu);
         else
             step_instruction(cpu);

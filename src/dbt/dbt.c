@@ -1,7 +1,8 @@
 /*
  * dbt.c - translation blocks: translation, the TB cache (hash table, the
  * per-CPU virtual-address cache, per-page lists), chaining, invalidation,
- * and the threaded-code engine that runs TBs. See dbt.h.
+ * the threaded-code engine that runs TBs, and the CPU's run hooks
+ * (dbt_attach). See dbt.h.
  */
 #include "dbt/dbt.h"
 
@@ -15,10 +16,10 @@
 #define TB_HASH_BITS    17
 #define TB_HASH_SIZE    (1u << TB_HASH_BITS)
 #define DBT_CACHE_LIMIT (64u << 20) /* bytes of TBs before a full flush */
-#define NO_PAGE         0xFFFFFFFFu
-#define MAX_CROSS       512 /* crossing blocks kept at once (more: interpreted) */
+#define MAX_CROSS       512         /* crossing blocks kept at once (more: interpreted) */
 
-struct Dbt {
+/* The translator of one CPU (its run hooks' opaque pointer). */
+typedef struct Dbt {
     CPU *cpu;
     PhysMem *pm;
     TB *hash[TB_HASH_SIZE];
@@ -27,14 +28,16 @@ struct Dbt {
     uint32_t ncross;
     uint32_t npages;
     JcEntry jc[JC_SIZE];
-    uint64_t gen; /* bumped whenever a TB dies: the dispatcher's links die with it */
-    TB *running;  /* TB being executed (never freed while it runs) */
-    TB *dead;     /* invalidated TBs, freed at the next dispatch */
-    Jit *jit;     /* the x86-64 code generator (jit engine), or NULL */
+    uint64_t gen;     /* bumped whenever a TB dies: the dispatcher's links die with it */
+    TB *running;      /* TB being executed (never freed while it runs) */
+    TB *dead;         /* invalidated TBs, freed at the next dispatch */
+    DbtEngine engine; /* ENGINE_THREADED or ENGINE_JIT */
+    bool singlestep;  /* one instruction per block (-singlestep) */
+    Jit *jit;         /* the x86-64 code generator (jit engine), or NULL */
     bool jit_tried;
     bool jit_full; /* the code buffer is full: flush before the next translation */
     DbtStats stats;
-};
+} Dbt;
 
 /* A data segment the jit may address without checks: base 0, 4 GiB limit,
  * present, writable, expand-up, 32-bit. */
@@ -193,7 +196,11 @@ static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len, int by)
     if (by == CODE_WRITE_DEVICE) d->stats.inval_device += d->stats.inval_write - before;
 }
 
-void dbt_flush(Dbt *d, int cause) {
+/* Why every TB goes at once. */
+typedef enum FlushCause { FLUSH_CACHE_FULL, FLUSH_MAP_CHANGED } FlushCause;
+
+/* Drop every TB. */
+static void dbt_flush(Dbt *d, FlushCause cause) {
     for (uint32_t i = 0; i < TB_HASH_SIZE; i++) {
         TB *tb = d->hash[i];
         while (tb) {
@@ -213,7 +220,7 @@ void dbt_flush(Dbt *d, int cause) {
     if (d->pm->code_pages) memset(d->pm->code_pages, 0, d->npages);
     d->stats.code_bytes = 0;
     d->gen++;
-    if (cause == 0)
+    if (cause == FLUSH_CACHE_FULL)
         d->stats.flush_full++;
     else
         d->stats.flush_map++;
@@ -226,7 +233,9 @@ static void dbt_mmio_touched(void *opaque) {
     d->cpu->block_break = true;
 }
 
-Dbt *dbt_new(CPU *cpu) {
+/* Create the translator for cpu and attach its code tracking to the CPU's
+ * physical memory. NULL on allocation failure. */
+static Dbt *dbt_new(CPU *cpu) {
     Dbt *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->cpu = cpu;
@@ -242,10 +251,9 @@ Dbt *dbt_new(CPU *cpu) {
     return d;
 }
 
-void dbt_free(Dbt *d) {
-    if (!d) return;
+static void dbt_free(Dbt *d) {
     d->running = NULL;
-    dbt_flush(d, 1);
+    dbt_flush(d, FLUSH_MAP_CHANGED);
     if (d->pm->code_opaque == d) {
         d->pm->code_written = NULL;
         d->pm->mmio_touched = NULL;
@@ -257,10 +265,6 @@ void dbt_free(Dbt *d) {
     free(d);
 }
 
-const DbtStats *dbt_stats(const Dbt *d) {
-    return &d->stats;
-}
-
 /* ---------------- translation ---------------- */
 
 /* Decode the block starting at cs:eip (linear lin, host bytes at host).
@@ -269,7 +273,7 @@ const DbtStats *dbt_stats(const Dbt *d) {
  * next page or wrap a 16-bit EIP. NULL if not even one instruction fits. */
 static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     CPU *cpu = d->cpu;
-    if (d->stats.code_bytes > DBT_CACHE_LIMIT || d->jit_full) dbt_flush(d, 0);
+    if (d->stats.code_bytes > DBT_CACHE_LIMIT || d->jit_full) dbt_flush(d, FLUSH_CACHE_FULL);
     Insn buf[DBT_MAX_INSNS];
     uint32_t start_eip = cpu->eip;
     uint32_t page_end = (lin & ~0xFFFu) + 0x1000u; /* 0 for the last page: compare offsets */
@@ -322,8 +326,8 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
                 break;
             }
             if (in->ends_block && insn_block_goes_on(in)) in->ends_block = 0;
-            if (in->op == 0xFB && n < DBT_MAX_INSNS && !cpu->dbt_singlestep) continue;
-            if (in->ends_block || n == DBT_MAX_INSNS || cpu->dbt_singlestep) break;
+            if (in->op == 0xFB && n < DBT_MAX_INSNS && !d->singlestep) continue;
+            if (in->ends_block || n == DBT_MAX_INSNS || d->singlestep) break;
         }
     }
     memcpy(cpu->exc_jmp, saved, sizeof saved);
@@ -574,7 +578,7 @@ static inline bool must_stop(CPU *cpu, const TB *last) {
 }
 
 const uint8_t *dbt_jit_next(CPU *cpu, const TB *last) {
-    Dbt *d = cpu->dbt;
+    Dbt *d = cpu->run_hooks.opaque;
     /* What dbt_run would check before the next block, and what the inline
      * lookup checks (emit_lookup): same linear address and mode bits,
      * compiled, mapped to the same bytes, any block fits. */
@@ -589,16 +593,24 @@ const uint8_t *dbt_jit_next(CPU *cpu, const TB *last) {
     return j->entry;
 }
 
-const Insn *dbt_first_insn(CPU *cpu) {
-    Dbt *d = cpu->dbt;
+/* ---------------- the run hooks (CpuRunHooks in cpu/cpu.h) ---------------- */
+
+/* The first_insn hook: the decoded first instruction of the TB at cs:eip
+ * (translating it if needed), or NULL if there is none. */
+static const Insn *dbt_first_insn(void *opaque) {
+    Dbt *d = opaque;
     d->running = NULL;
     free_dead(d);
     TB *tb = tb_find(d);
     return tb ? &tb->insns[0] : NULL;
 }
 
-bool dbt_run(CPU *cpu) {
-    Dbt *d = cpu->dbt;
+/* The run_blocks hook: the dispatcher. Runs TBs from cs:eip, chaining
+ * them, until the machine needs a look; false when the code at cs:eip
+ * cannot be translated (nothing ran). */
+static bool dbt_run(void *opaque) {
+    Dbt *d = opaque;
+    CPU *cpu = d->cpu;
     d->running = NULL;
     free_dead(d);
     TB *tb = tb_find(d);
@@ -607,7 +619,7 @@ bool dbt_run(CPU *cpu) {
     for (;;) {
         d->running = tb;
         uint64_t left = cpu->run_left;
-        if (!tb->jit && !tb->host2 && cpu->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
+        if (!tb->jit && !tb->host2 && d->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
             jit_block(d, tb);
         if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
             tb = jit_run(d->jit, cpu, tb); /* the block that ran last (host code may chain) */
@@ -644,7 +656,88 @@ bool dbt_run(CPU *cpu) {
     return true;
 }
 
-void dbt_print_stats(const Dbt *d, FILE *f) {
+/* The map_changed hook. */
+static void dbt_map_changed(void *opaque) {
+    dbt_flush(opaque, FLUSH_MAP_CHANGED);
+}
+
+/* The detach hook (cpu_free). */
+static void dbt_detach_hook(void *opaque) {
+    Dbt *d = opaque;
+    dbt_detach(d->cpu);
+}
+
+/* ---------------- engines and the CPU ---------------- */
+
+static const char *const engine_names[] = {
+    [ENGINE_INTERP] = "interp", [ENGINE_THREADED] = "threaded", [ENGINE_JIT] = "jit"};
+
+int dbt_engine_from_name(const char *name) {
+    for (int i = 0; i < (int)(sizeof engine_names / sizeof engine_names[0]); i++)
+        if (strcmp(name, engine_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *dbt_engine_name(DbtEngine engine) {
+    return engine_names[engine];
+}
+
+DbtEngine dbt_engine_from_env(const char *value) {
+    int e = value && *value ? dbt_engine_from_name(value) : -1;
+    if (e >= 0) return (DbtEngine)e;
+    return DBT_HAVE_JIT ? ENGINE_JIT : ENGINE_THREADED;
+}
+
+/* cpu's translator, or NULL if none of ours is attached. */
+static Dbt *dbt_of(const CPU *cpu) {
+    return cpu->run_hooks.run_blocks == dbt_run ? cpu->run_hooks.opaque : NULL;
+}
+
+int dbt_attach(CPU *cpu, DbtEngine engine) {
+    if (engine == ENGINE_INTERP) {
+        dbt_detach(cpu);
+        return 0;
+    }
+    if (engine == ENGINE_JIT && !DBT_HAVE_JIT) engine = ENGINE_THREADED;
+    Dbt *d = dbt_of(cpu);
+    if (!d) {
+        d = dbt_new(cpu);
+        if (!d) return -1;
+        cpu->run_hooks = (CpuRunHooks){.run_blocks = dbt_run,
+                                       .first_insn = dbt_first_insn,
+                                       .map_changed = dbt_map_changed,
+                                       .detach = dbt_detach_hook,
+                                       .opaque = d};
+    }
+    d->engine = engine;
+    return 0;
+}
+
+void dbt_detach(CPU *cpu) {
+    Dbt *d = dbt_of(cpu);
+    if (!d) return;
+    cpu->run_hooks = (CpuRunHooks){0};
+    dbt_free(d);
+}
+
+DbtEngine dbt_engine(const CPU *cpu) {
+    const Dbt *d = dbt_of(cpu);
+    return d ? d->engine : ENGINE_INTERP;
+}
+
+void dbt_set_singlestep(CPU *cpu, bool on) {
+    Dbt *d = dbt_of(cpu);
+    if (d) d->singlestep = on;
+}
+
+const DbtStats *dbt_stats(const CPU *cpu) {
+    const Dbt *d = dbt_of(cpu);
+    return d ? &d->stats : NULL;
+}
+
+void dbt_print_stats(const CPU *cpu, FILE *f) {
+    const Dbt *d = dbt_of(cpu);
+    if (!d) return;
     const DbtStats *s = &d->stats;
     uint64_t lookups = s->lookup_fast + s->lookup_hash + s->lookup_miss;
     fprintf(f, "dbt: blocks translated %llu (%llu instructions, %.1f per block)\n",

@@ -1,6 +1,6 @@
 /*
  * dbt.h - the binary translator: translation blocks (TBs), the TB cache,
- * and the engines that run them.
+ * the engines that run them, and how a CPU gets one (dbt_attach).
  *
  * A TB is a run of guest instructions that starts at one (CS base, EIP)
  * and ends after a control transfer or any other instruction the decode
@@ -8,30 +8,50 @@
  * at the end of a 4 KiB page, or after DBT_MAX_INSNS instructions. It is
  * keyed by the host address of its first byte (which names the RAM or ROM
  * byte behind the guest address, so aliases share it), EIP, CS base and the
- * mode bits that change decoding (code size, CPL).
+ * mode bits that change decoding or what generated code assumes (TBF_* in
+ * tb.h: code size, CPL, flat DS/ES/SS, FS and GS usable as 4 GiB segments).
  *
- * Lookup goes through a small cache indexed by the linear address (valid
- * only within one MMU/TB generation: any TLB flush or invalidation starts a
- * new one) and then a hash table. Blocks are chained: each TB remembers the
- * TB that followed it on each of its two exits, so a loop runs without
- * lookups until an interrupt, an I/O access or an invalidation asks the
- * dispatcher to look at the machine again (cpu->block_break).
+ * Lookup goes first through the address cache: 64K entries indexed by the
+ * linear address and the mode bits together (blocks with CS base 0 only),
+ * each keeping its whole key (linear address, mode bits, host address of
+ * the first byte) beside the TB and its host code. An entry holds while
+ * its TB lives (a dying TB clears it) and the TLB still maps the linear
+ * address to the TB's first byte, so TLB flushes need not touch it; a
+ * whole-cache flush clears it. Then comes a hash table. Blocks are
+ * chained: each TB remembers the TB that followed it on each of its two
+ * exits (valid while no TB died and the MMU was not flushed since), and
+ * the jit patches exits to jump straight into the next block's host code,
+ * so a loop runs without lookups until an interrupt, an I/O access or an
+ * invalidation asks the dispatcher to look at the machine again
+ * (cpu->block_break).
  *
  * Self-modifying code: pages holding TBs are marked in PhysMem.code_pages,
  * lose their TLB write entries, and every write to them reaches
  * dbt_code_written, which invalidates exactly the TBs whose bytes overlap
  * the write; if the running TB is among them it stops after the current
- * instruction.
+ * instruction. A change of the physical address map drops every TB.
  *
- * Engines (CpuEngine in cpu/cpu.h): ENGINE_INTERP decodes every
- * instruction; ENGINE_THREADED runs pre-decoded TBs (threaded code: an
- * array of decoded records whose handlers are the emulation core's, so
- * semantics and exceptions are exactly the interpreter's). Tracing, TF
- * single-step, instruction breakpoints and interrupt shadows always take the
- * interpreter's path for the instruction concerned.
+ * Engines (DbtEngine): ENGINE_INTERP is no translator at all (cpu_run
+ * decodes every instruction); ENGINE_THREADED runs pre-decoded TBs
+ * (threaded code: an array of decoded records whose handlers are the
+ * emulation core's, so semantics and exceptions are exactly the
+ * interpreter's); ENGINE_JIT runs them threaded too until a block is hot
+ * (DBT_JIT_HOT runs, dbt.c), then as x86-64 host code (jit_x86_64.c). The
+ * jit exists on x86-64 Linux hosts only: elsewhere ENGINE_JIT runs the
+ * threaded engine, which is also the default there. Tracing, TF single-step, instruction
+ * breakpoints and interrupt shadows always take the interpreter's path for
+ * the instruction concerned.
  *
- * Use: cpu_set_engine(cpu, ENGINE_THREADED) creates the translator; cpu_run
- * calls dbt_run. dbt_print_stats prints the counters.
+ * The CPU reaches the translator only through its run hooks (CpuRunHooks
+ * in cpu/cpu.h), which dbt_attach fills; the translator depends on the
+ * CPU and the MMU, never the other way.
+ *
+ * Use:
+ *     DbtEngine e = dbt_engine_from_env(getenv("BT86_ACCEL")); // front ends, tests
+ *     if (dbt_attach(cpu, e) < 0) ...;    // out of memory
+ *     cpu_run(cpu, n);                    // runs blocks through the hooks
+ *     dbt_print_stats(cpu, stderr);       // the counters
+ *     cpu_free(cpu);                      // frees the translator too
  */
 #ifndef BT86_DBT_H
 #define BT86_DBT_H
@@ -43,6 +63,38 @@
 struct CPU;
 
 #define DBT_MAX_INSNS 64
+
+/* How a CPU runs instructions. */
+typedef enum DbtEngine {
+    ENGINE_INTERP,   /* no translator: decode and execute one instruction at a time */
+    ENGINE_THREADED, /* pre-decoded translation blocks, chained */
+    ENGINE_JIT,      /* hot translation blocks as x86-64 host code (threaded elsewhere) */
+} DbtEngine;
+
+/* Engine names as the -accel option and BT86_ACCEL spell them ("interp",
+ * "threaded", "jit"); -1 if unknown. */
+int dbt_engine_from_name(const char *name);
+const char *dbt_engine_name(DbtEngine engine);
+/* The engine a front end or test runs when not told otherwise: the one
+ * `value` names (the environment variable BT86_ACCEL, read by the caller;
+ * NULL, empty or unknown: none), else ENGINE_JIT on hosts with the native
+ * backend (x86-64 Linux) and ENGINE_THREADED elsewhere. */
+DbtEngine dbt_engine_from_env(const char *value);
+
+/* Make cpu run with the engine: ENGINE_INTERP detaches any translator;
+ * the others create one if the CPU has none (it attaches its code
+ * tracking to the CPU's physical memory) and fill cpu->run_hooks.
+ * ENGINE_JIT becomes ENGINE_THREADED on hosts without the native backend.
+ * Returns 0, or -1 on allocation failure (the CPU then interprets). */
+int dbt_attach(struct CPU *cpu, DbtEngine engine);
+/* Free cpu's translator, if any, and clear its run hooks (cpu_free does
+ * this through the detach hook). */
+void dbt_detach(struct CPU *cpu);
+/* The engine cpu runs with (ENGINE_INTERP when no translator is attached). */
+DbtEngine dbt_engine(const struct CPU *cpu);
+/* -singlestep: translate one instruction per block from now on (no effect
+ * without a translator). */
+void dbt_set_singlestep(struct CPU *cpu, bool on);
 
 typedef struct DbtStats {
     uint64_t blocks_translated;
@@ -69,26 +121,10 @@ typedef struct DbtStats {
     const char *core_call_name[512];
 } DbtStats;
 
-typedef struct Dbt Dbt;
-
-/* Create the translator for cpu and attach its code tracking to the CPU's
- * physical memory. NULL on allocation failure. */
-Dbt *dbt_new(struct CPU *cpu);
-void dbt_free(Dbt *d);
-/* Drop every TB (cause: 0 cache full, 1 address map changed). */
-void dbt_flush(Dbt *d, int cause);
-/* Run translated code from cs:eip until a block boundary needs the
- * dispatcher (interrupt, I/O, invalidation, run_left exhausted). Returns
- * false without running anything when the code cannot be translated (then
- * the caller interprets one instruction). Called from cpu_run only. */
-bool dbt_run(struct CPU *cpu);
-/* The decoded first instruction of the TB at cs:eip (translating it if
- * needed), or NULL if there is none: what the run loop executes alone
- * under an interrupt shadow, without decoding it again each time. May
- * raise #PF for the fetch, as decoding would. */
-const struct Insn *dbt_first_insn(struct CPU *cpu);
-const DbtStats *dbt_stats(const Dbt *d);
-void dbt_print_stats(const Dbt *d, FILE *f);
+/* cpu's translator's counters; NULL (dbt_stats) or nothing printed
+ * (dbt_print_stats) when no translator is attached. */
+const DbtStats *dbt_stats(const struct CPU *cpu);
+void dbt_print_stats(const struct CPU *cpu, FILE *f);
 
 /* For tests and tools that look at generated code (tests/golden): the
  * live TB at cs_base:eip (any mode bits) that the jit compiled, or NULL.

@@ -10,7 +10,15 @@
 
 #include "cpu/core.h"
 
+/* TB.pa and TB.pa2 when the bytes are not in RAM. */
 #define NO_PAGE 0xFFFFFFFFu
+
+/* Whether this host has the native backend (jit_x86_64.c): x86-64 Linux. */
+#if defined(__x86_64__) && defined(__linux__)
+#define DBT_HAVE_JIT 1
+#else
+#define DBT_HAVE_JIT 0
+#endif
 
 /* TB flag bits (part of the key). */
 #define TBF_CODE32    1u /* CS.D */

@@ -20,6 +20,7 @@
  *     cfg.bios_path = "/usr/share/seabios/bios.bin";
  *     char err[256];
  *     Pc *pc = pc_new(&cfg, err, sizeof err);       // NULL + message on error
+ *     dbt_attach(pc_cpu(pc), engine);              // else the CPU interprets (dbt/dbt.h)
  *     PcExit why = pc_run(pc, max_insns);
  *     pc_free(pc);
  *
@@ -42,7 +43,7 @@
 typedef struct PcConfig {
     uint32_t ram_mb;
     const char *bios_path;
-    FILE *debugcon_out;          /* firmware debug console, or NULL */
+    FILE *debugcon_out;                            /* firmware debug console, or NULL */
     void (*serial_tx)(void *opaque, uint8_t byte); /* COM1 output, or NULL */
     void *serial_opaque;
     bool host_clock;          /* virtual time follows the host clock (else the instruction count) */

@@ -126,7 +126,7 @@ static bool feed_input(Input *in, Pc *a, Pc *b, char *what, size_t size) {
     return false;
 }
 
-int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
+int lockstep_run(const PcConfig *cfg, DbtEngine engine, uint64_t max_insns, uint64_t chunk,
                  int input_fd, FILE *out) {
     PcConfig ca = *cfg, cb = *cfg;
     ca.snapshot = cb.snapshot = true;
@@ -148,7 +148,7 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
         return -1;
     }
     CPU *x = pc_cpu(a), *y = pc_cpu(b);
-    if (cpu_set_engine(x, engine) < 0 || cpu_set_engine(y, ENGINE_INTERP) < 0) {
+    if (dbt_attach(x, engine) < 0 || dbt_attach(y, ENGINE_INTERP) < 0) {
         fprintf(out, "bt86: lockstep: cannot start the engines\n");
         pc_free(a);
         pc_free(b);
@@ -176,9 +176,9 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
             fprintf(out,
                     "lockstep: %s engine and interpreter differ after instruction %llu"
                     " (compared every %llu; the chunk began at %llu): %s\n",
-                    cpu_engine_name(engine), (unsigned long long)y->icount,
+                    dbt_engine_name(engine), (unsigned long long)y->icount,
                     (unsigned long long)chunk, (unsigned long long)start, what);
-            print_state(out, cpu_engine_name(engine), x, t);
+            print_state(out, dbt_engine_name(engine), x, t);
             print_state(out, "interp", y, t);
             result = 1;
             break;
@@ -192,7 +192,7 @@ int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint
     }
     if (result == 0)
         fprintf(out, "lockstep: no divergence in %llu instructions (%s against the interpreter)\n",
-                (unsigned long long)x->icount, cpu_engine_name(engine));
+                (unsigned long long)x->icount, dbt_engine_name(engine));
     if (t) tracer_free(t);
     pc_free(a);
     pc_free(b);

@@ -22,9 +22,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "dbt/dbt.h"
 #include "devices/pc.h"
 
-int lockstep_run(const PcConfig *cfg, CpuEngine engine, uint64_t max_insns, uint64_t chunk,
+int lockstep_run(const PcConfig *cfg, DbtEngine engine, uint64_t max_insns, uint64_t chunk,
                  int input_fd, FILE *out);
 
 #endif

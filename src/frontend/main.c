@@ -59,7 +59,7 @@ typedef struct Options {
     bool boot_menu;
     const char *kernel, *initrd, *append;
     uint64_t max_insns;
-    int engine; /* -accel; -1: the default */
+    int engine; /* -accel (a DbtEngine); -1: BT86_ACCEL or the host's default */
     bool singlestep;
     bool stats;        /* -dbt-stats */
     uint64_t lockstep; /* -lockstep N: compare with the interpreter every N instructions */
@@ -346,9 +346,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             /* QEMU spells options after a comma (-accel tcg,thread=single): ignore them. */
             char name[32];
             snprintf(name, sizeof name, "%.*s", (int)strcspn(val, ","), val);
-            o->engine =
-                strcmp(name, "tcg") == 0 ? (int)cpu_default_engine() : cpu_engine_from_name(name);
-            if (o->engine < 0) {
+            bool tcg = strcmp(name, "tcg") == 0; /* QEMU's name: the default engine */
+            o->engine = tcg ? -1 : dbt_engine_from_name(name);
+            if (!tcg && o->engine < 0) {
                 fprintf(stderr, "bt86: -accel: unknown engine '%s' (jit, threaded, interp, tcg)\n",
                         name);
                 return -1;
@@ -656,8 +656,9 @@ int main(int argc, char **argv) {
     cfg.kernel = o.kernel;
     cfg.initrd = o.initrd;
     cfg.append = o.append;
+    DbtEngine engine =
+        o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
     if (o.lockstep) {
-        CpuEngine engine = o.engine >= 0 ? (CpuEngine)o.engine : cpu_default_engine();
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
                              STDIN_FILENO, stderr);
@@ -671,12 +672,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     CPU *cpu = pc_cpu(pc);
-    if (o.engine >= 0 && cpu_set_engine(cpu, (CpuEngine)o.engine) < 0) {
+    if (dbt_attach(cpu, engine) < 0) {
         fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n",
-                cpu_engine_name((CpuEngine)o.engine));
+                dbt_engine_name(engine));
         return 1;
     }
-    cpu->dbt_singlestep = o.singlestep;
+    dbt_set_singlestep(cpu, o.singlestep);
     Tracer *tracer = NULL;
     if (trace_mask) {
         tracer = tracer_new(trace_mask, log);
@@ -747,9 +748,9 @@ int main(int argc, char **argv) {
     }
     tty_restore();
     if (o.stats) {
-        fprintf(stderr, "bt86: engine %s, %llu instructions\n", cpu_engine_name(cpu->engine),
+        fprintf(stderr, "bt86: engine %s, %llu instructions\n", dbt_engine_name(dbt_engine(cpu)),
                 (unsigned long long)cpu->icount);
-        if (cpu->dbt) dbt_print_stats(cpu->dbt, stderr);
+        dbt_print_stats(cpu, stderr);
     }
     display_sdl_free(display);
     monitor_free(con.mon);

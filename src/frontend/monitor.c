@@ -73,9 +73,9 @@ MonitorAction monitor_input(Monitor *m, const uint8_t *buf, size_t len) {
 
 static void info_jit(Monitor *m) {
     CPU *cpu = pc_cpu(m->pc);
-    fprintf(m->out, "engine %s, %llu instructions\n", cpu_engine_name(cpu->engine),
+    fprintf(m->out, "engine %s, %llu instructions\n", dbt_engine_name(dbt_engine(cpu)),
             (unsigned long long)cpu->icount);
-    if (cpu->dbt) dbt_print_stats(cpu->dbt, m->out);
+    dbt_print_stats(cpu, m->out);
 }
 
 /* ---- info registers ---- */

@@ -37,6 +37,7 @@
 #include <zlib.h>
 
 #include "cpu/cpu.h"
+#include "dbt/dbt.h"
 #include "devices/bus.h"
 #include "mmu/mmu.h"
 
@@ -666,6 +667,11 @@ int main(int argc, char **argv) {
     m.pm = physmem_new(RAM_SIZE);
     m.io = iobus_new();
     m.cpu = cpu_new(m.pm, m.io);
+    /* The engine under test: BT86_ACCEL, else the host's default. */
+    if (dbt_attach(m.cpu, dbt_engine_from_env(getenv("BT86_ACCEL"))) < 0) {
+        fprintf(stderr, "bt86-ssts: cannot start the engine (out of memory)\n");
+        return 1;
+    }
     for (int i = 0; i < npaths; i++) run_path(&m, paths[i], filters, nfilters, &t);
     printf("mask report (rule: tests matched, tests the mask turned from fail to pass):\n");
     for (int i = 0; i < nrules; i++) {

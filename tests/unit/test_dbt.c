@@ -17,12 +17,16 @@
 static TestMachine *tm;
 static CPU *cpu;
 
+/* The engine under test: BT86_ACCEL (jit by default); never the interpreter. */
+static DbtEngine engine_under_test(void) {
+    DbtEngine engine = dbt_engine_from_env(getenv("BT86_ACCEL"));
+    return engine == ENGINE_INTERP ? ENGINE_THREADED : engine;
+}
+
 static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
-    /* The engine under test: BT86_ACCEL (jit by default); never the interpreter. */
-    CpuEngine engine = cpu_default_engine();
-    ck_assert_int_eq(cpu_set_engine(cpu, engine == ENGINE_INTERP ? ENGINE_THREADED : engine), 0);
+    ck_assert_int_eq(dbt_attach(cpu, engine_under_test()), 0);
     tm_fake_pic(tm);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
 }
@@ -37,12 +41,12 @@ static void teardown(void) {
     } while (0)
 
 static const DbtStats *stats(void) {
-    return dbt_stats(cpu->dbt);
+    return dbt_stats(cpu);
 }
 
 /* Run prog at TM_CODE on a fresh machine with the given engine; out: the
  * registers, EIP and a checksum of 0x50000-0x6FFFF. */
-static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]);
+static void run_prog(DbtEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]);
 static void expect_same_as_interpreter(const uint8_t *prog, size_t len, uint32_t interp[10],
                                        const unsigned *inlined, size_t ninlined);
 
@@ -124,7 +128,7 @@ START_TEST(dma_write_invalidates) {
     ck_assert_uint_eq(cpu->regs[R_EAX], 1);
     static const uint8_t patch[] = {0x02};
     ck_assert_int_eq(phys_copy_to(tm->pm, TM_CODE + 1, patch, 1), 0);
-    if (cpu->engine != ENGINE_INTERP) {
+    if (dbt_engine(cpu) != ENGINE_INTERP) {
         ck_assert_uint_eq(stats()->inval_write, 1);
         ck_assert_uint_eq(stats()->inval_device, 1); /* counted as not the CPU's */
     }
@@ -244,7 +248,7 @@ START_TEST(sti_shadow_inside_hot_block) {
     cpu->regs[R_ECX] = 1000;
     ck_assert_int_eq(cpu_run(cpu, 3000), CPU_EXIT_COUNT); /* 500 passes */
     ck_assert_uint_eq(cpu->eip, TM_CODE);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
     cpu_run(cpu, 1); /* sti */
     ck_assert(cpu->intr_shadow);
     ck_assert_uint_eq(cpu->regs[R_EAX], 500);
@@ -253,7 +257,7 @@ START_TEST(sti_shadow_inside_hot_block) {
     ck_assert_uint_eq(cpu->eip, TM_CODE);
     /* The block with STI ends sensitive: host code went on in place after
      * asking for interrupts (dbt_jit_next) instead of returning. */
-    if (cpu->engine == ENGINE_JIT) {
+    if (dbt_engine(cpu) == ENGINE_JIT) {
         ck_assert_uint_gt(stats()->jit_next, 400);
         ck_assert_uint_lt(stats()->core_calls[0xFB], 40); /* STI inline at CPL 0 */
     }
@@ -278,7 +282,7 @@ START_TEST(popf_opening_interrupt_window_inside_block) {
     ck_assert_int_eq(cpu_run(cpu, 2500), CPU_EXIT_COUNT); /* 500 passes */
     ck_assert_uint_eq(cpu->eip, TM_CODE);
     ck_assert_uint_eq(cpu->regs[R_EAX], 500);
-    if (cpu->engine == ENGINE_JIT) {
+    if (dbt_engine(cpu) == ENGINE_JIT) {
         ck_assert_uint_gt(stats()->blocks_compiled, 0);
         ck_assert_uint_lt(stats()->lookup_fast + stats()->lookup_hash + stats()->lookup_miss, 100);
     }
@@ -310,11 +314,11 @@ END_TEST
 /* Extra set-up for run_prog (the test clears it again), or NULL. */
 static void (*prog_setup)(void);
 
-static void run_prog(CpuEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
+static void run_prog(DbtEngine engine, const uint8_t *prog, size_t len, uint32_t out[10]) {
     tm_free(tm);
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
-    cpu_set_engine(cpu, engine);
+    ck_assert_int_eq(dbt_attach(cpu, engine), 0);
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     tm_poke(tm, TM_CODE, prog, len);
     if (prog_setup) prog_setup();
@@ -336,11 +340,10 @@ static void expect_same_as_interpreter(const uint8_t *prog, size_t len, uint32_t
                                        const unsigned *inlined, size_t ninlined) {
     uint32_t b[10];
     run_prog(ENGINE_INTERP, prog, len, interp);
-    CpuEngine engine = cpu_default_engine();
-    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, prog, len, b);
+    run_prog(engine_under_test(), prog, len, b);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(interp[i], b[i]);
-    if (cpu->engine != ENGINE_JIT) return;
+    if (dbt_engine(cpu) != ENGINE_JIT) return;
     for (size_t i = 0; i < ninlined; i++)
         ck_assert_msg(stats()->core_calls[inlined[i]] < 40, "opcode %03X: %llu handler calls",
                       inlined[i], (unsigned long long)stats()->core_calls[inlined[i]]);
@@ -371,8 +374,7 @@ static const uint8_t mixed_prog[] = {
 START_TEST(same_state_as_interpreter) {
     uint32_t a[10], b[10];
     run_prog(ENGINE_INTERP, mixed_prog, sizeof mixed_prog, a);
-    CpuEngine engine = cpu_default_engine();
-    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, mixed_prog, sizeof mixed_prog, b);
+    run_prog(engine_under_test(), mixed_prog, sizeof mixed_prog, b);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(a[i], b[i]);
     ck_assert_uint_ne(tm_peek32(tm, 0x60000 + 4 * 17), 0); /* the copy happened */
@@ -422,7 +424,7 @@ START_TEST(hot_loop_then_fault_in_compiled_code) {
     ck_assert_uint_eq(cpu->regs[R_EBX], ebx);
     ck_assert_uint_eq(tm_peek32(tm, 0x300000 + 4 * 0x3FF), 2 * 0x3FF);
     ck_assert_uint_eq(tm_peek32(tm, 0x2FFFF8), 14);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
 }
 END_TEST
 
@@ -445,7 +447,7 @@ START_TEST(rewritten_chained_loop) {
     tm_run(tm, 100000);
     ck_assert(cpu->halted);
     ck_assert_uint_eq(cpu->regs[R_EAX], 2000);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_ge(stats()->jit_links, 2);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_ge(stats()->jit_links, 2);
 }
 END_TEST
 
@@ -531,15 +533,14 @@ static const uint8_t mix2_prog[] = {
     0xF4,
 };
 
-static void run_mix(CpuEngine engine, uint32_t out[10]) {
+static void run_mix(DbtEngine engine, uint32_t out[10]) {
     run_prog(engine, mix_prog, sizeof mix_prog, out);
 }
 
 START_TEST(hot_bytes_and_imul_same_as_interpreter) {
     uint32_t a[10], b[10];
     run_prog(ENGINE_INTERP, mix2_prog, sizeof mix2_prog, a);
-    CpuEngine engine = cpu_default_engine();
-    run_prog(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, mix2_prog, sizeof mix2_prog, b);
+    run_prog(engine_under_test(), mix2_prog, sizeof mix2_prog, b);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(a[i], b[i]);
     ck_assert(cpu->halted);
@@ -551,9 +552,8 @@ END_TEST
 START_TEST(hot_mix_same_as_interpreter) {
     uint32_t a[10], b[10];
     run_mix(ENGINE_INTERP, a);
-    CpuEngine engine = cpu_default_engine();
-    run_mix(engine == ENGINE_INTERP ? ENGINE_THREADED : engine, b);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
+    run_mix(engine_under_test(), b);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_gt(stats()->blocks_compiled, 0);
     for (int i = 0; i < 10; i++)
         ck_assert_uint_eq(a[i], b[i]);
     ck_assert(cpu->halted);
@@ -634,7 +634,7 @@ START_TEST(hot_indirect_and_cross_page_branches) {
     expect_same_as_interpreter(prog, sizeof prog, a, NULL, 0);
     ck_assert_uint_eq(a[R_EAX], 1001 + 999 * 2);
     ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof main_code);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_lookups, 1000);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_lookups, 1000);
 }
 END_TEST
 
@@ -912,7 +912,7 @@ START_TEST(hot_call_to_other_page_then_remapped) {
     prog_setup = NULL;
     ck_assert_uint_eq(a[R_EAX], 1001 + 999 * 100);
     ck_assert_uint_eq(cpu->eip, TM_CODE + sizeof main_code);
-    if (cpu->engine == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_links, 0);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_gt(stats()->jit_links, 0);
 }
 END_TEST
 
@@ -1326,7 +1326,7 @@ END_TEST
 
 /* -singlestep: every block holds one instruction, and the results agree. */
 START_TEST(singlestep_one_instruction_per_block) {
-    cpu->dbt_singlestep = true;
+    dbt_set_singlestep(cpu, true);
     POKE(TM_CODE, 0xB9, 0x05, 0, 0, 0, 0x40, 0xE2, 0xFD,
          0xF4); /* mov ecx,5; l: inc eax; loop l; hlt */
     cpu->regs[R_EAX] = 0;

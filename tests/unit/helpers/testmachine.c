@@ -3,13 +3,20 @@
  */
 #include "testmachine.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "dbt/dbt.h"
 
 TestMachine *tm_new(uint32_t ram_bytes) {
     TestMachine *tm = calloc(1, sizeof *tm);
     tm->pm = physmem_new(ram_bytes);
     tm->io = iobus_new();
     tm->cpu = cpu_new(tm->pm, tm->io);
+    if (dbt_attach(tm->cpu, dbt_engine_from_env(getenv("BT86_ACCEL"))) < 0) {
+        fprintf(stderr, "tm_new: cannot start the engine (out of memory)\n");
+        abort();
+    }
     /* Handler stubs: hlt; jmp back to the hlt. */
     for (unsigned v = 0; v < 256; v++) {
         static const uint8_t stub[4] = {0xF4, 0xEB, 0xFD, 0x90};
