@@ -797,7 +797,9 @@ void dbt_print_stats(const CPU *cpu, FILE *f) {
 
 /* ---------------- inspection ---------------- */
 
-const TB *dbt_compiled_tb(const Dbt *d, uint32_t cs_base, uint32_t eip) {
+const TB *dbt_compiled_tb(const CPU *cpu, uint32_t cs_base, uint32_t eip) {
+    const Dbt *d = dbt_of(cpu);
+    if (!d) return NULL;
     for (uint32_t i = 0; i < TB_HASH_SIZE; i++)
         for (const TB *tb = d->hash[i]; tb; tb = tb->hash_next)
             if (tb->jit && tb->cs_base == cs_base && tb->eip == eip) return tb;

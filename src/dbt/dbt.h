@@ -127,9 +127,10 @@ const DbtStats *dbt_stats(const struct CPU *cpu);
 void dbt_print_stats(const struct CPU *cpu, FILE *f);
 
 /* For tests and tools that look at generated code (tests/golden): the
- * live TB at cs_base:eip (any mode bits) that the jit compiled, or NULL.
+ * live TB at cs_base:eip (any mode bits) that cpu's jit compiled, or NULL
+ * (also when no translator is attached).
  * Its fields are in dbt/tb.h. Scans the whole TB cache: not for hot paths. */
 struct TB;
-const struct TB *dbt_compiled_tb(const Dbt *d, uint32_t cs_base, uint32_t eip);
+const struct TB *dbt_compiled_tb(const struct CPU *cpu, uint32_t cs_base, uint32_t eip);
 
 #endif

@@ -268,7 +268,7 @@ static void setup_fs(TestMachine *tm) {
 static TestMachine *run_program(const Program *p) {
     TestMachine *tm = tm_new(16 << 20);
     CPU *cpu = tm->cpu;
-    if (cpu_set_engine(cpu, ENGINE_JIT) < 0) {
+    if (dbt_attach(cpu, ENGINE_JIT) < 0 || dbt_engine(cpu) != ENGINE_JIT) {
         fprintf(stderr, "bt86-golden: %s: no translator\n", p->name);
         tm_free(tm);
         return NULL;
@@ -393,10 +393,10 @@ static bool name_code_object(const Names *n, uint64_t v, char *out, size_t size)
 }
 
 /* The address cache (jc in dbt.c, private): the table whose entry for the
- * listed block holds it. Dbt keeps it before its statistics, so every
- * entry looked at is inside the Dbt. */
+ * listed block holds it. Dbt (the run hooks' opaque pointer) keeps it
+ * before its statistics, so every entry looked at is inside the Dbt. */
 static bool is_address_cache(const Names *n, uint64_t v) {
-    uintptr_t dbt = (uintptr_t)n->cpu->dbt, stats = (uintptr_t)dbt_stats(n->cpu->dbt);
+    uintptr_t dbt = (uintptr_t)n->cpu->run_hooks.opaque, stats = (uintptr_t)dbt_stats(n->cpu);
     const TB *tb = n->tb;
     if (!tb || v < dbt || v >= stats) return false;
     uint64_t entry = v + (uint64_t)jc_index(tb->cs_base + tb->eip, tb->flags) * sizeof(JcEntry);
@@ -405,8 +405,8 @@ static bool is_address_cache(const Names *n, uint64_t v) {
 
 /* The translator's statistics and private tables. */
 static bool name_dbt_object(const Names *n, uint64_t v, char *out, size_t size) {
-    const DbtStats *st = dbt_stats(n->cpu->dbt);
-    uintptr_t stats = (uintptr_t)st, dbt = (uintptr_t)n->cpu->dbt;
+    const DbtStats *st = dbt_stats(n->cpu);
+    uintptr_t stats = (uintptr_t)st, dbt = (uintptr_t)n->cpu->run_hooks.opaque;
     if (v == (uintptr_t)&st->jit_lookups) return snprintf(out, size, "<stats.jit_lookups>"), true;
     if (v == (uintptr_t)st->core_calls) return snprintf(out, size, "<stats.core_calls>"), true;
     if (v >= stats && v < stats + sizeof *st)
@@ -769,7 +769,7 @@ static void list_links(const Listing *ls, const TB *tb) {
 }
 
 static bool list_block(const Listing *ls, Names *n, const HostCode *c) {
-    const TB *tb = dbt_compiled_tb(n->cpu->dbt, 0, c->lin);
+    const TB *tb = dbt_compiled_tb(n->cpu, 0, c->lin);
     if (!tb || (uintptr_t)tb->jit != c->addr) {
         fprintf(stderr, "bt86-golden: no compiled block at %08x with the perf map's code\n",
                 c->lin);
