@@ -560,7 +560,6 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     unsigned imm = e->imm;
     int default_seg = SEG_DS;
     if (flags & D_M) {
-        in->has_modrm = 1;
         in->modrm = next_byte(&f);
         in->mod = in->modrm >> 6;
         in->reg = (in->modrm >> 3) & 7;
@@ -605,7 +604,6 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         in->imm2 = next_byte(&f);
         break;
     }
-    in->seg_override = seg_override >= 0;
     in->seg = (uint8_t)(seg_override >= 0 ? seg_override : default_seg);
     in->len = (uint8_t)f.n;
 }

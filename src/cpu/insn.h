@@ -96,33 +96,33 @@ typedef enum BlockFact {
                     interrupt shadow covers; that shadow holds back interrupts only */
 } BlockFact;
 
-/* The facts one table entry states (decode.c), copied whole into the Insn. */
+/* The facts one table entry states (decode.c), copied whole into the
+ * Insn: 16 bits, one copy. */
 typedef struct InsnFacts {
-    uint8_t branch; /* BranchKind */
-    uint8_t alu;    /* AluKind */
-    uint8_t sreg;   /* SegLoad */
-    uint8_t flags;  /* AFX_* */
-    uint8_t block;  /* BlockFact */
+    uint16_t branch : 4; /* BranchKind */
+    uint16_t alu : 4;    /* AluKind */
+    uint16_t sreg : 3;   /* SegLoad */
+    uint16_t flags : 3;  /* AFX_* */
+    uint16_t block : 2;  /* BlockFact */
 } InsnFacts;
+_Static_assert(sizeof(InsnFacts) == 2, "InsnFacts: one 16-bit copy");
 
 struct Insn {
-    OpFn fn;              /* emulation-core handler */
-    const char *name;     /* mnemonic from the table (for traces and statistics) */
-    uint16_t op;          /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx */
-    uint8_t len;          /* total length in bytes, prefixes included (1..15) */
-    uint8_t size;         /* operand size in bytes for this instruction: 1, 2 or 4 */
-    uint8_t osize;        /* operand-size attribute: 2 or 4 */
-    uint8_t asize;        /* address-size attribute: 2 or 4 */
-    uint8_t seg;          /* segment of the memory operand (default or override) */
-    uint8_t seg_override; /* 1 if a segment-override prefix was present */
-    uint8_t rep;          /* REP_NONE / REP_E / REP_NE */
-    uint8_t lock;         /* LOCK prefix present (already validated) */
-    uint8_t ends_block;   /* the table's D_END: a translation block ends after this instruction */
-    InsnFacts facts;      /* the table entry's facts */
-    uint8_t modrm;        /* raw ModRM byte (valid if has_modrm) */
-    uint8_t has_modrm;
+    OpFn fn;            /* emulation-core handler */
+    const char *name;   /* mnemonic from the table (for traces and statistics) */
+    uint16_t op;        /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx */
+    InsnFacts facts;    /* the table entry's facts */
+    uint8_t len;        /* total length in bytes, prefixes included (1..15) */
+    uint8_t size;       /* operand size in bytes for this instruction: 1, 2 or 4 */
+    uint8_t osize;      /* operand-size attribute: 2 or 4 */
+    uint8_t asize;      /* address-size attribute: 2 or 4 */
+    uint8_t seg;        /* segment of the memory operand (default or override) */
+    uint8_t rep;        /* REP_NONE / REP_E / REP_NE */
+    uint8_t lock;       /* LOCK prefix present (already validated) */
+    uint8_t ends_block; /* the table's D_END: a translation block ends after this instruction */
+    uint8_t modrm;      /* raw ModRM byte (0 without one) */
     uint8_t mod, reg, rm;
-    uint8_t is_mem;   /* has_modrm && mod != 3 */
+    uint8_t is_mem;   /* has a ModRM byte with mod != 3, or a memory offset (A0-A3) */
     uint8_t ea_base;  /* base register or EA_NOREG */
     uint8_t ea_index; /* index register or EA_NOREG */
     uint8_t ea_scale; /* shift 0..3 */
@@ -130,6 +130,9 @@ struct Insn {
     uint32_t imm;  /* first immediate (sign-extended where the table says so) */
     uint32_t imm2; /* second immediate: selector of a far pointer; ENTER's level */
 };
+
+/* TBs hold arrays of decoded instructions: keep them within 48 bytes. */
+_Static_assert(sizeof(Insn) <= 48, "Insn grew");
 
 /* Decode the instruction at cs:eip. Raises #GP (15-byte limit, CS limit),
  * #PF (fetch) and #UD (undefined opcode, invalid LOCK) through cpu_raise. */

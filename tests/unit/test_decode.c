@@ -169,11 +169,12 @@ START_TEST(representative_instructions_have_their_facts) {
     const Example *x = &examples[_i];
     Insn in;
     ck_assert_msg(decode_bytes(x->bytes, x->n, &in), "%s: decodes", x->what);
-    ck_assert_msg(in.facts.branch == x->branch, "%s: branch %u", x->what, in.facts.branch);
-    ck_assert_msg(in.facts.alu == x->alu, "%s: alu %u", x->what, in.facts.alu);
-    ck_assert_msg(in.facts.sreg == x->sreg, "%s: sreg %u", x->what, in.facts.sreg);
-    ck_assert_msg(in.facts.flags == x->flags, "%s: flags %u", x->what, in.facts.flags);
-    ck_assert_msg(in.facts.block == x->block, "%s: block %u", x->what, in.facts.block);
+    ck_assert_msg(in.facts.branch == x->branch, "%s: branch %u", x->what,
+                  (unsigned)in.facts.branch);
+    ck_assert_msg(in.facts.alu == x->alu, "%s: alu %u", x->what, (unsigned)in.facts.alu);
+    ck_assert_msg(in.facts.sreg == x->sreg, "%s: sreg %u", x->what, (unsigned)in.facts.sreg);
+    ck_assert_msg(in.facts.flags == x->flags, "%s: flags %u", x->what, (unsigned)in.facts.flags);
+    ck_assert_msg(in.facts.block == x->block, "%s: block %u", x->what, (unsigned)in.facts.block);
     ck_assert_msg(in.ends_block == x->ends_block, "%s: ends_block %u", x->what, in.ends_block);
 }
 END_TEST
