@@ -2,10 +2,11 @@
  * ops.h - every instruction handler of the emulation core, by file.
  *
  * A handler implements one row (or one family of rows that differ only in
- * operand size or in a field the decoder hands over, e.g. the ALU kind in
- * ModRM.reg or in opcode bits 3-5) of the opcode map. Handlers take the CPU
- * and the decoded record and follow the conventions in core.h. decode.c's
- * table is the only place that maps opcodes to handlers.
+ * operand size or in a field the decoder hands over, e.g. the ALU kind of
+ * ModRM.reg or opcode bits 3-5 in in->facts.alu) of the opcode map.
+ * Handlers take the CPU and the decoded record and follow the conventions
+ * in core.h. decode.c's table is the only place that maps opcodes to
+ * handlers.
  */
 #ifndef BT86_OPS_H
 #define BT86_OPS_H
