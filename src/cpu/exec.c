@@ -266,7 +266,7 @@ void exec_insn(CPU *cpu, const Insn *in) {
     bool sti = in->facts.block == BLK_STI; /* its shadow holds back interrupts only */
     uint32_t db = cpu->pending_db;
     if (tf && !sw_int) db |= 0x4000; /* BS */
-    if (db && !(shadow && !sti)) {
+    if (db && (!shadow || sti)) {
         cpu->pending_db = 0;
         cpu->dr[6] |= db;
         deliver_event(cpu, EXC_DB, -1, INT_EXCEPTION);
