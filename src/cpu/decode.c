@@ -13,6 +13,16 @@
  * dispatcher must look at the machine again after them). The
  * immediate kinds are below. A NULL handler is an undefined opcode (#UD).
  * x87 escapes (D8-DF) decode their ModRM and go to op_fpu_escape.
+ *
+ * Fact columns (InsnFacts, insn.h), the last argument(s) of E and the
+ * kind of EA, copied whole into the Insn: .branch (BranchKind: Jcc, LOOP/
+ * JCXZ, JMP/CALL rel, JMP/CALL r/m, RET near, far transfer, software
+ * interrupt), the ALU kind (AluKind: EA rows), .sreg (the segment register
+ * a MOV/POP Sreg or LxS loads), .flags (AFX_*: reads the arithmetic flags,
+ * writes some, all, or all if a shift count is not 0; F_* below) and
+ * .block (BLK_GOES_ON: a D_END instruction a block may run through; BLK_STI).
+ * An entry without facts is none of these: no branch, no flags. A group
+ * opcode's facts are its group row's, never the map entry's.
  */
 #include <string.h>
 
@@ -37,60 +47,117 @@ typedef struct OpEntry {
     uint8_t flags;
     uint8_t imm;
     const struct OpEntry *group;
+    InsnFacts facts; /* a group opcode's are in its group table */
 } OpEntry;
 
-#define E(fn_, name_, fl_, imm_) {fn_, name_, fl_, imm_, NULL}
-#define G(tbl_, name_, fl_, imm_) {NULL, name_, (fl_) | D_M | D_G, imm_, tbl_}
-#define NONE {NULL, "(bad)", 0, I_NONE, NULL}
+/* The tables are laid out by hand, like the SDM's maps. */
+/* clang-format off */
+/* E(handler, name, D_* flags, immediate[, facts]): the facts are
+ * designated initializers of InsnFacts (.branch, .sreg, .flags, .block),
+ * mostly through the short names below; EA gives the ALU kind instead. */
+#define E(fn_, name_, fl_, imm_, ...) {fn_, name_, fl_, imm_, NULL, {.alu = ALU_NONE, __VA_ARGS__}}
+#define EA(fn_, name_, fl_, imm_, kind_) \
+    {fn_, name_, fl_, imm_, NULL, {.alu = kind_, .flags = ALU_FLAGS(kind_)}}
+#define G(tbl_, name_, fl_, imm_) {NULL, name_, (fl_) | D_M | D_G, imm_, tbl_, {.alu = ALU_NONE}}
+#define NONE {NULL, "(bad)", 0, I_NONE, NULL, {.alu = ALU_NONE}}
+
+/* ADC and SBB read CF; every ALU operation writes all six flags. */
+#define ALU_FLAGS(kind_) ((kind_) == ALU_ADC || (kind_) == ALU_SBB ? AFX_READS | AFX_ALL : AFX_ALL)
 
 /* The eight ALU rows 00-3F share handlers; CMP (38-3D) cannot be locked. */
-#define ALU_ROW(name_, lk_)                                                                        \
-    E(op_alu_rm_r, name_, D_M | D_B | (lk_), I_NONE), E(op_alu_rm_r, name_, D_M | (lk_), I_NONE),  \
-        E(op_alu_r_rm, name_, D_M | D_B, I_NONE), E(op_alu_r_rm, name_, D_M, I_NONE),              \
-        E(op_alu_acc_imm, name_, D_B, I_B), E(op_alu_acc_imm, name_, 0, I_Z)
+#define ALU_ROW(name_, kind_, lk_) \
+    EA(op_alu_rm_r, name_, D_M | D_B | (lk_), I_NONE, kind_), \
+    EA(op_alu_rm_r, name_, D_M | (lk_), I_NONE, kind_), \
+    EA(op_alu_r_rm, name_, D_M | D_B, I_NONE, kind_), \
+    EA(op_alu_r_rm, name_, D_M, I_NONE, kind_), \
+    EA(op_alu_acc_imm, name_, D_B, I_B, kind_), \
+    EA(op_alu_acc_imm, name_, 0, I_Z, kind_)
+
+/* Short names for the facts. */
+#define F_ALL    .flags = AFX_ALL
+#define F_SOME   .flags = AFX_SOME
+#define F_COUNT  .flags = AFX_COUNT
+#define F_READS  .flags = AFX_READS
+#define F_RW     .flags = AFX_READS | AFX_SOME /* reads them, may write some */
+#define F_RW_ALL .flags = AFX_READS | AFX_ALL
+#define GOES_ON  .block = BLK_GOES_ON
+/* Far transfers through gates may switch tasks, saving and loading EFLAGS. */
+#define FAR      .branch = BR_FAR, F_RW
 
 /* ---- group tables (indexed by ModRM.reg) ---- */
 
 static const OpEntry grp1[8] = {
-    E(op_alu_rm_imm, "add", D_L, I_NONE), E(op_alu_rm_imm, "or", D_L, I_NONE),
-    E(op_alu_rm_imm, "adc", D_L, I_NONE), E(op_alu_rm_imm, "sbb", D_L, I_NONE),
-    E(op_alu_rm_imm, "and", D_L, I_NONE), E(op_alu_rm_imm, "sub", D_L, I_NONE),
-    E(op_alu_rm_imm, "xor", D_L, I_NONE), E(op_alu_rm_imm, "cmp", 0, I_NONE),
+    EA(op_alu_rm_imm, "add", D_L, I_NONE, ALU_ADD), EA(op_alu_rm_imm, "or", D_L, I_NONE, ALU_OR),
+    EA(op_alu_rm_imm, "adc", D_L, I_NONE, ALU_ADC), EA(op_alu_rm_imm, "sbb", D_L, I_NONE, ALU_SBB),
+    EA(op_alu_rm_imm, "and", D_L, I_NONE, ALU_AND), EA(op_alu_rm_imm, "sub", D_L, I_NONE, ALU_SUB),
+    EA(op_alu_rm_imm, "xor", D_L, I_NONE, ALU_XOR), EA(op_alu_rm_imm, "cmp", 0, I_NONE, ALU_CMP),
 };
 static const OpEntry grp1a[8] = {E(op_pop_rm, "pop", 0, I_NONE), NONE, NONE, NONE,
                                  NONE, NONE, NONE, NONE};
+/* Group 2 by a count (C0, C1: imm8; D2, D3: CL) and by 1 (D0, D1): they
+ * differ in the flags (rotates change only CF and OF). */
 static const OpEntry grp2[8] = {
-    E(op_shift_rm, "rol", 0, I_NONE), E(op_shift_rm, "ror", 0, I_NONE),
-    E(op_shift_rm, "rcl", 0, I_NONE), E(op_shift_rm, "rcr", 0, I_NONE),
-    E(op_shift_rm, "shl", 0, I_NONE), E(op_shift_rm, "shr", 0, I_NONE),
-    E(op_shift_rm, "sal", 0, I_NONE), E(op_shift_rm, "sar", 0, I_NONE),
+    E(op_shift_rm, "rol", 0, I_NONE, F_SOME),  E(op_shift_rm, "ror", 0, I_NONE, F_SOME),
+    E(op_shift_rm, "rcl", 0, I_NONE, F_RW),    E(op_shift_rm, "rcr", 0, I_NONE, F_RW),
+    E(op_shift_rm, "shl", 0, I_NONE, F_COUNT), E(op_shift_rm, "shr", 0, I_NONE, F_COUNT),
+    E(op_shift_rm, "sal", 0, I_NONE, F_COUNT), E(op_shift_rm, "sar", 0, I_NONE, F_COUNT),
+};
+static const OpEntry grp2_1[8] = {
+    E(op_shift_rm, "rol", 0, I_NONE, F_SOME),  E(op_shift_rm, "ror", 0, I_NONE, F_SOME),
+    E(op_shift_rm, "rcl", 0, I_NONE, F_RW),    E(op_shift_rm, "rcr", 0, I_NONE, F_RW),
+    E(op_shift_rm, "shl", 0, I_NONE, F_ALL),   E(op_shift_rm, "shr", 0, I_NONE, F_ALL),
+    E(op_shift_rm, "sal", 0, I_NONE, F_ALL),   E(op_shift_rm, "sar", 0, I_NONE, F_ALL),
 };
 static const OpEntry grp3b[8] = {
-    E(op_test_rm_imm, "test", 0, I_B), E(op_test_rm_imm, "test", 0, I_B),
-    E(op_not_rm, "not", D_L, I_NONE),  E(op_neg_rm, "neg", D_L, I_NONE),
-    E(op_mul_rm, "mul", 0, I_NONE),    E(op_imul_rm, "imul", 0, I_NONE),
-    E(op_div_rm, "div", 0, I_NONE),    E(op_idiv_rm, "idiv", 0, I_NONE),
+    EA(op_test_rm_imm, "test", 0, I_B, ALU_TEST), EA(op_test_rm_imm, "test", 0, I_B, ALU_TEST),
+    E(op_not_rm, "not", D_L, I_NONE),             E(op_neg_rm, "neg", D_L, I_NONE, F_ALL),
+    E(op_mul_rm, "mul", 0, I_NONE, F_ALL),        E(op_imul_rm, "imul", 0, I_NONE, F_ALL),
+    E(op_div_rm, "div", 0, I_NONE),               E(op_idiv_rm, "idiv", 0, I_NONE),
 };
 static const OpEntry grp3v[8] = {
-    E(op_test_rm_imm, "test", 0, I_Z), E(op_test_rm_imm, "test", 0, I_Z),
-    E(op_not_rm, "not", D_L, I_NONE),  E(op_neg_rm, "neg", D_L, I_NONE),
-    E(op_mul_rm, "mul", 0, I_NONE),    E(op_imul_rm, "imul", 0, I_NONE),
-    E(op_div_rm, "div", 0, I_NONE),    E(op_idiv_rm, "idiv", 0, I_NONE),
+    EA(op_test_rm_imm, "test", 0, I_Z, ALU_TEST), EA(op_test_rm_imm, "test", 0, I_Z, ALU_TEST),
+    E(op_not_rm, "not", D_L, I_NONE),             E(op_neg_rm, "neg", D_L, I_NONE, F_ALL),
+    E(op_mul_rm, "mul", 0, I_NONE, F_ALL),        E(op_imul_rm, "imul", 0, I_NONE, F_ALL),
+    E(op_div_rm, "div", 0, I_NONE),               E(op_idiv_rm, "idiv", 0, I_NONE),
 };
-static const OpEntry grp4[8] = {E(op_inc_rm, "inc", D_L, I_NONE), E(op_dec_rm, "dec", D_L, I_NONE),
-                                NONE, NONE, NONE, NONE, NONE, NONE};
+static const OpEntry grp4[8] = {
+    E(op_inc_rm, "inc", D_L, I_NONE, F_SOME), E(op_dec_rm, "dec", D_L, I_NONE, F_SOME),
+    NONE, NONE, NONE, NONE, NONE, NONE,
+};
 static const OpEntry grp5[8] = {
-    E(op_inc_rm, "inc", D_L, I_NONE),       E(op_dec_rm, "dec", D_L, I_NONE),
-    E(op_call_rm, "call", D_END, I_NONE),       E(op_call_far_rm, "callf", D_END, I_NONE),
-    E(op_jmp_rm, "jmp", D_END, I_NONE),         E(op_jmp_far_rm, "jmpf", D_END, I_NONE),
-    E(op_push_rm, "push", 0, I_NONE),       NONE,
+    E(op_inc_rm, "inc", D_L, I_NONE, F_SOME),
+    E(op_dec_rm, "dec", D_L, I_NONE, F_SOME),
+    E(op_call_rm, "call", D_END, I_NONE, .branch = BR_CALL_IND),
+    E(op_call_far_rm, "callf", D_END, I_NONE, FAR),
+    E(op_jmp_rm, "jmp", D_END, I_NONE, .branch = BR_JMP_IND),
+    E(op_jmp_far_rm, "jmpf", D_END, I_NONE, FAR),
+    E(op_push_rm, "push", 0, I_NONE),
+    NONE,
+};
+/* 8E: MOV Sreg, r/m16 by ModRM.reg (CS, 6 and 7 raise #UD in the handler).
+ * MOV SS ends the block: interrupt shadow. */
+static const OpEntry grp_mov_sreg[8] = {
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_ES, GOES_ON),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_SS),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_DS, GOES_ON),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_FS, GOES_ON),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_GS, GOES_ON),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
 };
 static const OpEntry grp11[8] = {E(op_mov_rm_imm, "mov", 0, I_NONE), NONE, NONE, NONE,
                                  NONE, NONE, NONE, NONE};
+/* 0F 00 (the map entry ends blocks): SLDT, STR, VERR and VERW need not. */
 static const OpEntry grp6[8] = {
-    E(op_sldt, "sldt", 0, I_NONE), E(op_str, "str", 0, I_NONE),   E(op_lldt, "lldt", 0, I_NONE),
-    E(op_ltr, "ltr", 0, I_NONE),   E(op_verr, "verr", 0, I_NONE), E(op_verw, "verw", 0, I_NONE),
-    NONE,                          NONE,
+    E(op_sldt, "sldt", 0, I_NONE, GOES_ON),
+    E(op_str, "str", 0, I_NONE, GOES_ON),
+    E(op_lldt, "lldt", 0, I_NONE),
+    E(op_ltr, "ltr", 0, I_NONE),
+    E(op_verr, "verr", 0, I_NONE, F_SOME, GOES_ON),
+    E(op_verw, "verw", 0, I_NONE, F_SOME, GOES_ON),
+    NONE,
+    NONE,
 };
 static const OpEntry grp7[8] = {
     E(op_sgdt, "sgdt", 0, I_NONE), E(op_sidt, "sidt", 0, I_NONE), E(op_lgdt, "lgdt", 0, I_NONE),
@@ -99,10 +166,10 @@ static const OpEntry grp7[8] = {
 };
 static const OpEntry grp8[8] = {
     NONE, NONE, NONE, NONE,
-    E(op_bt_rm_imm, "bt", 0, I_NONE),    E(op_bt_rm_imm, "bts", D_L, I_NONE),
-    E(op_bt_rm_imm, "btr", D_L, I_NONE), E(op_bt_rm_imm, "btc", D_L, I_NONE),
+    E(op_bt_rm_imm, "bt", 0, I_NONE, F_SOME),    E(op_bt_rm_imm, "bts", D_L, I_NONE, F_SOME),
+    E(op_bt_rm_imm, "btr", D_L, I_NONE, F_SOME), E(op_bt_rm_imm, "btc", D_L, I_NONE, F_SOME),
 };
-static const OpEntry grp9[8] = {NONE, E(op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE),
+static const OpEntry grp9[8] = {NONE, E(op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE, F_SOME),
                                 NONE, NONE, NONE, NONE, NONE, NONE};
 /* MMX shifts by imm8 (0F 71, 72, 73): register forms; the handler rejects memory. */
 static const OpEntry grp12[8] = {
@@ -125,29 +192,29 @@ static const OpEntry grp15[8] = {E(op_fxsave, "fxsave", 0, I_NONE), E(op_fxrstor
 
 static const OpEntry op_table[512] = {
     /* 00-3F: ALU rows, segment push/pop, prefixes, BCD adjust */
-    [0x00] = ALU_ROW("add", D_L),
+    [0x00] = ALU_ROW("add", ALU_ADD, D_L),
     [0x06] = E(op_push_sreg, "push es", 0, I_NONE),
-    [0x07] = E(op_pop_sreg, "pop es", D_END, I_NONE),
-    [0x08] = ALU_ROW("or", D_L),
+    [0x07] = E(op_pop_sreg, "pop es", D_END, I_NONE, .sreg = SL_ES, GOES_ON),
+    [0x08] = ALU_ROW("or", ALU_OR, D_L),
     [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE),
-    [0x10] = ALU_ROW("adc", D_L),
+    [0x10] = ALU_ROW("adc", ALU_ADC, D_L),
     [0x16] = E(op_push_sreg, "push ss", 0, I_NONE),
-    [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE),
-    [0x18] = ALU_ROW("sbb", D_L),
+    [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE, .sreg = SL_SS),
+    [0x18] = ALU_ROW("sbb", ALU_SBB, D_L),
     [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE),
-    [0x1F] = E(op_pop_sreg, "pop ds", D_END, I_NONE),
-    [0x20] = ALU_ROW("and", D_L),
-    [0x27] = E(op_daa, "daa", 0, I_NONE),
-    [0x28] = ALU_ROW("sub", D_L),
-    [0x2F] = E(op_das, "das", 0, I_NONE),
-    [0x30] = ALU_ROW("xor", D_L),
-    [0x37] = E(op_aaa, "aaa", 0, I_NONE),
-    [0x38] = ALU_ROW("cmp", 0),
-    [0x3F] = E(op_aas, "aas", 0, I_NONE),
+    [0x1F] = E(op_pop_sreg, "pop ds", D_END, I_NONE, .sreg = SL_DS, GOES_ON),
+    [0x20] = ALU_ROW("and", ALU_AND, D_L),
+    [0x27] = E(op_daa, "daa", 0, I_NONE, F_RW_ALL),
+    [0x28] = ALU_ROW("sub", ALU_SUB, D_L),
+    [0x2F] = E(op_das, "das", 0, I_NONE, F_RW_ALL),
+    [0x30] = ALU_ROW("xor", ALU_XOR, D_L),
+    [0x37] = E(op_aaa, "aaa", 0, I_NONE, F_RW_ALL),
+    [0x38] = ALU_ROW("cmp", ALU_CMP, 0),
+    [0x3F] = E(op_aas, "aas", 0, I_NONE, F_RW_ALL),
 
     /* 40-5F: INC/DEC/PUSH/POP register */
-    [0x40 ... 0x47] = E(op_inc_r, "inc", 0, I_NONE),
-    [0x48 ... 0x4F] = E(op_dec_r, "dec", 0, I_NONE),
+    [0x40 ... 0x47] = E(op_inc_r, "inc", 0, I_NONE, F_SOME),
+    [0x48 ... 0x4F] = E(op_dec_r, "dec", 0, I_NONE, F_SOME),
     [0x50 ... 0x57] = E(op_push_r, "push", 0, I_NONE),
     [0x58 ... 0x5F] = E(op_pop_r, "pop", 0, I_NONE),
 
@@ -155,26 +222,26 @@ static const OpEntry op_table[512] = {
     [0x60] = E(op_pusha, "pusha", 0, I_NONE),
     [0x61] = E(op_popa, "popa", 0, I_NONE),
     [0x62] = E(op_bound, "bound", D_M, I_NONE),
-    [0x63] = E(op_arpl, "arpl", D_M, I_NONE),
+    [0x63] = E(op_arpl, "arpl", D_M, I_NONE, F_SOME),
     [0x68] = E(op_push_imm, "push", 0, I_Z),
-    [0x69] = E(op_imul_r_rm_imm, "imul", D_M, I_Z),
+    [0x69] = E(op_imul_r_rm_imm, "imul", D_M, I_Z, F_ALL),
     [0x6A] = E(op_push_imm, "push", 0, I_BS),
-    [0x6B] = E(op_imul_r_rm_imm, "imul", D_M, I_BS),
+    [0x6B] = E(op_imul_r_rm_imm, "imul", D_M, I_BS, F_ALL),
     [0x6C] = E(op_ins, "insb", D_B | D_END, I_NONE),
     [0x6D] = E(op_ins, "ins", D_END, I_NONE),
     [0x6E] = E(op_outs, "outsb", D_B | D_END, I_NONE),
     [0x6F] = E(op_outs, "outs", D_END, I_NONE),
 
     /* 70-7F: Jcc rel8 */
-    [0x70 ... 0x7F] = E(op_jcc, "jcc", D_END, I_BS),
+    [0x70 ... 0x7F] = E(op_jcc, "jcc", D_END, I_BS, .branch = BR_JCC, F_READS),
 
     /* 80-8F */
     [0x80] = G(grp1, "grp1", D_B, I_B),
     [0x81] = G(grp1, "grp1", 0, I_Z),
     [0x82] = G(grp1, "grp1", D_B, I_B),
     [0x83] = G(grp1, "grp1", 0, I_BS),
-    [0x84] = E(op_test_rm_r, "test", D_M | D_B, I_NONE),
-    [0x85] = E(op_test_rm_r, "test", D_M, I_NONE),
+    [0x84] = EA(op_test_rm_r, "test", D_M | D_B, I_NONE, ALU_TEST),
+    [0x85] = EA(op_test_rm_r, "test", D_M, I_NONE, ALU_TEST),
     [0x86] = E(op_xchg_rm_r, "xchg", D_M | D_B | D_L, I_NONE),
     [0x87] = E(op_xchg_rm_r, "xchg", D_M | D_L, I_NONE),
     [0x88] = E(op_mov_rm_r, "mov", D_M | D_B, I_NONE),
@@ -183,7 +250,7 @@ static const OpEntry op_table[512] = {
     [0x8B] = E(op_mov_r_rm, "mov", D_M, I_NONE),
     [0x8C] = E(op_mov_rm_sreg, "mov", D_M, I_NONE),
     [0x8D] = E(op_lea, "lea", D_M, I_NONE),
-    [0x8E] = E(op_mov_sreg_rm, "mov", D_M | D_END, I_NONE),
+    [0x8E] = G(grp_mov_sreg, "mov", 0, I_NONE),
     [0x8F] = G(grp1a, "grp1a", 0, I_NONE),
 
     /* 90-9F */
@@ -191,12 +258,12 @@ static const OpEntry op_table[512] = {
     [0x91 ... 0x97] = E(op_xchg_r_acc, "xchg", 0, I_NONE),
     [0x98] = E(op_cbw, "cbw", 0, I_NONE),
     [0x99] = E(op_cwd, "cwd", 0, I_NONE),
-    [0x9A] = E(op_call_far_imm, "callf", D_END, I_PTR),
+    [0x9A] = E(op_call_far_imm, "callf", D_END, I_PTR, FAR),
     [0x9B] = E(op_fwait, "fwait", 0, I_NONE),
-    [0x9C] = E(op_pushf, "pushf", 0, I_NONE),
-    [0x9D] = E(op_popf, "popf", D_END, I_NONE),
-    [0x9E] = E(op_sahf, "sahf", 0, I_NONE),
-    [0x9F] = E(op_lahf, "lahf", 0, I_NONE),
+    [0x9C] = E(op_pushf, "pushf", 0, I_NONE, F_READS),
+    [0x9D] = E(op_popf, "popf", D_END, I_NONE, F_ALL, GOES_ON),
+    [0x9E] = E(op_sahf, "sahf", 0, I_NONE, F_SOME),
+    [0x9F] = E(op_lahf, "lahf", 0, I_NONE, F_READS),
 
     /* A0-AF: moffs moves, string instructions, TEST accumulator */
     [0xA0] = E(op_mov_acc_moffs, "mov", D_B, I_MOFFS),
@@ -205,16 +272,16 @@ static const OpEntry op_table[512] = {
     [0xA3] = E(op_mov_moffs_acc, "mov", 0, I_MOFFS),
     [0xA4] = E(op_movs, "movsb", D_B, I_NONE),
     [0xA5] = E(op_movs, "movs", 0, I_NONE),
-    [0xA6] = E(op_cmps, "cmpsb", D_B, I_NONE),
-    [0xA7] = E(op_cmps, "cmps", 0, I_NONE),
-    [0xA8] = E(op_test_acc_imm, "test", D_B, I_B),
-    [0xA9] = E(op_test_acc_imm, "test", 0, I_Z),
+    [0xA6] = E(op_cmps, "cmpsb", D_B, I_NONE, F_ALL),
+    [0xA7] = E(op_cmps, "cmps", 0, I_NONE, F_ALL),
+    [0xA8] = EA(op_test_acc_imm, "test", D_B, I_B, ALU_TEST),
+    [0xA9] = EA(op_test_acc_imm, "test", 0, I_Z, ALU_TEST),
     [0xAA] = E(op_stos, "stosb", D_B, I_NONE),
     [0xAB] = E(op_stos, "stos", 0, I_NONE),
     [0xAC] = E(op_lods, "lodsb", D_B, I_NONE),
     [0xAD] = E(op_lods, "lods", 0, I_NONE),
-    [0xAE] = E(op_scas, "scasb", D_B, I_NONE),
-    [0xAF] = E(op_scas, "scas", 0, I_NONE),
+    [0xAE] = E(op_scas, "scasb", D_B, I_NONE, F_ALL),
+    [0xAF] = E(op_scas, "scas", 0, I_NONE, F_ALL),
 
     /* B0-BF: MOV register, immediate */
     [0xB0 ... 0xB7] = E(op_mov_r_imm, "mov", D_B, I_B),
@@ -223,60 +290,60 @@ static const OpEntry op_table[512] = {
     /* C0-CF */
     [0xC0] = G(grp2, "grp2", D_B, I_B),
     [0xC1] = G(grp2, "grp2", 0, I_B),
-    [0xC2] = E(op_ret_near, "ret", D_END, I_W),
-    [0xC3] = E(op_ret_near, "ret", D_END, I_NONE),
-    [0xC4] = E(op_load_far_ptr, "les", D_M | D_END, I_NONE),
-    [0xC5] = E(op_load_far_ptr, "lds", D_M | D_END, I_NONE),
+    [0xC2] = E(op_ret_near, "ret", D_END, I_W, .branch = BR_RET),
+    [0xC3] = E(op_ret_near, "ret", D_END, I_NONE, .branch = BR_RET),
+    [0xC4] = E(op_load_far_ptr, "les", D_M | D_END, I_NONE, .sreg = SL_ES),
+    [0xC5] = E(op_load_far_ptr, "lds", D_M | D_END, I_NONE, .sreg = SL_DS),
     [0xC6] = G(grp11, "grp11", D_B, I_B),
     [0xC7] = G(grp11, "grp11", 0, I_Z),
     [0xC8] = E(op_enter, "enter", 0, I_ENTER),
     [0xC9] = E(op_leave, "leave", 0, I_NONE),
-    [0xCA] = E(op_ret_far, "retf", D_END, I_W),
-    [0xCB] = E(op_ret_far, "retf", D_END, I_NONE),
-    [0xCC] = E(op_int3, "int3", D_END, I_NONE),
-    [0xCD] = E(op_int, "int", D_END, I_B),
-    [0xCE] = E(op_into, "into", D_END, I_NONE),
-    [0xCF] = E(op_iret, "iret", D_END, I_NONE),
+    [0xCA] = E(op_ret_far, "retf", D_END, I_W, .branch = BR_FAR),
+    [0xCB] = E(op_ret_far, "retf", D_END, I_NONE, .branch = BR_FAR),
+    [0xCC] = E(op_int3, "int3", D_END, I_NONE, .branch = BR_INT, F_RW),
+    [0xCD] = E(op_int, "int", D_END, I_B, .branch = BR_INT, F_RW),
+    [0xCE] = E(op_into, "into", D_END, I_NONE, .branch = BR_INT, F_RW),
+    [0xCF] = E(op_iret, "iret", D_END, I_NONE, .branch = BR_FAR, F_RW_ALL),
 
     /* D0-DF: shifts by 1 / CL, AAM/AAD, SALC, XLAT, x87 escapes */
-    [0xD0] = G(grp2, "grp2", D_B, I_NONE),
-    [0xD1] = G(grp2, "grp2", 0, I_NONE),
+    [0xD0] = G(grp2_1, "grp2", D_B, I_NONE),
+    [0xD1] = G(grp2_1, "grp2", 0, I_NONE),
     [0xD2] = G(grp2, "grp2", D_B, I_NONE),
     [0xD3] = G(grp2, "grp2", 0, I_NONE),
-    [0xD4] = E(op_aam, "aam", 0, I_B),
-    [0xD5] = E(op_aad, "aad", 0, I_B),
-    [0xD6] = E(op_salc, "salc", 0, I_NONE),
+    [0xD4] = E(op_aam, "aam", 0, I_B, F_ALL),
+    [0xD5] = E(op_aad, "aad", 0, I_B, F_ALL),
+    [0xD6] = E(op_salc, "salc", 0, I_NONE, F_READS),
     [0xD7] = E(op_xlat, "xlat", 0, I_NONE),
-    [0xD8 ... 0xDF] = E(op_fpu_escape, "esc", D_M, I_NONE),
+    [0xD8 ... 0xDF] = E(op_fpu_escape, "esc", D_M, I_NONE, F_RW) /* FCMOVcc, FCOMI */,
 
     /* E0-EF: loops, I/O, near/far jumps and calls */
-    [0xE0] = E(op_loop, "loopne", D_END, I_BS),
-    [0xE1] = E(op_loop, "loope", D_END, I_BS),
-    [0xE2] = E(op_loop, "loop", D_END, I_BS),
-    [0xE3] = E(op_jcxz, "jcxz", D_END, I_BS),
+    [0xE0] = E(op_loop, "loopne", D_END, I_BS, .branch = BR_LOOP, F_READS),
+    [0xE1] = E(op_loop, "loope", D_END, I_BS, .branch = BR_LOOP, F_READS),
+    [0xE2] = E(op_loop, "loop", D_END, I_BS, .branch = BR_LOOP),
+    [0xE3] = E(op_jcxz, "jcxz", D_END, I_BS, .branch = BR_LOOP),
     [0xE4] = E(op_in, "in", D_B | D_END, I_B),
     [0xE5] = E(op_in, "in", D_END, I_B),
     [0xE6] = E(op_out, "out", D_B | D_END, I_B),
     [0xE7] = E(op_out, "out", D_END, I_B),
-    [0xE8] = E(op_call_rel, "call", D_END, I_Z),
-    [0xE9] = E(op_jmp_rel, "jmp", D_END, I_Z),
-    [0xEA] = E(op_jmp_far_imm, "jmpf", D_END, I_PTR),
-    [0xEB] = E(op_jmp_rel, "jmp", D_END, I_BS),
+    [0xE8] = E(op_call_rel, "call", D_END, I_Z, .branch = BR_CALL),
+    [0xE9] = E(op_jmp_rel, "jmp", D_END, I_Z, .branch = BR_JMP),
+    [0xEA] = E(op_jmp_far_imm, "jmpf", D_END, I_PTR, FAR),
+    [0xEB] = E(op_jmp_rel, "jmp", D_END, I_BS, .branch = BR_JMP),
     [0xEC] = E(op_in, "in", D_B | D_END, I_NONE),
     [0xED] = E(op_in, "in", D_END, I_NONE),
     [0xEE] = E(op_out, "out", D_B | D_END, I_NONE),
     [0xEF] = E(op_out, "out", D_END, I_NONE),
 
     /* F0-FF */
-    [0xF1] = E(op_int1, "int1", D_END, I_NONE),
+    [0xF1] = E(op_int1, "int1", D_END, I_NONE, .branch = BR_INT, F_RW),
     [0xF4] = E(op_hlt, "hlt", D_END, I_NONE),
-    [0xF5] = E(op_flag_op, "cmc", 0, I_NONE),
+    [0xF5] = E(op_flag_op, "cmc", 0, I_NONE, F_RW),
     [0xF6] = G(grp3b, "grp3", D_B, I_NONE),
     [0xF7] = G(grp3v, "grp3", 0, I_NONE),
-    [0xF8] = E(op_flag_op, "clc", 0, I_NONE),
-    [0xF9] = E(op_flag_op, "stc", 0, I_NONE),
-    [0xFA] = E(op_cli, "cli", D_END, I_NONE),
-    [0xFB] = E(op_sti, "sti", D_END, I_NONE),
+    [0xF8] = E(op_flag_op, "clc", 0, I_NONE, F_SOME),
+    [0xF9] = E(op_flag_op, "stc", 0, I_NONE, F_SOME),
+    [0xFA] = E(op_cli, "cli", D_END, I_NONE, GOES_ON),
+    [0xFB] = E(op_sti, "sti", D_END, I_NONE, .block = BLK_STI),
     [0xFC] = E(op_flag_op, "cld", 0, I_NONE),
     [0xFD] = E(op_flag_op, "std", 0, I_NONE),
     [0xFE] = G(grp4, "grp4", D_B, I_NONE),
@@ -285,8 +352,8 @@ static const OpEntry op_table[512] = {
     /* ---- two-byte map, 0F xx ---- */
     [0x100] = G(grp6, "grp6", D_END, I_NONE),
     [0x101] = G(grp7, "grp7", D_END, I_NONE),
-    [0x102] = E(op_lar, "lar", D_M, I_NONE),
-    [0x103] = E(op_lsl, "lsl", D_M, I_NONE),
+    [0x102] = E(op_lar, "lar", D_M, I_NONE, F_SOME),
+    [0x103] = E(op_lsl, "lsl", D_M, I_NONE, F_SOME),
     [0x106] = E(op_clts, "clts", D_END, I_NONE),
     [0x108] = E(op_invd, "invd", D_END, I_NONE),
     [0x109] = E(op_invd, "wbinvd", D_END, I_NONE),
@@ -300,9 +367,9 @@ static const OpEntry op_table[512] = {
     [0x131] = E(op_rdtsc, "rdtsc", 0, I_NONE),
     [0x132] = E(op_rdmsr, "rdmsr", 0, I_NONE),
     [0x133] = E(op_rdpmc, "rdpmc", 0, I_NONE),
-    [0x134] = E(op_sysenter, "sysenter", D_END, I_NONE),
-    [0x135] = E(op_sysexit, "sysexit", D_END, I_NONE),
-    [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE),
+    [0x134] = E(op_sysenter, "sysenter", D_END, I_NONE, .branch = BR_FAR),
+    [0x135] = E(op_sysexit, "sysexit", D_END, I_NONE, .branch = BR_FAR),
+    [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE, F_READS),
     /* 0F 60-7F: MMX (0F 6C, 6D, 70, 78-7D are not Pentium II instructions) */
     [0x160] = E(op_mmx_arith, "punpcklbw", D_M, I_NONE),
     [0x161] = E(op_mmx_arith, "punpcklwd", D_M, I_NONE),
@@ -327,38 +394,38 @@ static const OpEntry op_table[512] = {
     [0x177] = E(op_emms, "emms", 0, I_NONE),
     [0x17E] = E(op_movd_rm_mm, "movd", D_M, I_NONE),
     [0x17F] = E(op_movq_mmm_mm, "movq", D_M, I_NONE),
-    [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z),
-    [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE),
+    [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z, .branch = BR_JCC, F_READS),
+    [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE, F_READS),
     [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
-    [0x1A1] = E(op_pop_sreg, "pop fs", D_END, I_NONE),
+    [0x1A1] = E(op_pop_sreg, "pop fs", D_END, I_NONE, .sreg = SL_FS, GOES_ON),
     [0x1A2] = E(op_cpuid, "cpuid", 0, I_NONE),
-    [0x1A3] = E(op_bt_rm_r, "bt", D_M, I_NONE),
-    [0x1A4] = E(op_shld, "shld", D_M, I_B),
-    [0x1A5] = E(op_shld, "shld", D_M, I_NONE),
+    [0x1A3] = E(op_bt_rm_r, "bt", D_M, I_NONE, F_SOME),
+    [0x1A4] = E(op_shld, "shld", D_M, I_B, F_COUNT),
+    [0x1A5] = E(op_shld, "shld", D_M, I_NONE, F_COUNT),
     [0x1A8] = E(op_push_sreg, "push gs", 0, I_NONE),
-    [0x1A9] = E(op_pop_sreg, "pop gs", D_END, I_NONE),
-    [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE),
-    [0x1AC] = E(op_shrd, "shrd", D_M, I_B),
-    [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE),
+    [0x1A9] = E(op_pop_sreg, "pop gs", D_END, I_NONE, .sreg = SL_GS, GOES_ON),
+    [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE, F_SOME),
+    [0x1AC] = E(op_shrd, "shrd", D_M, I_B, F_COUNT),
+    [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE, F_COUNT),
     [0x1AE] = G(grp15, "grp15", 0, I_NONE),
-    [0x1AF] = E(op_imul_r_rm, "imul", D_M, I_NONE),
-    [0x1B0] = E(op_cmpxchg, "cmpxchg", D_M | D_B | D_L, I_NONE),
-    [0x1B1] = E(op_cmpxchg, "cmpxchg", D_M | D_L, I_NONE),
-    [0x1B2] = E(op_load_far_ptr, "lss", D_M | D_END, I_NONE), /* loads SS: interrupt shadow */
-    [0x1B3] = E(op_bt_rm_r, "btr", D_M | D_L, I_NONE),
-    [0x1B4] = E(op_load_far_ptr, "lfs", D_M | D_END, I_NONE),
-    [0x1B5] = E(op_load_far_ptr, "lgs", D_M | D_END, I_NONE),
+    [0x1AF] = E(op_imul_r_rm, "imul", D_M, I_NONE, F_ALL),
+    [0x1B0] = E(op_cmpxchg, "cmpxchg", D_M | D_B | D_L, I_NONE, F_ALL),
+    [0x1B1] = E(op_cmpxchg, "cmpxchg", D_M | D_L, I_NONE, F_ALL),
+    [0x1B2] = E(op_load_far_ptr, "lss", D_M | D_END, I_NONE, .sreg = SL_SS),
+    [0x1B3] = E(op_bt_rm_r, "btr", D_M | D_L, I_NONE, F_SOME),
+    [0x1B4] = E(op_load_far_ptr, "lfs", D_M | D_END, I_NONE, .sreg = SL_FS),
+    [0x1B5] = E(op_load_far_ptr, "lgs", D_M | D_END, I_NONE, .sreg = SL_GS),
     [0x1B6] = E(op_movzx, "movzx", D_M, I_NONE),
     [0x1B7] = E(op_movzx, "movzx", D_M, I_NONE),
     [0x1B9] = E(op_ud, "ud1", 0, I_NONE),
     [0x1BA] = G(grp8, "grp8", 0, I_B),
-    [0x1BB] = E(op_bt_rm_r, "btc", D_M | D_L, I_NONE),
-    [0x1BC] = E(op_bsf, "bsf", D_M, I_NONE),
-    [0x1BD] = E(op_bsr, "bsr", D_M, I_NONE),
+    [0x1BB] = E(op_bt_rm_r, "btc", D_M | D_L, I_NONE, F_SOME),
+    [0x1BC] = E(op_bsf, "bsf", D_M, I_NONE, F_SOME),
+    [0x1BD] = E(op_bsr, "bsr", D_M, I_NONE, F_SOME),
     [0x1BE] = E(op_movsx, "movsx", D_M, I_NONE),
     [0x1BF] = E(op_movsx, "movsx", D_M, I_NONE),
-    [0x1C0] = E(op_xadd, "xadd", D_M | D_B | D_L, I_NONE),
-    [0x1C1] = E(op_xadd, "xadd", D_M | D_L, I_NONE),
+    [0x1C0] = E(op_xadd, "xadd", D_M | D_B | D_L, I_NONE, F_ALL),
+    [0x1C1] = E(op_xadd, "xadd", D_M | D_L, I_NONE, F_ALL),
     [0x1C7] = G(grp9, "grp9", 0, I_NONE),
     [0x1C8 ... 0x1CF] = E(op_bswap, "bswap", 0, I_NONE),
 
@@ -393,6 +460,8 @@ static const OpEntry op_table[512] = {
     [0x1FD] = E(op_mmx_arith, "paddw", D_M, I_NONE),
     [0x1FE] = E(op_mmx_arith, "paddd", D_M, I_NONE),
 };
+
+/* clang-format on */
 
 /* ---- decoder ---- */
 
@@ -491,7 +560,6 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     unsigned imm = e->imm;
     int default_seg = SEG_DS;
     if (flags & D_M) {
-        in->has_modrm = 1;
         in->modrm = next_byte(&f);
         in->mod = in->modrm >> 6;
         in->reg = (in->modrm >> 3) & 7;
@@ -504,11 +572,13 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         const OpEntry *sub = &e->group[in->reg];
         in->fn = sub->fn;
         in->name = sub->name;
+        in->facts = sub->facts;
         flags |= sub->flags;
         if (imm == I_NONE) imm = sub->imm;
     } else {
         in->fn = e->fn;
         in->name = e->name;
+        in->facts = e->facts;
     }
     if (!in->fn) cpu_ud(cpu);
     if (in->lock && (!(flags & D_L) || !in->is_mem)) cpu_ud(cpu);
@@ -534,7 +604,6 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         in->imm2 = next_byte(&f);
         break;
     }
-    in->seg_override = seg_override >= 0;
     in->seg = (uint8_t)(seg_override >= 0 ? seg_override : default_seg);
     in->len = (uint8_t)f.n;
 }

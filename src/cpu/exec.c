@@ -230,10 +230,11 @@ void exec_insn(CPU *cpu, const Insn *in) {
     /* Debug traps after the instruction. A MOV SS/POP SS delays them by one
      * instruction (as it does interrupts); software interrupts clear TF on
      * entry to the handler and do not single-step trap. */
-    bool sw_int = in->op == 0xCC || in->op == 0xCD || in->op == 0xCE || in->op == 0xF1;
+    bool sw_int = in->facts.branch == BR_INT;
+    bool sti = in->facts.block == BLK_STI; /* its shadow holds back interrupts only */
     uint32_t db = cpu->pending_db;
     if (tf && !sw_int) db |= 0x4000; /* BS */
-    if (db && !(shadow && in->op != 0xFB)) {
+    if (db && (!shadow || sti)) {
         cpu->pending_db = 0;
         cpu->dr[6] |= db;
         deliver_event(cpu, EXC_DB, -1, INT_EXCEPTION);

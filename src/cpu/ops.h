@@ -2,10 +2,11 @@
  * ops.h - every instruction handler of the emulation core, by file.
  *
  * A handler implements one row (or one family of rows that differ only in
- * operand size or in a field the decoder hands over, e.g. the ALU kind in
- * ModRM.reg or in opcode bits 3-5) of the opcode map. Handlers take the CPU
- * and the decoded record and follow the conventions in core.h. decode.c's
- * table is the only place that maps opcodes to handlers.
+ * operand size or in a field the decoder hands over, e.g. the ALU kind of
+ * ModRM.reg or opcode bits 3-5 in in->facts.alu) of the opcode map.
+ * Handlers take the CPU and the decoded record and follow the conventions
+ * in core.h. decode.c's table is the only place that maps opcodes to
+ * handlers.
  */
 #ifndef BT86_OPS_H
 #define BT86_OPS_H
@@ -15,10 +16,10 @@
 #define OP(name) void name(CPU *cpu, const Insn *in)
 
 /* ops_alu.c: arithmetic, logic, shifts, multiply/divide, BCD, bit operations, flags. */
-OP(op_alu_rm_r);      /* 00,01,08,09,...,38,39: kind = op >> 3 */
+OP(op_alu_rm_r);      /* 00,01,08,09,...,38,39: kind = in->facts.alu (op >> 3) */
 OP(op_alu_r_rm);      /* 02,03,...,3A,3B */
 OP(op_alu_acc_imm);   /* 04,05,...,3C,3D */
-OP(op_alu_rm_imm);    /* 80,81,82,83: kind = reg */
+OP(op_alu_rm_imm);    /* 80,81,82,83: kind = in->facts.alu (reg) */
 OP(op_test_rm_r);     /* 84,85 */
 OP(op_test_acc_imm);  /* A8,A9 */
 OP(op_test_rm_imm);   /* F6/F7 /0 /1 */

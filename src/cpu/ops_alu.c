@@ -13,10 +13,9 @@
  */
 #include "cpu/ops.h"
 
-enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
-
-/* One home for the eight ALU operations: compute, record lazy flags. */
-static uint32_t alu_compute(CPU *cpu, int kind, unsigned size, uint32_t a, uint32_t b) {
+/* One home for the eight ALU operations (AluKind, insn.h; the decoder
+ * records an ALU row's kind in in->facts.alu): compute, record lazy flags. */
+static uint32_t alu_compute(CPU *cpu, AluKind kind, unsigned size, uint32_t a, uint32_t b) {
     uint32_t m = size_mask(size);
     a &= m;
     b &= m;
@@ -45,7 +44,7 @@ static uint32_t alu_compute(CPU *cpu, int kind, unsigned size, uint32_t a, uint3
 }
 
 /* dest(r/m) = dest op src, with CMP not writing. */
-static void alu_rm(CPU *cpu, const Insn *in, int kind, uint32_t src) {
+static void alu_rm(CPU *cpu, const Insn *in, AluKind kind, uint32_t src) {
     if (kind == ALU_CMP) {
         alu_compute(cpu, kind, in->size, rm_read(cpu, in, in->size), src);
         return;
@@ -56,23 +55,23 @@ static void alu_rm(CPU *cpu, const Insn *in, int kind, uint32_t src) {
 }
 
 void op_alu_rm_r(CPU *cpu, const Insn *in) {
-    alu_rm(cpu, in, (in->op >> 3) & 7, reg_read(cpu, in->reg, in->size));
+    alu_rm(cpu, in, in->facts.alu, reg_read(cpu, in->reg, in->size));
 }
 
 void op_alu_r_rm(CPU *cpu, const Insn *in) {
-    int kind = (in->op >> 3) & 7;
+    AluKind kind = in->facts.alu;
     uint32_t res = alu_compute(cpu, kind, in->size, reg_read(cpu, in->reg, in->size),
                                rm_read(cpu, in, in->size));
     if (kind != ALU_CMP) reg_write(cpu, in->reg, in->size, res);
 }
 
 void op_alu_acc_imm(CPU *cpu, const Insn *in) {
-    int kind = (in->op >> 3) & 7;
+    AluKind kind = in->facts.alu;
     uint32_t res = alu_compute(cpu, kind, in->size, reg_read(cpu, R_EAX, in->size), in->imm);
     if (kind != ALU_CMP) reg_write(cpu, R_EAX, in->size, res);
 }
 
-void op_alu_rm_imm(CPU *cpu, const Insn *in) { alu_rm(cpu, in, in->reg, in->imm); }
+void op_alu_rm_imm(CPU *cpu, const Insn *in) { alu_rm(cpu, in, in->facts.alu, in->imm); }
 
 static void test_values(CPU *cpu, unsigned size, uint32_t a, uint32_t b) {
     lf_set(cpu, CC_LOGIC, size, a & b, 0, 0);

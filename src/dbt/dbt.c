@@ -315,7 +315,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
             if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
             size += in->len;
             n++;
-            if (n >= 2 && buf[n - 2].op == 0xFB) {
+            if (n >= 2 && buf[n - 2].facts.block == BLK_STI) {
                 /* The instruction under STI's interrupt shadow: nothing
                  * checks interrupts inside a block, so STI may run as a
                  * plain instruction when the shadowed one follows it in the
@@ -326,7 +326,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
                 break;
             }
             if (in->ends_block && insn_block_goes_on(in)) in->ends_block = 0;
-            if (in->op == 0xFB && n < DBT_MAX_INSNS && !d->singlestep) continue;
+            if (in->facts.block == BLK_STI && n < DBT_MAX_INSNS && !d->singlestep) continue;
             if (in->ends_block || n == DBT_MAX_INSNS || d->singlestep) break;
         }
     }
@@ -533,19 +533,19 @@ static void tb_exec(CPU *cpu, TB *tb) {
         cpu->run_left--;
         eip += in->len;
         if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) return;
-        if (in[-1].op == 0xFB) cpu->intr_shadow = false; /* see below */
+        if (in[-1].facts.block == BLK_STI) cpu->intr_shadow = false; /* see below */
     }
     for (;;) {
         eip += in->len;
-        if (in->ends_block || in->op == 0xFB) {
+        if (in->ends_block || in->facts.block == BLK_STI) {
             /* Interrupt shadows and traps: the interpreter's bookkeeping.
              * (STI inside a block sets its shadow in case the block stops
              * right after it; when the shadowed instruction follows at
              * once, nothing looks at interrupts in between and the shadow
              * is cleared before it.) */
             exec_insn(cpu, in);
-            if (in->op == 0xFB && in + 1 < end && cpu->eip == eip && !cpu->block_break &&
-                cpu->run_left > 1)
+            if (in->facts.block == BLK_STI && in + 1 < end && cpu->eip == eip &&
+                !cpu->block_break && cpu->run_left > 1)
                 cpu->intr_shadow = false;
         } else {
             /* Inside a block TF, RF, breakpoints and interrupt shadows are

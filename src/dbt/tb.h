@@ -113,34 +113,33 @@ static inline bool jc_matches(const JcEntry *j, uint32_t cs_base, uint32_t lin, 
            j->host_pc == (uintptr_t)host;
 }
 
+/* Readers of the decoder table's facts (insn.h) for the TB builder and the
+ * jit. */
+
 /* Near jumps, calls and returns (direct or indirect) end blocks but need
  * none of exec_insn's bookkeeping for interrupt shadows and traps, and
  * change nothing but EIP, ESP and memory: no mode, IF or device state. */
 static inline bool insn_plain_branch(const Insn *in) {
-    unsigned op = in->op;
-    return (op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F) || op == 0xE8 || op == 0xE9 ||
-           op == 0xEB || op == 0xC2 || op == 0xC3 || (op >= 0xE0 && op <= 0xE3) ||
-           (op == 0xFF && (in->reg == 2 || in->reg == 4));
+    return in->facts.branch != BR_NONE && in->facts.branch < BR_FAR;
 }
 
 /* Instructions the decoder table marks as block-ending that a block may
- * run through all the same: loads of ES, DS, FS or GS (MOV, POP) change
- * no more than the TB's mode bits (the jit checks them after the handler
- * and leaves the block if they changed; handler-only execution does not
- * depend on them), and CLI changes nothing a later instruction of the
- * block or the dispatcher depends on; nor do SLDT, STR, VERR and VERW
- * (group 6 but LLDT and LTR). POPF asks for the dispatcher (block_break)
- * only when it opens the interrupt window or changes TF or AC (which
- * TBF_FLAT depends on). MOV/POP SS (interrupt shadow) still ends blocks;
- * STI ends its block after one more instruction (tb_translate). */
-static inline bool insn_loads_data_seg(const Insn *in) {
-    unsigned op = in->op;
-    return (op == 0x8E && in->reg != SEG_SS && in->reg != SEG_CS) || op == 0x07 || op == 0x1F ||
-           op == 0x1A1 || op == 0x1A9;
-}
+ * run through all the same (BLK_GOES_ON): loads of ES, DS, FS or GS (MOV,
+ * POP) change no more than the TB's mode bits (the jit checks them after
+ * the handler and leaves the block if they changed; handler-only
+ * execution does not depend on them), and CLI changes nothing a later
+ * instruction of the block or the dispatcher depends on; nor do SLDT,
+ * STR, VERR and VERW (group 6 but LLDT and LTR). POPF asks for the
+ * dispatcher (block_break) only when it opens the interrupt window or
+ * changes TF or AC (which TBF_FLAT depends on). MOV/POP SS (interrupt
+ * shadow) and LDS/LES/LFS/LGS/LSS still end blocks; STI ends its block
+ * after one more instruction (tb_translate). */
 static inline bool insn_block_goes_on(const Insn *in) {
-    return insn_loads_data_seg(in) || in->op == 0xFA || in->op == 0x9D ||
-           (in->op == 0x100 && in->reg != 2 && in->reg != 3);
+    return in->facts.block == BLK_GOES_ON;
+}
+/* The segment loads among them. */
+static inline bool insn_loads_data_seg(const Insn *in) {
+    return insn_block_goes_on(in) && in->facts.sreg != SL_NONE;
 }
 /* The mode bits of a TB starting now (dbt.c). */
 uint32_t dbt_tb_flags_now(const struct CPU *cpu);
