@@ -14,10 +14,13 @@
 # QEMU comes from Debian: apt-get install qemu-system-x86 (not needed by the
 # tests; without it the QEMU columns are left out).
 # Environment: BT86 (path of the bt86 binary, default build/bt86), QEMU
-# (default qemu-system-i386), MEM (MiB, default 256).
+# (default qemu-system-i386), MEM (MiB, default 256), BASE (path of an
+# older bt86 binary: each engine also runs with it, in columns ENGINE@base,
+# so a change is compared with what it replaces in the same run).
 set -u
 cd "$(dirname "$0")/.."
 bt86=${BT86:-build/bt86}
+base=${BASE:-}
 qemu=${QEMU:-qemu-system-i386}
 mem=${MEM:-256}
 img=images/out/disk.img
@@ -91,6 +94,11 @@ names=()
 for e in "${engines[@]}"; do
   echo "bench: bt86 -accel $e ..." >&2
   bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot && names+=("$e")
+  if [ -n "$base" ]; then
+    echo "bench: base bt86 -accel $e ..." >&2
+    bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot &&
+      names+=("$e@base")
+  fi
 done
 have_qemu=0
 if command -v "$qemu" >/dev/null; then
