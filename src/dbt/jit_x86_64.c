@@ -120,7 +120,11 @@ size_t jit_used(const Jit *j) {
     return j->used;
 }
 
-/* ---------------- the emitter ---------------- */
+/* ---------------- the x86-64 encoder ---------------- */
+
+/* The only place that knows how x86-64 instructions are encoded: prefixes,
+ * opcodes (named), ModRM, SIB, displacements and immediates. Everything
+ * after it says which instruction it wants, as an assembler would. */
 
 typedef struct Emit {
     uint8_t *buf, *p, *end;
@@ -142,179 +146,338 @@ static void e64(Emit *e, uint64_t v) {
     e32(e, (uint32_t)(v >> 32));
 }
 
-/* Host registers (low 8 only). */
-enum { EAX, ECX, EDX, EBX, ESP_, EBP, ESI, EDI };
+/* Host registers, numbered as the encoding numbers them. In byte
+ * operations H_RAX..H_RBX mean AL..BL; H_SIL is the byte register 6 with
+ * a REX prefix, H_DH the same number without one. */
+enum {
+    H_NONE = -1,
+    H_RAX,
+    H_RCX,
+    H_RDX,
+    H_RBX,
+    H_RSP,
+    H_RBP,
+    H_RSI,
+    H_RDI,
+    H_R8,
+    H_R9,
+    H_R10,
+    H_R11,
+    H_R12,
+    H_R13,
+    H_R14,
+    H_R15,
+    H_BYTE_HIGH = 0x10, /* AH..BH: no REX prefix possible */
+    H_BYTE_REX = 0x20,  /* SPL..DIL: a REX prefix needed */
+    H_DH = H_BYTE_HIGH | H_RSI,
+    H_SIL = H_BYTE_REX | H_RSI,
+};
 
-#define OFF(field) ((int32_t)offsetof(CPU, field))
-#define REG_OFF(r) ((int32_t)(offsetof(CPU, regs) + 4 * (size_t)(r)))
+/* Operand sizes (the operand's bytes), and REX_ALWAYS: a REX prefix even
+ * when nothing needs one (GAS's {rex}). */
+enum { W8 = 1, W16 = 2, W32 = 4, W64 = 8, REX_ALWAYS = 0x10 };
+#define WIDTH(w) ((w)&0xF)
 
-/* ModRM for [rbx + disp32] with the given reg field (always 4 bytes of
- * displacement: for code patched at fixed offsets) */
-static void m_rbx32(Emit *e, int reg, int32_t off) {
-    e8(e, (uint8_t)(0x80 | (reg << 3) | EBX));
-    e32(e, (uint32_t)off);
-}
-/* ModRM for [rbx + off], with an 8-bit displacement when off fits (the
- * hot CPU fields are at the start of the structure). */
-static void m_rbx(Emit *e, int reg, int32_t off) {
-    if (off >= -128 && off <= 127) {
-        e8(e, (uint8_t)(0x40 | (reg << 3) | EBX));
-        e8(e, (uint8_t)off);
-        return;
-    }
-    m_rbx32(e, reg, off);
-}
-static void mov_r_m(Emit *e, int r, int32_t off) {
-    e8(e, 0x8B);
-    m_rbx(e, r, off);
-}
-static void mov_m_r(Emit *e, int32_t off, int r) {
-    e8(e, 0x89);
-    m_rbx(e, r, off);
-}
-/* Guest registers in host registers: inside generated code guest register
- * r (EAX..EDI) lives in host r8+r (r8d..r15d); cpu->regs is brought up to
- * date before anything that may read it (a call into the core, a block
- * exit) and reloaded after a call that may change it. Host RAX, RCX, RDX,
- * RSI and RDI are scratch; RBX holds cpu. Helpers below take the guest
- * register number and a scratch register (EAX..EDI, not EBX). */
-#define GREX_B 0x41 /* REX.B: ModRM.rm is a guest register */
-#define GREX_R 0x44 /* REX.R: ModRM.reg is a guest register */
+/* Opcodes: the one-byte map, and the two-byte map as 0x0Fxx. Operand
+ * forms as in the SDM's opcode map (E: ModRM.rm, G: ModRM.reg, I:
+ * immediate, J: relative, r: register in the opcode's low bits). */
+enum {
+    OPC_ADD_EvGv = 0x01,
+    OPC_ADD_GvEv = 0x03,
+    OPC_ADD_EAX_Iz = 0x05,
+    OPC_PUSH_r = 0x50,
+    OPC_POP_r = 0x58,
+    OPC_IMUL_GvEvIz = 0x69,
+    OPC_ALU_EbIb = 0x80,
+    OPC_ALU_EvIz = 0x81,
+    OPC_ALU_EvIb = 0x83,
+    OPC_TEST_EvGv = 0x85,
+    OPC_MOV_EvGv = 0x89,
+    OPC_MOV_GvEv = 0x8B,
+    OPC_LEA_GvM = 0x8D,
+    OPC_CWDE = 0x98,
+    OPC_CDQ = 0x99,
+    OPC_TEST_EAX_Iz = 0xA9,
+    OPC_MOV_r_Iv = 0xB8,
+    OPC_SHIFT_EvIb = 0xC1,
+    OPC_RET = 0xC3,
+    OPC_MOV_EvIz = 0xC7,
+    OPC_SHIFT_EvCL = 0xD3,
+    OPC_CALL_Jz = 0xE8,
+    OPC_JMP_Jz = 0xE9,
+    OPC_GRP3_Ev = 0xF7,
+    OPC_GRP5_Ev = 0xFF,
+    OPC_JCC_Jz = 0x0F80,
+    OPC_SETCC_Eb = 0x0F90,
+    OPC_IMUL_GvEv = 0x0FAF,
+    OPC_MOVZX_GvEb = 0x0FB6,
+    OPC_MOVZX_GvEw = 0x0FB7,
+    OPC_BT_EvIb = 0x0FBA,
+    OPC_MOVSX_GvEb = 0x0FBE,
+    OPC_MOVSX_GvEw = 0x0FBF,
+    OPC_BSWAP_r = 0x0FC8,
+};
+/* Opcode extensions (ModRM.reg) of the group opcodes, and the ALU rows
+ * (opcode bits 3-5). */
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP };
+enum { SHIFT_ROL = 0, SHIFT_ROR = 1, SHIFT_SHL = 4, SHIFT_SHR = 5, SHIFT_SAR = 7 };
+enum { BIT_BT = 4, BIT_BTS, BIT_BTR, BIT_BTC };
+enum { GRP3_NOT = 2, GRP3_NEG = 3 };
+enum { GRP5_INC = 0, GRP5_CALL = 2, GRP5_JMP = 4 };
+/* Condition codes (the low nibble of Jcc, SETcc and CMOVcc). */
+enum {
+    JCC_O,
+    JCC_NO,
+    JCC_B,
+    JCC_AE,
+    JCC_E,
+    JCC_NE,
+    JCC_BE,
+    JCC_A,
+    JCC_S,
+    JCC_NS,
+    JCC_P,
+    JCC_NP,
+    JCC_L,
+    JCC_GE,
+    JCC_LE,
+    JCC_G,
+};
 
-/* mov t32, guest r */
-static void g_get(Emit *e, int t, int r) {
-    e8(e, GREX_R), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (r << 3) | t));
+/* The byte form of an Ev/Gv opcode is the one before it (opcode bit 0). */
+static unsigned sized(unsigned w, unsigned opc) {
+    return WIDTH(w) == W8 ? opc - 1 : opc;
 }
-/* mov guest r, t32 */
-static void g_set(Emit *e, int r, int t) {
-    e8(e, GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
+static unsigned opc_alu_EvGv(int alu) {
+    return (unsigned)alu << 3 | OPC_ADD_EvGv;
 }
-/* mov guest r, imm32 */
-static void g_set_imm(Emit *e, int r, uint32_t imm) {
-    e8(e, GREX_B), e8(e, (uint8_t)(0xB8 + r)), e32(e, imm);
+static unsigned opc_alu_GvEv(int alu) {
+    return (unsigned)alu << 3 | OPC_ADD_GvEv;
 }
-/* movzx (ext 0xB6/0xB7) or movsx (0xBE/0xBF) t32, the low byte/word of guest r */
-static void g_get_ext(Emit *e, uint8_t ext, int t, int r) {
-    e8(e, GREX_B), e8(e, 0x0F), e8(e, ext), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
-}
-/* t32 = byte register r8 (AL..BL, AH..BH) zero- or sign-extended. */
-static void g_get8(Emit *e, int t, int r8, bool sign) {
-    if (r8 < 4) {
-        g_get_ext(e, sign ? 0xBE : 0xB6, t, r8);
-        return;
-    }
-    g_get_ext(e, 0xB7, t, r8 - 4);
-    e8(e, 0xC1), e8(e, (uint8_t)(0xE8 | t)), e8(e, 8);                         /* shr t, 8 */
-    if (sign) e8(e, 0x0F), e8(e, 0xBE), e8(e, (uint8_t)(0xC0 | (t << 3) | t)); /* movsx t, t8 */
-}
-/* Byte register r8 = the low byte of t (t is EAX, ECX or EDX). Clobbers
- * the host flags (nothing reads them across a guest register write). */
-static void g_set8(Emit *e, int r8, int t) {
-    int r = r8 & 3;
-    if (r8 >= 4) e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC8 | r)), e8(e, 8); /* ror g, 8 */
-    e8(e, GREX_B), e8(e, 0x88), e8(e, (uint8_t)(0xC0 | (t << 3) | r));             /* mov g8, t8 */
-    if (r8 >= 4) e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC0 | r)), e8(e, 8); /* rol g, 8 */
-}
-/* Word register r = the low word of t. */
-static void g_set16(Emit *e, int r, int t) {
-    e8(e, 0x66), e8(e, GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | (t << 3) | r));
-}
-/* Write guest registers first..first+n-1 back to cpu->regs / reload them. */
-static void g_spill(Emit *e, int first, int n) {
-    for (int r = first; r < first + n; r++)
-        e8(e, GREX_R), e8(e, 0x89), m_rbx(e, r, REG_OFF(r));
-}
-static void g_reload(Emit *e, int first, int n) {
-    for (int r = first; r < first + n; r++)
-        e8(e, GREX_R), e8(e, 0x8B), m_rbx(e, r, REG_OFF(r));
+static bool fits8(int32_t v) {
+    return v >= -128 && v <= 127;
 }
 
-/* opc /ext [rbx + off], imm (of isz bytes): the immediate forms below. */
-static void rbx_imm(Emit *e, uint8_t opc, int ext, int32_t off, uint32_t imm, int isz) {
-    e8(e, opc);
-    m_rbx(e, ext, off);
-    if (isz == 1)
+/* A memory operand [base + index << scale + disp]; disp_size is how many
+ * bytes the displacement takes (0, 1 or 4); sib asks for a SIB byte even
+ * where none is needed. */
+typedef struct Mem {
+    int8_t base, index; /* H_*, or H_NONE */
+    uint8_t scale, disp_size;
+    bool sib;
+    int32_t disp;
+} Mem;
+/* [base + disp], with an 8-bit displacement when it fits (also for 0) */
+static Mem mem_at(int base, int32_t disp) {
+    return (Mem){(int8_t)base, H_NONE, 0, fits8(disp) ? 1 : 4, false, disp};
+}
+/* [base + disp32]: for code patched at fixed offsets */
+static Mem mem_at32(int base, int32_t disp) {
+    return (Mem){(int8_t)base, H_NONE, 0, 4, false, disp};
+}
+/* [base + index << scale] */
+static Mem mem_sum(int base, int index, int scale) {
+    return (Mem){(int8_t)base, (int8_t)index, (uint8_t)scale, 0, false, 0};
+}
+/* [base + index + disp32] */
+static Mem mem_sum32(int base, int index, int32_t disp) {
+    return (Mem){(int8_t)base, (int8_t)index, 0, 4, false, disp};
+}
+
+static void emit_rex(Emit *e, unsigned w, int reg, int index, int base) {
+    unsigned rex = (WIDTH(w) == W64 ? 8u : 0u) | (reg >= 0 && (reg & 8) ? 4u : 0u) |
+                   (index >= 0 && (index & 8) ? 2u : 0u) | (base >= 0 && (base & 8) ? 1u : 0u);
+    bool byte_rex = (reg >= 0 && (reg & H_BYTE_REX)) || (base >= 0 && (base & H_BYTE_REX));
+    if (rex || byte_rex || (w & REX_ALWAYS)) e8(e, (uint8_t)(0x40 | rex));
+}
+/* Prefixes and opcode; reg, index and base say which REX bits it needs. */
+static void emit_opcode(Emit *e, unsigned w, unsigned opc, int reg, int index, int base) {
+    if (WIDTH(w) == W16) e8(e, 0x66);
+    emit_rex(e, w, reg, index, base);
+    if (opc > 0xFF) e8(e, 0x0F);
+    e8(e, (uint8_t)opc);
+}
+static void emit_modrm(Emit *e, int mod, int reg, int rm) {
+    e8(e, (uint8_t)(mod << 6 | (reg & 7) << 3 | (rm & 7)));
+}
+static void emit_imm(Emit *e, unsigned w, uint32_t imm) {
+    if (WIDTH(w) == W8)
         e8(e, (uint8_t)imm);
+    else if (WIDTH(w) == W16)
+        e8(e, (uint8_t)imm), e8(e, (uint8_t)(imm >> 8));
     else
         e32(e, imm);
 }
-static void mov_m_imm(Emit *e, int32_t off, uint32_t imm) {
-    rbx_imm(e, 0xC7, 0, off, imm, 4);
+/* opc with a register operand: ModRM.reg = reg (a register or an opcode
+ * extension), ModRM.rm = the register rm. */
+static void op_r(Emit *e, unsigned w, unsigned opc, int reg, int rm) {
+    emit_opcode(e, w, opc, reg, H_NONE, rm);
+    emit_modrm(e, 3, reg, rm);
 }
-static void mov_r_imm(Emit *e, int r, uint32_t imm) {
-    e8(e, (uint8_t)(0xB8 + r));
-    e32(e, imm);
+/* opc with a memory operand m. */
+static void op_m(Emit *e, unsigned w, unsigned opc, int reg, Mem m) {
+    emit_opcode(e, w, opc, reg, m.index, m.base);
+    bool no_base = m.base == H_NONE;
+    bool sib = m.sib || m.index != H_NONE || no_base || (m.base & 7) == H_RSP;
+    int mod = no_base ? 0 : m.disp_size == 1 ? 1 : m.disp_size == 4 ? 2 : 0;
+    emit_modrm(e, mod, reg, sib ? H_RSP : m.base);
+    if (sib)
+        e8(e, (uint8_t)(m.scale << 6 | (m.index == H_NONE ? H_RSP : m.index & 7) << 3 |
+                        (no_base ? H_RBP : m.base & 7)));
+    if (mod == 1)
+        e8(e, (uint8_t)m.disp);
+    else if (mod == 2 || no_base)
+        e32(e, (uint32_t)m.disp);
 }
-/* 64-bit add/sub of a sign-extended imm32 to a CPU field. */
-static void add_m64_imm(Emit *e, int32_t off, int32_t imm) {
-    if (imm == 0) return;
-    int32_t mag = imm > 0 ? imm : -imm;
-    e8(e, 0x48);
-    e8(e, mag <= 127 ? 0x83 : 0x81);
-    m_rbx(e, imm > 0 ? 0 : 5, off);
-    if (mag <= 127)
-        e8(e, (uint8_t)mag);
-    else
-        e32(e, (uint32_t)mag);
+/* An instruction of one opcode byte (and a register in its low bits). */
+static void op_plain(Emit *e, unsigned opc) {
+    e8(e, (uint8_t)opc);
 }
-static void cmp_m_imm(Emit *e, int32_t off, uint32_t imm) {
-    rbx_imm(e, 0x81, 7, off, imm, 4);
-}
-static void cmp_m8_imm(Emit *e, int32_t off, uint8_t imm) {
-    rbx_imm(e, 0x80, 7, off, imm, 1);
-}
-/* op r32, r32 (op is the 01/09/21/29/31/39 row opcode: dst = rm, src = reg). */
-static void alu_rr(Emit *e, uint8_t op, int dst, int src) {
-    e8(e, op);
-    e8(e, (uint8_t)(0xC0 | (src << 3) | dst));
-}
-static void add_r_imm(Emit *e, int r, uint32_t imm) {
-    if (!imm) return;
-    if ((int32_t)imm == (int8_t)imm) {
-        e8(e, 0x83), e8(e, (uint8_t)(0xC0 | r)), e8(e, (uint8_t)imm);
-        return;
-    }
-    e8(e, 0x81);
-    e8(e, (uint8_t)(0xC0 | r));
-    e32(e, imm);
-}
-static void mov_rdi_rbx(Emit *e) {
-    e8(e, 0x48);
-    e8(e, 0x89);
-    e8(e, 0xDF);
-}
-static void mov_r64_imm(Emit *e, int r, uint64_t v) {
-    e8(e, 0x48);
-    e8(e, (uint8_t)(0xB8 + r));
-    e64(e, v);
-}
-static void call_abs(Emit *e, const void *fn) {
-    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)fn);
-    e8(e, 0xFF);
-    e8(e, 0xD0); /* call rax */
-}
-/* Call fn(cpu[, esi]), a core function that reads no guest register and
- * writes none: only the caller-saved host registers that hold guest
- * registers (r8-r11) are kept, on the stack (four pushes keep it aligned). */
-static void call_pure(Emit *e, const void *fn) {
-    for (int r = 0; r < 4; r++)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r)); /* push r8+r */
-    mov_rdi_rbx(e);
-    call_abs(e, fn);
-    for (int r = 3; r >= 0; r--)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r8+r */
+static void op_plus_r(Emit *e, unsigned w, unsigned opc, int r) {
+    emit_opcode(e, w, opc + (unsigned)(r & 7), H_NONE, H_NONE, r);
 }
 
-/* jcc rel32 / jmp rel32 with the displacement patched later: returns its position. */
-static uint8_t *jcc_fwd(Emit *e, uint8_t cc) {
-    e8(e, 0x0F);
-    e8(e, (uint8_t)(0x80 | cc));
-    e32(e, 0);
+/* The instructions, in Intel operand order (destination first). */
+static void mov_rr(Emit *e, unsigned w, int dst, int src) {
+    op_r(e, w, sized(w, OPC_MOV_EvGv), src, dst);
+}
+static void mov_rm(Emit *e, unsigned w, int dst, Mem m) {
+    op_m(e, w, sized(w, OPC_MOV_GvEv), dst, m);
+}
+static void mov_mr(Emit *e, unsigned w, Mem m, int src) {
+    op_m(e, w, sized(w, OPC_MOV_EvGv), src, m);
+}
+static void mov_mi(Emit *e, unsigned w, Mem m, uint32_t imm) {
+    op_m(e, w, sized(w, OPC_MOV_EvIz), 0, m);
+    emit_imm(e, w, imm);
+}
+static void mov_ri(Emit *e, int dst, uint32_t imm) {
+    op_plus_r(e, W32, OPC_MOV_r_Iv, dst);
+    e32(e, imm);
+}
+static void mov_ri64(Emit *e, int dst, uint64_t imm) {
+    op_plus_r(e, W64, OPC_MOV_r_Iv, dst);
+    e64(e, imm);
+}
+static void movx_rr(Emit *e, unsigned opc, int dst, int src) { /* movzx/movsx */
+    op_r(e, W32, opc, dst, src);
+}
+static void movx_rm(Emit *e, unsigned opc, int dst, Mem m) {
+    op_m(e, W32, opc, dst, m);
+}
+static void lea(Emit *e, unsigned w, int dst, Mem m) {
+    op_m(e, w, OPC_LEA_GvM, dst, m);
+}
+/* alu: ALU_ADD..ALU_CMP */
+static void alu_rr(Emit *e, unsigned w, int alu, int dst, int src) {
+    op_r(e, w, sized(w, opc_alu_EvGv(alu)), src, dst);
+}
+static void alu_rm(Emit *e, unsigned w, int alu, int dst, Mem m) {
+    op_m(e, w, sized(w, opc_alu_GvEv(alu)), dst, m);
+}
+static void alu_mr(Emit *e, unsigned w, int alu, Mem m, int src) {
+    op_m(e, w, sized(w, opc_alu_EvGv(alu)), src, m);
+}
+static void alu_ri8(Emit *e, unsigned w, int alu, int dst, int8_t imm) {
+    op_r(e, w, OPC_ALU_EvIb, alu, dst);
+    e8(e, (uint8_t)imm);
+}
+static void alu_ri32(Emit *e, unsigned w, int alu, int dst, uint32_t imm) {
+    op_r(e, w, OPC_ALU_EvIz, alu, dst);
+    e32(e, imm);
+}
+/* the shorter of the two */
+static void alu_ri(Emit *e, unsigned w, int alu, int dst, uint32_t imm) {
+    if (fits8((int32_t)imm))
+        alu_ri8(e, w, alu, dst, (int8_t)imm);
+    else
+        alu_ri32(e, w, alu, dst, imm);
+}
+static void alu_eax_i32(Emit *e, int alu, uint32_t imm) {
+    op_plain(e, (unsigned)alu << 3 | OPC_ADD_EAX_Iz);
+    e32(e, imm);
+}
+static void alu_mi8(Emit *e, unsigned w, int alu, Mem m, uint8_t imm) {
+    op_m(e, w, WIDTH(w) == W8 ? OPC_ALU_EbIb : OPC_ALU_EvIb, alu, m);
+    e8(e, imm);
+}
+static void alu_mi32(Emit *e, unsigned w, int alu, Mem m, uint32_t imm) {
+    op_m(e, w, OPC_ALU_EvIz, alu, m);
+    e32(e, imm);
+}
+static void test_rr(Emit *e, unsigned w, int a, int b) {
+    op_r(e, w, sized(w, OPC_TEST_EvGv), b, a);
+}
+static void test_eax_i32(Emit *e, uint32_t imm) {
+    op_plain(e, OPC_TEST_EAX_Iz);
+    e32(e, imm);
+}
+/* shift: SHIFT_ROL..SHIFT_SAR */
+static void shift_ri(Emit *e, unsigned w, int shift, int r, uint8_t count) {
+    op_r(e, w, OPC_SHIFT_EvIb, shift, r);
+    e8(e, count);
+}
+static void shift_r_cl(Emit *e, int shift, int r) {
+    op_r(e, W32, OPC_SHIFT_EvCL, shift, r);
+}
+static void bt_ri(Emit *e, int bit_op, int r, uint8_t bit) { /* BIT_BT..BIT_BTC */
+    op_r(e, W32, OPC_BT_EvIb, bit_op, r);
+    e8(e, bit);
+}
+static void neg_r(Emit *e, int r) {
+    op_r(e, W32, OPC_GRP3_Ev, GRP3_NEG, r);
+}
+static void not_r(Emit *e, int r) {
+    op_r(e, W32, OPC_GRP3_Ev, GRP3_NOT, r);
+}
+static void imul_rr(Emit *e, int dst, int src) {
+    op_r(e, W32, OPC_IMUL_GvEv, dst, src);
+}
+static void imul_rri(Emit *e, int dst, int src, uint32_t imm) {
+    op_r(e, W32, OPC_IMUL_GvEvIz, dst, src);
+    e32(e, imm);
+}
+static void bswap_r(Emit *e, int r) {
+    op_plus_r(e, W32, OPC_BSWAP_r, r);
+}
+static void setcc_r(Emit *e, int cc, int r8) {
+    op_r(e, W32, OPC_SETCC_Eb + (unsigned)cc, 0, r8);
+}
+static void inc_m64(Emit *e, Mem m) {
+    op_m(e, W64, OPC_GRP5_Ev, GRP5_INC, m);
+}
+static void push_r(Emit *e, int r) {
+    op_plus_r(e, W32, OPC_PUSH_r, r);
+}
+static void pop_r(Emit *e, int r) {
+    op_plus_r(e, W32, OPC_POP_r, r);
+}
+static void call_r(Emit *e, int r) {
+    op_r(e, W32, OPC_GRP5_Ev, GRP5_CALL, r);
+}
+static void call_m(Emit *e, Mem m) {
+    op_m(e, W32, OPC_GRP5_Ev, GRP5_CALL, m);
+}
+static void jmp_r(Emit *e, int r) {
+    op_r(e, W32, OPC_GRP5_Ev, GRP5_JMP, r);
+}
+static void ret(Emit *e) {
+    op_plain(e, OPC_RET);
+}
+/* jcc/jmp/call rel32 (opc: OPC_JCC_Jz + cc, OPC_JMP_Jz, OPC_CALL_Jz) */
+static void op_rel32(Emit *e, unsigned opc, int32_t rel) {
+    emit_opcode(e, W32, opc, H_NONE, H_NONE, H_NONE);
+    e32(e, (uint32_t)rel);
+}
+
+/* Forward jumps (jcc rel32 / jmp rel32) with the displacement patched
+ * later: they return where they end. */
+static uint8_t *jcc_fwd(Emit *e, int cc) {
+    op_rel32(e, OPC_JCC_Jz + (unsigned)cc, 0);
     return e->p;
 }
 static uint8_t *jmp_fwd(Emit *e) {
-    e8(e, 0xE9);
-    e32(e, 0);
+    op_rel32(e, OPC_JMP_Jz, 0);
     return e->p;
 }
 /* Point the jump that ends at `after` (as returned above) to `target`. */
@@ -323,7 +486,126 @@ static void patch(Emit *e, uint8_t *after, uint8_t *target) {
     int32_t rel = (int32_t)(target - after);
     memcpy(after - 4, &rel, 4);
 }
-enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
+
+#define OFF(field) ((int32_t)offsetof(CPU, field))
+#define REG_OFF(r) ((int32_t)(offsetof(CPU, regs) + 4 * (size_t)(r)))
+
+/* A CPU field: [rbx + off] (RBX holds cpu in generated code), with an
+ * 8-bit displacement when off fits (the hot CPU fields are at the start
+ * of the structure), or always 4 bytes of it (code patched at fixed
+ * offsets). */
+static Mem cpu_mem(int32_t off) {
+    return mem_at(H_RBX, off);
+}
+static Mem cpu_mem32(int32_t off) {
+    return mem_at32(H_RBX, off);
+}
+static void mov_r_m(Emit *e, int r, int32_t off) {
+    mov_rm(e, W32, r, cpu_mem(off));
+}
+static void mov_m_r(Emit *e, int32_t off, int r) {
+    mov_mr(e, W32, cpu_mem(off), r);
+}
+/* Guest registers in host registers: inside generated code guest register
+ * r (R_EAX..R_EDI) lives in host r8+r (guest(r)); cpu->regs is brought up
+ * to date before anything that may read it (a call into the core, a block
+ * exit) and reloaded after a call that may change it. Host RAX, RCX, RDX,
+ * RSI and RDI are scratch; RBX holds cpu. Helpers below take the guest
+ * register number and a scratch register (H_RAX..H_RDI, not H_RBX). */
+static int guest(int r) {
+    return H_R8 + r;
+}
+
+/* mov t32, guest r */
+static void g_get(Emit *e, int t, int r) {
+    mov_rr(e, W32, t, guest(r));
+}
+/* mov guest r, t32 */
+static void g_set(Emit *e, int r, int t) {
+    mov_rr(e, W32, guest(r), t);
+}
+/* mov guest r, imm32 */
+static void g_set_imm(Emit *e, int r, uint32_t imm) {
+    mov_ri(e, guest(r), imm);
+}
+/* movzx or movsx (opc) t32, the low byte/word of guest r */
+static void g_get_ext(Emit *e, unsigned opc, int t, int r) {
+    movx_rr(e, opc, t, guest(r));
+}
+/* t32 = byte register r8 (AL..BL, AH..BH) zero- or sign-extended (t is
+ * H_RAX when sign). */
+static void g_get8(Emit *e, int t, int r8, bool sign) {
+    if (r8 < 4) {
+        g_get_ext(e, sign ? OPC_MOVSX_GvEb : OPC_MOVZX_GvEb, t, r8);
+        return;
+    }
+    g_get_ext(e, OPC_MOVZX_GvEw, t, r8 - 4);
+    shift_ri(e, W32, SHIFT_SHR, t, 8);
+    if (sign) movx_rr(e, OPC_MOVSX_GvEb, t, t);
+}
+/* Byte register r8 = the low byte of t (t is H_RAX, H_RCX or H_RDX).
+ * Clobbers the host flags (nothing reads them across a guest register
+ * write). */
+static void g_set8(Emit *e, int r8, int t) {
+    int r = guest(r8 & 3);
+    if (r8 >= 4) shift_ri(e, W32, SHIFT_ROR, r, 8);
+    mov_rr(e, W8, r, t);
+    if (r8 >= 4) shift_ri(e, W32, SHIFT_ROL, r, 8);
+}
+/* Word register r = the low word of t. */
+static void g_set16(Emit *e, int r, int t) {
+    mov_rr(e, W16, guest(r), t);
+}
+/* Write guest registers first..first+n-1 back to cpu->regs / reload them. */
+static void g_spill(Emit *e, int first, int n) {
+    for (int r = first; r < first + n; r++)
+        mov_mr(e, W32, cpu_mem(REG_OFF(r)), guest(r));
+}
+static void g_reload(Emit *e, int first, int n) {
+    for (int r = first; r < first + n; r++)
+        mov_rm(e, W32, guest(r), cpu_mem(REG_OFF(r)));
+}
+
+static void mov_m_imm(Emit *e, int32_t off, uint32_t imm) {
+    mov_mi(e, W32, cpu_mem(off), imm);
+}
+/* 64-bit add/sub of a sign-extended imm32 to a CPU field. */
+static void add_m64_imm(Emit *e, int32_t off, int32_t imm) {
+    if (imm == 0) return;
+    int32_t mag = imm > 0 ? imm : -imm;
+    int alu = imm > 0 ? ALU_ADD : ALU_SUB;
+    if (mag <= 127)
+        alu_mi8(e, W64, alu, cpu_mem(off), (uint8_t)mag);
+    else
+        alu_mi32(e, W64, alu, cpu_mem(off), (uint32_t)mag);
+}
+static void cmp_m_imm(Emit *e, int32_t off, uint32_t imm) {
+    alu_mi32(e, W32, ALU_CMP, cpu_mem(off), imm);
+}
+static void cmp_m8_imm(Emit *e, int32_t off, uint8_t imm) {
+    alu_mi8(e, W8, ALU_CMP, cpu_mem(off), imm);
+}
+static void add_r_imm(Emit *e, int r, uint32_t imm) {
+    if (imm) alu_ri(e, W32, ALU_ADD, r, imm);
+}
+static void mov_rdi_rbx(Emit *e) {
+    mov_rr(e, W64, H_RDI, H_RBX);
+}
+static void call_abs(Emit *e, const void *fn) {
+    mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)fn);
+    call_r(e, H_RAX);
+}
+/* Call fn(cpu[, esi]), a core function that reads no guest register and
+ * writes none: only the caller-saved host registers that hold guest
+ * registers (r8-r11) are kept, on the stack (four pushes keep it aligned). */
+static void call_pure(Emit *e, const void *fn) {
+    for (int r = 0; r < 4; r++)
+        push_r(e, guest(r));
+    mov_rdi_rbx(e);
+    call_abs(e, fn);
+    for (int r = 3; r >= 0; r--)
+        pop_r(e, guest(r));
+}
 
 /* ---------------- code generation ---------------- */
 
@@ -340,33 +622,26 @@ enum { CC_NE = 5, CC_E = 4, CC_A = 7 };
 #define FRAME_BASE 0 /* icount + run_left */
 #define FRAME_TB   8 /* rt_leave_next: the TB that is leaving */
 #define FRAME_SIZE 24
-static void rsp_slot(Emit *e, uint8_t opc, int reg, int off) {
-    e8(e, 0x48), e8(e, opc), e8(e, (uint8_t)(0x44 | (reg << 3))), e8(e, 0x24), e8(e, (uint8_t)off);
+static Mem frame_slot(int off) {
+    return mem_at(H_RSP, off);
 }
 static void jit_sync_out(Emit *e, int sp) {
-    e8(e, 0x48), e8(e, 0x89), m_rbx(e, EBP, OFF(run_left)); /* mov [run_left], rbp */
-    rsp_slot(e, 0x8B, EAX, sp + FRAME_BASE);                /* mov rax, [rsp+base] */
-    e8(e, 0x48), e8(e, 0x29), e8(e, 0xE8);                  /* sub rax, rbp */
-    e8(e, 0x48), e8(e, 0x89), m_rbx(e, EAX, OFF(icount));   /* mov [icount], rax */
+    mov_mr(e, W64, cpu_mem(OFF(run_left)), H_RBP);
+    mov_rm(e, W64, H_RAX, frame_slot(sp + FRAME_BASE));
+    alu_rr(e, W64, ALU_SUB, H_RAX, H_RBP);
+    mov_mr(e, W64, cpu_mem(OFF(icount)), H_RAX);
 }
 static void jit_sync_in(Emit *e, int sp) {
-    e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EBP, OFF(run_left)); /* mov rbp, [run_left] */
-    e8(e, 0x48), e8(e, 0x8B), m_rbx(e, EAX, OFF(icount));   /* mov rax, [icount] */
-    e8(e, 0x48), e8(e, 0x01), e8(e, 0xE8);                  /* add rax, rbp */
-    rsp_slot(e, 0x89, EAX, sp + FRAME_BASE);                /* mov [rsp+base], rax */
+    mov_rm(e, W64, H_RBP, cpu_mem(OFF(run_left)));
+    mov_rm(e, W64, H_RAX, cpu_mem(OFF(icount)));
+    alu_rr(e, W64, ALU_ADD, H_RAX, H_RBP);
+    mov_mr(e, W64, frame_slot(sp + FRAME_BASE), H_RAX);
 }
 
 /* Count n retired instructions (n may be negative: undo): lea rbp,
  * [rbp - n], which leaves the host flags alone. */
 static void count(Emit *e, int n) {
-    if (n == 0) return;
-    int32_t d = -n;
-    e8(e, 0x48), e8(e, 0x8D);
-    if (d >= -128 && d <= 127) {
-        e8(e, 0x6D), e8(e, (uint8_t)d);
-    } else {
-        e8(e, 0xAD), e32(e, (uint32_t)d);
-    }
+    if (n != 0) lea(e, W64, H_RBP, mem_at(H_RBP, -n));
 }
 
 /* Fixups to the block's common exit. */
@@ -424,11 +699,11 @@ static void exit_always(Gen *g) {
 }
 
 /* Call in's handler as exec_insn would (outside TF/RF/shadows) and count it. */
-/* call rel32 / jmp rel32 to a runtime routine (rx address) */
-static void rel_to_rt(Gen *g, uint8_t opc, const uint8_t *rt) {
+/* call rel32 / jmp rel32 (OPC_CALL_Jz, OPC_JMP_Jz) to a runtime routine
+ * (rx address) */
+static void rel_to_rt(Gen *g, unsigned opc, const uint8_t *rt) {
     Emit *e = &g->e;
-    e8(e, opc);
-    e32(e, (uint32_t)(int32_t)(rt - (g->rx_base + (e->p + 4 - e->buf))));
+    op_rel32(e, opc, (int32_t)(rt - (g->rx_base + (e->p + 5 - e->buf))));
 }
 
 /* Call in's handler as exec_insn would (outside TF/RF/shadows) and count
@@ -449,8 +724,8 @@ static void emit_handler_call(Gen *g, const Insn *in, uint32_t eip, uint32_t nex
      * RF, DR7 and shadows before entering one). */
     bool exec = in->ends_block && !insn_plain_branch(in);
     if (!exec) mov_m_imm(e, OFF(next_eip), next);
-    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
-    rel_to_rt(g, 0xE8, exec ? g->jit->rt_call_exec : g->jit->rt_call_fn);
+    mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)in);
+    rel_to_rt(g, OPC_CALL_Jz, exec ? g->jit->rt_call_exec : g->jit->rt_call_fn);
     if (!exec) count(e, 1);
 }
 
@@ -464,20 +739,20 @@ static void set_lf_kind(Emit *e, CcOp op, unsigned size) {
     mov_m_imm(e, OFF(lf.op), (uint32_t)op | size << 8);
 }
 
-/* Lazy flags of a 32-bit logic result in EAX (CC_LOGIC: CF = OF = AF = 0,
+/* Lazy flags of a 32-bit logic result in H_RAX (CC_LOGIC: CF = OF = AF = 0,
  * SF/ZF/PF from the result). Its operands are not recorded: nothing reads
  * them for CC_LOGIC (flags.c), so the two stores are saved. */
 static void emit_lf_logic(Gen *g) {
     Emit *e = &g->e;
     set_lf_kind(e, CC_LOGIC, 4);
-    mov_m_r(e, OFF(lf.res), EAX);
+    mov_m_r(e, OFF(lf.res), H_RAX);
 }
 
 /* ALU kinds as in ModRM.reg / opcode bits 3-5. */
 enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
 
-/* EAX = EAX op ECX with the core's lazy flags, for operands of `size`
- * bytes (zero-extended in EAX and ECX; the result is masked to the size).
+/* H_RAX = H_RAX op H_RCX with the core's lazy flags, for operands of `size`
+ * bytes (zero-extended in H_RAX and H_RCX; the result is masked to the size).
  * Returns false for ADC/SBB. */
 static bool emit_alu_sized(Gen *g, int kind, unsigned size) {
     Emit *e = &g->e;
@@ -486,20 +761,20 @@ static bool emit_alu_sized(Gen *g, int kind, unsigned size) {
     case K_ADD:
     case K_SUB:
     case K_CMP:
-        mov_m_r(e, OFF(lf.a), EAX);
-        mov_m_r(e, OFF(lf.b), ECX);
-        alu_rr(e, kind == K_ADD ? 0x01 : 0x29, EAX, ECX);
+        mov_m_r(e, OFF(lf.a), H_RAX);
+        mov_m_r(e, OFF(lf.b), H_RCX);
+        alu_rr(e, W32, kind == K_ADD ? ALU_ADD : ALU_SUB, H_RAX, H_RCX);
         cc = kind == K_ADD ? CC_ADD : CC_SUB;
         break;
-    case K_OR: alu_rr(e, 0x09, EAX, ECX); break;
+    case K_OR: alu_rr(e, W32, ALU_OR, H_RAX, H_RCX); break;
     case K_AND:
-    case K_TEST: alu_rr(e, 0x21, EAX, ECX); break;
-    case K_XOR: alu_rr(e, 0x31, EAX, ECX); break;
+    case K_TEST: alu_rr(e, W32, ALU_AND, H_RAX, H_RCX); break;
+    case K_XOR: alu_rr(e, W32, ALU_XOR, H_RAX, H_RCX); break;
     default: return false;
     }
-    if (size < 4) e8(e, 0x25), e32(e, size == 1 ? 0xFFu : 0xFFFFu); /* and eax, mask */
+    if (size < 4) alu_eax_i32(e, ALU_AND, size == 1 ? 0xFFu : 0xFFFFu);
     set_lf_kind(e, cc, size);
-    mov_m_r(e, OFF(lf.res), EAX);
+    mov_m_r(e, OFF(lf.res), H_RAX);
     return true;
 }
 
@@ -512,7 +787,7 @@ static void set_flags_kind(Gen *g, int kind) {
     g->host_flags_now = true;
 }
 
-/* ECX = the linear address of in's memory operand (its effective address
+/* H_RCX = the linear address of in's memory operand (its effective address
  * for LEA, s NULL): flat segments add nothing; FS and GS (TBF_FS/TBF_GS:
  * 4 GiB data segments) add their base, after sending offsets within 16
  * bytes of the 4 GiB end, which might wrap, to the slow path s. */
@@ -520,32 +795,31 @@ static void emit_ea(Gen *g, const Insn *in, Slow *s) {
     Emit *e = &g->e;
     bool hb = in->ea_base != EA_NOREG, hi = in->ea_index != EA_NOREG;
     if (!hb && !hi) {
-        mov_r_imm(e, ECX, in->disp);
+        mov_ri(e, H_RCX, in->disp);
     } else {
         /* lea ecx, [base + index * scale + disp] on the guest registers
          * (r8-r15: REX.B, REX.X), always through a SIB byte; the low 32
          * bits of the sum are the guest's wrapping address. */
         int32_t d = (int32_t)in->disp;
-        bool d8 = hb && d >= -128 && d <= 127;
-        e8(e, (uint8_t)(0x40 | (hi ? 2 : 0) | (hb ? 1 : 0))), e8(e, 0x8D);
-        e8(e, (uint8_t)((!hb ? 0x00 : d8 ? 0x40 : 0x80) | ECX << 3 | 4));
-        e8(e, (uint8_t)(in->ea_scale << 6 | (hi ? in->ea_index : 4) << 3 | (hb ? in->ea_base : 5)));
-        if (d8)
-            e8(e, (uint8_t)d);
-        else
-            e32(e, (uint32_t)d);
+        Mem m = {.base = (int8_t)(hb ? guest(in->ea_base) : H_NONE),
+                 .index = (int8_t)(hi ? guest(in->ea_index) : H_NONE),
+                 .scale = in->ea_scale,
+                 .disp_size = hb && fits8(d) ? 1 : 4,
+                 .sib = true,
+                 .disp = d};
+        lea(e, W32, H_RCX, m);
     }
     if (s && (in->seg == SEG_FS || in->seg == SEG_GS)) {
-        e8(e, 0x81), e8(e, 0xF9), e32(e, 0xFFFFFFF0u); /* cmp ecx, 0xFFFFFFF0 */
-        s->jump[s->njump++] = jcc_fwd(e, CC_A);
+        alu_ri32(e, W32, ALU_CMP, H_RCX, 0xFFFFFFF0u);
+        s->jump[s->njump++] = jcc_fwd(e, JCC_A);
         int32_t base = (int32_t)(offsetof(CPU, seg) + (size_t)in->seg * sizeof(SegReg) +
                                  offsetof(SegReg, base));
-        e8(e, 0x03), m_rbx(e, ECX, base); /* add ecx, [seg.base] */
+        alu_rm(e, W32, ALU_ADD, H_RCX, cpu_mem(base));
     }
 }
 
-/* TLB fast path for a 4-byte access at ECX: RDX = host address of the page
- * base + ECX's page offset... precisely: afterwards [RDX + RCX] is the
+/* TLB fast path for a 4-byte access at H_RCX: RDX = host address of the page
+ * base + H_RCX's page offset... precisely: afterwards [RDX + RCX] is the
  * guest dword. Jumps to the slow path s on a miss or a page-crossing access. */
 static void emit_tlb_n(Gen *g, Slow *s, bool write, unsigned size) {
     Emit *e = &g->e;
@@ -558,33 +832,29 @@ static void emit_tlb_n(Gen *g, Slow *s, bool write, unsigned size) {
     /* The entry is indexed by the first byte's page; its tag is compared
      * with the last byte's page, so a page-crossing access (or one wrapping
      * at 4 GiB) misses as well. */
-    e8(e, 0x8D), e8(e, 0x51), e8(e, (uint8_t)(size - 1));         /* lea edx, [rcx+size-1] */
-    e8(e, 0x89), e8(e, 0xC8);                                     /* mov eax, ecx */
-    e8(e, 0xC1), e8(e, 0xE8), e8(e, 12 - 4);                      /* shr eax, 8 */
-    e8(e, 0x25), e32(e, (TLB_SIZE - 1) << 4);                     /* and eax, index*16 */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u);                /* and edx, ~0xFFF */
-    e8(e, 0x3B), e8(e, 0x94), e8(e, 0x03), e32(e, (uint32_t)tag); /* cmp edx, [rbx+rax+tag] */
-    s->jump[s->njump++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x94), e8(e, 0x03),
-        e32(e, (uint32_t)add); /* mov rdx, [rbx+rax+addend] */
+    lea(e, W32, H_RDX, mem_at(H_RCX, (int32_t)size - 1));
+    mov_rr(e, W32, H_RAX, H_RCX);
+    shift_ri(e, W32, SHIFT_SHR, H_RAX, 12 - 4);
+    alu_eax_i32(e, ALU_AND, (TLB_SIZE - 1) << 4); /* the index * 16 */
+    alu_ri32(e, W32, ALU_AND, H_RDX, 0xFFFFF000u);
+    alu_rm(e, W32, ALU_CMP, H_RDX, mem_sum32(H_RBX, H_RAX, tag));
+    s->jump[s->njump++] = jcc_fwd(e, JCC_NE);
+    mov_rm(e, W64, H_RDX, mem_sum32(H_RBX, H_RAX, add));
 }
 /* The same for the usual 4-byte access (also used, conservatively, for
  * 1- and 2-byte ones). */
 static void emit_tlb(Gen *g, Slow *s, bool write) {
     emit_tlb_n(g, s, write, 4);
 }
-static void load_host(Emit *e, int r) {
-    e8(e, 0x8B), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
-} /* mov r, [rdx+rcx] */
-static void store_host(Emit *e, int r) {
-    e8(e, 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
-} /* mov [rdx+rcx], r */
-/* The same with guest register g instead of a scratch one. */
-static void load_host_guest(Emit *e, int g) {
-    e8(e, GREX_R), load_host(e, g);
+/* The guest operand the inline TLB found: [rdx + rcx]. */
+static Mem host_mem(void) {
+    return mem_sum(H_RDX, H_RCX, 0);
 }
-static void store_host_guest(Emit *e, int g) {
-    e8(e, GREX_R), store_host(e, g);
+static void load_host(Emit *e, int r) { /* mov r, [rdx+rcx] */
+    mov_rm(e, W32, r, host_mem());
+}
+static void store_host(Emit *e, int r) { /* mov [rdx+rcx], r */
+    mov_mr(e, W32, host_mem(), r);
 }
 
 static Slow *new_slow(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int pending) {
@@ -685,7 +955,7 @@ static void get_small(Emit *e, int t, int r, unsigned size) {
     if (size == 1)
         g_get8(e, t, r, false);
     else
-        g_get_ext(e, 0xB7, t, r); /* movzx t, guest r16 */
+        g_get_ext(e, OPC_MOVZX_GvEw, t, r);
 }
 static void set_small(Emit *e, int r, int t, unsigned size) {
     if (size == 1)
@@ -697,16 +967,15 @@ static void set_small(Emit *e, int r, int t, unsigned size) {
 static void load_host_sized(Emit *e, int r, unsigned size, bool sign) {
     if (size == 4)
         load_host(e, r);
-    else /* movzx/movsx r, byte/word [rdx+rcx] */
-        e8(e, 0x0F), e8(e, (uint8_t)((size == 1 ? 0xB6 : 0xB7) | (sign ? 8 : 0))),
-            e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+    else if (size == 1)
+        movx_rm(e, sign ? OPC_MOVSX_GvEb : OPC_MOVZX_GvEb, r, host_mem());
+    else
+        movx_rm(e, sign ? OPC_MOVSX_GvEw : OPC_MOVZX_GvEw, r, host_mem());
 }
 /* [rdx+rcx] = the low 1, 2 or 4 bytes of r (a REX prefix for bytes, so
- * that ESI and EDI mean SIL and DIL). */
+ * that H_RSI and H_RDI mean SIL and DIL). */
 static void store_host_sized(Emit *e, int r, unsigned size) {
-    if (size == 2) e8(e, 0x66);
-    if (size == 1) e8(e, 0x40);
-    e8(e, size == 1 ? 0x88 : 0x89), e8(e, (uint8_t)(0x04 | (r << 3))), e8(e, 0x0A);
+    mov_mr(e, size == 1 ? W8 | REX_ALWAYS : size, host_mem(), r);
 }
 /* 8- and 16-bit MOV r/m <-> r and MOV m, imm on registers and flat memory;
  * false if in is none of them or its memory operand is not reachable. */
@@ -717,25 +986,22 @@ static bool emit_mov_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
     if (!load && !imm && op != 0x88 && op != 0x89) return false;
     if (!in->is_mem) {
         if (imm) return false; /* MOV r8, imm: the caller's */
-        get_small(e, EAX, load ? in->rm : in->reg, size);
-        set_small(e, load ? in->reg : in->rm, EAX, size);
+        get_small(e, H_RAX, load ? in->rm : in->reg, size);
+        set_small(e, load ? in->reg : in->rm, H_RAX, size);
         return true;
     }
     if (!mem_ok(g, in)) return false;
     Slow *s = new_slow(g, in, eip, next, pending);
-    if (!load && !imm) get_small(e, ESI, in->reg, size); /* ESI survives emit_ea and emit_tlb */
+    if (!load && !imm) get_small(e, H_RSI, in->reg, size); /* H_RSI survives emit_ea and emit_tlb */
     emit_ea(g, in, s);
     emit_tlb(g, s, !load);
     if (load) {
-        load_host_sized(e, EAX, size, false);
-        set_small(e, in->reg, EAX, size);
+        load_host_sized(e, H_RAX, size, false);
+        set_small(e, in->reg, H_RAX, size);
     } else if (imm) {
-        if (size == 2) e8(e, 0x66);
-        e8(e, size == 1 ? 0xC6 : 0xC7), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], imm */
-        e8(e, (uint8_t)in->imm);
-        if (size == 2) e8(e, (uint8_t)(in->imm >> 8));
+        mov_mi(e, size, host_mem(), in->imm);
     } else {
-        store_host_sized(e, ESI, size);
+        store_host_sized(e, H_RSI, size);
     }
     s->resume = e->p;
     return true;
@@ -757,37 +1023,36 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host_sized(e, ECX, size, false);
+            load_host_sized(e, H_RCX, size, false);
         } else {
-            get_small(e, ECX, in->rm, size);
+            get_small(e, H_RCX, in->rm, size);
         }
-        get_small(e, EAX, dst8, size);
+        get_small(e, H_RAX, dst8, size);
     } else {
-        /* The source (register or immediate) in ESI, then the destination in EAX. */
+        /* The source (register or immediate) in H_RSI, then the destination in H_RAX. */
         if (form == RM_REG)
-            get_small(e, ESI, in->reg, size);
+            get_small(e, H_RSI, in->reg, size);
         else
-            mov_r_imm(e, ESI, in->imm & mask);
+            mov_ri(e, H_RSI, in->imm & mask);
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, writes);
-            load_host_sized(e, EAX, size, false);
-            e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx (the address) */
+            load_host_sized(e, H_RAX, size, false);
+            mov_rr(e, W32, H_RDI, H_RCX); /* the address */
         } else {
-            get_small(e, EAX, dst8, size);
+            get_small(e, H_RAX, dst8, size);
         }
-        e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
+        mov_rr(e, W32, H_RCX, H_RSI);
     }
     emit_alu_sized(g, kind, size);
     g->flags_kind = kind;
     g->flags_size = size;
     if (writes) {
-        if (mem && form != REG_RM) {  /* the destination is the memory operand */
-            e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
-            if (size == 2) e8(e, 0x66);
-            e8(e, size == 1 ? 0x88 : 0x89), e8(e, 0x04), e8(e, 0x0A); /* mov [rdx+rcx], al/ax */
+        if (mem && form != REG_RM) { /* the destination is the memory operand */
+            mov_rr(e, W32, H_RCX, H_RDI);
+            mov_mr(e, size, host_mem(), H_RAX);
         } else {
-            set_small(e, dst8, EAX, size);
+            set_small(e, dst8, H_RAX, size);
         }
     }
     if (s) s->resume = e->p;
@@ -799,8 +1064,8 @@ static bool emit_inline_byte(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     unsigned op = in->op;
     bool reg_form = !in->is_mem;
     if ((op >= 0xB0 && op <= 0xB7) || (op == 0xC6 && reg_form)) { /* MOV r8, imm8 */
-        mov_r_imm(e, EAX, in->imm & 0xFF);
-        g_set8(e, op == 0xC6 ? in->rm : (int)(op & 7), EAX);
+        mov_ri(e, H_RAX, in->imm & 0xFF);
+        g_set8(e, op == 0xC6 ? in->rm : (int)(op & 7), H_RAX);
         return true;
     }
     if (emit_mov_small(g, in, eip, next, pending)) return true;
@@ -816,18 +1081,13 @@ static bool emit_inline_word(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     return emit_alu_small(g, in, eip, next, pending);
 }
 
-/* op eax/ax/al, [rbx+off] for the recorded operand size: row is the
- * 32-bit opcode (03 add, 3B cmp); bytes use row - 1. */
-static void alu_acc_m(Gen *g, uint8_t row, int32_t off) {
-    Emit *e = &g->e;
-    if (g->flags_size == 2) e8(e, 0x66);
-    e8(e, g->flags_size == 1 ? (uint8_t)(row - 1) : row), m_rbx(e, EAX, off);
+/* alu eax/ax/al, [rbx+off] for the recorded operand size */
+static void alu_acc_m(Gen *g, int alu, int32_t off) {
+    alu_rm(&g->e, g->flags_size, alu, H_RAX, cpu_mem(off));
 }
 /* test eax/ax/al, itself */
 static void test_acc(Gen *g) {
-    Emit *e = &g->e;
-    if (g->flags_size == 2) e8(e, 0x66);
-    e8(e, g->flags_size == 1 ? 0x84 : 0x85), e8(e, 0xC0);
+    test_rr(&g->e, g->flags_size, H_RAX, H_RAX);
 }
 /* When the lazy flags come from an inline ALU instruction of this block
  * (g->flags_kind, of g->flags_size bytes), set the host's flags to the
@@ -841,80 +1101,77 @@ static bool emit_host_flags(Gen *g) {
         return true; /* still there */
     switch (g->flags_kind) {
     case K_ADD:
-        mov_r_m(e, EAX, OFF(lf.a));
-        alu_acc_m(g, 0x03, OFF(lf.b)); /* add eax, [lf.b] */
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_acc_m(g, ALU_ADD, OFF(lf.b));
         return true;
     case K_SUB:
     case K_CMP:
-        mov_r_m(e, EAX, OFF(lf.a));
-        alu_acc_m(g, 0x3B, OFF(lf.b)); /* cmp eax, [lf.b] */
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_acc_m(g, ALU_CMP, OFF(lf.b));
         return true;
     case K_OR:
     case K_AND:
     case K_XOR:
     case K_TEST:
-        mov_r_m(e, EAX, OFF(lf.res));
-        test_acc(g); /* test eax, eax */
+        mov_r_m(e, H_RAX, OFF(lf.res));
+        test_acc(g);
         return true;
     default: return false;
     }
 }
 
-/* EAX = 1 if condition cc (the low nibble of Jcc/SETcc/CMOVcc) holds, else
+/* H_RAX = 1 if condition cc (the low nibble of Jcc/SETcc/CMOVcc) holds, else
  * 0. Flags from an earlier block or a handler: the lazy record is looked at
  * when the code runs; a 32-bit ADD, SUB/CMP or logic operation is repeated
  * on the host as above, anything else asks cpu_cond. */
 static void emit_cond(Gen *g, unsigned cc) {
     Emit *e = &g->e;
-    uint8_t setcc[3] = {0x0F, (uint8_t)(0x90 | cc), 0xC0}; /* setcc al */
     if (emit_host_flags(g)) {
-        for (int i = 0; i < 3; i++)
-            e8(e, setcc[i]);
+        setcc_r(e, (int)cc, H_RAX);
     } else {
         uint8_t *slow[4], *done[3];
         /* The flags are in EFLAGS itself (after SAHF, POPF, BT, ...): test
          * the bits of the condition there. */
         cmp_m8_imm(e, OFF(lf.op), CC_EFLAGS);
-        uint8_t *not_eflags = jcc_fwd(e, CC_NE);
-        mov_r_m(e, EAX, OFF(eflags));
+        uint8_t *not_eflags = jcc_fwd(e, JCC_NE);
+        mov_r_m(e, H_RAX, OFF(eflags));
         static const uint32_t bits[6] = {FL_OF, FL_CF, FL_ZF, FL_CF | FL_ZF, FL_SF, FL_PF};
         if ((cc >> 1) < 6) {
-            e8(e, 0xA9), e32(e, bits[cc >> 1]); /* test eax, bits */
+            test_eax_i32(e, bits[cc >> 1]);
         } else {
-            e8(e, 0x89), e8(e, 0xC1);                /* mov ecx, eax */
-            e8(e, 0xC1), e8(e, 0xE9), e8(e, 4);      /* shr ecx, 4: OF to bit 7 */
-            e8(e, 0x31), e8(e, 0xC1);                /* xor ecx, eax: bit 7 = SF ^ OF */
-            e8(e, 0x81), e8(e, 0xE1), e32(e, FL_SF); /* and ecx, 0x80 */
+            mov_rr(e, W32, H_RCX, H_RAX);
+            shift_ri(e, W32, SHIFT_SHR, H_RCX, 4); /* OF to bit 7 */
+            alu_rr(e, W32, ALU_XOR, H_RCX, H_RAX); /* bit 7 = SF ^ OF */
+            alu_ri32(e, W32, ALU_AND, H_RCX, FL_SF);
             if ((cc >> 1) == 7) {
-                e8(e, 0x25), e32(e, FL_ZF); /* and eax, ZF */
-                e8(e, 0x09), e8(e, 0xC8);   /* or eax, ecx */
+                alu_eax_i32(e, ALU_AND, FL_ZF);
+                alu_rr(e, W32, ALU_OR, H_RAX, H_RCX);
             } else {
-                e8(e, 0x89), e8(e, 0xC8); /* mov eax, ecx */
+                mov_rr(e, W32, H_RAX, H_RCX);
             }
-            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+            test_rr(e, W32, H_RAX, H_RAX);
         }
-        e8(e, 0x0F), e8(e, (cc & 1) ? 0x94 : 0x95), e8(e, 0xC0); /* setz/setnz al */
+        setcc_r(e, (cc & 1) ? JCC_E : JCC_NE, H_RAX);
         uint8_t *eflags_done = jmp_fwd(e);
         patch(e, not_eflags, e->p);
         cmp_m8_imm(e, OFF(lf.size), 4);
-        slow[0] = jcc_fwd(e, CC_NE);
-        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, OFF(lf.op)); /* movzx eax, byte [lf.op] */
+        slow[0] = jcc_fwd(e, JCC_NE);
+        movx_rm(e, OPC_MOVZX_GvEb, H_RAX, cpu_mem(OFF(lf.op)));
         static const struct {
             CcOp op;
-            uint8_t insn; /* add/cmp eax, [lf.b] (03/3B) or 0: test of the result */
-        } kinds[3] = {{CC_SUB, 0x3B}, {CC_ADD, 0x03}, {CC_LOGIC, 0}};
+            int alu; /* add/cmp eax, [lf.b], or -1: test of the result */
+        } kinds[3] = {{CC_SUB, ALU_CMP}, {CC_ADD, ALU_ADD}, {CC_LOGIC, -1}};
         for (int k = 0; k < 3; k++) {
-            e8(e, 0x3D), e32(e, (uint32_t)kinds[k].op); /* cmp eax, op */
-            slow[k + 1] = jcc_fwd(e, CC_NE);
-            if (kinds[k].insn) {
-                mov_r_m(e, EAX, OFF(lf.a));
-                e8(e, kinds[k].insn), m_rbx(e, EAX, OFF(lf.b));
+            alu_eax_i32(e, ALU_CMP, (uint32_t)kinds[k].op);
+            slow[k + 1] = jcc_fwd(e, JCC_NE);
+            if (kinds[k].alu >= 0) {
+                mov_r_m(e, H_RAX, OFF(lf.a));
+                alu_rm(e, W32, kinds[k].alu, H_RAX, cpu_mem(OFF(lf.b)));
             } else {
-                mov_r_m(e, EAX, OFF(lf.res));
-                e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
+                mov_r_m(e, H_RAX, OFF(lf.res));
+                test_rr(e, W32, H_RAX, H_RAX);
             }
-            for (int i = 0; i < 3; i++)
-                e8(e, setcc[i]);
+            setcc_r(e, (int)cc, H_RAX);
             done[k] = jmp_fwd(e);
             if (k < 2) {
                 patch(e, slow[k + 1], e->p);
@@ -923,13 +1180,13 @@ static void emit_cond(Gen *g, unsigned cc) {
         }
         patch(e, slow[0], e->p);
         patch(e, slow[3], e->p);
-        mov_r_imm(e, ESI, cc);
+        mov_ri(e, H_RSI, cc);
         call_pure(e, (const void *)cpu_cond);
         for (int k = 0; k < 3; k++)
             patch(e, done[k], e->p);
         patch(e, eflags_done, e->p);
     }
-    e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+    movx_rr(e, OPC_MOVZX_GvEb, H_RAX, H_RAX);
 }
 
 /* EAX = the guest's CF (0 or 1): recomputed on the host from the inline
@@ -939,68 +1196,68 @@ static void emit_carry(Gen *g) {
     Emit *e = &g->e;
     switch (g->flags_kind) {
     case K_ADD:
-        mov_r_m(e, EAX, OFF(lf.a));
-        alu_acc_m(g, 0x03, OFF(lf.b)); /* add eax, [lf.b] */
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_acc_m(g, ALU_ADD, OFF(lf.b));
         break;
     case K_SUB:
     case K_CMP:
-        mov_r_m(e, EAX, OFF(lf.a));
-        alu_acc_m(g, 0x3B, OFF(lf.b)); /* cmp eax, [lf.b] */
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_acc_m(g, ALU_CMP, OFF(lf.b));
         break;
     case K_OR:
     case K_AND:
     case K_XOR:
     case K_TEST:
-        e8(e, 0x31), e8(e, 0xC0); /* xor eax, eax: CF = 0 */
+        alu_rr(e, W32, ALU_XOR, H_RAX, H_RAX); /* CF = 0 */
         return;
     default: {
         /* Flags from a handler or an earlier block: CF is in EFLAGS (after
          * INC, DEC or a handler that materialized it), 0 (logic), or from a
          * 32-bit ADD/SUB repeated on the host; anything else: cpu_cf. */
         uint8_t *call[2], *done[3], *in_eflags[3];
-        e8(e, 0x0F), e8(e, 0xB6), m_rbx(e, EAX, OFF(lf.op)); /* movzx eax, byte [lf.op] */
+        movx_rm(e, OPC_MOVZX_GvEb, H_RAX, cpu_mem(OFF(lf.op)));
         static const CcOp kept[3] = {CC_EFLAGS, CC_INC, CC_DEC};
         for (int k = 0; k < 3; k++) {
-            e8(e, 0x3D), e32(e, (uint32_t)kept[k]); /* cmp eax, op */
-            in_eflags[k] = jcc_fwd(e, CC_E);
+            alu_eax_i32(e, ALU_CMP, (uint32_t)kept[k]);
+            in_eflags[k] = jcc_fwd(e, JCC_E);
         }
-        e8(e, 0x3D), e32(e, (uint32_t)CC_LOGIC); /* cmp eax, CC_LOGIC */
-        uint8_t *not_logic = jcc_fwd(e, CC_NE);
-        e8(e, 0x31), e8(e, 0xC0); /* xor eax, eax */
+        alu_eax_i32(e, ALU_CMP, (uint32_t)CC_LOGIC);
+        uint8_t *not_logic = jcc_fwd(e, JCC_NE);
+        alu_rr(e, W32, ALU_XOR, H_RAX, H_RAX);
         done[0] = jmp_fwd(e);
         patch(e, not_logic, e->p);
         cmp_m8_imm(e, OFF(lf.size), 4);
-        call[0] = jcc_fwd(e, CC_NE);
-        e8(e, 0x3D), e32(e, (uint32_t)CC_SUB); /* cmp eax, CC_SUB */
-        uint8_t *not_sub = jcc_fwd(e, CC_NE);
-        mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x3B), m_rbx(e, EAX, OFF(lf.b)); /* cmp eax, [lf.b] */
+        call[0] = jcc_fwd(e, JCC_NE);
+        alu_eax_i32(e, ALU_CMP, (uint32_t)CC_SUB);
+        uint8_t *not_sub = jcc_fwd(e, JCC_NE);
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_rm(e, W32, ALU_CMP, H_RAX, cpu_mem(OFF(lf.b)));
         uint8_t *setc = jmp_fwd(e);
         patch(e, not_sub, e->p);
-        e8(e, 0x3D), e32(e, (uint32_t)CC_ADD); /* cmp eax, CC_ADD */
-        call[1] = jcc_fwd(e, CC_NE);
-        mov_r_m(e, EAX, OFF(lf.a));
-        e8(e, 0x03), m_rbx(e, EAX, OFF(lf.b)); /* add eax, [lf.b] */
+        alu_eax_i32(e, ALU_CMP, (uint32_t)CC_ADD);
+        call[1] = jcc_fwd(e, JCC_NE);
+        mov_r_m(e, H_RAX, OFF(lf.a));
+        alu_rm(e, W32, ALU_ADD, H_RAX, cpu_mem(OFF(lf.b)));
         patch(e, setc, e->p);
-        e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0); /* setc al */
-        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+        setcc_r(e, JCC_B, H_RAX);
+        movx_rr(e, OPC_MOVZX_GvEb, H_RAX, H_RAX);
         done[1] = jmp_fwd(e);
         for (int k = 0; k < 3; k++)
             patch(e, in_eflags[k], e->p);
-        mov_r_m(e, EAX, OFF(eflags));
-        e8(e, 0x83), e8(e, 0xE0), e8(e, 1); /* and eax, CF */
+        mov_r_m(e, H_RAX, OFF(eflags));
+        alu_ri(e, W32, ALU_AND, H_RAX, FL_CF);
         done[2] = jmp_fwd(e);
         for (int k = 0; k < 2; k++)
             patch(e, call[k], e->p);
         call_pure(e, (const void *)cpu_cf);
-        e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+        movx_rr(e, OPC_MOVZX_GvEb, H_RAX, H_RAX);
         for (int k = 0; k < 3; k++)
             patch(e, done[k], e->p);
         return;
     }
     }
-    e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC0); /* setc al */
-    e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xC0); /* movzx eax, al */
+    setcc_r(e, JCC_B, H_RAX);
+    movx_rr(e, OPC_MOVZX_GvEb, H_RAX, H_RAX);
 }
 
 /* 32-bit ADC/SBB with a register destination (source: register,
@@ -1013,52 +1270,55 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
     if (mem && !mem_ok(g, in)) return false;
     bool mem_dst = mem && form != REG_RM;
     emit_carry(g);
-    e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax: the carry in */
+    mov_rr(e, W32, H_RSI, H_RAX); /* the carry in */
     Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
     int dst = form == REG_RM ? in->reg : form == ACC_IMM ? R_EAX : in->rm;
-    /* EAX = the destination's value, EDI = the source's (ECX: the address) */
+    /* H_RAX = the destination's value, H_RDI = the source's (H_RCX: the address) */
     if (form == REG_RM) {
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host(e, EDI);
+            load_host(e, H_RDI);
         } else {
-            g_get(e, EDI, in->rm);
+            g_get(e, H_RDI, in->rm);
         }
-        g_get(e, EAX, dst);
+        g_get(e, H_RAX, dst);
     } else {
         if (form == RM_REG)
-            g_get(e, EDI, in->reg);
+            g_get(e, H_RDI, in->reg);
         else
-            mov_r_imm(e, EDI, in->imm);
+            mov_ri(e, H_RDI, in->imm);
         if (mem_dst) {
             emit_ea(g, in, s);
             emit_tlb(g, s, true);
-            load_host(e, EAX);
+            load_host(e, H_RAX);
         } else {
-            g_get(e, EAX, dst);
+            g_get(e, H_RAX, dst);
         }
     }
     if (!g->flags_dead) {
-        mov_m_r(e, OFF(lf.a), EAX);
-        mov_m_r(e, OFF(lf.b), EDI);
+        mov_m_r(e, OFF(lf.a), H_RAX);
+        mov_m_r(e, OFF(lf.b), H_RDI);
     }
-    e8(e, 0x0F), e8(e, 0xBA), e8(e, 0xE6), e8(e, 0); /* bt esi, 0: CF = carry in */
-    e8(e, kind == K_ADC ? 0x11 : 0x19), e8(e, 0xF8); /* adc/sbb eax, edi */
+    bt_ri(e, BIT_BT, H_RSI, 0); /* CF = carry in */
+    alu_rr(e, W32, kind == K_ADC ? ALU_ADC : ALU_SBB, H_RAX, H_RDI);
     if (mem_dst)
-        store_host(e, EAX);
+        store_host(e, H_RAX);
     else
-        g_set(e, dst, EAX);
+        g_set(e, dst, H_RAX);
     if (!g->flags_dead) {
-        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_r(e, OFF(lf.res), H_RAX);
         /* op + 1 with a carry in, and size 4: one store */
-        add_r_imm(e, ESI, (kind == K_ADC ? CC_ADD : CC_SUB) | 4u << 8);
-        mov_m_r(e, OFF(lf.op), ESI); /* with the padding after lf.size */
+        add_r_imm(e, H_RSI, (kind == K_ADC ? CC_ADD : CC_SUB) | 4u << 8);
+        mov_m_r(e, OFF(lf.op), H_RSI); /* with the padding after lf.size */
     }
     g->flags_kind = -1;
     if (s) s->resume = e->p;
     return true;
 }
+
+/* The host's shift for guest SHL, SHR, SAL and SAR (ModRM.reg 4-7). */
+static const int host_shift[4] = {SHIFT_SHL, SHIFT_SHR, SHIFT_SHL, SHIFT_SAR};
 
 /* Read-modify-write of a flat memory operand of 1, 2 or 4 bytes: INC/DEC
  * (FE/FF /0 /1; CF of the previous operation goes to EFLAGS first, as
@@ -1078,34 +1338,33 @@ static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, in
     unsigned c = (op == 0xD0 || op == 0xD1) ? 1 : in->imm & 0x1F;
     if (shift && c == 0) return true; /* reads the operand, changes nothing: the handler */
     if (incdec && !g->flags_dead) {
-        emit_carry(g);                                         /* eax = CF */
-        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
-        e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
+        emit_carry(g); /* eax = CF */
+        alu_mi32(e, W32, ALU_AND, cpu_mem(OFF(eflags)), ~FL_CF);
+        alu_mr(e, W32, ALU_OR, cpu_mem(OFF(eflags)), H_RAX);
     }
     Slow *s = new_slow(g, in, eip, next, pending);
     emit_ea(g, in, s);
     emit_tlb(g, s, true);
     bool sar = shift && in->reg == 7;
-    load_host_sized(e, EAX, size, sar);
-    e8(e, 0x89), e8(e, 0xC6);                                    /* mov esi, eax: the operand */
-    if (sar && size < 4) e8(e, 0x81), e8(e, 0xE6), e32(e, mask); /* and esi, mask */
+    load_host_sized(e, H_RAX, size, sar);
+    mov_rr(e, W32, H_RSI, H_RAX); /* the operand */
+    if (sar && size < 4) alu_ri32(e, W32, ALU_AND, H_RSI, mask);
     CcOp cc;
     if (incdec) {
         bool dec = in->reg == 1;
-        add_r_imm(e, EAX, dec ? (uint32_t)-1 : 1u);
+        add_r_imm(e, H_RAX, dec ? (uint32_t)-1 : 1u);
         cc = dec ? CC_DEC : CC_INC;
         c = 1;
     } else {
-        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
         static const CcOp kinds[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
-        e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
+        shift_ri(e, W32, host_shift[in->reg - 4], H_RAX, (uint8_t)c);
         cc = kinds[in->reg - 4];
     }
-    if (size < 4) e8(e, 0x25), e32(e, mask); /* and eax, mask */
-    store_host_sized(e, EAX, size);
+    if (size < 4) alu_eax_i32(e, ALU_AND, mask);
+    store_host_sized(e, H_RAX, size);
     if (!g->flags_dead) {
-        mov_m_r(e, OFF(lf.a), ESI);
-        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_r(e, OFF(lf.a), H_RSI);
+        mov_m_r(e, OFF(lf.res), H_RAX);
         mov_m_imm(e, OFF(lf.b), c);
         set_lf_kind(e, cc, size);
     }
@@ -1115,7 +1374,7 @@ static bool emit_rmw_mem(Gen *g, const Insn *in, uint32_t eip, uint32_t next, in
     return true;
 }
 
-/* EAX = the r/m32 operand of in: a guest register, or flat memory through
+/* H_RAX = the r/m32 operand of in: a guest register, or flat memory through
  * the inline TLB (checked for writing when the instruction stores it
  * back), *s then being its slow path (else NULL). False, with nothing
  * emitted, when the operand is memory the inline TLB cannot reach. */
@@ -1123,14 +1382,14 @@ static bool emit_load_rm32(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
                            bool write, Slow **s) {
     *s = NULL;
     if (!in->is_mem) {
-        g_get(&g->e, EAX, in->rm);
+        g_get(&g->e, H_RAX, in->rm);
         return true;
     }
     if (!mem_ok(g, in)) return false;
     *s = new_slow(g, in, eip, next, pending);
     emit_ea(g, in, *s);
     emit_tlb(g, *s, write);
-    load_host(&g->e, EAX);
+    load_host(&g->e, H_RAX);
     return true;
 }
 
@@ -1149,18 +1408,18 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         if (!g->flat || in->osize != 4) return true;
         Slow *s = new_slow(g, in, eip, next, pending);
         if (op == 0xC9) { /* ESP = EBP; EBP = pop */
-            g_get(e, ECX, R_EBP);
+            g_get(e, H_RCX, R_EBP);
             emit_tlb(g, s, false);
-            load_host(e, EAX);
-            add_r_imm(e, ECX, 4);
-            g_set(e, R_ESP, ECX);
-            g_set(e, R_EBP, EAX);
+            load_host(e, H_RAX);
+            add_r_imm(e, H_RCX, 4);
+            g_set(e, R_ESP, H_RCX);
+            g_set(e, R_EBP, H_RAX);
         } else {
-            g_get(e, ECX, R_ESP);
-            add_r_imm(e, ECX, (uint32_t)-4);
+            g_get(e, H_RCX, R_ESP);
+            add_r_imm(e, H_RCX, (uint32_t)-4);
             emit_tlb(g, s, true);
-            e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e32(e, in->imm); /* mov dword [rdx+rcx], imm */
-            g_set(e, R_ESP, ECX);
+            mov_mi(e, W32, host_mem(), in->imm);
+            g_set(e, R_ESP, H_RCX);
         }
         s->resume = e->p;
         *done = true;
@@ -1175,22 +1434,22 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
         Slow *s = new_slow(g, in, eip, next, pending);
         if (op == 0x9C) {
             call_pure(e, (const void *)cpu_get_eflags);
-            e8(e, 0x25), e32(e, ~(uint32_t)(FL_VM | FL_RF)); /* and eax, ~(VM|RF) */
-            e8(e, 0x89), e8(e, 0xC6);                        /* mov esi, eax */
+            alu_eax_i32(e, ALU_AND, ~(uint32_t)(FL_VM | FL_RF));
+            mov_rr(e, W32, H_RSI, H_RAX);
         } else {
             int sreg = op == 0x1A0 ? SEG_FS : op == 0x1A8 ? SEG_GS : (int)((op >> 3) & 3);
             int32_t sel = (int32_t)(offsetof(CPU, seg) + (size_t)sreg * sizeof(SegReg) +
                                     offsetof(SegReg, sel));
-            e8(e, 0x0F), e8(e, 0xB7), m_rbx(e, ESI, sel); /* movzx esi, word [sel] */
+            movx_rm(e, OPC_MOVZX_GvEw, H_RSI, cpu_mem(sel));
         }
-        g_get(e, ECX, R_ESP);
-        add_r_imm(e, ECX, (uint32_t)-4);
+        g_get(e, H_RCX, R_ESP);
+        add_r_imm(e, H_RCX, (uint32_t)-4);
         emit_tlb(g, s, true);
         if (op == 0x9C)
-            store_host(e, ESI);
+            store_host(e, H_RSI);
         else
-            e8(e, 0x66), e8(e, 0x89), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], si */
-        g_set(e, R_ESP, ECX);
+            mov_mr(e, W16, host_mem(), H_RSI);
+        g_set(e, R_ESP, H_RCX);
         s->resume = e->p;
         *done = true;
         return true;
@@ -1200,68 +1459,68 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
          * the instruction under its shadow), at CPL 0: never fault */
         if (((g->tb_flags >> TBF_CPL_SHIFT) & 3) != 0) return true;
         if (op == 0xFA)
-            e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~(uint32_t)FL_IF); /* and [eflags], ~IF */
+            alu_mi32(e, W32, ALU_AND, cpu_mem(OFF(eflags)), ~(uint32_t)FL_IF);
         else
-            e8(e, 0x81), m_rbx(e, 1, OFF(eflags)), e32(e, FL_IF); /* or [eflags], IF */
+            alu_mi32(e, W32, ALU_OR, cpu_mem(OFF(eflags)), FL_IF);
         *done = true;
         return true;
     }
     if (op == 0x98 || op == 0x99) { /* CWDE, CDQ */
-        g_get(e, EAX, R_EAX);
+        g_get(e, H_RAX, R_EAX);
         if (op == 0x98) {
-            e8(e, 0x98); /* cwde */
-            g_set(e, R_EAX, EAX);
+            op_plain(e, OPC_CWDE);
+            g_set(e, R_EAX, H_RAX);
         } else {
-            e8(e, 0x99); /* cdq */
-            g_set(e, R_EDX, EDX);
+            op_plain(e, OPC_CDQ);
+            g_set(e, R_EDX, H_RDX);
         }
         *done = true;
         return true;
     }
     if (op >= 0x1C8 && op <= 0x1CF) { /* BSWAP r32 */
-        e8(e, GREX_B), e8(e, 0x0F), e8(e, (uint8_t)(0xC8 | (op & 7)));
+        bswap_r(e, guest((int)(op & 7)));
         *done = true;
         return true;
     }
     if ((op == 0x1C1 || op == 0x1B1) && !reg_form) {
         /* XADD m32, r32: flags of the ADD. CMPXCHG m32, r32: flags of
-         * CMP EAX, m32; the operand is written either way (the old value
+         * CMP H_RAX, m32; the operand is written either way (the old value
          * back when it differs), as the processor does. */
         if (!mem_ok(g, in)) return true;
         Slow *s = new_slow(g, in, eip, next, pending);
         emit_ea(g, in, s);
         emit_tlb(g, s, true);
-        load_host(e, EAX);        /* eax = m32 */
-        e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx (the address) */
+        load_host(e, H_RAX);          /* eax = m32 */
+        mov_rr(e, W32, H_RDI, H_RCX); /* the address */
         if (op == 0x1C1) {
-            g_get(e, ECX, in->reg);
-            g_set(e, in->reg, EAX);
-            if (!g->flags_dead) mov_m_r(e, OFF(lf.a), EAX), mov_m_r(e, OFF(lf.b), ECX);
-            alu_rr(e, 0x01, EAX, ECX); /* add eax, ecx */
-            e8(e, 0x89), e8(e, 0xF9);  /* mov ecx, edi */
-            store_host(e, EAX);
+            g_get(e, H_RCX, in->reg);
+            g_set(e, in->reg, H_RAX);
+            if (!g->flags_dead) mov_m_r(e, OFF(lf.a), H_RAX), mov_m_r(e, OFF(lf.b), H_RCX);
+            alu_rr(e, W32, ALU_ADD, H_RAX, H_RCX);
+            mov_rr(e, W32, H_RCX, H_RDI);
+            store_host(e, H_RAX);
             if (!g->flags_dead) {
-                mov_m_r(e, OFF(lf.res), EAX);
+                mov_m_r(e, OFF(lf.res), H_RAX);
                 set_lf_kind(e, CC_ADD, 4);
             }
             set_flags_kind(g, g->flags_dead ? -1 : K_ADD);
         } else {
-            g_get(e, ESI, R_EAX);
+            g_get(e, H_RSI, R_EAX);
             if (!g->flags_dead) {
-                mov_m_r(e, OFF(lf.a), ESI);
-                mov_m_r(e, OFF(lf.b), EAX);
-                e8(e, 0x89), e8(e, 0xF1);  /* mov ecx, esi */
-                alu_rr(e, 0x29, ECX, EAX); /* sub ecx, eax */
-                mov_m_r(e, OFF(lf.res), ECX);
+                mov_m_r(e, OFF(lf.a), H_RSI);
+                mov_m_r(e, OFF(lf.b), H_RAX);
+                mov_rr(e, W32, H_RCX, H_RSI);
+                alu_rr(e, W32, ALU_SUB, H_RCX, H_RAX);
+                mov_m_r(e, OFF(lf.res), H_RCX);
                 set_lf_kind(e, CC_SUB, 4);
             }
-            e8(e, 0x89), e8(e, 0xF9);  /* mov ecx, edi */
-            alu_rr(e, 0x39, ESI, EAX); /* cmp esi, eax */
-            g_set(e, R_EAX, EAX);      /* EAX = m32 (unchanged when they are equal) */
-            uint8_t *ne = jcc_fwd(e, CC_NE);
-            g_get(e, EAX, in->reg); /* equal: store r32, else m32 back */
+            mov_rr(e, W32, H_RCX, H_RDI);
+            alu_rr(e, W32, ALU_CMP, H_RSI, H_RAX);
+            g_set(e, R_EAX, H_RAX); /* guest EAX = m32 (unchanged when they are equal) */
+            uint8_t *ne = jcc_fwd(e, JCC_NE);
+            g_get(e, H_RAX, in->reg); /* equal: store r32, else m32 back */
             patch(e, ne, e->p);
-            store_host(e, EAX);
+            store_host(e, H_RAX);
             set_flags_kind(g, g->flags_dead ? -1 : K_SUB);
         }
         s->resume = e->p;
@@ -1271,20 +1530,19 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
     if (op == 0x1BA && in->reg >= 4) {
         /* BT/BTS/BTR/BTC r/m32, imm8: CF = the (old) bit, the other flags
          * as the core leaves them (flags_set_arith materializes them). */
-        static const uint8_t ext[4] = {0xE0, 0xE8, 0xF0, 0xF8}; /* bt/bts/btr/btc eax, imm */
         bool writes = in->reg != 4;
         Slow *s;
         if (!emit_load_rm32(g, in, eip, next, pending, writes, &s)) return true;
-        e8(e, 0x0F), e8(e, 0xBA), e8(e, ext[in->reg - 4]), e8(e, (uint8_t)(in->imm & 31));
-        e8(e, 0x40), e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc sil */
+        bt_ri(e, in->reg, H_RAX, (uint8_t)(in->imm & 31)); /* BIT_BT..BIT_BTC as in ModRM.reg */
+        setcc_r(e, JCC_B, H_SIL);
         if (writes) {
             if (s)
-                store_host(e, EAX);
+                store_host(e, H_RAX);
             else
-                g_set(e, in->rm, EAX);
+                g_set(e, in->rm, H_RAX);
         }
-        e8(e, 0x40), e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6); /* movzx esi, sil */
-        mov_r_imm(e, EDX, FL_CF);
+        movx_rr(e, OPC_MOVZX_GvEb, H_RSI, H_SIL);
+        mov_ri(e, H_RDX, FL_CF);
         call_pure(e, (const void *)flags_set_arith); /* (cpu, CF or 0, FL_CF) */
         g->flags_kind = -1;
         if (s) s->resume = e->p;
@@ -1295,39 +1553,35 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
 }
 
 /* 32-bit ADD/OR/AND/SUB/XOR of a guest register with a guest register
- * (src >= 0), an immediate (SRC_IMM) or host ECX (SRC_ECX: a memory
+ * (src >= 0), an immediate (SRC_IMM) or host H_RCX (SRC_ECX: a memory
  * operand), straight on the host register that holds the destination,
  * recording the lazy flags as emit_alu_sized does unless they are dead. */
 enum { SRC_IMM = -1, SRC_ECX = -2 };
 static bool emit_alu_guest(Gen *g, int kind, int dst, int src, uint32_t imm) {
     Emit *e = &g->e;
-    static const uint8_t rr_op[8] = {0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0};
-    if (kind > K_XOR || !rr_op[kind]) return false;
+    if (kind == K_ADC || kind == K_SBB || kind > K_XOR) return false;
     bool arith = kind == K_ADD || kind == K_SUB, live = !g->flags_dead;
     if (live && arith) {
-        e8(e, GREX_R), e8(e, 0x89), m_rbx(e, dst, OFF(lf.a)); /* mov [lf.a], dst */
+        mov_m_r(e, OFF(lf.a), guest(dst));
         if (src >= 0)
-            e8(e, GREX_R), e8(e, 0x89), m_rbx(e, src, OFF(lf.b)); /* mov [lf.b], src */
+            mov_m_r(e, OFF(lf.b), guest(src));
         else if (src == SRC_ECX)
-            mov_m_r(e, OFF(lf.b), ECX);
+            mov_m_r(e, OFF(lf.b), H_RCX);
         else
             mov_m_imm(e, OFF(lf.b), imm);
     }
-    if (src >= 0) {
-        e8(e, GREX_R | GREX_B), e8(e, rr_op[kind]), e8(e, (uint8_t)(0xC0 | src << 3 | dst));
-    } else if (src == SRC_ECX) {
-        e8(e, GREX_B), e8(e, rr_op[kind]), e8(e, (uint8_t)(0xC0 | ECX << 3 | dst));
-    } else if ((int32_t)imm == (int8_t)imm) {
-        e8(e, GREX_B), e8(e, 0x83), e8(e, (uint8_t)(0xC0 | kind << 3 | dst)), e8(e, (uint8_t)imm);
-    } else {
-        e8(e, GREX_B), e8(e, 0x81), e8(e, (uint8_t)(0xC0 | kind << 3 | dst)), e32(e, imm);
-    }
+    if (src >= 0)
+        alu_rr(e, W32, kind, guest(dst), guest(src));
+    else if (src == SRC_ECX)
+        alu_rr(e, W32, kind, guest(dst), H_RCX);
+    else
+        alu_ri(e, W32, kind, guest(dst), imm);
     if (!live) {
         g->flags_kind = -1;
         return true;
     }
     set_lf_kind(e, arith ? (kind == K_ADD ? CC_ADD : CC_SUB) : CC_LOGIC, 4);
-    e8(e, GREX_R), e8(e, 0x89), m_rbx(e, dst, OFF(lf.res)); /* mov [lf.res], dst */
+    mov_m_r(e, OFF(lf.res), guest(dst));
     set_flags_kind(g, kind);
     return true;
 }
@@ -1346,16 +1600,16 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op >= 0x190 && op <= 0x19F) {
         if (reg_form) {
             emit_cond(g, op & 0xF);
-            g_set8(e, in->rm, EAX);
+            g_set8(e, in->rm, H_RAX);
             return true;
         }
         if (!mem_ok(g, in)) return false;
         emit_cond(g, op & 0xF);
-        e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
+        mov_rr(e, W32, H_RSI, H_RAX);
         Slow *s = new_slow(g, in, eip, next, pending);
         emit_ea(g, in, s);
         emit_tlb(g, s, true);
-        e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
+        mov_mr(e, W8, host_mem(), H_SIL);
         s->resume = e->p;
         return true;
     }
@@ -1364,18 +1618,18 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         Slow *s = NULL;
         if (!reg_form && !mem_ok(g, in)) return false;
         emit_cond(g, op & 0xF);
-        e8(e, 0x89), e8(e, 0xC6); /* mov esi, eax */
+        mov_rr(e, W32, H_RSI, H_RAX);
         if (reg_form) {
-            g_get(e, ECX, in->rm);
+            g_get(e, H_RCX, in->rm);
         } else {
             s = new_slow(g, in, eip, next, pending);
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host(e, ECX);
+            load_host(e, H_RCX);
         }
-        e8(e, 0x85), e8(e, 0xF6); /* test esi, esi */
-        uint8_t *skip = jcc_fwd(e, CC_E);
-        g_set(e, in->reg, ECX);
+        test_rr(e, W32, H_RSI, H_RSI);
+        uint8_t *skip = jcc_fwd(e, JCC_E);
+        g_set(e, in->reg, H_RCX);
         patch(e, skip, e->p);
         if (s) s->resume = e->p;
         return true;
@@ -1388,27 +1642,29 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (op <= 0xA1) {
             emit_tlb(g, s, false);
             if (in->size == 4) {
-                load_host(e, EAX);
-                g_set(e, R_EAX, EAX);
+                load_host(e, H_RAX);
+                g_set(e, R_EAX, H_RAX);
             } else {
-                e8(e, 0x0F), e8(e, 0xB6), e8(e, 0x04), e8(e, 0x0A); /* movzx eax, byte [rdx+rcx] */
-                g_set8(e, R_EAX, EAX);
+                movx_rm(e, OPC_MOVZX_GvEb, H_RAX, host_mem());
+                g_set8(e, R_EAX, H_RAX);
             }
         } else {
-            g_get(e, ESI, R_EAX);
+            g_get(e, H_RSI, R_EAX);
             emit_tlb(g, s, true);
             if (in->size == 4)
-                store_host(e, ESI);
+                store_host(e, H_RSI);
             else
-                e8(e, 0x40), e8(e, 0x88), e8(e, 0x34), e8(e, 0x0A); /* mov [rdx+rcx], sil */
+                mov_mr(e, W8, host_mem(), H_SIL);
         }
         s->resume = e->p;
         return true;
     }
     /* CLD/STD: DF lives in cpu->eflags */
     if (op == 0xFC || op == 0xFD) {
-        e8(e, 0x81), m_rbx(e, op == 0xFC ? 4 : 1, OFF(eflags)),
-            e32(e, op == 0xFC ? ~(uint32_t)FL_DF : FL_DF); /* and/or dword [eflags], DF */
+        if (op == 0xFC)
+            alu_mi32(e, W32, ALU_AND, cpu_mem(OFF(eflags)), ~(uint32_t)FL_DF);
+        else
+            alu_mi32(e, W32, ALU_OR, cpu_mem(OFF(eflags)), FL_DF);
         return true;
     }
     /* FLD/FST/FSTP m32fp/m64fp: the operand's bytes found here, the rest
@@ -1417,16 +1673,16 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         (in->reg == 0 || in->reg == 2 || in->reg == 3) && mem_ok(g, in) && in->seg != SEG_FS &&
         in->seg != SEG_GS) {
         Slow *s = new_slow(g, in, eip, next, pending);
-        emit_ea(g, in, s); /* ECX: the offset, and the linear address (flat) */
+        emit_ea(g, in, s); /* H_RCX: the offset, and the linear address (flat) */
         emit_tlb_n(g, s, in->reg != 0, op == 0xDD ? 8 : 4);
-        e8(e, 0x48), e8(e, 0x8D), e8(e, 0x04), e8(e, 0x0A); /* lea rax, [rdx+rcx] */
-        e8(e, 0x89), e8(e, 0xCA);                           /* mov edx, ecx */
-        e8(e, 0x48), e8(e, 0x89), e8(e, 0xC1);              /* mov rcx, rax */
-        mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)in);
+        lea(e, W64, H_RAX, host_mem());
+        mov_rr(e, W32, H_RDX, H_RCX);
+        mov_rr(e, W64, H_RCX, H_RAX);
+        mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)in);
         mov_m_imm(e, OFF(eip), eip); /* the x87's last-instruction pointer */
         call_pure(e, (const void *)fpu_mem_fast);
-        e8(e, 0x84), e8(e, 0xC0); /* test al, al */
-        s->jump[s->njump++] = jcc_fwd(e, CC_E);
+        test_rr(e, W8, H_RAX, H_RAX);
+        s->jump[s->njump++] = jcc_fwd(e, JCC_E);
         s->resume = e->p;
         return true;
     }
@@ -1445,8 +1701,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         bool load = op == 0x8B;
         if (reg_form) {
             int dst = load ? in->reg : in->rm, src = load ? in->rm : in->reg;
-            if (dst != src) /* mov guest dst, guest src */
-                e8(e, GREX_R | GREX_B), e8(e, 0x89), e8(e, (uint8_t)(0xC0 | src << 3 | dst));
+            if (dst != src) mov_rr(e, W32, guest(dst), guest(src));
             return true;
         }
         if (!mem_ok(g, in)) return false;
@@ -1454,10 +1709,10 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         emit_ea(g, in, s);
         if (load) {
             emit_tlb(g, s, false);
-            load_host_guest(e, in->reg);
+            load_host(e, guest(in->reg));
         } else {
             emit_tlb(g, s, true);
-            store_host_guest(e, in->reg);
+            store_host(e, guest(in->reg));
         }
         s->resume = e->p;
         return true;
@@ -1467,7 +1722,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         Slow *s = new_slow(g, in, eip, next, pending);
         emit_ea(g, in, s);
         emit_tlb(g, s, true);
-        e8(e, 0xC7), e8(e, 0x04), e8(e, 0x0A), e32(e, in->imm); /* mov dword [rdx+rcx], imm */
+        mov_mi(e, W32, host_mem(), in->imm);
         s->resume = e->p;
         return true;
     }
@@ -1478,27 +1733,30 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op == 0x8D) {
         if (in->asize != 4) return false;
         emit_ea(g, in, NULL);
-        g_set(e, in->reg, ECX);
+        g_set(e, in->reg, H_RCX);
         return true;
     }
 
     /* MOVZX / MOVSX r32, r/m8 or r/m16 */
     if (op == 0x1B6 || op == 0x1B7 || op == 0x1BE || op == 0x1BF) {
-        uint8_t ext = (uint8_t)(op & 0xFF); /* B6 B7 BE BF: the host opcode too */
+        unsigned opc = op == 0x1B6   ? OPC_MOVZX_GvEb
+                       : op == 0x1B7 ? OPC_MOVZX_GvEw
+                       : op == 0x1BE ? OPC_MOVSX_GvEb
+                                     : OPC_MOVSX_GvEw; /* the host's instruction too */
         if (reg_form) {
             if (op & 1)
-                g_get_ext(e, ext, EAX, in->rm); /* movzx/movsx eax, guest r16 */
+                g_get_ext(e, opc, H_RAX, in->rm); /* movzx/movsx eax, guest r16 */
             else
-                g_get8(e, EAX, in->rm, ext == 0xBE);
-            g_set(e, in->reg, EAX);
+                g_get8(e, H_RAX, in->rm, opc == OPC_MOVSX_GvEb);
+            g_set(e, in->reg, H_RAX);
             return true;
         }
         if (!mem_ok(g, in)) return false;
         Slow *s = new_slow(g, in, eip, next, pending);
         emit_ea(g, in, s);
         emit_tlb(g, s, false);
-        e8(e, 0x0F), e8(e, ext), e8(e, 0x04), e8(e, 0x0A); /* movzx/movsx eax, [rdx+rcx] */
-        g_set(e, in->reg, EAX);
+        movx_rm(e, opc, H_RAX, host_mem());
+        g_set(e, in->reg, H_RAX);
         s->resume = e->p;
         return true;
     }
@@ -1508,24 +1766,23 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg <= 1) {
         unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
         if (c == 0) return true;
-        e8(e, GREX_B), e8(e, 0xC1), e8(e, (uint8_t)(0xC0 | (in->reg << 3) | in->rm)),
-            e8(e, (uint8_t)c); /* rol/ror guest, c */
+        shift_ri(e, W32, in->reg, guest(in->rm), (uint8_t)c); /* SHIFT_ROL/ROR as in ModRM.reg */
         if (!g->flags_dead) {
-            g_get(e, EAX, in->rm);
-            e8(e, 0x89), e8(e, 0xC6);                /* mov esi, eax */
-            e8(e, 0x89), e8(e, 0xC2);                /* mov edx, eax */
-            if (in->reg == 0) {                      /* ROL: esi = bit 0, edx = bit 31 */
-                e8(e, 0x83), e8(e, 0xE6), e8(e, 1);  /* and esi, 1 */
-                e8(e, 0xC1), e8(e, 0xEA), e8(e, 31); /* shr edx, 31 */
-            } else {                                 /* ROR: esi = bit 31, edx = bit 30 */
-                e8(e, 0xC1), e8(e, 0xEE), e8(e, 31); /* shr esi, 31 */
-                e8(e, 0xC1), e8(e, 0xEA), e8(e, 30); /* shr edx, 30 */
-                e8(e, 0x83), e8(e, 0xE2), e8(e, 1);  /* and edx, 1 */
+            g_get(e, H_RAX, in->rm);
+            mov_rr(e, W32, H_RSI, H_RAX);
+            mov_rr(e, W32, H_RDX, H_RAX);
+            if (in->reg == 0) { /* ROL: esi = bit 0, edx = bit 31 */
+                alu_ri(e, W32, ALU_AND, H_RSI, 1);
+                shift_ri(e, W32, SHIFT_SHR, H_RDX, 31);
+            } else { /* ROR: esi = bit 31, edx = bit 30 */
+                shift_ri(e, W32, SHIFT_SHR, H_RSI, 31);
+                shift_ri(e, W32, SHIFT_SHR, H_RDX, 30);
+                alu_ri(e, W32, ALU_AND, H_RDX, 1);
             }
-            e8(e, 0x31), e8(e, 0xF2);            /* xor edx, esi: OF */
-            e8(e, 0xC1), e8(e, 0xE2), e8(e, 11); /* shl edx, 11 (FL_OF) */
-            e8(e, 0x09), e8(e, 0xD6);            /* or esi, edx (CF is bit 0) */
-            mov_r_imm(e, EDX, FL_CF | FL_OF);
+            alu_rr(e, W32, ALU_XOR, H_RDX, H_RSI);  /* OF */
+            shift_ri(e, W32, SHIFT_SHL, H_RDX, 11); /* to FL_OF */
+            alu_rr(e, W32, ALU_OR, H_RSI, H_RDX);   /* CF is bit 0 */
+            mov_ri(e, H_RDX, FL_CF | FL_OF);
             call_pure(e, (const void *)flags_set_arith);
         }
         g->flags_kind = -1;
@@ -1538,19 +1795,18 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         Slow *s;
         if (!emit_load_rm32(g, in, eip, next, pending, false, &s)) return false;
         if (op == 0x1AF) {
-            e8(e, GREX_B), e8(e, 0x0F), e8(e, 0xAF),
-                e8(e, (uint8_t)(0xC0 | (EAX << 3) | in->reg)); /* imul eax, guest reg */
+            imul_rr(e, H_RAX, guest(in->reg));
         } else {
-            e8(e, 0x69), e8(e, 0xC0), e32(e, in->imm); /* imul eax, eax, imm32 */
+            imul_rri(e, H_RAX, H_RAX, in->imm);
         }
-        if (!g->flags_dead) e8(e, 0x0F), e8(e, 0x92), e8(e, 0xC6); /* setc dh: the overflow */
-        g_set(e, in->reg, EAX);
+        if (!g->flags_dead) setcc_r(e, JCC_B, H_DH); /* the overflow */
+        g_set(e, in->reg, H_RAX);
         if (!g->flags_dead) {
             emit_lf_logic(g);
-            e8(e, 0x0F), e8(e, 0xB6), e8(e, 0xF6);           /* movzx esi, dh */
-            e8(e, 0xF7), e8(e, 0xDE);                        /* neg esi */
-            e8(e, 0x81), e8(e, 0xE6), e32(e, FL_CF | FL_OF); /* and esi, CF|OF */
-            mov_r_imm(e, EDX, FL_CF | FL_OF | FL_AF);
+            movx_rr(e, OPC_MOVZX_GvEb, H_RSI, H_DH);
+            neg_r(e, H_RSI);
+            alu_ri32(e, W32, ALU_AND, H_RSI, FL_CF | FL_OF);
+            mov_ri(e, H_RDX, FL_CF | FL_OF | FL_AF);
             call_pure(e, (const void *)flags_set_arith);
         }
         if (s) s->resume = e->p;
@@ -1559,17 +1815,17 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     }
     /* NEG r32: SUB from 0, as op_neg_rm records it */
     if (op == 0xF7 && in->reg == 3 && reg_form) {
-        g_get(e, EAX, in->rm);
+        g_get(e, H_RAX, in->rm);
         if (!g->flags_dead) {
             mov_m_imm(e, OFF(lf.a), 0);
-            mov_m_r(e, OFF(lf.b), EAX);
+            mov_m_r(e, OFF(lf.b), H_RAX);
         }
-        e8(e, 0xF7), e8(e, 0xD8); /* neg eax */
-        g_set(e, in->rm, EAX);
+        neg_r(e, H_RAX);
+        g_set(e, in->rm, H_RAX);
         if (g->flags_dead) {
             g->flags_kind = -1;
         } else {
-            mov_m_r(e, OFF(lf.res), EAX);
+            mov_m_r(e, OFF(lf.res), H_RAX);
             set_lf_kind(e, CC_SUB, 4);
             set_flags_kind(g, K_SUB);
         }
@@ -1582,18 +1838,18 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         Slow *s = new_slow(g, in, eip, next, pending);
         emit_ea(g, in, s);
         emit_tlb(g, s, false);
-        e8(e, 0x8B), e8(e, 0x3C), e8(e, 0x0A); /* mov edi, [rdx+rcx] */
-        g_get(e, ECX, R_ESP);
-        add_r_imm(e, ECX, (uint32_t)-4);
+        load_host(e, H_RDI);
+        g_get(e, H_RCX, R_ESP);
+        add_r_imm(e, H_RCX, (uint32_t)-4);
         emit_tlb(g, s, true);
-        store_host(e, EDI);
-        g_set(e, R_ESP, ECX);
+        store_host(e, H_RDI);
+        g_set(e, R_ESP, H_RCX);
         s->resume = e->p;
         return true;
     }
     /* NOT r32 */
     if (op == 0xF7 && in->reg == 2 && reg_form) {
-        e8(e, GREX_B), e8(e, 0xF7), e8(e, (uint8_t)(0xD0 | in->rm)); /* not guest */
+        not_r(e, guest(in->rm));
         return true;
     }
     /* INC/DEC r32: with dead flags just the arithmetic; else as incdec()
@@ -1602,19 +1858,18 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (op >= 0x40 && op <= 0x4F) {
         int r = op & 7;
         if (g->flags_dead) {
-            e8(e, GREX_B), e8(e, 0x83), e8(e, (uint8_t)(0xC0 | (op < 0x48 ? 0 : 5) << 3 | r)),
-                e8(e, 1); /* add/sub guest, 1 */
+            alu_ri8(e, W32, op < 0x48 ? ALU_ADD : ALU_SUB, guest(r), 1);
             g->flags_kind = -1;
             return true;
         }
-        emit_carry(g);                                         /* eax = CF */
-        e8(e, 0x81), m_rbx(e, 4, OFF(eflags)), e32(e, ~FL_CF); /* and dword [eflags], ~CF */
-        e8(e, 0x09), m_rbx(e, EAX, OFF(eflags));               /* or [eflags], eax */
-        g_get(e, EAX, r);
-        mov_m_r(e, OFF(lf.a), EAX);
-        add_r_imm(e, EAX, op < 0x48 ? 1u : (uint32_t)-1);
-        g_set(e, r, EAX);
-        mov_m_r(e, OFF(lf.res), EAX);
+        emit_carry(g); /* eax = CF */
+        alu_mi32(e, W32, ALU_AND, cpu_mem(OFF(eflags)), ~FL_CF);
+        alu_mr(e, W32, ALU_OR, cpu_mem(OFF(eflags)), H_RAX);
+        g_get(e, H_RAX, r);
+        mov_m_r(e, OFF(lf.a), H_RAX);
+        add_r_imm(e, H_RAX, op < 0x48 ? 1u : (uint32_t)-1);
+        g_set(e, r, H_RAX);
+        mov_m_r(e, OFF(lf.res), H_RAX);
         mov_m_imm(e, OFF(lf.b), 1);
         set_lf_kind(e, op < 0x48 ? CC_INC : CC_DEC, 4);
         g->flags_kind = -1;
@@ -1624,20 +1879,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if ((op == 0xC1 || op == 0xD1) && reg_form && in->reg >= 4) {
         unsigned c = op == 0xD1 ? 1 : in->imm & 0x1F;
         if (c == 0) return true; /* no change, flags untouched */
-        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0, 0xF8}; /* shl, shr, sal, sar eax */
         static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
-        g_get(e, EAX, in->rm);
+        g_get(e, H_RAX, in->rm);
         if (g->flags_dead) {
-            e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
-            g_set(e, in->rm, EAX);
+            shift_ri(e, W32, host_shift[in->reg - 4], H_RAX, (uint8_t)c);
+            g_set(e, in->rm, H_RAX);
             g->flags_kind = -1;
             return true;
         }
-        mov_m_r(e, OFF(lf.a), EAX);
-        e8(e, 0xC1), e8(e, host_ext[in->reg - 4]), e8(e, (uint8_t)c);
-        g_set(e, in->rm, EAX);
+        mov_m_r(e, OFF(lf.a), H_RAX);
+        shift_ri(e, W32, host_shift[in->reg - 4], H_RAX, (uint8_t)c);
+        g_set(e, in->rm, H_RAX);
         set_lf_kind(e, cc[in->reg - 4], 4);
-        mov_m_r(e, OFF(lf.res), EAX);
+        mov_m_r(e, OFF(lf.res), H_RAX);
         mov_m_imm(e, OFF(lf.b), c);
         g->flags_kind = -1; /* the inline Jcc does not rebuild shift flags */
         return true;
@@ -1646,21 +1900,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     /* SHL/SAL/SHR/SAR r32 by CL: a zero count changes nothing (not even
      * the flags), else as by an immediate, with the count in lf.b. */
     if (op == 0xD3 && reg_form && in->reg >= 4) {
-        static const uint8_t host_ext[4] = {0xE0, 0xE8, 0xE0,
-                                            0xF8}; /* shl, shr, sal, sar eax, cl */
         static const CcOp cc[4] = {CC_SHL, CC_SHR, CC_SHL, CC_SAR};
-        g_get(e, ECX, R_ECX);
-        e8(e, 0x83), e8(e, 0xE1), e8(e, 0x1F); /* and ecx, 31 */
-        uint8_t *zero = jcc_fwd(e, CC_E);
-        g_get(e, EAX, in->rm);
+        g_get(e, H_RCX, R_ECX);
+        alu_ri8(e, W32, ALU_AND, H_RCX, 0x1F);
+        uint8_t *zero = jcc_fwd(e, JCC_E);
+        g_get(e, H_RAX, in->rm);
         if (!g->flags_dead) {
-            mov_m_r(e, OFF(lf.a), EAX);
-            mov_m_r(e, OFF(lf.b), ECX);
+            mov_m_r(e, OFF(lf.a), H_RAX);
+            mov_m_r(e, OFF(lf.b), H_RCX);
         }
-        e8(e, 0xD3), e8(e, host_ext[in->reg - 4]); /* shift eax, cl */
-        g_set(e, in->rm, EAX);
+        shift_r_cl(e, host_shift[in->reg - 4], H_RAX);
+        g_set(e, in->rm, H_RAX);
         if (!g->flags_dead) {
-            mov_m_r(e, OFF(lf.res), EAX);
+            mov_m_r(e, OFF(lf.res), H_RAX);
             set_lf_kind(e, cc[in->reg - 4], 4);
         }
         patch(e, zero, e->p);
@@ -1675,21 +1927,21 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         bool push = op < 0x58;
         int r = op & 7;
         Slow *s = new_slow(g, in, eip, next, pending);
-        g_get(e, ECX, R_ESP);
+        g_get(e, H_RCX, R_ESP);
         if (push) {
-            add_r_imm(e, ECX, (uint32_t)-4);
+            add_r_imm(e, H_RCX, (uint32_t)-4);
             emit_tlb(g, s, true);
-            store_host_guest(e, r); /* PUSH ESP: the value before the push */
-            g_set(e, R_ESP, ECX);
+            store_host(e, guest(r)); /* PUSH ESP: the value before the push */
+            g_set(e, R_ESP, H_RCX);
         } else if (r != R_ESP) {
             emit_tlb(g, s, false);
-            load_host_guest(e, r);
-            add_r_imm(e, ECX, 4);
-            g_set(e, R_ESP, ECX);
+            load_host(e, guest(r));
+            add_r_imm(e, H_RCX, 4);
+            g_set(e, R_ESP, H_RCX);
         } else { /* POP ESP: the popped value wins */
             emit_tlb(g, s, false);
-            load_host(e, EAX);
-            g_set(e, R_ESP, EAX);
+            load_host(e, H_RAX);
+            g_set(e, R_ESP, H_RAX);
         }
         s->resume = e->p;
         return true;
@@ -1709,22 +1961,21 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (writes && in->size == 4 &&
             emit_alu_guest(g, kind, dst, form == RM_REG ? in->reg : SRC_IMM, in->imm))
             return true;
-        g_get(e, EAX, dst);
+        g_get(e, H_RAX, dst);
         if (form == RM_REG)
-            g_get(e, ECX, in->reg);
+            g_get(e, H_RCX, in->reg);
         else
-            mov_r_imm(e, ECX, in->imm);
+            mov_ri(e, H_RCX, in->imm);
         if (g->flags_dead) {
             /* Dead flags: only the result matters (a CMP or TEST does nothing). */
             if (!writes) return true;
-            static const uint8_t host_op[8] = {0x01, 0x09, 0, 0, 0x21, 0x29, 0x31, 0};
-            alu_rr(e, host_op[kind], EAX, ECX);
+            alu_rr(e, W32, kind, H_RAX, H_RCX);
             g->flags_kind = -1;
         } else {
             emit_alu_sized(g, kind, 4);
             set_flags_kind(g, kind);
         }
-        if (writes) g_set(e, dst, EAX);
+        if (writes) g_set(e, dst, H_RAX);
         return true;
     }
     if (form == REG_RM) {
@@ -1733,19 +1984,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             return true;
         Slow *s = NULL;
         if (reg_form) {
-            g_get(e, ECX, in->rm);
+            g_get(e, H_RCX, in->rm);
         } else {
             if (!mem_ok(g, in)) return false;
             s = new_slow(g, in, eip, next, pending);
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
-            load_host(e, ECX);
+            load_host(e, H_RCX);
         }
         if (!(writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, SRC_ECX, 0))) {
-            g_get(e, EAX, in->reg);
+            g_get(e, H_RAX, in->reg);
             emit_alu_sized(g, kind, 4);
             set_flags_kind(g, kind);
-            if (writes) g_set(e, in->reg, EAX);
+            if (writes) g_set(e, in->reg, H_RAX);
         }
         if (s) s->resume = e->p;
         return true;
@@ -1755,19 +2006,19 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     Slow *s = new_slow(g, in, eip, next, pending);
     emit_ea(g, in, s);
     emit_tlb(g, s, writes);
-    load_host(e, EAX);
-    /* Keep the host address: RDX+RCX; the operand goes to ESI first. */
+    load_host(e, H_RAX);
+    /* Keep the host address: RDX+RCX; the operand goes to H_RSI first. */
     if (form == RM_REG)
-        g_get(e, ESI, in->reg);
+        g_get(e, H_RSI, in->reg);
     else
-        mov_r_imm(e, ESI, in->imm);
-    /* emit_alu_sized uses ECX as the source: save ECX (the address) in EDI. */
-    e8(e, 0x89), e8(e, 0xCF); /* mov edi, ecx */
-    e8(e, 0x89), e8(e, 0xF1); /* mov ecx, esi */
+        mov_ri(e, H_RSI, in->imm);
+    /* emit_alu_sized uses H_RCX as the source: save H_RCX (the address) in H_RDI. */
+    mov_rr(e, W32, H_RDI, H_RCX);
+    mov_rr(e, W32, H_RCX, H_RSI);
     emit_alu_sized(g, kind, 4);
     set_flags_kind(g, kind);
-    e8(e, 0x89), e8(e, 0xF9); /* mov ecx, edi */
-    if (writes) store_host(e, EAX);
+    mov_rr(e, W32, H_RCX, H_RDI);
+    if (writes) store_host(e, H_RAX);
     s->resume = e->p;
     return true;
 }
@@ -1782,7 +2033,7 @@ static void emit_slow(Gen *g, const Slow *s) {
     count(e, s->pending);
     emit_handler_call(g, s->in, s->eip, s->next);
     cmp_m8_imm(e, OFF(block_break), 0);
-    exit_if(g, CC_NE);
+    exit_if(g, JCC_NE);
     count(e, -(s->pending + 1));
     if (s->host_flags >= 0) { /* the fast path leaves them in the host flags */
         int kind = g->flags_kind;
@@ -1828,33 +2079,33 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
         if (in->is_mem) {
             emit_ea(g, in, &tlb);
             emit_tlb(g, &tlb, false);
-            load_host(e, EAX);
+            load_host(e, H_RAX);
         } else {
-            g_get(e, EAX, in->rm);
+            g_get(e, H_RAX, in->rm);
         }
-        e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
-        to_handler[0] = jcc_fwd(e, 0x2);      /* jb: limit < target */
-        e8(e, 0x89), e8(e, 0xC7);             /* mov edi, eax */
+        alu_mr(e, W32, ALU_CMP, cpu_mem(cs_limit), H_RAX);
+        to_handler[0] = jcc_fwd(e, JCC_B); /* limit < target */
+        mov_rr(e, W32, H_RDI, H_RAX);
         if (icall) {
-            g_get(e, ECX, R_ESP);
-            add_r_imm(e, ECX, (uint32_t)-4);
-            mov_r_imm(e, ESI, next); /* the return address */
+            g_get(e, H_RCX, R_ESP);
+            add_r_imm(e, H_RCX, (uint32_t)-4);
+            mov_ri(e, H_RSI, next); /* the return address */
             emit_tlb(g, &push_tlb, true);
-            store_host(e, ESI);
-            g_set(e, R_ESP, ECX);
+            store_host(e, H_RSI);
+            g_set(e, R_ESP, H_RCX);
         }
-        mov_m_r(e, OFF(eip), EDI);
+        mov_m_r(e, OFF(eip), H_RDI);
         count(e, pending + 1);
         g->var = jmp_fwd(e);
     } else if (ret) {
-        g_get(e, ECX, R_ESP);
+        g_get(e, H_RCX, R_ESP);
         emit_tlb(g, &tlb, false);
-        load_host(e, EAX);                    /* the return address */
-        e8(e, 0x39), m_rbx(e, EAX, cs_limit); /* cmp [cs.limit], eax */
-        to_handler[0] = jcc_fwd(e, 0x2);      /* jb: limit < target */
-        mov_m_r(e, OFF(eip), EAX);
-        add_r_imm(e, ECX, 4 + (op == 0xC2 ? (in->imm & 0xFFFF) : 0));
-        g_set(e, R_ESP, ECX);
+        load_host(e, H_RAX); /* the return address */
+        alu_mr(e, W32, ALU_CMP, cpu_mem(cs_limit), H_RAX);
+        to_handler[0] = jcc_fwd(e, JCC_B); /* limit < target */
+        mov_m_r(e, OFF(eip), H_RAX);
+        add_r_imm(e, H_RCX, 4 + (op == 0xC2 ? (in->imm & 0xFFFF) : 0));
+        g_set(e, R_ESP, H_RCX);
         count(e, pending + 1);
         g->var = jmp_fwd(e);
     } else {
@@ -1863,21 +2114,21 @@ static bool emit_branch_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t ne
             /* Flags from a handler or an earlier block (no fault possible,
              * so nothing needs to be brought up to date). */
             emit_cond(g, op & 0xF);
-            e8(e, 0x85), e8(e, 0xC0); /* test eax, eax */
-            not_taken = jcc_fwd(e, CC_E);
+            test_rr(e, W32, H_RAX, H_RAX);
+            not_taken = jcc_fwd(e, JCC_E);
         } else if (jcc) {
             emit_host_flags(g);
             not_taken = jcc_fwd(e, (uint8_t)((op & 0xF) ^ 1));
         }
         cmp_m_imm(e, cs_limit, target);
-        to_handler[0] = jcc_fwd(e, 0x2); /* jb: limit < target */
+        to_handler[0] = jcc_fwd(e, JCC_B); /* limit < target */
         if (call) {
-            g_get(e, ECX, R_ESP);
-            add_r_imm(e, ECX, (uint32_t)-4);
-            mov_r_imm(e, ESI, next); /* the return address */
+            g_get(e, H_RCX, R_ESP);
+            add_r_imm(e, H_RCX, (uint32_t)-4);
+            mov_ri(e, H_RSI, next); /* the return address */
             emit_tlb(g, &tlb, true);
-            store_host(e, ESI);
-            g_set(e, R_ESP, ECX);
+            store_host(e, H_RSI);
+            g_set(e, R_ESP, H_RCX);
         }
         count(e, pending + 1);
         g->known[1] = jmp_fwd(e);
@@ -1926,18 +2177,16 @@ enum { JMP_SITE_PLAIN, JMP_SITE_EIP, JMP_SITE_FAR };
 static uint8_t *emit_site(Gen *g, uint8_t *fix[2]) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
-    e8(e, 0x48), e8(e, 0x81), e8(e, 0xFD), e32(e, 0); /* cmp rbp, imm32 */
-    fix[0] = jcc_fwd(e, 0x2);                         /* jb */
+    alu_ri32(e, W64, ALU_CMP, H_RBP, 0);
+    fix[0] = jcc_fwd(e, JCC_B);
     fix[1] = jmp_fwd(e);
     return site;
 }
 static uint8_t *emit_guarded_site(Gen *g, uint8_t **jne, uint8_t *fix[2]) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
-    e8(e, 0x81);
-    m_rbx32(e, 7, OFF(eip));
-    e32(e, 0);
-    *jne = jcc_fwd(e, CC_NE);
+    alu_mi32(e, W32, ALU_CMP, cpu_mem32(OFF(eip)), 0);
+    *jne = jcc_fwd(e, JCC_NE);
     emit_site(g, fix);
     return site;
 }
@@ -1951,14 +2200,12 @@ static uint8_t *emit_far_site(Gen *g, uint32_t target, uint8_t *fix[4]) {
     Emit *e = &g->e;
     uint8_t *site = e->p;
     int32_t ent = tlb_entry_off(g, target);
-    e8(e, 0x81);
-    m_rbx32(e, 7, ent + (int32_t)offsetof(TlbEntry, tag_read));
-    e32(e, TLB_TAG_NONE); /* cmp dword [tag], page */
-    fix[2] = jcc_fwd(e, CC_NE);
-    mov_r64_imm(e, EAX, 0);
-    e8(e, 0x48), e8(e, 0x3B);
-    m_rbx32(e, EAX, ent + (int32_t)offsetof(TlbEntry, addend)); /* cmp rax, [addend] */
-    fix[3] = jcc_fwd(e, CC_NE);
+    alu_mi32(e, W32, ALU_CMP, cpu_mem32(ent + (int32_t)offsetof(TlbEntry, tag_read)),
+             TLB_TAG_NONE); /* the page */
+    fix[2] = jcc_fwd(e, JCC_NE);
+    mov_ri64(e, H_RAX, 0);
+    alu_rm(e, W64, ALU_CMP, H_RAX, cpu_mem32(ent + (int32_t)offsetof(TlbEntry, addend)));
+    fix[3] = jcc_fwd(e, JCC_NE);
     emit_site(g, fix);
     return site;
 }
@@ -1977,53 +2224,48 @@ static void emit_lookup(Gen *g, const Jit *j, const TB *tb, uint8_t **miss, int 
     int32_t cs_limit =
         (int32_t)(offsetof(CPU, seg) + SEG_CS * sizeof(SegReg) + offsetof(SegReg, limit));
     _Static_assert(sizeof(JcEntry) == 32, "JcEntry layout");
-    mov_r_m(e, EAX, OFF(eip)); /* the linear address too: CS base 0 */
+    mov_r_m(e, H_RAX, OFF(eip)); /* the linear address too: CS base 0 */
     /* rsi = &jc[jc_index(lin, tb->flags)]: the mode bits stay tb's */
-    e8(e, 0x89), e8(e, 0xC2);                             /* mov edx, eax */
-    e8(e, 0xC1), e8(e, 0xEA), e8(e, JC_BITS);             /* shr edx, JC_BITS */
-    e8(e, 0x31), e8(e, 0xC2);                             /* xor edx, eax */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, JC_SIZE - 1);        /* and edx, JC_SIZE-1 */
-    e8(e, 0x81), e8(e, 0xF2), e32(e, jc_salt(tb->flags)); /* xor edx, salt */
-    e8(e, 0x48), e8(e, 0xC1), e8(e, 0xE2), e8(e, 5);      /* shl rdx, 5 */
-    mov_r64_imm(e, ESI, (uint64_t)(uintptr_t)j->jc);
-    e8(e, 0x48), e8(e, 0x01), e8(e, 0xD6);                            /* add rsi, rdx */
-    e8(e, 0x39), e8(e, 0x46), e8(e, (uint8_t)offsetof(JcEntry, lin)); /* cmp [rsi+lin], eax */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x81), e8(e, 0x7E), e8(e, (uint8_t)offsetof(JcEntry, flags)),
-        e32(e, tb->flags); /* cmp dword [rsi+flags], tb->flags */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x48), e8(e, 0x8B), e8(e, 0x7E),
-        e8(e, (uint8_t)offsetof(JcEntry, entry)); /* mov rdi, [rsi+entry] */
-    e8(e, 0x48), e8(e, 0x85), e8(e, 0xFF);        /* test rdi, rdi: dead or not compiled */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_E);
-    /* The TLB still maps lin (EAX) to the TB's first byte. */
+    mov_rr(e, W32, H_RDX, H_RAX);
+    shift_ri(e, W32, SHIFT_SHR, H_RDX, JC_BITS);
+    alu_rr(e, W32, ALU_XOR, H_RDX, H_RAX);
+    alu_ri32(e, W32, ALU_AND, H_RDX, JC_SIZE - 1);
+    alu_ri32(e, W32, ALU_XOR, H_RDX, jc_salt(tb->flags));
+    shift_ri(e, W64, SHIFT_SHL, H_RDX, 5);
+    mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)j->jc);
+    alu_rr(e, W64, ALU_ADD, H_RSI, H_RDX);
+    alu_mr(e, W32, ALU_CMP, mem_at(H_RSI, offsetof(JcEntry, lin)), H_RAX);
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_NE);
+    alu_mi32(e, W32, ALU_CMP, mem_at(H_RSI, offsetof(JcEntry, flags)), tb->flags);
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_NE);
+    mov_rm(e, W64, H_RDI, mem_at(H_RSI, offsetof(JcEntry, entry)));
+    test_rr(e, W64, H_RDI, H_RDI); /* dead or not compiled */
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_E);
+    /* The TLB still maps lin (H_RAX) to the TB's first byte. */
     int32_t tlb =
         (int32_t)(offsetof(CPU, mmu) + offsetof(Mmu, tlb) +
                   ((((tb->flags >> TBF_CPL_SHIFT) & 3) == 3) ? sizeof(TlbEntry) * TLB_SIZE : 0));
-    e8(e, 0x89), e8(e, 0xC2);                              /* mov edx, eax */
-    e8(e, 0xC1), e8(e, 0xEA), e8(e, 12 - 4);               /* shr edx, 8 */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, (TLB_SIZE - 1) << 4); /* and edx, index*16 */
-    e8(e, 0x48), e8(e, 0x8D), e8(e, 0x8C), e8(e, 0x13),
-        e32(e, (uint32_t)tlb);                     /* lea rcx, [rbx+rdx+tlb] */
-    e8(e, 0x89), e8(e, 0xC2);                      /* mov edx, eax */
-    e8(e, 0x81), e8(e, 0xE2), e32(e, 0xFFFFF000u); /* and edx, ~0xFFF */
-    e8(e, 0x39), e8(e, 0x51), e8(e, (uint8_t)offsetof(TlbEntry, tag_read)); /* cmp [rcx+tag], edx */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    e8(e, 0x89), e8(e, 0xC2); /* mov edx, eax */
-    e8(e, 0x48), e8(e, 0x03), e8(e, 0x51),
-        e8(e, (uint8_t)offsetof(TlbEntry, addend)); /* add rdx, [rcx+addend] */
-    e8(e, 0x48), e8(e, 0x3B), e8(e, 0x56),
-        e8(e, (uint8_t)offsetof(JcEntry, host_pc)); /* cmp rdx, [rsi+host_pc] */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
+    mov_rr(e, W32, H_RDX, H_RAX);
+    shift_ri(e, W32, SHIFT_SHR, H_RDX, 12 - 4);
+    alu_ri32(e, W32, ALU_AND, H_RDX, (TLB_SIZE - 1) << 4); /* the index * 16 */
+    lea(e, W64, H_RCX, mem_sum32(H_RBX, H_RDX, tlb));
+    mov_rr(e, W32, H_RDX, H_RAX);
+    alu_ri32(e, W32, ALU_AND, H_RDX, 0xFFFFF000u);
+    alu_mr(e, W32, ALU_CMP, mem_at(H_RCX, offsetof(TlbEntry, tag_read)), H_RDX);
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_NE);
+    mov_rr(e, W32, H_RDX, H_RAX);
+    alu_rm(e, W64, ALU_ADD, H_RDX, mem_at(H_RCX, offsetof(TlbEntry, addend)));
+    alu_rm(e, W64, ALU_CMP, H_RDX, mem_at(H_RSI, offsetof(JcEntry, host_pc)));
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_NE);
     /* Any block fits: run_left >= DBT_MAX_INSNS and a 4 GiB CS limit (a
      * compiled block never wraps: blocks end at page boundaries). */
-    e8(e, 0x48), e8(e, 0x83), e8(e, 0xFD), e8(e, DBT_MAX_INSNS); /* cmp rbp, imm8 */
-    miss[(*nmiss)++] = jcc_fwd(e, 0x2);                          /* jb */
-    e8(e, 0x83), m_rbx(e, 7, cs_limit), e8(e, 0xFF);             /* cmp dword [cs limit], -1 */
-    miss[(*nmiss)++] = jcc_fwd(e, CC_NE);
-    mov_r64_imm(e, EAX, (uint64_t)(uintptr_t)j->hits);
-    e8(e, 0x48), e8(e, 0xFF), e8(e, 0x00); /* inc qword [rax] */
-    e8(e, 0xFF), e8(e, 0xE7);              /* jmp rdi */
+    alu_ri8(e, W64, ALU_CMP, H_RBP, DBT_MAX_INSNS);
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_B);
+    alu_mi8(e, W32, ALU_CMP, cpu_mem(cs_limit), 0xFF); /* -1 */
+    miss[(*nmiss)++] = jcc_fwd(e, JCC_NE);
+    mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)j->hits);
+    inc_m64(e, mem_sum(H_RAX, H_NONE, 0));
+    jmp_r(e, H_RDI);
 }
 
 /* Whether exit k of tb (0: falls through, 1: the branch) leaves its page
@@ -2056,8 +2298,8 @@ static void emit_mode_check(Gen *g, const Insn *in) {
     Emit *e = &g->e;
     if (!(g->tb_flags & TBF_FLAT)) {
         call_pure(e, (const void *)dbt_tb_flags_now);
-        e8(e, 0x3D), e32(e, g->tb_flags); /* cmp eax, tb->flags */
-        exit_if(g, CC_NE);
+        alu_eax_i32(e, ALU_CMP, g->tb_flags);
+        exit_if(g, JCC_NE);
         return;
     }
     unsigned op = in->op;
@@ -2073,26 +2315,26 @@ static void emit_mode_check(Gen *g, const Insn *in) {
     const uint32_t kind = SF_P | ST_CODE | ST_WRITABLE | ST_EXPDOWN, data4g = SF_P | ST_WRITABLE;
     if (sreg == SEG_DS || sreg == SEG_ES) { /* seg_flat */
         cmp_m_imm(e, base, 0);
-        exit_if(g, CC_NE);
+        exit_if(g, JCC_NE);
         cmp_m_imm(e, limit, 0xFFFFFFFFu);
-        exit_if(g, CC_NE);
-        mov_r_m(e, EAX, flags);
-        e8(e, 0x25), e32(e, kind | SF_DB);   /* and eax, kind | DB */
-        e8(e, 0x3D), e32(e, data4g | SF_DB); /* cmp eax, data4g | DB */
-        exit_if(g, CC_NE);
+        exit_if(g, JCC_NE);
+        mov_r_m(e, H_RAX, flags);
+        alu_eax_i32(e, ALU_AND, kind | SF_DB);
+        alu_eax_i32(e, ALU_CMP, data4g | SF_DB);
+        exit_if(g, JCC_NE);
         return;
     }
     bool want = (g->tb_flags & (sreg == SEG_FS ? TBF_FS : TBF_GS)) != 0; /* seg_4g */
     cmp_m_imm(e, limit, 0xFFFFFFFFu);
     uint8_t *not4g = NULL;
     if (want)
-        exit_if(g, CC_NE);
+        exit_if(g, JCC_NE);
     else
-        not4g = jcc_fwd(e, CC_NE);
-    mov_r_m(e, EAX, flags);
-    e8(e, 0x25), e32(e, kind);   /* and eax, kind */
-    e8(e, 0x3D), e32(e, data4g); /* cmp eax, data4g */
-    exit_if(g, want ? CC_NE : CC_E);
+        not4g = jcc_fwd(e, JCC_NE);
+    mov_r_m(e, H_RAX, flags);
+    alu_eax_i32(e, ALU_AND, kind);
+    alu_eax_i32(e, ALU_CMP, data4g);
+    exit_if(g, want ? JCC_NE : JCC_E);
     patch(e, not4g, e->p);
 }
 
@@ -2117,41 +2359,43 @@ static void emit_runtime(Jit *j, DbtStats *stats) {
     const uint8_t *rx = j->rx;
 #define RX_HERE (rx + (e->p - e->buf))
     j->rt_enter = RX_HERE;
-    e8(e, 0x53), e8(e, 0x55); /* push rbx, push rbp */
-    for (int r = 4; r < 8; r++)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x50 + r));            /* push r12..r15 */
-    e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, FRAME_SIZE); /* sub rsp, FRAME_SIZE */
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xFB);                    /* mov rbx, rdi */
+    push_r(e, H_RBX);
+    push_r(e, H_RBP);
+    for (int r = H_R12; r <= H_R15; r++)
+        push_r(e, r);
+    alu_ri8(e, W64, ALU_SUB, H_RSP, FRAME_SIZE);
+    mov_rr(e, W64, H_RBX, H_RDI);
     jit_sync_in(e, 0);
     g_reload(e, 0, 8);
-    e8(e, 0xFF), e8(e, 0xE6); /* jmp rsi */
+    jmp_r(e, H_RSI);
 
     j->rt_leave = RX_HERE;
     g_spill(e, 0, 8);
     jit_sync_out(e, 0);
     uint8_t *leave_spilled = e->p;
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xD0);                    /* mov rax, rdx */
-    e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, FRAME_SIZE); /* add rsp, FRAME_SIZE */
-    for (int r = 7; r >= 4; r--)
-        e8(e, GREX_B), e8(e, (uint8_t)(0x58 + r)); /* pop r15..r12 */
-    e8(e, 0x5D), e8(e, 0x5B);                      /* pop rbp, pop rbx */
-    e8(e, 0xC3);                                   /* ret */
+    mov_rr(e, W64, H_RAX, H_RDX);
+    alu_ri8(e, W64, ALU_ADD, H_RSP, FRAME_SIZE);
+    for (int r = H_R15; r >= H_R12; r--)
+        pop_r(e, r);
+    pop_r(e, H_RBP);
+    pop_r(e, H_RBX);
+    ret(e);
 
     j->rt_leave_next = RX_HERE;
-    rsp_slot(e, 0x89, EDX, FRAME_TB); /* mov [rsp+tb], rdx */
+    mov_mr(e, W64, frame_slot(FRAME_TB), H_RDX);
     g_spill(e, 0, 8);
     jit_sync_out(e, 0);
     mov_rdi_rbx(e);
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xD6); /* mov rsi, rdx */
+    mov_rr(e, W64, H_RSI, H_RDX);
     call_abs(e, (const void *)dbt_jit_next);
-    e8(e, 0x48), e8(e, 0x85), e8(e, 0xC0); /* test rax, rax */
-    uint8_t *none = jcc_fwd(e, CC_E);
-    e8(e, 0x48), e8(e, 0x89), e8(e, 0xC7); /* mov rdi, rax */
+    test_rr(e, W64, H_RAX, H_RAX);
+    uint8_t *none = jcc_fwd(e, JCC_E);
+    mov_rr(e, W64, H_RDI, H_RAX);
     jit_sync_in(e, 0);
     g_reload(e, 0, 8);
-    e8(e, 0xFF), e8(e, 0xE7); /* jmp rdi */
+    jmp_r(e, H_RDI);
     patch(e, none, e->p);
-    rsp_slot(e, 0x8B, EDX, FRAME_TB); /* mov rdx, [rsp+tb] */
+    mov_rm(e, W64, H_RDX, frame_slot(FRAME_TB));
     patch(e, jmp_fwd(e), leave_spilled);
 
     for (int exec = 0; exec < 2; exec++) {
@@ -2160,12 +2404,11 @@ static void emit_runtime(Jit *j, DbtStats *stats) {
         else
             j->rt_call_fn = RX_HERE;
         /* inc qword [core_calls + op * 8] */
-        e8(e, 0x0F), e8(e, 0xB7), e8(e, 0x46),
-            e8(e, (uint8_t)offsetof(Insn, op)); /* movzx eax, [rsi+op] */
-        mov_r64_imm(e, ECX, (uint64_t)(uintptr_t)stats->core_calls);
-        e8(e, 0x48), e8(e, 0xFF), e8(e, 0x04), e8(e, 0xC1); /* inc qword [rcx+rax*8] */
+        movx_rm(e, OPC_MOVZX_GvEw, H_RAX, mem_at(H_RSI, offsetof(Insn, op)));
+        mov_ri64(e, H_RCX, (uint64_t)(uintptr_t)stats->core_calls);
+        inc_m64(e, mem_sum(H_RCX, H_RAX, 3));
         /* Inside: the return address and 8 bytes of alignment above the frame. */
-        e8(e, 0x48), e8(e, 0x83), e8(e, 0xEC), e8(e, 8); /* sub rsp, 8 */
+        alu_ri8(e, W64, ALU_SUB, H_RSP, 8);
         g_spill(e, 0, 8);
         jit_sync_out(e, 16);
         mov_rdi_rbx(e);
@@ -2174,14 +2417,14 @@ static void emit_runtime(Jit *j, DbtStats *stats) {
             g_reload(e, 0, 8);
             add_m64_imm(e, OFF(run_left), -1);
         } else {
-            e8(e, 0xFF), e8(e, 0x56), e8(e, (uint8_t)offsetof(Insn, fn)); /* call [rsi+fn] */
+            call_m(e, mem_at(H_RSI, offsetof(Insn, fn)));
             g_reload(e, 0, 8);
-            mov_r_m(e, EAX, OFF(next_eip));
-            mov_m_r(e, OFF(eip), EAX);
+            mov_r_m(e, H_RAX, OFF(next_eip));
+            mov_m_r(e, OFF(eip), H_RAX);
         }
         jit_sync_in(e, 16);
-        e8(e, 0x48), e8(e, 0x83), e8(e, 0xC4), e8(e, 8); /* add rsp, 8 */
-        e8(e, 0xC3);                                     /* ret */
+        alu_ri8(e, W64, ALU_ADD, H_RSP, 8);
+        ret(e);
     }
 #undef RX_HERE
     j->used = j->rt_size = ((size_t)(e->p - e->buf) + 63) & ~(size_t)63;
@@ -2241,15 +2484,15 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
             emit_handler_call(g, in, eip, next);
             if (i + 1 < tb->n) {
                 cmp_m_imm(e, OFF(eip), next);
-                exit_if(g, CC_NE);
+                exit_if(g, JCC_NE);
                 cmp_m8_imm(e, OFF(block_break), 0);
-                exit_if(g, CC_NE);
+                exit_if(g, JCC_NE);
             } else if (!in->ends_block || insn_plain_branch(in)) {
                 /* The exits below may go on to other blocks' code: not
                  * when the handler asked for the dispatcher. Inline code
                  * never does (its slow paths check after the handler). */
                 cmp_m8_imm(e, OFF(block_break), 0);
-                exit_if(g, CC_NE);
+                exit_if(g, JCC_NE);
                 g->var = jmp_fwd(e);
             }
             if (insn_loads_data_seg(in)) emit_mode_check(g, in);
@@ -2307,7 +2550,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
          * patched for the target seen first. */
         patch(e, g->var, e->p);
         cmp_m_imm(e, OFF(eip), eip);
-        uint8_t *to1 = jcc_fwd(e, CC_NE);
+        uint8_t *to1 = jcc_fwd(e, JCC_NE);
         for (int k = 0; k < 2; k++) {
             uint8_t *fix[2], *jne;
             site[k] = emit_guarded_site(g, &jne, fix);
@@ -2326,11 +2569,11 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
      * only when dbt_jit_next finds no compiled block to go on to. RDX says
      * which block is leaving. */
     uint8_t *ret_label = e->p;
-    mov_r64_imm(e, EDX, (uint64_t)(uintptr_t)tb);
-    rel_to_rt(g, 0xE9, j->rt_leave);
+    mov_ri64(e, H_RDX, (uint64_t)(uintptr_t)tb);
+    rel_to_rt(g, OPC_JMP_Jz, j->rt_leave);
     uint8_t *exit_label = e->p;
-    mov_r64_imm(e, EDX, (uint64_t)(uintptr_t)tb);
-    rel_to_rt(g, 0xE9, j->rt_leave_next);
+    mov_ri64(e, H_RDX, (uint64_t)(uintptr_t)tb);
+    rel_to_rt(g, OPC_JMP_Jz, j->rt_leave_next);
     for (int i = 0; i < nto_ret; i++)
         patch(e, to_ret[i], ret_label);
     if (nto_lookup) {
