@@ -57,69 +57,6 @@
 #define JIT_CODE_SIZE (64u << 20)
 #define JIT_MAX_BLOCK (64u << 10) /* generous bound for one block's code */
 
-struct Jit {
-    uint8_t *rw, *rx;
-    size_t size, used;
-    FILE *perf_map; /* BT86_PERF_MAP set: /tmp/perf-PID.map for `perf report` */
-    /* the inline lookup (jit_set_lookup) */
-    const JcEntry *jc;
-    uint64_t *hits;
-    /* The runtime: code all blocks share, at the start of the buffer
-     * (emit_runtime; rx addresses, NULL until generated). */
-    const uint8_t *rt_enter, *rt_leave, *rt_leave_next, *rt_call_fn, *rt_call_exec;
-    size_t rt_size;
-};
-
-void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
-    j->jc = jc;
-    j->hits = hits;
-}
-
-Jit *jit_new(void) {
-    Jit *j = calloc(1, sizeof *j);
-    if (!j) return NULL;
-    int fd = memfd_create("bt86-jit", 0);
-    if (fd < 0) goto fail;
-    if (ftruncate(fd, JIT_CODE_SIZE) < 0) goto fail_fd;
-    j->rw = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (j->rw == MAP_FAILED) goto fail_fd;
-    j->rx = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-    if (j->rx == MAP_FAILED) {
-        munmap(j->rw, JIT_CODE_SIZE);
-        goto fail_fd;
-    }
-    close(fd);
-    j->size = JIT_CODE_SIZE;
-    if (getenv("BT86_PERF_MAP")) {
-        /* perf's convention for JIT code: "start size name" per line. */
-        char path[64];
-        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
-        j->perf_map = fopen(path, "w");
-        if (j->perf_map) setvbuf(j->perf_map, NULL, _IOLBF, 0);
-    }
-    return j;
-fail_fd:
-    close(fd);
-fail:
-    free(j);
-    return NULL;
-}
-
-void jit_free(Jit *j) {
-    if (!j) return;
-    if (j->perf_map) fclose(j->perf_map);
-    munmap(j->rw, j->size);
-    munmap(j->rx, j->size);
-    free(j);
-}
-
-void jit_reset(Jit *j) {
-    j->used = j->rt_size; /* the runtime stays */
-}
-size_t jit_used(const Jit *j) {
-    return j->used;
-}
-
 /* ---------------- the x86-64 encoder ---------------- */
 
 /* The only place that knows how x86-64 instructions are encoded: prefixes,
@@ -672,8 +609,9 @@ typedef struct Gen {
     uint32_t tb_flags;
     int flags_kind;      /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
     unsigned flags_size; /* and its operand size (1, 2 or 4) */
-    bool
-        flags_dead; /* the current instruction's flags are overwritten before anyone can see them */
+    /* The current instruction's flags are overwritten before anyone can
+     * see them. */
+    bool flags_dead;
     /* How the block's final branch leaves (emit_branch_inline): jumps to
      * exit k (0: fall through, 1: the target) whose EIP is known here, not
      * yet stored in cpu->eip; and jumps to the exits whose EIP is only in
@@ -689,7 +627,21 @@ typedef struct Gen {
     DbtStats *stats;
 } Gen;
 
-static void exit_if(Gen *g, uint8_t cc) {
+struct Jit {
+    uint8_t *rw, *rx;
+    size_t size, used;
+    FILE *perf_map; /* BT86_PERF_MAP set: /tmp/perf-PID.map for `perf report` */
+    /* the inline lookup (jit_set_lookup) */
+    const JcEntry *jc;
+    uint64_t *hits;
+    /* The runtime: code all blocks share, at the start of the buffer
+     * (emit_runtime; rx addresses, NULL until generated). */
+    const uint8_t *rt_enter, *rt_leave, *rt_leave_next, *rt_call_fn, *rt_call_exec;
+    size_t rt_size;
+    Gen gen; /* the block being generated (one at a time) */
+};
+
+static void exit_if(Gen *g, int cc) {
     uint8_t *j = jcc_fwd(&g->e, cc);
     if (g->nexits < MAX_EXITS) g->exits[g->nexits++] = j;
 }
@@ -748,8 +700,25 @@ static void emit_lf_logic(Gen *g) {
     mov_m_r(e, OFF(lf.res), H_RAX);
 }
 
-/* ALU kinds as in ModRM.reg / opcode bits 3-5. */
-enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP, K_TEST };
+/* The jit's ALU kinds (K_*): the guest ALU operations it generates inline,
+ * numbered as in ModRM.reg and opcode bits 3-5, so that each kind but
+ * K_TEST (an AND that keeps no result) is also the host's ALU_*
+ * operation. (src/cpu/ops_alu.c has its own list.) */
+typedef enum JitAluKind {
+    K_ADD,
+    K_OR,
+    K_ADC,
+    K_SBB,
+    K_AND,
+    K_SUB,
+    K_XOR,
+    K_CMP,
+    K_TEST
+} JitAluKind;
+_Static_assert((int)K_ADD == ALU_ADD && (int)K_OR == ALU_OR && (int)K_ADC == ALU_ADC &&
+                   (int)K_SBB == ALU_SBB && (int)K_AND == ALU_AND && (int)K_SUB == ALU_SUB &&
+                   (int)K_XOR == ALU_XOR && (int)K_CMP == ALU_CMP,
+               "a jit ALU kind is also the host's ALU operation");
 
 /* H_RAX = H_RAX op H_RCX with the core's lazy flags, for operands of `size`
  * bytes (zero-extended in H_RAX and H_RCX; the result is masked to the size).
@@ -876,7 +845,7 @@ static bool mem_ok(const Gen *g, const Insn *in) {
 
 /* Where an ALU row's operands are: r/m op= reg, reg op= r/m, AL/EAX op= imm,
  * r/m op= imm. */
-enum { RM_REG, REG_RM, ACC_IMM, RM_IMM };
+enum { FORM_RM_REG, FORM_REG_RM, FORM_ACC_IMM, FORM_RM_IMM };
 
 /* The ALU row of in, for the byte and the word/dword rows alike (they
  * differ in opcode bit 0): its kind (K_*, TEST included) and operand form.
@@ -885,19 +854,19 @@ static bool alu_row(const Insn *in, int *kind, int *form) {
     unsigned op = in->op;
     if (op < 0x40 && (op & 7) <= 5) {
         *kind = (int)(op >> 3);
-        *form = (int)((op & 7) >> 1); /* 0/1 RM_REG, 2/3 REG_RM, 4/5 ACC_IMM */
+        *form = (int)((op & 7) >> 1); /* 0/1 FORM_RM_REG, 2/3 FORM_REG_RM, 4/5 FORM_ACC_IMM */
     } else if (op >= 0x80 && op <= 0x83) {
         *kind = in->reg;
-        *form = RM_IMM;
+        *form = FORM_RM_IMM;
     } else if (op == 0x84 || op == 0x85) {
         *kind = K_TEST;
-        *form = RM_REG;
+        *form = FORM_RM_REG;
     } else if (op == 0xA8 || op == 0xA9) {
         *kind = K_TEST;
-        *form = ACC_IMM;
+        *form = FORM_ACC_IMM;
     } else if ((op == 0xF6 || op == 0xF7) && in->reg == 0) {
         *kind = K_TEST;
-        *form = RM_IMM;
+        *form = FORM_RM_IMM;
     } else {
         return false;
     }
@@ -1015,11 +984,11 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
     if (!alu_row(in, &kind, &form)) return false;
     if (kind == K_ADC || kind == K_SBB) return false;
     bool writes = kind != K_CMP && kind != K_TEST;
-    bool mem = !reg_form && form != ACC_IMM;
+    bool mem = !reg_form && form != FORM_ACC_IMM;
     if (mem && !mem_ok(g, in)) return false;
     Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
-    int dst8 = form == ACC_IMM ? R_EAX : form == REG_RM ? in->reg : in->rm;
-    if (form == REG_RM) {
+    int dst8 = form == FORM_ACC_IMM ? R_EAX : form == FORM_REG_RM ? in->reg : in->rm;
+    if (form == FORM_REG_RM) {
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
@@ -1030,7 +999,7 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
         get_small(e, H_RAX, dst8, size);
     } else {
         /* The source (register or immediate) in H_RSI, then the destination in H_RAX. */
-        if (form == RM_REG)
+        if (form == FORM_RM_REG)
             get_small(e, H_RSI, in->reg, size);
         else
             mov_ri(e, H_RSI, in->imm & mask);
@@ -1048,7 +1017,7 @@ static bool emit_alu_small(Gen *g, const Insn *in, uint32_t eip, uint32_t next, 
     g->flags_kind = kind;
     g->flags_size = size;
     if (writes) {
-        if (mem && form != REG_RM) { /* the destination is the memory operand */
+        if (mem && form != FORM_REG_RM) { /* the destination is the memory operand */
             mov_rr(e, W32, H_RCX, H_RDI);
             mov_mr(e, size, host_mem(), H_RAX);
         } else {
@@ -1266,15 +1235,15 @@ static void emit_carry(Gen *g) {
 static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t eip, uint32_t next,
                          int pending) {
     Emit *e = &g->e;
-    bool mem = in->is_mem && form != ACC_IMM;
+    bool mem = in->is_mem && form != FORM_ACC_IMM;
     if (mem && !mem_ok(g, in)) return false;
-    bool mem_dst = mem && form != REG_RM;
+    bool mem_dst = mem && form != FORM_REG_RM;
     emit_carry(g);
     mov_rr(e, W32, H_RSI, H_RAX); /* the carry in */
     Slow *s = mem ? new_slow(g, in, eip, next, pending) : NULL;
-    int dst = form == REG_RM ? in->reg : form == ACC_IMM ? R_EAX : in->rm;
+    int dst = form == FORM_REG_RM ? in->reg : form == FORM_ACC_IMM ? R_EAX : in->rm;
     /* H_RAX = the destination's value, H_RDI = the source's (H_RCX: the address) */
-    if (form == REG_RM) {
+    if (form == FORM_REG_RM) {
         if (mem) {
             emit_ea(g, in, s);
             emit_tlb(g, s, false);
@@ -1284,7 +1253,7 @@ static bool emit_adc_sbb(Gen *g, const Insn *in, int kind, int form, uint32_t ei
         }
         g_get(e, H_RAX, dst);
     } else {
-        if (form == RM_REG)
+        if (form == FORM_RM_REG)
             g_get(e, H_RDI, in->reg);
         else
             mov_ri(e, H_RDI, in->imm);
@@ -1553,10 +1522,10 @@ static bool emit_inline_more(Gen *g, const Insn *in, uint32_t eip, uint32_t next
 }
 
 /* 32-bit ADD/OR/AND/SUB/XOR of a guest register with a guest register
- * (src >= 0), an immediate (SRC_IMM) or host H_RCX (SRC_ECX: a memory
+ * (src >= 0), an immediate (SRC_IMM) or host H_RCX (SRC_RCX: a memory
  * operand), straight on the host register that holds the destination,
  * recording the lazy flags as emit_alu_sized does unless they are dead. */
-enum { SRC_IMM = -1, SRC_ECX = -2 };
+enum { SRC_IMM = -1, SRC_RCX = -2 };
 static bool emit_alu_guest(Gen *g, int kind, int dst, int src, uint32_t imm) {
     Emit *e = &g->e;
     if (kind == K_ADC || kind == K_SBB || kind > K_XOR) return false;
@@ -1565,14 +1534,14 @@ static bool emit_alu_guest(Gen *g, int kind, int dst, int src, uint32_t imm) {
         mov_m_r(e, OFF(lf.a), guest(dst));
         if (src >= 0)
             mov_m_r(e, OFF(lf.b), guest(src));
-        else if (src == SRC_ECX)
+        else if (src == SRC_RCX)
             mov_m_r(e, OFF(lf.b), H_RCX);
         else
             mov_m_imm(e, OFF(lf.b), imm);
     }
     if (src >= 0)
         alu_rr(e, W32, kind, guest(dst), guest(src));
-    else if (src == SRC_ECX)
+    else if (src == SRC_RCX)
         alu_rr(e, W32, kind, guest(dst), H_RCX);
     else
         alu_ri(e, W32, kind, guest(dst), imm);
@@ -1955,14 +1924,14 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     if (kind == K_ADC || kind == K_SBB) return emit_adc_sbb(g, in, kind, form, eip, next, pending);
     bool writes = kind != K_CMP && kind != K_TEST;
 
-    if (form == ACC_IMM || (form != REG_RM && reg_form)) {
+    if (form == FORM_ACC_IMM || (form != FORM_REG_RM && reg_form)) {
         /* Register destination r/m (or EAX), source register or immediate. */
-        int dst = form == ACC_IMM ? R_EAX : in->rm;
+        int dst = form == FORM_ACC_IMM ? R_EAX : in->rm;
         if (writes && in->size == 4 &&
-            emit_alu_guest(g, kind, dst, form == RM_REG ? in->reg : SRC_IMM, in->imm))
+            emit_alu_guest(g, kind, dst, form == FORM_RM_REG ? in->reg : SRC_IMM, in->imm))
             return true;
         g_get(e, H_RAX, dst);
-        if (form == RM_REG)
+        if (form == FORM_RM_REG)
             g_get(e, H_RCX, in->reg);
         else
             mov_ri(e, H_RCX, in->imm);
@@ -1978,7 +1947,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
         if (writes) g_set(e, dst, H_RAX);
         return true;
     }
-    if (form == REG_RM) {
+    if (form == FORM_REG_RM) {
         /* reg = reg op r/m */
         if (reg_form && writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, in->rm, 0))
             return true;
@@ -1992,7 +1961,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
             emit_tlb(g, s, false);
             load_host(e, H_RCX);
         }
-        if (!(writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, SRC_ECX, 0))) {
+        if (!(writes && in->size == 4 && emit_alu_guest(g, kind, in->reg, SRC_RCX, 0))) {
             g_get(e, H_RAX, in->reg);
             emit_alu_sized(g, kind, 4);
             set_flags_kind(g, kind);
@@ -2008,7 +1977,7 @@ static bool emit_inline(Gen *g, const Insn *in, uint32_t eip, uint32_t next, int
     emit_tlb(g, s, writes);
     load_host(e, H_RAX);
     /* Keep the host address: RDX+RCX; the operand goes to H_RSI first. */
-    if (form == RM_REG)
+    if (form == FORM_RM_REG)
         g_get(e, H_RSI, in->reg);
     else
         mov_ri(e, H_RSI, in->imm);
@@ -2433,6 +2402,56 @@ static void emit_runtime(Jit *j, DbtStats *stats) {
                 (size_t)(e->p - e->buf));
 }
 
+void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
+    j->jc = jc;
+    j->hits = hits;
+}
+
+Jit *jit_new(void) {
+    Jit *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    int fd = memfd_create("bt86-jit", 0);
+    if (fd < 0) goto fail;
+    if (ftruncate(fd, JIT_CODE_SIZE) < 0) goto fail_fd;
+    j->rw = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (j->rw == MAP_FAILED) goto fail_fd;
+    j->rx = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+    if (j->rx == MAP_FAILED) {
+        munmap(j->rw, JIT_CODE_SIZE);
+        goto fail_fd;
+    }
+    close(fd);
+    j->size = JIT_CODE_SIZE;
+    if (getenv("BT86_PERF_MAP")) {
+        /* perf's convention for JIT code: "start size name" per line. */
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%d.map", (int)getpid());
+        j->perf_map = fopen(path, "w");
+        if (j->perf_map) setvbuf(j->perf_map, NULL, _IOLBF, 0);
+    }
+    return j;
+fail_fd:
+    close(fd);
+fail:
+    free(j);
+    return NULL;
+}
+
+void jit_free(Jit *j) {
+    if (!j) return;
+    if (j->perf_map) fclose(j->perf_map);
+    munmap(j->rw, j->size);
+    munmap(j->rx, j->size);
+    free(j);
+}
+
+void jit_reset(Jit *j) {
+    j->used = j->rt_size; /* the runtime stays */
+}
+size_t jit_used(const Jit *j) {
+    return j->used;
+}
+
 TB *jit_run(Jit *j, CPU *cpu, TB *tb) {
     TB *(*enter)(CPU *, const uint8_t *) = (TB * (*)(CPU *, const uint8_t *))(void *)j->rt_enter;
     return enter(cpu, tb->jit);
@@ -2441,8 +2460,7 @@ TB *jit_run(Jit *j, CPU *cpu, TB *tb) {
 bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     if (!j->rt_enter) emit_runtime(j, stats);
     if (j->size - j->used < JIT_MAX_BLOCK) return false;
-    static Gen gen; /* one translation at a time (single CPU) */
-    Gen *g = &gen;
+    Gen *g = &j->gen;
     memset(g, 0, sizeof *g);
     g->stats = stats;
     g->jit = j;
