@@ -10,11 +10,22 @@
  * holds cpu and the eight guest general registers live in host r8-r15:
  * loaded at entry, written back to cpu->regs around every call into the
  * core and at the exit. Each guest instruction is either
- *   - inline host code: 32-bit MOV, ALU (ADD/SUB/AND/OR/XOR/CMP/TEST), LEA,
- *     PUSH/POP and NOP on registers, immediates and memory. Memory accesses
- *     use the software TLB inline when DS/ES/SS are flat (TBF_FLAT); the
- *     arithmetic flags are recorded lazily in cpu->lf exactly as the
- *     emulation core's handlers record them; or
+ *   - inline host code (jit_x86_64/insn.c.inc has the table): MOV of
+ *     bytes, words and dwords (also with an immediate or a memory offset),
+ *     MOVZX/MOVSX, LEA, CMOVcc, SETcc; ADD/OR/AND/SUB/XOR/CMP/TEST at 8,
+ *     16 and 32 bits, ADC/SBB, NEG, NOT, IMUL, INC/DEC, SHL/SHR/SAR by a
+ *     constant or CL, ROL/ROR by a constant, BT/BTS/BTR/BTC with an
+ *     immediate, XADD and CMPXCHG on memory, BSWAP, CWDE, CDQ (32-bit,
+ *     INC/DEC and shifts of memory at any size); PUSH/POP r32, PUSH
+ *     imm/m32/sreg, PUSHFD and LEAVE on a flat stack; CLD/STD, CLI/STI at
+ *     CPL 0, NOP; the operand of FLD/FST/FSTP m32fp/m64fp (the rest in
+ *     fpu_mem_fast); and the block's final near JMP, Jcc, CALL or RET,
+ *     direct or indirect (emit_branch_inline). Memory operands use the
+ *     software TLB inline when DS/ES/SS are flat (TBF_FLAT), also FS- and
+ *     GS-relative ones when those are 4 GiB data segments; the arithmetic
+ *     flags are recorded lazily in cpu->lf exactly as the emulation core's
+ *     handlers record them, or not at all when a later instruction of the
+ *     block overwrites them first; or
  *   - a call of the emulation core's handler for that instruction (the same
  *     one the interpreter runs), with cpu->eip and the retirement counters
  *     brought up to date first, so a fault inside it is precise.
@@ -25,14 +36,15 @@
  * Instruction counts: inline instructions are counted in bulk in RBP
  * (run_left; icount follows from it, see jit_sync_out) at the next call or
  * at the block's end; dbt_run only enters a block when run_left covers all
- * of it, so it never has to stop in the middle. After each handler call the block ends early when
- * the instruction left the straight line (EIP differs) or asked for the dispatcher
- * (cpu->block_break: invalidation, MMIO, ...).
+ * of it, so it never has to stop in the middle. After each handler call
+ * the block ends early when the instruction left the straight line (EIP
+ * differs) or asked for the dispatcher (cpu->block_break: invalidation,
+ * MMIO, ...).
  *
  * Block exits after straight-line code and near branches go on without
  * the dispatcher: to a patched direct jump into the next block (on the
  * same page, or on another one behind a check of the TLB's mapping of the
- * target: see emit_site, jit_link) or, for returns and indirect branches,
+ * target: see emit_site, jit_chain) or, for returns and indirect branches,
  * through an inline lookup in the dispatcher's virtual-address cache
  * (emit_lookup).
  *
@@ -40,6 +52,15 @@
  * and executable for the CPU, never both on one mapping. On a host that is
  * not x86-64 (or cannot map it) jit_new returns NULL and the threaded
  * engine runs instead.
+ *
+ * The generator is written in layers, each in a part of this one
+ * translation unit (the .c.inc files in jit_x86_64/, included below,
+ * never compiled alone; everything stays static): encode (the x86-64 encoder, the only
+ * place that knows encoding bytes), guest (the guest's state in host
+ * code), flags (lazy and host flags, conditions), mem (memory operands and
+ * the inline TLB), insn (the inline instructions, a table of emitters) and
+ * exits (handler calls, block exits, chaining sites, the inline lookup,
+ * the runtime).
  */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include <stddef.h>
@@ -57,11 +78,8 @@
 #define JIT_CODE_SIZE (64u << 20)
 #define JIT_MAX_BLOCK (64u << 10) /* generous bound for one block's code */
 
-/* The generator is one translation unit in layers, each in a part of its
- * own (jit_x86_64/, included here, never compiled alone): the encoder;
- * the generator's state (below); the guest's state in host code; the
- * flags; memory operands; the inline instructions; block exits and the
- * runtime. The entry points (jit_new ... jit_unchain) follow them. */
+/* The parts (see above), the generator's state between the encoder and
+ * the rest; the entry points (jit_new ... jit_unchain) follow them. */
 #include "jit_x86_64/encode.c.inc"
 
 /* ---------------- the generator's state ---------------- */
