@@ -938,6 +938,17 @@ static ServeResult serve(Gdbstub *g) {
     }
 }
 
+/* After D: the debugger acknowledges the OK and closes its end; give it
+ * that time (a close before its '+' arrives would break its pipe). */
+static void linger_close(Gdbstub *g) {
+    uint8_t buf[64];
+    for (int i = 0; i < 10 && g->fd >= 0; i++) {
+        struct pollfd pf = {.fd = g->fd, .events = POLLIN};
+        if (poll(&pf, 1, 100) == 1 && recv(g->fd, buf, sizeof buf, 0) <= 0) break;
+    }
+    disconnect(g);
+}
+
 GdbResume gdbstub_stopped(Gdbstub *g, GdbStopReason why) {
     g->last_stop = why;
     if (g->fd >= 0 && g->waiting) stop_reply(g, why);
@@ -951,7 +962,7 @@ GdbResume gdbstub_stopped(Gdbstub *g, GdbStopReason why) {
     case SERVE_STEP: g->waiting = true; return GDB_RESUME_STEP;
     case SERVE_KILL: disconnect(g); return GDB_RESUME_KILL;
     default:
-        disconnect(g);
+        linger_close(g);
         cpu_debug_clear(c);
         return GDB_RESUME_DETACH;
     }
