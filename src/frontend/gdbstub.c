@@ -236,13 +236,13 @@ enum {
 
 /* bt86's system registers, after the core ones. */
 static const char *const sys_regs[] = {
-    "cs_base",    "cs_limit",  "ss_base",    "ss_limit",   "ds_base",    "ds_limit", "es_base",
-    "es_limit",   "fs_base",   "fs_limit",   "gs_base",    "gs_limit",   "cr0",      "cr2",
-    "cr3",        "cr4",       "gdtr_base",  "gdtr_limit", "idtr_base",  "idtr_limit",
-    "ldtr",       "ldtr_base", "ldtr_limit", "tr",         "tr_base",    "tr_limit",
+    "cs_base",   "cs_limit",   "ss_base",   "ss_limit",   "ds_base",   "ds_limit",   "es_base",
+    "es_limit",  "fs_base",    "fs_limit",  "gs_base",    "gs_limit",  "cr0",        "cr2",
+    "cr3",       "cr4",        "gdtr_base", "gdtr_limit", "idtr_base", "idtr_limit", "ldtr",
+    "ldtr_base", "ldtr_limit", "tr",        "tr_base",    "tr_limit",
 };
-#define NSYS     (sizeof sys_regs / sizeof sys_regs[0])
-#define NREGS    (REG_SYS + (int)NSYS)
+#define NSYS  (sizeof sys_regs / sizeof sys_regs[0])
+#define NREGS (REG_SYS + (int)NSYS)
 
 /* GDB's order of the segment registers, as indices of cpu->seg. */
 static const int seg_order[6] = {SEG_CS, SEG_SS, SEG_DS, SEG_ES, SEG_FS, SEG_GS};
@@ -347,8 +347,8 @@ static void reg_write(CPU *c, int n, const uint8_t *in) {
         f->se = (uint16_t)(in[8] | in[9] << 8);
         return;
     }
-    uint32_t v = (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 |
-                 (uint32_t)in[3] << 24;
+    uint32_t v =
+        (uint32_t)in[0] | (uint32_t)in[1] << 8 | (uint32_t)in[2] << 16 | (uint32_t)in[3] << 24;
     if (n < 8) {
         c->regs[n] = v;
     } else if (n == REG_EIP) {
@@ -388,20 +388,18 @@ static void reg_write(CPU *c, int n, const uint8_t *in) {
 /* ---------------- the target description ---------------- */
 
 static const char *const core_regs[REG_SYS] = {
-    "eax",   "ecx",   "edx",   "ebx",   "esp",   "ebp",   "esi",   "edi",
-    "eip",   "eflags", "cs",   "ss",    "ds",    "es",    "fs",    "gs",
-    "st0",   "st1",   "st2",   "st3",   "st4",   "st5",   "st6",   "st7",
-    "fctrl", "fstat", "ftag",  "fiseg", "fioff", "foseg", "fooff", "fop",
+    "eax", "ecx", "edx",   "ebx",   "esp",  "ebp",   "esi",   "edi",   "eip",   "eflags", "cs",
+    "ss",  "ds",  "es",    "fs",    "gs",   "st0",   "st1",   "st2",   "st3",   "st4",    "st5",
+    "st6", "st7", "fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop",
 };
 
 /* The flag bits of EFLAGS (SDM Vol. 1, 3.4.3), for GDB to show by name. */
 static const struct {
     const char *name;
     int bit;
-} eflags_bits[] = {{"CF", 0},  {"PF", 2},  {"AF", 4},   {"ZF", 6},   {"SF", 7},
-                   {"TF", 8},  {"IF", 9},  {"DF", 10},  {"OF", 11},  {"NT", 14},
-                   {"RF", 16}, {"VM", 17}, {"AC", 18},  {"VIF", 19}, {"VIP", 20},
-                   {"ID", 21}};
+} eflags_bits[] = {{"CF", 0},  {"PF", 2},   {"AF", 4},   {"ZF", 6},  {"SF", 7},  {"TF", 8},
+                   {"IF", 9},  {"DF", 10},  {"OF", 11},  {"NT", 14}, {"RF", 16}, {"VM", 17},
+                   {"AC", 18}, {"VIF", 19}, {"VIP", 20}, {"ID", 21}};
 
 static const char *core_type(int n) {
     if (n == R_ESP || n == R_EBP) return "data_ptr";
@@ -433,7 +431,9 @@ static const char *target_xml(void) {
     for (int n = 0; n < REG_SYS; n++)
         fprintf(f, "<reg name=\"%s\" bitsize=\"%u\" type=\"%s\" regnum=\"%d\"%s/>\n", core_regs[n],
                 reg_size(n) * 8, core_type(n), n,
-                n >= REG_ST0 ? " group=\"float\"" : n < REG_ST0 ? " group=\"general\"" : "");
+                n >= REG_ST0  ? " group=\"float\""
+                : n < REG_ST0 ? " group=\"general\""
+                              : "");
     fputs("</feature>\n<feature name=\"org.bt86.i386.sys\">\n", f);
     for (size_t k = 0; k < NSYS; k++)
         fprintf(f,
@@ -501,9 +501,9 @@ static size_t mem_access(Gdbstub *g, uint32_t addr, uint8_t *buf, size_t n, bool
                        : phys_copy_from(pm, pa, buf + done, chunk);
         if (rc < 0) { /* part of it, byte by byte */
             size_t k = 0;
-            while (k < chunk && (write ? phys_copy_to(pm, pa + (uint32_t)k, buf + done + k, 1)
-                                       : phys_copy_from(pm, pa + (uint32_t)k, buf + done + k,
-                                                        1)) == 0)
+            while (k < chunk &&
+                   (write ? phys_copy_to(pm, pa + (uint32_t)k, buf + done + k, 1)
+                          : phys_copy_from(pm, pa + (uint32_t)k, buf + done + k, 1)) == 0)
                 k++;
             return done + k;
         }
@@ -635,9 +635,12 @@ static void stop_reply(Gdbstub *g, GdbStopReason why) {
 /* ---------------- monitor commands ---------------- */
 
 static bool on_off(const char *arg, bool *out) {
-    if (strcmp(arg, "on") == 0) *out = true;
-    else if (strcmp(arg, "off") == 0) *out = false;
-    else return false;
+    if (strcmp(arg, "on") == 0)
+        *out = true;
+    else if (strcmp(arg, "off") == 0)
+        *out = false;
+    else
+        return false;
     return true;
 }
 
@@ -663,8 +666,7 @@ static bool monitor_packet(Gdbstub *g, const char *hex) {
         const char *arg = cmd + 13;
         while (*arg == ' ')
             arg++;
-        if (*arg && !on_off(arg, &g->step_irqs))
-            fprintf(f, "gdb-step-irqs: on or off\n");
+        if (*arg && !on_off(arg, &g->step_irqs)) fprintf(f, "gdb-step-irqs: on or off\n");
         fprintf(f, "gdb-step-irqs: stepi %s interrupt handlers\n",
                 g->step_irqs ? "enters" : "holds back");
     } else {

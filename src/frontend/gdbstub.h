@@ -54,8 +54,7 @@ typedef struct Gdbstub Gdbstub;
 
 /* Listen on spec: tcp::PORT (127.0.0.1), tcp:HOST:PORT or unix:PATH.
  * NULL and a message in err on failure. hooks serve monitor commands. */
-Gdbstub *gdbstub_new(const char *spec, Pc *pc, const MonitorHooks *hooks, char *err,
-                     size_t errlen);
+Gdbstub *gdbstub_new(const char *spec, Pc *pc, const MonitorHooks *hooks, char *err, size_t errlen);
 void gdbstub_free(Gdbstub *g);
 /* Whether a debugger is connected. */
 bool gdbstub_connected(const Gdbstub *g);
