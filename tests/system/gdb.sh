@@ -9,7 +9,8 @@
 # tick counter (0x46c) stops with the old and new values; `monitor info
 # registers` prints; after detach the
 # guest runs on (only the jit run waits for the shell prompt, so Linux
-# boots once).
+# boots once). In that run a second gdb attaches to the running Linux and
+# watches kernel data (stack, IDT) with paging on.
 #   gdb.sh BT86 [IMAGE]
 bt86=$1
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
@@ -132,12 +133,54 @@ PY
   fi
   if [ "$wait_shell" = 1 ]; then
     guest_wait_prompt 600
+    kernel_watch "$sock"
   fi
   exec 3>&-
   kill $pid 2>/dev/null
   wait $pid 2>/dev/null
   rm -rf "$dir" "$(dirname "$sock")"
   trap - EXIT
+}
+
+# With Linux at its shell: a debugger attaches to the running guest (idle
+# in the kernel, paging on) and watches kernel data by linear address:
+# an access watchpoint on the idle task's stack (init_thread_union, which
+# the next interrupt pushes onto), then 32 read watchpoints on the IDT
+# gates of the external interrupts (idt_table, read when an interrupt is
+# delivered). (Debian's kernel has only function symbols in kallsyms and
+# no System.map in its package, so data is found through the registers.)
+# After detach the shell still answers.
+kernel_watch() {
+  local sock=$1
+  cat >"$dir/kernel.gdb" <<EOF
+set pagination off
+set architecture i386
+target remote $sock
+p/x \$cr0 & 0x80000000
+eval "awatch *(unsigned int *)0x%x", \$esp - 4
+continue
+delete
+set \$v = 0x20
+while \$v < 0x40
+  eval "rwatch *(unsigned long long *)0x%x", \$idtr_base + 8 * \$v
+  set \$v = \$v + 1
+end
+continue
+p/x \$cs & 3
+delete
+detach
+EOF
+  timeout 60 gdb -batch -nx -x "$dir/kernel.gdb" >"$dir/kernel.out" 2>&1
+  gout=$dir/kernel.out
+  gcheck '^\$1 = 0x80000000$'
+  gcheck '^Hardware access \(read/write\) watchpoint 1: \*\(unsigned int \*\)0x[c-f]'
+  gcheck '^Hardware read watchpoint 33: \*\(unsigned long long \*\)0x[c-f]'
+  gcheck '^Value = '
+  gcheck '^\$2 = 0x0$'
+  gcheck '^\[Inferior 1 \(Remote target\) detached\]'
+  send 'echo BT86-$((40+2))-ALIVE'
+  check '^BT86-42-ALIVE'
+  if [ "$fail" = 1 ]; then echo "--- gdb said:"; cat "$gout"; fi
 }
 
 session interp 0
