@@ -2,7 +2,9 @@
  * dbt.c - translation blocks: translation, the TB cache (hash table, the
  * per-CPU virtual-address cache, per-page lists), chaining, invalidation,
  * the threaded-code engine that runs TBs, and the CPU's run hooks
- * (dbt_attach). See dbt.h.
+ * (dbt_attach). See dbt.h. A debugger's breakpoints (cpu/debug.c) shape
+ * blocks: a block ends before one, and a block that starts at one is
+ * neither compiled nor chained into, so cpu_run sees every arrival there.
  */
 #include "dbt/dbt.h"
 

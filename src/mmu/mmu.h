@@ -15,7 +15,7 @@
  * linear page to a host pointer (addend) with separate tags for reads
  * (which include instruction fetches) and writes; a tag that does not match
  * sends the access to the slow path (first touch, MMIO, ROM write, dirty-bit
- * update, or a permission fault).
+ * update, a permission fault, or a page a debugger watches).
  *
  * Use (from the CPU's memory helpers in cpu/mem.c):
  *     uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, user);
