@@ -110,6 +110,9 @@ class Client:
         except subprocess.TimeoutExpired:
             fail("k did not end bt86")
             self.proc.kill()
+        err = self.proc.stderr.read()
+        if b'Sanitizer' in err or b'runtime error' in err:  # the ASan/UBSan build
+            fail("bt86 reported:\n" + err.decode(errors="replace"))
 
 # ---- SeaBIOS and the default boot: the protocol ----
 c = Client(None, "bios")
