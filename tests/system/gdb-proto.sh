@@ -7,8 +7,9 @@
 #    each gets an error reply and the stub goes on answering;
 #  - qSupported, the target description (qXfer, in pieces), E14 for
 #    memory that is not there, QEMU's physical-memory mode, thread packets;
-#  - Ctrl-C while the guest runs stops it (T02); vCont;s steps; a
-#    breakpoint stops with swbreak; monitor commands answer in O packets;
+#  - Ctrl-C while the guest runs stops it (T02); vCont;s steps, holding
+#    interrupts back unless `monitor gdb-step-irqs on`; a breakpoint stops
+#    with swbreak; monitor commands answer in O packets;
 #  - with the debugger attached, a CPU halted for good and a triple fault
 #    stop in the debugger instead of ending or resetting the machine
 #    (continuing then resets it); k ends bt86.
@@ -188,6 +189,33 @@ c.raw(b'\x03')
 c.expect_stop = c.packet()
 if not c.expect_stop.startswith(b'T02'): fail(f"Ctrl-C: {c.expect_stop!r}")
 c.expect(b'?', b'T02')
+# Stepping a CPU that waits in HLT (SeaBIOS idles with interrupts on):
+# by default interrupts are held back and nothing runs; with
+# gdb-step-irqs on a step enters the timer's handler (real mode: IF off).
+def halted():
+    c.console = b''
+    c.ask(b'qRcmd,' + b'info registers'.hex().encode())
+    return b'HLT=1' in c.console
+for _ in range(10):
+    if halted(): break
+    c.send(b'vCont;c')
+    time.sleep(0.2)
+    c.raw(b'\x03')
+    c.packet()
+if not halted(): fail("Ctrl-C never found SeaBIOS waiting in HLT")
+def eflags(): return int.from_bytes(bytes.fromhex(c.ask(b'p9').decode()), 'little')
+eip = c.ask(b'p8')
+for _ in range(5):
+    c.expect(b'vCont;s:1', b'T05')
+    time.sleep(0.05)
+if c.ask(b'p8') != eip or not eflags() & 0x200: fail("a step with interrupts held back ran")
+c.expect(b'qRcmd,' + b'gdb-step-irqs on'.hex().encode(), b'OK')
+for _ in range(100):
+    c.expect(b'vCont;s:1', b'T05')
+    if not eflags() & 0x200: break
+    time.sleep(0.02)
+if eflags() & 0x200: fail("gdb-step-irqs on: no step entered an interrupt handler")
+c.expect(b'qRcmd,' + b'gdb-step-irqs off'.hex().encode(), b'OK')
 # A breakpoint (never written into memory).
 c.expect(b'Z0,7c00,1', b'OK')
 c.expect(b'm7c00,1', lambda r: r != b'cc')
