@@ -12,7 +12,8 @@
 #    with swbreak; monitor commands answer in O packets;
 #  - with the debugger attached, a CPU halted for good and a triple fault
 #    stop in the debugger instead of ending or resetting the machine
-#    (continuing then resets it); k ends bt86.
+#    (continuing then resets it); k ends bt86;
+#  - 3000 random packets (fixed seed) each get a reply, and bt86 lives.
 #   gdb-proto.sh BT86
 bt86=$1
 bios=/usr/share/seabios/bios.bin
@@ -249,5 +250,31 @@ stop = c.packet()
 if not stop.startswith(b'T05swbreak'): fail(f"after the reset: {stop!r}")
 c.expect(b'p8', b'f0ff0000')
 c.done()
+# ---- random packets (fixed seed): every one gets a reply, none a crash ----
+import random
+rng = random.Random(13)
+c = Client(None, "fuzz")
+tail_bytes = b'0123456789abcdefABCDEF,:;=-.xyz'
+def escape(b):
+    out = b''
+    for x in b:
+        out += bytes([0x7D, x ^ 0x20]) if x in b'$#}*' else bytes([x])
+    return out
+for n in range(3000):
+    head = rng.choice([b'm', b'M', b'X', b'p', b'P', b'g', b'G', b'Z', b'z', b'H', b'T', b'?',
+                       b'qXfer:features:read:target.xml:', b'qSupported', b'Qqemu.PhyMemMode:',
+                       b'qAttached', b'vCont?', b'q', b'Q'])
+    tail = bytes(rng.choice(tail_bytes) if rng.random() < 0.9 else rng.randrange(256)
+                 for _ in range(rng.randrange(0, 40)))
+    payload = escape(head + tail)
+    try:
+        c.ask(payload, b'$' + payload + b'#' + checksum(payload))
+    except (EOFError, socket.timeout, ConnectionError) as e:
+        fail(f"random packet {n} {payload[:60]!r}: {e!r}")
+        break
+else:
+    c.expect(b'?', b'T05')
+    c.done()
+if c.proc.poll() is None: c.proc.kill()
 sys.exit(1 if failed else 0)
 PY
