@@ -10,9 +10,9 @@
 #  - Ctrl-C while the guest runs stops it (T02); vCont;s steps, holding
 #    interrupts back unless `monitor gdb-step-irqs on`; a breakpoint stops
 #    with swbreak; monitor commands answer in O packets;
-#  - with the debugger attached, a CPU halted for good and a triple fault
-#    stop in the debugger instead of ending or resetting the machine
-#    (continuing then resets it); k ends bt86;
+#  - with the debugger attached, a CPU halted for good, an ACPI power-off
+#    and a triple fault stop in the debugger instead of ending or
+#    resetting the machine (continuing then lets it happen); k ends bt86;
 #  - 3000 random packets (fixed seed) each get a reply, and bt86 lives.
 #   gdb-proto.sh BT86
 bt86=$1
@@ -35,6 +35,16 @@ def disk(name, code):
     open(f"{sys.argv[1]}/{name}", "wb").write(bytes(sector) + bytes(512 * 63))
 disk("halt.img", bytes([0xFA, 0xF4]))
 disk("triple.img", bytes([0x0F, 0x01, 0x1E, 0xF0, 0x7D, 0xCC]))
+# ACPI power-off: the PM base from PCI 00:01.3 register 0x40, then SLP_EN
+# with SLP_TYP 0 (S5) in PM1_CNT (base + 4).
+disk("poweroff.img", bytes([
+    0x66, 0xB8, 0x40, 0x0B, 0x00, 0x80,   # mov eax, 80000B40h
+    0xBA, 0xF8, 0x0C, 0x66, 0xEF,         # mov dx, 0CF8h; out dx, eax
+    0xBA, 0xFC, 0x0C, 0x66, 0xED,         # mov dx, 0CFCh; in eax, dx
+    0x24, 0xFE, 0x89, 0xC2,               # and al, 0FEh; mov dx, ax
+    0x83, 0xC2, 0x04,                     # add dx, 4
+    0xB8, 0x00, 0x20, 0xEF,               # mov ax, 2000h; out dx, ax
+    0xFA, 0xF4]))                         # cli; hlt (not reached)
 PY
 
 python3 - "$bt86" "$tmp" <<'PY'
@@ -231,6 +241,20 @@ if not stop.startswith(b'T05') or b'halted' not in c.console:
     fail(f"halt: {stop!r}, console {c.console!r}")
 c.expect(b'p8', b'027c0000')                      # after the hlt
 c.done()
+
+# ---- a power-off stops in the debugger; continuing ends bt86 (status 0) ----
+c = Client(f"{tmp}/poweroff.img", "poweroff")
+c.send(b'vCont;c')
+stop = c.packet()
+if not stop.startswith(b'T05') or b'switched the machine off' not in c.console:
+    fail(f"power-off: {stop!r}, console {c.console!r}")
+if c.proc.poll() is not None: fail("bt86 ended at the power-off")
+c.send(b'vCont;c')
+try:
+    if c.proc.wait(10) != 0: fail(f"after the power-off bt86 exited with {c.proc.returncode}")
+except subprocess.TimeoutExpired:
+    fail("continuing after the power-off did not end bt86")
+    c.proc.kill()
 
 # ---- a triple fault stops in the debugger; continuing resets ----
 c = Client(f"{tmp}/triple.img", "triple")
