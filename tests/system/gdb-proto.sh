@@ -267,6 +267,7 @@ stop = c.packet()
 if not stop.startswith(b'T05') or b'reset' not in c.console:
     fail(f"triple fault: {stop!r}, console {c.console!r}")
 if c.proc.poll() is not None: fail("bt86 ended at the triple fault")
+c.expect(b'p8', b'057c0000')                      # at the int3 that started it
 c.expect(b'Z0,fff0,1', b'OK')                     # the reset vector: CS base + fff0 after reset
 c.expect(b'Z0,fffffff0,1', b'OK')
 c.send(b'vCont;c')
