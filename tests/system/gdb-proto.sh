@@ -258,10 +258,10 @@ except subprocess.TimeoutExpired:
 
 # ---- a triple fault stops in the debugger; continuing resets ----
 c = Client(f"{tmp}/triple.img", "triple")
-c.expect(b'Z0,7c00,1', b'OK')
+c.expect(b'Z1,7c00,1', b'OK')                     # a hardware breakpoint this time
 c.send(b'vCont;c')
-if not c.packet().startswith(b'T05swbreak'): fail("triple: no stop at the boot sector")
-c.expect(b'z0,7c00,1', b'OK')
+if not c.packet().startswith(b'T05hwbreak'): fail("triple: no stop at the boot sector")
+c.expect(b'z1,7c00,1', b'OK')
 c.send(b'vCont;c')
 stop = c.packet()
 if not stop.startswith(b'T05') or b'reset' not in c.console:
