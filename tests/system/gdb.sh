@@ -5,7 +5,7 @@
 # 0xfffffff0 are the BIOS's at 0xffff0); `set architecture i8086` stays in
 # effect (16-bit disassembly); a breakpoint at 0x7c00 stops in the boot
 # sector with the 0x55AA signature at 0x7dfe; stepi in real mode advances
-# EIP by exactly the instruction's length; a write watchpoint on the BIOS
+# EIP by exactly the instruction's length and retires one instruction; a write watchpoint on the BIOS
 # tick counter (0x46c) stops with the old and new values; `monitor info
 # registers` prints; after detach the
 # guest runs on (only the jit run waits for the shell prompt, so Linux
@@ -47,6 +47,7 @@ p/x \$eip
 x/2xb 0x7dfe
 delete
 echo @step\n
+monitor info jit
 x/2i 0x7c00
 stepi
 p/x \$eip
@@ -56,6 +57,7 @@ p/x \$eip
 x/2i \$pc
 stepi
 p/x \$eip
+monitor info jit
 echo @watch\n
 watch *(unsigned int *)0x46c
 continue
@@ -118,6 +120,13 @@ if checked < 3:
     ok = False
 sys.exit(0 if ok else 1)
 PY
+  # Three steps retired exactly three instructions, under this engine.
+  local counts
+  counts=$(grep -E '^engine [a-z]+, [0-9]+ instructions$' "$gout" | awk '{print $2 $3}' | tr -d ',')
+  if [ "$(echo "$counts" | sed -n 1p | tr -dc a-z)" != "$engine" ] ||
+     [ $(( $(echo "$counts" | sed -n 2p | tr -dc 0-9) - $(echo "$counts" | sed -n 1p | tr -dc 0-9) )) != 3 ]; then
+    echo "$guest_name: three stepi did not retire three instructions: $counts"; fail=1
+  fi
   # The watchpoint on the tick counter: values one apart.
   gcheck '^Hardware watchpoint 2: \*\(unsigned int \*\)0x46c'
   local old new
