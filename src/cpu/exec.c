@@ -323,8 +323,11 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
             why = CPU_EXIT_HALT;
             break;
         }
-        /* A debugger's breakpoint (also at an interrupt handler's entry). */
+        /* A debugger's breakpoint (also at an interrupt handler's entry).
+         * An interrupt shadow over that instruction still holds when the
+         * debugger resumes. */
         if (cpu->debug.nbreak && cpu_debug_break_here(cpu)) {
+            cpu->intr_shadow = shadow;
             why = CPU_EXIT_BREAK;
             break;
         }

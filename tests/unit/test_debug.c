@@ -181,6 +181,26 @@ START_TEST(watch_before_pending_interrupt) {
 }
 END_TEST
 
+/* A breakpoint on the instruction under MOV SS's interrupt shadow: when
+ * the debugger resumes, that instruction runs before a pending interrupt.
+ * 0: mov eax,ss; 2: mov ss,eax; 4: inc ebx; 5: inc ecx; 6: hlt */
+START_TEST(break_under_interrupt_shadow) {
+    POKE(TM_CODE, 0x8C, 0xD0, 0x8E, 0xD0, 0x43, 0x41, 0xF4);
+    cpu->eflags |= FL_IF;
+    cpu->regs[R_EBX] = 0;
+    ck_assert(cpu_debug_insert_break(cpu, TM_CODE + 4, false));
+    ck_assert_int_eq(cpu_run(cpu, 100), CPU_EXIT_BREAK);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 4);
+    tm->irq_line = 1; /* pending while the debugger looks */
+    cpu_debug_resume(cpu);
+    ck_assert_int_eq(cpu_run(cpu, 1), CPU_EXIT_COUNT);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 1); /* the shadowed instruction ran first */
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 5);
+    tm_run(tm, 100);
+    ck_assert_uint_eq(cpu->eip, TM_STUB(0x20) + 1); /* then the interrupt */
+}
+END_TEST
+
 static Suite *debug_suite(void) {
     Suite *s = suite_create("debug");
     TCase *tc = tcase_create("core");
@@ -188,6 +208,7 @@ static Suite *debug_suite(void) {
     tcase_add_test(tc, break_in_hot_block);
     tcase_add_test(tc, break_insert_remove_rules);
     tcase_add_test(tc, break_real_mode_linear);
+    tcase_add_test(tc, break_under_interrupt_shadow);
     tcase_add_test(tc, watch_write_stops_after_insn);
     tcase_add_test(tc, watch_read_and_access);
     tcase_add_test(tc, watch_before_pending_interrupt);
