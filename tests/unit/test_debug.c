@@ -2,12 +2,14 @@
  * test_debug.c - a debugger's breakpoints and watchpoints (cpu/debug.c)
  * under the engine BT86_ACCEL names (the -threaded and -interp variants
  * run the same tests): a breakpoint in the middle of a block that the jit
- * has already compiled stops exactly there, once per pass, and removing it
+ * has already compiled stops exactly there, once per pass (also once the
+ * blocks around it are compiled again: none chains past it), and removing it
  * leaves the program's results and instruction count unchanged; real-mode
  * breakpoints are linear (CS base + IP); a write, read or access
  * watchpoint stops right after the accessing instruction (EIP at the next
- * one), also when an interrupt becomes pending at that very moment (it is
- * taken only after the debugger resumes).
+ * one), also in compiled code and when an interrupt becomes pending at
+ * that very moment (it is taken only after the debugger resumes); a
+ * breakpoint under an interrupt shadow keeps the shadow.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -51,7 +53,8 @@ START_TEST(break_in_hot_block) {
     uint32_t ebx = cpu->regs[R_EBX];
     ck_assert_uint_eq(ebx, 100);
     ck_assert_uint_eq(cpu->icount, 402 + 2); /* inc eax; add edx, eax */
-    for (int pass = 1; pass <= 3; pass++) {  /* resuming runs exactly one pass */
+    for (int pass = 1; pass <= 40; pass++) { /* resuming runs exactly one pass, also once
+                                                the blocks around it are compiled */
         cpu_debug_resume(cpu);
         ck_assert_int_eq(cpu_run(cpu, 100000), CPU_EXIT_BREAK);
         ck_assert_uint_eq(cpu->eip, TM_CODE + 0xa);
@@ -149,6 +152,27 @@ START_TEST(watch_read_and_access) {
 }
 END_TEST
 
+/* The watched page is stored to on every pass, the watched dword only on
+ * pass 51: by then the loop runs as host code (jit), whose inline TLB
+ * misses on that page. 0: mov ecx,100; 5: mov [0x50000+ecx*4],ecx;
+ * c: inc ebx; d: loop 5; f: hlt */
+START_TEST(watch_in_compiled_code) {
+    POKE(TM_CODE, 0xB9, 100, 0, 0, 0, 0x89, 0x0C, 0x8D, 0x00, 0x00, 0x05, 0x00, 0x43, 0xE2, 0xF6,
+         0xF4);
+    cpu->regs[R_EBX] = 0;
+    ck_assert(cpu_debug_insert_watch(cpu, 0x50000 + 50 * 4, 4, CPU_WATCH_WRITE));
+    ck_assert_int_eq(cpu_run(cpu, 100000), CPU_EXIT_BREAK);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 0xc);
+    ck_assert_uint_eq(tm_peek32(tm, 0x50000 + 50 * 4), 50);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 50);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_ge(dbt_stats(cpu)->blocks_compiled, 1);
+    cpu_debug_resume(cpu);
+    tm_run(tm, 100000);
+    ck_assert(cpu->halted);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 100);
+}
+END_TEST
+
 /* The interrupt line rises when the watched store retires. */
 static uint64_t irq_at;
 static bool irq_from_count(void *opaque) {
@@ -211,6 +235,7 @@ static Suite *debug_suite(void) {
     tcase_add_test(tc, break_under_interrupt_shadow);
     tcase_add_test(tc, watch_write_stops_after_insn);
     tcase_add_test(tc, watch_read_and_access);
+    tcase_add_test(tc, watch_in_compiled_code);
     tcase_add_test(tc, watch_before_pending_interrupt);
     suite_add_tcase(s, tc);
     return s;
