@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
       libsdl2-dev zlib1g-dev libunicorn-dev seabios
-      clang mtools dosfstools syslinux cpio isolinux syslinux-common xorriso)
+      clang mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

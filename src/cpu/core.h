@@ -247,4 +247,16 @@ static inline bool debug_data_armed(const CPU *cpu) {
     return (cpu->dr[7] & 0xFF) != 0;
 }
 
+/* ---------------- a debugger's breakpoints and watchpoints (debug.c) ---------------- */
+
+/* Whether the instruction at CS:EIP must not run because a breakpoint is
+ * there (records the stop); cpu_run asks when cpu->debug.nbreak. */
+bool cpu_debug_break_here(CPU *cpu);
+/* A data access on the memory slow path while watchpoints are set: record
+ * a hit and ask the run loop to stop after this instruction. */
+void cpu_debug_watch_access(CPU *cpu, uint32_t lin, unsigned size, bool write);
+static inline void debug_watch(CPU *cpu, uint32_t lin, unsigned size, bool write) {
+    if (cpu->debug.nwatch) cpu_debug_watch_access(cpu, lin, size, write);
+}
+
 #endif

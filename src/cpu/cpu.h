@@ -175,6 +175,52 @@ typedef enum CpuExit {
     CPU_EXIT_BREAK,   /* a front-end breakpoint (debugger) */
 } CpuExit;
 
+/*
+ * A debugger's breakpoints and watchpoints (the GDB stub, src/frontend/),
+ * by linear address (CS base + EIP for code), never written into guest
+ * memory; cpu/debug.c keeps them. With none set the run loop tests one
+ * count. Breakpoints: cpu_run stops before an instruction at one of them
+ * (CPU_EXIT_BREAK) and the translator ends blocks before them.
+ * Watchpoints: the pages they cover lose their fast TLB entries, the
+ * memory slow path (cpu/mem.c) records a hit, and cpu_run stops once the
+ * accessing instruction has completed, before any interrupt is taken.
+ */
+typedef enum CpuWatchKind {
+    CPU_WATCH_WRITE = 1,
+    CPU_WATCH_READ = 2,
+    CPU_WATCH_ACCESS = 3, /* read or write */
+} CpuWatchKind;
+
+typedef struct CpuBreak {
+    uint32_t lin;
+    uint8_t kinds; /* bit 0: set as a software breakpoint (Z0), bit 1: hardware (Z1) */
+} CpuBreak;
+
+typedef struct CpuWatch {
+    uint32_t lin, len;
+    CpuWatchKind kind;
+} CpuWatch;
+
+typedef enum CpuDebugStop { CPU_STOP_NONE, CPU_STOP_BREAK, CPU_STOP_WATCH } CpuDebugStop;
+
+typedef struct CpuDebug {
+    uint32_t nbreak; /* cpu_run and the translator look at breaks only when non-zero */
+    CpuBreak *breaks;
+    uint32_t nwatch;
+    CpuWatch *watches;
+    MmuWatchPage *watch_pages; /* the pages they cover, handed to the MMU */
+    /* Resuming at a breakpoint: the first check after the resume lets the
+     * instruction at skip_lin run. */
+    bool skip_armed;
+    uint32_t skip_lin;
+    /* Why the last CPU_EXIT_BREAK: a breakpoint, or a watchpoint hit (which
+     * one, and whether the access was a write). */
+    CpuDebugStop stop;
+    CpuBreak hit_break;
+    CpuWatch hit_watch;
+    bool hit_write;
+} CpuDebug;
+
 typedef struct CPU CPU;
 typedef void (*CpuTraceFn)(CPU *cpu, void *opaque);
 struct Insn;
@@ -280,6 +326,9 @@ struct CPU {
     /* The translator, if one is attached (see CpuRunHooks and block_break above). */
     CpuRunHooks run_hooks;
 
+    /* A debugger's breakpoints and watchpoints (see CpuDebug). */
+    CpuDebug debug;
+
     /* Statistics and tracing. */
     CpuTraceFn trace_fn; /* if set, called before each instruction */
     void *trace_opaque;
@@ -298,6 +347,23 @@ void cpu_reset(CPU *cpu);
 CpuExit cpu_run(CPU *cpu, uint64_t max_insns);
 /* Execute exactly one instruction (or deliver one pending event). */
 CpuExit cpu_step(CPU *cpu);
+
+/* A debugger's breakpoints and watchpoints (cpu/debug.c): insert and
+ * remove them by linear address (inserting one already there, or removing
+ * one that is not, changes nothing); each change drops every translation
+ * and TLB entry, so removing one leaves no trace. False when out of memory
+ * or over the limit (CPU_DEBUG_MAX of each). */
+#define CPU_DEBUG_MAX 4096
+bool cpu_debug_insert_break(CPU *cpu, uint32_t lin, bool hardware);
+bool cpu_debug_remove_break(CPU *cpu, uint32_t lin, bool hardware);
+bool cpu_debug_insert_watch(CPU *cpu, uint32_t lin, uint32_t len, CpuWatchKind kind);
+bool cpu_debug_remove_watch(CPU *cpu, uint32_t lin, uint32_t len, CpuWatchKind kind);
+void cpu_debug_clear(CPU *cpu);
+/* Whether lin holds a breakpoint (the translator asks while it builds a block). */
+bool cpu_debug_is_break(const CPU *cpu, uint32_t lin);
+/* Before resuming: let the instruction at CS:EIP run even if it holds a
+ * breakpoint (the debugger stopped there). Clears the last stop. */
+void cpu_debug_resume(CPU *cpu);
 
 /* Full EFLAGS with the lazily computed arithmetic bits folded in. */
 uint32_t cpu_get_eflags(CPU *cpu);

@@ -11,6 +11,10 @@
  * Table 6-5); a fault while delivering #DF is a triple fault, which stops
  * the run loop with CPU_EXIT_RESET.
  *
+ * A debugger's breakpoints stop the loop before an instruction at one of
+ * them, its watchpoint hits after the accessing instruction, both before
+ * any interrupt is taken (CPU_EXIT_BREAK; see debug.c).
+ *
  * A translator (src/dbt/) is reached only through cpu->run_hooks (see
  * CpuRunHooks in cpu.h): the loop hands it every instruction boundary that
  * nothing watches one by one, and interprets when none is attached.
@@ -45,6 +49,9 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
 void cpu_free(CPU *cpu) {
     if (!cpu) return;
     if (cpu->run_hooks.detach) cpu->run_hooks.detach(cpu->run_hooks.opaque);
+    free(cpu->debug.breaks);
+    free(cpu->debug.watches);
+    free(cpu->debug.watch_pages);
     free(cpu);
 }
 
@@ -298,7 +305,9 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
         }
         if (cpu->exit_request) {
             cpu->exit_request = 0;
-            why = CPU_EXIT_REQUEST;
+            /* A watchpoint hit asks for the stop this way: the accessing
+             * instruction has completed, no interrupt has been taken. */
+            why = cpu->debug.stop == CPU_STOP_WATCH ? CPU_EXIT_BREAK : CPU_EXIT_REQUEST;
             break;
         }
         if (cpu->run_left == 0) {
@@ -308,9 +317,18 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
         /* An interrupt shadow covers exactly the next instruction, which
          * the interpreter runs alone so interrupts are checked right after. */
         bool shadow = cpu->intr_shadow;
-        check_interrupts(cpu);
+        /* (Delivering an interrupt may hit a watchpoint: stop there.) */
+        if (check_interrupts(cpu) && cpu->exit_request) continue;
         if (cpu->halted) {
             why = CPU_EXIT_HALT;
+            break;
+        }
+        /* A debugger's breakpoint (also at an interrupt handler's entry).
+         * An interrupt shadow over that instruction still holds when the
+         * debugger resumes. */
+        if (cpu->debug.nbreak && cpu_debug_break_here(cpu)) {
+            cpu->intr_shadow = shadow;
+            why = CPU_EXIT_BREAK;
             break;
         }
         bool watched = cpu->trace_fn || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xFF);

@@ -6,7 +6,9 @@
  * presence checks; #GP/#SS) then lin_read()/lin_write() (paging, #PF, the
  * TLB fast path). Accesses that straddle a page boundary translate every
  * page they touch before the first byte is written, so a #PF on the second
- * page leaves memory untouched.
+ * page leaves memory untouched. A debugger's watchpoints are checked on the
+ * slow path only: the pages they cover have no fast TLB entries for the
+ * watched accesses (mmu.c), so every such access comes through here.
  */
 #include <string.h>
 
@@ -84,12 +86,15 @@ uint32_t lin_read(CPU *cpu, uint32_t lin, unsigned size, int acc) {
     if ((lin & 0xFFF) + size <= 0x1000) {
         uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, acc_user(cpu, acc));
         if (p) return load_le(p, size);
-        return phys_read(cpu->mmu.pm, translate(cpu, lin, acc & ~ACC_W), size);
+        uint32_t pa = translate(cpu, lin, acc & ~ACC_W);
+        debug_watch(cpu, lin, size, false);
+        return phys_read(cpu->mmu.pm, pa, size);
     }
     /* Straddles two pages: translate both, then gather bytes. */
     uint32_t n1 = 0x1000 - (lin & 0xFFF);
     uint32_t pa1 = translate(cpu, lin, acc & ~ACC_W);
     uint32_t pa2 = translate(cpu, lin + n1, acc & ~ACC_W);
+    debug_watch(cpu, lin, size, false);
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
         uint32_t pa = i < n1 ? pa1 + i : pa2 + (i - n1);
@@ -107,12 +112,15 @@ void lin_write(CPU *cpu, uint32_t lin, unsigned size, uint32_t val, int acc) {
             store_le(p, size, val);
             return;
         }
-        phys_write(cpu->mmu.pm, translate(cpu, lin, acc), size, val);
+        uint32_t pa = translate(cpu, lin, acc);
+        debug_watch(cpu, lin, size, true);
+        phys_write(cpu->mmu.pm, pa, size, val);
         return;
     }
     uint32_t n1 = 0x1000 - (lin & 0xFFF);
     uint32_t pa1 = translate(cpu, lin, acc);
     uint32_t pa2 = translate(cpu, lin + n1, acc);
+    debug_watch(cpu, lin, size, true);
     for (unsigned i = 0; i < size; i++) {
         uint32_t pa = i < n1 ? pa1 + i : pa2 + (i - n1);
         phys_write(cpu->mmu.pm, pa, 1, (val >> (8 * i)) & 0xFF);

@@ -2,7 +2,9 @@
  * dbt.c - translation blocks: translation, the TB cache (hash table, the
  * per-CPU virtual-address cache, per-page lists), chaining, invalidation,
  * the threaded-code engine that runs TBs, and the CPU's run hooks
- * (dbt_attach). See dbt.h.
+ * (dbt_attach). See dbt.h. A debugger's breakpoints (cpu/debug.c) shape
+ * blocks: a block ends before one, and a block that starts at one is
+ * neither compiled nor chained into, so cpu_run sees every arrival there.
  */
 #include "dbt/dbt.h"
 
@@ -294,6 +296,8 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
              * the next page (and its fetch touch it): only a block's first
              * instruction may be decoded there. */
             if (n > 0 && off + size + 15 > 0x1000u) break;
+            /* A debugger's breakpoint: the block ends before it. */
+            if (n > 0 && cpu->debug.nbreak && cpu_debug_is_break(cpu, lin + size)) break;
             uint32_t eip = start_eip + size;
             if (!code32 && eip > 0xFFFFu) break;
             Insn *in = &buf[n];
@@ -344,6 +348,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     tb->size = size;
     tb->n = n;
     memcpy(tb->insns, buf, n * sizeof(Insn));
+    tb->at_break = cpu->debug.nbreak && cpu_debug_is_break(cpu, lin);
     tb->ends_sensitive = sti_inside || (buf[n - 1].ends_block && !insn_plain_branch(&buf[n - 1]));
     PhysMem *pm = d->pm;
     tb->pa = NO_PAGE;
@@ -484,7 +489,7 @@ static void jit_block(Dbt *d, TB *tb) {
         d->jit_tried = true;
         if (d->jit) jit_set_lookup(d->jit, d->jc, &d->stats.jit_lookups);
     }
-    if (!d->jit || d->jit_full) return;
+    if (!d->jit || d->jit_full || tb->at_break) return;
     if (jit_compile(d->jit, tb, &d->stats)) {
         d->stats.blocks_compiled++;
         uint32_t lin = tb->cs_base + tb->eip;
@@ -651,6 +656,7 @@ static bool dbt_run(void *opaque) {
                 if (tb->jit && next->jit) jit_link(d, tb, slot, next);
             }
         }
+        if (next->at_break) break; /* cpu_run looks at the breakpoint */
         tb = next;
     }
     return true;

@@ -51,6 +51,8 @@ struct TB {
     uint32_t n;          /* instructions */
     bool ends_sensitive; /* its last instruction ends blocks and is not a plain branch
                             (I/O, STI, POPF, ...): the dispatcher asks the PIC after it */
+    bool at_break;       /* it starts at a debugger's breakpoint: never compiled nor
+                            chained into, so cpu_run sees every arrival there */
     /* Host code for the block (jit engine), or NULL: entered through
      * jit_run, chained jumps and the inline lookup. */
     const uint8_t *jit;

@@ -585,6 +585,7 @@ static PcExit pc_run_host(Pc *pc, uint64_t max_insns) {
         switch (e) {
         case CPU_EXIT_RESET: return PC_EXIT_RESET;
         case CPU_EXIT_REQUEST: return pc->powered_off ? PC_EXIT_POWEROFF : PC_EXIT_REQUEST;
+        case CPU_EXIT_BREAK: return PC_EXIT_DEBUG;
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             /* An interrupt that came due meanwhile wakes it at once. */
@@ -638,6 +639,7 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         switch (e) {
         case CPU_EXIT_RESET: return PC_EXIT_RESET;
         case CPU_EXIT_REQUEST: return pc->powered_off ? PC_EXIT_POWEROFF : PC_EXIT_REQUEST;
+        case CPU_EXIT_BREAK: return PC_EXIT_DEBUG;
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;

@@ -73,6 +73,7 @@ typedef enum PcExit {
     PC_EXIT_REQUEST,    /* the front end asked the CPU to stop */
     PC_EXIT_POWEROFF,   /* the guest switched the machine off (ACPI S5) */
     PC_EXIT_IDLE,       /* host_clock, icount_auto: the CPU waits for an interrupt (pc_idle_ns) */
+    PC_EXIT_DEBUG,      /* a debugger's breakpoint or watchpoint (cpu->debug says which) */
 } PcExit;
 
 /* The TSC's rate in host-clock mode (one tick per 2 ns of virtual time,

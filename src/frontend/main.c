@@ -9,6 +9,7 @@
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
  *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
+ *          [-s] [-S] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
  * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
@@ -19,9 +20,12 @@
  * from the instruction count; when the guest idles the loop sleeps in
  * ppoll() on its input descriptors until the next timer is due.
  *
- * Options that belong to parts of the machine not built yet (the GDB
- * stub) are recognised and refused with a clear message rather than
- * silently ignored.
+ * With -gdb (or -s) a GDB stub (gdbstub.c) listens; between slices the
+ * loop lets it accept a debugger and read Ctrl-C, and whenever the guest
+ * stops for the debugger (-S at the start, a debugger attaching, Ctrl-C,
+ * a breakpoint or watchpoint, a single step, and, while one is attached,
+ * a reset, a power-off or a CPU halted for good) the stub serves it until
+ * it resumes the guest.
  */
 #define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
@@ -38,6 +42,7 @@
 #include "dbt/dbt.h"
 #include "devices/pc.h"
 #include "frontend/display.h"
+#include "frontend/gdbstub.h"
 #include "frontend/lockstep.h"
 #include "frontend/monitor.h"
 #include "frontend/trace.h"
@@ -69,6 +74,8 @@ typedef struct Options {
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
     const char *monitor; /* stdio, none */
+    const char *gdb;     /* -gdb DEV, -s: tcp::1234 */
+    bool gdb_wait;       /* -S: do not start the CPU until the debugger continues */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -111,17 +118,10 @@ static void usage(FILE *out) {
         "                       date two runs with the same input print the same bytes.\n"
         "                       auto: N adapts to keep near the host clock, an idle CPU\n"
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
-        "Not available yet (see docs/STATUS.md): -s -S -gdb\n");
-}
-
-static const char *const not_yet[] = {"-s", "-S", "-gdb", NULL};
-/* Those of them that take an argument. */
-static const char *const not_yet_with_arg[] = {"-gdb", NULL};
-
-static bool in_list(const char *const *list, const char *s) {
-    for (int i = 0; list[i]; i++)
-        if (strcmp(list[i], s) == 0) return true;
-    return false;
+        "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
+        "                       unix:PATH (docs/debugging.md)\n"
+        "  -s                   the same as -gdb tcp::1234\n"
+        "  -S                   do not start the CPU until the debugger continues\n");
 }
 
 static bool parse_size_mb(const char *s, uint32_t *mb) {
@@ -382,15 +382,26 @@ static int parse_args(int argc, char **argv, Options *o) {
             }
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
-        } else if (in_list(not_yet, a)) {
-            fprintf(stderr, "bt86: %s: not supported yet (see docs/STATUS.md)\n", a);
-            if (in_list(not_yet_with_arg, a) && val) i++;
-            return -1;
+        } else if (strcmp(a, "-s") == 0) {
+            o->gdb = "tcp::1234";
+        } else if (strcmp(a, "-S") == 0) {
+            o->gdb_wait = true;
+        } else if (strcmp(a, "-gdb") == 0) {
+            NEED_ARG();
+            o->gdb = val;
         } else {
             fprintf(stderr, "bt86: unknown option '%s' (try -help)\n", argv[i]);
             return -1;
         }
 #undef NEED_ARG
+    }
+    if (o->gdb_wait && !o->gdb) {
+        fprintf(stderr, "bt86: -S needs a debugger to start the CPU: add -s or -gdb DEV\n");
+        return -1;
+    }
+    if (o->gdb && o->lockstep) {
+        fprintf(stderr, "bt86: -gdb and -lockstep do not go together\n");
+        return -1;
     }
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
@@ -563,10 +574,11 @@ static void console_poll(Console *c, Pc *pc) {
 /* The guest idles (host-clock mode): sleep until its next timer is due or
  * input arrives on the console or the pty. False when nothing could ever
  * wake it. */
-static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display) {
+static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display, int gdb_fd) {
     uint64_t ns = pc_idle_ns(pc);
-    struct pollfd fds[2];
+    struct pollfd fds[3];
     nfds_t n = 0;
+    if (gdb_fd >= 0) fds[n++] = (struct pollfd){.fd = gdb_fd, .events = POLLIN}; /* Ctrl-C */
     if (con->enabled && !con->eof && con->npending == 0)
         fds[n++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
     if (pty->fd >= 0 && pty->npending == 0) {
@@ -721,18 +733,69 @@ int main(int argc, char **argv) {
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
 
+    Gdbstub *gdb = NULL;
+    if (o.gdb) {
+        gdb = gdbstub_new(o.gdb, pc, &power_hooks, err, sizeof err);
+        if (!gdb) {
+            fprintf(stderr, "bt86: -gdb: %s\n", err);
+            return 1;
+        }
+    }
+
     int status = 0;
     uint64_t left = o.max_insns ? o.max_insns : UINT64_MAX;
+    /* The debugger: whether the guest is stopped for it and why, whether
+     * it asked for one step, and an event it sees before it happens
+     * (reset, power-off: PC_EXIT_INSN_LIMIT for none). */
+    bool gdb_stop = gdb && o.gdb_wait;
+    GdbStopReason why = GDB_STOP_START;
+    bool step = false;
+    PcExit due = PC_EXIT_INSN_LIMIT;
     while (left > 0 && !con.quit) {
+        if (gdb_stop) {
+            gdb_stop = false;
+            GdbResume r = gdbstub_stopped(gdb, why);
+            if (r == GDB_RESUME_KILL || due == PC_EXIT_POWEROFF) break;
+            step = r == GDB_RESUME_STEP;
+            if (due == PC_EXIT_RESET) {
+                due = PC_EXIT_INSN_LIMIT;
+                if (o.no_reboot) {
+                    fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");
+                    break;
+                }
+                pc_reset(pc);
+            }
+        }
         uint64_t chunk = left < 200000 ? left : 200000;
         uint64_t before = pc_cpu(pc)->icount;
-        PcExit e = pc_run(pc, chunk);
+        PcExit e = step ? gdbstub_step(gdb) : pc_run(pc, chunk);
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
         pty_poll(&pty, pc);
         if (display && !display_sdl_update(display)) break; /* window closed */
-        if (e == PC_EXIT_RESET) {
+        if (step) {
+            step = false;
+            gdb_stop = true;
+            why = GDB_STOP_STEP;
+        }
+        if (gdb && gdbstub_poll(gdb) && !gdb_stop) { /* Ctrl-C or a debugger attaching */
+            gdb_stop = true;
+            why = gdbstub_connected(gdb) ? GDB_STOP_INTERRUPT : GDB_STOP_START;
+        }
+        bool debugging = gdb && gdbstub_connected(gdb);
+        if (e == PC_EXIT_DEBUG) {
+            gdb_stop = true;
+            why = GDB_STOP_DEBUG;
+        } else if (debugging &&
+                   (e == PC_EXIT_RESET || e == PC_EXIT_POWEROFF || e == PC_EXIT_HALTED)) {
+            /* The debugger looks first; resuming lets it happen. */
+            gdb_stop = true;
+            why = e == PC_EXIT_RESET      ? GDB_STOP_RESET
+                  : e == PC_EXIT_POWEROFF ? GDB_STOP_POWEROFF
+                                          : GDB_STOP_HALTED;
+            due = e;
+        } else if (e == PC_EXIT_RESET) {
             if (o.no_reboot) {
                 fprintf(stderr, "bt86: the guest reset the machine (-no-reboot: exiting)\n");
                 break;
@@ -741,7 +804,8 @@ int main(int argc, char **argv) {
         } else if (e == PC_EXIT_POWEROFF) {
             break; /* the guest powered the machine off: exit status 0 */
         } else if (e == PC_EXIT_HALTED ||
-                   (e == PC_EXIT_IDLE && !idle_wait(pc, &con, &pty, display != NULL))) {
+                   (e == PC_EXIT_IDLE && !gdb_stop &&
+                    !idle_wait(pc, &con, &pty, display != NULL, gdb ? gdbstub_fd(gdb) : -1))) {
             fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
             break;
         }
@@ -753,6 +817,7 @@ int main(int argc, char **argv) {
         dbt_print_stats(cpu, stderr);
     }
     display_sdl_free(display);
+    gdbstub_free(gdb);
     monitor_free(con.mon);
     if (tracer) tracer_free(tracer);
     if (log != stderr) fclose(log);

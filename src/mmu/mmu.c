@@ -393,6 +393,14 @@ void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page) {
     }
 }
 
+/* How a debugger watches the linear page vpage (MMU_WATCH_* bits). */
+static unsigned watched_kinds(const Mmu *mmu, uint32_t vpage) {
+    unsigned kinds = 0;
+    for (uint32_t i = 0; i < mmu->nwatch_pages; i++)
+        if (mmu->watch_pages[i].page == vpage) kinds |= mmu->watch_pages[i].kinds;
+    return kinds;
+}
+
 static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable, bool global) {
     unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
     TlbEntry *e = &mmu->tlb[user][idx];
@@ -407,7 +415,12 @@ static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writab
     /* Pages holding translated code: writes take the slow path (invalidation). */
     if (host_w && mmu->pm->code_pages && mmu->pm->code_pages[(host_w - mmu->pm->ram) >> 12])
         host_w = NULL;
-    e->tag_read = host_r ? vpage : TLB_INVALID;
+    /* Watched pages: the accesses a debugger watches take the slow path
+     * (the jit's inline TLB reads the same tags). A read watch also
+     * withholds the write tag, whose pointer serves reads too. */
+    unsigned watched = mmu->nwatch_pages ? watched_kinds(mmu, vpage) : 0;
+    if (watched) host_w = NULL;
+    e->tag_read = host_r && !(watched & MMU_WATCH_R) ? vpage : TLB_INVALID;
     e->tag_write = host_w ? vpage : TLB_INVALID;
     e->addend = host_r ? (uintptr_t)host_r - vpage : 0;
 }
@@ -470,5 +483,24 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
     *paddr = pa;
     bool can_write = user ? w_ok : (!mmu->wp || w_ok);
     tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40), mmu->pge && (leaf & 0x100));
+    return true;
+}
+
+bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr) {
+    PhysMem *pm = mmu->pm;
+    uint32_t a20 = pm->a20_mask;
+    if (!mmu->paging) {
+        *paddr = lin & a20;
+        return true;
+    }
+    uint32_t pde = phys_read(pm, ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20, 4);
+    if (!(pde & 1)) return false;
+    if ((pde & 0x80) && mmu->pse) {
+        *paddr = ((pde & 0xFFC00000u) | (lin & 0x3FFFFFu)) & a20;
+        return true;
+    }
+    uint32_t pte = phys_read(pm, ((pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20, 4);
+    if (!(pte & 1)) return false;
+    *paddr = ((pte & ~0xFFFu) | (lin & 0xFFF)) & a20;
     return true;
 }

@@ -15,7 +15,7 @@
  * linear page to a host pointer (addend) with separate tags for reads
  * (which include instruction fetches) and writes; a tag that does not match
  * sends the access to the slow path (first touch, MMIO, ROM write, dirty-bit
- * update, or a permission fault).
+ * update, a permission fault, or a page a debugger watches).
  *
  * Use (from the CPU's memory helpers in cpu/mem.c):
  *     uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, user);
@@ -141,6 +141,16 @@ typedef struct TlbEntry {
 #define PF_U    0x4u
 #define PF_RSVD 0x8u
 
+/* A linear page a debugger watches (cpu/debug.c keeps the list): its TLB
+ * entries never allow fast writes (MMU_WATCH_W), or no fast access at all
+ * (MMU_WATCH_R), so every watched access reaches the CPU's slow path. */
+#define MMU_WATCH_W 1u
+#define MMU_WATCH_R 2u
+typedef struct MmuWatchPage {
+    uint32_t page; /* linear address, 4 KiB aligned */
+    uint8_t kinds; /* MMU_WATCH_* */
+} MmuWatchPage;
+
 typedef struct Mmu {
     PhysMem *pm;
     bool paging; /* CR0.PG */
@@ -160,6 +170,10 @@ typedef struct Mmu {
      * page stops being writable through the TLB: the translator's
      * virtual-address caches are valid only within one generation. */
     uint64_t map_gen;
+    /* Watched linear pages (see MmuWatchPage); tlb_fill looks only when
+     * there are some. Changing them requires mmu_flush_all. */
+    const MmuWatchPage *watch_pages;
+    uint32_t nwatch_pages;
 } Mmu;
 
 void mmu_init(Mmu *mmu, PhysMem *pm);
@@ -184,6 +198,10 @@ void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page);
  */
 bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
                    uint32_t *pf_error);
+
+/* Translate lin for a debugger: no accessed or dirty bits, no TLB fill,
+ * no fault (false when the page is not mapped). */
+bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr);
 
 /* Fast paths: host pointer for lin, or NULL (then use mmu_translate + phys_*). */
 static inline uint8_t *mmu_tlb_read(Mmu *mmu, uint32_t lin, bool user) {
