@@ -55,12 +55,15 @@
  *
  * The generator is written in layers, each in a part of this one
  * translation unit (the .c.inc files in jit_x86_64/, included below,
- * never compiled alone; everything stays static): encode (the x86-64 encoder, the only
- * place that knows encoding bytes), guest (the guest's state in host
- * code), flags (lazy and host flags, conditions), mem (memory operands and
- * the inline TLB), insn (the inline instructions, a table of emitters) and
- * exits (handler calls, block exits, chaining sites, the inline lookup,
- * the runtime).
+ * never compiled alone; everything stays static): encode (the x86-64
+ * encoder, the only place that knows encoding bytes), guest (the guest's
+ * state in host code), flags (lazy and host flags, conditions), mem
+ * (memory operands and the inline TLB), insn (the inline instructions, a
+ * table of emitters) and exits (handler calls, block exits, chaining
+ * sites, the inline lookup, the runtime). What kind of instruction an Insn
+ * is (ALU operation, branch, segment load, flag effects) the generator
+ * reads from the decoder table's facts (Insn.facts, cpu/insn.h), as the
+ * interpreter and the TB builder do.
  */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include <stddef.h>
