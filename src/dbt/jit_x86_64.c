@@ -55,12 +55,15 @@
  *
  * The generator is written in layers, each in a part of this one
  * translation unit (the .c.inc files in jit_x86_64/, included below,
- * never compiled alone; everything stays static): encode (the x86-64 encoder, the only
- * place that knows encoding bytes), guest (the guest's state in host
- * code), flags (lazy and host flags, conditions), mem (memory operands and
- * the inline TLB), insn (the inline instructions, a table of emitters) and
- * exits (handler calls, block exits, chaining sites, the inline lookup,
- * the runtime).
+ * never compiled alone; everything stays static): encode (the x86-64
+ * encoder, the only place that knows encoding bytes), guest (the guest's
+ * state in host code), flags (lazy and host flags, conditions), mem
+ * (memory operands and the inline TLB), insn (the inline instructions, a
+ * table of emitters) and exits (handler calls, block exits, chaining
+ * sites, the inline lookup, the runtime). What kind of instruction an Insn
+ * is (ALU operation, branch, segment load, flag effects) the generator
+ * reads from the decoder table's facts (Insn.facts, cpu/insn.h), as the
+ * interpreter and the TB builder do.
  */
 #define _GNU_SOURCE 1 /* memfd_create */
 #include <stddef.h>
@@ -95,7 +98,7 @@ typedef struct Slow {
     const Insn *in;
     uint32_t eip, next; /* the instruction's EIP and the next one's */
     int pending;        /* inline instructions not yet counted before this one */
-    int host_flags;     /* K_* whose host flags the fast path leaves behind, or -1 */
+    AluKind host_flags; /* whose host flags the fast path leaves behind, or ALU_NONE */
 } Slow;
 
 typedef struct Gen {
@@ -110,7 +113,8 @@ typedef struct Gen {
     bool fs_ok, gs_ok; /* TBF_FS, TBF_GS */
     bool user;
     uint32_t tb_flags;
-    int flags_kind;      /* K_* of the inline ALU instruction that set the lazy flags last, or -1 */
+    AluKind
+        flags_kind; /* of the inline ALU instruction that set the lazy flags last, or ALU_NONE */
     unsigned flags_size; /* and its operand size (1, 2 or 4) */
     /* The current instruction's flags are overwritten before anyone can
      * see them. */
@@ -220,7 +224,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->gs_ok = (tb->flags & TBF_GS) != 0;
     g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
     g->tb_flags = tb->flags;
-    g->flags_kind = -1;
+    g->flags_kind = ALU_NONE;
     Emit *e = &g->e;
 
     /* Blocks are entered (rt_enter, chained jumps, lookups) with the
@@ -238,7 +242,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
             for (int k = nslow; k < g->nslow; k++)
-                g->slow[k].host_flags = g->host_flags_now ? g->flags_kind : -1;
+                g->slow[k].host_flags = g->host_flags_now ? g->flags_kind : ALU_NONE;
             if (g->host_flags_now) g->host_flags_end = e->p;
         } else if (i + 1 == tb->n && (tb->flags & TBF_CODE32) &&
                    emit_branch_inline(g, in, eip, next, pending)) {
@@ -246,7 +250,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         } else {
             count(e, pending);
             pending = 0;
-            g->flags_kind = -1; /* a handler may set the flags */
+            g->flags_kind = ALU_NONE; /* a handler may set the flags */
             emit_handler_call(g, in, eip, next);
             if (i + 1 < tb->n) {
                 cmp_m_imm(e, OFF(eip), next);

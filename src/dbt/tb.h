@@ -143,6 +143,13 @@ static inline bool insn_block_goes_on(const Insn *in) {
 static inline bool insn_loads_data_seg(const Insn *in) {
     return insn_block_goes_on(in) && in->facts.sreg != SL_NONE;
 }
+/* The segment register (SEG_*) a segment load (facts.sreg) writes. */
+_Static_assert(SL_ES == SEG_ES + 1 && SL_CS == SEG_CS + 1 && SL_SS == SEG_SS + 1 &&
+                   SL_DS == SEG_DS + 1 && SL_FS == SEG_FS + 1 && SL_GS == SEG_GS + 1,
+               "SegLoad: SEG_* + 1");
+static inline int insn_loaded_seg(const Insn *in) {
+    return in->facts.sreg - 1;
+}
 /* The mode bits of a TB starting now (dbt.c). */
 uint32_t dbt_tb_flags_now(const struct CPU *cpu);
 /* For host code leaving block `last` after a handler (a mode change, an

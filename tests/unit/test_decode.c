@@ -1,12 +1,12 @@
 /*
  * test_decode.c - the facts the decoder table states about instructions
  * (InsnFacts, src/cpu/insn.h): representative instructions and their
- * facts; tb.h's readers and exec.c's tests agree with the opcode lists
- * they replaced, for every opcode and ModRM.reg; block facts only where the
- * table ends blocks; and the flag facts agree with what the handlers do
- * (an instruction that does not read the arithmetic flags computes the
- * same from any of them, AFX_ALL leaves no trace of them, AFX_NONE leaves
- * them alone).
+ * facts; tb.h's readers, exec.c's and the jit's tests agree with the
+ * opcode lists they replaced, for every opcode and ModRM.reg; block facts
+ * only where the table ends blocks; and the flag facts agree with what the
+ * handlers do (an instruction that does not read the arithmetic flags
+ * computes the same from any of them, AFX_ALL leaves no trace of them,
+ * AFX_NONE leaves them alone).
  *
  * Run: built by CMake as a Check test (ctest -R test_decode), or directly.
  */
@@ -215,6 +215,30 @@ static bool test_alias(const Insn *in) {
     return (in->op == 0xF6 || in->op == 0xF7) && in->reg == 1;
 }
 
+/* The branch kinds the jit told from the opcode (exits.c.inc's
+ * emit_branch_inline and exit_leaves_page). */
+static unsigned old_jit_branch(const Insn *in) {
+    unsigned op = in->op;
+    if ((op >= 0x70 && op <= 0x7F) || (op >= 0x180 && op <= 0x18F)) return BR_JCC;
+    if (op >= 0xE0 && op <= 0xE3) return BR_LOOP;
+    if (op == 0xE9 || op == 0xEB) return BR_JMP;
+    if (op == 0xE8) return BR_CALL;
+    if (op == 0xC2 || op == 0xC3) return BR_RET;
+    if (op == 0xFF && in->reg == 2) return BR_CALL_IND;
+    if (op == 0xFF && in->reg == 4) return BR_JMP_IND;
+    return BR_NONE;
+}
+/* The segment register of a data segment load as the jit's
+ * emit_mode_check told it from the opcode. */
+static int old_jit_loaded_seg(const Insn *in) {
+    unsigned op = in->op;
+    return op == 0x8E    ? in->reg
+           : op == 0x07  ? SEG_ES
+           : op == 0x1F  ? SEG_DS
+           : op == 0x1A1 ? SEG_FS
+                         : SEG_GS;
+}
+
 /* MOV CS and MOV to segment registers 6 and 7 always raise #UD (in the
  * handler); the old list counted 6 and 7 as data segment loads. */
 static bool mov_sreg_ud(const Insn *in) {
@@ -238,9 +262,14 @@ START_TEST(readers_agree_with_the_old_opcode_lists) {
                 ck_assert_msg((in.facts.block == BLK_STI) == (op == 0xFB), "%03x /%u", op, reg);
                 ck_assert_msg(in.facts.alu == (test_alias(&in) ? ALU_TEST : old_alu_kind(&in)),
                               "%03x /%u", op, reg);
+                unsigned near = in.facts.branch < BR_FAR ? in.facts.branch : BR_NONE;
+                ck_assert_msg(near == old_jit_branch(&in), "%03x /%u", op, reg);
                 if (mov_sreg_ud(&in)) continue;
                 ck_assert_msg(insn_loads_data_seg(&in) == old_loads_data_seg(&in), "%03x /%u", op,
                               reg);
+                if (insn_loads_data_seg(&in))
+                    ck_assert_msg(insn_loaded_seg(&in) == old_jit_loaded_seg(&in), "%03x /%u", op,
+                                  reg);
                 ck_assert_msg(insn_block_goes_on(&in) == old_block_goes_on(&in), "%03x /%u", op,
                               reg);
             }
