@@ -425,6 +425,29 @@ static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writab
     e->addend = host_r ? (uintptr_t)host_r - vpage : 0;
 }
 
+/* The two-level walk for lin with paging on, reading the entries only (no
+ * accessed/dirty bits, no permission checks): false when the PDE or PTE is
+ * not present. Shared by mmu_translate and mmu_debug_translate. */
+typedef struct PageWalk {
+    uint32_t pde, pde_addr, pte, pte_addr; /* pte and pte_addr: 0 for a large page */
+    bool large;                            /* a 4 MiB page (PDE.PS with CR4.PSE) */
+} PageWalk;
+
+static inline bool page_walk(const Mmu *mmu, uint32_t lin, PageWalk *w) {
+    PhysMem *pm = mmu->pm;
+    uint32_t a20 = pm->a20_mask;
+    w->pde_addr = ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20;
+    w->pde = phys_read(pm, w->pde_addr, 4);
+    w->pte = w->pte_addr = 0;
+    w->large = false;
+    if (!(w->pde & 1)) return false;
+    w->large = (w->pde & 0x80) && mmu->pse;
+    if (w->large) return true;
+    w->pte_addr = ((w->pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20;
+    w->pte = phys_read(pm, w->pte_addr, 4);
+    return w->pte & 1;
+}
+
 bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
                    uint32_t *pf_error) {
     PhysMem *pm = mmu->pm;
@@ -436,28 +459,17 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
         tlb_fill(mmu, lin, user, *paddr, true, false);
         return true;
     }
-    uint32_t pde_addr = ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20;
-    uint32_t pde = phys_read(pm, pde_addr, 4);
-    if (!(pde & 1)) {
+    PageWalk w;
+    if (!page_walk(mmu, lin, &w)) {
         *pf_error = err;
         return false;
     }
-    bool large = (pde & 0x80) && mmu->pse;
-    uint32_t pte = 0, pte_addr = 0, leaf;
-    if (large) {
-        if (pde & 0x003FE000u) { /* reserved bits of a 4 MiB PDE (no PSE-36) */
-            *pf_error = err | PF_P | PF_RSVD;
-            return false;
-        }
-        leaf = pde;
-    } else {
-        pte_addr = ((pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20;
-        pte = phys_read(pm, pte_addr, 4);
-        if (!(pte & 1)) {
-            *pf_error = err;
-            return false;
-        }
-        leaf = pte;
+    uint32_t pde = w.pde, pte = w.pte, pde_addr = w.pde_addr, pte_addr = w.pte_addr;
+    bool large = w.large;
+    uint32_t leaf = large ? pde : pte;
+    if (large && (pde & 0x003FE000u)) { /* reserved bits of a 4 MiB PDE (no PSE-36) */
+        *pf_error = err | PF_P | PF_RSVD;
+        return false;
     }
     bool u_ok = (pde & 4) && (leaf & 4);
     bool w_ok = (pde & 2) && (leaf & 2);
@@ -493,14 +505,11 @@ bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr) {
         *paddr = lin & a20;
         return true;
     }
-    uint32_t pde = phys_read(pm, ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20, 4);
-    if (!(pde & 1)) return false;
-    if ((pde & 0x80) && mmu->pse) {
-        *paddr = ((pde & 0xFFC00000u) | (lin & 0x3FFFFFu)) & a20;
-        return true;
-    }
-    uint32_t pte = phys_read(pm, ((pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20, 4);
-    if (!(pte & 1)) return false;
-    *paddr = ((pte & ~0xFFFu) | (lin & 0xFFF)) & a20;
+    PageWalk w;
+    if (!page_walk(mmu, lin, &w)) return false;
+    if (w.large)
+        *paddr = ((w.pde & 0xFFC00000u) | (lin & 0x3FFFFFu)) & a20;
+    else
+        *paddr = ((w.pte & ~0xFFFu) | (lin & 0xFFF)) & a20;
     return true;
 }
