@@ -8,7 +8,7 @@
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
  *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
- *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
+ *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats] [-loadvm FILE]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
  * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
@@ -69,6 +69,7 @@ typedef struct Options {
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
     const char *monitor; /* stdio, none */
+    const char *loadvm;  /* -loadvm FILE: start from this snapshot */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -104,6 +105,8 @@ static void usage(FILE *out) {
         "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
         "  -vga std|none        the VGA adapter (default std)\n"
         "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
+        "  -loadvm FILE         start from a snapshot written by the monitor's savevm (same\n"
+        "                       options: -m, disks, -snapshot, -kernel ...)\n"
         "  -h, -help            this help;  -version  the version\n"
         "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (default utc)\n"
         "  -icount shift=N|auto deterministic time: each instruction takes 2^N ns of virtual\n"
@@ -380,6 +383,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             } else {
                 o->icount_shift = (int)n;
             }
+        } else if (strcmp(a, "-loadvm") == 0) {
+            NEED_ARG();
+            o->loadvm = val;
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (in_list(not_yet, a)) {
@@ -391,6 +397,10 @@ static int parse_args(int argc, char **argv, Options *o) {
             return -1;
         }
 #undef NEED_ARG
+    }
+    if (o->loadvm && o->lockstep) {
+        fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
+        return -1;
     }
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
@@ -583,6 +593,20 @@ static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display) 
     return true;
 }
 
+/* -loadvm: the machine as the snapshot left it. What stdin already holds
+ * is typed at once, at the very instruction the snapshot was taken at, as
+ * when savevm and the next typed line arrive together in the monitor, so
+ * a run from the file repeats the saved session's continuation exactly. */
+static int start_from_snapshot(Pc *pc, const char *path, Console *con) {
+    char err[512];
+    if (pc_loadvm(pc, path, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: -loadvm %s: %s\n", path, err);
+        return -1;
+    }
+    if (con->enabled) console_poll(con, pc);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     Options o = {.ram_mb = 128,
                  .bios = "/usr/share/seabios/bios.bin",
@@ -720,6 +744,8 @@ int main(int argc, char **argv) {
         if (con.mon) monitor_set_echo(con.mon, tty_raw);
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
+
+    if (o.loadvm && start_from_snapshot(pc, o.loadvm, &con) < 0) return 1;
 
     int status = 0;
     uint64_t left = o.max_insns ? o.max_insns : UINT64_MAX;
