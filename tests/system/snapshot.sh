@@ -70,7 +70,7 @@ for run in b c; do
   if [ "$got" != "$ref" ] || [ "$n" != "$nref" ]; then
     echo "snapshot: run ${run^^} differs from run A ($n vs $nref):"
     diff <(printf '%s\n' "$ref") <(printf '%s\n' "$got") | head -20
-    tail -20 "$dir/$run.log"
+    tail -20 "$dir/$run.log"; echo
     fail=1
   else
     echo "snapshot: run ${run^^}: identical answer and count"
