@@ -430,6 +430,73 @@ START_TEST(vga_round_trip) {
 }
 END_TEST
 
+/* The ACPI PM function and the PCI bus it sits on: loading the PCI
+ * section maps the PM block where the saved PMBASE says. */
+typedef struct PmMachine {
+    PciBus *pci;
+    IoBus *io;
+    VClock clk;
+    AcpiPm *pm;
+} PmMachine;
+
+static void pm_machine(PmMachine *m) {
+    m->pci = pci_bus_new();
+    m->io = iobus_new();
+    vclock_init(&m->clk);
+    pci_bus_register(m->pci, m->io);
+    m->pm = acpi_pm_new(m->pci, m->io, &m->clk, (IrqLine){0}, NULL, NULL);
+    ck_assert_int_eq(acpi_pm_register(m->pm), 0);
+}
+
+static void pm_cfg_write(PmMachine *m, unsigned reg, unsigned size, uint32_t v) {
+    iobus_write(m->io, 0xCF8, 4, 0x80000000u | PCI_DEVFN(1, 3) << 8 | (reg & 0xFC));
+    iobus_write(m->io, (uint16_t)(0xCFC + (reg & 3)), size, v);
+}
+
+static void save_pci(const void *d, SnapWriter *w) {
+    pci_bus_save(d, w);
+}
+static bool load_pci(void *d, SnapReader *r) {
+    return pci_bus_load(d, r);
+}
+static void save_acpi(const void *d, SnapWriter *w) {
+    acpi_pm_save(d, w);
+}
+static bool load_acpi(void *d, SnapReader *r) {
+    return acpi_pm_load(d, r);
+}
+
+START_TEST(acpi_and_pci_round_trip) {
+    PmMachine a, b;
+    pm_machine(&a);
+    pm_machine(&b);
+    pm_cfg_write(&a, 0x40, 4, 0xB000 | 1); /* PMBASE, then the enable bit */
+    pm_cfg_write(&a, 0x80, 1, 0x01);
+    iobus_write(a.io, 0xB002, 2, 0x0100); /* PM1_EN: power button */
+    iobus_write(a.io, 0xB004, 2, 0x0001); /* SCI_EN */
+    vclock_advance(&a.clk, 5000000);
+    acpi_pm_power_button(a.pm);
+    ck_assert_uint_eq(iobus_read(b.io, 0xB000, 2), 0xFFFF); /* b: not mapped yet */
+    SnapWriter *wc = snap_writer_new();
+    vclock_save(&a.clk, wc);
+    SnapReader r;
+    snap_reader_init(&r, wc->buf, wc->len, "clock", 1, true);
+    ck_assert(vclock_load(&b.clk, &r));
+    roundtrip(save_acpi, load_acpi, a.pm, b.pm);
+    roundtrip(save_pci, load_pci, a.pci, b.pci);
+    for (uint16_t port = 0xB000; port < 0xB010; port += 2)
+        ck_assert_uint_eq(iobus_read(b.io, port, 2), iobus_read(a.io, port, 2));
+    refuses_short_and_long(save_pci, load_pci, a.pci, b.pci);
+    refuses_short_and_long(save_acpi, load_acpi, a.pm, b.pm);
+    snap_writer_free(wc);
+    for (PmMachine *m = &a; m; m = m == &a ? &b : NULL) {
+        acpi_pm_free(m->pm);
+        pci_bus_free(m->pci);
+        iobus_free(m->io);
+    }
+}
+END_TEST
+
 /* An IDE channel in the middle of a PIO read, and the disk overlay. */
 static void save_ide(const void *d, SnapWriter *w) {
     ide_save(d, w);
@@ -710,6 +777,7 @@ Suite *snapshot_suite(void) {
     tcase_add_test(tc, fwcfg_round_trip_and_other_items);
     tcase_add_test(tc, vga_round_trip);
     tcase_add_test(tc, ide_and_disk_round_trip);
+    tcase_add_test(tc, acpi_and_pci_round_trip);
     tcase_add_test(tc, machine_goes_on_as_after_the_save);
     tcase_add_test(tc, file_refusals);
     tcase_add_test(tc, every_section_cut_short);
