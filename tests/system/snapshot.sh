@@ -10,9 +10,11 @@
 #          same answer byte for byte, the same instruction count;
 #   run C  a new bt86 with -loadvm that first does other work in the
 #          guest (the machine moves on), then the monitor's loadvm
-#          mid-session, then CMD: the same answer and count again.
-# Then the refusals: a truncated file, a flipped byte and another RAM size
-# each give a clear message and exit status 1.
+#          mid-session, then CMD: the same answer and count again;
+#   run D  as B under the interpreter (-accel interp): the same again.
+# Then the refusals: a truncated file, a flipped byte, another RAM size,
+# another disk image or set, and a file that is no snapshot each give a
+# clear message and exit status 1.
 #   snapshot.sh BT86 [IMAGE] [ENGINE]
 bt86=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
@@ -48,6 +50,9 @@ count() { grep -o 'bt86: engine [a-z]*, [0-9]* instructions' "$1" | grep -o '[0-
 printf '%s\n' "$CMD" >"$dir/b.in"
 (cd "$work" && timeout 300 "$bt86" "${opts[@]}" -loadvm s.snap <"$dir/b.in" >"$dir/b.log" 2>&1)
 
+# Run D: as B, under the interpreter (translations are not in the file).
+(cd "$work" && timeout 600 "$bt86" "${opts[@]}" -accel interp -loadvm s.snap <"$dir/b.in" >"$dir/d.log" 2>&1)
+
 # Run C: from the file, other work, then loadvm from the monitor.
 mkfifo "$dir/c.in"
 (cd "$work" && exec timeout 300 "$bt86" "${opts[@]}" -loadvm s.snap <"$dir/c.in" >"$dir/c.log" 2>&1) &
@@ -65,7 +70,7 @@ if ! grep -q '^[0-9]*\.[0-9]* [0-9]*\.[0-9]*' <<<"$ref" || [ -z "$nref" ]; then
   echo "snapshot: run A gave no clock reading or count:"; tail -20 "$dir/a.log"; exit 1
 fi
 echo "snapshot: run A: $(head -3 <<<"$ref" | tr '\r\n' '  ') / $nref"
-for run in b c; do
+for run in b c d; do
   got=$(answer "$dir/$run.log"); n=$(count "$dir/$run.log")
   if [ "$got" != "$ref" ] || [ "$n" != "$nref" ]; then
     echo "snapshot: run ${run^^} differs from run A ($n vs $nref):"
@@ -99,6 +104,9 @@ byte=$(od -An -tu1 -j $at -N1 "$work/s.snap" | tr -d ' ')
 printf "\\x$(printf %02x $((255 - byte)))" | dd of="$dir/flip.snap" bs=1 seek=$at conv=notrunc 2>/dev/null
 refuse "flipped byte" "checksum" "$dir/flip.snap"
 refuse "other RAM size" "RAM" "$work/s.snap" -m 64
+cd_img=$(dirname "$img")/cd.iso
+[ -r "$cd_img" ] && refuse "another disk image" "another (image|drive or medium)" "$work/s.snap" -hda "$cd_img"
+refuse "another disk set" "no 'hdb' section" "$work/s.snap" -hdb "$img"
 refuse "not a snapshot" "not a bt86 snapshot" "$img"
 [ $fail = 0 ] && echo "snapshot: ok"
 exit $fail
