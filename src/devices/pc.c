@@ -731,12 +731,12 @@ static int pc_parts(Pc *pc, PcPart *p) {
     PART("com2", PART_UART, pc->com2);
     PART("fwcfg", PART_FWCFG, pc->fwcfg);
     PART("debugcon", PART_DEBUGCON, pc->debugcon);
-    PART("ide0", PART_IDE, pc->ide[0]);
-    PART("ide1", PART_IDE, pc->ide[1]);
     static const char *const hd[4] = {"hda", "hdb", "hdc", "hdd"};
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) /* before the IDE channels: "another image" comes first */
         if (pc->disks[i]) PART(hd[i], PART_DISK, pc->disks[i]);
     if (pc->cdrom) PART("cdrom", PART_DISK, pc->cdrom);
+    PART("ide0", PART_IDE, pc->ide[0]);
+    PART("ide1", PART_IDE, pc->ide[1]);
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
     PART("pci", PART_PCI, pc->pci);
