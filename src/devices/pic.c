@@ -255,10 +255,10 @@ int pic_register(Pic *pic, IoBus *bus) {
 /* ---------------- snapshots ---------------- */
 
 static void chip_save(const PicChip *c, SnapWriter *w) {
-    const uint8_t regs[] = {c->irr,         c->isr,    c->imr,       c->line,
-                            c->elcr,        c->vector_base, c->lowest, c->init_step};
+    const uint8_t regs[] = {c->irr,  c->isr,         c->imr,    c->line,
+                            c->elcr, c->vector_base, c->lowest, c->init_step};
     snap_put_bytes(w, regs, sizeof regs);
-    const bool flags[] = {c->need_icw4, c->single, c->ltim, c->auto_eoi, c->rotate_on_aeoi,
+    const bool flags[] = {c->need_icw4, c->single,   c->ltim, c->auto_eoi,    c->rotate_on_aeoi,
                           c->sfnm,      c->read_isr, c->poll, c->special_mask};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         snap_put_bool(w, flags[i]);

@@ -568,6 +568,47 @@ START_TEST(ide_and_disk_round_trip) {
 }
 END_TEST
 
+/* A read-write image is not in the file: the same file (device and
+ * inode) loads, a copy of it does not, nor does a snapshot-mode image. */
+static void temp_image(char *path, uint8_t fill) {
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    uint8_t sector[512];
+    memset(sector, fill, sizeof sector);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(write(fd, sector, sizeof sector), 512);
+    close(fd);
+}
+
+START_TEST(read_write_disk_identity) {
+    char p1[] = "/tmp/bt86-snap-XXXXXX", p2[] = "/tmp/bt86-snap-XXXXXX", err[256];
+    temp_image(p1, 0x11);
+    temp_image(p2, 0x11); /* same size and contents, another file */
+    Disk *a = disk_open(p1, DISK_RW, 512, err, sizeof err);
+    Disk *same_file = disk_open(p1, DISK_RW, 512, err, sizeof err);
+    Disk *copy = disk_open(p2, DISK_RW, 512, err, sizeof err);
+    Disk *snap_mode = disk_open(p1, DISK_SNAPSHOT, 512, err, sizeof err);
+    ck_assert(a && same_file && copy && snap_mode);
+    SnapWriter *w = save_dev(save_disk, a);
+    SnapReader r;
+    snap_reader_init(&r, w->buf, w->len, "hda", 1, false);
+    ck_assert_msg(disk_load(same_file, &r), "%s", snap_error(&r));
+    snap_reader_init(&r, w->buf, w->len, "hda", 1, false);
+    ck_assert(!disk_load(copy, &r));
+    ck_assert(strstr(snap_error(&r), "another image (same size, other file)"));
+    snap_reader_init(&r, w->buf, w->len, "hda", 1, false);
+    ck_assert(!disk_load(snap_mode, &r));
+    ck_assert(strstr(snap_error(&r), "read-write"));
+    snap_writer_free(w);
+    disk_close(a);
+    disk_close(same_file);
+    disk_close(copy);
+    disk_close(snap_mode);
+    unlink(p1);
+    unlink(p2);
+}
+END_TEST
+
 /* ---------------- the whole machine ---------------- */
 
 static Pc *new_pc(uint32_t ram_mb, bool vga) {
@@ -778,6 +819,7 @@ Suite *snapshot_suite(void) {
     tcase_add_test(tc, vga_round_trip);
     tcase_add_test(tc, ide_and_disk_round_trip);
     tcase_add_test(tc, acpi_and_pci_round_trip);
+    tcase_add_test(tc, read_write_disk_identity);
     tcase_add_test(tc, machine_goes_on_as_after_the_save);
     tcase_add_test(tc, file_refusals);
     tcase_add_test(tc, every_section_cut_short);
