@@ -759,6 +759,12 @@ START_TEST(file_refusals) {
         buf[at] ^= 0x40;
         expect_refused(pc, buf, len, at < 28 ? "truncated" : "checksum", NULL, 0);
     }
+    { /* none of the prefixes and flips above touched the machine */
+        size_t n;
+        uint8_t *now = save_pc(pc, &n);
+        ck_assert_msg(same(ref, reflen, now, n), "a refused load changed the machine");
+        free(now);
+    }
     memcpy(buf, snap, len);
     buf[0] = 'X';
     expect_refused(pc, buf, len, "not a bt86 snapshot", NULL, 0);
