@@ -299,15 +299,6 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns);
 /* Execute exactly one instruction (or deliver one pending event). */
 CpuExit cpu_step(CPU *cpu);
 
-/* Snapshots (snap/snap.h, cpu_snap.c): every architectural register
- * with the segment caches, x87/MMX, MSRs, pending interrupt and shadow
- * state, and the instruction count. cpu_load validates, and with
- * r->apply commits and flushes the TLB (the caller flushes translations). */
-struct SnapWriter;
-struct SnapReader;
-void cpu_save(const CPU *cpu, struct SnapWriter *w);
-bool cpu_load(CPU *cpu, struct SnapReader *r);
-
 /* Full EFLAGS with the lazily computed arithmetic bits folded in. */
 uint32_t cpu_get_eflags(CPU *cpu);
 /* Replace the bits selected by mask (arithmetic bits included) with val. */
@@ -338,5 +329,14 @@ static inline uint64_t cpu_tsc(const CPU *cpu) {
 static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
     cpu->tsc_offset = value - cpu->icount;
 }
+
+/* Snapshots (snap/snap.h, cpu_snap.c): every architectural register
+ * with the segment caches, x87/MMX, MSRs, pending interrupt and shadow
+ * state, and the instruction count. cpu_load validates, and with
+ * r->apply commits and flushes the TLB (the caller flushes translations). */
+struct SnapWriter;
+struct SnapReader;
+void cpu_save(const CPU *cpu, struct SnapWriter *w);
+bool cpu_load(CPU *cpu, struct SnapReader *r);
 
 #endif

@@ -8,7 +8,7 @@
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
  *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
- *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats] [-loadvm FILE]
+ *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
  * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
@@ -53,6 +53,7 @@ typedef struct Options {
     const char *logfile;  /* -D */
     bool no_reboot;
     bool snapshot;
+    const char *loadvm; /* -loadvm FILE */
     const char *hd[4];
     const char *cdrom;
     char boot_order[4]; /* "" for the default */
@@ -69,7 +70,6 @@ typedef struct Options {
     const char *display; /* sdl, none; NULL: default */
     const char *vga;     /* std, none */
     const char *monitor; /* stdio, none */
-    const char *loadvm;  /* -loadvm FILE: start from this snapshot */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -86,6 +86,8 @@ static void usage(FILE *out) {
         "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
         "                       (default cad); also once=DRIVES, menu=on|off\n"
         "  -snapshot            never write the disk images (writes are kept in memory)\n"
+        "  -loadvm FILE         start from a snapshot written by the monitor's savevm (same\n"
+        "                       options: -m, disks, -snapshot, -kernel ...)\n"
         "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
         "  -initrd FILE         ... with this initial RAM disk\n"
         "  -append CMDLINE      ... and this kernel command line\n"
@@ -105,8 +107,6 @@ static void usage(FILE *out) {
         "  -display sdl|none    window for the VGA (default: sdl when a desktop is there)\n"
         "  -vga std|none        the VGA adapter (default std)\n"
         "  -monitor stdio|none  the monitor on the terminal (with -nographic: Ctrl-A c)\n"
-        "  -loadvm FILE         start from a snapshot written by the monitor's savevm (same\n"
-        "                       options: -m, disks, -snapshot, -kernel ...)\n"
         "  -h, -help            this help;  -version  the version\n"
         "  -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS]  RTC start (default utc)\n"
         "  -icount shift=N|auto deterministic time: each instruction takes 2^N ns of virtual\n"
@@ -334,6 +334,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->append = val;
         } else if (strcmp(a, "-snapshot") == 0) {
             o->snapshot = true;
+        } else if (strcmp(a, "-loadvm") == 0) {
+            NEED_ARG();
+            o->loadvm = val;
         } else if (strcmp(a, "-no-reboot") == 0) {
             o->no_reboot = true;
         } else if (strcmp(a, "-max-insns") == 0) {
@@ -383,9 +386,6 @@ static int parse_args(int argc, char **argv, Options *o) {
             } else {
                 o->icount_shift = (int)n;
             }
-        } else if (strcmp(a, "-loadvm") == 0) {
-            NEED_ARG();
-            o->loadvm = val;
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (in_list(not_yet, a)) {
@@ -397,10 +397,6 @@ static int parse_args(int argc, char **argv, Options *o) {
             return -1;
         }
 #undef NEED_ARG
-    }
-    if (o->loadvm && o->lockstep) {
-        fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
-        return -1;
     }
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
@@ -603,7 +599,10 @@ static int start_from_snapshot(Pc *pc, const char *path, Console *con) {
         fprintf(stderr, "bt86: -loadvm %s: %s\n", path, err);
         return -1;
     }
-    if (con->enabled) console_poll(con, pc);
+    if (con->enabled) {
+        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+        console_poll(con, pc);
+    }
     return 0;
 }
 
@@ -682,6 +681,10 @@ int main(int argc, char **argv) {
     cfg.append = o.append;
     DbtEngine engine =
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
+    if (o.lockstep && o.loadvm) {
+        fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
+        return 1;
+    }
     if (o.lockstep) {
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
@@ -739,13 +742,12 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (o.loadvm && start_from_snapshot(pc, o.loadvm, &con) < 0) return 1;
     if (con.enabled) {
         if (isatty(STDIN_FILENO) && con.serial) tty_make_raw();
         if (con.mon) monitor_set_echo(con.mon, tty_raw);
         fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
     }
-
-    if (o.loadvm && start_from_snapshot(pc, o.loadvm, &con) < 0) return 1;
 
     int status = 0;
     uint64_t left = o.max_insns ? o.max_insns : UINT64_MAX;

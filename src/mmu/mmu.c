@@ -317,6 +317,32 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
     return NULL;
 }
 
+/* ---------------- snapshots ---------------- */
+
+void physmem_save(const PhysMem *pm, SnapWriter *w) {
+    snap_put_u32(w, pm->ram_size);
+    snap_put_bool(w, pm->a20_mask == 0xFFFFFFFFu);
+    snap_put_zblob(w, pm->ram, pm->ram_size);
+}
+
+bool physmem_load(PhysMem *pm, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint32_t size = snap_get_u32(r);
+    bool a20 = snap_get_bool(r);
+    if (snap_ok(r) && size != pm->ram_size) {
+        snap_fail(r, "%u bytes of RAM saved, this machine has %u", size, pm->ram_size);
+        return false;
+    }
+    /* Checking inflates into a scratch buffer; applying, straight into RAM
+     * (the same bytes, already found good). */
+    if (!snap_get_zblob(r, r->apply ? pm->ram : NULL, pm->ram_size)) return false;
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    pm->a20_mask = a20 ? 0xFFFFFFFFu : 0xFFEFFFFFu;
+    if (pm->map_changed) pm->map_changed(pm->map_opaque);
+    return true;
+}
+
 /* ---------------- paging and TLB ---------------- */
 
 #define TLB_IN_USE 1u
@@ -472,31 +498,5 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
     *paddr = pa;
     bool can_write = user ? w_ok : (!mmu->wp || w_ok);
     tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40), mmu->pge && (leaf & 0x100));
-    return true;
-}
-
-/* ---------------- snapshots ---------------- */
-
-void physmem_save(const PhysMem *pm, SnapWriter *w) {
-    snap_put_u32(w, pm->ram_size);
-    snap_put_bool(w, pm->a20_mask == 0xFFFFFFFFu);
-    snap_put_zblob(w, pm->ram, pm->ram_size);
-}
-
-bool physmem_load(PhysMem *pm, SnapReader *r) {
-    if (!snap_version(r, 1)) return false;
-    uint32_t size = snap_get_u32(r);
-    bool a20 = snap_get_bool(r);
-    if (snap_ok(r) && size != pm->ram_size) {
-        snap_fail(r, "%u bytes of RAM saved, this machine has %u", size, pm->ram_size);
-        return false;
-    }
-    /* Checking inflates into a scratch buffer; applying, straight into RAM
-     * (the same bytes, already found good). */
-    if (!snap_get_zblob(r, r->apply ? pm->ram : NULL, pm->ram_size)) return false;
-    if (!snap_finish(r)) return false;
-    if (!r->apply) return true;
-    pm->a20_mask = a20 ? 0xFFFFFFFFu : 0xFFEFFFFFu;
-    if (pm->map_changed) pm->map_changed(pm->map_opaque);
     return true;
 }
