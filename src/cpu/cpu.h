@@ -396,4 +396,13 @@ static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
     cpu->tsc_offset = value - cpu->icount;
 }
 
+/* Snapshots (snap/snap.h, cpu_snap.c): every architectural register
+ * with the segment caches, x87/MMX, MSRs, pending interrupt and shadow
+ * state, and the instruction count. cpu_load validates, and with
+ * r->apply commits and flushes the TLB (the caller flushes translations). */
+struct SnapWriter;
+struct SnapReader;
+void cpu_save(const CPU *cpu, struct SnapWriter *w);
+bool cpu_load(CPU *cpu, struct SnapReader *r);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 /* Offsets in the PM I/O block. */
 enum {
     PM1_STS = 0x00,
@@ -308,4 +310,37 @@ void acpi_pm_power_button(AcpiPm *pm) {
     update_timer_status(pm);
     put16(pm->regs + PM1_STS, get16(pm->regs + PM1_STS) | ACPI_PM1_PWRBTN_STS);
     update_sci(pm);
+}
+
+/* ---------------- snapshots ---------------- */
+
+void acpi_pm_save(const AcpiPm *pm, SnapWriter *w) {
+    snap_put_bytes(w, pm->regs, sizeof pm->regs);
+    snap_put_u16(w, pm->gpe_sts);
+    snap_put_u16(w, pm->gpe_en);
+    snap_put_u8(w, pm->apm_cnt);
+    snap_put_u8(w, pm->apm_sts);
+    snap_put_u64(w, pm->last_tick);
+    timer_save(&pm->tmr_timer, w);
+}
+
+bool acpi_pm_load(AcpiPm *pm, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint8_t regs[ACPI_PM_IO_SIZE];
+    snap_get_bytes(r, regs, sizeof regs);
+    uint16_t gpe_sts = snap_get_u16(r), gpe_en = snap_get_u16(r);
+    uint8_t apm_cnt = snap_get_u8(r), apm_sts = snap_get_u8(r);
+    uint64_t last_tick = snap_get_u64(r);
+    TimerSnap tmr;
+    timer_load(r, &tmr);
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    memcpy(pm->regs, regs, sizeof regs);
+    pm->gpe_sts = gpe_sts;
+    pm->gpe_en = gpe_en;
+    pm->apm_cnt = apm_cnt;
+    pm->apm_sts = apm_sts;
+    pm->last_tick = last_tick;
+    timer_restore(&pm->tmr_timer, &tmr);
+    return true;
 }

@@ -71,4 +71,13 @@ int acpi_pm_register(AcpiPm *pm);
 /* The power button: sets PWRBTN_STS (an SCI if PWRBTN_EN and SCI_EN). */
 void acpi_pm_power_button(AcpiPm *pm);
 
+/* Snapshot section (snap/snap.h): the PM, GPE0 and APM registers, the PM
+ * timer's last look and its timer. Where the PM block is mapped follows
+ * the PCI configuration space (pci_bus_load). acpi_pm_load validates, and
+ * commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void acpi_pm_save(const AcpiPm *pm, struct SnapWriter *w);
+bool acpi_pm_load(AcpiPm *pm, struct SnapReader *r);
+
 #endif

@@ -33,6 +33,7 @@ typedef struct Timer {
     TimerFn fn;
     void *opaque;
     struct Timer *next; /* in the clock's deadline-ordered list */
+    uint32_t snap_pos;  /* while a snapshot loads: its place among equal deadlines */
 } Timer;
 
 struct VClock {
@@ -52,5 +53,24 @@ void timer_init(Timer *t, VClock *clk, TimerFn fn, void *opaque);
 /* Arm (or re-arm) the timer for absolute virtual time `deadline`. */
 void timer_mod(Timer *t, uint64_t deadline);
 void timer_del(Timer *t);
+
+/* Snapshots (snap/snap.h). The clock's section holds the time; each timer
+ * is saved by its device as (armed, deadline, place in the queue), so
+ * timers due at the same moment fire in the same order after a load.
+ * Loading: vclock_load (applied first) empties the queue, then each
+ * device's loader parses its timers with timer_load into a TimerSnap and,
+ * when applying, puts them back with timer_restore. */
+struct SnapWriter;
+struct SnapReader;
+typedef struct TimerSnap {
+    bool armed;
+    uint64_t deadline;
+    uint32_t pos;
+} TimerSnap;
+void vclock_save(const VClock *clk, struct SnapWriter *w);
+bool vclock_load(VClock *clk, struct SnapReader *r);
+void timer_save(const Timer *t, struct SnapWriter *w);
+void timer_load(struct SnapReader *r, TimerSnap *ts);
+void timer_restore(Timer *t, const TimerSnap *ts);
 
 #endif

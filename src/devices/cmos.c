@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "snap/snap.h"
+
 enum {
     RTC_SEC = 0x00, RTC_SEC_ALARM = 0x01, RTC_MIN = 0x02, RTC_MIN_ALARM = 0x03,
     RTC_HOUR = 0x04, RTC_HOUR_ALARM = 0x05, RTC_WDAY = 0x06, RTC_MDAY = 0x07,
@@ -254,4 +256,39 @@ void cmos_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
 
 int cmos_register(Cmos *c, IoBus *bus) {
     return iobus_register(bus, 0x70, 2, cmos_port_read, cmos_port_write, c);
+}
+
+/* ---------------- snapshots ---------------- */
+
+void cmos_save(const Cmos *c, SnapWriter *w) {
+    snap_put_bytes(w, c->ram, sizeof c->ram);
+    snap_put_u8(w, c->index);
+    snap_put_bool(w, c->nmi_masked);
+    snap_put_u64(w, (uint64_t)c->base);
+    timer_save(&c->update_timer, w);
+    timer_save(&c->periodic_timer, w);
+}
+
+bool cmos_load(Cmos *c, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint8_t ram[128];
+    snap_get_bytes(r, ram, sizeof ram);
+    uint8_t index = snap_get_u8(r);
+    bool nmi_masked = snap_get_bool(r);
+    int64_t base = (int64_t)snap_get_u64(r);
+    TimerSnap update, periodic;
+    timer_load(r, &update);
+    timer_load(r, &periodic);
+    snap_check(r, index < 128, "index out of range");
+    snap_check(r, base > -((int64_t)1 << 40) && base < ((int64_t)1 << 40),
+               "clock base out of range");
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    memcpy(c->ram, ram, sizeof ram);
+    c->index = index;
+    c->nmi_masked = nmi_masked;
+    c->base = base;
+    timer_restore(&c->update_timer, &update);
+    timer_restore(&c->periodic_timer, &periodic);
+    return true;
 }

@@ -41,4 +41,11 @@ bool cmos_nmi_masked(const Cmos *c);
 uint32_t cmos_port_read(void *opaque, uint16_t port, unsigned size);
 void cmos_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): CMOS RAM, index, NMI mask, the clock's
+ * base and both timers. cmos_load validates, and commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void cmos_save(const Cmos *c, struct SnapWriter *w);
+bool cmos_load(Cmos *c, struct SnapReader *r);
+
 #endif

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "snap/snap.h"
+
 struct Debugcon {
     FILE *out;
 };
@@ -37,4 +39,16 @@ void debugcon_free(Debugcon *d) { free(d); }
 int debugcon_register(Debugcon *d, IoBus *bus) {
     if (iobus_register(bus, 0x402, 1, debugcon_read, debugcon_write, d) < 0) return -1;
     return iobus_register(bus, 0xE9, 1, debugcon_read, debugcon_write, d);
+}
+
+/* ---------------- snapshots ---------------- */
+
+void debugcon_save(const Debugcon *d, SnapWriter *w) {
+    (void)d;
+    (void)w;
+}
+
+bool debugcon_load(Debugcon *d, SnapReader *r) {
+    (void)d;
+    return snap_version(r, 1) && snap_finish(r);
 }

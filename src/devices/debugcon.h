@@ -10,6 +10,7 @@
 #ifndef BT86_DEBUGCON_H
 #define BT86_DEBUGCON_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "devices/bus.h"
@@ -19,5 +20,12 @@ typedef struct Debugcon Debugcon;
 Debugcon *debugcon_new(FILE *out);
 void debugcon_free(Debugcon *d);
 int debugcon_register(Debugcon *d, IoBus *bus);
+
+/* Snapshot section (snap/snap.h): the debug console has no state; its
+ * section is empty, kept so that state can be added under a new version. */
+struct SnapWriter;
+struct SnapReader;
+void debugcon_save(const Debugcon *d, struct SnapWriter *w);
+bool debugcon_load(Debugcon *d, struct SnapReader *r);
 
 #endif

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "snap/snap.h"
+
 struct Disk {
     int fd;
     DiskMode mode;
@@ -130,3 +132,148 @@ int disk_write(Disk *d, uint64_t lba, uint32_t count, const void *buf) {
 }
 
 int disk_flush(Disk *d) { return d->mode == DISK_RW ? fsync(d->fd) : 0; }
+
+/* ---------------- snapshots ---------------- */
+
+#define FINGERPRINT_SAMPLES 64
+
+/* CRC of the image's first 64 KiB and of FINGERPRINT_SAMPLES sectors spread
+ * over it, read from the file itself (not the overlay). */
+static uint32_t fingerprint(const Disk *d) {
+    uint8_t buf[4096];
+    uint32_t crc = 0;
+    uint64_t size = d->sectors * d->sector_size;
+    for (uint64_t off = 0; off < 65536 && off < size; off += sizeof buf) {
+        size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
+        if (full_pread(d->fd, buf, n, (off_t)off) == 0) crc = snap_crc32(crc, buf, n);
+    }
+    for (unsigned i = 0; i < FINGERPRINT_SAMPLES; i++) {
+        uint64_t lba = d->sectors * i / FINGERPRINT_SAMPLES;
+        if (full_pread(d->fd, buf, d->sector_size, (off_t)(lba * d->sector_size)) == 0)
+            crc = snap_crc32(crc, buf, d->sector_size);
+    }
+    return crc;
+}
+
+static void file_id(const Disk *d, uint64_t *dev, uint64_t *ino) {
+    struct stat st;
+    *dev = *ino = 0;
+    if (fstat(d->fd, &st) == 0) {
+        *dev = (uint64_t)st.st_dev;
+        *ino = (uint64_t)st.st_ino;
+    }
+}
+
+/* Overlay entries sorted by sector (the file does not depend on hash order). */
+static gint cmp_lba(gconstpointer a, gconstpointer b) {
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void save_overlay(Disk *d, SnapWriter *w) {
+    GList *keys = g_list_sort(g_hash_table_get_keys(d->overlay), cmp_lba);
+    size_t n = g_list_length(keys), rec = 8 + d->sector_size;
+    uint8_t *raw = malloc(n * rec + 1);
+    if (!raw) {
+        w->oom = true;
+        g_list_free(keys);
+        return;
+    }
+    size_t i = 0;
+    for (GList *k = keys; k; k = k->next, i++) {
+        uint64_t lba = (uint64_t) * (gint64 *)k->data;
+        for (int b = 0; b < 8; b++)
+            raw[i * rec + b] = (uint8_t)(lba >> (8 * b));
+        memcpy(raw + i * rec + 8, g_hash_table_lookup(d->overlay, k->data), d->sector_size);
+    }
+    g_list_free(keys);
+    snap_put_u64(w, n);
+    snap_put_zblob(w, raw, n * rec);
+    free(raw);
+}
+
+void disk_save(Disk *d, SnapWriter *w) {
+    uint64_t dev, ino;
+    file_id(d, &dev, &ino);
+    snap_put_u8(w, (uint8_t)d->mode);
+    snap_put_u32(w, d->sector_size);
+    snap_put_u64(w, d->sectors);
+    snap_put_u32(w, d->mode == DISK_RW ? 0 : fingerprint(d));
+    snap_put_u64(w, d->mode == DISK_RW ? dev : 0);
+    snap_put_u64(w, d->mode == DISK_RW ? ino : 0);
+    if (d->mode == DISK_SNAPSHOT) save_overlay(d, w);
+}
+
+/* Parse the overlay into a new table (NULL on error). */
+static GHashTable *load_overlay(Disk *d, SnapReader *r) {
+    uint64_t n = snap_get_u64(r);
+    if (!snap_check(r, n <= d->sectors, "more overlay sectors than the disk has")) return NULL;
+    size_t rec = 8 + d->sector_size, len;
+    uint8_t *raw = snap_get_zblob_alloc(r, (size_t)n * rec, &len);
+    if (!raw) return NULL;
+    if (!snap_check(r, len == n * rec, "overlay of the wrong size")) {
+        free(raw);
+        return NULL;
+    }
+    GHashTable *t = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t lba = 0;
+        for (int b = 0; b < 8; b++)
+            lba |= (uint64_t)raw[i * rec + b] << (8 * b);
+        if (!snap_check(r, lba < d->sectors, "overlay sector outside the disk")) break;
+        gint64 *key = g_new(gint64, 1);
+        *key = (gint64)lba;
+        g_hash_table_replace(t, key, g_memdup2(raw + i * rec + 8, d->sector_size));
+    }
+    free(raw);
+    if (!snap_ok(r)) {
+        g_hash_table_destroy(t);
+        return NULL;
+    }
+    return t;
+}
+
+static const char *mode_name(unsigned mode) {
+    return mode == DISK_RW ? "read-write" : mode == DISK_RO ? "read-only" : "-snapshot";
+}
+
+bool disk_load(Disk *d, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint8_t mode = snap_get_u8(r);
+    uint32_t sector_size = snap_get_u32(r);
+    uint64_t sectors = snap_get_u64(r);
+    uint32_t crc = snap_get_u32(r);
+    uint64_t dev = snap_get_u64(r), ino = snap_get_u64(r);
+    if (!snap_ok(r)) return false;
+    if (mode != d->mode) {
+        snap_fail(r, "saved with a %s image, this one is %s",
+                  mode <= DISK_SNAPSHOT ? mode_name(mode) : "?", mode_name(d->mode));
+        return false;
+    }
+    if (sector_size != d->sector_size || sectors != d->sectors) {
+        snap_fail(r, "another image: %llu sectors of %u bytes saved, this one has %llu of %u",
+                  (unsigned long long)sectors, sector_size, (unsigned long long)d->sectors,
+                  d->sector_size);
+        return false;
+    }
+    uint64_t my_dev, my_ino;
+    file_id(d, &my_dev, &my_ino);
+    if (mode == DISK_RW ? (dev != my_dev || ino != my_ino) : crc != fingerprint(d)) {
+        snap_fail(r, "another image (same size, other %s)", mode == DISK_RW ? "file" : "contents");
+        return false;
+    }
+    GHashTable *overlay = mode == DISK_SNAPSHOT ? load_overlay(d, r) : NULL;
+    if (!snap_finish(r)) {
+        if (overlay) g_hash_table_destroy(overlay);
+        return false;
+    }
+    if (!r->apply) {
+        if (overlay) g_hash_table_destroy(overlay);
+        return true;
+    }
+    if (overlay) {
+        g_hash_table_destroy(d->overlay);
+        d->overlay = overlay;
+    }
+    return true;
+}

@@ -19,6 +19,7 @@
 #define BT86_DISK_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef enum DiskMode { DISK_RW, DISK_RO, DISK_SNAPSHOT } DiskMode;
@@ -34,5 +35,17 @@ unsigned disk_sector_size(const Disk *d);
 int disk_read(Disk *d, uint64_t lba, uint32_t count, void *buf);
 int disk_write(Disk *d, uint64_t lba, uint32_t count, const void *buf);
 int disk_flush(Disk *d);
+
+/* Snapshots (snap/snap.h): the image's identity and, in snapshot mode, the
+ * overlay of written sectors. Read-only and snapshot images are
+ * recognised by size and a CRC of sampled sectors (the file never changes
+ * under them); a read-write image by size and file identity (device and
+ * inode), since the guest keeps writing it after the save and the snapshot
+ * does not hold its contents. disk_load refuses another image or another
+ * mode, and applies (the overlay replaced) only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void disk_save(Disk *d, struct SnapWriter *w);
+bool disk_load(Disk *d, struct SnapReader *r);
 
 #endif

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 #define KEYS_PER_SPACE (FW_CFG_FILE_FIRST + FW_CFG_MAX_FILES)
 
 typedef struct FwItem {
@@ -216,4 +218,49 @@ void fwcfg_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) 
 
 int fwcfg_register(FwCfg *f, IoBus *bus) {
     return iobus_register(bus, 0x510, 12, fwcfg_port_read, fwcfg_port_write, f);
+}
+
+/* ---------------- snapshots ---------------- */
+
+/* A CRC over every item's key, length and contents. */
+static uint32_t items_crc(const FwCfg *f) {
+    uint32_t crc = 0;
+    for (unsigned s = 0; s < 2; s++) {
+        for (unsigned i = 0; i < KEYS_PER_SPACE; i++) {
+            const FwItem *it = &f->items[s][i];
+            if (!it->data) continue;
+            uint8_t head[12] = {(uint8_t)s, (uint8_t)i, (uint8_t)(i >> 8)};
+            for (int b = 0; b < 8; b++)
+                head[4 + b] = (uint8_t)((uint64_t)it->len >> (8 * b));
+            crc = snap_crc32(crc, head, sizeof head);
+            crc = snap_crc32(crc, it->data, it->len);
+        }
+    }
+    return crc;
+}
+
+void fwcfg_save(const FwCfg *f, SnapWriter *w) {
+    snap_put_u32(w, items_crc(f));
+    snap_put_u16(w, f->selector);
+    snap_put_u64(w, f->offset);
+    snap_put_u32(w, f->dma_high);
+}
+
+bool fwcfg_load(FwCfg *f, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint32_t crc = snap_get_u32(r);
+    uint16_t selector = snap_get_u16(r);
+    uint64_t offset = snap_get_u64(r);
+    uint32_t dma_high = snap_get_u32(r);
+    if (snap_ok(r) && crc != items_crc(f))
+        snap_fail(r, "the firmware configuration differs (another VGA BIOS, -kernel, -initrd, "
+                     "-append, -m or -boot?)");
+    FwItem *it = item_for(f, selector);
+    snap_check(r, offset <= (it ? it->len : 0), "read offset past the item");
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    f->selector = selector;
+    f->offset = (size_t)offset;
+    f->dma_high = dma_high;
+    return true;
 }

@@ -103,4 +103,13 @@ int fwcfg_add_file(FwCfg *f, const char *name, const void *data, size_t len);
 uint32_t fwcfg_port_read(void *opaque, uint16_t port, unsigned size);
 void fwcfg_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): the selector, the read offset, the DMA
+ * address's high half, and a CRC of every item (the items come from the
+ * command line: loading refuses a machine whose items differ). fwcfg_load
+ * validates, and commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void fwcfg_save(const FwCfg *f, struct SnapWriter *w);
+bool fwcfg_load(FwCfg *f, struct SnapReader *r);
+
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 #define QUEUE_SIZE 64
 
 typedef struct ByteQueue {
@@ -456,4 +458,71 @@ int i8042_register(I8042 *k, IoBus *bus) {
     if (iobus_register(bus, 0x60, 1, i8042_port_read, i8042_port_write, k) < 0) return -1;
     if (iobus_register(bus, 0x64, 1, i8042_port_read, i8042_port_write, k) < 0) return -1;
     return iobus_register(bus, 0x92, 1, i8042_port_read, i8042_port_write, k);
+}
+
+/* ---------------- snapshots ---------------- */
+
+static void queue_save(const ByteQueue *q, SnapWriter *w) {
+    snap_put_bytes(w, q->data, sizeof q->data);
+    snap_put_u8(w, (uint8_t)q->head);
+    snap_put_u8(w, (uint8_t)q->count);
+}
+
+static void queue_parse(SnapReader *r, ByteQueue *q) {
+    snap_get_bytes(r, q->data, sizeof q->data);
+    q->head = snap_get_u8(r);
+    q->count = snap_get_u8(r);
+    snap_check(r, q->head < QUEUE_SIZE && q->count <= QUEUE_SIZE, "queue out of range");
+}
+
+void i8042_save(const I8042 *k, SnapWriter *w) {
+    const uint8_t bytes[] = {
+        k->cmd_byte,     k->outport,         k->port92,          k->out_byte,
+        k->ctrl_pending, k->kbd_pending,     k->kbd_set,         k->kbd_leds,
+        k->aux_pending,  k->aux_rate,        k->aux_resolution,  k->aux_id,
+        k->aux_buttons,  k->rate_history[0], k->rate_history[1], k->rate_history[2]};
+    snap_put_bytes(w, bytes, sizeof bytes);
+    const bool flags[] = {k->obf,           k->out_is_aux, k->last_was_cmd,
+                          k->ctrl_q_is_aux, k->xlat_break, k->kbd_scanning,
+                          k->aux_reporting, k->aux_remote, k->aux_scaling21};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        snap_put_bool(w, flags[i]);
+    queue_save(&k->ctrl_q, w);
+    queue_save(&k->kbd_q, w);
+    queue_save(&k->aux_q, w);
+}
+
+bool i8042_load(I8042 *k, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    I8042 t = *k; /* keeps the wiring (IRQ lines, callbacks) */
+    t.cmd_byte = snap_get_u8(r);
+    t.outport = snap_get_u8(r);
+    t.port92 = snap_get_u8(r);
+    t.out_byte = snap_get_u8(r);
+    t.ctrl_pending = snap_get_u8(r);
+    t.kbd_pending = snap_get_u8(r);
+    t.kbd_set = snap_get_u8(r);
+    t.kbd_leds = snap_get_u8(r);
+    t.aux_pending = snap_get_u8(r);
+    t.aux_rate = snap_get_u8(r);
+    t.aux_resolution = snap_get_u8(r);
+    t.aux_id = snap_get_u8(r);
+    t.aux_buttons = snap_get_u8(r);
+    for (int i = 0; i < 3; i++)
+        t.rate_history[i] = snap_get_u8(r);
+    t.obf = snap_get_bool(r);
+    t.out_is_aux = snap_get_bool(r);
+    t.last_was_cmd = snap_get_bool(r);
+    t.ctrl_q_is_aux = snap_get_bool(r);
+    t.xlat_break = snap_get_bool(r);
+    t.kbd_scanning = snap_get_bool(r);
+    t.aux_reporting = snap_get_bool(r);
+    t.aux_remote = snap_get_bool(r);
+    t.aux_scaling21 = snap_get_bool(r);
+    queue_parse(r, &t.ctrl_q);
+    queue_parse(r, &t.kbd_q);
+    queue_parse(r, &t.aux_q);
+    if (!snap_finish(r)) return false;
+    if (r->apply) *k = t;
+    return true;
 }

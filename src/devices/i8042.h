@@ -61,4 +61,12 @@ void i8042_mouse_event(I8042 *k, int dx, int dy, int dz, unsigned buttons);
 uint32_t i8042_port_read(void *opaque, uint16_t port, unsigned size);
 void i8042_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): controller, keyboard and mouse state with
+ * their queues, and port 0x92. i8042_load validates, and commits only with
+ * r->apply (the A20 gate itself is in the RAM section). */
+struct SnapWriter;
+struct SnapReader;
+void i8042_save(const I8042 *k, struct SnapWriter *w);
+bool i8042_load(I8042 *k, struct SnapReader *r);
+
 #endif

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 #define SECTOR       512
 #define MAX_MULTIPLE 16
 
@@ -1051,4 +1053,128 @@ int ide_attach_cdrom(IdeChannel *ch, int unit, Disk *disc) {
 int ide_register(IdeChannel *ch, IoBus *bus) {
     if (iobus_register(bus, ch->base, 8, ide_port_read, ide_port_write, ch) < 0) return -1;
     return iobus_register(bus, ch->ctl, 1, ide_port_read, ide_port_write, ch);
+}
+
+/* ---------------- snapshots ---------------- */
+
+static void drive_save(const IdeDrive *d, SnapWriter *w) {
+    snap_put_u8(w, (uint8_t)d->kind);
+    snap_put_u64(w, d->sectors);
+    snap_put_u16(w, d->cyls);
+    snap_put_u16(w, d->heads);
+    snap_put_u16(w, d->spt);
+    snap_put_u8(w, (uint8_t)d->multiple);
+    snap_put_bool(w, d->tray_open);
+    snap_put_bool(w, d->locked);
+    snap_put_bool(w, d->unit_attention);
+    snap_put_bool(w, d->new_media_event);
+    snap_put_u8(w, d->sense_key);
+    snap_put_u8(w, d->asc);
+    snap_put_u8(w, d->ascq);
+}
+
+static void drive_parse(SnapReader *r, IdeDrive *d, int unit) {
+    uint8_t kind = snap_get_u8(r);
+    uint64_t sectors = snap_get_u64(r);
+    d->cyls = snap_get_u16(r);
+    d->heads = snap_get_u16(r);
+    d->spt = snap_get_u16(r);
+    d->multiple = snap_get_u8(r);
+    d->tray_open = snap_get_bool(r);
+    d->locked = snap_get_bool(r);
+    d->unit_attention = snap_get_bool(r);
+    d->new_media_event = snap_get_bool(r);
+    d->sense_key = snap_get_u8(r);
+    d->asc = snap_get_u8(r);
+    d->ascq = snap_get_u8(r);
+    if (snap_ok(r) && (kind != d->kind || sectors != d->sectors))
+        snap_fail(r,
+                  "drive %d: another drive or medium (kind %u, %llu sectors saved; here kind "
+                  "%u, %llu)",
+                  unit, kind, (unsigned long long)sectors, d->kind, (unsigned long long)d->sectors);
+    snap_check(r, d->multiple <= MAX_MULTIPLE, "MULTIPLE block size out of range");
+    snap_check(
+        r, d->kind != DRIVE_HD || (d->heads >= 1 && d->heads <= 16 && d->spt >= 1 && d->spt <= 255),
+        "drive geometry out of range");
+}
+
+void ide_save(const IdeChannel *ch, SnapWriter *w) {
+    snap_put_bool(w, ch->irq_pending);
+    drive_save(&ch->drive[0], w);
+    drive_save(&ch->drive[1], w);
+    const uint8_t tf[] = {ch->features, ch->count,     ch->lba_low, ch->lba_mid, ch->lba_high,
+                          ch->dev_head, ch->hob_count, ch->hob_low, ch->hob_mid, ch->hob_high,
+                          ch->status,   ch->error,     ch->devctl};
+    snap_put_bytes(w, tf, sizeof tf);
+    snap_put_u8(w, (uint8_t)ch->xfer);
+    snap_put_bytes(w, ch->buf, sizeof ch->buf);
+    snap_put_u32(w, ch->pos);
+    snap_put_u32(w, ch->len);
+    snap_put_u64(w, ch->next_lba);
+    snap_put_u32(w, ch->remaining);
+    snap_put_u32(w, ch->block);
+    snap_put_bytes(w, ch->cdb, sizeof ch->cdb);
+    snap_put_u32(w, ch->byte_limit);
+    snap_put_u64(w, ch->atapi_left);
+    snap_put_u32(w, ch->phase_left);
+    snap_put_bool(w, ch->from_disc);
+    snap_put_bool(w, ch->signature_shown);
+}
+
+/* The transfer state may only point inside the buffer (see data_read,
+ * data_write and atapi_data_byte, which trust it). */
+static void check_transfer(SnapReader *r, const IdeChannel *t) {
+    const IdeDrive *d = &t->drive[(t->dev_head >> 4) & 1];
+    if (t->xfer == XFER_READ || t->xfer == XFER_WRITE)
+        snap_check(r, d->kind == DRIVE_HD, "disk transfer on a drive that is not a hard disk");
+    if (t->xfer == XFER_CDB || t->xfer == XFER_ATAPI_IN)
+        snap_check(r, d->kind == DRIVE_CD, "packet command on a drive that is not a CD-ROM");
+    if (t->xfer == XFER_ATAPI_IN && t->from_disc)
+        snap_check(r, d->disk != NULL, "disc transfer from an empty drive");
+    snap_check(r, t->xfer <= XFER_ATAPI_IN, "transfer kind out of range");
+    snap_check(r, t->len <= sizeof t->buf && t->pos <= t->len, "transfer position out of range");
+    snap_check(r, t->block <= MAX_MULTIPLE, "transfer block size out of range");
+    if (t->xfer == XFER_READ || t->xfer == XFER_WRITE)
+        snap_check(r, t->len <= t->block * SECTOR, "transfer block larger than the command's");
+    if (t->xfer == XFER_CDB) snap_check(r, t->pos <= sizeof t->cdb, "packet position out of range");
+    if (t->xfer == XFER_ATAPI_IN) {
+        snap_check(r, t->phase_left <= t->atapi_left && t->byte_limit > 0,
+                   "ATAPI phase out of range");
+        if (t->from_disc)
+            snap_check(r, t->len == CD_SECTOR && t->pos < CD_SECTOR,
+                       "ATAPI sector position out of range");
+        else
+            snap_check(r, t->atapi_left <= t->len - t->pos, "ATAPI reply position out of range");
+    }
+}
+
+bool ide_load(IdeChannel *ch, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    static IdeChannel t; /* 8 KiB of buffer: not on the stack */
+    t = *ch;             /* keeps the wiring (ports, IRQ, disks) */
+    t.irq_pending = snap_get_bool(r);
+    drive_parse(r, &t.drive[0], 0);
+    drive_parse(r, &t.drive[1], 1);
+    uint8_t *tf[] = {&t.features, &t.count,     &t.lba_low, &t.lba_mid, &t.lba_high,
+                     &t.dev_head, &t.hob_count, &t.hob_low, &t.hob_mid, &t.hob_high,
+                     &t.status,   &t.error,     &t.devctl};
+    for (size_t i = 0; i < sizeof tf / sizeof tf[0]; i++)
+        *tf[i] = snap_get_u8(r);
+    t.xfer = (Xfer)snap_get_u8(r);
+    snap_get_bytes(r, t.buf, sizeof t.buf);
+    t.pos = snap_get_u32(r);
+    t.len = snap_get_u32(r);
+    t.next_lba = snap_get_u64(r);
+    t.remaining = snap_get_u32(r);
+    t.block = snap_get_u32(r);
+    snap_get_bytes(r, t.cdb, sizeof t.cdb);
+    t.byte_limit = snap_get_u32(r);
+    t.atapi_left = snap_get_u64(r);
+    t.phase_left = snap_get_u32(r);
+    t.from_disc = snap_get_bool(r);
+    t.signature_shown = snap_get_bool(r);
+    if (snap_ok(r)) check_transfer(r, &t);
+    if (!snap_finish(r)) return false;
+    if (r->apply) *ch = t;
+    return true;
 }

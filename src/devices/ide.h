@@ -54,4 +54,14 @@ int ide_register(IdeChannel *ch, IoBus *bus);
 uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size);
 void ide_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): the task file, the transfer or PACKET
+ * command in progress with its buffer, and each drive's settings (the
+ * drives and media themselves are the machine's configuration: their kind
+ * and size must match; disk_save holds the images' identities).
+ * ide_load validates, and commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void ide_save(const IdeChannel *ch, struct SnapWriter *w);
+bool ide_load(IdeChannel *ch, struct SnapReader *r);
+
 #endif

@@ -24,6 +24,7 @@
 #include "devices/uart.h"
 #include "devices/vga.h"
 #include "mmu/mmu.h"
+#include "snap/snap.h"
 
 struct Pc {
     PcConfig cfg;
@@ -659,4 +660,258 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
         default: break;
         }
     }
+}
+
+/* ---------------- snapshots ---------------- */
+
+/* The machine's own state: power, and the TSC in host-clock mode. */
+static void pc_state_save(Pc *pc, SnapWriter *w) {
+    snap_put_bool(w, pc->powered_off);
+    snap_put_u64(w, pc->tsc_base);
+    snap_put_u64(w, pc->tsc_base_ns);
+    snap_put_u64(w, pc->tsc_last);
+}
+
+static bool pc_state_load(Pc *pc, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    bool off = snap_get_bool(r);
+    uint64_t base = snap_get_u64(r), base_ns = snap_get_u64(r), last = snap_get_u64(r);
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    pc->powered_off = off;
+    pc->tsc_base = base;
+    pc->tsc_base_ns = base_ns;
+    pc->tsc_last = last;
+    /* Host time goes on from the loaded virtual time (wrapping arithmetic). */
+    pc->host_base = host_now_ns() - vclock_now(&pc->clock);
+    pc->auto_next = pc->idle_from = 0;
+    return true;
+}
+
+/* One section: its tag, version, and the part of the machine it holds. */
+typedef enum PartKind {
+    PART_CLOCK,
+    PART_RAM,
+    PART_CPU,
+    PART_PIC,
+    PART_PIT,
+    PART_CMOS,
+    PART_KBD,
+    PART_UART,
+    PART_FWCFG,
+    PART_DEBUGCON,
+    PART_IDE,
+    PART_DISK,
+    PART_VGA,
+    PART_ACPI,
+    PART_PCI,
+    PART_PC,
+} PartKind;
+
+typedef struct PcPart {
+    char tag[SNAP_TAG_LEN + 1];
+    PartKind kind;
+    void *dev;
+} PcPart;
+
+#define PC_MAX_PARTS 32
+
+/* The sections this machine has, in the order they are applied: the clock
+ * first (it empties the timer queue the devices then fill), PCI late (its
+ * write hooks remap what the other devices hold). */
+static int pc_parts(Pc *pc, PcPart *p) {
+    int n = 0;
+#define PART(t, k, d) (snprintf(p[n].tag, sizeof p[n].tag, "%s", t), p[n].kind = k, p[n++].dev = d)
+    PART("clock", PART_CLOCK, &pc->clock);
+    PART("ram", PART_RAM, pc->pm);
+    PART("cpu", PART_CPU, pc->cpu);
+    PART("pic", PART_PIC, pc->pic);
+    PART("pit", PART_PIT, pc->pit);
+    PART("cmos", PART_CMOS, pc->cmos);
+    PART("i8042", PART_KBD, pc->kbd);
+    PART("com1", PART_UART, pc->com1);
+    PART("com2", PART_UART, pc->com2);
+    PART("fwcfg", PART_FWCFG, pc->fwcfg);
+    PART("debugcon", PART_DEBUGCON, pc->debugcon);
+    static const char *const hd[4] = {"hda", "hdb", "hdc", "hdd"};
+    for (int i = 0; i < 4; i++) /* before the IDE channels: "another image" comes first */
+        if (pc->disks[i]) PART(hd[i], PART_DISK, pc->disks[i]);
+    if (pc->cdrom) PART("cdrom", PART_DISK, pc->cdrom);
+    PART("ide0", PART_IDE, pc->ide[0]);
+    PART("ide1", PART_IDE, pc->ide[1]);
+    if (pc->vga) PART("vga", PART_VGA, pc->vga);
+    PART("acpi", PART_ACPI, pc->acpi);
+    PART("pci", PART_PCI, pc->pci);
+    PART("pc", PART_PC, pc);
+#undef PART
+    return n;
+}
+
+static void part_save(Pc *pc, const PcPart *p, SnapWriter *w) {
+    switch (p->kind) {
+    case PART_CLOCK: vclock_save(p->dev, w); break;
+    case PART_RAM: physmem_save(p->dev, w); break;
+    case PART_CPU: cpu_save(p->dev, w); break;
+    case PART_PIC: pic_save(p->dev, w); break;
+    case PART_PIT: pit_save(p->dev, w); break;
+    case PART_CMOS: cmos_save(p->dev, w); break;
+    case PART_KBD: i8042_save(p->dev, w); break;
+    case PART_UART: uart_save(p->dev, w); break;
+    case PART_FWCFG: fwcfg_save(p->dev, w); break;
+    case PART_DEBUGCON: debugcon_save(p->dev, w); break;
+    case PART_IDE: ide_save(p->dev, w); break;
+    case PART_DISK: disk_save(p->dev, w); break;
+    case PART_VGA: vga_save(p->dev, w); break;
+    case PART_ACPI: acpi_pm_save(p->dev, w); break;
+    case PART_PCI: pci_bus_save(p->dev, w); break;
+    case PART_PC: pc_state_save(pc, w); break;
+    }
+}
+
+static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
+    switch (p->kind) {
+    case PART_CLOCK: return vclock_load(p->dev, r);
+    case PART_RAM: return physmem_load(p->dev, r);
+    case PART_CPU: return cpu_load(p->dev, r);
+    case PART_PIC: return pic_load(p->dev, r);
+    case PART_PIT: return pit_load(p->dev, r);
+    case PART_CMOS: return cmos_load(p->dev, r);
+    case PART_KBD: return i8042_load(p->dev, r);
+    case PART_UART: return uart_load(p->dev, r);
+    case PART_FWCFG: return fwcfg_load(p->dev, r);
+    case PART_DEBUGCON: return debugcon_load(p->dev, r);
+    case PART_IDE: return ide_load(p->dev, r);
+    case PART_DISK: return disk_load(p->dev, r);
+    case PART_VGA: return vga_load(p->dev, r);
+    case PART_ACPI: return acpi_pm_load(p->dev, r);
+    case PART_PCI: return pci_bus_load(p->dev, r);
+    case PART_PC: return pc_state_load(pc, r);
+    }
+    return false;
+}
+
+/* Every section's version, as this bt86 writes them. */
+static uint32_t part_version(PartKind kind) {
+    (void)kind;
+    return 1;
+}
+
+static uint32_t pc_machine_flags(const Pc *pc) {
+    return pc->vga ? SNAP_MACHINE_VGA : 0;
+}
+
+int pc_save_snapshot(Pc *pc, uint8_t **data, size_t *len, char *err, size_t errlen) {
+    SnapWriter *w = snap_writer_new();
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    snap_reserve_header(w);
+    PcPart parts[PC_MAX_PARTS];
+    int n = pc_parts(pc, parts);
+    for (int i = 0; i < n; i++) {
+        snap_begin(w, parts[i].tag, part_version(parts[i].kind));
+        part_save(pc, &parts[i], w);
+        snap_end(w);
+    }
+    snap_finish_header(w, pc->pm->ram_size, pc_machine_flags(pc));
+    if (w->oom) {
+        snprintf(err, errlen, "out of memory while saving");
+        snap_writer_free(w);
+        return -1;
+    }
+    *data = w->buf;
+    *len = w->len;
+    w->buf = NULL;
+    snap_writer_free(w);
+    return 0;
+}
+
+int pc_savevm(Pc *pc, const char *path, char *err, size_t errlen) {
+    uint8_t *data;
+    size_t len;
+    if (pc_save_snapshot(pc, &data, &len, err, errlen) < 0) return -1;
+    int rc = snap_write_file(path, data, len, err, errlen);
+    free(data);
+    return rc;
+}
+
+/* Match the file's sections with this machine's parts: each part has
+ * exactly one section and no section is left over. */
+static bool match_sections(const PcPart *parts, int n, const SnapSection *secs, int nsecs,
+                           const SnapSection **found, char *err, size_t errlen) {
+    for (int i = 0; i < n; i++) {
+        found[i] = NULL;
+        for (int j = 0; j < nsecs; j++)
+            if (strcmp(secs[j].tag, parts[i].tag) == 0) found[i] = &secs[j];
+        if (!found[i]) {
+            snprintf(err, errlen,
+                     "the snapshot has no '%s' section (saved with another machine "
+                     "configuration?)",
+                     parts[i].tag);
+            return false;
+        }
+    }
+    for (int j = 0; j < nsecs; j++) {
+        bool known = false;
+        for (int i = 0; i < n; i++)
+            known = known || strcmp(secs[j].tag, parts[i].tag) == 0;
+        if (!known) {
+            snprintf(err, errlen,
+                     "the snapshot has a '%s' section this machine has no part for "
+                     "(another configuration or a newer bt86)",
+                     secs[j].tag);
+            return false;
+        }
+    }
+    return true;
+}
+
+int pc_load_snapshot(Pc *pc, const uint8_t *data, size_t len, char *err, size_t errlen) {
+    SnapHeader h;
+    if (!snap_check_file(data, len, &h, err, errlen)) return -1;
+    if (h.ram_bytes != pc->pm->ram_size) {
+        snprintf(err, errlen,
+                 "the snapshot is of a machine with %llu MiB of RAM, this one has %u MiB",
+                 (unsigned long long)(h.ram_bytes >> 20), pc->pm->ram_size >> 20);
+        return -1;
+    }
+    if (h.machine_flags != pc_machine_flags(pc)) {
+        snprintf(err, errlen, "the snapshot is of a machine %s a VGA, this one %s",
+                 (h.machine_flags & SNAP_MACHINE_VGA) ? "with" : "without",
+                 pc->vga ? "has one" : "has none");
+        return -1;
+    }
+    SnapSection secs[PC_MAX_PARTS];
+    int nsecs = snap_split_sections(data, len, secs, PC_MAX_PARTS, err, errlen);
+    if (nsecs < 0) return -1;
+    PcPart parts[PC_MAX_PARTS];
+    const SnapSection *found[PC_MAX_PARTS];
+    int n = pc_parts(pc, parts);
+    if (!match_sections(parts, n, secs, nsecs, found, err, errlen)) return -1;
+    /* Pass 1 checks everything; pass 2 applies what pass 1 found good. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n; i++) {
+            SnapReader r;
+            snap_reader_init(&r, found[i]->data, found[i]->len, parts[i].tag, found[i]->version,
+                             pass == 1);
+            if (!part_load(pc, &parts[i], &r)) {
+                snprintf(err, errlen, "%s%s", pass ? "internal error while applying: " : "",
+                         snap_error(&r));
+                return -1;
+            }
+        }
+    }
+    pc->in_slice = false;
+    if (pc->pm->map_changed) pc->pm->map_changed(pc->pm->map_opaque); /* no stale translation */
+    return 0;
+}
+
+int pc_loadvm(Pc *pc, const char *path, char *err, size_t errlen) {
+    uint8_t *data;
+    size_t len;
+    if (snap_read_file(path, &data, &len, err, errlen) < 0) return -1;
+    int rc = pc_load_snapshot(pc, data, len, err, errlen);
+    free(data);
+    return rc;
 }

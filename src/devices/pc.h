@@ -105,4 +105,17 @@ size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
 struct Vga *pc_vga(Pc *pc);
 struct I8042 *pc_keyboard(Pc *pc);
 
+/* Snapshots (savevm/loadvm): the whole machine in one file (format in
+ * snap/snap.h): CPU, RAM, every device, pending timers and the virtual
+ * clock, and the disk overlays under cfg.snapshot (a read-write image is
+ * not in the file, only its identity). Call between pc_run calls. Loading
+ * checks the whole file first (checksum, version, RAM size, the same
+ * devices and images, every section's contents) and changes nothing when
+ * anything is wrong; translations are dropped. 0, or -1 with a message. */
+int pc_savevm(Pc *pc, const char *path, char *err, size_t errlen);
+int pc_loadvm(Pc *pc, const char *path, char *err, size_t errlen);
+/* The same in memory (tests): *data is malloc'd. */
+int pc_save_snapshot(Pc *pc, uint8_t **data, size_t *len, char *err, size_t errlen);
+int pc_load_snapshot(Pc *pc, const uint8_t *data, size_t len, char *err, size_t errlen);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 struct PciBus {
     uint32_t address; /* 0xCF8 */
     uint8_t rcr;      /* 0xCF9: the PIIX3's reset control register (SYS_RST) */
@@ -120,4 +122,49 @@ void pci_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
 
 int pci_bus_register(PciBus *bus, IoBus *io) {
     return iobus_register(io, 0xCF8, 8, pci_port_read, pci_port_write, bus);
+}
+
+/* ---------------- snapshots ---------------- */
+
+void pci_bus_save(const PciBus *bus, SnapWriter *w) {
+    snap_put_u32(w, bus->address);
+    snap_put_u8(w, bus->rcr);
+    snap_put_u32(w, bus->nslots);
+    for (unsigned i = 0; i < bus->nslots; i++) {
+        snap_put_u8(w, bus->slots[i].devfn);
+        snap_put_bytes(w, bus->slots[i].cfg, 256);
+    }
+}
+
+bool pci_bus_load(PciBus *bus, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint32_t address = snap_get_u32(r);
+    uint8_t rcr = snap_get_u8(r);
+    uint32_t n = snap_get_u32(r);
+    if (snap_ok(r) && n != bus->nslots) {
+        snap_fail(r, "%u PCI functions saved, this machine has %u", n, bus->nslots);
+        return false;
+    }
+    static uint8_t cfg[PCI_MAX_FUNCTIONS][256];
+    for (unsigned i = 0; i < n && snap_ok(r); i++) {
+        uint8_t devfn = snap_get_u8(r);
+        snap_get_bytes(r, cfg[i], 256);
+        if (snap_ok(r) && devfn != bus->slots[i].devfn)
+            snap_fail(r, "function %02x.%u where this machine has %02x.%u", devfn >> 3, devfn & 7,
+                      bus->slots[i].devfn >> 3, bus->slots[i].devfn & 7);
+        /* Read-only identity: vendor, device, class. */
+        if (snap_ok(r) && (memcmp(cfg[i], bus->slots[i].cfg, 4) != 0 ||
+                           memcmp(cfg[i] + 9, bus->slots[i].cfg + 9, 3) != 0))
+            snap_fail(r, "function %02x.%u is another device", devfn >> 3, devfn & 7);
+    }
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    bus->address = address & 0x80FFFFFCu;
+    bus->rcr = rcr & 0x02;
+    for (unsigned i = 0; i < n; i++) {
+        PciFunction *f = &bus->slots[i];
+        memcpy(f->cfg, cfg[i], 256);
+        if (f->write_hook) f->write_hook(f, 0, 256);
+    }
+    return true;
 }

@@ -17,6 +17,7 @@
 #ifndef BT86_PCI_H
 #define BT86_PCI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/bus.h"
@@ -55,5 +56,14 @@ void pci_bus_reset(PciBus *bus);
 
 uint32_t pci_port_read(void *opaque, uint16_t port, unsigned size);
 void pci_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
+
+/* Snapshot section (snap/snap.h): the address and reset-control registers
+ * and every function's configuration space (the set of functions must be
+ * the same). Applying runs each write hook over the whole space, as a
+ * reset does, so PAM routing, BARs and the PM base follow. */
+struct SnapWriter;
+struct SnapReader;
+void pci_bus_save(const PciBus *bus, struct SnapWriter *w);
+bool pci_bus_load(PciBus *bus, struct SnapReader *r);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 typedef struct PicChip {
     uint8_t irr, isr, imr;
     uint8_t line;        /* current input levels */
@@ -248,4 +250,56 @@ int pic_register(Pic *pic, IoBus *bus) {
     if (iobus_register(bus, 0xA0, 2, pic_port_read, pic_port_write, pic) < 0) return -1;
     if (iobus_register(bus, 0x4D0, 2, pic_port_read, pic_port_write, pic) < 0) return -1;
     return 0;
+}
+
+/* ---------------- snapshots ---------------- */
+
+static void chip_save(const PicChip *c, SnapWriter *w) {
+    const uint8_t regs[] = {c->irr,  c->isr,         c->imr,    c->line,
+                            c->elcr, c->vector_base, c->lowest, c->init_step};
+    snap_put_bytes(w, regs, sizeof regs);
+    const bool flags[] = {c->need_icw4, c->single,   c->ltim, c->auto_eoi,    c->rotate_on_aeoi,
+                          c->sfnm,      c->read_isr, c->poll, c->special_mask};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        snap_put_bool(w, flags[i]);
+}
+
+static void chip_parse(SnapReader *r, PicChip *c) {
+    c->irr = snap_get_u8(r);
+    c->isr = snap_get_u8(r);
+    c->imr = snap_get_u8(r);
+    c->line = snap_get_u8(r);
+    c->elcr = snap_get_u8(r);
+    c->vector_base = snap_get_u8(r);
+    c->lowest = snap_get_u8(r);
+    c->init_step = snap_get_u8(r);
+    c->need_icw4 = snap_get_bool(r);
+    c->single = snap_get_bool(r);
+    c->ltim = snap_get_bool(r);
+    c->auto_eoi = snap_get_bool(r);
+    c->rotate_on_aeoi = snap_get_bool(r);
+    c->sfnm = snap_get_bool(r);
+    c->read_isr = snap_get_bool(r);
+    c->poll = snap_get_bool(r);
+    c->special_mask = snap_get_bool(r);
+    snap_check(r, c->lowest < 8, "priority out of range");
+    snap_check(r, c->init_step == 0 || (c->init_step >= 2 && c->init_step <= 4),
+               "initialisation step out of range");
+    snap_check(r, !(c->elcr & ~c->elcr_mask), "ELCR bit set for an edge-only line");
+    snap_check(r, !(c->vector_base & 7), "vector base not a multiple of 8");
+}
+
+void pic_save(const Pic *pic, SnapWriter *w) {
+    chip_save(&pic->chip[0], w);
+    chip_save(&pic->chip[1], w);
+}
+
+bool pic_load(Pic *pic, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    Pic tmp = *pic; /* keeps the ELCR masks (wiring) */
+    chip_parse(r, &tmp.chip[0]);
+    chip_parse(r, &tmp.chip[1]);
+    if (!snap_finish(r)) return false;
+    if (r->apply) *pic = tmp;
+    return true;
 }

@@ -48,4 +48,11 @@ int pic_intr_ack(void *opaque);
 uint32_t pic_port_read(void *opaque, uint16_t port, unsigned size);
 void pic_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): both chips' registers, input levels and
+ * command state. pic_load validates, and commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void pic_save(const Pic *pic, struct SnapWriter *w);
+bool pic_load(Pic *pic, struct SnapReader *r);
+
 #endif

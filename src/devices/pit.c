@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 typedef struct PitChannel {
     uint8_t mode, rw, bcd;
     uint32_t period;   /* N in ticks */
@@ -321,4 +323,72 @@ void pit_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
 int pit_register(Pit *pit, IoBus *bus) {
     if (iobus_register(bus, 0x40, 4, pit_port_read, pit_port_write, pit) < 0) return -1;
     return iobus_register(bus, 0x61, 1, pit_port_read, pit_port_write, pit);
+}
+
+/* ---------------- snapshots ---------------- */
+
+static void channel_save(const PitChannel *c, SnapWriter *w) {
+    snap_put_u8(w, c->mode);
+    snap_put_u8(w, c->rw);
+    snap_put_u8(w, c->bcd);
+    snap_put_u32(w, c->period);
+    snap_put_u32(w, c->start);
+    snap_put_u64(w, c->load_ns);
+    const bool flags[] = {c->counting,       c->gate,          c->fired,         c->null_count,
+                          c->write_msb_next, c->read_msb_next, c->count_latched, c->status_latched};
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        snap_put_bool(w, flags[i]);
+    snap_put_u8(w, c->write_lsb);
+    snap_put_u16(w, c->latched_count);
+    snap_put_u8(w, c->status);
+}
+
+static void channel_parse(SnapReader *r, PitChannel *c) {
+    c->mode = snap_get_u8(r);
+    c->rw = snap_get_u8(r);
+    c->bcd = snap_get_u8(r);
+    c->period = snap_get_u32(r);
+    c->start = snap_get_u32(r);
+    c->load_ns = snap_get_u64(r);
+    c->counting = snap_get_bool(r);
+    c->gate = snap_get_bool(r);
+    c->fired = snap_get_bool(r);
+    c->null_count = snap_get_bool(r);
+    c->write_msb_next = snap_get_bool(r);
+    c->read_msb_next = snap_get_bool(r);
+    c->count_latched = snap_get_bool(r);
+    c->status_latched = snap_get_bool(r);
+    c->write_lsb = snap_get_u8(r);
+    c->latched_count = snap_get_u16(r);
+    c->status = snap_get_u8(r);
+    snap_check(r, c->mode <= 5, "channel mode out of range");
+    snap_check(r, c->rw >= 1 && c->rw <= 3, "channel access mode out of range");
+    snap_check(r, c->bcd <= 1, "channel BCD flag out of range");
+    snap_check(r, c->period >= 1 && c->period <= 65536, "channel period out of range");
+    snap_check(r, c->start <= 65536, "channel start count out of range");
+}
+
+void pit_save(const Pit *pit, SnapWriter *w) {
+    for (int i = 0; i < 3; i++)
+        channel_save(&pit->ch[i], w);
+    snap_put_u8(w, pit->port61);
+    timer_save(&pit->timer0, w);
+}
+
+bool pit_load(Pit *pit, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    PitChannel ch[3];
+    memset(ch, 0, sizeof ch);
+    for (int i = 0; i < 3; i++)
+        channel_parse(r, &ch[i]);
+    uint8_t port61 = snap_get_u8(r);
+    TimerSnap t0;
+    timer_load(r, &t0);
+    snap_check(r, port61 <= 0x0F, "port 0x61 bits out of range");
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    memcpy(pit->ch, ch, sizeof ch);
+    pit->port61 = port61;
+    timer_restore(&pit->timer0, &t0);
+    return true;
 }

@@ -38,4 +38,11 @@ bool pit_out(Pit *pit, int channel);
 uint32_t pit_port_read(void *opaque, uint16_t port, unsigned size);
 void pit_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): the three channels, port 0x61 and the
+ * IRQ 0 timer. pit_load validates, and commits only with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void pit_save(const Pit *pit, struct SnapWriter *w);
+bool pit_load(Pit *pit, struct SnapReader *r);
+
 #endif

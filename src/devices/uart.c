@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "snap/snap.h"
+
 #define FIFO_SIZE 16
 
 #define IER_RDA  0x01
@@ -265,4 +267,48 @@ void uart_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
 
 int uart_register(Uart *u, IoBus *bus) {
     return iobus_register(bus, u->base, 8, uart_port_read, uart_port_write, u);
+}
+
+/* ---------------- snapshots ---------------- */
+
+void uart_save(const Uart *u, SnapWriter *w) {
+    const uint8_t regs[] = {u->ier, u->lcr, u->mcr, u->lsr, u->msr, u->scr, u->fcr};
+    snap_put_bytes(w, regs, sizeof regs);
+    snap_put_u16(w, u->divisor);
+    snap_put_bool(w, u->fifo_enabled);
+    snap_put_bool(w, u->thre_pending);
+    snap_put_bool(w, u->timeout_pending);
+    snap_put_bytes(w, u->rx.data, sizeof u->rx.data);
+    snap_put_u8(w, (uint8_t)u->rx.head);
+    snap_put_u8(w, (uint8_t)u->rx.count);
+    timer_save(&u->timeout_timer, w);
+}
+
+bool uart_load(Uart *u, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    Uart t = *u; /* keeps the wiring (base, clock, IRQ, back end) */
+    t.ier = snap_get_u8(r);
+    t.lcr = snap_get_u8(r);
+    t.mcr = snap_get_u8(r);
+    t.lsr = snap_get_u8(r);
+    t.msr = snap_get_u8(r);
+    t.scr = snap_get_u8(r);
+    t.fcr = snap_get_u8(r);
+    t.divisor = snap_get_u16(r);
+    t.fifo_enabled = snap_get_bool(r);
+    t.thre_pending = snap_get_bool(r);
+    t.timeout_pending = snap_get_bool(r);
+    snap_get_bytes(r, t.rx.data, sizeof t.rx.data);
+    t.rx.head = snap_get_u8(r);
+    t.rx.count = snap_get_u8(r);
+    TimerSnap timeout;
+    timer_load(r, &timeout);
+    snap_check(r, t.rx.head < FIFO_SIZE && t.rx.count <= rx_capacity(&t),
+               "receive FIFO out of range");
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    t.timeout_timer = u->timeout_timer; /* the queue's links stay as they are */
+    *u = t;
+    timer_restore(&u->timeout_timer, &timeout);
+    return true;
 }

@@ -44,4 +44,12 @@ size_t uart_receive(Uart *u, const uint8_t *buf, size_t len);
 uint32_t uart_port_read(void *opaque, uint16_t port, unsigned size);
 void uart_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
+/* Snapshot section (snap/snap.h): registers, the receive FIFO and the
+ * character-timeout timer. uart_load validates, and commits only with
+ * r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void uart_save(const Uart *u, struct SnapWriter *w);
+bool uart_load(Uart *u, struct SnapReader *r);
+
 #endif

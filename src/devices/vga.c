@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 #define PLANE_SIZE  0x10000u
 #define FRAME_NS    16666667u /* 60 Hz */
 #define VRETRACE_NS 500000u   /* vertical retrace at the start of each frame */
@@ -866,4 +868,93 @@ unsigned vga_text_dump(Vga *v, char *buf, unsigned len) {
     }
     buf[n] = 0;
     return g.rows;
+}
+
+/* ---------------- snapshots ---------------- */
+
+/* The registers, in one fixed order (misc .. status_reads, dispi). */
+static void regs_save(const Vga *v, SnapWriter *w) {
+    snap_put_u8(w, v->misc);
+    snap_put_u8(w, v->seq_index);
+    snap_put_bytes(w, v->seq, sizeof v->seq);
+    snap_put_u8(w, v->gc_index);
+    snap_put_bytes(w, v->gc, sizeof v->gc);
+    snap_put_u8(w, v->crtc_index);
+    snap_put_bytes(w, v->crtc, sizeof v->crtc);
+    snap_put_u8(w, v->attr_index);
+    snap_put_bytes(w, v->attr, sizeof v->attr);
+    snap_put_bool(w, v->attr_flip);
+    snap_put_bytes(w, v->dac, sizeof v->dac);
+    const uint8_t dac[] = {v->dac_mask, v->dac_read_index, v->dac_write_index, v->dac_sub,
+                           v->dac_state};
+    snap_put_bytes(w, dac, sizeof dac);
+    snap_put_u8(w, v->feature);
+    snap_put_bytes(w, v->latch, sizeof v->latch);
+    snap_put_u32(w, v->status_reads);
+    snap_put_u16(w, v->dispi_index);
+    for (unsigned i = 0; i < VBE_DISPI_INDEX_COUNT; i++)
+        snap_put_u16(w, v->dispi[i]);
+}
+
+static void regs_parse(SnapReader *r, Vga *t) {
+    t->misc = snap_get_u8(r);
+    t->seq_index = snap_get_u8(r);
+    snap_get_bytes(r, t->seq, sizeof t->seq);
+    t->gc_index = snap_get_u8(r);
+    snap_get_bytes(r, t->gc, sizeof t->gc);
+    t->crtc_index = snap_get_u8(r);
+    snap_get_bytes(r, t->crtc, sizeof t->crtc);
+    t->attr_index = snap_get_u8(r);
+    snap_get_bytes(r, t->attr, sizeof t->attr);
+    t->attr_flip = snap_get_bool(r);
+    snap_get_bytes(r, t->dac, sizeof t->dac);
+    t->dac_mask = snap_get_u8(r);
+    t->dac_read_index = snap_get_u8(r);
+    t->dac_write_index = snap_get_u8(r);
+    t->dac_sub = snap_get_u8(r);
+    t->dac_state = snap_get_u8(r);
+    t->feature = snap_get_u8(r);
+    snap_get_bytes(r, t->latch, sizeof t->latch);
+    t->status_reads = snap_get_u32(r);
+    t->dispi_index = snap_get_u16(r);
+    for (unsigned i = 0; i < VBE_DISPI_INDEX_COUNT; i++)
+        t->dispi[i] = snap_get_u16(r);
+}
+
+/* What the DISPI writes guarantee (the renderer relies on it). */
+static void dispi_check(SnapReader *r, const Vga *t) {
+    const uint16_t *d = t->dispi;
+    snap_check(r, t->dac_sub < 3, "DAC component out of range");
+    snap_check(r,
+               d[VBE_DISPI_INDEX_XRES] <= VGA_MAX_WIDTH &&
+                   d[VBE_DISPI_INDEX_YRES] <= VGA_MAX_HEIGHT && valid_bpp(d[VBE_DISPI_INDEX_BPP]),
+               "DISPI mode out of range");
+    snap_check(r, (uint32_t)d[VBE_DISPI_INDEX_BANK] * 0x10000u < VGA_VRAM_SIZE,
+               "DISPI bank out of range");
+    snap_check(r, (uint32_t)d[VBE_DISPI_INDEX_VIRT_WIDTH] * dispi_bytes_pp(t) <= VGA_VRAM_SIZE,
+               "DISPI virtual width out of range");
+    if (dispi_on(t)) {
+        uint64_t x = d[VBE_DISPI_INDEX_XRES], y = d[VBE_DISPI_INDEX_YRES];
+        snap_check(r,
+                   x && y && x * dispi_bytes_pp(t) * y <= VGA_VRAM_SIZE &&
+                       d[VBE_DISPI_INDEX_VIRT_WIDTH] >= x,
+                   "DISPI mode does not fit video memory");
+    }
+}
+
+void vga_save(const Vga *v, SnapWriter *w) {
+    regs_save(v, w);
+    snap_put_zblob(w, v->vram, VGA_VRAM_SIZE);
+}
+
+bool vga_load(Vga *v, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    Vga t = *v; /* keeps the wiring, video memory and the LFB mapping */
+    regs_parse(r, &t);
+    if (snap_ok(r)) dispi_check(r, &t);
+    /* Checking inflates into a scratch buffer; applying, into video memory. */
+    if (snap_ok(r)) snap_get_zblob(r, r->apply ? v->vram : NULL, VGA_VRAM_SIZE);
+    if (!snap_finish(r)) return false;
+    if (r->apply) *v = t;
+    return true;
 }

@@ -44,6 +44,7 @@
 #ifndef BT86_VGA_H
 #define BT86_VGA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/bus.h"
@@ -107,5 +108,15 @@ uint32_t vga_lfb_read(void *opaque, uint32_t offset, unsigned size);
 void vga_lfb_write(void *opaque, uint32_t offset, unsigned size, uint32_t val);
 /* Raw video memory (VGA_VRAM_SIZE bytes; planar byte o of plane p at o * 4 + p). */
 uint8_t *vga_vram(Vga *v);
+
+/* Snapshot section (snap/snap.h): every register (sequencer, graphics,
+ * CRTC, attribute, DAC with its palette, DISPI), the latches and the video
+ * memory (zlib-compressed). Where BAR0 maps the LFB follows the PCI
+ * configuration space (pci_bus_load). vga_load validates, and commits only
+ * with r->apply. */
+struct SnapWriter;
+struct SnapReader;
+void vga_save(const Vga *v, struct SnapWriter *w);
+bool vga_load(Vga *v, struct SnapReader *r);
 
 #endif

@@ -58,6 +58,7 @@ typedef struct Options {
     const char *logfile;  /* -D */
     bool no_reboot;
     bool snapshot;
+    const char *loadvm; /* -loadvm FILE */
     const char *hd[4];
     const char *cdrom;
     char boot_order[4]; /* "" for the default */
@@ -92,6 +93,8 @@ static void usage(FILE *out) {
         "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
         "                       (default cad); also once=DRIVES, menu=on|off\n"
         "  -snapshot            never write the disk images (writes are kept in memory)\n"
+        "  -loadvm FILE         start from a snapshot written by the monitor's savevm (same\n"
+        "                       options: -m, disks, -snapshot, -kernel ...)\n"
         "  -kernel BZIMAGE      boot this Linux kernel directly (x86 boot protocol)\n"
         "  -initrd FILE         ... with this initial RAM disk\n"
         "  -append CMDLINE      ... and this kernel command line\n"
@@ -331,6 +334,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             o->append = val;
         } else if (strcmp(a, "-snapshot") == 0) {
             o->snapshot = true;
+        } else if (strcmp(a, "-loadvm") == 0) {
+            NEED_ARG();
+            o->loadvm = val;
         } else if (strcmp(a, "-no-reboot") == 0) {
             o->no_reboot = true;
         } else if (strcmp(a, "-max-insns") == 0) {
@@ -595,6 +601,23 @@ static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display, 
     return true;
 }
 
+/* -loadvm: the machine as the snapshot left it. What stdin already holds
+ * is typed at once, at the very instruction the snapshot was taken at, as
+ * when savevm and the next typed line arrive together in the monitor, so
+ * a run from the file repeats the saved session's continuation exactly. */
+static int start_from_snapshot(Pc *pc, const char *path, Console *con) {
+    char err[512];
+    if (pc_loadvm(pc, path, err, sizeof err) < 0) {
+        fprintf(stderr, "bt86: -loadvm %s: %s\n", path, err);
+        return -1;
+    }
+    if (con->enabled) {
+        fcntl(STDIN_FILENO, F_SETFL, fcntl(STDIN_FILENO, F_GETFL) | O_NONBLOCK);
+        console_poll(con, pc);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     Options o = {.ram_mb = 128,
                  .bios = "/usr/share/seabios/bios.bin",
@@ -670,6 +693,10 @@ int main(int argc, char **argv) {
     cfg.append = o.append;
     DbtEngine engine =
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
+    if (o.lockstep && o.loadvm) {
+        fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
+        return 1;
+    }
     if (o.lockstep) {
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
@@ -727,6 +754,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
+    if (o.loadvm && start_from_snapshot(pc, o.loadvm, &con) < 0) return 1;
     if (con.enabled) {
         if (isatty(STDIN_FILENO) && con.serial) tty_make_raw();
         if (con.mon) monitor_set_echo(con.mon, tty_raw);

@@ -286,6 +286,19 @@ static void cmd_screendump(Monitor *m, const char *file) {
         fprintf(m->out, "screendump: %s\n", err);
 }
 
+/* ---- savevm / loadvm ---- */
+
+static void cmd_snapshot(Monitor *m, const char *cmd, const char *file) {
+    if (!file) {
+        fprintf(m->out, "%s: needs a file name\n", cmd);
+        return;
+    }
+    char err[512];
+    int rc = strcmp(cmd, "savevm") == 0 ? pc_savevm(m->pc, file, err, sizeof err)
+                                        : pc_loadvm(m->pc, file, err, sizeof err);
+    if (rc < 0) fprintf(m->out, "%s: %s\n", cmd, err);
+}
+
 static void help(Monitor *m) {
     fputs("help                 this list\n"
           "info registers       CPU registers\n"
@@ -294,6 +307,8 @@ static void help(Monitor *m) {
           "xp /FMT ADDR         memory at a physical address\n"
           "screendump FILE      save the display as PNG\n"
           "sendkey KEYS         press keys, e.g. ctrl-alt-delete\n"
+          "savevm FILE          save the whole machine to FILE\n"
+          "loadvm FILE          load the machine from FILE (written by savevm)\n"
           "system_reset         reset the machine\n"
           "system_powerdown     ask the guest to power off\n"
           "quit                 exit bt86\n",
@@ -333,6 +348,8 @@ MonitorAction monitor_command(Monitor *m, const char *line) {
         cmd_screendump(m, arg);
     } else if (strcmp(cmd, "sendkey") == 0) {
         cmd_sendkey(m, arg);
+    } else if (strcmp(cmd, "savevm") == 0 || strcmp(cmd, "loadvm") == 0) {
+        cmd_snapshot(m, cmd, arg);
     } else if (strcmp(cmd, "system_reset") == 0) {
         pc_cpu(m->pc)->reset_request = true;
     } else if (strcmp(cmd, "system_powerdown") == 0) {

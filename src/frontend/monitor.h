@@ -8,7 +8,8 @@
  * page tables), xp/FMT ADDR (physical), with FMT = [count][x|d|u|o|c|i][b|h|w|g]
  * as in QEMU; screendump FILE (PNG of what the display shows), sendkey
  * KEYS (e.g. ctrl-alt-delete, a, ret), system_reset, system_powerdown
- * (through a hook the machine supplies), quit.
+ * (through a hook the machine supplies), savevm FILE and loadvm FILE (the
+ * whole machine, devices/pc.h), quit.
  *
  * Use:
  *     Monitor *m = monitor_new(pc, stdout, &hooks);

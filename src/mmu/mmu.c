@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "snap/snap.h"
+
 /* ---------------- physical map ---------------- */
 
 PhysMem *physmem_new(uint32_t ram_size) {
@@ -313,6 +315,32 @@ uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
     }
     if (in_ram(pm, page, 0x1000)) return pm->ram + page;
     return NULL;
+}
+
+/* ---------------- snapshots ---------------- */
+
+void physmem_save(const PhysMem *pm, SnapWriter *w) {
+    snap_put_u32(w, pm->ram_size);
+    snap_put_bool(w, pm->a20_mask == 0xFFFFFFFFu);
+    snap_put_zblob(w, pm->ram, pm->ram_size);
+}
+
+bool physmem_load(PhysMem *pm, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint32_t size = snap_get_u32(r);
+    bool a20 = snap_get_bool(r);
+    if (snap_ok(r) && size != pm->ram_size) {
+        snap_fail(r, "%u bytes of RAM saved, this machine has %u", size, pm->ram_size);
+        return false;
+    }
+    /* Checking inflates into a scratch buffer; applying, straight into RAM
+     * (the same bytes, already found good). */
+    if (!snap_get_zblob(r, r->apply ? pm->ram : NULL, pm->ram_size)) return false;
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    pm->a20_mask = a20 ? 0xFFFFFFFFu : 0xFFEFFFFFu;
+    if (pm->map_changed) pm->map_changed(pm->map_opaque);
+    return true;
 }
 
 /* ---------------- paging and TLB ---------------- */

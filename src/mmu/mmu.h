@@ -118,6 +118,16 @@ static inline void physmem_set_code_page(PhysMem *pm, uint32_t paddr, bool on) {
  * if it is plain RAM (or ROM when !write); NULL otherwise. */
 uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
 
+/* Snapshots (snap/snap.h): guest RAM (zlib-compressed) and the A20 gate.
+ * ROM, MMIO and shadow routing are the machine's wiring and the chipset's
+ * registers, restored by their owners. Loading checks that the RAM size
+ * matches; applying rewrites RAM and calls map_changed (the CPU's TLB and
+ * every translation go). */
+struct SnapWriter;
+struct SnapReader;
+void physmem_save(const PhysMem *pm, struct SnapWriter *w);
+bool physmem_load(PhysMem *pm, struct SnapReader *r);
+
 /* ---- paging and TLB ---- */
 
 #define TLB_BITS    12

@@ -1,0 +1,218 @@
+/*
+ * cpu_snap.c - the CPU's snapshot section (see cpu_save in cpu.h).
+ *
+ * Saved: general registers, EIP, EFLAGS and the lazy-flag record as it
+ * stands (so the flags come back exactly, without being folded), the
+ * segment registers with their hidden descriptor caches, LDTR, TR, GDTR,
+ * IDTR, CR0-CR4, DR0-DR7, the TSC offset, the APIC base and SYSENTER MSRs,
+ * CPL, the x87/MMX state (eight 80-bit registers, control, status and tag
+ * words, TOP, last-instruction pointers), HLT, the interrupt shadow, NMI
+ * pending/blocked, a pending reset, pending debug traps and the
+ * instruction count. Not saved: what exists only inside cpu_run (the
+ * exception unwinding state, run_left, block_break) and the hooks.
+ */
+#include "cpu/cpu.h"
+
+#include <string.h>
+
+#include "snap/snap.h"
+
+#define CPU_SNAP_VERSION 1
+
+static void put_seg(SnapWriter *w, const SegReg *s) {
+    snap_put_u16(w, s->sel);
+    snap_put_u32(w, s->base);
+    snap_put_u32(w, s->limit);
+    snap_put_u32(w, s->flags);
+}
+
+static void get_seg(SnapReader *r, SegReg *s) {
+    s->sel = snap_get_u16(r);
+    s->base = snap_get_u32(r);
+    s->limit = snap_get_u32(r);
+    s->flags = snap_get_u32(r);
+    snap_check(r, (s->flags & ~0xF0FFu) == 0, "segment attribute bits out of range");
+}
+
+static void put_fpu(SnapWriter *w, const Fpu *f) {
+    for (int i = 0; i < 8; i++) {
+        snap_put_u64(w, f->regs[i].mant);
+        snap_put_u16(w, f->regs[i].se);
+    }
+    snap_put_u16(w, f->cw);
+    snap_put_u16(w, f->sw);
+    snap_put_u16(w, f->tw);
+    snap_put_u8(w, (uint8_t)f->top);
+    snap_put_u16(w, f->fop);
+    snap_put_u32(w, f->fip);
+    snap_put_u32(w, f->fdp);
+    snap_put_u16(w, f->fcs);
+    snap_put_u16(w, f->fds);
+}
+
+static void get_fpu(SnapReader *r, Fpu *f) {
+    for (int i = 0; i < 8; i++) {
+        f->regs[i].mant = snap_get_u64(r);
+        f->regs[i].se = snap_get_u16(r);
+    }
+    f->cw = snap_get_u16(r);
+    f->sw = snap_get_u16(r);
+    f->tw = snap_get_u16(r);
+    f->top = snap_get_u8(r);
+    f->fop = snap_get_u16(r);
+    f->fip = snap_get_u32(r);
+    f->fdp = snap_get_u32(r);
+    f->fcs = snap_get_u16(r);
+    f->fds = snap_get_u16(r);
+    snap_check(r, f->top < 8, "x87 TOP out of range");
+}
+
+void cpu_save(const CPU *cpu, SnapWriter *w) {
+    for (int i = 0; i < 8; i++)
+        snap_put_u32(w, cpu->regs[i]);
+    snap_put_u32(w, cpu->eip);
+    snap_put_u32(w, cpu->eflags);
+    snap_put_u8(w, cpu->lf.op);
+    snap_put_u8(w, cpu->lf.size);
+    snap_put_u32(w, cpu->lf.res);
+    snap_put_u32(w, cpu->lf.a);
+    snap_put_u32(w, cpu->lf.b);
+    snap_put_u64(w, cpu->icount);
+    for (int i = 0; i < SEG_COUNT; i++)
+        put_seg(w, &cpu->seg[i]);
+    put_seg(w, &cpu->ldtr);
+    put_seg(w, &cpu->tr);
+    snap_put_u32(w, cpu->gdtr.base);
+    snap_put_u16(w, cpu->gdtr.limit);
+    snap_put_u32(w, cpu->idtr.base);
+    snap_put_u16(w, cpu->idtr.limit);
+    snap_put_u32(w, cpu->cr0);
+    snap_put_u32(w, cpu->cr2);
+    snap_put_u32(w, cpu->cr3);
+    snap_put_u32(w, cpu->cr4);
+    for (int i = 0; i < 8; i++)
+        snap_put_u32(w, cpu->dr[i]);
+    snap_put_u64(w, cpu->tsc_offset);
+    snap_put_u64(w, cpu->apic_base);
+    put_fpu(w, &cpu->fpu);
+    snap_put_u32(w, cpu->sysenter_cs);
+    snap_put_u32(w, cpu->sysenter_esp);
+    snap_put_u32(w, cpu->sysenter_eip);
+    snap_put_u8(w, (uint8_t)cpu->cpl);
+    snap_put_bool(w, cpu->halted);
+    snap_put_bool(w, cpu->intr_shadow);
+    snap_put_bool(w, cpu->shadow_set);
+    snap_put_bool(w, cpu->nmi_pending);
+    snap_put_bool(w, cpu->nmi_blocked);
+    snap_put_bool(w, cpu->reset_request);
+    snap_put_u32(w, cpu->pending_db);
+}
+
+/* The fields of the section, parsed into a staging copy. */
+typedef struct CpuSnap {
+    uint32_t regs[8], eip, eflags;
+    LazyFlags lf;
+    uint64_t icount;
+    SegReg seg[SEG_COUNT], ldtr, tr;
+    DescTable gdtr, idtr;
+    uint32_t cr0, cr2, cr3, cr4, dr[8];
+    uint64_t tsc_offset, apic_base;
+    Fpu fpu;
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    int cpl;
+    bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
+    uint32_t pending_db;
+} CpuSnap;
+
+static void parse(SnapReader *r, CpuSnap *s) {
+    for (int i = 0; i < 8; i++)
+        s->regs[i] = snap_get_u32(r);
+    s->eip = snap_get_u32(r);
+    s->eflags = snap_get_u32(r);
+    s->lf.op = snap_get_u8(r);
+    s->lf.size = snap_get_u8(r);
+    s->lf.res = snap_get_u32(r);
+    s->lf.a = snap_get_u32(r);
+    s->lf.b = snap_get_u32(r);
+    snap_check(r, s->lf.op <= CC_SAR, "lazy flags: unknown operation");
+    snap_check(r, s->lf.size == 1 || s->lf.size == 2 || s->lf.size == 4,
+               "lazy flags: bad operand size");
+    s->icount = snap_get_u64(r);
+    for (int i = 0; i < SEG_COUNT; i++)
+        get_seg(r, &s->seg[i]);
+    get_seg(r, &s->ldtr);
+    get_seg(r, &s->tr);
+    s->gdtr.base = snap_get_u32(r);
+    s->gdtr.limit = snap_get_u16(r);
+    s->idtr.base = snap_get_u32(r);
+    s->idtr.limit = snap_get_u16(r);
+    s->cr0 = snap_get_u32(r);
+    s->cr2 = snap_get_u32(r);
+    s->cr3 = snap_get_u32(r);
+    s->cr4 = snap_get_u32(r);
+    for (int i = 0; i < 8; i++)
+        s->dr[i] = snap_get_u32(r);
+    s->tsc_offset = snap_get_u64(r);
+    s->apic_base = snap_get_u64(r);
+    get_fpu(r, &s->fpu);
+    s->sysenter_cs = snap_get_u32(r);
+    s->sysenter_esp = snap_get_u32(r);
+    s->sysenter_eip = snap_get_u32(r);
+    s->cpl = snap_get_u8(r);
+    snap_check(r, s->cpl <= 3, "CPL out of range");
+    s->halted = snap_get_bool(r);
+    s->intr_shadow = snap_get_bool(r);
+    s->shadow_set = snap_get_bool(r);
+    s->nmi_pending = snap_get_bool(r);
+    s->nmi_blocked = snap_get_bool(r);
+    s->reset_request = snap_get_bool(r);
+    s->pending_db = snap_get_u32(r);
+}
+
+static void commit(CPU *cpu, const CpuSnap *s) {
+    memcpy(cpu->regs, s->regs, sizeof cpu->regs);
+    cpu->eip = cpu->next_eip = s->eip;
+    cpu->eflags = s->eflags;
+    cpu->lf = s->lf;
+    cpu->icount = s->icount;
+    memcpy(cpu->seg, s->seg, sizeof cpu->seg);
+    cpu->ldtr = s->ldtr;
+    cpu->tr = s->tr;
+    cpu->gdtr = s->gdtr;
+    cpu->idtr = s->idtr;
+    cpu->cr0 = s->cr0;
+    cpu->cr2 = s->cr2;
+    cpu->cr3 = s->cr3;
+    cpu->cr4 = s->cr4;
+    memcpy(cpu->dr, s->dr, sizeof cpu->dr);
+    cpu->tsc_offset = s->tsc_offset;
+    cpu->apic_base = s->apic_base;
+    cpu->fpu = s->fpu;
+    cpu->sysenter_cs = s->sysenter_cs;
+    cpu->sysenter_esp = s->sysenter_esp;
+    cpu->sysenter_eip = s->sysenter_eip;
+    cpu->cpl = s->cpl;
+    cpu->halted = s->halted;
+    cpu->intr_shadow = s->intr_shadow;
+    cpu->shadow_set = s->shadow_set;
+    cpu->nmi_pending = s->nmi_pending;
+    cpu->nmi_blocked = s->nmi_blocked;
+    cpu->reset_request = s->reset_request;
+    cpu->pending_db = s->pending_db;
+    cpu->exc_nest = 0;
+    cpu->exit_request = 0;
+    cpu->block_break = true;
+    mmu_set_paging(&cpu->mmu, s->cr0 & CR0_PG, s->cr0 & CR0_WP, s->cr4 & CR4_PSE, s->cr4 & CR4_PGE,
+                   s->cr3);
+    mmu_flush_all(&cpu->mmu);
+}
+
+bool cpu_load(CPU *cpu, SnapReader *r) {
+    if (!snap_version(r, CPU_SNAP_VERSION)) return false;
+    CpuSnap s;
+    memset(&s, 0, sizeof s);
+    parse(r, &s);
+    if (!snap_finish(r)) return false;
+    if (r->apply) commit(cpu, &s);
+    return true;
+}
