@@ -7,7 +7,7 @@
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
- *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
+ *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto[,rr=record|replay,rrfile=F]]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *          [-s] [-S] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH]
  *
@@ -19,6 +19,12 @@
  * Virtual time follows the host clock unless -icount asks for time derived
  * from the instruction count; when the guest idles the loop sleeps in
  * ppoll() on its input descriptors until the next timer is due.
+ *
+ * With -icount shift=N,rr=record|replay,rrfile=FILE (replay.c) every
+ * input from the host goes through the record/replay session: recorded
+ * with the instruction count at which this loop delivers it, or, when
+ * replaying, read from the log instead of the host and delivered at the
+ * same count (the loop limits each slice to the next input's count).
  *
  * With -gdb (or -s) a GDB stub (gdbstub.c) listens; between slices the
  * loop lets it accept a debugger and read Ctrl-C, and whenever the guest
@@ -45,6 +51,7 @@
 #include "frontend/gdbstub.h"
 #include "frontend/lockstep.h"
 #include "frontend/monitor.h"
+#include "frontend/replay.h"
 #include "frontend/trace.h"
 
 #define BT86_VERSION "0.1"
@@ -76,6 +83,8 @@ typedef struct Options {
     const char *monitor; /* stdio, none */
     const char *gdb;     /* -gdb DEV, -s: tcp::1234 */
     bool gdb_wait;       /* -S: do not start the CPU until the debugger continues */
+    RrMode rr_mode;      /* -icount ...,rr=record|replay */
+    const char *rr_file; /* -icount ...,rrfile=FILE */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -118,6 +127,9 @@ static void usage(FILE *out) {
         "                       date two runs with the same input print the same bytes.\n"
         "                       auto: N adapts to keep near the host clock, an idle CPU\n"
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
+        "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
+        "                       with its instruction count, or replay them from FILE\n"
+        "                       (needs -snapshot with disks; no monitor, window or -gdb)\n"
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
@@ -184,8 +196,11 @@ bad_order:
     return -1;
 }
 
+/* The record/replay session (NULL without rr=): host inputs go through it. */
+static Replay *rr_session;
+
 static void power_button(void *opaque) {
-    pc_power_button(opaque);
+    replay_power_button(rr_session, opaque, pc_cpu(opaque)->icount);
 }
 
 /* -rtc base=utc|localtime|DATE: the RTC's time at power-on, in seconds
@@ -243,6 +258,34 @@ static int rtc_start(const char *spec, int64_t *out) {
     int64_t days = (int64_t)era * 146097 + doe - 719468;
     *out = days * 86400 + h * 3600 + mi * 60 + sec;
     return 0;
+}
+
+/* Record/replay needs time derived from the instruction count and only
+ * inputs it knows how to log. -icount auto is refused: its pace follows
+ * the host clock (and the guest sleeps on the host while idle), so a
+ * replay would need every pace decision and idle period logged too. */
+static int rr_check_options(const Options *o) {
+    if (o->rr_mode == RR_OFF) {
+        if (o->rr_file) fprintf(stderr, "bt86: -icount: rrfile= without rr=record|replay\n");
+        return o->rr_file ? -1 : 0;
+    }
+    const char *why = NULL;
+    if (!o->rr_file)
+        why = "needs rrfile=FILE";
+    else if (o->icount_shift == ICOUNT_AUTO)
+        why = "needs a fixed shift=N: with shift=auto time follows the host clock";
+    else if (o->gdb || o->lockstep)
+        why = "does not go with -gdb, -s or -lockstep";
+    else if (o->display && strcmp(o->display, "sdl") == 0)
+        why = "does not record the window's keyboard and mouse yet: use -display none";
+    else if (o->monitor && strcmp(o->monitor, "stdio") == 0)
+        why = "does not record monitor commands yet (sendkey, system_reset): no -monitor stdio";
+    else if (!o->snapshot && (o->hd[0] || o->hd[1] || o->hd[2] || o->hd[3]))
+        why = "needs -snapshot: the run must not change the disk images it starts from";
+    if (why)
+        fprintf(stderr, "bt86: -icount rr=%s %s\n", o->rr_mode == RR_RECORD ? "record" : "replay",
+                why);
+    return why ? -1 : 0;
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
@@ -380,6 +423,11 @@ static int parse_args(int argc, char **argv, Options *o) {
             } else {
                 o->icount_shift = (int)n;
             }
+            char rerr[256];
+            if (replay_parse_icount(val, &o->rr_mode, &o->rr_file, rerr, sizeof rerr) < 0) {
+                fprintf(stderr, "bt86: %s\n", rerr);
+                return -1;
+            }
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (strcmp(a, "-s") == 0) {
@@ -403,6 +451,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         fprintf(stderr, "bt86: -gdb and -lockstep do not go together\n");
         return -1;
     }
+    if (rr_check_options(o) < 0) return -1;
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
         return -1;
@@ -499,7 +548,7 @@ static void pty_poll(Pty *p, Pc *pc) {
         ssize_t n = read(p->fd, p->pending + p->npending, sizeof p->pending - p->npending);
         if (n > 0) p->npending += (size_t)n;
     }
-    size_t taken = pc_serial_input(pc, p->pending, p->npending);
+    size_t taken = replay_serial_input(rr_session, pc, pc_cpu(pc)->icount, p->pending, p->npending);
     memmove(p->pending, p->pending + taken, p->npending - taken);
     p->npending -= taken;
 }
@@ -566,7 +615,7 @@ static void console_poll(Console *c, Pc *pc) {
         }
         if (c->serial && c->npending < sizeof c->pending) c->pending[c->npending++] = ch;
     }
-    size_t taken = pc_serial_input(pc, c->pending, c->npending);
+    size_t taken = replay_serial_input(rr_session, pc, pc_cpu(pc)->icount, c->pending, c->npending);
     memmove(c->pending, c->pending + taken, c->npending - taken);
     c->npending -= taken;
 }
@@ -678,6 +727,12 @@ int main(int argc, char **argv) {
         return r == 0 ? 0 : r == 1 ? 3 : 1;
     }
     char err[512];
+    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, BT86_VERSION,
+                              err, sizeof err);
+    if (o.rr_mode != RR_OFF && !rr_session) {
+        fprintf(stderr, "bt86: %s: %s\n", o.rr_mode == RR_RECORD ? "record" : "replay", err);
+        return 1;
+    }
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {
         fprintf(stderr, "bt86: %s\n", err);
@@ -706,7 +761,9 @@ int main(int argc, char **argv) {
     /* The monitor: on stdin with -monitor stdio; behind Ctrl-A c whenever
      * the serial console is on the terminal (as with QEMU -nographic). */
     MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc};
-    if (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0))) {
+    if (o.rr_mode == RR_REPLAY) con.enabled = con.serial = false; /* the log is the input */
+    if (o.rr_mode == RR_OFF &&
+        (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0)))) {
         con.mon = monitor_new(pc, stdout, &power_hooks);
         if (!con.mon) {
             fprintf(stderr, "bt86: out of memory\n");
@@ -767,12 +824,20 @@ int main(int argc, char **argv) {
             }
         }
         uint64_t chunk = left < 200000 ? left : 200000;
+        uint64_t until_input = replay_insns_until_event(rr_session, pc_cpu(pc)->icount);
+        if (until_input == 0) break; /* replay: the recording ended here */
+        if (chunk > until_input) chunk = until_input;
         uint64_t before = pc_cpu(pc)->icount;
         PcExit e = step ? gdbstub_step(gdb) : pc_run(pc, chunk);
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
-        pty_poll(&pty, pc);
+        if (o.rr_mode != RR_REPLAY) pty_poll(&pty, pc);
+        if (replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            status = 1;
+            break;
+        }
         if (display && !display_sdl_update(display)) break; /* window closed */
         if (step) {
             step = false;
@@ -811,6 +876,11 @@ int main(int argc, char **argv) {
         }
     }
     tty_restore();
+    if (rr_session) {
+        if (replay_finish(rr_session, cpu->icount, err, sizeof err) < 0) status = 1;
+        rr_session = NULL;
+        fprintf(stderr, "bt86: %s\n", err);
+    }
     if (o.stats) {
         fprintf(stderr, "bt86: engine %s, %llu instructions\n", dbt_engine_name(dbt_engine(cpu)),
                 (unsigned long long)cpu->icount);
