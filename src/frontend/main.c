@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu/fpu.h"
 #include "dbt/dbt.h"
 #include "devices/pc.h"
 #include "frontend/display.h"
@@ -727,8 +728,12 @@ int main(int argc, char **argv) {
         return r == 0 ? 0 : r == 1 ? 3 : 1;
     }
     char err[512];
-    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, BT86_VERSION,
-                              err, sizeof err);
+    /* The build a log must come from: the version and the x87 backend
+     * (the soft one may differ from the host's in a transcendental's last bit). */
+    char rr_build[16];
+    snprintf(rr_build, sizeof rr_build, "%s fpu=%s", BT86_VERSION, fpu_backend_name());
+    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, rr_build, err,
+                              sizeof err);
     if (o.rr_mode != RR_OFF && !rr_session) {
         fprintf(stderr, "bt86: %s: %s\n", o.rr_mode == RR_RECORD ? "record" : "replay", err);
         return 1;

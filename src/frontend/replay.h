@@ -14,7 +14,7 @@
  *
  * The log (all integers little-endian):
  *     header  "BT86RR\r\n", u32 format version, the configuration
- *             (RrConfig: bt86 version, RAM, shift, RTC start, VGA, boot
+ *             (RrConfig: bt86 build, RAM, shift, RTC start, VGA, boot
  *             order and menu, a hash of -append, size and hash of every
  *             file the machine loads: BIOS, VGA BIOS, disks, CD, kernel,
  *             initrd)
@@ -74,7 +74,7 @@ typedef struct RrFileId {
 
 /* What must match between a recording and its replay. */
 typedef struct RrConfig {
-    char build[16]; /* bt86's version, NUL-padded */
+    char build[16]; /* bt86 version and x87 backend ("0.1 fpu=host"), NUL-padded */
     uint32_t ram_mb;
     uint32_t icount_shift;
     int64_t rtc_start; /* the RTC at power-on: the host time, for base=utc */
