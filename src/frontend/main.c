@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,22 @@ bad_order:
 
 /* The record/replay session (NULL without rr=): host inputs go through it. */
 static Replay *rr_session;
+/* SIGINT or SIGTERM while recording: end the run so the log gets its end record. */
+static volatile sig_atomic_t rr_signalled;
+
+static void rr_on_signal(int sig) {
+    (void)sig;
+    rr_signalled = 1;
+}
+
+/* While recording, SIGINT and SIGTERM end the main loop instead of the
+ * process (a log without its end record cannot be replayed). */
+static void rr_catch_signals(void) {
+    struct sigaction sa = {.sa_handler = rr_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
 
 static void power_button(void *opaque) {
     replay_power_button(rr_session, opaque, pc_cpu(opaque)->icount);
@@ -738,6 +755,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bt86: %s: %s\n", o.rr_mode == RR_RECORD ? "record" : "replay", err);
         return 1;
     }
+    if (o.rr_mode == RR_RECORD) rr_catch_signals();
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {
         fprintf(stderr, "bt86: %s\n", err);
@@ -813,7 +831,7 @@ int main(int argc, char **argv) {
     GdbStopReason why = GDB_STOP_START;
     bool step = false;
     PcExit due = PC_EXIT_INSN_LIMIT;
-    while (left > 0 && !con.quit) {
+    while (left > 0 && !con.quit && !rr_signalled) {
         if (gdb_stop) {
             gdb_stop = false;
             GdbResume r = gdbstub_stopped(gdb, why);

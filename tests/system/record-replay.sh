@@ -5,8 +5,10 @@
 # counts depend on host timing; -rtc base=utc, so the RTC start is the
 # host's time), then replays the log under the other engine with no input
 # at all: COM1's output must be identical byte for byte and the run must
-# end at the same instruction count. Then a replay with another disk
-# image and one with a damaged log must each stop with a clear message.
+# end at the same instruction count. A replay stopped early must say so; a
+# recording ended by SIGTERM must replay. Then a replay with another disk
+# image and one with a damaged or truncated log must each stop with a
+# clear message.
 #   record-replay.sh BT86 [IMAGE]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -45,6 +47,24 @@ if ! grep -q "^bt86: replay: $insns instructions, $events input events, as recor
 fi
 if ! cmp -s "$out" "$dir/replay.out"; then
   echo "record-replay: the replay's output differs:"; diff "$out" "$dir/replay.out" | head -20; fail=1
+fi
+
+# A replay that stops before the recording's end says where each ended.
+"$bt86" "${common[@]}" -max-insns 1000000000 -icount "shift=1,rr=replay,rrfile=$dir/log" \
+  </dev/null >/dev/null 2>"$dir/early.err"
+if [ $? = 0 ] || ! grep -q "^bt86: replay: the run ended at instruction 1000000000, the recording at $insns" "$dir/early.err"; then
+  echo "record-replay: a replay ended early was not reported:"; cat "$dir/early.err"; fail=1
+fi
+# SIGTERM ends a recording with a complete log, which replays to the same count.
+"$bt86" "${common[@]}" -icount "shift=1,rr=record,rrfile=$dir/term" </dev/null >/dev/null 2>"$dir/term.err" &
+tpid=$!
+sleep 2
+kill -TERM $tpid
+wait $tpid
+tinsns=$(sed -n 's/^bt86: record: \([0-9]*\) instructions.*/\1/p' "$dir/term.err")
+"$bt86" "${common[@]}" -icount "shift=1,rr=replay,rrfile=$dir/term" </dev/null >/dev/null 2>"$dir/term-replay.err"
+if [ $? != 0 ] || [ -z "$tinsns" ] || ! grep -q "^bt86: replay: $tinsns instructions" "$dir/term-replay.err"; then
+  echo "record-replay: a recording ended by SIGTERM did not replay:"; cat "$dir/term.err" "$dir/term-replay.err"; fail=1
 fi
 
 # Another disk image: a copy with one byte changed.
