@@ -131,7 +131,7 @@ static void usage(FILE *out) {
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
         "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
         "                       with its instruction count, or replay them from FILE\n"
-        "                       (needs -snapshot with disks; no monitor, window or -gdb)\n"
+        "                       (needs -snapshot with disks; no window or -gdb)\n"
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
@@ -221,6 +221,14 @@ static void power_button(void *opaque) {
     replay_power_button(rr_session, opaque, pc_cpu(opaque)->icount);
 }
 
+/* The monitor's sendkey and system_reset while recording. */
+static void rr_monitor_key(void *opaque, const uint8_t *code, int len, bool pressed) {
+    replay_key_event(rr_session, opaque, pc_cpu(opaque)->icount, code, len, pressed);
+}
+static void rr_monitor_reset(void *opaque) {
+    replay_reset(rr_session, opaque, pc_cpu(opaque)->icount);
+}
+
 /* -rtc base=utc|localtime|DATE: the RTC's time at power-on, in seconds
  * since the epoch as the CMOS shows it (localtime: the host's wall clock
  * shifted so the CMOS shows local time). A fixed date makes two runs of
@@ -296,8 +304,8 @@ static int rr_check_options(const Options *o) {
         why = "does not go with -gdb, -s or -lockstep";
     else if (o->display && strcmp(o->display, "sdl") == 0)
         why = "does not record the window's keyboard and mouse yet: use -display none";
-    else if (o->monitor && strcmp(o->monitor, "stdio") == 0)
-        why = "does not record monitor commands yet (sendkey, system_reset): no -monitor stdio";
+    else if (o->rr_mode == RR_REPLAY && o->monitor && strcmp(o->monitor, "stdio") == 0)
+        why = "takes no input from the host: no -monitor stdio";
     else if (!o->snapshot && (o->hd[0] || o->hd[1] || o->hd[2] || o->hd[3]))
         why = "needs -snapshot: the run must not change the disk images it starts from";
     if (why)
@@ -785,7 +793,11 @@ int main(int argc, char **argv) {
      * the serial console is on the terminal (as with QEMU -nographic). */
     MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc};
     if (o.rr_mode == RR_REPLAY) con.enabled = con.serial = false; /* the log is the input */
-    if (o.rr_mode == RR_OFF &&
+    if (o.rr_mode == RR_RECORD) {
+        power_hooks.key_event = rr_monitor_key;
+        power_hooks.reset = rr_monitor_reset;
+    }
+    if (o.rr_mode != RR_REPLAY &&
         (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0)))) {
         con.mon = monitor_new(pc, stdout, &power_hooks);
         if (!con.mon) {

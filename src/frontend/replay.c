@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/i8042.h"
+
 static const uint8_t rr_magic[8] = {'B', 'T', '8', '6', 'R', 'R', '\r', '\n'};
 
 #define RR_MAX_PAYLOAD 4096u           /* bytes in one event */
@@ -229,8 +231,10 @@ static int scan_events(RrLog *log, const uint8_t *buf, size_t len, size_t *count
             *count = n;
             return 0;
         }
-        bool ok = (kind == RR_EV_SERIAL && plen >= 1 && plen <= RR_MAX_PAYLOAD) ||
-                  (kind == RR_EV_POWERDOWN && plen == 0);
+        bool ok =
+            (kind == RR_EV_SERIAL && plen >= 1 && plen <= RR_MAX_PAYLOAD) ||
+            ((kind == RR_EV_POWERDOWN || kind == RR_EV_RESET) && plen == 0) ||
+            (kind == RR_EV_KEY && (plen == 2 || plen == 3) && pos + plen <= len && buf[pos] <= 1);
         if (!ok || len - pos < plen) {
             set_err(err, errlen,
                     ok ? "the log is truncated in event %zu (instruction %llu)"
@@ -543,6 +547,26 @@ void replay_power_button(Replay *rr, Pc *pc, uint64_t icount) {
     }
 }
 
+void replay_key_event(Replay *rr, Pc *pc, uint64_t icount, const uint8_t *code, int len,
+                      bool pressed) {
+    if (rr && rr->mode == RR_REPLAY) return;
+    i8042_key_event(pc_keyboard(pc), code, len, pressed);
+    if (rr && len >= 1 && len <= 2) {
+        uint8_t payload[3] = {pressed, code[0], len > 1 ? code[1] : 0};
+        rr_writer_event(rr->writer, icount, RR_EV_KEY, payload, (size_t)len + 1);
+        rr->events++;
+    }
+}
+
+void replay_reset(Replay *rr, Pc *pc, uint64_t icount) {
+    if (rr && rr->mode == RR_REPLAY) return;
+    pc_cpu(pc)->reset_request = true;
+    if (rr) {
+        rr_writer_event(rr->writer, icount, RR_EV_RESET, NULL, 0);
+        rr->events++;
+    }
+}
+
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen) {
     if (!rr || rr->mode != RR_REPLAY) return 0;
     for (const RrEvent *e; (e = rr_log_event(rr->log, rr->next)) && e->icount <= icount;
@@ -556,6 +580,10 @@ int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen
         }
         if (e->kind == RR_EV_POWERDOWN) {
             pc_power_button(pc);
+        } else if (e->kind == RR_EV_RESET) {
+            pc_cpu(pc)->reset_request = true;
+        } else if (e->kind == RR_EV_KEY) {
+            i8042_key_event(pc_keyboard(pc), e->data + 1, e->len - 1, e->data[0] != 0);
         } else if (pc_serial_input(pc, e->data, e->len) != e->len) {
             set_err(err, errlen,
                     "replay diverged at instruction %llu: COM1 did not take the %u recorded bytes",

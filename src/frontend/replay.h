@@ -4,7 +4,8 @@
  *
  * With -icount shift=N everything the guest sees follows from the
  * instruction count, except the inputs that come from the host: bytes
- * typed into COM1 (stdin or the pty), the ACPI power button, and the host
+ * typed into COM1 (stdin or the pty), the monitor's sendkey,
+ * system_reset and system_powerdown, and the host
  * time -rtc base=utc|localtime reads once at start. Recording logs each
  * input with the instruction count (icount) at which the main loop
  * delivered it; replaying reads nothing from the host and delivers the
@@ -49,6 +50,8 @@ typedef enum RrMode { RR_OFF, RR_RECORD, RR_REPLAY } RrMode;
 typedef enum RrEventKind {
     RR_EV_SERIAL = 1,    /* bytes COM1 took (payload: the bytes) */
     RR_EV_POWERDOWN = 2, /* the ACPI power button (no payload) */
+    RR_EV_KEY = 3,       /* a key (payload: 1 pressed / 0 released, its 1-2 byte set-2 code) */
+    RR_EV_RESET = 4,     /* the monitor's system_reset (no payload) */
     RR_EV_END = 0xFF,    /* the end of the run (icount: the final count) */
 } RrEventKind;
 
@@ -146,8 +149,12 @@ uint64_t replay_insns_until_event(const Replay *rr, uint64_t icount);
 /* Serial input from the host: delivered to COM1 (and logged when
  * recording); returns the bytes taken. Not for replay mode. */
 size_t replay_serial_input(Replay *rr, Pc *pc, uint64_t icount, const uint8_t *buf, size_t len);
-/* The power button from the host (monitor): pressed and logged. */
+/* The power button, a key, the reset line from the host (monitor):
+ * delivered and logged. Not for replay mode. */
 void replay_power_button(Replay *rr, Pc *pc, uint64_t icount);
+void replay_key_event(Replay *rr, Pc *pc, uint64_t icount, const uint8_t *code, int len,
+                      bool pressed);
+void replay_reset(Replay *rr, Pc *pc, uint64_t icount);
 /* Replay: deliver the inputs logged for this icount; -1 and a message
  * when the machine no longer matches the log. */
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen);

@@ -42,7 +42,9 @@ static uint8_t *sample_log(size_t *len) {
     static uint8_t big[5000];
     memset(big, 'a', sizeof big);
     ck_assert_int_eq(rr_writer_event(w, 2000, RR_EV_SERIAL, big, sizeof big), 0);
-    ck_assert_int_eq(rr_writer_event(w, 1999, RR_EV_SERIAL, "x", 1), -1); /* back in time */
+    ck_assert_int_eq(rr_writer_event(w, 1999, RR_EV_SERIAL, "x", 1), -1);        /* back in time */
+    ck_assert_int_eq(rr_writer_event(w, 3000, RR_EV_KEY, "\001\340\161", 3), 0); /* delete down */
+    ck_assert_int_eq(rr_writer_event(w, 3000, RR_EV_RESET, NULL, 0), 0);
     ck_assert_int_eq(rr_writer_finish(w, 123456789012ull), 0);
     *len = size;
     return (uint8_t *)buf;
@@ -57,7 +59,7 @@ START_TEST(round_trip) {
     RrConfig want = sample_config();
     ck_assert_int_eq(rr_config_check(rr_log_config(log), &want, err, sizeof err), 0);
     ck_assert_int_eq(rr_log_config(log)->rtc_start, 1764547200);
-    ck_assert_uint_eq(rr_log_count(log), 4); /* 5000 bytes: 4096 + 904 */
+    ck_assert_uint_eq(rr_log_count(log), 6); /* 5000 bytes: 4096 + 904 */
     const RrEvent *e = rr_log_event(log, 0);
     ck_assert_uint_eq(e->icount, 1000);
     ck_assert_uint_eq(e->kind, RR_EV_SERIAL);
@@ -69,7 +71,12 @@ START_TEST(round_trip) {
     ck_assert_uint_eq(rr_log_event(log, 2)->len, 4096);
     ck_assert_uint_eq(rr_log_event(log, 3)->len, 904);
     ck_assert_uint_eq(rr_log_event(log, 3)->icount, 2000);
-    ck_assert_ptr_null(rr_log_event(log, 4));
+    e = rr_log_event(log, 4);
+    ck_assert_uint_eq(e->kind, RR_EV_KEY);
+    ck_assert_uint_eq(e->len, 3);
+    ck_assert_int_eq(memcmp(e->data, "\001\340\161", 3), 0);
+    ck_assert_uint_eq(rr_log_event(log, 5)->kind, RR_EV_RESET);
+    ck_assert_ptr_null(rr_log_event(log, 6));
     ck_assert_uint_eq(rr_log_end_icount(log), 123456789012ull);
     rr_log_free(log);
     free(buf);
