@@ -6,7 +6,8 @@
 # host's time), then replays the log under the other engine with no input
 # at all: COM1's output must be identical byte for byte and the run must
 # end at the same instruction count. A replay stopped early must say so; a
-# recording ended by SIGTERM must replay. Then a replay with another disk
+# recording ended by SIGTERM must replay; the monitor's sendkey and
+# system_reset must be recorded and replayed. Then a replay with another disk
 # image and one with a damaged or truncated log must each stop with a
 # clear message.
 #   record-replay.sh BT86 [IMAGE]
@@ -65,6 +66,30 @@ tinsns=$(sed -n 's/^bt86: record: \([0-9]*\) instructions.*/\1/p' "$dir/term.err
 "$bt86" "${common[@]}" -icount "shift=1,rr=replay,rrfile=$dir/term" </dev/null >/dev/null 2>"$dir/term-replay.err"
 if [ $? != 0 ] || [ -z "$tinsns" ] || ! grep -q "^bt86: replay: $tinsns instructions" "$dir/term-replay.err"; then
   echo "record-replay: a recording ended by SIGTERM did not replay:"; cat "$dir/term.err" "$dir/term-replay.err"; fail=1
+fi
+
+# The monitor while recording: sendkey (a press and a release) and
+# system_reset are logged; the replay (jit) must reset the machine too,
+# at the same count (SeaBIOS starts twice), and end where the recording did.
+mkfifo "$dir/min"
+"$bt86" "${common[@]}" -max-insns 4000000000 -icount "shift=1,rr=record,rrfile=$dir/mon" \
+  <"$dir/min" >"$dir/mon.out" 2>"$dir/mon.err" &
+mpid=$!
+exec 4>"$dir/min"
+sleep 1
+printf '\001csendkey a\r' >&4
+printf 'system_reset\r\001c' >&4
+exec 4>&-
+wait $mpid
+"$bt86" "${common[@]}" -max-insns 4000000000 -icount "shift=1,rr=replay,rrfile=$dir/mon" \
+  </dev/null >"$dir/mon-replay.out" 2>"$dir/mon-replay.err"
+mstatus=$?
+mline=$(sed -n 's/^bt86: record: \([0-9]*\) instructions, \([0-9]*\) input events.*/\1 \2/p' "$dir/mon.err")
+if [ "${mline#* }" != 3 ] || [ $mstatus != 0 ] ||
+   ! grep -q "^bt86: replay: ${mline% *} instructions, 3 input events, as recorded" "$dir/mon-replay.err" ||
+   [ "$(grep -c 'SeaBIOS (version' "$dir/mon-replay.out")" != 2 ]; then
+  echo "record-replay: the monitor's sendkey and system_reset did not replay:"
+  cat "$dir/mon.err" "$dir/mon-replay.err"; grep -c 'SeaBIOS (version' "$dir/mon.out" "$dir/mon-replay.out"; fail=1
 fi
 
 # Another disk image: a copy with one byte changed.
