@@ -7,7 +7,7 @@
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
- *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto]
+ *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto[,rr=record|replay,rrfile=F]]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *          [-s] [-S] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH]
  *
@@ -20,6 +20,12 @@
  * from the instruction count; when the guest idles the loop sleeps in
  * ppoll() on its input descriptors until the next timer is due.
  *
+ * With -icount shift=N,rr=record|replay,rrfile=FILE (replay.c) every
+ * input from the host goes through the record/replay session: recorded
+ * with the instruction count at which this loop delivers it, or, when
+ * replaying, read from the log instead of the host and delivered at the
+ * same count (the loop limits each slice to the next input's count).
+ *
  * With -gdb (or -s) a GDB stub (gdbstub.c) listens; between slices the
  * loop lets it accept a debugger and read Ctrl-C, and whenever the guest
  * stops for the debugger (-S at the start, a debugger attaching, Ctrl-C,
@@ -31,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,12 +46,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpu/fpu.h"
 #include "dbt/dbt.h"
 #include "devices/pc.h"
 #include "frontend/display.h"
 #include "frontend/gdbstub.h"
 #include "frontend/lockstep.h"
 #include "frontend/monitor.h"
+#include "frontend/replay.h"
 #include "frontend/trace.h"
 
 #define BT86_VERSION "0.1"
@@ -77,6 +86,8 @@ typedef struct Options {
     const char *monitor; /* stdio, none */
     const char *gdb;     /* -gdb DEV, -s: tcp::1234 */
     bool gdb_wait;       /* -S: do not start the CPU until the debugger continues */
+    RrMode rr_mode;      /* -icount ...,rr=record|replay */
+    const char *rr_file; /* -icount ...,rrfile=FILE */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -121,6 +132,9 @@ static void usage(FILE *out) {
         "                       date two runs with the same input print the same bytes.\n"
         "                       auto: N adapts to keep near the host clock, an idle CPU\n"
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
+        "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
+        "                       with its instruction count, or replay them from FILE\n"
+        "                       (needs -snapshot with disks; no window or -gdb)\n"
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
@@ -187,8 +201,35 @@ bad_order:
     return -1;
 }
 
+/* The record/replay session (NULL without rr=): host inputs go through it. */
+static Replay *rr_session;
+/* SIGINT or SIGTERM while recording: end the run so the log gets its end record. */
+static volatile sig_atomic_t rr_signalled;
+
+static void rr_on_signal(int sig) {
+    (void)sig;
+    rr_signalled = 1;
+}
+
+/* While recording, SIGINT and SIGTERM end the main loop instead of the
+ * process (a log without its end record cannot be replayed). */
+static void rr_catch_signals(void) {
+    struct sigaction sa = {.sa_handler = rr_on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void power_button(void *opaque) {
-    pc_power_button(opaque);
+    replay_power_button(rr_session, opaque, pc_cpu(opaque)->icount);
+}
+
+/* The monitor's sendkey and system_reset while recording. */
+static void rr_monitor_key(void *opaque, const uint8_t *code, int len, bool pressed) {
+    replay_key_event(rr_session, opaque, pc_cpu(opaque)->icount, code, len, pressed);
+}
+static void rr_monitor_reset(void *opaque) {
+    replay_reset(rr_session, opaque, pc_cpu(opaque)->icount);
 }
 
 /* -rtc base=utc|localtime|DATE: the RTC's time at power-on, in seconds
@@ -246,6 +287,34 @@ static int rtc_start(const char *spec, int64_t *out) {
     int64_t days = (int64_t)era * 146097 + doe - 719468;
     *out = days * 86400 + h * 3600 + mi * 60 + sec;
     return 0;
+}
+
+/* Record/replay needs time derived from the instruction count and only
+ * inputs it knows how to log. -icount auto is refused: its pace follows
+ * the host clock (and the guest sleeps on the host while idle), so a
+ * replay would need every pace decision and idle period logged too. */
+static int rr_check_options(const Options *o) {
+    if (o->rr_mode == RR_OFF) {
+        if (o->rr_file) fprintf(stderr, "bt86: -icount: rrfile= without rr=record|replay\n");
+        return o->rr_file ? -1 : 0;
+    }
+    const char *why = NULL;
+    if (!o->rr_file)
+        why = "needs rrfile=FILE";
+    else if (o->icount_shift == ICOUNT_AUTO)
+        why = "needs a fixed shift=N: with shift=auto time follows the host clock";
+    else if (o->gdb || o->lockstep)
+        why = "does not go with -gdb, -s or -lockstep";
+    else if (o->display && strcmp(o->display, "sdl") == 0)
+        why = "does not record the window's keyboard and mouse yet: use -display none";
+    else if (o->rr_mode == RR_REPLAY && o->monitor && strcmp(o->monitor, "stdio") == 0)
+        why = "takes no input from the host: no -monitor stdio";
+    else if (!o->snapshot && (o->hd[0] || o->hd[1] || o->hd[2] || o->hd[3]))
+        why = "needs -snapshot: the run must not change the disk images it starts from";
+    if (why)
+        fprintf(stderr, "bt86: -icount rr=%s %s\n", o->rr_mode == RR_RECORD ? "record" : "replay",
+                why);
+    return why ? -1 : 0;
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
@@ -386,6 +455,11 @@ static int parse_args(int argc, char **argv, Options *o) {
             } else {
                 o->icount_shift = (int)n;
             }
+            char rerr[256];
+            if (replay_parse_icount(val, &o->rr_mode, &o->rr_file, rerr, sizeof rerr) < 0) {
+                fprintf(stderr, "bt86: %s\n", rerr);
+                return -1;
+            }
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (strcmp(a, "-s") == 0) {
@@ -409,6 +483,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         fprintf(stderr, "bt86: -gdb and -lockstep do not go together\n");
         return -1;
     }
+    if (rr_check_options(o) < 0) return -1;
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
         return -1;
@@ -505,7 +580,7 @@ static void pty_poll(Pty *p, Pc *pc) {
         ssize_t n = read(p->fd, p->pending + p->npending, sizeof p->pending - p->npending);
         if (n > 0) p->npending += (size_t)n;
     }
-    size_t taken = pc_serial_input(pc, p->pending, p->npending);
+    size_t taken = replay_serial_input(rr_session, pc, pc_cpu(pc)->icount, p->pending, p->npending);
     memmove(p->pending, p->pending + taken, p->npending - taken);
     p->npending -= taken;
 }
@@ -572,7 +647,7 @@ static void console_poll(Console *c, Pc *pc) {
         }
         if (c->serial && c->npending < sizeof c->pending) c->pending[c->npending++] = ch;
     }
-    size_t taken = pc_serial_input(pc, c->pending, c->npending);
+    size_t taken = replay_serial_input(rr_session, pc, pc_cpu(pc)->icount, c->pending, c->npending);
     memmove(c->pending, c->pending + taken, c->npending - taken);
     c->npending -= taken;
 }
@@ -705,6 +780,17 @@ int main(int argc, char **argv) {
         return r == 0 ? 0 : r == 1 ? 3 : 1;
     }
     char err[512];
+    /* The build a log must come from: the version and the x87 backend
+     * (the soft one may differ from the host's in a transcendental's last bit). */
+    char rr_build[16];
+    snprintf(rr_build, sizeof rr_build, "%s fpu=%s", BT86_VERSION, fpu_backend_name());
+    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, rr_build, err,
+                              sizeof err);
+    if (o.rr_mode != RR_OFF && !rr_session) {
+        fprintf(stderr, "bt86: %s: %s\n", o.rr_mode == RR_RECORD ? "record" : "replay", err);
+        return 1;
+    }
+    if (o.rr_mode == RR_RECORD) rr_catch_signals();
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {
         fprintf(stderr, "bt86: %s\n", err);
@@ -733,7 +819,13 @@ int main(int argc, char **argv) {
     /* The monitor: on stdin with -monitor stdio; behind Ctrl-A c whenever
      * the serial console is on the terminal (as with QEMU -nographic). */
     MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc};
-    if (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0))) {
+    if (o.rr_mode == RR_REPLAY) con.enabled = con.serial = false; /* the log is the input */
+    if (o.rr_mode == RR_RECORD) {
+        power_hooks.key_event = rr_monitor_key;
+        power_hooks.reset = rr_monitor_reset;
+    }
+    if (o.rr_mode != RR_REPLAY &&
+        (mon_stdio || (con.serial && !(o.monitor && strcmp(o.monitor, "none") == 0)))) {
         con.mon = monitor_new(pc, stdout, &power_hooks);
         if (!con.mon) {
             fprintf(stderr, "bt86: out of memory\n");
@@ -779,7 +871,7 @@ int main(int argc, char **argv) {
     GdbStopReason why = GDB_STOP_START;
     bool step = false;
     PcExit due = PC_EXIT_INSN_LIMIT;
-    while (left > 0 && !con.quit) {
+    while (left > 0 && !con.quit && !rr_signalled) {
         if (gdb_stop) {
             gdb_stop = false;
             GdbResume r = gdbstub_stopped(gdb, why);
@@ -795,12 +887,20 @@ int main(int argc, char **argv) {
             }
         }
         uint64_t chunk = left < 200000 ? left : 200000;
+        uint64_t until_input = replay_insns_until_event(rr_session, pc_cpu(pc)->icount);
+        if (until_input == 0) break; /* replay: the recording ended here */
+        if (chunk > until_input) chunk = until_input;
         uint64_t before = pc_cpu(pc)->icount;
         PcExit e = step ? gdbstub_step(gdb) : pc_run(pc, chunk);
         uint64_t ran = pc_cpu(pc)->icount - before;
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
-        pty_poll(&pty, pc);
+        if (o.rr_mode != RR_REPLAY) pty_poll(&pty, pc);
+        if (replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            status = 1;
+            break;
+        }
         if (display && !display_sdl_update(display)) break; /* window closed */
         if (step) {
             step = false;
@@ -839,6 +939,11 @@ int main(int argc, char **argv) {
         }
     }
     tty_restore();
+    if (rr_session) {
+        if (replay_finish(rr_session, cpu->icount, err, sizeof err) < 0) status = 1;
+        rr_session = NULL;
+        fprintf(stderr, "bt86: %s\n", err);
+    }
     if (o.stats) {
         fprintf(stderr, "bt86: engine %s, %llu instructions\n", dbt_engine_name(dbt_engine(cpu)),
                 (unsigned long long)cpu->icount);

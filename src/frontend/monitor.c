@@ -263,10 +263,13 @@ static void cmd_sendkey(Monitor *m, const char *keys) {
         n++;
     }
     I8042 *kbd = pc_keyboard(m->pc);
-    for (int i = 0; i < n; i++)
-        i8042_key_event(kbd, codes[i], lens[i], true);
-    for (int i = n - 1; i >= 0; i--)
-        i8042_key_event(kbd, codes[i], lens[i], false);
+    for (int i = 0; i < 2 * n; i++) { /* presses in order, releases in reverse */
+        int k = i < n ? i : 2 * n - 1 - i;
+        if (m->hooks.key_event)
+            m->hooks.key_event(m->hooks.opaque, codes[k], lens[k], i < n);
+        else
+            i8042_key_event(kbd, codes[k], lens[k], i < n);
+    }
 }
 
 static void cmd_screendump(Monitor *m, const char *file) {
@@ -351,7 +354,10 @@ MonitorAction monitor_command(Monitor *m, const char *line) {
     } else if (strcmp(cmd, "savevm") == 0 || strcmp(cmd, "loadvm") == 0) {
         cmd_snapshot(m, cmd, arg);
     } else if (strcmp(cmd, "system_reset") == 0) {
-        pc_cpu(m->pc)->reset_request = true;
+        if (m->hooks.reset)
+            m->hooks.reset(m->hooks.opaque);
+        else
+            pc_cpu(m->pc)->reset_request = true;
     } else if (strcmp(cmd, "system_powerdown") == 0) {
         if (m->hooks.powerdown)
             m->hooks.powerdown(m->hooks.opaque);

@@ -33,6 +33,11 @@ typedef struct MonitorHooks {
     /* system_powerdown: ask the guest to power off (ACPI power button).
      * NULL: the command reports that the machine cannot do it. */
     void (*powerdown)(void *opaque);
+    /* sendkey's key presses and releases, and system_reset: when set, they
+     * go through these (record/replay logs them) instead of straight to
+     * the keyboard controller and the CPU. */
+    void (*key_event)(void *opaque, const uint8_t *code, int len, bool pressed);
+    void (*reset)(void *opaque);
     void *opaque;
 } MonitorHooks;
 
