@@ -516,6 +516,14 @@ I8042 *pc_keyboard(Pc *pc) {
 PhysMem *pc_physmem(Pc *pc) {
     return pc->pm;
 }
+
+IoBus *pc_iobus(Pc *pc) {
+    return pc->io;
+}
+
+VClock *pc_clock(Pc *pc) {
+    return &pc->clock;
+}
 void pc_power_button(Pc *pc) {
     acpi_pm_power_button(pc->acpi);
 }
