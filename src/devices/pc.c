@@ -400,6 +400,11 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             pc_free(pc);
             return NULL;
         }
+        if (!cfg->snapshot && disk_read_only(pc->disks[i]))
+            fprintf(stderr,
+                    "bt86: disk image %s is read-only: opened read-only (the guest's writes fail; "
+                    "-snapshot keeps them in memory)\n",
+                    cfg->hd[i]);
         ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
     }
     if (cfg->cdrom) {
