@@ -10,11 +10,10 @@
  * code. The block is followed by a jump back to its start, so it runs
  * again and again: the jit compiles it after DBT_JIT_HOT runs and the
  * later runs are host code. (400 instructions: a REP string instruction
- * counts once per batch of up to 4096 elements, which bounds the time.) Both machines run the same number of
- * instructions; then instruction count, registers, EIP, EFLAGS, segment
- * registers with their caches, CR0-CR4, CPL, halt state, the x87 control,
- * status and tag words and all of RAM are compared, as the lockstep
- * checker (src/frontend/lockstep.c) does. A difference is reported and
+ * counts once per batch of up to 4096 elements, which bounds the time.) Both machines run the same
+ * number of instructions; then instruction count, registers, EIP, EFLAGS, segment registers with
+ * their caches, CR0-CR4, CPL, halt state, the x87 control, status and tag words and all of RAM are
+ * compared, as the lockstep checker (src/frontend/lockstep.c) does. A difference is reported and
  * aborts (a crash for libFuzzer).
  */
 #include <stdio.h>
