@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds bt86 five times and
-# runs the tests of three of those builds through ctest:
+# The whole test suite: installs dependencies, builds bt86 six times and
+# runs the tests of four of those builds through ctest:
 #   build/                normal RelWithDebInfo build (gcc): every test
 #   build-asan/           AddressSanitizer+UndefinedBehaviorSanitizer (gcc): every test but Linux boots
 #   build-release/        Release (gcc): unit, conformance, differential and golden tests
 #   build-clang/          clang, RelWithDebInfo (compiled warning-free, not run: same code)
 #   build-clang-release/  clang, Release (compiled warning-free, not run)
+#   build-fuzz/           clang, libFuzzer + ASan + UBSan: each fuzz target runs a few seconds on its corpus
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/install-deps.sh
@@ -34,3 +35,9 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBT86_SANITIZE=ON
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs")
+
+# The fuzz targets (tests/fuzz/README.md), one process at a time: a few
+# seconds each on its corpus (under a minute in all).
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBT86_FUZZ=ON
+cmake --build build-fuzz -j"$jobs" --target fuzz
+(cd build-fuzz && ctest --output-on-failure -L fuzz)

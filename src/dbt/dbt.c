@@ -304,7 +304,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
             decode_insn(cpu, eip, in);
             if (off + size + in->len > 0x1000u) { /* crosses the page */
                 /* Alone in its block, if the next page is RAM (see tb_find). */
-                if (n == 0 && (code32 || eip + in->len <= 0x10000u) && d->ncross < MAX_CROSS) {
+                if (n == 0 && (code32 || eip + in->len < 0x10000u) && d->ncross < MAX_CROSS) {
                     uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
                     uint8_t *h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
                     PhysMem *pm = d->pm;
@@ -316,7 +316,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
                 }
                 break;
             }
-            if (!code32 && eip + in->len > 0x10000u) break; /* EIP wraps */
+            if (!code32 && eip + in->len >= 0x10000u) break; /* IP wraps to 0 */
             size += in->len;
             n++;
             if (n >= 2 && buf[n - 2].facts.block == BLK_STI) {

@@ -4,6 +4,17 @@
  * The clock is `base` seconds (the RTC's calendar time at virtual time 0)
  * plus elapsed virtual seconds. Time registers are computed on read; a
  * guest that sets the time (SET=1, write registers, SET=0) moves `base`.
+ * The calendar is our own proleptic Gregorian arithmetic on 64-bit
+ * integers (no gmtime/timegm), so every date a guest can write is kept:
+ * any century byte 00-99 (years 0000-9999, and 9999 goes on to 0000),
+ * binary or BCD, 12 or 24 hours.
+ * Out-of-range fields (invalid BCD digits, day 0, month 13, ...) are
+ * carried arithmetically, as timegm would. Two bytes keep what the guest
+ * wrote, as on the chip: the century (plain RAM on the MC146818) until the
+ * clock carries into the next century, and the day of week (which the chip
+ * only counts 1-7 at midnight, whatever the date) until midnight; from
+ * then on the weekday keeps its offset to the computed one. Changing the
+ * binary/BCD or 12/24-hour format shows the time in the new format.
  * Update-ended and alarm interrupts are raised by a timer at every second
  * boundary; the periodic interrupt by a timer at the rate of register A.
  */
@@ -11,7 +22,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "snap/snap.h"
 
@@ -40,7 +50,12 @@ struct Cmos {
     uint8_t ram[128];
     uint8_t index;
     bool nmi_masked;
-    int64_t base; /* calendar seconds at virtual time 0 */
+    int64_t base; /* calendar seconds at virtual time 0 (0 = 1970-01-01 00:00:00) */
+    int64_t wday_offset;     /* weekday register minus the computed weekday (mod 7) */
+    uint8_t held_century;    /* the century byte the guest wrote ... */
+    int64_t held_century_at; /* ... shown while the computed century is this one */
+    uint8_t held_wday;       /* the weekday byte the guest wrote ... */
+    int64_t held_wday_at;    /* ... shown on this day (days since 1970-01-01) */
     VClock *clock;
     IrqLine irq;
     Timer update_timer, periodic_timer;
@@ -50,54 +65,121 @@ static int64_t now_seconds(const Cmos *c) {
     return c->base + (int64_t)(vclock_now(c->clock) / NS_PER_SEC);
 }
 
-static uint8_t to_reg(const Cmos *c, int v) {
-    if (c->ram[RTC_REG_B] & REGB_DM) return (uint8_t)v;
-    return (uint8_t)((v / 10) << 4 | (v % 10));
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
+static int64_t floor_mod(int64_t a, int64_t b) {
+    return a - floor_div(a, b) * b;
+}
+
+/* A calendar date in the proleptic Gregorian calendar. */
+typedef struct {
+    int64_t year;
+    int month; /* 1-12 */
+    int day;   /* 1-31 */
+} CivilDate;
+
+/* Days since 1970-01-01 of year/month/day; month and day may be out of
+ * range (month 13 is January of the next year, day 0 the last of the
+ * month before). Counted in 400-year eras from a year starting in March. */
+static int64_t days_from_civil(int64_t year, int64_t month, int64_t day) {
+    int64_t months = year * 12 + (month - 1);
+    int64_t y = floor_div(months, 12);
+    int64_t m = floor_mod(months, 12) + 1;
+    if (m <= 2) y--;
+    int64_t era = floor_div(y, 400);
+    int64_t year_of_era = y - era * 400;
+    int64_t month_from_march = (m + 9) % 12;
+    int64_t day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468; /* 719468: 0000-03-01 to 1970-01-01 */
+}
+
+static CivilDate civil_from_days(int64_t days) {
+    int64_t z = days + 719468;
+    int64_t era = floor_div(z, 146097);
+    int64_t day_of_era = z - era * 146097;
+    int64_t year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int64_t month_from_march = (5 * day_of_year + 2) / 153;
+    CivilDate d;
+    d.day = (int)(day_of_year - (153 * month_from_march + 2) / 5 + 1);
+    d.month = (int)(month_from_march < 10 ? month_from_march + 3 : month_from_march - 9);
+    d.year = year_of_era + era * 400 + (d.month <= 2);
+    return d;
+}
+
+static bool binary_mode(const Cmos *c) {
+    return c->ram[RTC_REG_B] & REGB_DM;
+}
+
+/* A register value in the current format: any v is accepted (BCD keeps the
+ * last two decimal digits, binary the low byte). */
+static uint8_t to_reg(const Cmos *c, int64_t v) {
+    if (binary_mode(c)) return (uint8_t)floor_mod(v, 256);
+    int64_t two_digits = floor_mod(v, 100);
+    return (uint8_t)(two_digits / 10 << 4 | two_digits % 10);
+}
+/* A register's value; BCD digits A-F count as 10-15, as the arithmetic
+ * of a decimal counter would. */
 static int from_reg(const Cmos *c, uint8_t v) {
-    if (c->ram[RTC_REG_B] & REGB_DM) return v;
+    if (binary_mode(c)) return v;
     return (v >> 4) * 10 + (v & 0xF);
+}
+
+/* No byte written by the guest is shown as it was written. */
+static void forget_held_bytes(Cmos *c) {
+    c->held_century_at = c->held_wday_at = INT64_MIN;
 }
 
 /* Fill the time registers from the current calendar time. */
 static void time_to_regs(Cmos *c) {
-    time_t t = (time_t)now_seconds(c);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    c->ram[RTC_SEC] = to_reg(c, tm.tm_sec);
-    c->ram[RTC_MIN] = to_reg(c, tm.tm_min);
+    int64_t t = now_seconds(c);
+    int64_t days = floor_div(t, 86400), secs = floor_mod(t, 86400);
+    int hour = (int)(secs / 3600);
+    c->ram[RTC_SEC] = to_reg(c, secs % 60);
+    c->ram[RTC_MIN] = to_reg(c, secs / 60 % 60);
     if (c->ram[RTC_REG_B] & REGB_24H) {
-        c->ram[RTC_HOUR] = to_reg(c, tm.tm_hour);
+        c->ram[RTC_HOUR] = to_reg(c, hour);
     } else {
-        int h = tm.tm_hour % 12;
-        c->ram[RTC_HOUR] = (uint8_t)(to_reg(c, h ? h : 12) | (tm.tm_hour >= 12 ? 0x80 : 0));
+        int h = hour % 12;
+        c->ram[RTC_HOUR] = (uint8_t)(to_reg(c, h ? h : 12) | (hour >= 12 ? 0x80 : 0));
     }
-    c->ram[RTC_WDAY] = to_reg(c, tm.tm_wday + 1);
-    c->ram[RTC_MDAY] = to_reg(c, tm.tm_mday);
-    c->ram[RTC_MONTH] = to_reg(c, tm.tm_mon + 1);
-    c->ram[RTC_YEAR] = to_reg(c, tm.tm_year % 100);
-    c->ram[RTC_CENTURY] = to_reg(c, (tm.tm_year + 1900) / 100);
+    int64_t wday = floor_mod(days + 4 + c->wday_offset, 7); /* 1970-01-01: Thursday */
+    c->ram[RTC_WDAY] = days == c->held_wday_at ? c->held_wday : to_reg(c, wday + 1);
+    CivilDate d = civil_from_days(days);
+    c->ram[RTC_MDAY] = to_reg(c, d.day);
+    c->ram[RTC_MONTH] = to_reg(c, d.month);
+    c->ram[RTC_YEAR] = to_reg(c, floor_mod(d.year, 100));
+    int64_t century = floor_div(d.year, 100);
+    c->ram[RTC_CENTURY] =
+        century == c->held_century_at ? c->held_century : to_reg(c, floor_mod(century, 100));
 }
 
-/* The guest finished setting the time (SET 1 -> 0): move base. */
-static void regs_to_time(Cmos *c) {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_sec = from_reg(c, c->ram[RTC_SEC]);
-    tm.tm_min = from_reg(c, c->ram[RTC_MIN]);
+/* The hour register as 0-23 (12-hour mode: 12 AM is 0, bit 7 is PM). */
+static int hour_from_reg(const Cmos *c) {
     uint8_t h = c->ram[RTC_HOUR];
-    if (c->ram[RTC_REG_B] & REGB_24H) {
-        tm.tm_hour = from_reg(c, h);
-    } else {
-        int hour = from_reg(c, h & 0x7F) % 12;
-        tm.tm_hour = hour + ((h & 0x80) ? 12 : 0);
-    }
-    tm.tm_mday = from_reg(c, c->ram[RTC_MDAY]);
-    tm.tm_mon = from_reg(c, c->ram[RTC_MONTH]) - 1;
-    int year = from_reg(c, c->ram[RTC_YEAR]) + 100 * from_reg(c, c->ram[RTC_CENTURY]);
-    tm.tm_year = year - 1900;
-    time_t t = timegm(&tm);
-    c->base = (int64_t)t - (int64_t)(vclock_now(c->clock) / NS_PER_SEC);
+    if (c->ram[RTC_REG_B] & REGB_24H) return from_reg(c, h);
+    return from_reg(c, h & 0x7F) % 12 + ((h & 0x80) ? 12 : 0);
+}
+
+/* The guest finished setting the time (SET 1 -> 0): move base, and keep
+ * its weekday and century bytes. */
+static void regs_to_time(Cmos *c) {
+    int64_t century = from_reg(c, c->ram[RTC_CENTURY]);
+    int64_t year = from_reg(c, c->ram[RTC_YEAR]) + 100 * century;
+    int64_t days =
+        days_from_civil(year, from_reg(c, c->ram[RTC_MONTH]), from_reg(c, c->ram[RTC_MDAY]));
+    int64_t t = days * 86400 + hour_from_reg(c) * 3600 + from_reg(c, c->ram[RTC_MIN]) * 60 +
+                from_reg(c, c->ram[RTC_SEC]);
+    c->base = t - (int64_t)(vclock_now(c->clock) / NS_PER_SEC);
+    int64_t now_days = floor_div(now_seconds(c), 86400);
+    c->wday_offset = floor_mod(from_reg(c, c->ram[RTC_WDAY]) - 1 - (now_days + 4), 7);
+    c->held_wday = c->ram[RTC_WDAY];
+    c->held_wday_at = now_days;
+    c->held_century = c->ram[RTC_CENTURY];
+    c->held_century_at = floor_div(civil_from_days(now_days).year, 100);
 }
 
 static void update_irq(Cmos *c) {
@@ -173,6 +255,7 @@ Cmos *cmos_new(VClock *clock, IrqLine irq8, int64_t start_time) {
     c->clock = clock;
     c->irq = irq8;
     c->base = start_time - (int64_t)(vclock_now(clock) / NS_PER_SEC);
+    forget_held_bytes(c);
     c->ram[RTC_REG_A] = 0x26; /* 32.768 kHz divider, 1024 Hz periodic rate */
     c->ram[RTC_REG_B] = REGB_24H;
     c->ram[RTC_REG_D] = 0x80; /* valid RAM and time */
@@ -234,6 +317,7 @@ void cmos_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
     case RTC_REG_B: {
         bool was_set = c->ram[i] & REGB_SET;
         if (!was_set && (v & REGB_SET)) time_to_regs(c); /* freeze the current time */
+        if ((c->ram[i] ^ v) & (REGB_DM | REGB_24H)) forget_held_bytes(c);
         c->ram[i] = v;
         if (v & REGB_SET) c->ram[i] &= (uint8_t)~REGB_UIE; /* SET clears UIE */
         if (was_set && !(v & REGB_SET)) regs_to_time(c);

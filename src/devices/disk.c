@@ -1,7 +1,10 @@
 /*
  * disk.c - raw image files for the emulated drives (see disk.h). The
  * snapshot overlay is a GHashTable from sector number to a copy of the
- * sector.
+ * sector. Every write is a pwrite() before it returns (no cache of our
+ * own): once the drive reports a write done, the data is in the host
+ * kernel and survives bt86 being killed; FLUSH CACHE adds fsync() for the
+ * host's own crashes.
  */
 #include "devices/disk.h"
 
@@ -51,12 +54,31 @@ static int full_pwrite(int fd, const void *buf, size_t len, off_t off) {
     return 0;
 }
 
+/* Open the image; a read-write open of a file that cannot be written
+ * (no write permission, even for root, or a read-only file system) falls
+ * back to read-only and says so in *read_only. */
+static int open_image(const char *path, DiskMode mode, bool *read_only) {
+    *read_only = mode != DISK_RW;
+    if (mode != DISK_RW) return open(path, O_RDONLY);
+    int fd = open(path, O_RDWR);
+    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+        *read_only = true;
+        return open(path, O_RDONLY);
+    }
+    struct stat st;
+    if (fd >= 0 && fstat(fd, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
+        *read_only = true; /* the owner made it read-only: root too respects that */
+    return fd;
+}
+
 Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err, size_t errlen) {
-    int fd = open(path, mode == DISK_RW ? O_RDWR : O_RDONLY);
+    bool read_only;
+    int fd = open_image(path, mode, &read_only);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    if (mode == DISK_RW && read_only) mode = DISK_RO;
     struct stat st;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: not a regular file", path);
@@ -100,6 +122,7 @@ void disk_close(Disk *d) {
 }
 
 uint64_t disk_sectors(const Disk *d) { return d->sectors; }
+bool disk_read_only(const Disk *d) { return d->mode == DISK_RO; }
 unsigned disk_sector_size(const Disk *d) { return d->sector_size; }
 
 static bool in_range(const Disk *d, uint64_t lba, uint32_t count) {

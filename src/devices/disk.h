@@ -1,8 +1,11 @@
 /*
  * disk.h - block back end for the emulated drives: a raw image file.
  *
- * Modes: read-write (writes reach the file; flushed on the guest's FLUSH
- * CACHE and on close), read-only (writes fail: the drive reports an error),
+ * Modes: read-write (writes reach the file before the drive reports them
+ * done; fsync on the guest's FLUSH CACHE and on close), read-only (writes
+ * fail: the drive reports an error; a read-write open of a file without
+ * write permission, or on a read-only file system, becomes read-only:
+ * disk_read_only() tells),
  * and snapshot (writes go to an in-memory overlay; the file is never
  * written). Every write either lands (file or overlay) or returns an error;
  * nothing is silently lost. A bad image (missing, unreadable, empty, size
@@ -18,6 +21,7 @@
 #ifndef BT86_DISK_H
 #define BT86_DISK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +34,8 @@ typedef struct Disk Disk;
 Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err, size_t errlen);
 void disk_close(Disk *d);
 uint64_t disk_sectors(const Disk *d);
+/* Writes are refused (opened DISK_RO, or a read-only file opened DISK_RW). */
+bool disk_read_only(const Disk *d);
 unsigned disk_sector_size(const Disk *d);
 /* 0 on success, -1 on an I/O error or a range outside the disk. */
 int disk_read(Disk *d, uint64_t lba, uint32_t count, void *buf);

@@ -401,6 +401,11 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             pc_free(pc);
             return NULL;
         }
+        if (!cfg->snapshot && disk_read_only(pc->disks[i]))
+            fprintf(stderr,
+                    "bt86: disk image %s is read-only: opened read-only (the guest's writes fail; "
+                    "-snapshot keeps them in memory)\n",
+                    cfg->hd[i]);
         ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
     }
     if (cfg->cdrom) {
@@ -516,6 +521,14 @@ I8042 *pc_keyboard(Pc *pc) {
 }
 PhysMem *pc_physmem(Pc *pc) {
     return pc->pm;
+}
+
+IoBus *pc_iobus(Pc *pc) {
+    return pc->io;
+}
+
+VClock *pc_clock(Pc *pc) {
+    return &pc->clock;
 }
 void pc_power_button(Pc *pc) {
     acpi_pm_power_button(pc->acpi);

@@ -97,6 +97,9 @@ uint64_t pc_idle_ns(Pc *pc);
 void pc_reset(Pc *pc);
 CPU *pc_cpu(Pc *pc);
 PhysMem *pc_physmem(Pc *pc);
+IoBus *pc_iobus(Pc *pc);
+/* The virtual clock the chips' timers run on (tests and fuzzers advance it). */
+VClock *pc_clock(Pc *pc);
 /* Press the ACPI power button (the guest's OS decides to shut down). */
 void pc_power_button(Pc *pc);
 /* Feed bytes typed on the serial console to COM1; returns how many were taken. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System test: SeaBIOS finds an IDE disk, boots its boot sector, and the boot
 # code writes a sector back through INT 13h. Checks that the write reached
-# the image file, and that with -snapshot the file is left untouched.
+# the image file, that with -snapshot the file is left untouched, and that
+# a read-only image file runs read-only (with a message) and stays as it was.
 # The boot sector is built here (hand-assembled, source in the comments).
 bt86=$1
 bios=/usr/share/seabios/bios.bin
@@ -43,6 +44,16 @@ cp "$dir/snap.img" "$dir/orig.img"
 out=$(timeout 120 "$bt86" -bios "$bios" -hda "$dir/snap.img" -snapshot -debugcon stdio -no-reboot -max-insns 100000000 2>&1)
 check "$out" "BT86 BOOT OK: INT 13h write done"
 cmp -s "$dir/snap.img" "$dir/orig.img" || { echo "disk-boot: -snapshot modified the image"; fail=1; }
+
+# An image file without write permission: opened read-only with a message;
+# the guest's write fails (INT 13h reports it), the file stays as it was.
+make_image "$dir/ro.img"
+cp "$dir/ro.img" "$dir/ro-orig.img"
+chmod 0444 "$dir/ro.img"
+out=$(timeout 120 "$bt86" -bios "$bios" -hda "$dir/ro.img" -debugcon stdio -no-reboot -max-insns 100000000 2>&1)
+check "$out" "disk image .*ro.img is read-only: opened read-only"
+check "$out" "BT86 BOOT FAILED: INT 13h write"
+cmp -s "$dir/ro.img" "$dir/ro-orig.img" || { echo "disk-boot: a read-only image was modified"; fail=1; }
 
 # Bad images are clear errors, not crashes.
 head -c 1000 /dev/zero > "$dir/odd.img"

@@ -307,6 +307,24 @@ START_TEST(exact_instruction_count) {
 }
 END_TEST
 
+/* 16-bit code whose instruction ends exactly at IP 0x10000: IP wraps to
+ * 0 (the block must not go on at 0x10000, past the CS limit: #GP). Found
+ * by tests/fuzz (fuzz_cpu_diff). */
+START_TEST(ip_wraps_after_instruction_ending_at_64k) {
+    tm_real(tm, 0x2000, 0xFFFE);
+    POKE(0x2FFFE, 0x40, 0x40); /* inc ax; inc ax */
+    POKE(0x20000, 0xF4);       /* hlt */
+    cpu->regs[R_EAX] = 0;
+    for (int run = 0; run < 40; run++) { /* hot enough for the jit */
+        tm_real(tm, 0x2000, 0xFFFE);
+        cpu->regs[R_EAX] = 0;
+        tm_run(tm, 3);
+        ck_assert_uint_eq(cpu->regs[R_EAX], 2);
+        ck_assert_uint_eq(cpu->eip, 1);
+    }
+}
+END_TEST
+
 /* A mixed program (ALU, memory, string, loops, calls, a #DE handled by a
  * gate that resumes) gives the interpreter's state under the threaded engine. */
 /* Run prog at TM_CODE on a fresh machine with the given engine; out gets
@@ -1351,6 +1369,7 @@ static Suite *dbt_suite(void) {
     tcase_add_test(tc, hot_page_crossing_instruction_rewritten);
     tcase_add_test(tc, interrupt_during_chained_loop);
     tcase_add_test(tc, exact_instruction_count);
+    tcase_add_test(tc, ip_wraps_after_instruction_ending_at_64k);
     tcase_add_test(tc, same_state_as_interpreter);
     tcase_add_test(tc, hot_loop_then_fault_in_compiled_code);
     tcase_add_test(tc, rewritten_chained_loop);

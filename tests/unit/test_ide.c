@@ -2,7 +2,8 @@
  * test_ide.c - an IDE channel driven through its ports alone, on image
  * files the test creates: IDENTIFY, PIO reads and writes with LBA28, LBA48
  * and CHS, READ/WRITE MULTIPLE, data reaching the file, snapshot mode,
- * out-of-range sectors (IDNF), unknown commands (ABRT), soft reset and the
+ * out-of-range sectors (IDNF), unknown commands (ABRT), a read-only image
+ * file (opened read-only, writes an error), soft reset and the
  * empty-channel floating bus, and bad images refused by the back end.
  * ATAPI CD-ROM: signatures, IDENTIFY (PACKET) DEVICE, the PACKET protocol
  * (interrupt reason, byte-count limit, data phases that cut across
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/ide.h"
@@ -219,6 +221,30 @@ START_TEST(snapshot_mode_never_writes) {
     int c = fgetc(f);
     fclose(f);
     ck_assert_int_eq(c, expected_byte(0, 0)); /* the file is unchanged */
+}
+END_TEST
+
+/* An image file without write permission (root included) opens read-only
+ * when read-write is asked: reads work, a write is an error status for the
+ * guest, and the file stays as it was. */
+START_TEST(read_only_file_opens_read_only) {
+    ide_free(ch);
+    disk_close(disk);
+    ck_assert_int_eq(chmod(path, 0444), 0);
+    open_disk(DISK_RW);
+    ck_assert(disk_read_only(disk));
+    lba28(3, 1, 0x20);
+    uint8_t buf[512];
+    read_sector(buf);
+    ck_assert_uint_eq(buf[9], expected_byte(3, 9));
+    lba28(3, 1, 0x30);
+    for (int i = 0; i < 256; i++)
+        ide_port_write(ch, 0x1F0, 2, 0x5A5A);
+    ck_assert(in8(7) & 0x01); /* ERR */
+    FILE *f = fopen(path, "rb");
+    fseek(f, 3 * 512, SEEK_SET);
+    ck_assert_int_eq(fgetc(f), expected_byte(3, 0));
+    fclose(f);
 }
 END_TEST
 
@@ -770,6 +796,7 @@ int main(void) {
     tcase_add_test(tc, multiple_mode_blocks);
     tcase_add_test(tc, errors_and_reset);
     tcase_add_test(tc, snapshot_mode_never_writes);
+    tcase_add_test(tc, read_only_file_opens_read_only);
     tcase_add_test(tc, bad_images_are_refused);
     suite_add_tcase(s, tc);
     TCase *cd = tcase_create("atapi");

@@ -1,0 +1,150 @@
+/*
+ * fuzz_device.c - libFuzzer targets for the PC's chips through the bus
+ * API: one source, built once per device (FUZZ_DEVICE names it: pic, pit,
+ * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi), so each device has its
+ * own target, corpus and figures.
+ *
+ * Each input is a program for a fresh whole PC (tests/fuzz/fuzz_machine.h)
+ * whose CPU never runs: a sequence of operations, each an opcode byte
+ * (low 3 bits the kind) and its operands:
+ *   0 read a port of the device (index byte into its ports; bits 3-4 the
+ *     size 1/2/4, bits 5-7 repeat 1-128 times, as REP INS does)
+ *   1 write a port of the device (index, 32-bit value, same bits)
+ *   2 read any port (16-bit port, bits 3-4 the size)
+ *   3 write any port (16-bit port, 32-bit value)
+ *   4 read physical memory or MMIO (32-bit address; bit 3: in the VGA
+ *     window 0xA0000-0xBFFFF instead; bits 4-5 the size)
+ *   5 write physical memory or MMIO (same, and a 32-bit value)
+ *   6 let virtual time pass (16-bit count shifted left by bits 3-7), timers fire;
+ *     opcode 0xFE instead pulls the machine's reset line
+ *   7 copy up to 255 bytes of the input into RAM (32-bit address modulo the
+ *     RAM size, length byte): what DMA descriptors and transfers read
+ * The ports of the device come first in its list; the devices configured
+ * through PCI (IDE, VGA, ACPI) also list 0xCF8-0xCFF. A host crash, a
+ * sanitizer report or a timeout is a bug.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/clock.h"
+#include "fuzz_input.h"
+#include "fuzz_machine.h"
+#include "mmu/mmu.h"
+
+#ifndef FUZZ_DEVICE
+#error "FUZZ_DEVICE must name the device (pic, pit, cmos, ...)"
+#endif
+
+typedef struct PortRange {
+    uint16_t base, count;
+} PortRange;
+
+typedef struct DeviceSpec {
+    const char *name;
+    PortRange ports[6];
+} DeviceSpec;
+
+#define PCI_CONFIG                                                                                 \
+    { 0xCF8, 8 }
+
+static const DeviceSpec devices[] = {
+    {"pic", {{0x20, 2}, {0xA0, 2}, {0x4D0, 2}}},
+    {"pit", {{0x40, 4}, {0x61, 1}}},
+    {"cmos", {{0x70, 2}}},
+    {"i8042", {{0x60, 1}, {0x64, 1}, {0x92, 1}}},
+    {"uart", {{0x3F8, 8}, {0x2F8, 8}}},
+    {"ide", {{0x1F0, 8}, {0x3F6, 1}, {0x170, 8}, {0x376, 1}, PCI_CONFIG}},
+    {"vga", {{0x3C0, 32}, {0x3B4, 2}, {0x3BA, 1}, {0x1CE, 3}, PCI_CONFIG}},
+    {"pci", {PCI_CONFIG, {0xCF9, 1}}},
+    {"fwcfg", {{0x510, 12}}},
+    {"acpi", {PCI_CONFIG, {0xAFE0, 4}, {0xB2, 2}, {0x600, 64}}},
+};
+
+static const DeviceSpec *device;
+static unsigned nports;
+
+static void find_device(void) {
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+        if (strcmp(devices[i].name, FUZZ_DEVICE) == 0) device = &devices[i];
+    if (!device) abort();
+    for (int r = 0; r < 6; r++)
+        nports += device->ports[r].count;
+}
+
+static uint16_t device_port(unsigned index) {
+    index %= nports;
+    for (int r = 0;; r++) {
+        if (index < device->ports[r].count) return (uint16_t)(device->ports[r].base + index);
+        index -= device->ports[r].count;
+    }
+}
+
+static unsigned access_size(unsigned bits) {
+    return (unsigned[]){1, 2, 4, 1}[bits & 3];
+}
+
+static uint32_t mem_address(FuzzInput *in, unsigned op) {
+    uint32_t a = fuzz_u32(in);
+    return op & 8 ? 0xA0000u + a % 0x20000u : a;
+}
+
+static void run_op(Pc *pc, FuzzInput *in) {
+    IoBus *io = pc_iobus(pc);
+    PhysMem *pm = pc_physmem(pc);
+    unsigned op = fuzz_u8(in);
+    if (op == 0xFE) {
+        pc_reset(pc);
+        return;
+    }
+    unsigned repeat = 1u << (op >> 5);
+    switch (op & 7) {
+    case 0: {
+        uint16_t port = device_port(fuzz_u8(in));
+        for (unsigned i = 0; i < repeat; i++)
+            iobus_read(io, port, access_size(op >> 3));
+        break;
+    }
+    case 1: {
+        uint16_t port = device_port(fuzz_u8(in));
+        uint32_t v = fuzz_u32(in);
+        for (unsigned i = 0; i < repeat; i++)
+            iobus_write(io, port, access_size(op >> 3), v);
+        break;
+    }
+    case 2: iobus_read(io, fuzz_u16(in), access_size(op >> 3)); break;
+    case 3: {
+        uint16_t port = fuzz_u16(in);
+        iobus_write(io, port, access_size(op >> 3), fuzz_u32(in));
+        break;
+    }
+    case 4: phys_read(pm, mem_address(in, op), access_size(op >> 4)); break;
+    case 5: {
+        uint32_t a = mem_address(in, op);
+        phys_write(pm, a, access_size(op >> 4), fuzz_u32(in));
+        break;
+    }
+    case 6: {
+        VClock *clk = pc_clock(pc);
+        uint64_t ns = (uint64_t)fuzz_u16(in) << (op >> 3);
+        vclock_advance(clk, vclock_now(clk) + ns);
+        break;
+    }
+    default: {
+        uint32_t a = fuzz_u32(in) % (FUZZ_PC_RAM_MB << 20);
+        uint8_t buf[255];
+        size_t n = fuzz_bytes(in, buf, fuzz_u8(in));
+        phys_copy_to(pm, a, buf, n);
+        break;
+    }
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (!device) find_device();
+    Pc *pc = fuzz_pc_new();
+    FuzzInput in = {data, size};
+    while (!fuzz_done(&in))
+        run_op(pc, &in);
+    pc_free(pc);
+    return 0;
+}

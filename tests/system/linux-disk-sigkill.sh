@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# System test: what the Linux guest wrote and synced survives bt86 being
+# killed with SIGKILL. The default guest's initramfs has no driver for IDE
+# disks (only the CD-ROM's), so the test adds one: a second initramfs with
+# the SCSI disk driver and its modules, taken from the same kernel package
+# (images/out/debs), appended to the default one. Boot 1 (direct kernel
+# boot, a blank 1 MiB raw disk as -hda, no -snapshot) writes a line to
+# /dev/sda with dd, runs `sync`, and bt86 is killed with SIGKILL right
+# after; boot 2 reads the first sector back and must find the line.
+#   linux-disk-sigkill.sh BT86
+bt86=$1
+top=$(dirname "$0")/../..
+kernel=$top/images/out/vmlinuz
+initrd=$top/images/out/initrd.gz
+kdeb=$(ls "$top"/images/out/debs/linux-image-*.deb 2>/dev/null | head -1)
+. "$(dirname "$0")/guest.sh"
+guest_need linux-disk-sigkill "$kernel" "$initrd" "${kdeb:-$top/images/out/debs/linux-image-MISSING.deb}"
+
+work=$(mktemp -d)
+cleanup() { [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work" "${dir:-}"; }
+trap cleanup EXIT
+
+# The SCSI disk driver and its dependencies, in load order, after the
+# CD-ROM drivers (libata, ata_piix, ...) the default initramfs loads.
+mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
+mkdir -p "$work/kernel" "$work/extra/lib/modules" "$work/extra/sbin"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/kernel" --wildcards $(for m in $mods; do echo "*/$m.ko"; done)
+for m in $mods; do
+  f=$(find "$work/kernel" -name "$m.ko" | head -1)
+  [ -n "$f" ] || { echo "linux-disk-sigkill: module $m not in $kdeb"; exit 1; }
+  cp "$f" "$work/extra/lib/modules/"
+done
+{
+  echo '#!/bin/sh'
+  echo 'load-cdrom-drivers || exit 1'
+  echo "for m in $mods; do insmod /lib/modules/\$m.ko || exit 1; done"
+  echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sda ] && break; sleep 1; done'
+  echo 'echo "disk drivers: $(ls /dev/sda)"'
+} > "$work/extra/sbin/load-disk-drivers"
+chmod +x "$work/extra/sbin/load-disk-drivers"
+(cd "$work/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$work/extra.gz"
+cat "$initrd" "$work/extra.gz" > "$work/initrd.gz"
+head -c $((1 << 20)) /dev/zero > "$work/data.img"
+
+boot() {
+  guest_start "$bt86" -m 256 -kernel "$kernel" -initrd "$work/initrd.gz" \
+    -append "console=ttyS0,115200 panic=-1 quiet" -hda "$work/data.img" -nographic -no-reboot \
+    -max-insns 40000000000
+  trap cleanup EXIT # guest_start set its own
+  guest_wait_prompt
+  send 'load-disk-drivers'
+}
+# SIGKILL, no shutdown of any kind.
+kill_bt86() {
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+  exec 3>&-
+  cp "$out" "$work/$1.log"
+  rm -rf "$dir"
+  pid=
+}
+
+boot
+send 'echo "BT86-DURABLE-$((6*7))" | dd of=/dev/sda bs=512 count=1 conv=sync 2>/dev/null && sync && echo "SYNC-$((6*7))-DONE"'
+kill_bt86 boot1
+boot
+send 'dd if=/dev/sda bs=512 count=1 2>/dev/null | head -n 1 | tr -d "\0"'
+kill_bt86 boot2
+grep -aE "disk drivers|BT86-DURABLE-42|SYNC-42-DONE" "$work/boot1.log" "$work/boot2.log"
+
+grep -aq "^disk drivers: /dev/sda" "$work/boot1.log" || { echo "linux-disk-sigkill: no /dev/sda in the guest"; fail=1; }
+grep -aq "^SYNC-42-DONE" "$work/boot1.log" || { echo "linux-disk-sigkill: the first boot did not write and sync"; fail=1; }
+grep -aq "^BT86-DURABLE-42" "$work/boot2.log" ||
+  { echo "linux-disk-sigkill: the second boot did not find what the first wrote and synced"; fail=1; }
+[ $fail = 0 ] && echo "linux-disk-sigkill: ok"
+exit $fail
