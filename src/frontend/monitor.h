@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "devices/pc.h"
+#include "frontend/symbols.h"
 
 typedef enum MonitorAction { MONITOR_CONTINUE, MONITOR_QUIT } MonitorAction;
 
@@ -33,6 +34,9 @@ typedef struct MonitorHooks {
      * NULL: the command reports that the machine cannot do it. */
     void (*powerdown)(void *opaque);
     void *opaque;
+    /* Not a hook: guest symbols (-symbols) that `info registers` and `x`
+     * show next to code and data addresses; NULL: none. */
+    const SymTab *symbols;
 } MonitorHooks;
 
 typedef struct Monitor Monitor;
