@@ -82,8 +82,8 @@ static bool add_symbol(SymTab *s, uint32_t addr, uint32_t size, uint8_t rank, co
     }
     memcpy(s->pool + s->pool_len, name, len);
     s->pool[s->pool_len + len] = 0;
-    s->syms[s->n++] = (Symbol){.addr = addr, .size = size, .rank = rank,
-                               .name = (uint32_t)s->pool_len};
+    s->syms[s->n++] =
+        (Symbol){.addr = addr, .size = size, .rank = rank, .name = (uint32_t)s->pool_len};
     s->pool_len += len + 1;
     return true;
 }
@@ -368,8 +368,8 @@ static long load_elf(SymTab *s, const char *name, const uint8_t *data, size_t le
         set_err(err, errlen, "%s: not a little-endian ELF file", name);
         return -1;
     }
-    Elf e = {.name = name, .data = data, .len = len, .shoff = le32(data + 32),
-             .shnum = le16(data + 48)};
+    Elf e = {
+        .name = name, .data = data, .len = len, .shoff = le32(data + 32), .shnum = le16(data + 48)};
     if (e.shnum == 0) {
         set_err(err, errlen, "%s: no section headers", name);
         return -1;
