@@ -323,9 +323,10 @@ static int parse_args(int argc, char **argv, Options *o) {
                    strcmp(a, "-dfilter-cr3") == 0) {
             NEED_ARG();
             char err[256];
-            bool ok = a[8] == 0              ? trace_filter_add_ranges(&o->dfilter, val, err, sizeof err)
-                      : strcmp(a + 8, "-cpl") == 0 ? trace_filter_set_cpl(&o->dfilter, val, err, sizeof err)
-                                                   : trace_filter_set_cr3(&o->dfilter, val, err, sizeof err);
+            bool ok = a[8] == 0 ? trace_filter_add_ranges(&o->dfilter, val, err, sizeof err)
+                      : strcmp(a + 8, "-cpl") == 0
+                          ? trace_filter_set_cpl(&o->dfilter, val, err, sizeof err)
+                          : trace_filter_set_cr3(&o->dfilter, val, err, sizeof err);
             if (!ok) {
                 fprintf(stderr, "bt86: %s\n", err);
                 return -1;

@@ -215,8 +215,9 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
                 continue;
             }
             char where[176];
-            fprintf(m->out, "0x%08x%s:  %s %s\n", a, phys ? "" : symbol_at(m, a, where, sizeof where),
-                    insn[0].mnemonic, insn[0].op_str);
+            fprintf(m->out, "0x%08x%s:  %s %s\n", a,
+                    phys ? "" : symbol_at(m, a, where, sizeof where), insn[0].mnemonic,
+                    insn[0].op_str);
             a += insn[0].size;
             cs_free(insn, got);
         }

@@ -105,7 +105,8 @@ void tracer_set_symbols(Tracer *t, const SymTab *s) {
 static void symbol_suffix(const Tracer *t, uint32_t lin, char *buf, size_t size) {
     char name[160];
     buf[0] = 0;
-    if (t->syms && symtab_format(t->syms, lin, name, sizeof name)) snprintf(buf, size, " <%s>", name);
+    if (t->syms && symtab_format(t->syms, lin, name, sizeof name))
+        snprintf(buf, size, " <%s>", name);
 }
 
 /* The target of a direct jump, call or loop (operand "0x..."), or false. */
@@ -142,26 +143,29 @@ void tracer_format_insn(Tracer *t, CPU *cpu, char *buf, size_t size) {
     int n = peek_code(cpu, lin, code, 15);
     char where[176];
     symbol_suffix(t, lin, where, sizeof where);
-    int used = snprintf(buf, size, "%04x:%08x (%08x)%s ", cpu->seg[SEG_CS].sel, cpu->eip, lin, where);
+    int used =
+        snprintf(buf, size, "%04x:%08x (%08x)%s ", cpu->seg[SEG_CS].sel, cpu->eip, lin, where);
     if (used < 0 || (size_t)used >= size) return;
     if (n == 0) {
         snprintf(buf + used, size - (size_t)used, "<unreadable>");
         return;
     }
     cs_insn *insn;
-    size_t count = cs_disasm(cpu_code32(cpu) ? t->cs32 : t->cs16, code, (size_t)n, cpu->eip, 1, &insn);
+    size_t count =
+        cs_disasm(cpu_code32(cpu) ? t->cs32 : t->cs16, code, (size_t)n, cpu->eip, 1, &insn);
     if (count == 0) {
         snprintf(buf + used, size - (size_t)used, "%02x  (bad)", code[0]);
         return;
     }
     char hex[48] = "";
-    for (size_t i = 0; i < insn[0].size && i < 15; i++) snprintf(hex + 3 * i, sizeof hex - 3 * i, "%02x ", insn[0].bytes[i]);
+    for (size_t i = 0; i < insn[0].size && i < 15; i++)
+        snprintf(hex + 3 * i, sizeof hex - 3 * i, "%02x ", insn[0].bytes[i]);
     uint32_t target;
     char dest[176] = "";
     if (t->syms && branch_target(&insn[0], &target))
         symbol_suffix(t, cpu->seg[SEG_CS].base + target, dest, sizeof dest);
-    snprintf(buf + used, size - (size_t)used, "%-30s %s %s%s", hex, insn[0].mnemonic, insn[0].op_str,
-             dest);
+    snprintf(buf + used, size - (size_t)used, "%-30s %s %s%s", hex, insn[0].mnemonic,
+             insn[0].op_str, dest);
     cs_free(insn, count);
 }
 
@@ -169,7 +173,8 @@ static void dump_cpu(Tracer *t, CPU *cpu) {
     static const char *const names[8] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
     static const char *const snames[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
     FILE *o = t->out;
-    for (int i = 0; i < 8; i++) fprintf(o, "%s=%08x%s", names[i], cpu->regs[i], i == 3 || i == 7 ? "\n" : " ");
+    for (int i = 0; i < 8; i++)
+        fprintf(o, "%s=%08x%s", names[i], cpu->regs[i], i == 3 || i == 7 ? "\n" : " ");
     char where[176];
     symbol_suffix(t, cpu->seg[SEG_CS].base + cpu->eip, where, sizeof where);
     fprintf(o, "EIP=%08x EFL=%08x CPL=%d CR0=%08x CR3=%08x%s\n", cpu->eip, cpu_get_eflags(cpu),
