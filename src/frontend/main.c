@@ -630,7 +630,11 @@ int main(int argc, char **argv) {
                  .engine = -1,
                  .icount_shift = ICOUNT_OFF,
                  .dfilter = {.cpl = -1}};
-    if (parse_args(argc, argv, &o) < 0) return 1;
+    if (parse_args(argc, argv, &o) < 0) {
+        symtab_free(o.symbols);
+        trace_filter_free(&o.dfilter);
+        return 1;
+    }
 
     unsigned trace_mask = 0;
     if (o.trace) {
