@@ -5,7 +5,8 @@
  * Both parsers work on the whole file in memory and check every offset and
  * length against it before reading; names are copied into one string pool.
  * After each file the array is sorted by address (then by preference: code
- * before data, global before local, then by name) and each symbol's end is
+ * before data, global before local, fewer leading underscores, then by
+ * name) and each symbol's end is
  * computed, so a lookup is one binary search.
  */
 #include "frontend/symbols.h"
@@ -90,11 +91,20 @@ static bool add_symbol(SymTab *s, uint32_t addr, uint32_t size, uint8_t rank, co
 
 static const SymTab *sort_table; /* qsort has no context argument in C11 */
 
+static size_t leading_underscores(const char *name) {
+    return strspn(name, "_");
+}
+
+/* By address; at one address the preferred name first: higher rank, then
+ * fewer leading underscores (startup_32 before _text), then by name. */
 static int compare_symbols(const void *pa, const void *pb) {
     const Symbol *a = pa, *b = pb;
     if (a->addr != b->addr) return a->addr < b->addr ? -1 : 1;
     if (a->rank != b->rank) return a->rank > b->rank ? -1 : 1;
-    return strcmp(sort_table->pool + a->name, sort_table->pool + b->name);
+    const char *na = sort_table->pool + a->name, *nb = sort_table->pool + b->name;
+    size_t ua = leading_underscores(na), ub = leading_underscores(nb);
+    if (ua != ub) return ua < ub ? -1 : 1;
+    return strcmp(na, nb);
 }
 
 /* Sort, then give each symbol its end: its own size, else the next

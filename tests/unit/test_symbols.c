@@ -36,17 +36,18 @@ START_TEST(map_lookup) {
     ck_assert_int_eq(load_text(s,
                                "c1000000 T _text\n"
                                "c1000000 T startup_32\n"
+                               "c1000000 T _stext\n"
                                "c1000100 t helper\r\n"
                                "\n"
                                "c1000180 D some_data\n"
                                "00000000 A an_absolute\n"
                                "c2000000 B _end\n",
                                err, sizeof err),
-                     5);
-    ck_assert_uint_eq(symtab_count(s), 5);
-    expect_at(s, 0xbfffffff, NULL);        /* below the first */
-    expect_at(s, 0xc1000000, "_text+0x0"); /* two at one address: by name */
-    expect_at(s, 0xc10000ff, "_text+0xff");
+                     6);
+    ck_assert_uint_eq(symtab_count(s), 6);
+    expect_at(s, 0xbfffffff, NULL);             /* below the first */
+    expect_at(s, 0xc1000000, "startup_32+0x0"); /* three at one address: no underscore first */
+    expect_at(s, 0xc10000ff, "startup_32+0xff");
     expect_at(s, 0xc1000100, "helper+0x0");
     expect_at(s, 0xc100017f, "helper+0x7f");
     expect_at(s, 0xc1000180, "some_data+0x0");
