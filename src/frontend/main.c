@@ -706,6 +706,7 @@ int main(int argc, char **argv) {
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
     if (o.lockstep) {
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
+        lockstep_set_symbols(o.symbols);
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
                              STDIN_FILENO, stderr);
         fflush(stdout);
