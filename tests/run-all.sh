@@ -29,6 +29,8 @@ cmake --build build-release -j"$jobs"
 images/build-default.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$jobs"
+# The default kernel's System.map next to the image (for -symbols).
+images/kernel-map.sh build/bt86
 (cd build && BT86_REQUIRE_LINUX=1 ctest --output-on-failure -j"$jobs")
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBT86_SANITIZE=ON

@@ -12,6 +12,13 @@
 /* Compare every this many chunks all of guest RAM too. */
 #define RAM_EVERY 256
 
+/* -symbols, for the report (one lockstep run per process). */
+static const SymTab *report_symbols;
+
+void lockstep_set_symbols(const SymTab *syms) {
+    report_symbols = syms;
+}
+
 static const char *const seg_names[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
 static const char *const reg_names[8] = {"EAX", "ECX", "EDX", "EBX", "ESP", "EBP", "ESI", "EDI"};
 
@@ -155,6 +162,7 @@ int lockstep_run(const PcConfig *cfg, DbtEngine engine, uint64_t max_insns, uint
         return -1;
     }
     Tracer *t = tracer_new(0, out);
+    if (t) tracer_set_symbols(t, report_symbols);
     if (chunk == 0) chunk = 1;
     int result = 0;
     char what[256];

@@ -15,6 +15,8 @@
  *
  * Use: lockstep_run(&cfg, ENGINE_THREADED, max_insns, 10000, 0, stderr)
  * returns 0 (no divergence), 1 (divergence) or -1 (could not start).
+ * lockstep_set_symbols(syms) first makes the divergence report show the
+ * next instruction's function+offset (-symbols).
  */
 #ifndef BT86_LOCKSTEP_H
 #define BT86_LOCKSTEP_H
@@ -24,6 +26,9 @@
 
 #include "dbt/dbt.h"
 #include "devices/pc.h"
+#include "frontend/symbols.h"
+
+void lockstep_set_symbols(const SymTab *syms);
 
 int lockstep_run(const PcConfig *cfg, DbtEngine engine, uint64_t max_insns, uint64_t chunk,
                  int input_fd, FILE *out);

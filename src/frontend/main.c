@@ -5,6 +5,7 @@
  *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
  *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
+ *          [-dfilter RANGES] [-dfilter-cpl N] [-dfilter-cr3 CR3] [-symbols FILE]...
  *          [-no-reboot] [-max-insns N] [-display sdl|none] [-vga std|none] [-monitor stdio|none]
  *          [-kernel BZIMAGE [-initrd FILE] [-append CMDLINE]]
  *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto[,rr=record|replay,rrfile=F]]
@@ -65,6 +66,8 @@ typedef struct Options {
     const char *debugcon; /* stdio, none, file:PATH */
     const char *trace;    /* -d */
     const char *logfile;  /* -D */
+    TraceFilter dfilter;  /* -dfilter, -dfilter-cpl, -dfilter-cr3 */
+    SymTab *symbols;      /* -symbols FILE (several): NULL without */
     bool no_reboot;
     bool snapshot;
     const char *loadvm; /* -loadvm FILE */
@@ -114,6 +117,12 @@ static void usage(FILE *out) {
         "  -debugcon DEV        firmware debug console (ports 0x402/0xE9): stdio, none, file:PATH\n"
         "  -d ITEMS             trace: in_asm,exec,cpu,int (-d help lists them)\n"
         "  -D FILE              write the trace to FILE instead of stderr\n"
+        "  -dfilter RANGE[,...] trace only these linear addresses: START+SIZE, END-SIZE\n"
+        "                       or START..END (e.g. 0x7c00+0x200)\n"
+        "  -dfilter-cpl N       trace only at privilege level N (0-3; bt86 extension)\n"
+        "  -dfilter-cr3 CR3     trace only the address space of this CR3 (bt86 extension)\n"
+        "  -symbols FILE        a System.map or 32-bit ELF file: traces and the monitor show\n"
+        "                       function+0xoff (several allowed; bt86 extension)\n"
         "  -no-reboot           exit instead of rebooting on reset or triple fault\n"
         "  -max-insns N         stop after N guest instructions (bt86 extension)\n"
         "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
@@ -382,6 +391,26 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-D") == 0) {
             NEED_ARG();
             o->logfile = val;
+        } else if (strcmp(a, "-dfilter") == 0 || strcmp(a, "-dfilter-cpl") == 0 ||
+                   strcmp(a, "-dfilter-cr3") == 0) {
+            NEED_ARG();
+            char err[256];
+            bool ok = a[8] == 0 ? trace_filter_add_ranges(&o->dfilter, val, err, sizeof err)
+                      : strcmp(a + 8, "-cpl") == 0
+                          ? trace_filter_set_cpl(&o->dfilter, val, err, sizeof err)
+                          : trace_filter_set_cr3(&o->dfilter, val, err, sizeof err);
+            if (!ok) {
+                fprintf(stderr, "bt86: %s\n", err);
+                return -1;
+            }
+        } else if (strcmp(a, "-symbols") == 0) {
+            NEED_ARG();
+            char err[512];
+            if (!o->symbols) o->symbols = symtab_new();
+            if (!o->symbols || symtab_load_file(o->symbols, val, err, sizeof err) < 0) {
+                fprintf(stderr, "bt86: -symbols: %s\n", o->symbols ? err : "out of memory");
+                return -1;
+            }
         } else if (strcmp(a, "-hda") == 0 || strcmp(a, "-hdb") == 0 || strcmp(a, "-hdc") == 0 ||
                    strcmp(a, "-hdd") == 0) {
             NEED_ARG();
@@ -697,8 +726,13 @@ int main(int argc, char **argv) {
     Options o = {.ram_mb = 128,
                  .bios = "/usr/share/seabios/bios.bin",
                  .engine = -1,
-                 .icount_shift = ICOUNT_OFF};
-    if (parse_args(argc, argv, &o) < 0) return 1;
+                 .icount_shift = ICOUNT_OFF,
+                 .dfilter = {.cpl = -1}};
+    if (parse_args(argc, argv, &o) < 0) {
+        symtab_free(o.symbols);
+        trace_filter_free(&o.dfilter);
+        return 1;
+    }
 
     unsigned trace_mask = 0;
     if (o.trace) {
@@ -774,6 +808,7 @@ int main(int argc, char **argv) {
     }
     if (o.lockstep) {
         if (engine == ENGINE_INTERP) engine = ENGINE_JIT;
+        lockstep_set_symbols(o.symbols);
         int r = lockstep_run(&cfg, engine, o.max_insns ? o.max_insns : UINT64_MAX, o.lockstep,
                              STDIN_FILENO, stderr);
         fflush(stdout);
@@ -810,6 +845,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: cannot start the tracer (capstone)\n");
             return 1;
         }
+        tracer_set_filter(tracer, &o.dfilter);
+        tracer_set_symbols(tracer, o.symbols);
         tracer_attach(tracer, pc_cpu(pc));
     }
     /* With the serial port on stdio, stdin feeds COM1: keystrokes from a
@@ -818,7 +855,7 @@ int main(int argc, char **argv) {
     bool mon_stdio = o.monitor && strcmp(o.monitor, "stdio") == 0;
     /* The monitor: on stdin with -monitor stdio; behind Ctrl-A c whenever
      * the serial console is on the terminal (as with QEMU -nographic). */
-    MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc};
+    MonitorHooks power_hooks = {.powerdown = power_button, .opaque = pc, .symbols = o.symbols};
     if (o.rr_mode == RR_REPLAY) con.enabled = con.serial = false; /* the log is the input */
     if (o.rr_mode == RR_RECORD) {
         power_hooks.key_event = rr_monitor_key;
@@ -934,7 +971,16 @@ int main(int argc, char **argv) {
         } else if (e == PC_EXIT_HALTED ||
                    (e == PC_EXIT_IDLE && !gdb_stop &&
                     !idle_wait(pc, &con, &pty, display != NULL, gdb ? gdbstub_fd(gdb) : -1))) {
-            fprintf(stderr, "bt86: the CPU halted with nothing left to wake it\n");
+            char where[200] = "";
+            CPU *c = pc_cpu(pc);
+            uint32_t lin = c->seg[SEG_CS].base + c->eip;
+            if (symtab_format(o.symbols, lin, where + 2, sizeof where - 3)) {
+                where[0] = ' ';
+                where[1] = '<';
+                strcat(where, ">");
+            }
+            fprintf(stderr, "bt86: the CPU halted with nothing left to wake it (at %04x:%08x%s)\n",
+                    c->seg[SEG_CS].sel, c->eip, where);
             break;
         }
     }
@@ -953,6 +999,8 @@ int main(int argc, char **argv) {
     gdbstub_free(gdb);
     monitor_free(con.mon);
     if (tracer) tracer_free(tracer);
+    trace_filter_free(&o.dfilter);
+    symtab_free(o.symbols);
     if (log != stderr) fclose(log);
     if (serial && serial != stdout) fclose(serial);
     if (pty.fd >= 0) close(pty.fd);

@@ -1,5 +1,9 @@
 /*
  * monitor.c - the human monitor (see monitor.h).
+ *
+ * With symbols (MonitorHooks.symbols), linear code and data addresses are
+ * followed by "<function+0xoff>": EIP in `info registers`, each line of
+ * `x` and each instruction of `x/i` (not `xp`: physical addresses).
  */
 #include "frontend/monitor.h"
 
@@ -78,6 +82,15 @@ static void info_jit(Monitor *m) {
     dbt_print_stats(cpu, m->out);
 }
 
+/* " <name+0xoff>" for a linear address, or "" (no symbols, no symbol there). */
+static const char *symbol_at(Monitor *m, uint32_t lin, char *buf, size_t size) {
+    char name[160];
+    buf[0] = 0;
+    if (m->hooks.symbols && symtab_format(m->hooks.symbols, lin, name, sizeof name))
+        snprintf(buf, size, " <%s>", name);
+    return buf;
+}
+
 /* ---- info registers ---- */
 
 static void print_seg(FILE *o, const char *name, const SegReg *s) {
@@ -92,10 +105,12 @@ static void info_registers(Monitor *m) {
             c->regs[R_ECX], c->regs[R_EDX]);
     fprintf(o, "ESI=%08x EDI=%08x EBP=%08x ESP=%08x\n", c->regs[R_ESI], c->regs[R_EDI],
             c->regs[R_EBP], c->regs[R_ESP]);
-    fprintf(o, "EIP=%08x EFL=%08x [%c%c%c%c%c%c%c] CPL=%d HLT=%d\n", c->eip, fl,
+    char where[176];
+    fprintf(o, "EIP=%08x EFL=%08x [%c%c%c%c%c%c%c] CPL=%d HLT=%d%s\n", c->eip, fl,
             fl & FL_OF ? 'O' : '-', fl & FL_DF ? 'D' : '-', fl & FL_SF ? 'S' : '-',
             fl & FL_ZF ? 'Z' : '-', fl & FL_AF ? 'A' : '-', fl & FL_PF ? 'P' : '-',
-            fl & FL_CF ? 'C' : '-', c->cpl, c->halted);
+            fl & FL_CF ? 'C' : '-', c->cpl, c->halted,
+            symbol_at(m, c->seg[SEG_CS].base + c->eip, where, sizeof where));
     static const char *const names[SEG_COUNT] = {"ES", "CS", "SS", "DS", "FS", "GS"};
     for (int i = 0; i < SEG_COUNT; i++)
         print_seg(o, names[i], &c->seg[i]);
@@ -199,7 +214,10 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
                 a++;
                 continue;
             }
-            fprintf(m->out, "0x%08x:  %s %s\n", a, insn[0].mnemonic, insn[0].op_str);
+            char where[176];
+            fprintf(m->out, "0x%08x%s:  %s %s\n", a,
+                    phys ? "" : symbol_at(m, a, where, sizeof where), insn[0].mnemonic,
+                    insn[0].op_str);
             a += insn[0].size;
             cs_free(insn, got);
         }
@@ -208,7 +226,10 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
     }
     unsigned per_line = format == 'c' ? 16 : 16 / size;
     for (unsigned i = 0; i < count; i++) {
-        if (i % per_line == 0) fprintf(m->out, "%s%08x:", i ? "\n" : "", a);
+        char where[176];
+        if (i % per_line == 0)
+            fprintf(m->out, "%s%08x%s:", i ? "\n" : "", a,
+                    phys ? "" : symbol_at(m, a, where, sizeof where));
         uint8_t b[8];
         if (!read_mem(m, phys, a, b, size)) {
             fprintf(m->out, " Cannot access memory\n");

@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "devices/pc.h"
+#include "frontend/symbols.h"
 
 typedef enum MonitorAction { MONITOR_CONTINUE, MONITOR_QUIT } MonitorAction;
 
@@ -39,6 +40,9 @@ typedef struct MonitorHooks {
     void (*key_event)(void *opaque, const uint8_t *code, int len, bool pressed);
     void (*reset)(void *opaque);
     void *opaque;
+    /* Not a hook: guest symbols (-symbols) that `info registers` and `x`
+     * show next to code and data addresses; NULL: none. */
+    const SymTab *symbols;
 } MonitorHooks;
 
 typedef struct Monitor Monitor;

@@ -10,6 +10,11 @@
  *     ... run ...
  *     tracer_free(t);
  * tracer_parse_flags("in_asm,cpu", &mask) turns a -d argument into a mask.
+ *
+ * A filter (trace_filter.h: -dfilter ranges, CPL, CR3) limits which
+ * instructions and events are traced; a symbol table (symbols.h) adds
+ * "<function+0xoff>" after addresses and branch targets. Both are the
+ * caller's and must outlive the tracer.
  */
 #ifndef BT86_TRACE_H
 #define BT86_TRACE_H
@@ -18,6 +23,8 @@
 #include <stdio.h>
 
 #include "cpu/cpu.h"
+#include "frontend/symbols.h"
+#include "frontend/trace_filter.h"
 
 enum {
     TRACE_IN_ASM = 1 << 0,
@@ -35,6 +42,8 @@ void tracer_print_help(FILE *out);
 Tracer *tracer_new(unsigned mask, FILE *out);
 void tracer_attach(Tracer *t, CPU *cpu);
 void tracer_free(Tracer *t);
+void tracer_set_filter(Tracer *t, const TraceFilter *f);
+void tracer_set_symbols(Tracer *t, const SymTab *s);
 /* Format one instruction at the CPU's CS:EIP: "cs:eip (linear) bytes  mnemonic operands". */
 void tracer_format_insn(Tracer *t, CPU *cpu, char *buf, size_t size);
 
