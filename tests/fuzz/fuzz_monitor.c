@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(text, data, size);
     hide_screendump(text, size);
     Pc *pc = fuzz_pc_new();
-    MonitorHooks hooks = {powerdown, pc};
+    MonitorHooks hooks = {.powerdown = powerdown, .opaque = pc};
     Monitor *m = monitor_new(pc, sink, &hooks);
     for (size_t at = 0; at < size;) {
         size_t piece = 1 + text[at] % 64;
