@@ -32,7 +32,9 @@
  * stops for the debugger (-S at the start, a debugger attaching, Ctrl-C,
  * a breakpoint or watchpoint, a single step, and, while one is attached,
  * a reset, a power-off or a CPU halted for good) the stub serves it until
- * it resumes the guest.
+ * it resumes the guest. During a replay the stub is read-only (register
+ * and memory writes are refused: they would leave the recording) and the
+ * end of the recording is a stop the debugger sees (replaylog:end).
  */
 #define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
@@ -143,7 +145,8 @@ static void usage(FILE *out) {
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
         "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
         "                       with its instruction count, or replay them from FILE\n"
-        "                       (needs -snapshot with disks; no window or -gdb)\n"
+        "                       (needs -snapshot with disks; no window; -gdb\n"
+        "                       only with rr=replay: the debugger looks, changes nothing)\n"
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
@@ -312,8 +315,10 @@ static int rr_check_options(const Options *o) {
         why = "needs rrfile=FILE";
     else if (o->icount_shift == ICOUNT_AUTO)
         why = "needs a fixed shift=N: with shift=auto time follows the host clock";
-    else if (o->gdb || o->lockstep)
-        why = "does not go with -gdb, -s or -lockstep";
+    else if (o->lockstep)
+        why = "does not go with -lockstep";
+    else if (o->rr_mode == RR_RECORD && o->gdb)
+        why = "does not go with -gdb or -s (a debugger may only look at a replay)";
     else if (o->display && strcmp(o->display, "sdl") == 0)
         why = "does not record the window's keyboard and mouse yet: use -display none";
     else if (o->rr_mode == RR_REPLAY && o->monitor && strcmp(o->monitor, "stdio") == 0)
@@ -897,6 +902,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: -gdb: %s\n", err);
             return 1;
         }
+        if (o.rr_mode == RR_REPLAY) gdbstub_set_replay(gdb);
     }
 
     int status = 0;
@@ -925,7 +931,13 @@ int main(int argc, char **argv) {
         }
         uint64_t chunk = left < 200000 ? left : 200000;
         uint64_t until_input = replay_insns_until_event(rr_session, pc_cpu(pc)->icount);
-        if (until_input == 0) break; /* replay: the recording ended here */
+        if (until_input == 0) { /* replay: the recording ended here */
+            if (!gdb || !gdbstub_connected(gdb)) break;
+            gdb_stop = true; /* the debugger sees the end (and stays there) */
+            why = GDB_STOP_REPLAY_END;
+            step = false;
+            continue;
+        }
         if (chunk > until_input) chunk = until_input;
         uint64_t before = pc_cpu(pc)->icount;
         PcExit e = step ? gdbstub_step(gdb) : pc_run(pc, chunk);
