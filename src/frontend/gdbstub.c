@@ -20,7 +20,9 @@
  * and monitor commands other than `info`/`help` answer E0d (a change would
  * make the run leave the recording); stepi always enters interrupt
  * handlers (holding an interrupt back would move it); the end of the
- * recording is the stop reply T05replaylog:end;.
+ * recording is the stop reply T05replaylog:end;. bs and bc (reverse step
+ * and continue, reverse.c) are served only then; the start of the
+ * history is T05replaylog:begin;.
  *
  * Every packet is parsed with bounds: a malformed one gets an error
  * reply (E01, E22), an unknown one the empty reply.
@@ -634,8 +636,9 @@ static void stop_reply(Gdbstub *g, GdbStopReason why) {
     if (*what && g->waiting) send_console(g, what, strlen(what));
     if (why == GDB_STOP_INTERRUPT) {
         snprintf(buf, sizeof buf, "T02thread:01;");
-    } else if (why == GDB_STOP_REPLAY_END) {
-        snprintf(buf, sizeof buf, "T05replaylog:end;thread:01;");
+    } else if (why == GDB_STOP_REPLAY_END || why == GDB_STOP_REPLAY_BEGIN) {
+        snprintf(buf, sizeof buf, "T05replaylog:%s;thread:01;",
+                 why == GDB_STOP_REPLAY_END ? "end" : "begin");
     } else if (why == GDB_STOP_DEBUG && c->debug.stop == CPU_STOP_WATCH) {
         const CpuWatch *w = &c->debug.hit_watch;
         const char *kind = w->kind == CPU_WATCH_WRITE  ? "watch"
@@ -718,8 +721,8 @@ static bool monitor_packet(Gdbstub *g, const char *hex) {
 
 static void query_supported(Gdbstub *g) {
     snprintf(g->reply, sizeof g->reply,
-             "PacketSize=%x;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+",
-             GDB_PACKET_MAX);
+             "PacketSize=%x;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+%s",
+             GDB_PACKET_MAX, g->replay ? ";ReverseStep+;ReverseContinue+" : "");
     send_str(g, g->reply);
 }
 
@@ -822,7 +825,15 @@ static int vcont_step(const char *p) {
     return !any || *p ? -1 : step;
 }
 
-typedef enum { SERVE_ON, SERVE_RESUME, SERVE_STEP, SERVE_DETACH, SERVE_KILL } ServeResult;
+typedef enum {
+    SERVE_ON,
+    SERVE_RESUME,
+    SERVE_STEP,
+    SERVE_REVERSE_STEP,
+    SERVE_REVERSE_CONTINUE,
+    SERVE_DETACH,
+    SERVE_KILL
+} ServeResult;
 
 static ServeResult query_packet(Gdbstub *g, const char *pkt) {
     if (strncmp(pkt, "qSupported", 10) == 0) {
@@ -887,6 +898,11 @@ static ServeResult handle_packet(Gdbstub *g) {
         } else {
             send_str(g, "");
         }
+        break;
+    case 'b': /* bs, bc: reverse execution, during a replay only */
+        if (g->replay && (strcmp(pkt, "bs") == 0 || strcmp(pkt, "bc") == 0))
+            return pkt[1] == 's' ? SERVE_REVERSE_STEP : SERVE_REVERSE_CONTINUE;
+        send_str(g, "");
         break;
     case 'H': send_str(g, "OK"); break; /* one thread: any choice is it */
     case 'T': send_str(g, "OK"); break; /* the thread is alive */
@@ -999,6 +1015,8 @@ GdbResume gdbstub_stopped(Gdbstub *g, GdbStopReason why) {
         cpu_debug_resume(c);
         return GDB_RESUME_CONTINUE;
     case SERVE_STEP: g->waiting = true; return GDB_RESUME_STEP;
+    case SERVE_REVERSE_STEP: g->waiting = true; return GDB_RESUME_REVERSE_STEP;
+    case SERVE_REVERSE_CONTINUE: g->waiting = true; return GDB_RESUME_REVERSE_CONTINUE;
     case SERVE_KILL: disconnect(g); return GDB_RESUME_KILL;
     default:
         linger_close(g);

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # System test: Debian's gdb in batch mode against a replay (-icount
-# shift=1,rr=replay) of a short recording (SeaBIOS and the boot sector:
-# -max-insns, no Linux boot), once per engine (interp, threaded, jit):
-# the debugger reads registers and memory, stops at a breakpoint in the
-# boot sector and at a write watchpoint on the BIOS tick counter (0x46c:
-# the second write, old and new values one apart); writes to a register or to memory and a
+# shift=1,rrsnapshot-interval=1000000,rr=replay) of a short recording
+# (SeaBIOS and the boot sector: -max-insns, no Linux boot), once per
+# engine (interp, threaded, jit). Forward: a write watchpoint on the BIOS
+# tick counter (0x46c: the second write, old and new values one apart), a
+# breakpoint in the boot sector; writes to a register or to memory and a
 # state-changing monitor command are refused (they would leave the
-# recording); continuing to the end of the recording stops with GDB's "no
-# more history"; the replay still ends at the recorded count. A recording
-# refuses -gdb.
+# recording). Reverse: stepi 25 then reverse-stepi 25 is back at the
+# breakpoint with its registers; reverse-nexti goes back into the BIOS;
+# with the watchpoint, reverse-continue stops at the last tick (the
+# writing instruction, old/new one apart), again at the BIOS's first
+# write, and continue stops after that write; reverse-continue past the
+# only breakpoint hit reaches the start of the history ("No more
+# reverse-execution history", at the reset vector). Continuing to the end
+# of the recording stops there too; the replay still ends at the
+# recorded count. A recording refuses -gdb.
 #   gdb-replay.sh BT86 [IMAGE]
 bt86=$1
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
@@ -36,7 +42,7 @@ fi
 session() {
   local engine=$1 sock=$dir/gdb-$1.sock
   local gout=$dir/gdb-$engine.out err=$dir/replay-$engine.err
-  "$bt86" "${common[@]}" -accel "$engine" -icount "shift=1,rr=replay,rrfile=$dir/log" \
+  "$bt86" "${common[@]}" -accel "$engine" -icount "shift=1,rrsnapshot-interval=1000000,rr=replay,rrfile=$dir/log" \
     -S -gdb "unix:$sock" </dev/null >/dev/null 2>"$err" &
   local pid=$!
   for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
@@ -66,9 +72,37 @@ for cmd in ("set \$eax = 5", "set {char}0x7c00 = 1", "monitor system_reset"):
 end
 p/x *(unsigned char *)0x7c00
 monitor info registers
+echo @reverse-stepi\n
+stepi 25
+info registers eip eax ebx ecx edx esp ebp esi edi eflags
+x/8xb \$sp
+reverse-stepi 25
+info registers eip eax ebx ecx edx esp ebp esi edi eflags
+x/8xb \$sp
+echo @reverse-nexti\n
+reverse-nexti
+p/x \$eip
+echo @reverse-continue\n
+watch *(unsigned int *)0x46c
+reverse-continue
+p/x \$eip
+reverse-continue
+p/x \$eip
+continue
+p/x \$eip
+delete
+echo @begin\n
+break *0x7c00
+reverse-continue
+p/x \$eip
+continue
+reverse-continue
+p/x \$eip
+p/x \$cs_base
+delete
 echo @end\n
 continue
-kill
+detach
 EOF
   timeout 120 gdb -batch -nx -x "$dir/script.gdb" >"$gout" 2>&1
   wait $pid
@@ -82,12 +116,70 @@ EOF
   if grep -q '^@allowed' "$gout"; then echo "gdb-replay $engine: a change was allowed"; fail=1; fi
   gcheck '^EAX=[0-9a-f]{8} EBX='
   local old new
-  old=$(grep -E '^Old value = ' "$gout" | tail -1 | sed 's/.*= //')
-  new=$(grep -E '^New value = ' "$gout" | tail -1 | sed 's/.*= //')
+  local fwd
+  fwd=$(sed -n '/^@watch/,/^@refuse/p' "$gout")
+  old=$(echo "$fwd" | grep -E '^Old value = ' | tail -1 | sed 's/.*= //')
+  new=$(echo "$fwd" | grep -E '^New value = ' | tail -1 | sed 's/.*= //')
   if [ -z "$old" ] || [ "$new" != $((old + 1)) ]; then
     echo "gdb-replay $engine: watchpoint: old '$old', new '$new'"; fail=1
   fi
   gcheck '^No more reverse-execution history'
+  # reverse-stepi 25 after stepi 25: back at the breakpoint with the
+  # registers and stack bytes it had there.
+  python3 - "$gout" "gdb-replay $engine" <<'PY' || fail=1
+import re, sys
+text = open(sys.argv[1]).read()
+part = text.split('@reverse-stepi')[1].split('@reverse-nexti')[0]
+# Each stepi N / reverse-stepi N ends with "0x0000XXXX in ?? ()".
+stops = part.split('\n0x0000')
+fwd, back = stops[1], stops[2]
+def regs(t):
+    return {m.group(1): m.group(2) for m in re.finditer(r'^(e[a-z]+)\s+(0x[0-9a-f]+)', t, re.M)}
+def stack(t):
+    return re.findall(r'^0x[0-9a-f]+:\s+((?:0x[0-9a-f]{2}\s*)+)$', t, re.M)
+ok = True
+want = {'eip': '0x7c00', 'esp': '0x6f10', 'eflags': '0x202', 'eax': '0xaa55'}
+got = regs(back)
+if len(got) != 10 or any(got.get(k) != v for k, v in want.items()):
+    print(f"{sys.argv[2]}: after reverse-stepi 25: {got}"); ok = False
+if regs(fwd) == got:
+    print(f"{sys.argv[2]}: stepi 25 changed no register"); ok = False
+if len(stack(fwd)) != 1 or len(stack(back)) != 1:
+    print(f"{sys.argv[2]}: stack dumps missing"); ok = False
+sys.exit(0 if ok else 1)
+PY
+  # reverse-nexti from the boot sector's first instruction: back in the
+  # BIOS, which jumped there.
+  if ! sed -n '/^@reverse-nexti/,/^@reverse-continue/p' "$gout" | grep -qE '^\$3 = 0x[0-9a-f]{4,5}$' ||
+    sed -n '/^@reverse-nexti/,/^@reverse-continue/p' "$gout" | grep -q '^\$3 = 0x7c00$'; then
+    echo "gdb-replay $engine: reverse-nexti did not go back"; fail=1
+  fi
+  # The tick counter going back: stops at the writing instruction, old
+  # (later) and new (earlier) values one apart; the next reverse-continue
+  # reaches the BIOS's first write of it; continuing forward stops after
+  # that write again.
+  local rev o1 n1
+  rev=$(sed -n '/^@reverse-continue/,/^@begin/p' "$gout")
+  o1=$(echo "$rev" | grep -m1 '^Old value = ' | sed 's/.*= //')
+  n1=$(echo "$rev" | grep -m1 '^New value = ' | sed 's/.*= //')
+  if [ -z "$o1" ] || [ "$o1" != $((n1 + 1)) ]; then
+    echo "gdb-replay $engine: reverse-continue to a tick: old '$o1', new '$n1'"; fail=1
+  fi
+  if [ "$(echo "$rev" | grep -c '^Old value = ')" != 3 ]; then
+    echo "gdb-replay $engine: reverse-continue, reverse-continue, continue: not three watchpoint stops"; fail=1
+  fi
+  if ! echo "$rev" | grep -q "^Old value = $n1$" || ! echo "$rev" | grep -q '^New value = 0$'; then
+    echo "gdb-replay $engine: the second reverse-continue did not reach the first write"; fail=1
+  fi
+  # Back past the only breakpoint hit: the start of the history, at the
+  # reset vector (twice: before and after a forward continue to it).
+  local beg
+  beg=$(sed -n '/^@begin/,/^@end/p' "$gout")
+  if [ "$(echo "$beg" | grep -c '^No more reverse-execution history')" != 2 ] ||
+    [ "$(echo "$beg" | grep -c '= 0xfff0$')" != 2 ] || ! echo "$beg" | grep -q '= 0xffff0000$' ||
+    ! echo "$beg" | grep -qE '^Breakpoint [0-9]+, 0x0*7c00 in'; then
+    echo "gdb-replay $engine: reverse-continue did not reach the start of the history"; fail=1
+  fi
   if ! grep -q "^bt86: replay: $insns instructions, 0 input events, as recorded" "$err"; then
     echo "gdb-replay $engine: the replay did not end as recorded:"; cat "$err"; fail=1
   fi
