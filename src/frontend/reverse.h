@@ -38,8 +38,8 @@
 #include "devices/pc.h"
 #include "frontend/replay.h"
 
-#define HISTORY_DEFAULT_INTERVAL 10000000u /* instructions between snapshots */
-#define HISTORY_DEFAULT_MAX      64u       /* snapshots kept */
+#define HISTORY_DEFAULT_INTERVAL 200000000u /* instructions between snapshots */
+#define HISTORY_DEFAULT_MAX      32u        /* snapshots kept */
 
 typedef enum ReverseResult {
     REVERSE_STEPPED, /* one instruction back */
