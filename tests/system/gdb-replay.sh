@@ -39,6 +39,15 @@ if "$bt86" "${common[@]}" -max-insns 1000 -icount "shift=1,rr=record,rrfile=$dir
   echo "gdb-replay: a recording with -gdb was not refused:"; cat "$dir/no.err"; fail=1
 fi
 
+# rrsnapshot-interval= takes a count > 0, and only for a replay.
+for spec in "rrsnapshot-interval=0,rr=replay" "rrsnapshot-interval=x,rr=replay" \
+  "rrsnapshot-interval=5,rr=record"; do
+  if "$bt86" "${common[@]}" -icount "shift=1,$spec,rrfile=$dir/log" </dev/null >/dev/null 2>"$dir/bad.err" ||
+    ! grep -q 'rrsnapshot-interval=' "$dir/bad.err"; then
+    echo "gdb-replay: -icount shift=1,$spec was not refused:"; cat "$dir/bad.err"; fail=1
+  fi
+done
+
 session() {
   local engine=$1 sock=$dir/gdb-$1.sock
   local gout=$dir/gdb-$engine.out err=$dir/replay-$engine.err
