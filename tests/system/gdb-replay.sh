@@ -115,6 +115,8 @@ detach
 EOF
   timeout 120 gdb -batch -nx -x "$dir/script.gdb" >"$gout" 2>&1
   wait $pid
+  local rstatus=$?
+  if [ $rstatus != 0 ]; then echo "gdb-replay $engine: bt86 exited with $rstatus"; tail -20 "$err"; fail=1; fi
   gcheck() { if ! grep -qE -- "$1" "$gout"; then echo "gdb-replay $engine: missing: $1"; fail=1; fi; }
   gcheck '^Breakpoint 2, 0x0*7c00 in'
   gcheck '^\$1 = 0x7c00$'
