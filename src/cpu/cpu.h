@@ -364,6 +364,10 @@ bool cpu_debug_is_break(const CPU *cpu, uint32_t lin);
 /* Before resuming: let the instruction at CS:EIP run even if it holds a
  * breakpoint (the debugger stopped there). Clears the last stop. */
 void cpu_debug_resume(CPU *cpu);
+/* Set the breakpoints and watchpoints aside into *saved (nothing stops
+ * the CPU) and put them back; between the two the set is empty. */
+void cpu_debug_suspend(CPU *cpu, CpuDebug *saved);
+void cpu_debug_restore(CPU *cpu, const CpuDebug *saved);
 
 /* Full EFLAGS with the lazily computed arithmetic bits folded in. */
 uint32_t cpu_get_eflags(CPU *cpu);

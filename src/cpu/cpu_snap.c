@@ -135,7 +135,8 @@ static void parse(SnapReader *r, CpuSnap *s) {
     s->lf.a = snap_get_u32(r);
     s->lf.b = snap_get_u32(r);
     snap_check(r, s->lf.op <= CC_SAR, "lazy flags: unknown operation");
-    snap_check(r, s->lf.size == 1 || s->lf.size == 2 || s->lf.size == 4,
+    /* With CC_EFLAGS the size means nothing (0 after a reset). */
+    snap_check(r, s->lf.op == CC_EFLAGS || s->lf.size == 1 || s->lf.size == 2 || s->lf.size == 4,
                "lazy flags: bad operand size");
     s->icount = snap_get_u64(r);
     for (int i = 0; i < SEG_COUNT; i++)

@@ -138,6 +138,28 @@ void cpu_debug_resume(CPU *cpu) {
     cpu->debug.stop = CPU_STOP_NONE;
 }
 
+void cpu_debug_suspend(CPU *cpu, CpuDebug *saved) {
+    *saved = cpu->debug;
+    cpu->debug = (CpuDebug){0};
+    cpu->mmu.watch_pages = NULL;
+    cpu->mmu.nwatch_pages = 0;
+    debug_changed(cpu);
+}
+
+void cpu_debug_restore(CPU *cpu, const CpuDebug *saved) {
+    free(cpu->debug.breaks); /* nothing, unless set meanwhile */
+    free(cpu->debug.watches);
+    free(cpu->debug.watch_pages);
+    cpu->debug = *saved;
+    cpu->debug.watch_pages = NULL;
+    if (!update_watch_pages(cpu)) { /* out of memory: the watchpoints go */
+        free(cpu->debug.watches);
+        cpu->debug.watches = NULL;
+        cpu->debug.nwatch = 0;
+    }
+    free(saved->watch_pages);
+}
+
 bool cpu_debug_break_here(CPU *cpu) {
     CpuDebug *d = &cpu->debug;
     uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;

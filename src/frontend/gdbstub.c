@@ -15,6 +15,15 @@
  * ROM only (no device registers, so no side effects); anything else, or
  * an unmapped page, answers E14.
  *
+ * During a replay (gdbstub_set_replay) the debugger may read anything but
+ * change nothing: register and memory writes, resuming at another address
+ * and monitor commands other than `info`/`help` answer E0d (a change would
+ * make the run leave the recording); stepi always enters interrupt
+ * handlers (holding an interrupt back would move it); the end of the
+ * recording is the stop reply T05replaylog:end;. bs and bc (reverse step
+ * and continue, reverse.c) are served only then; the start of the
+ * history is T05replaylog:begin;.
+ *
  * Every packet is parsed with bounds: a malformed one gets an error
  * reply (E01, E22), an unknown one the empty reply.
  */
@@ -48,6 +57,7 @@ struct Gdbstub {
     bool waiting;  /* the debugger resumed the guest and waits for a stop reply */
     bool phys_mem; /* Qqemu.PhyMemMode:1 */
     bool step_irqs;
+    bool replay; /* read-only: the run follows a recording */
     GdbStopReason last_stop;
     GdbRx rx;
     char reply[REPLY_MAX + 1];
@@ -162,6 +172,11 @@ void gdbstub_free(Gdbstub *g) {
     close(g->listen_fd);
     if (g->unix_path[0]) unlink(g->unix_path);
     free(g);
+}
+
+void gdbstub_set_replay(Gdbstub *g) {
+    g->replay = true;
+    g->step_irqs = true;
 }
 
 bool gdbstub_connected(const Gdbstub *g) {
@@ -549,6 +564,10 @@ static void write_memory(Gdbstub *g, bool binary) {
         send_str(g, "E01");
         return;
     }
+    if (g->replay && len) {
+        send_str(g, "E0d");
+        return;
+    }
     size_t off = (size_t)(p - (const char *)g->rx.data);
     size_t avail = g->rx.len - off;
     static uint8_t buf[GDB_PACKET_MAX];
@@ -617,6 +636,9 @@ static void stop_reply(Gdbstub *g, GdbStopReason why) {
     if (*what && g->waiting) send_console(g, what, strlen(what));
     if (why == GDB_STOP_INTERRUPT) {
         snprintf(buf, sizeof buf, "T02thread:01;");
+    } else if (why == GDB_STOP_REPLAY_END || why == GDB_STOP_REPLAY_BEGIN) {
+        snprintf(buf, sizeof buf, "T05replaylog:%s;thread:01;",
+                 why == GDB_STOP_REPLAY_END ? "end" : "begin");
     } else if (why == GDB_STOP_DEBUG && c->debug.stop == CPU_STOP_WATCH) {
         const CpuWatch *w = &c->debug.hit_watch;
         const char *kind = w->kind == CPU_WATCH_WRITE  ? "watch"
@@ -644,6 +666,12 @@ static bool on_off(const char *arg, bool *out) {
     return true;
 }
 
+/* During a replay only commands that change nothing: info, help. */
+static bool replay_allows(const char *cmd) {
+    return strncmp(cmd, "info", 4) == 0 || strcmp(cmd, "help") == 0 || strcmp(cmd, "?") == 0 ||
+           strcmp(cmd, "gdb-step-irqs") == 0 || strcmp(cmd, "gdb-step-irqs on") == 0;
+}
+
 /* qRcmd,HEX: a monitor command; its output goes back as O packets.
  * Returns false when the command was `quit`. */
 static bool monitor_packet(Gdbstub *g, const char *hex) {
@@ -654,6 +682,10 @@ static bool monitor_packet(Gdbstub *g, const char *hex) {
         return true;
     }
     cmd[n] = 0;
+    if (g->replay && !replay_allows(cmd)) {
+        send_str(g, "E0d");
+        return true;
+    }
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
@@ -689,8 +721,8 @@ static bool monitor_packet(Gdbstub *g, const char *hex) {
 
 static void query_supported(Gdbstub *g) {
     snprintf(g->reply, sizeof g->reply,
-             "PacketSize=%x;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+",
-             GDB_PACKET_MAX);
+             "PacketSize=%x;qXfer:features:read+;vContSupported+;swbreak+;hwbreak+%s",
+             GDB_PACKET_MAX, g->replay ? ";ReverseStep+;ReverseContinue+" : "");
     send_str(g, g->reply);
 }
 
@@ -708,6 +740,10 @@ static void read_registers(Gdbstub *g) {
 
 static void write_registers(Gdbstub *g, const char *hex) {
     CPU *c = pc_cpu(g->pc);
+    if (g->replay) {
+        send_str(g, "E0d");
+        return;
+    }
     size_t avail = strlen(hex);
     for (int n = 0; n < NREGS && avail; n++) {
         unsigned k = reg_size(n);
@@ -744,6 +780,10 @@ static void one_register(Gdbstub *g, const char *args, bool write) {
         return;
     }
     args++;
+    if (g->replay) {
+        send_str(g, "E0d");
+        return;
+    }
     if (strlen(args) != 2 * k || !gdb_hex_decode(args, k, b)) {
         send_str(g, "E01");
         return;
@@ -756,7 +796,7 @@ static void one_register(Gdbstub *g, const char *args, bool write) {
 static bool resume_at(Gdbstub *g, const char *args) {
     if (!*args) return true;
     uint64_t a;
-    if (!gdb_parse_hex(&args, 8, &a) || *args) return false;
+    if (g->replay || !gdb_parse_hex(&args, 8, &a) || *args) return false;
     pc_cpu(g->pc)->eip = (uint32_t)a;
     return true;
 }
@@ -785,7 +825,15 @@ static int vcont_step(const char *p) {
     return !any || *p ? -1 : step;
 }
 
-typedef enum { SERVE_ON, SERVE_RESUME, SERVE_STEP, SERVE_DETACH, SERVE_KILL } ServeResult;
+typedef enum {
+    SERVE_ON,
+    SERVE_RESUME,
+    SERVE_STEP,
+    SERVE_REVERSE_STEP,
+    SERVE_REVERSE_CONTINUE,
+    SERVE_DETACH,
+    SERVE_KILL
+} ServeResult;
 
 static ServeResult query_packet(Gdbstub *g, const char *pkt) {
     if (strncmp(pkt, "qSupported", 10) == 0) {
@@ -850,6 +898,11 @@ static ServeResult handle_packet(Gdbstub *g) {
         } else {
             send_str(g, "");
         }
+        break;
+    case 'b': /* bs, bc: reverse execution, during a replay only */
+        if (g->replay && (strcmp(pkt, "bs") == 0 || strcmp(pkt, "bc") == 0))
+            return pkt[1] == 's' ? SERVE_REVERSE_STEP : SERVE_REVERSE_CONTINUE;
+        send_str(g, "");
         break;
     case 'H': send_str(g, "OK"); break; /* one thread: any choice is it */
     case 'T': send_str(g, "OK"); break; /* the thread is alive */
@@ -962,6 +1015,8 @@ GdbResume gdbstub_stopped(Gdbstub *g, GdbStopReason why) {
         cpu_debug_resume(c);
         return GDB_RESUME_CONTINUE;
     case SERVE_STEP: g->waiting = true; return GDB_RESUME_STEP;
+    case SERVE_REVERSE_STEP: g->waiting = true; return GDB_RESUME_REVERSE_STEP;
+    case SERVE_REVERSE_CONTINUE: g->waiting = true; return GDB_RESUME_REVERSE_CONTINUE;
     case SERVE_KILL: disconnect(g); return GDB_RESUME_KILL;
     default:
         linger_close(g);
@@ -973,7 +1028,7 @@ GdbResume gdbstub_stopped(Gdbstub *g, GdbStopReason why) {
 PcExit gdbstub_step(Gdbstub *g) {
     CPU *cpu = pc_cpu(g->pc);
     cpu_debug_resume(cpu);
-    if (g->step_irqs) return pc_run(g->pc, 1);
+    if (g->step_irqs || g->replay) return pc_run(g->pc, 1);
     /* Hold interrupts back for the one instruction (QEMU's default): the
      * CPU does not see the interrupt controller or a pending NMI. A CPU
      * waiting in HLT would wait forever: nothing runs. */

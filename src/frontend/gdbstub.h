@@ -33,21 +33,25 @@
 
 /* Why the guest stopped. */
 typedef enum GdbStopReason {
-    GDB_STOP_START,     /* -S: not started yet; or a debugger attached to a running guest */
-    GDB_STOP_INTERRUPT, /* Ctrl-C */
-    GDB_STOP_STEP,      /* a single step completed */
-    GDB_STOP_DEBUG,     /* a breakpoint or watchpoint (cpu->debug says which) */
-    GDB_STOP_RESET,     /* a triple fault or a reset: happens when the debugger resumes */
-    GDB_STOP_POWEROFF,  /* the guest switched the machine off: bt86 ends when resumed */
-    GDB_STOP_HALTED,    /* HLT with interrupts off: nothing can wake the CPU */
+    GDB_STOP_START,        /* -S: not started yet; or a debugger attached to a running guest */
+    GDB_STOP_INTERRUPT,    /* Ctrl-C */
+    GDB_STOP_STEP,         /* a single step completed */
+    GDB_STOP_DEBUG,        /* a breakpoint or watchpoint (cpu->debug says which) */
+    GDB_STOP_RESET,        /* a triple fault or a reset: happens when the debugger resumes */
+    GDB_STOP_POWEROFF,     /* the guest switched the machine off: bt86 ends when resumed */
+    GDB_STOP_HALTED,       /* HLT with interrupts off: nothing can wake the CPU */
+    GDB_STOP_REPLAY_END,   /* a replay reached the end of its recording */
+    GDB_STOP_REPLAY_BEGIN, /* reverse execution reached the start of the history */
 } GdbStopReason;
 
 /* What the debugger wants next. */
 typedef enum GdbResume {
-    GDB_RESUME_CONTINUE, /* run */
-    GDB_RESUME_STEP,     /* run one instruction (gdbstub_step), then stop again */
-    GDB_RESUME_DETACH,   /* the debugger left: run on */
-    GDB_RESUME_KILL,     /* end bt86 */
+    GDB_RESUME_CONTINUE,         /* run */
+    GDB_RESUME_STEP,             /* run one instruction (gdbstub_step), then stop again */
+    GDB_RESUME_DETACH,           /* the debugger left: run on */
+    GDB_RESUME_KILL,             /* end bt86 */
+    GDB_RESUME_REVERSE_STEP,     /* replay: go back one instruction (bs) */
+    GDB_RESUME_REVERSE_CONTINUE, /* replay: back to the last breakpoint/watchpoint hit (bc) */
 } GdbResume;
 
 typedef struct Gdbstub Gdbstub;
@@ -56,6 +60,10 @@ typedef struct Gdbstub Gdbstub;
  * NULL and a message in err on failure. hooks serve monitor commands. */
 Gdbstub *gdbstub_new(const char *spec, Pc *pc, const MonitorHooks *hooks, char *err, size_t errlen);
 void gdbstub_free(Gdbstub *g);
+/* The run replays a recording: the debugger may look but not change
+ * anything (writes answer E0d), stepi enters interrupt handlers, and
+ * reverse execution is offered (ReverseStep+, ReverseContinue+). */
+void gdbstub_set_replay(Gdbstub *g);
 /* Whether a debugger is connected. */
 bool gdbstub_connected(const Gdbstub *g);
 /* The descriptor to wait on while the guest idles (the connection, or the

@@ -32,7 +32,9 @@
  * stops for the debugger (-S at the start, a debugger attaching, Ctrl-C,
  * a breakpoint or watchpoint, a single step, and, while one is attached,
  * a reset, a power-off or a CPU halted for good) the stub serves it until
- * it resumes the guest.
+ * it resumes the guest. During a replay the stub is read-only (register
+ * and memory writes are refused: they would leave the recording) and the
+ * end of the recording is a stop the debugger sees (replaylog:end).
  */
 #define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
@@ -52,6 +54,7 @@
 #include "devices/pc.h"
 #include "frontend/display.h"
 #include "frontend/gdbstub.h"
+#include "frontend/reverse.h"
 #include "frontend/lockstep.h"
 #include "frontend/monitor.h"
 #include "frontend/replay.h"
@@ -84,13 +87,14 @@ typedef struct Options {
     const char *rtc;   /* -rtc base=... */
     int icount_shift;  /* -icount shift=N; ICOUNT_AUTO; ICOUNT_OFF: follow the host clock */
     bool nographic;
-    const char *display; /* sdl, none; NULL: default */
-    const char *vga;     /* std, none */
-    const char *monitor; /* stdio, none */
-    const char *gdb;     /* -gdb DEV, -s: tcp::1234 */
-    bool gdb_wait;       /* -S: do not start the CPU until the debugger continues */
-    RrMode rr_mode;      /* -icount ...,rr=record|replay */
-    const char *rr_file; /* -icount ...,rrfile=FILE */
+    const char *display;  /* sdl, none; NULL: default */
+    const char *vga;      /* std, none */
+    const char *monitor;  /* stdio, none */
+    const char *gdb;      /* -gdb DEV, -s: tcp::1234 */
+    bool gdb_wait;        /* -S: do not start the CPU until the debugger continues */
+    RrMode rr_mode;       /* -icount ...,rr=record|replay */
+    const char *rr_file;  /* -icount ...,rrfile=FILE */
+    uint64_t rr_interval; /* -icount ...,rrsnapshot-interval=N (reverse execution) */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -143,7 +147,12 @@ static void usage(FILE *out) {
         "                       sleeps (not reproducible). Default: time follows the host clock\n"
         "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
         "                       with its instruction count, or replay them from FILE\n"
-        "                       (needs -snapshot with disks; no window or -gdb)\n"
+        "                       (needs -snapshot with disks; no window; -gdb\n"
+        "                       only with rr=replay: the debugger looks, changes nothing,\n"
+        "                       and may run backwards: reverse-stepi, reverse-continue)\n"
+        "  -icount ...,rrsnapshot-interval=N,rrfile=FILE  with -gdb during a replay: a\n"
+        "                       snapshot in memory every N instructions (default 200000000;\n"
+        "                       at most 32 kept: then every second goes, N doubles)\n"
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
@@ -303,6 +312,10 @@ static int rtc_start(const char *spec, int64_t *out) {
  * the host clock (and the guest sleeps on the host while idle), so a
  * replay would need every pace decision and idle period logged too. */
 static int rr_check_options(const Options *o) {
+    if (o->rr_interval && o->rr_mode != RR_REPLAY) {
+        fprintf(stderr, "bt86: -icount: rrsnapshot-interval= is for rr=replay (with -gdb)\n");
+        return -1;
+    }
     if (o->rr_mode == RR_OFF) {
         if (o->rr_file) fprintf(stderr, "bt86: -icount: rrfile= without rr=record|replay\n");
         return o->rr_file ? -1 : 0;
@@ -312,8 +325,10 @@ static int rr_check_options(const Options *o) {
         why = "needs rrfile=FILE";
     else if (o->icount_shift == ICOUNT_AUTO)
         why = "needs a fixed shift=N: with shift=auto time follows the host clock";
-    else if (o->gdb || o->lockstep)
-        why = "does not go with -gdb, -s or -lockstep";
+    else if (o->lockstep)
+        why = "does not go with -lockstep";
+    else if (o->rr_mode == RR_RECORD && o->gdb)
+        why = "does not go with -gdb or -s (a debugger may only look at a replay)";
     else if (o->display && strcmp(o->display, "sdl") == 0)
         why = "does not record the window's keyboard and mouse yet: use -display none";
     else if (o->rr_mode == RR_REPLAY && o->monitor && strcmp(o->monitor, "stdio") == 0)
@@ -324,6 +339,27 @@ static int rr_check_options(const Options *o) {
         fprintf(stderr, "bt86: -icount rr=%s %s\n", o->rr_mode == RR_RECORD ? "record" : "replay",
                 why);
     return why ? -1 : 0;
+}
+
+/* -icount ...,rrsnapshot-interval=N (before rrfile=, which comes last). */
+static int parse_rr_interval(const char *spec, uint64_t *interval) {
+    static const char key[] = "rrsnapshot-interval=";
+    for (const char *item = spec; *item && strncmp(item, "rrfile=", 7) != 0;) {
+        size_t len = strcspn(item, ",");
+        if (strncmp(item, key, sizeof key - 1) == 0) {
+            char *end;
+            unsigned long long n = strtoull(item + sizeof key - 1, &end, 10);
+            if (end != item + len || n == 0 || item[sizeof key - 1] == '-') {
+                fprintf(stderr, "bt86: -icount: rrsnapshot-interval= takes a count > 0 ('%.*s')\n",
+                        (int)len, item);
+                return -1;
+            }
+            *interval = n;
+        }
+        item += len;
+        if (*item == ',') item++;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, Options *o) {
@@ -484,6 +520,7 @@ static int parse_args(int argc, char **argv, Options *o) {
             } else {
                 o->icount_shift = (int)n;
             }
+            if (parse_rr_interval(val, &o->rr_interval) < 0) return -1;
             char rerr[256];
             if (replay_parse_icount(val, &o->rr_mode, &o->rr_file, rerr, sizeof rerr) < 0) {
                 fprintf(stderr, "bt86: %s\n", rerr);
@@ -897,6 +934,18 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: -gdb: %s\n", err);
             return 1;
         }
+        if (o.rr_mode == RR_REPLAY) gdbstub_set_replay(gdb);
+    }
+    /* Reverse execution: a debugger during a replay. */
+    History *history = NULL;
+    if (gdb && o.rr_mode == RR_REPLAY) {
+        history =
+            history_new(pc, rr_session, o.rr_interval ? o.rr_interval : HISTORY_DEFAULT_INTERVAL,
+                        HISTORY_DEFAULT_MAX);
+        if (!history || history_checkpoint(history, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: reverse execution: %s\n", history ? err : "out of memory");
+            return 1;
+        }
     }
 
     int status = 0;
@@ -912,6 +961,22 @@ int main(int argc, char **argv) {
         if (gdb_stop) {
             gdb_stop = false;
             GdbResume r = gdbstub_stopped(gdb, why);
+            if (r == GDB_RESUME_REVERSE_STEP || r == GDB_RESUME_REVERSE_CONTINUE) {
+                ReverseResult rv = r == GDB_RESUME_REVERSE_STEP
+                                       ? history_step_back(history, err, sizeof err)
+                                       : history_continue_back(history, err, sizeof err);
+                if (rv == REVERSE_ERROR) {
+                    fprintf(stderr, "bt86: %s\n", err);
+                    status = 1;
+                    break;
+                }
+                gdb_stop = true;
+                why = rv == REVERSE_BEGIN     ? GDB_STOP_REPLAY_BEGIN
+                      : rv == REVERSE_STEPPED ? GDB_STOP_STEP
+                                              : GDB_STOP_DEBUG;
+                due = PC_EXIT_INSN_LIMIT; /* an event seen later has not happened yet */
+                continue;
+            }
             if (r == GDB_RESUME_KILL || due == PC_EXIT_POWEROFF) break;
             step = r == GDB_RESUME_STEP;
             if (due == PC_EXIT_RESET) {
@@ -925,8 +990,16 @@ int main(int argc, char **argv) {
         }
         uint64_t chunk = left < 200000 ? left : 200000;
         uint64_t until_input = replay_insns_until_event(rr_session, pc_cpu(pc)->icount);
-        if (until_input == 0) break; /* replay: the recording ended here */
+        if (until_input == 0) { /* replay: the recording ended here */
+            if (!gdb || !gdbstub_connected(gdb)) break;
+            gdb_stop = true; /* the debugger sees the end (and stays there) */
+            why = GDB_STOP_REPLAY_END;
+            step = false;
+            continue;
+        }
         if (chunk > until_input) chunk = until_input;
+        if (history && chunk > history_insns_until_snapshot(history))
+            chunk = history_insns_until_snapshot(history);
         uint64_t before = pc_cpu(pc)->icount;
         PcExit e = step ? gdbstub_step(gdb) : pc_run(pc, chunk);
         uint64_t ran = pc_cpu(pc)->icount - before;
@@ -935,6 +1008,12 @@ int main(int argc, char **argv) {
         if (o.rr_mode != RR_REPLAY) pty_poll(&pty, pc);
         if (replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: %s\n", err);
+            status = 1;
+            break;
+        }
+        if (history && e != PC_EXIT_RESET && e != PC_EXIT_POWEROFF && e != PC_EXIT_HALTED &&
+            history_checkpoint(history, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: reverse execution: %s\n", err);
             status = 1;
             break;
         }
@@ -997,6 +1076,7 @@ int main(int argc, char **argv) {
     }
     display_sdl_free(display);
     gdbstub_free(gdb);
+    history_free(history);
     monitor_free(con.mon);
     if (tracer) tracer_free(tracer);
     trace_filter_free(&o.dfilter);

@@ -595,6 +595,20 @@ int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen
     return 0;
 }
 
+void replay_rewind(Replay *rr, uint64_t icount) {
+    if (!rr || rr->mode != RR_REPLAY) return;
+    size_t lo = 0, hi = rr_log_count(rr->log); /* the first event after icount */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (rr_log_event(rr->log, mid)->icount <= icount)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    rr->next = lo;
+    rr->events = lo;
+}
+
 int replay_finish(Replay *rr, uint64_t icount, char *msg, size_t msglen) {
     if (!rr) return 0;
     int r = 0;

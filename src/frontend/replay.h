@@ -158,6 +158,10 @@ void replay_reset(Replay *rr, Pc *pc, uint64_t icount);
 /* Replay: deliver the inputs logged for this icount; -1 and a message
  * when the machine no longer matches the log. */
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen);
+/* Replay: the machine went back to a snapshot taken at icount (after the
+ * inputs due then were delivered): the next input delivered is the first
+ * logged after icount. */
+void replay_rewind(Replay *rr, uint64_t icount);
 /* End the session: write the end record (record), or check that the run
  * ended where the recording did (replay). -1 and a message on error.
  * Frees rr. */

@@ -130,7 +130,10 @@ class Client:
 c = Client(None, "bios")
 c.expect(b'qSupported:multiprocess+;swbreak+;hwbreak+', lambda r: all(
     x in r for x in [b'PacketSize=4000', b'qXfer:features:read+', b'vContSupported+',
-                     b'swbreak+', b'hwbreak+']))
+                     b'swbreak+', b'hwbreak+']) and b'Reverse' not in r)
+# Reverse execution is only for a replay (tests/system/gdb-replay.sh).
+c.expect(b'bs', lambda r: r == b'')
+c.expect(b'bc', lambda r: r == b'')
 xml, off = b'', 0
 while True:
     r = c.ask(b'qXfer:features:read:target.xml:%x,100' % off)

@@ -133,6 +133,31 @@ START_TEST(watch_write_stops_after_insn) {
 }
 END_TEST
 
+/* Suspended, the breakpoints and watchpoints stop nothing; restored,
+ * they stop the CPU as before (reverse.c runs forward this way). */
+START_TEST(suspend_and_restore) {
+    poke_store_loop();
+    ck_assert(cpu_debug_insert_watch(cpu, 0x50002, 2, CPU_WATCH_WRITE));
+    ck_assert(cpu_debug_insert_break(cpu, TM_CODE + 0x10, false));
+    CpuDebug saved;
+    cpu_debug_suspend(cpu, &saved);
+    ck_assert_uint_eq(cpu->debug.nbreak + cpu->debug.nwatch, 0);
+    ck_assert_int_eq(cpu_run(cpu, 1 + 4 * 40), CPU_EXIT_COUNT);
+    ck_assert_uint_eq(cpu->icount, 1 + 4 * 40);
+    cpu_debug_restore(cpu, &saved);
+    ck_assert_uint_eq(cpu->debug.nbreak, 1);
+    ck_assert_uint_eq(cpu->debug.nwatch, 1);
+    ck_assert_int_eq(cpu_run(cpu, 100000), CPU_EXIT_BREAK);
+    ck_assert_int_eq(cpu->debug.stop, CPU_STOP_WATCH);
+    ck_assert_uint_eq(cpu->icount, 1 + 4 * 40 + 1);
+    cpu_debug_resume(cpu);
+    ck_assert_int_eq(cpu_run(cpu, 100000), CPU_EXIT_BREAK);
+    ck_assert_int_eq(cpu->debug.stop, CPU_STOP_BREAK);
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 0x10);
+    ck_assert_uint_eq(cpu->icount, 1 + 4 * 40 + 2);
+}
+END_TEST
+
 START_TEST(watch_read_and_access) {
     poke_store_loop();
     ck_assert_int_eq(cpu_run(cpu, 1 + 4 * 40), CPU_EXIT_COUNT);
@@ -237,6 +262,7 @@ static Suite *debug_suite(void) {
     tcase_add_test(tc, watch_read_and_access);
     tcase_add_test(tc, watch_in_compiled_code);
     tcase_add_test(tc, watch_before_pending_interrupt);
+    tcase_add_test(tc, suspend_and_restore);
     suite_add_tcase(s, tc);
     return s;
 }
