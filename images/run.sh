@@ -9,4 +9,7 @@ tests/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j"$(nproc)"
 images/build-default.sh
+# The kernel's System.map next to the image, for -symbols (one short boot
+# the first time; nothing once the map is newer than the kernel).
+images/kernel-map.sh build/bt86 || echo "run: no System.map (see above); booting anyway" >&2
 exec build/bt86 -m 256 -hda images/out/disk.img -nographic "$@"
