@@ -944,6 +944,11 @@ uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size) {
  * own: right after a reset, selecting the other drive shows that drive's
  * signature (what a host reads to tell ATA from ATAPI drives). */
 static void select_drive(IdeChannel *ch, uint8_t v) {
+    /* The host may write the Device register only while BSY and DRQ are
+     * clear (ATA/ATAPI-6, 9.x "Device register"): during a transfer the
+     * drive running it stays selected, so its data never goes to the other
+     * drive (which may have no medium at all). */
+    if (ch->xfer != XFER_NONE) v = (uint8_t)((v & ~0x10) | (ch->dev_head & 0x10));
     bool other = ((ch->dev_head ^ v) & 0x10) != 0;
     ch->dev_head = v & 0x5F;
     if (other && ch->signature_shown && ch->xfer == XFER_NONE) {

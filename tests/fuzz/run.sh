@@ -8,5 +8,5 @@ set -euo pipefail
 target=$1 seeds=$2 work=$3 seconds=$4
 shift 4
 mkdir -p "$work/corpus"
-exec "$target" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+exec "$target" -seed=1 -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/" "$@" "$work/corpus" "$seeds"
