@@ -22,7 +22,14 @@
  * INFORMATION, SET CD SPEED. A newly inserted disc raises UNIT ATTENTION;
  * an empty drive answers NOT READY / MEDIUM NOT PRESENT; unknown commands
  * and bad fields give CHECK CONDITION with ILLEGAL REQUEST sense.
- * Not implemented: DMA.
+ *
+ * Bus-master DMA (the PIIX3 IDE function's BAR4 registers, one 8-byte
+ * block per channel: command, status, PRD table pointer; see ide.c "bus-
+ * master DMA" for the engine and its bounds): READ/WRITE DMA (EXT) and
+ * PACKET with the DMA feature bit, once ide_attach_dma gave the channel
+ * guest memory and a clock. IDENTIFY (PACKET) DEVICE then reports
+ * multiword DMA 0-2 and Ultra DMA 0-2, and SET FEATURES 03h accepts those
+ * modes (and PIO 0-4); without a bus master they are aborted.
  *
  * Use:
  *     IdeChannel *ch = ide_new(0x1F0, 0x3F6, pic_irq_line(pic, 14));
@@ -33,9 +40,13 @@
 #ifndef BT86_IDE_H
 #define BT86_IDE_H
 
+#include <stdbool.h>
+
 #include "devices/bus.h"
+#include "devices/clock.h"
 #include "devices/disk.h"
 #include "devices/irq.h"
+#include "mmu/mmu.h"
 
 typedef struct IdeChannel IdeChannel;
 
@@ -51,11 +62,23 @@ int ide_attach_disk(IdeChannel *ch, int unit, Disk *disk);
 int ide_attach_cdrom(IdeChannel *ch, int unit, Disk *disc);
 int ide_register(IdeChannel *ch, IoBus *bus);
 
+/* Bus-master DMA: the engine reads PRD tables and moves data with
+ * phys_copy_to/phys_copy_from on pm (RAM only), in steps timed on clk.
+ * ide_bm_read/ide_bm_write access this channel's 8 bus-master registers
+ * (offset 0-7: command, -, status, -, PRD pointer; any access size);
+ * ide_bm_set_bus_master follows the PCI function's Bus Master Enable
+ * (the engine waits while it is clear). */
+void ide_attach_dma(IdeChannel *ch, PhysMem *pm, VClock *clk);
+uint32_t ide_bm_read(IdeChannel *ch, unsigned offset, unsigned size);
+void ide_bm_write(IdeChannel *ch, unsigned offset, unsigned size, uint32_t val);
+void ide_bm_set_bus_master(IdeChannel *ch, bool enabled);
+
 uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size);
 void ide_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 
-/* Snapshot section (snap/snap.h): the task file, the transfer or PACKET
- * command in progress with its buffer, and each drive's settings (the
+/* Snapshot section (snap/snap.h), version 2: the task file, the transfer or PACKET
+ * command in progress with its buffer, the bus-master registers, PRD walk
+ * and step timer (version 1, without DMA, still loads), and each drive's settings (the
  * drives and media themselves are the machine's configuration: their kind
  * and size must match; disk_save holds the images' identities).
  * ide_load validates, and commits only with r->apply. */

@@ -43,6 +43,7 @@ struct Pc {
     AcpiPm *acpi;
     bool powered_off; /* the guest switched the machine off (ACPI S5) */
     IdeChannel *ide[2];
+    PiixIde *piix_ide; /* the IDE function's bus-master BAR */
     Disk *disks[4];
     Disk *cdrom;
     Vga *vga;
@@ -391,6 +392,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->debugcon = debugcon_new(cfg->debugcon_out);
     pc->ide[0] = ide_new(0x1F0, 0x3F6, pic_irq_line(pc->pic, 14));
     pc->ide[1] = ide_new(0x170, 0x376, pic_irq_line(pc->pic, 15));
+    for (int i = 0; i < 2; i++)
+        if (pc->ide[i]) ide_attach_dma(pc->ide[i], pc->pm, &pc->clock);
     for (int i = 0; i < 4; i++) {
         if (!cfg->hd[i]) continue;
         char derr[300];
@@ -432,7 +435,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     pc->pci = pci_bus_new();
     if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) ||
-        !piix3_ide_init(pc->pci)) {
+        !(pc->piix_ide = piix3_ide_init(pc->pci, pc->io, pc->ide[0], pc->ide[1]))) {
         snprintf(err, errlen, "internal error: PCI setup");
         pc_free(pc);
         return NULL;
@@ -499,6 +502,7 @@ void pc_free(Pc *pc) {
     pic_free(pc->pic);
     acpi_pm_free(pc->acpi);
     pci_bus_free(pc->pci);
+    piix3_ide_free(pc->piix_ide);
     vga_free(pc->vga);
     for (int i = 0; i < 2; i++)
         ide_free(pc->ide[i]);
@@ -805,8 +809,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 
 /* Every section's version, as this bt86 writes them. */
 static uint32_t part_version(PartKind kind) {
-    (void)kind;
-    return 1;
+    return kind == PART_IDE ? 2 : 1; /* IDE 2: bus-master DMA */
 }
 
 static uint32_t pc_machine_flags(const Pc *pc) {
