@@ -91,7 +91,7 @@ typedef struct IdeDrive {
     uint64_t sectors;
     uint16_t cyls, heads, spt; /* translation geometry (INITIALIZE DEVICE PARAMETERS) */
     unsigned multiple;         /* sectors per block for READ/WRITE MULTIPLE (0: disabled) */
-    uint8_t xfer_mode;         /* SET FEATURES 03h: 0 PIO default, 08h+n PIO, 20h+n MWDMA, 40h+n UDMA */
+    uint8_t xfer_mode; /* SET FEATURES 03h: 0 PIO default, 08h+n PIO, 20h+n MWDMA, 40h+n UDMA */
     /* CD drive */
     bool tray_open, locked;
     bool unit_attention;  /* medium changed: the next command reports it */
@@ -129,12 +129,12 @@ struct IdeChannel {
     Timer dma_timer;
     bool bus_master; /* the PCI function's Bus Master Enable */
     uint8_t bm_cmd, bm_status;
-    uint32_t bm_prd;       /* PRD table pointer register (dword aligned) */
-    uint32_t prd_next;     /* address of the next entry (wraps inside the table's 64 KiB) */
-    uint32_t prd_fetched;  /* entries read since START (at most PRD_MAX_ENTRIES) */
-    uint32_t region_addr;  /* the current entry's memory region: next address, */
-    uint32_t region_left;  /* bytes left, */
-    bool region_last;      /* and whether it is the table's last */
+    uint32_t bm_prd;      /* PRD table pointer register (dword aligned) */
+    uint32_t prd_next;    /* address of the next entry (wraps inside the table's 64 KiB) */
+    uint32_t prd_fetched; /* entries read since START (at most PRD_MAX_ENTRIES) */
+    uint32_t region_addr; /* the current entry's memory region: next address, */
+    uint32_t region_left; /* bytes left, */
+    bool region_last;     /* and whether it is the table's last */
 };
 
 static IdeDrive *cur(IdeChannel *ch) {
@@ -818,9 +818,8 @@ static uint8_t atapi_data_byte(IdeChannel *ch) {
  * the drive's command's. */
 
 static bool dma_running(const IdeChannel *ch) {
-    return (ch->xfer == XFER_DMA_IN || ch->xfer == XFER_DMA_OUT) &&
-           (ch->bm_cmd & BM_CMD_START) && (ch->bm_status & BM_ST_ACTIVE) && ch->bus_master &&
-           ch->pm;
+    return (ch->xfer == XFER_DMA_IN || ch->xfer == XFER_DMA_OUT) && (ch->bm_cmd & BM_CMD_START) &&
+           (ch->bm_status & BM_ST_ACTIVE) && ch->bus_master && ch->pm;
 }
 
 static void dma_kick(IdeChannel *ch) {
@@ -899,8 +898,8 @@ static bool dma_next_region(IdeChannel *ch) {
     }
     ch->prd_fetched++;
     ch->prd_next = (ch->prd_next & 0xFFFF0000u) | ((ch->prd_next + 8) & 0xFFFFu);
-    ch->region_addr = ((uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 |
-                       (uint32_t)e[3] << 24) & ~1u;
+    ch->region_addr =
+        ((uint32_t)e[0] | (uint32_t)e[1] << 8 | (uint32_t)e[2] << 16 | (uint32_t)e[3] << 24) & ~1u;
     uint32_t count = ((uint32_t)e[4] | (uint32_t)e[5] << 8) & 0xFFFEu;
     ch->region_left = count ? count : 0x10000u;
     ch->region_last = ((uint32_t)e[6] | (uint32_t)e[7] << 8) & PRD_EOT;
@@ -1380,8 +1379,9 @@ static void bm_write_byte(IdeChannel *ch, unsigned reg, uint8_t v) {
         break;
     }
     case 2:
-        ch->bm_status = (uint8_t)((ch->bm_status & ~(BM_ST_CAPABLE | (v & (BM_ST_ERROR | BM_ST_INTR)))) |
-                                  (v & BM_ST_CAPABLE));
+        ch->bm_status =
+            (uint8_t)((ch->bm_status & ~(BM_ST_CAPABLE | (v & (BM_ST_ERROR | BM_ST_INTR)))) |
+                      (v & BM_ST_CAPABLE));
         break;
     case 4:
     case 5:
@@ -1511,20 +1511,23 @@ static void check_transfer(SnapReader *r, const IdeChannel *t) {
             snap_check(r, d->disk != NULL && t->len == CD_SECTOR && t->pos <= t->len,
                        "ATAPI DMA sector position out of range");
         else
-            snap_check(r, t->atapi_left <= t->len - t->pos, "ATAPI DMA reply position out of range");
+            snap_check(r, t->atapi_left <= t->len - t->pos,
+                       "ATAPI DMA reply position out of range");
     } else if (t->xfer == XFER_DMA_IN || t->xfer == XFER_DMA_OUT) {
         snap_check(r, d->kind == DRIVE_HD, "DMA transfer on a drive that is not a hard disk");
         snap_check(r, t->len <= MAX_MULTIPLE * SECTOR && t->len % SECTOR == 0,
                    "DMA block out of range");
         if (t->xfer == XFER_DMA_OUT)
             snap_check(r,
-                       t->len == (t->remaining < MAX_MULTIPLE ? t->remaining : MAX_MULTIPLE) * SECTOR &&
+                       t->len == (t->remaining < MAX_MULTIPLE ? t->remaining : MAX_MULTIPLE) *
+                                     SECTOR &&
                            t->pos < t->len,
                        "DMA write block out of range");
     }
     snap_check(r, t->xfer <= XFER_DMA_OUT, "transfer kind out of range");
-    snap_check(r, (t->bm_cmd & ~(BM_CMD_START | BM_CMD_TO_MEMORY)) == 0 &&
-                      (t->bm_status & 0x98) == 0 && (t->bm_prd & 3) == 0,
+    snap_check(r,
+               (t->bm_cmd & ~(BM_CMD_START | BM_CMD_TO_MEMORY)) == 0 &&
+                   (t->bm_status & 0x98) == 0 && (t->bm_prd & 3) == 0,
                "bus-master register out of range");
     snap_check(r, t->prd_fetched <= PRD_MAX_ENTRIES && t->region_left <= 0x10000u,
                "PRD walk out of range");
