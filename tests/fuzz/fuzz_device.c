@@ -20,8 +20,12 @@
  *   7 copy up to 255 bytes of the input into RAM (32-bit address modulo the
  *     RAM size, length byte): what DMA descriptors and transfers read
  * The ports of the device come first in its list; the devices configured
- * through PCI (IDE, VGA, ACPI) also list 0xCF8-0xCFF. A host crash, a
- * sanitizer report or a timeout is a bug.
+ * through PCI (IDE, VGA, ACPI) also list 0xCF8-0xCFF. For IDE the 16
+ * bus-master ports follow (indexes 26-41): the target maps BAR4 at
+ * FUZZ_IDE_BM with I/O and bus mastering on before the input runs (the
+ * input may move or unmap it through 0xCF8-0xCFF), so PRD tables written
+ * by operation 7 and time passing with operation 6 drive the DMA engine.
+ * A host crash, a sanitizer report or a timeout is a bug.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,10 +46,22 @@ typedef struct PortRange {
 typedef struct DeviceSpec {
     const char *name;
     PortRange ports[6];
+    void (*setup)(Pc *pc); /* before each input, or NULL */
 } DeviceSpec;
 
 #define PCI_CONFIG                                                                                 \
     { 0xCF8, 8 }
+
+#define FUZZ_IDE_BM 0xC000
+
+/* The IDE function's bus-master block where the BIOS would put it. */
+static void ide_setup(Pc *pc) {
+    IoBus *io = pc_iobus(pc);
+    iobus_write(io, 0xCF8, 4, 0x80000000u | 0x09u << 8 | 0x20); /* 00:01.1 BAR4 */
+    iobus_write(io, 0xCFC, 4, FUZZ_IDE_BM);
+    iobus_write(io, 0xCF8, 4, 0x80000000u | 0x09u << 8 | 0x04);
+    iobus_write(io, 0xCFC, 2, 0x0005); /* I/O space, bus master */
+}
 
 static const DeviceSpec devices[] = {
     {"pic", {{0x20, 2}, {0xA0, 2}, {0x4D0, 2}}},
@@ -53,7 +69,9 @@ static const DeviceSpec devices[] = {
     {"cmos", {{0x70, 2}}},
     {"i8042", {{0x60, 1}, {0x64, 1}, {0x92, 1}}},
     {"uart", {{0x3F8, 8}, {0x2F8, 8}}},
-    {"ide", {{0x1F0, 8}, {0x3F6, 1}, {0x170, 8}, {0x376, 1}, PCI_CONFIG}},
+    {"ide",
+     {{0x1F0, 8}, {0x3F6, 1}, {0x170, 8}, {0x376, 1}, PCI_CONFIG, {FUZZ_IDE_BM, 16}},
+     ide_setup},
     {"vga", {{0x3C0, 32}, {0x3B4, 2}, {0x3BA, 1}, {0x1CE, 3}, PCI_CONFIG}},
     {"pci", {PCI_CONFIG, {0xCF9, 1}}},
     {"fwcfg", {{0x510, 12}}},
@@ -145,6 +163,7 @@ static void run_op(Pc *pc, FuzzInput *in) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!device) find_device();
     Pc *pc = fuzz_pc_new();
+    if (device->setup) device->setup(pc);
     FuzzInput in = {data, size};
     while (!fuzz_done(&in))
         run_op(pc, &in);

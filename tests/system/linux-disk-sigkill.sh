@@ -4,9 +4,13 @@
 # disks (only the CD-ROM's), so the test adds one: a second initramfs with
 # the SCSI disk driver and its modules, taken from the same kernel package
 # (images/out/debs), appended to the default one. Boot 1 (direct kernel
-# boot, a blank 1 MiB raw disk as -hda, no -snapshot) writes a line to
+# boot, a 4 MiB raw disk as -hda, no -snapshot) writes a line to
 # /dev/sda with dd, runs `sync`, and bt86 is killed with SIGKILL right
 # after; boot 2 reads the first sector back and must find the line.
+# The disk runs by bus-master DMA (READ/WRITE DMA): boot 2 also checks
+# libata's transfer mode for it (sysfs: MWDMA2, the PIIX3's best) and the
+# SHA-256 of the rest of the disk (numbered lines the host wrote) read
+# back by the guest against the host's.
 #   linux-disk-sigkill.sh BT86
 bt86=$1
 top=$(dirname "$0")/../..
@@ -40,7 +44,8 @@ done
 chmod +x "$work/extra/sbin/load-disk-drivers"
 (cd "$work/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$work/extra.gz"
 cat "$initrd" "$work/extra.gz" > "$work/initrd.gz"
-head -c $((1 << 20)) /dev/zero > "$work/data.img"
+{ head -c 512 /dev/zero; seq -w 1 9999999 | head -c $(((4 << 20) - 512)); } > "$work/data.img"
+want_sha=$(tail -c +513 "$work/data.img" | sha256sum | cut -d' ' -f1)
 
 boot() {
   guest_start "$bt86" -m 256 -kernel "$kernel" -initrd "$work/initrd.gz" \
@@ -65,6 +70,8 @@ send 'echo "BT86-DURABLE-$((6*7))" | dd of=/dev/sda bs=512 count=1 conv=sync 2>/
 kill_bt86 boot1
 boot
 send 'dd if=/dev/sda bs=512 count=1 2>/dev/null | head -n 1 | tr -d "\0"'
+send 'dd if=/dev/sda bs=512 skip=1 2>/dev/null | sha256sum | sed "s/^/DISK-SHA256 /"' 300
+send 'grep . /sys/class/ata_device/*/xfer_mode | sed "s/^/XFER /"'
 kill_bt86 boot2
 grep -aE "disk drivers|BT86-DURABLE-42|SYNC-42-DONE" "$work/boot1.log" "$work/boot2.log"
 
@@ -72,5 +79,13 @@ grep -aq "^disk drivers: /dev/sda" "$work/boot1.log" || { echo "linux-disk-sigki
 grep -aq "^SYNC-42-DONE" "$work/boot1.log" || { echo "linux-disk-sigkill: the first boot did not write and sync"; fail=1; }
 grep -aq "^BT86-DURABLE-42" "$work/boot2.log" ||
   { echo "linux-disk-sigkill: the second boot did not find what the first wrote and synced"; fail=1; }
+grep -aE "DISK-SHA256|XFER" "$work/boot2.log"
+grep -aq "^DISK-SHA256 $want_sha " "$work/boot2.log" ||
+  { echo "linux-disk-sigkill: the disk read back by the guest differs from the host's"; fail=1; }
+grep -aq "^XFER .*dev1\.0/xfer_mode:XFER_MW_DMA_2" "$work/boot2.log" ||
+  { echo "linux-disk-sigkill: the disk is not in multiword DMA mode 2"; fail=1; }
+if grep -aE "failed command|exception Emask|limiting speed|DMA disabled" "$work/boot1.log" "$work/boot2.log"; then
+  echo "linux-disk-sigkill: libata reported errors"; fail=1
+fi
 [ $fail = 0 ] && echo "linux-disk-sigkill: ok"
 exit $fail
