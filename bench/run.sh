@@ -8,6 +8,10 @@
 #   float    an awk floating-point loop      (x87; busybox awk has no sqrt)
 #   fork     200 fork/exec of /bin/true      (page tables, TLB, exceptions)
 #   syscall  dd of 200,000 one-byte blocks   (system calls)
+#   cdread   64 MiB read from the CD by dd   (IDE bus-master DMA: the
+#            7 MiB cd.iso 9 times, the page cache dropped before each)
+# The CD drivers are loaded (untimed) right after the boot; the CD is
+# images/out/cd.iso (the guest's own disk has no driver in its initramfs).
 # It prints seconds per row and the ratio bt86/QEMU (below 1.0: bt86 is
 # faster). Nothing here is a pass/fail test; see docs/STATUS.md for results.
 #   bench/run.sh [ENGINES...]      (default: interp threaded)
@@ -26,19 +30,22 @@ mem=${MEM:-256}
 img=images/out/disk.img
 engines=("$@")
 [ ${#engines[@]} -eq 0 ] && engines=(interp threaded)
-if [ ! -x "$bt86" ] || [ ! -r "$img" ]; then
+if [ ! -x "$bt86" ] || [ ! -r "$img" ] || [ ! -r images/out/cd.iso ]; then
   echo "bench: build bt86 and the default guest first (images/run.sh or tests/run-all.sh)" >&2
   exit 1
 fi
 
-rows=(boot sha256 gzip float fork syscall)
+iso=images/out/cd.iso
+rows=(boot sha256 gzip float fork syscall cdread)
 declare -A cmd=(
   [sha256]='dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum'
   [gzip]='dd if=/dev/urandom bs=1M count=1 2>/dev/null >/tmp/r; cat /tmp/r /tmp/r /tmp/r /tmp/r | gzip -1 | wc -c'
   [float]="awk 'BEGIN{s=0; for(i=1;i<=300000;i++){x=i; s+=x*x/(x+0.5)-1/x}; printf \"%.10f\\n\", s}'"
   [fork]='i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo forked'
   [syscall]='dd if=/dev/zero of=/dev/null bs=1 count=200000 2>&1 | tail -1'
+  [cdread]='i=0; while [ $i -lt 9 ]; do echo 3 >/proc/sys/vm/drop_caches; dd if=/dev/sr0 bs=64k 2>/dev/null | wc -c >/dev/null; i=$((i+1)); done; echo read'
 )
+setup='load-cdrom-drivers >/dev/null 2>&1; i=0; while [ ! -b /dev/sr0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done; echo BENCH-SETUP-DONE' 
 declare -A secs
 
 now() { date +%s.%N; }
@@ -69,6 +76,11 @@ bench_one() {
   done
   t1=$(now)
   secs[$name,boot]=$(awk "BEGIN{print $t1 - $t0}")
+  printf '%s\n' "$setup" >&3
+  while ! grep -q "^BENCH-SETUP-DONE" "$out"; do
+    sleep 0.1
+    kill -0 $pid 2>/dev/null || break
+  done
   local row n=0
   for row in "${rows[@]:1}"; do
     n=$((n + 1))
@@ -93,10 +105,12 @@ bench_one() {
 names=()
 for e in "${engines[@]}"; do
   echo "bench: bt86 -accel $e ..." >&2
-  bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot && names+=("$e")
+  bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot -nographic \
+    -no-reboot && names+=("$e")
   if [ -n "$base" ]; then
     echo "bench: base bt86 -accel $e ..." >&2
-    bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot &&
+    bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot -nographic \
+      -no-reboot &&
       names+=("$e@base")
   fi
 done
@@ -104,7 +118,7 @@ have_qemu=0
 if command -v "$qemu" >/dev/null; then
   echo "bench: $qemu -accel tcg ..." >&2
   bench_one qemu "$qemu" -accel tcg -m "$mem" -drive "file=$img,format=raw,if=ide,snapshot=on" \
-    -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
+    -cdrom "$iso" -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
 fi
 
 echo "bt86 benchmarks, $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
