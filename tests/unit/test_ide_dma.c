@@ -8,8 +8,9 @@
  * or the latency); WRITE DMA EXT reaching the image; ATAPI READ(10) by
  * DMA; hostile tables (outside RAM, a region crossing the end of RAM, no
  * end-of-table bit, a short table that a second START completes, a long
- * table, STOP in the middle) with the status bits SFF-8038i gives; and a
- * snapshot taken while a transfer waits for its timer.
+ * table, STOP in the middle) with the status bits SFF-8038i gives; a
+ * snapshot taken while a transfer waits for its timer, and a version-1
+ * (pre-DMA) IDE section still loading.
  */
 #include <check.h>
 #include <stdio.h>
@@ -586,6 +587,41 @@ START_TEST(snapshot_mid_transfer) {
 }
 END_TEST
 
+/* A version-1 section (bt86 before DMA: no transfer mode per drive, no
+ * bus-master state) still loads: cut the version-2 fields out of a save. */
+START_TEST(snapshot_version1_loads) {
+    ata_cmd(0x20, 9, 1, false); /* a PIO read in progress */
+    SnapWriter *w = snap_writer_new();
+    save_ch(ch0, w);
+    enum { DRIVE_V1 = 23, DMA_TAIL = 37 };
+    static uint8_t v1[16384];
+    size_t n = 0;
+    memcpy(v1 + n, w->buf, 1 + DRIVE_V1); /* irq_pending, drive 0 */
+    n += 1 + DRIVE_V1;
+    memcpy(v1 + n, w->buf + 1 + DRIVE_V1 + 1, DRIVE_V1); /* drive 1 */
+    n += DRIVE_V1;
+    size_t rest = w->len - (1 + 2 * (DRIVE_V1 + 1)) - DMA_TAIL;
+    memcpy(v1 + n, w->buf + 1 + 2 * (DRIVE_V1 + 1), rest);
+    n += rest;
+    ide_reset(ch0);
+    SnapReader r;
+    snap_reader_init(&r, v1, n, "ide0", 1, true);
+    ck_assert_msg(ide_load(ch0, &r), "%s", snap_error(&r));
+    uint8_t buf[512];
+    for (int i = 0; i < 256; i++) {
+        uint16_t v = (uint16_t)iobus_read(io, 0x1F0, 2);
+        buf[2 * i] = (uint8_t)v;
+        buf[2 * i + 1] = (uint8_t)(v >> 8);
+    }
+    for (uint32_t i = 0; i < 512; i++)
+        ck_assert_uint_eq(buf[i], hd_byte(9, i));
+    /* The same bytes as version 2 are too short. */
+    snap_reader_init(&r, v1, n, "ide0", 2, false);
+    ck_assert(!ide_load(ch0, &r));
+    snap_writer_free(w);
+}
+END_TEST
+
 static Suite *ide_dma_suite(void) {
     Suite *s = suite_create("ide_dma");
     TCase *tc = tcase_create("core");
@@ -601,6 +637,7 @@ static Suite *ide_dma_suite(void) {
     tcase_add_test(tc, short_table_then_rest);
     tcase_add_test(tc, long_table_and_stop);
     tcase_add_test(tc, snapshot_mid_transfer);
+    tcase_add_test(tc, snapshot_version1_loads);
     suite_add_tcase(s, tc);
     return s;
 }
