@@ -7,7 +7,8 @@
  * and an interrupt; the guest drains it through the data port; writes fill
  * the buffer from the data port and commit it to the disk when full. The
  * device is never busy from the guest's point of view: each step completes
- * at once.
+ * at once. DMA transfers are the exception: they run on a virtual-time
+ * timer (see "bus-master DMA" below).
  *
  * ATAPI: the PACKET command takes a 12-byte command packet (CDB) through
  * the data port, then the drive answers in data-in phases of at most the
@@ -66,7 +67,8 @@
 #define PRD_MAX_ENTRIES 8192u /* a table fills at most its 64 KiB page */
 /* Timing: the first bytes move DMA_LATENCY_NS after the command and the
  * START bit are both there, then DMA_CHUNK bytes per DMA_CHUNK_NS (a
- * 100 MB/s disk: faster than MWDMA2's 16.7 MB/s, as is the PIO path). */
+ * 100 MB/s disk: faster than MWDMA2's 16.7 MB/s; PIO has no delay at
+ * all). */
 #define DMA_LATENCY_NS 10000u
 #define DMA_CHUNK      65536u
 #define DMA_CHUNK_NS   655360u
