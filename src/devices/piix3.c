@@ -19,8 +19,7 @@ PciFunction *piix3_init(PciBus *bus) {
     f->wmask[0x4C] = 0xFF; /* ISA I/O recovery timer */
     f->wmask[0x4E] = 0xFF; /* X-bus chip select */
     f->wmask[0x69] = 0xFE; /* top of memory */
-    f->wmask[0x6A] = 0xFF;
-    f->wmask[0x6B] = 0xFF;
+    f->wmask[0x6A] = 0xFF; f->wmask[0x6B] = 0xFF;
     f->wmask[0x80] = 0xFF; /* APIC base relocation (no APIC) */
     f->wmask[0xA0] = 0xFF; /* SMI/power management registers, accepted */
     return f;
@@ -97,8 +96,7 @@ PiixIde *piix3_ide_init(PciBus *bus, IoBus *io, IdeChannel *primary, IdeChannel 
     f->wmask[0x23] = 0xFF;
     f->cfg[0x41] = 0x80; /* IDETIM: primary decode enable */
     f->cfg[0x43] = 0x80; /* secondary decode enable */
-    for (unsigned r = 0x40; r < 0x48; r++)
-        f->wmask[r] = 0xFF;
+    for (unsigned r = 0x40; r < 0x48; r++) f->wmask[r] = 0xFF;
     f->write_hook = ide_config_written;
     f->opaque = p;
     return p;
