@@ -532,10 +532,21 @@ int qcow2_read(Qcow2 *q, uint64_t offset, size_t len, void *buf) {
     return 0;
 }
 
-/* Write [off, off+len) within one cluster. In place if the cluster is
- * ours alone (COPIED); otherwise a new cluster gets the old contents
- * merged with the new bytes (see the order in qcow2.h). */
-static int write_chunk(Qcow2 *q, uint64_t off, size_t len, const uint8_t *buf, uint8_t *scratch) {
+/* One cluster of a write that needs a new cluster: where its L2 entry
+ * goes, the new entry, and the old one (whose cluster loses a reference). */
+typedef struct Pending {
+    uint32_t l1i;
+    uint64_t l2; /* existing L2 table, or 0: new_l2 of the first pending with this l1i */
+    uint64_t new_l2;
+    uint64_t idx, entry, old;
+} Pending;
+
+/* Pass 1 for [off, off+len) within one cluster: in place if the cluster
+ * is ours alone (COPIED); otherwise the old contents merged with the new
+ * bytes go to a new cluster (refcount raised first), and the L2 update
+ * waits in *p (return 1). */
+static int write_chunk(Qcow2 *q, uint64_t off, size_t len, const uint8_t *buf, uint8_t *scratch,
+                       Pending *pend, size_t npend) {
     uint64_t l2, entry = 0, cs = q->cluster_size;
     uint32_t l1i;
     if (l2_table(q, off, &l2, &l1i) < 0) return -1;
@@ -555,60 +566,105 @@ static int write_chunk(Qcow2 *q, uint64_t off, size_t len, const uint8_t *buf, u
         if (!check_cluster_offset(q, host, "data cluster")) return -1;
         return pwrite_all(q, buf, len, host + in);
     }
+    if (!compressed && host && !check_cluster_offset(q, host, "data cluster")) return -1;
     /* The whole new cluster: old contents (unless all overwritten) + new. */
     uint64_t base = off - in;
     size_t valid = q->size - base < cs ? (size_t)(q->size - base) : (size_t)cs;
     memset(scratch, 0, cs);
     if (len < valid && qcow2_read(q, base, valid, scratch) < 0) return -1;
     memcpy(scratch + in, buf, len);
-    uint64_t data, new_l2 = 0;
+    Pending *p = &pend[npend];
+    memset(p, 0, sizeof *p);
+    p->l1i = l1i;
+    p->l2 = l2;
+    p->idx = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
+    p->old = entry;
+    uint64_t data;
     if (alloc_cluster(q, &data) < 0) return -1;
-    if (!l2 && alloc_cluster(q, &new_l2) < 0) return -1;
-    if (barrier(q) < 0 || pwrite_all(q, scratch, cs, data) < 0) return -1;
-    uint64_t idx = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
+    p->entry = data | OFLAG_COPIED;
+    if (!l2) {
+        bool shared = false;
+        for (size_t i = 0; i < npend; i++)
+            if (pend[i].l1i == l1i && !pend[i].l2) shared = true;
+        if (!shared && alloc_cluster(q, &p->new_l2) < 0) return -1;
+    }
+    if (pwrite_all(q, scratch, cs, data) < 0) return -1;
+    return 1;
+}
+
+/* Passes 2 and 3: the references (L2 entries; a new L2 table whole, then
+ * its L1 entry), then the old clusters' refcounts lowered. */
+static int commit_pending(Qcow2 *q, Pending *pend, size_t n, uint8_t *scratch) {
+    if (!n) return 0;
+    if (barrier(q) < 0) return -1; /* refcounts and data before the references */
     uint8_t e[8];
-    put_be64(e, data | OFLAG_COPIED);
-    if (new_l2) {
-        memset(scratch, 0, cs);
-        memcpy(scratch + idx * 8, e, 8);
-        if (pwrite_all(q, scratch, cs, new_l2) < 0 || barrier(q) < 0) return -1;
-        uint8_t l1e[8];
-        put_be64(l1e, new_l2 | OFLAG_COPIED);
-        if (pwrite_all(q, l1e, 8, q->l1_offset + (uint64_t)l1i * 8) < 0) return -1;
-        q->l1[l1i] = new_l2 | OFLAG_COPIED;
-    } else {
-        if (barrier(q) < 0 || pwrite_all(q, e, 8, l2 + idx * 8) < 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        Pending *p = &pend[i];
+        if (p->l2) {
+            put_be64(e, p->entry);
+            if (pwrite_all(q, e, 8, p->l2 + p->idx * 8) < 0) return -1;
+        } else if (p->new_l2) {
+            memset(scratch, 0, q->cluster_size);
+            for (size_t j = i; j < n; j++)
+                if (pend[j].l1i == p->l1i && !pend[j].l2) put_be64(scratch + pend[j].idx * 8, pend[j].entry);
+            if (pwrite_all(q, scratch, q->cluster_size, p->new_l2) < 0 || barrier(q) < 0) return -1;
+            put_be64(e, p->new_l2 | OFLAG_COPIED);
+            if (pwrite_all(q, e, 8, q->l1_offset + (uint64_t)p->l1i * 8) < 0) return -1;
+            q->l1[p->l1i] = p->new_l2 | OFLAG_COPIED;
+        }
     }
-    /* The old cluster lost its reference from this entry. */
-    if (compressed) {
-        unsigned shift = 62 - (q->cluster_bits - 8);
-        uint64_t coff = entry & ((1ull << shift) - 1);
-        uint64_t nsect = ((entry & ~OFLAG_COPIED & ~OFLAG_COMPRESSED) >> shift) + 1;
-        if (q->dbuf_entry == entry) q->dbuf_entry = 0;
-        return barrier(q) < 0 ? -1 : free_range(q, coff & ~511ull, nsect * 512);
+    bool synced = false;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t old = pend[i].old;
+        uint64_t from, len;
+        if (old & OFLAG_COMPRESSED) {
+            unsigned shift = 62 - (q->cluster_bits - 8);
+            from = (old & ((1ull << shift) - 1)) & ~511ull;
+            len = (((old & ~OFLAG_COPIED & ~OFLAG_COMPRESSED) >> shift) + 1) * 512;
+            if (q->dbuf_entry == old) q->dbuf_entry = 0;
+        } else if (old & L2E_OFFSET_MASK) {
+            from = old & L2E_OFFSET_MASK;
+            len = q->cluster_size;
+        } else {
+            continue;
+        }
+        if (!synced && barrier(q) < 0) return -1; /* the references gone first */
+        synced = true;
+        if (free_range(q, from, len) < 0) return -1;
     }
-    if (host) return barrier(q) < 0 ? -1 : free_range(q, host, cs);
     return 0;
 }
 
 int qcow2_write(Qcow2 *q, uint64_t offset, size_t len, const void *buf) {
     if (q->read_only || offset > q->size || len > q->size - offset) return -1;
+    size_t max = (size_t)(len / q->cluster_size + 2), n = 0;
     uint8_t *scratch = malloc(q->cluster_size);
-    if (!scratch) return -1;
+    Pending *pend = calloc(max, sizeof *pend);
+    if (!scratch || !pend) {
+        free(scratch);
+        free(pend);
+        return -1;
+    }
     const uint8_t *p = buf;
     int rc = 0;
     while (len) {
-        size_t n = (size_t)(q->cluster_size - (offset & (q->cluster_size - 1)));
-        if (n > len) n = len;
-        if (write_chunk(q, offset, n, p, scratch) < 0) {
+        size_t c = (size_t)(q->cluster_size - (offset & (q->cluster_size - 1)));
+        if (c > len) c = len;
+        int r = write_chunk(q, offset, c, p, scratch, pend, n);
+        if (r < 0) {
             rc = -1;
             break;
         }
-        p += n;
-        offset += n;
-        len -= n;
+        n += (size_t)r;
+        p += c;
+        offset += c;
+        len -= c;
     }
+    /* After a failure the clusters already written are still committed
+     * (the data is good); the rest leak at worst. */
+    if (commit_pending(q, pend, n, scratch) < 0) rc = -1;
     free(scratch);
+    free(pend);
     return rc;
 }
 
@@ -756,6 +812,7 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
     uint32_t header_len = 72;
     q->refcount_order = 4;
     if (q->version == 3) {
+        if (q->file_end < 104) FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
         incompat = be64(h + 72);
         autoclear = be64(h + 88);
         q->refcount_order = be32(h + 96);
