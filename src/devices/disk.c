@@ -100,10 +100,12 @@ int disk_lock_image(int fd, bool write, const char *path, char *err, size_t errl
     for (int i = 0; i < 4; i++) {
         /* someone refuses to share what we use, or uses what we do not share */
         if (((perm >> i) & 1) &&
-            (lock_byte(fd, LOCK_SHARED_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 || fl.l_type != F_UNLCK))
+            (lock_byte(fd, LOCK_SHARED_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 ||
+             fl.l_type != F_UNLCK))
             goto busy;
         if (((unshared >> i) & 1) &&
-            (lock_byte(fd, LOCK_PERM_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 || fl.l_type != F_UNLCK))
+            (lock_byte(fd, LOCK_PERM_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 ||
+             fl.l_type != F_UNLCK))
             goto busy;
     }
     return 0;
@@ -184,7 +186,8 @@ Disk *disk_open_with(const char *path, DiskMode mode, unsigned sector_size, cons
     }
     uint64_t bytes = (uint64_t)st.st_size;
     if (d->format == DISK_FORMAT_QCOW2) {
-        d->qcow2 = qcow2_open(path, fd, mode != DISK_RW, d->cache != DISK_CACHE_UNSAFE, err, errlen);
+        d->qcow2 =
+            qcow2_open(path, fd, mode != DISK_RW, d->cache != DISK_CACHE_UNSAFE, err, errlen);
         if (!d->qcow2) {
             free(d);
             return NULL;
@@ -212,7 +215,8 @@ Disk *disk_open_with(const char *path, DiskMode mode, unsigned sector_size, cons
             return NULL;
         }
     }
-    if (mode == DISK_SNAPSHOT) d->overlay = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    if (mode == DISK_SNAPSHOT)
+        d->overlay = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     return d;
 }
 
@@ -227,11 +231,21 @@ void disk_close(Disk *d) {
     free(d);
 }
 
-uint64_t disk_sectors(const Disk *d) { return d->sectors; }
-bool disk_read_only(const Disk *d) { return d->mode == DISK_RO; }
-unsigned disk_sector_size(const Disk *d) { return d->sector_size; }
-DiskFormat disk_format(const Disk *d) { return d->format; }
-bool disk_probed_raw(const Disk *d) { return d->probed_raw; }
+uint64_t disk_sectors(const Disk *d) {
+    return d->sectors;
+}
+bool disk_read_only(const Disk *d) {
+    return d->mode == DISK_RO;
+}
+unsigned disk_sector_size(const Disk *d) {
+    return d->sector_size;
+}
+DiskFormat disk_format(const Disk *d) {
+    return d->format;
+}
+bool disk_probed_raw(const Disk *d) {
+    return d->probed_raw;
+}
 
 static bool in_range(const Disk *d, uint64_t lba, uint32_t count) {
     return lba <= d->sectors && count <= d->sectors - lba;
@@ -240,12 +254,15 @@ static bool in_range(const Disk *d, uint64_t lba, uint32_t count) {
 int disk_read(Disk *d, uint64_t lba, uint32_t count, void *buf) {
     if (!in_range(d, lba, count)) return -1;
     uint8_t *p = buf;
-    if (!d->overlay) return backend_read(d, lba * d->sector_size, (size_t)count * d->sector_size, p);
+    if (!d->overlay)
+        return backend_read(d, lba * d->sector_size, (size_t)count * d->sector_size, p);
     for (uint32_t i = 0; i < count; i++, p += d->sector_size) {
         gint64 key = (gint64)(lba + i);
         const uint8_t *over = g_hash_table_lookup(d->overlay, &key);
-        if (over) memcpy(p, over, d->sector_size);
-        else if (backend_read(d, (lba + i) * d->sector_size, d->sector_size, p) < 0) return -1;
+        if (over)
+            memcpy(p, over, d->sector_size);
+        else if (backend_read(d, (lba + i) * d->sector_size, d->sector_size, p) < 0)
+            return -1;
     }
     return 0;
 }

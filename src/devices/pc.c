@@ -403,7 +403,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         const char *file = dr->file ? dr->file : cfg->hd[i];
         if (!file) continue;
         bool cd = dr->file && dr->cdrom;
-        DiskMode mode = cd || dr->read_only            ? DISK_RO
+        DiskMode mode = cd || dr->read_only             ? DISK_RO
                         : cfg->snapshot || dr->snapshot ? DISK_SNAPSHOT
                                                         : DISK_RW;
         DiskOptions opts = {dr->file ? dr->format : DISK_FORMAT_PROBE,

@@ -22,17 +22,17 @@
 
 #include "devices/disk.h"
 
-#define QCOW2_MAX_DEPTH      256                 /* backing chain length */
-#define QCOW2_MAX_L1_BYTES   (32u << 20)         /* as QEMU */
-#define QCOW2_MAX_RT_BYTES   (8u << 20)          /* refcount table, as QEMU */
-#define QCOW2_MAX_SIZE       (1ull << 55)        /* virtual size: 32 PiB */
-#define L1E_OFFSET_MASK      0x00fffffffffffe00ull
-#define L2E_OFFSET_MASK      0x00fffffffffffe00ull
-#define RTE_OFFSET_MASK      0xfffffffffffffe00ull
-#define OFLAG_COPIED         (1ull << 63)
-#define OFLAG_COMPRESSED     (1ull << 62)
-#define OFLAG_ZERO           1ull
-#define ALLOC_SCAN_LIMIT     (1u << 20) /* clusters looked at for a free one */
+#define QCOW2_MAX_DEPTH    256          /* backing chain length */
+#define QCOW2_MAX_L1_BYTES (32u << 20)  /* as QEMU */
+#define QCOW2_MAX_RT_BYTES (8u << 20)   /* refcount table, as QEMU */
+#define QCOW2_MAX_SIZE     (1ull << 55) /* virtual size: 32 PiB */
+#define L1E_OFFSET_MASK    0x00fffffffffffe00ull
+#define L2E_OFFSET_MASK    0x00fffffffffffe00ull
+#define RTE_OFFSET_MASK    0xfffffffffffffe00ull
+#define OFLAG_COPIED       (1ull << 63)
+#define OFLAG_COMPRESSED   (1ull << 62)
+#define OFLAG_ZERO         1ull
+#define ALLOC_SCAN_LIMIT   (1u << 20) /* clusters looked at for a free one */
 
 #define INCOMPAT_DIRTY       (1ull << 0)
 #define INCOMPAT_CORRUPT     (1ull << 1)
@@ -40,8 +40,8 @@
 #define INCOMPAT_COMPRESSION (1ull << 3)
 #define INCOMPAT_EXTL2       (1ull << 4)
 
-#define EXT_END              0u
-#define EXT_BACKING_FORMAT   0xe2792acau
+#define EXT_END            0u
+#define EXT_BACKING_FORMAT 0xe2792acau
 
 struct Qcow2 {
     int fd;
@@ -78,7 +78,9 @@ static void set_error(Qcow2 *q, const char *fmt, ...) {
     fprintf(stderr, "bt86: qcow2 %s\n", q->error);
 }
 
-const char *qcow2_error(const Qcow2 *q) { return q->error; }
+const char *qcow2_error(const Qcow2 *q) {
+    return q->error;
+}
 
 static uint64_t be64(const uint8_t *p) {
     uint64_t v = 0;
@@ -253,16 +255,39 @@ static void refcount_in_buf(const Qcow2 *q, uint8_t *buf, uint64_t c, uint64_t r
     }
 }
 
-/* A free cluster index at or after start (refcount 0, not metadata). */
+/* Refcount value of entry i in a refcount block held in memory. */
+static uint64_t refcount_from_buf(const Qcow2 *q, const uint8_t *buf, uint64_t i) {
+    uint64_t bit = i << q->refcount_order, rc = 0;
+    unsigned bits = 1u << q->refcount_order;
+    if (bits < 8) return (uint64_t)(buf[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
+    for (unsigned k = 0; k < bits / 8; k++)
+        rc = rc << 8 | buf[bit / 8 + k];
+    return rc;
+}
+
+/* A free cluster index at or after start (refcount 0, not metadata); each
+ * refcount block is read once. */
 static int find_free(Qcow2 *q, uint64_t start, uint64_t *out) {
+    uint8_t *block = malloc(q->cluster_size);
+    if (!block) return -1;
+    uint64_t loaded = UINT64_MAX, per = 1ull << refblock_bits(q);
     for (uint64_t c = start; c < start + ALLOC_SCAN_LIMIT; c++) {
-        uint64_t rc;
-        if (get_refcount(q, c, &rc) < 0) return -1;
+        uint64_t idx = c >> refblock_bits(q), off, bit, rc = 0;
+        if (refcount_place(q, c, &off, &bit) < 0) break;
+        if (off) {
+            if (loaded != idx) {
+                if (pread_zero(q->fd, block, q->cluster_size, off) < 0) break;
+                loaded = idx;
+            }
+            rc = refcount_from_buf(q, block, c & (per - 1));
+        }
         if (rc == 0 && !cluster_is_metadata(q, c << q->cluster_bits)) {
+            free(block);
             *out = c;
             return 0;
         }
     }
+    free(block);
     set_error(q, "no free cluster found (refcounts claim the whole file end)");
     return -1;
 }
@@ -440,7 +465,8 @@ static int l2_entry(Qcow2 *q, uint64_t l2, uint64_t off, uint64_t *entry) {
 
 static int read_backing(Qcow2 *q, uint64_t off, size_t len, uint8_t *buf) {
     size_t n = 0;
-    if (off < q->backing_size) n = q->backing_size - off < len ? (size_t)(q->backing_size - off) : len;
+    if (off < q->backing_size)
+        n = q->backing_size - off < len ? (size_t)(q->backing_size - off) : len;
     memset(buf + n, 0, len - n);
     if (!n) return 0;
     if (q->backing) return qcow2_read(q->backing, off, n, buf);
@@ -606,7 +632,8 @@ static int commit_pending(Qcow2 *q, Pending *pend, size_t n, uint8_t *scratch) {
         } else if (p->new_l2) {
             memset(scratch, 0, q->cluster_size);
             for (size_t j = i; j < n; j++)
-                if (pend[j].l1i == p->l1i && !pend[j].l2) put_be64(scratch + pend[j].idx * 8, pend[j].entry);
+                if (pend[j].l1i == p->l1i && !pend[j].l2)
+                    put_be64(scratch + pend[j].idx * 8, pend[j].entry);
             if (pwrite_all(q, scratch, q->cluster_size, p->new_l2) < 0 || barrier(q) < 0) return -1;
             put_be64(e, p->new_l2 | OFLAG_COPIED);
             if (pwrite_all(q, e, 8, q->l1_offset + (uint64_t)p->l1i * 8) < 0) return -1;
@@ -677,7 +704,9 @@ int qcow2_flush(Qcow2 *q) {
     return 0;
 }
 
-uint64_t qcow2_size(const Qcow2 *q) { return q->size; }
+uint64_t qcow2_size(const Qcow2 *q) {
+    return q->size;
+}
 
 void qcow2_close(Qcow2 *q) {
     if (!q) return;
@@ -704,12 +733,12 @@ typedef struct Chain { /* the images above, for loop detection */
 static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers, const Chain *up,
                          char *err, size_t errlen);
 
-#define FAIL(...)                                                                                 \
-    do {                                                                                          \
-        char m_[240];                                                                             \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                                     \
-        snprintf(err, errlen, "%s: %s", path, m_);                                                \
-        goto fail;                                                                                \
+#define FAIL(...)                                                                                  \
+    do {                                                                                           \
+        char m_[240];                                                                              \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+        snprintf(err, errlen, "%s: %s", path, m_);                                                 \
+        goto fail;                                                                                 \
     } while (0)
 
 /* The backing file: name relative to the overlay's directory, format from
@@ -755,7 +784,8 @@ static bool open_backing(Qcow2 *q, const char *path, const char *name, const cha
     } else if (strcmp(fmt, "qcow2") == 0) {
         f = DISK_FORMAT_QCOW2;
     } else {
-        snprintf(err, errlen, "%s: backing file format '%s' is not supported (raw, qcow2)", path, fmt);
+        snprintf(err, errlen, "%s: backing file format '%s' is not supported (raw, qcow2)", path,
+                 fmt);
         close(fd);
         return false;
     }
@@ -789,11 +819,13 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
     if (!q->path || fstat(fd, &st) < 0) FAIL("cannot stat: %s", strerror(errno));
     q->file_end = (uint64_t)st.st_size;
     uint8_t h[112];
-    if (q->file_end < 72) FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
+    if (q->file_end < 72)
+        FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
     if (pread_zero(fd, h, sizeof h, 0) < 0) FAIL("cannot read the header: %s", strerror(errno));
     if (be32(h) != QCOW2_MAGIC) FAIL("not a qcow2 image (bad magic)");
     q->version = be32(h + 4);
-    if (q->version != 2 && q->version != 3) FAIL("qcow2 version %u is not supported (2, 3)", q->version);
+    if (q->version != 2 && q->version != 3)
+        FAIL("qcow2 version %u is not supported (2, 3)", q->version);
     uint64_t backing_off = be64(h + 8);
     uint32_t backing_len = be32(h + 16);
     q->cluster_bits = be32(h + 20);
@@ -812,50 +844,64 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
     uint32_t header_len = 72;
     q->refcount_order = 4;
     if (q->version == 3) {
-        if (q->file_end < 104) FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
+        if (q->file_end < 104)
+            FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
         incompat = be64(h + 72);
         autoclear = be64(h + 88);
         q->refcount_order = be32(h + 96);
         header_len = be32(h + 100);
         if (header_len < 104 || header_len > q->cluster_size || header_len % 8)
             FAIL("header length %u is invalid", header_len);
-        if (q->file_end < header_len) FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
+        if (q->file_end < header_len)
+            FAIL("truncated qcow2 header (%llu bytes)", (unsigned long long)q->file_end);
     }
     if (crypt) FAIL("encrypted qcow2 images are not supported");
     if (incompat & INCOMPAT_DATA_FILE) FAIL("qcow2 external data files are not supported");
-    if (incompat & INCOMPAT_EXTL2) FAIL("qcow2 extended L2 entries (subclusters) are not supported");
+    if (incompat & INCOMPAT_EXTL2)
+        FAIL("qcow2 extended L2 entries (subclusters) are not supported");
     if (incompat & INCOMPAT_COMPRESSION) {
         if (header_len < 105) FAIL("compression type bit set but no compression type field");
-        if (h[104] != 0) FAIL("qcow2 compression type %u (zstd) is not supported (zlib only)", h[104]);
+        if (h[104] != 0)
+            FAIL("qcow2 compression type %u (zstd) is not supported (zlib only)", h[104]);
     }
     if (incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION))
         FAIL("unknown qcow2 incompatible feature bits 0x%llx",
-             (unsigned long long)(incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION)));
+             (unsigned long long)(incompat &
+                                  ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_COMPRESSION)));
     if (!read_only && (incompat & INCOMPAT_CORRUPT))
         FAIL("image is marked corrupt: repair it (qemu-img check -r all) or open it read-only");
     if (!read_only && (incompat & INCOMPAT_DIRTY))
         FAIL("image is marked dirty (lazy refcounts): run qemu-img check -r all first");
     if (!read_only && nb_snapshots)
-        FAIL("image has %u internal snapshots: writing it is not supported (use -snapshot or readonly=on)",
+        FAIL("image has %u internal snapshots: writing it is not supported (use -snapshot or "
+             "readonly=on)",
              nb_snapshots);
     if (q->refcount_order > 6) FAIL("refcount order %u too big (at most 6)", q->refcount_order);
     if (q->size > QCOW2_MAX_SIZE) FAIL("virtual size %llu too big", (unsigned long long)q->size);
     /* L1: covers the size, inside the file, bounded, not over the header. */
-    uint64_t l1_need = (q->size + (1ull << (q->cluster_bits + q->l2_bits)) - 1) >> (q->cluster_bits + q->l2_bits);
-    if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES) FAIL("L1 table too big (%u entries)", q->l1_size);
-    if (q->l1_size < l1_need) FAIL("L1 table too small for the virtual size (%u < %llu entries)", q->l1_size, (unsigned long long)l1_need);
+    uint64_t l1_need =
+        (q->size + (1ull << (q->cluster_bits + q->l2_bits)) - 1) >> (q->cluster_bits + q->l2_bits);
+    if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES)
+        FAIL("L1 table too big (%u entries)", q->l1_size);
+    if (q->l1_size < l1_need)
+        FAIL("L1 table too small for the virtual size (%u < %llu entries)", q->l1_size,
+             (unsigned long long)l1_need);
     if (q->l1_size && (q->l1_offset & (q->cluster_size - 1)))
         FAIL("L1 table offset 0x%llx not cluster-aligned", (unsigned long long)q->l1_offset);
     if (q->l1_size && q->l1_offset < q->cluster_size) FAIL("L1 table overlaps the header");
     if (q->l1_offset > q->file_end || (uint64_t)q->l1_size * 8 > q->file_end - q->l1_offset)
-        FAIL("L1 table (offset 0x%llx, %u entries) past the end of the file", (unsigned long long)q->l1_offset, q->l1_size);
+        FAIL("L1 table (offset 0x%llx, %u entries) past the end of the file",
+             (unsigned long long)q->l1_offset, q->l1_size);
     /* Refcount table: same rules, and not overlapping L1. */
     uint64_t rt_bytes = (uint64_t)q->rt_clusters * q->cluster_size;
-    if (rt_bytes == 0 || rt_bytes > QCOW2_MAX_RT_BYTES) FAIL("refcount table size %u clusters invalid", q->rt_clusters);
-    if (q->rt_offset & (q->cluster_size - 1)) FAIL("refcount table offset 0x%llx not cluster-aligned", (unsigned long long)q->rt_offset);
+    if (rt_bytes == 0 || rt_bytes > QCOW2_MAX_RT_BYTES)
+        FAIL("refcount table size %u clusters invalid", q->rt_clusters);
+    if (q->rt_offset & (q->cluster_size - 1))
+        FAIL("refcount table offset 0x%llx not cluster-aligned", (unsigned long long)q->rt_offset);
     if (q->rt_offset < q->cluster_size) FAIL("refcount table overlaps the header");
     if (q->rt_offset > q->file_end || rt_bytes > q->file_end - q->rt_offset)
-        FAIL("refcount table (offset 0x%llx, %u clusters) past the end of the file", (unsigned long long)q->rt_offset, q->rt_clusters);
+        FAIL("refcount table (offset 0x%llx, %u clusters) past the end of the file",
+             (unsigned long long)q->rt_offset, q->rt_clusters);
     if (overlaps(q->rt_offset, rt_bytes, q->l1_offset, (uint64_t)q->l1_size * 8))
         FAIL("refcount table and L1 table overlap");
     q->l1 = calloc(q->l1_size ? q->l1_size : 1, 8);
@@ -879,7 +925,8 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
         if (at + 8 > q->cluster_size) FAIL("header extensions run past the first cluster");
         uint32_t type = be32(cluster0 + at), len = be32(cluster0 + at + 4);
         if (type == EXT_END) break;
-        if (len > q->cluster_size - at - 8) FAIL("header extension 0x%x runs past the first cluster", type);
+        if (len > q->cluster_size - at - 8)
+            FAIL("header extension 0x%x runs past the first cluster", type);
         if (type == EXT_BACKING_FORMAT) {
             if (len == 0 || len >= sizeof backing_fmt) FAIL("backing format name of %u bytes", len);
             memcpy(backing_fmt, cluster0 + at + 8, len);
@@ -888,7 +935,8 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
         at += 8 + ((len + 7ull) & ~7ull);
     }
     if (backing_off) {
-        if (backing_len == 0 || backing_len > 1023) FAIL("backing file name length %u invalid", backing_len);
+        if (backing_len == 0 || backing_len > 1023)
+            FAIL("backing file name length %u invalid", backing_len);
         if (backing_off >= q->cluster_size || backing_len > q->cluster_size - backing_off)
             FAIL("backing file name outside the first cluster");
         if (backing_off < header_len) FAIL("backing file name overlaps the header");
@@ -897,13 +945,15 @@ static Qcow2 *open_chain(const char *path, int fd, bool read_only, bool barriers
         name[backing_len] = 0;
         if (strlen(name) != backing_len) FAIL("backing file name contains a NUL byte");
         Chain me = {st.st_dev, st.st_ino, up, up ? up->depth : 0};
-        if (!open_backing(q, path, name, backing_fmt[0] ? backing_fmt : NULL, &me, err, errlen)) goto fail_quiet;
+        if (!open_backing(q, path, name, backing_fmt[0] ? backing_fmt : NULL, &me, err, errlen))
+            goto fail_quiet;
     }
     free(cluster0);
     cluster0 = NULL;
     if (!read_only && autoclear) { /* we keep no bitmaps: they go stale, say so */
         uint8_t z[8] = {0};
-        if (pwrite_all(q, z, 8, 88) < 0 || barrier(q) < 0) FAIL("cannot clear the autoclear features");
+        if (pwrite_all(q, z, 8, 88) < 0 || barrier(q) < 0)
+            FAIL("cannot clear the autoclear features");
     }
     q->alloc_hint = (q->file_end + q->cluster_size - 1) >> q->cluster_bits;
     return q;
@@ -914,6 +964,7 @@ fail_quiet:
     return NULL;
 }
 
-Qcow2 *qcow2_open(const char *path, int fd, bool read_only, bool barriers, char *err, size_t errlen) {
+Qcow2 *qcow2_open(const char *path, int fd, bool read_only, bool barriers, char *err,
+                  size_t errlen) {
     return open_chain(path, fd, read_only, barriers, NULL, err, errlen);
 }

@@ -83,10 +83,12 @@ typedef struct Options {
     const char *loadvm; /* -loadvm FILE */
     const char *hd[4];
     const char *cdrom;
-    DriveArg drives[8]; /* -drive, in order */
+    /* -drive in order; the if=ide ones placed at their index; what holds
+     * each IDE index ("-hda", "-cdrom", ...), for errors. */
+    DriveArg drives[8];
     int ndrives;
-    PcDrive drive[4];   /* -drive if=ide, placed at their index */
-    const char *shorthand[4]; /* what holds each IDE index ("-hda", "-drive ..."), for errors */
+    PcDrive drive[4];
+    const char *shorthand[4];
     char boot_order[4]; /* "" for the default */
     bool boot_menu;
     const char *kernel, *initrd, *append;
@@ -417,8 +419,10 @@ static int parse_drive(const char *spec, Options *o) {
             free(dr->file);
             dr->file = strdup(v);
         } else if (strcmp(k, "format") == 0) {
-            if (strcmp(v, "raw") == 0) dr->d.format = DISK_FORMAT_RAW;
-            else if (strcmp(v, "qcow2") == 0) dr->d.format = DISK_FORMAT_QCOW2;
+            if (strcmp(v, "raw") == 0)
+                dr->d.format = DISK_FORMAT_RAW;
+            else if (strcmp(v, "qcow2") == 0)
+                dr->d.format = DISK_FORMAT_QCOW2;
             else {
                 fprintf(stderr, "bt86: -drive: unknown format '%s' (raw, qcow2)\n", v);
                 goto bad;
@@ -448,8 +452,10 @@ static int parse_drive(const char *spec, Options *o) {
                 fprintf(stderr, "bt86: -drive: %s=%s (on, off)\n", k, v);
                 goto bad;
             }
-            if (k[0] == 's') dr->d.snapshot = on;
-            else dr->d.read_only = on;
+            if (k[0] == 's')
+                dr->d.snapshot = on;
+            else
+                dr->d.read_only = on;
         } else if (strcmp(k, "cache") == 0) {
             static const char *const modes[] = {"writeback", "writethrough", "none", "unsafe"};
             int m = -1;
@@ -1042,8 +1048,8 @@ int main(int argc, char **argv) {
         if (!dr->if_none) continue;
         DiskOptions dopts = {dr->d.format, dr->d.cache};
         DiskMode mode = dr->d.read_only || dr->d.cdrom ? DISK_RO
-                        : o.snapshot || dr->d.snapshot  ? DISK_SNAPSHOT
-                                                        : DISK_RW;
+                        : o.snapshot || dr->d.snapshot ? DISK_SNAPSHOT
+                                                       : DISK_RW;
         unattached[k] =
             disk_open_with(dr->file, mode, dr->d.cdrom ? 2048 : 512, &dopts, err, sizeof err);
         if (!unattached[k]) {

@@ -45,13 +45,13 @@ static void build_template(void) {
     uint8_t *f = template_img;
     put32(f, 0x514649fb);
     put32(f + 4, 3);
-    put32(f + 20, 9);        /* 512-byte clusters */
-    put64(f + 24, 1 << 20);  /* 1 MiB */
-    put32(f + 36, 32);       /* L1 entries */
-    put64(f + 40, 512);      /* L1 */
-    put64(f + 48, 1024);     /* refcount table */
+    put32(f + 20, 9);       /* 512-byte clusters */
+    put64(f + 24, 1 << 20); /* 1 MiB */
+    put32(f + 36, 32);      /* L1 entries */
+    put64(f + 40, 512);     /* L1 */
+    put64(f + 48, 1024);    /* refcount table */
     put32(f + 56, 1);
-    put32(f + 96, 4);        /* 16-bit refcounts */
+    put32(f + 96, 4); /* 16-bit refcounts */
     put32(f + 100, 112);
     put32(f + 112, 0xe2792aca); /* backing format "raw" (no backing file: unused) */
     put32(f + 116, 3);
@@ -131,7 +131,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned sel = fuzz_u8(&in);
     write_image(path, &in, sel & 4);
     static const DiskMode modes[4] = {DISK_RO, DISK_SNAPSHOT, DISK_RW, DISK_RW};
-    DiskOptions opts = {DISK_FORMAT_QCOW2, (sel & 3) == 3 ? DISK_CACHE_UNSAFE : DISK_CACHE_WRITEBACK};
+    DiskOptions opts = {DISK_FORMAT_QCOW2,
+                        (sel & 3) == 3 ? DISK_CACHE_UNSAFE : DISK_CACHE_WRITEBACK};
     char err[512];
     Disk *d = disk_open_with(path, modes[sel & 3], 512, &opts, err, sizeof err);
     if (d) {

@@ -184,7 +184,8 @@ static void write_and_verify(const char *create_opts, uint64_t sectors, unsigned
     assert_reads(d, mirror, sectors);
     disk_close(d);
     save_raw("expect.raw", mirror, sectors);
-    ck_assert_msg(sh("qemu-img check -q img.qcow2") == 0, "qemu-img check failed (%s)", create_opts);
+    ck_assert_msg(sh("qemu-img check -q img.qcow2") == 0, "qemu-img check failed (%s)",
+                  create_opts);
     ck_assert_int_eq(sh("qemu-img compare -q -f raw -F qcow2 expect.raw img.qcow2"), 0);
     d = open_ok("img.qcow2", DISK_RO, DISK_FORMAT_PROBE);
     assert_reads(d, mirror, sectors);
@@ -357,9 +358,17 @@ typedef struct Img {
 } Img;
 
 static Img good_img(void) {
-    return (Img){.version = 3, .cluster_bits = 9, .l1_size = 32, .rt_clusters = 1,
-                 .refcount_order = 4, .hlen = 112, .size = 1 << 20, .l1_off = 512,
-                 .rt_off = 1024, .l1e0 = 2048 | (1ull << 63), .l2e0 = 2560 | (1ull << 63)};
+    return (Img){.version = 3,
+                 .cluster_bits = 9,
+                 .l1_size = 32,
+                 .rt_clusters = 1,
+                 .refcount_order = 4,
+                 .hlen = 112,
+                 .size = 1 << 20,
+                 .l1_off = 512,
+                 .rt_off = 1024,
+                 .l1e0 = 2048 | (1ull << 63),
+                 .l2e0 = 2560 | (1ull << 63)};
 }
 
 static void put64(uint8_t *p, uint64_t v) {
@@ -432,7 +441,10 @@ static const char *hostile_header(int i, Img *m) {
     case 5: m->incompat = 1ull << 2; return "external data";
     case 6: m->incompat = 1ull << 4; return "extended L2";
     case 7: m->incompat = 1ull << 40; return "unknown qcow2 incompatible";
-    case 8: m->incompat = 1ull << 3; m->compression_type = 1; return "zstd";
+    case 8:
+        m->incompat = 1ull << 3;
+        m->compression_type = 1;
+        return "zstd";
     case 9: m->refcount_order = 7; return "refcount order";
     case 10: m->l1_size = 0x10000000; return "L1 table too big";
     case 11: m->l1_size = 5000; return "past the end of the file";
@@ -446,11 +458,28 @@ static const char *hostile_header(int i, Img *m) {
     case 19: m->rt_clusters = 0; return "refcount table size";
     case 20: m->rt_clusters = 100000; return "refcount table size";
     case 21: m->hlen = 90; return "header length";
-    case 22: m->ext_type = 0x1234; m->ext_len = 0x7fffffff; return "past the first cluster";
-    case 23: m->backing_off = 0x100; m->backing_len = 2000; return "backing file name length";
-    case 24: m->backing_off = 0x1F0; m->backing_len = 100; return "outside the first cluster";
-    case 25: m->backing = "nothere.q0"; m->backing_off = 0x100; m->backing_len = 10; return "No such file";
-    case 26: m->backing = "h.qcow2"; m->backing_off = 0x100; m->backing_len = 7; return "loops";
+    case 22:
+        m->ext_type = 0x1234;
+        m->ext_len = 0x7fffffff;
+        return "past the first cluster";
+    case 23:
+        m->backing_off = 0x100;
+        m->backing_len = 2000;
+        return "backing file name length";
+    case 24:
+        m->backing_off = 0x1F0;
+        m->backing_len = 100;
+        return "outside the first cluster";
+    case 25:
+        m->backing = "nothere.q0";
+        m->backing_off = 0x100;
+        m->backing_len = 10;
+        return "No such file";
+    case 26:
+        m->backing = "h.qcow2";
+        m->backing_off = 0x100;
+        m->backing_len = 7;
+        return "loops";
     case 27: m->snapshots = 1; return "internal snapshots";
     case 28: m->incompat = 1; return "dirty";
     case 29: m->incompat = 2; return "corrupt";
@@ -481,15 +510,15 @@ START_TEST(hostile_tables_fail_requests) {
     const struct {
         uint64_t l1e0, l2e0;
     } cases[] = {
-        {0 | (1ull << 63), 2560},                /* offset 0: unallocated, reads zeros */
-        {512 | (1ull << 63), 2560},              /* L2 table = the L1 table */
-        {1024 | (1ull << 63), 2560},             /* L2 table = the refcount table */
-        {(1ull << 40) | (1ull << 63), 2560},     /* past the end */
-        {2048 | 5 | (1ull << 63), 2560},         /* reserved bits */
-        {2048 | (1ull << 63), 0 | (1ull << 63)}, /* data at the header: 0 = unallocated, fine */
-        {2048 | (1ull << 63), 512 | (1ull << 63)},     /* data = the L1 table */
-        {2048 | (1ull << 63), (1ull << 50)},           /* data past the end */
-        {2048 | (1ull << 63), 2560 | 0x10},            /* reserved bits */
+        {0 | (1ull << 63), 2560},                  /* offset 0: unallocated, reads zeros */
+        {512 | (1ull << 63), 2560},                /* L2 table = the L1 table */
+        {1024 | (1ull << 63), 2560},               /* L2 table = the refcount table */
+        {(1ull << 40) | (1ull << 63), 2560},       /* past the end */
+        {2048 | 5 | (1ull << 63), 2560},           /* reserved bits */
+        {2048 | (1ull << 63), 0 | (1ull << 63)},   /* data at the header: 0 = unallocated, fine */
+        {2048 | (1ull << 63), 512 | (1ull << 63)}, /* data = the L1 table */
+        {2048 | (1ull << 63), (1ull << 50)},       /* data past the end */
+        {2048 | (1ull << 63), 2560 | 0x10},        /* reserved bits */
         {2048 | (1ull << 63), (1ull << 62) | 0x10000}, /* compressed, past the end */
         {2048 | (1ull << 63), (1ull << 62) | 2560},    /* compressed, not deflate data */
     };
