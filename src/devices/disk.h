@@ -7,7 +7,8 @@
  * backing files are locked for reading).
  *
  * Modes: read-write (writes reach the file before the drive reports them
- * done; fsync on the guest's FLUSH CACHE and on close), read-only (writes
+ * done; fdatasync on the guest's FLUSH CACHE and on close, after every
+ * write with cache=writethrough, never with cache=unsafe), read-only (writes
  * fail: the drive reports an error; a read-write open of a file without
  * write permission, or on a read-only file system, becomes read-only:
  * disk_read_only() tells),
@@ -22,6 +23,8 @@
  *     Disk *d = disk_open("disk.img", DISK_RW, 512, err, sizeof err);
  *     disk_read(d, lba, count, buf);  disk_write(d, lba, count, buf);
  *     disk_flush(d);  disk_close(d);
+ *     DiskOptions o = {DISK_FORMAT_QCOW2, DISK_CACHE_WRITETHROUGH};
+ *     d = disk_open_with("disk.qcow2", DISK_RW, 512, &o, err, sizeof err);
  */
 #ifndef BT86_DISK_H
 #define BT86_DISK_H
