@@ -423,10 +423,9 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         if (mode == DISK_RW && disk_probed_raw(pc->disks[i]))
             fprintf(stderr,
                     "bt86: warning: Image format was not specified for '%s' and probing guessed "
-                    "raw.\n         Automatically detecting the format is dangerous for raw "
-                    "images, write operations on block 0 will be restricted.\n         Specify "
-                    "the 'raw' format explicitly to remove the restrictions (-drive "
-                    "file=%s,format=raw).\n",
+                    "raw.\n         Guessing is unsafe for raw images, so the guest may not write "
+                    "a qcow2 header into its sector 0.\n         Give the format to lift that "
+                    "(-drive file=%s,format=raw).\n",
                     file, file);
         if (cd)
             ide_attach_cdrom(pc->ide[i / 2], i % 2, pc->disks[i]);
