@@ -127,11 +127,12 @@ busy:
  * back to read-only and says so in *read_only. */
 static int open_image(const char *path, DiskMode mode, bool *read_only) {
     *read_only = mode != DISK_RW;
-    if (mode != DISK_RW) return open(path, O_RDONLY);
-    int fd = open(path, O_RDWR);
+    if (mode != DISK_RW)
+        return open(path, O_RDONLY | O_NONBLOCK); /* a FIFO: refused below, not waited on */
+    int fd = open(path, O_RDWR | O_NONBLOCK);
     if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
         *read_only = true;
-        return open(path, O_RDONLY);
+        return open(path, O_RDONLY | O_NONBLOCK); /* a FIFO: refused below, not waited on */
     }
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))

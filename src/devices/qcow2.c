@@ -755,7 +755,7 @@ static bool open_backing(Qcow2 *q, const char *path, const char *name, const cha
         snprintf(err, errlen, "%s: backing chain deeper than %d images", path, QCOW2_MAX_DEPTH);
         return false;
     }
-    int fd = open(full, O_RDONLY);
+    int fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY); /* a FIFO must not block us */
     if (fd < 0) {
         snprintf(err, errlen, "%s: backing file %s: %s", path, full, strerror(errno));
         return false;

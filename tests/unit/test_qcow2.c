@@ -483,12 +483,19 @@ static const char *hostile_header(int i, Img *m) {
     case 27: m->snapshots = 1; return "internal snapshots";
     case 28: m->incompat = 1; return "dirty";
     case 29: m->incompat = 2; return "corrupt";
+    /* a FIFO as backing file: refused, and opening it must not block */
+    case 30:
+        m->backing = "fifo.q";
+        m->backing_off = 0x100;
+        m->backing_len = 6;
+        return "not a regular file";
     default: return NULL;
     }
 }
 
 START_TEST(hostile_headers_refused) {
     const char *want;
+    ck_assert_int_eq(mkfifo(in_dir("fifo.q"), 0600), 0);
     for (int i = 0; (want = hostile_header(i, &(Img){0})); i++) {
         Img m = good_img();
         hostile_header(i, &m);
