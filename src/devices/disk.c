@@ -87,37 +87,55 @@ static int lock_byte(int fd, off_t at, short type, int cmd, struct flock *fl) {
     return fcntl(fd, cmd, fl);
 }
 
-int disk_lock_image(int fd, bool write, const char *path, char *err, size_t errlen) {
-    unsigned perm = write ? 0xF : 0x1, unshared = 0x2 | 0x8;
+static void unlock_all(int fd) {
     struct flock fl;
-    for (int i = 0; i < 4; i++) {
-        if (((perm >> i) & 1) && lock_byte(fd, LOCK_PERM_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0)
-            goto busy;
-        if (((unshared >> i) & 1) &&
-            lock_byte(fd, LOCK_SHARED_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0)
-            goto busy;
-    }
-    for (int i = 0; i < 4; i++) {
-        /* someone refuses to share what we use, or uses what we do not share */
-        if (((perm >> i) & 1) &&
-            (lock_byte(fd, LOCK_SHARED_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 ||
-             fl.l_type != F_UNLCK))
-            goto busy;
-        if (((unshared >> i) & 1) &&
-            (lock_byte(fd, LOCK_PERM_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0 ||
-             fl.l_type != F_UNLCK))
-            goto busy;
-    }
-    return 0;
-busy:
-    snprintf(err, errlen,
-             "%s: failed to get \"%s\" lock: is another process (bt86 or QEMU) using the image?",
-             path, write ? "write" : "consistent read");
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_UNLCK;
     fl.l_whence = SEEK_SET;
-    fcntl(fd, F_OFD_SETLK, &fl); /* l_len 0: release everything we took */
+    fcntl(fd, F_OFD_SETLK, &fl); /* l_len 0: everything we took */
+}
+
+int disk_lock_image(int fd, bool write, const char *path, char *err, size_t errlen) {
+    unsigned perm = write ? 0xF : 0x1, unshared = 0x2 | 0x8;
+    struct flock fl;
+    bool conflict = false;
+    for (int i = 0; i < 4; i++) {
+        if ((((perm >> i) & 1) &&
+             lock_byte(fd, LOCK_PERM_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0) ||
+            (((unshared >> i) & 1) &&
+             lock_byte(fd, LOCK_SHARED_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0))
+            goto failed;
+    }
+    for (int i = 0; i < 4; i++) {
+        /* someone refuses to share what we use, or uses what we do not share */
+        if (((perm >> i) & 1) && lock_byte(fd, LOCK_SHARED_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0)
+            goto failed;
+        conflict |= ((perm >> i) & 1) && fl.l_type != F_UNLCK;
+        if (((unshared >> i) & 1) &&
+            lock_byte(fd, LOCK_PERM_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0)
+            goto failed;
+        conflict |= ((unshared >> i) & 1) && fl.l_type != F_UNLCK;
+    }
+    if (!conflict) return 0;
+    snprintf(err, errlen,
+             "%s: failed to get \"%s\" lock: is another process (bt86 or QEMU) using the image?",
+             path, write ? "write" : "consistent read");
+    unlock_all(fd);
     return -1;
+failed:
+    if (errno == EAGAIN || errno == EACCES) { /* someone holds an exclusive lock */
+        snprintf(err, errlen,
+                 "%s: failed to get \"%s\" lock: the image is locked by another "
+                 "process",
+                 path, write ? "write" : "consistent read");
+        unlock_all(fd);
+        return -1;
+    }
+    /* The file system has no such locks (as QEMU then does: go on). */
+    fprintf(stderr, "bt86: warning: %s: cannot lock the image (%s): opened without a lock\n", path,
+            strerror(errno));
+    unlock_all(fd);
+    return 0;
 }
 
 /* ---------------- open ---------------- */
