@@ -18,11 +18,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices/qcow2.h"
 #include "snap/snap.h"
 
 struct Disk {
-    int fd;
+    int fd; /* the image file (owned by qcow2 when there is one) */
+    Qcow2 *qcow2;
     DiskMode mode;
+    DiskFormat format;
+    DiskCache cache;
+    bool probed_raw;
     unsigned sector_size;
     uint64_t sectors;
     GHashTable *overlay; /* snapshot mode: sector -> g_malloc'd copy */
@@ -54,16 +59,98 @@ static int full_pwrite(int fd, const void *buf, size_t len, off_t off) {
     return 0;
 }
 
+/* ---------------- probing and locking ---------------- */
+
+DiskFormat disk_probe_format(int fd) {
+    uint8_t m[4];
+    if (full_pread(fd, m, 4, 0) == 0 &&
+        ((uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3]) == QCOW2_MAGIC)
+        return DISK_FORMAT_QCOW2;
+    return DISK_FORMAT_RAW;
+}
+
+/* QEMU's scheme: byte 100+i held (shared) = "I use permission i", byte
+ * 200+i held = "I let nobody else have permission i". Permissions: 0
+ * consistent read, 1 write, 2 write-unchanged, 3 resize. A writer uses
+ * 0-3 and shares neither write nor resize; a reader uses 0 and shares
+ * neither write nor resize either (its contents must not change under
+ * it). So bt86 and QEMU keep each other out of the same image. */
+#define LOCK_PERM_BASE   100
+#define LOCK_SHARED_BASE 200
+
+static int lock_byte(int fd, off_t at, short type, int cmd, struct flock *fl) {
+    memset(fl, 0, sizeof *fl);
+    fl->l_type = type;
+    fl->l_whence = SEEK_SET;
+    fl->l_start = at;
+    fl->l_len = 1;
+    return fcntl(fd, cmd, fl);
+}
+
+static void unlock_all(int fd) {
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fcntl(fd, F_OFD_SETLK, &fl); /* l_len 0: everything we took */
+}
+
+int disk_lock_image(int fd, bool write, const char *path, char *err, size_t errlen) {
+    unsigned perm = write ? 0xF : 0x1, unshared = 0x2 | 0x8;
+    struct flock fl;
+    bool conflict = false;
+    for (int i = 0; i < 4; i++) {
+        if ((((perm >> i) & 1) &&
+             lock_byte(fd, LOCK_PERM_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0) ||
+            (((unshared >> i) & 1) &&
+             lock_byte(fd, LOCK_SHARED_BASE + i, F_RDLCK, F_OFD_SETLK, &fl) < 0))
+            goto failed;
+    }
+    for (int i = 0; i < 4; i++) {
+        /* someone refuses to share what we use, or uses what we do not share */
+        if (((perm >> i) & 1) && lock_byte(fd, LOCK_SHARED_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0)
+            goto failed;
+        conflict |= ((perm >> i) & 1) && fl.l_type != F_UNLCK;
+        if (((unshared >> i) & 1) &&
+            lock_byte(fd, LOCK_PERM_BASE + i, F_WRLCK, F_OFD_GETLK, &fl) < 0)
+            goto failed;
+        conflict |= ((unshared >> i) & 1) && fl.l_type != F_UNLCK;
+    }
+    if (!conflict) return 0;
+    snprintf(err, errlen,
+             "%s: failed to get \"%s\" lock: is another process (bt86 or QEMU) using the image?",
+             path, write ? "write" : "consistent read");
+    unlock_all(fd);
+    return -1;
+failed:
+    if (errno == EAGAIN || errno == EACCES) { /* someone holds an exclusive lock */
+        snprintf(err, errlen,
+                 "%s: failed to get \"%s\" lock: the image is locked by another "
+                 "process",
+                 path, write ? "write" : "consistent read");
+        unlock_all(fd);
+        return -1;
+    }
+    /* The file system has no such locks (as QEMU then does: go on). */
+    fprintf(stderr, "bt86: warning: %s: cannot lock the image (%s): opened without a lock\n", path,
+            strerror(errno));
+    unlock_all(fd);
+    return 0;
+}
+
+/* ---------------- open ---------------- */
+
 /* Open the image; a read-write open of a file that cannot be written
  * (no write permission, even for root, or a read-only file system) falls
  * back to read-only and says so in *read_only. */
 static int open_image(const char *path, DiskMode mode, bool *read_only) {
     *read_only = mode != DISK_RW;
-    if (mode != DISK_RW) return open(path, O_RDONLY);
-    int fd = open(path, O_RDWR);
+    if (mode != DISK_RW)
+        return open(path, O_RDONLY | O_NONBLOCK); /* a FIFO: refused below, not waited on */
+    int fd = open(path, O_RDWR | O_NONBLOCK);
     if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
         *read_only = true;
-        return open(path, O_RDONLY);
+        return open(path, O_RDONLY | O_NONBLOCK); /* a FIFO: refused below, not waited on */
     }
     struct stat st;
     if (fd >= 0 && fstat(fd, &st) == 0 && !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
@@ -71,7 +158,19 @@ static int open_image(const char *path, DiskMode mode, bool *read_only) {
     return fd;
 }
 
+static int backend_read(Disk *d, uint64_t off, size_t len, void *buf) {
+    if (d->qcow2) return qcow2_read(d->qcow2, off, len, buf);
+    return full_pread(d->fd, buf, len, (off_t)off);
+}
+
 Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err, size_t errlen) {
+    return disk_open_with(path, mode, sector_size, NULL, err, errlen);
+}
+
+Disk *disk_open_with(const char *path, DiskMode mode, unsigned sector_size, const DiskOptions *opts,
+                     char *err, size_t errlen) {
+    DiskOptions defaults = {DISK_FORMAT_PROBE, DISK_CACHE_WRITEBACK};
+    if (!opts) opts = &defaults;
     bool read_only;
     int fd = open_image(path, mode, &read_only);
     if (fd < 0) {
@@ -85,19 +184,9 @@ Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err
         close(fd);
         return NULL;
     }
-    if (st.st_size == 0 || st.st_size % sector_size) {
-        snprintf(err, errlen, "%s: size %lld is not a non-zero multiple of %u bytes", path,
-                 (long long)st.st_size, sector_size);
+    if (disk_lock_image(fd, mode == DISK_RW, path, err, errlen) < 0) {
         close(fd);
         return NULL;
-    }
-    if (sector_size == 2048) { /* ISO 9660: primary volume descriptor "CD001" at sector 16 */
-        uint8_t pvd[6];
-        if (st.st_size < 17 * 2048 || full_pread(fd, pvd, 6, 16 * 2048) < 0 || memcmp(pvd + 1, "CD001", 5) != 0) {
-            snprintf(err, errlen, "%s: not an ISO 9660 image", path);
-            close(fd);
-            return NULL;
-        }
     }
     Disk *d = calloc(1, sizeof *d);
     if (!d) {
@@ -107,23 +196,75 @@ Disk *disk_open(const char *path, DiskMode mode, unsigned sector_size, char *err
     }
     d->fd = fd;
     d->mode = mode;
+    d->cache = opts->cache;
     d->sector_size = sector_size;
-    d->sectors = (uint64_t)st.st_size / sector_size;
-    if (mode == DISK_SNAPSHOT) d->overlay = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    d->format = opts->format;
+    if (d->format == DISK_FORMAT_PROBE) {
+        d->format = disk_probe_format(fd);
+        d->probed_raw = d->format == DISK_FORMAT_RAW;
+    }
+    uint64_t bytes = (uint64_t)st.st_size;
+    if (d->format == DISK_FORMAT_QCOW2) {
+        d->qcow2 =
+            qcow2_open(path, fd, mode != DISK_RW, d->cache != DISK_CACHE_UNSAFE, err, errlen);
+        if (!d->qcow2) {
+            free(d);
+            return NULL;
+        }
+        bytes = qcow2_size(d->qcow2) / sector_size * sector_size;
+        if (bytes == 0) {
+            snprintf(err, errlen, "%s: qcow2 virtual size is less than one %u-byte sector", path,
+                     sector_size);
+            disk_close(d);
+            return NULL;
+        }
+    } else if (st.st_size == 0 || st.st_size % sector_size) {
+        snprintf(err, errlen, "%s: size %lld is not a non-zero multiple of %u bytes", path,
+                 (long long)st.st_size, sector_size);
+        disk_close(d);
+        return NULL;
+    }
+    d->sectors = bytes / sector_size;
+    if (sector_size == 2048) { /* ISO 9660: primary volume descriptor "CD001" at sector 16 */
+        uint8_t pvd[6];
+        if (bytes < 17 * 2048 || backend_read(d, 16 * 2048, 6, pvd) < 0 ||
+            memcmp(pvd + 1, "CD001", 5) != 0) {
+            snprintf(err, errlen, "%s: not an ISO 9660 image", path);
+            disk_close(d);
+            return NULL;
+        }
+    }
+    if (mode == DISK_SNAPSHOT)
+        d->overlay = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     return d;
 }
 
 void disk_close(Disk *d) {
     if (!d) return;
-    if (d->mode == DISK_RW) fsync(d->fd);
+    if (d->mode == DISK_RW && d->cache != DISK_CACHE_UNSAFE) disk_flush(d);
     if (d->overlay) g_hash_table_destroy(d->overlay);
-    close(d->fd);
+    if (d->qcow2)
+        qcow2_close(d->qcow2); /* closes fd */
+    else
+        close(d->fd);
     free(d);
 }
 
-uint64_t disk_sectors(const Disk *d) { return d->sectors; }
-bool disk_read_only(const Disk *d) { return d->mode == DISK_RO; }
-unsigned disk_sector_size(const Disk *d) { return d->sector_size; }
+uint64_t disk_sectors(const Disk *d) {
+    return d->sectors;
+}
+bool disk_read_only(const Disk *d) {
+    return d->mode == DISK_RO;
+}
+unsigned disk_sector_size(const Disk *d) {
+    return d->sector_size;
+}
+DiskFormat disk_format(const Disk *d) {
+    return d->format;
+}
+bool disk_probed_raw(const Disk *d) {
+    return d->probed_raw;
+}
 
 static bool in_range(const Disk *d, uint64_t lba, uint32_t count) {
     return lba <= d->sectors && count <= d->sectors - lba;
@@ -132,19 +273,36 @@ static bool in_range(const Disk *d, uint64_t lba, uint32_t count) {
 int disk_read(Disk *d, uint64_t lba, uint32_t count, void *buf) {
     if (!in_range(d, lba, count)) return -1;
     uint8_t *p = buf;
+    if (!d->overlay)
+        return backend_read(d, lba * d->sector_size, (size_t)count * d->sector_size, p);
     for (uint32_t i = 0; i < count; i++, p += d->sector_size) {
         gint64 key = (gint64)(lba + i);
-        const uint8_t *over = d->overlay ? g_hash_table_lookup(d->overlay, &key) : NULL;
-        if (over) memcpy(p, over, d->sector_size);
-        else if (full_pread(d->fd, p, d->sector_size, (off_t)((lba + i) * d->sector_size)) < 0) return -1;
+        const uint8_t *over = g_hash_table_lookup(d->overlay, &key);
+        if (over)
+            memcpy(p, over, d->sector_size);
+        else if (backend_read(d, (lba + i) * d->sector_size, d->sector_size, p) < 0)
+            return -1;
     }
     return 0;
 }
 
 int disk_write(Disk *d, uint64_t lba, uint32_t count, const void *buf) {
     if (!in_range(d, lba, count) || d->mode == DISK_RO) return -1;
-    if (d->mode == DISK_RW)
-        return full_pwrite(d->fd, buf, (size_t)count * d->sector_size, (off_t)(lba * d->sector_size));
+    if (d->mode == DISK_RW) {
+        /* As QEMU: a probed raw image must not become another format by
+         * the guest writing a header into it. */
+        if (d->probed_raw && lba == 0 && count && d->sector_size >= 4) {
+            const uint8_t *b = buf;
+            if (((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]) ==
+                QCOW2_MAGIC)
+                return -1;
+        }
+        size_t len = (size_t)count * d->sector_size;
+        int rc = d->qcow2 ? qcow2_write(d->qcow2, lba * d->sector_size, len, buf)
+                          : full_pwrite(d->fd, buf, len, (off_t)(lba * d->sector_size));
+        if (rc == 0 && d->cache == DISK_CACHE_WRITETHROUGH) rc = disk_flush(d);
+        return rc;
+    }
     const uint8_t *p = buf;
     for (uint32_t i = 0; i < count; i++, p += d->sector_size) {
         gint64 *key = g_new(gint64, 1);
@@ -154,7 +312,11 @@ int disk_write(Disk *d, uint64_t lba, uint32_t count, const void *buf) {
     return 0;
 }
 
-int disk_flush(Disk *d) { return d->mode == DISK_RW ? fsync(d->fd) : 0; }
+int disk_flush(Disk *d) {
+    if (d->mode != DISK_RW || d->cache == DISK_CACHE_UNSAFE) return 0;
+    if (d->qcow2) return qcow2_flush(d->qcow2);
+    return fdatasync(d->fd);
+}
 
 /* ---------------- snapshots ---------------- */
 
@@ -162,17 +324,17 @@ int disk_flush(Disk *d) { return d->mode == DISK_RW ? fsync(d->fd) : 0; }
 
 /* CRC of the image's first 64 KiB and of FINGERPRINT_SAMPLES sectors spread
  * over it, read from the file itself (not the overlay). */
-static uint32_t fingerprint(const Disk *d) {
+static uint32_t fingerprint(Disk *d) {
     uint8_t buf[4096];
     uint32_t crc = 0;
     uint64_t size = d->sectors * d->sector_size;
     for (uint64_t off = 0; off < 65536 && off < size; off += sizeof buf) {
         size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
-        if (full_pread(d->fd, buf, n, (off_t)off) == 0) crc = snap_crc32(crc, buf, n);
+        if (backend_read(d, off, n, buf) == 0) crc = snap_crc32(crc, buf, n);
     }
     for (unsigned i = 0; i < FINGERPRINT_SAMPLES; i++) {
         uint64_t lba = d->sectors * i / FINGERPRINT_SAMPLES;
-        if (full_pread(d->fd, buf, d->sector_size, (off_t)(lba * d->sector_size)) == 0)
+        if (backend_read(d, lba * d->sector_size, d->sector_size, buf) == 0)
             crc = snap_crc32(crc, buf, d->sector_size);
     }
     return crc;

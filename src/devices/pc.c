@@ -394,25 +394,49 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->ide[1] = ide_new(0x170, 0x376, pic_irq_line(pc->pic, 15));
     for (int i = 0; i < 2; i++)
         if (pc->ide[i]) ide_attach_dma(pc->ide[i], pc->pm, &pc->clock);
+    static const char *const drive_names[4] = {"hda", "hdb", "hdc", "hdd"};
     for (int i = 0; i < 4; i++) {
-        if (!cfg->hd[i]) continue;
-        char derr[300];
-        pc->disks[i] =
-            disk_open(cfg->hd[i], cfg->snapshot ? DISK_SNAPSHOT : DISK_RW, 512, derr, sizeof derr);
-        if (!pc->disks[i]) {
-            snprintf(err, errlen, "disk image %s", derr);
+        const PcDrive *dr = &cfg->drive[i];
+        if (dr->file && (cfg->hd[i] || (i == 2 && cfg->cdrom))) {
+            snprintf(err, errlen, "-drive index=%d and -%s both want the same IDE slot", i,
+                     cfg->hd[i] ? drive_names[i] : "cdrom");
             pc_free(pc);
             return NULL;
         }
-        if (!cfg->snapshot && disk_read_only(pc->disks[i]))
+        const char *file = dr->file ? dr->file : cfg->hd[i];
+        if (!file) continue;
+        bool cd = dr->file && dr->cdrom;
+        DiskMode mode = cd || dr->read_only             ? DISK_RO
+                        : cfg->snapshot || dr->snapshot ? DISK_SNAPSHOT
+                                                        : DISK_RW;
+        DiskOptions opts = {dr->file ? dr->format : DISK_FORMAT_PROBE,
+                            dr->file ? dr->cache : DISK_CACHE_WRITEBACK};
+        char derr[400];
+        pc->disks[i] = disk_open_with(file, mode, cd ? 2048 : 512, &opts, derr, sizeof derr);
+        if (!pc->disks[i]) {
+            snprintf(err, errlen, "%s image %s", cd ? "CD-ROM" : "disk", derr);
+            pc_free(pc);
+            return NULL;
+        }
+        if (mode == DISK_RW && disk_read_only(pc->disks[i]))
             fprintf(stderr,
                     "bt86: disk image %s is read-only: opened read-only (the guest's writes fail; "
                     "-snapshot keeps them in memory)\n",
-                    cfg->hd[i]);
-        ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
+                    file);
+        if (mode == DISK_RW && disk_probed_raw(pc->disks[i]))
+            fprintf(stderr,
+                    "bt86: warning: Image format was not specified for '%s' and probing guessed "
+                    "raw.\n         Guessing is unsafe for raw images, so the guest may not write "
+                    "a qcow2 header into its sector 0.\n         Give the format to lift that "
+                    "(-drive file=%s,format=raw).\n",
+                    file, file);
+        if (cd)
+            ide_attach_cdrom(pc->ide[i / 2], i % 2, pc->disks[i]);
+        else
+            ide_attach_disk(pc->ide[i / 2], i % 2, pc->disks[i]);
     }
     if (cfg->cdrom) {
-        char derr[300];
+        char derr[400];
         if (cfg->hd[2]) {
             snprintf(err, errlen, "-cdrom and -hdc both want the secondary master");
             pc_free(pc);
@@ -425,7 +449,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
         ide_attach_cdrom(pc->ide[1], 0, pc->cdrom);
-    } else if (!cfg->hd[2]) {
+    } else if (!cfg->hd[2] && !cfg->drive[2].file) {
         ide_attach_cdrom(pc->ide[1], 0, NULL); /* like QEMU's PC: an empty drive */
     }
     if (cfg->boot_order && !pc_boot_order_valid(cfg->boot_order)) {

@@ -39,6 +39,17 @@
 #include "cpu/cpu.h"
 #include "devices/bus.h"
 #include "devices/clock.h"
+#include "devices/disk.h"
+
+/* One IDE drive given with -drive (if=ide, index 0-3). */
+typedef struct PcDrive {
+    const char *file; /* NULL: none at this index */
+    bool cdrom;       /* media=cdrom: read-only, 2048-byte sectors */
+    bool snapshot;    /* snapshot=on: writes go to memory */
+    bool read_only;   /* readonly=on: writes fail */
+    DiskFormat format;
+    DiskCache cache;
+} PcDrive;
 
 typedef struct PcConfig {
     uint32_t ram_mb;
@@ -56,6 +67,7 @@ typedef struct PcConfig {
     bool snapshot;            /* never write the images: writes go to memory */
     const char *cdrom;        /* ISO 9660 image in the CD drive (secondary master), or NULL:
                                  an empty drive unless hd[2] takes its place */
+    PcDrive drive[4];         /* -drive if=ide,index=N: hd[N] and (N=2) cdrom must be NULL */
     const char *boot_order;   /* QEMU letters, up to 3: a floppy, c disk, d CD-ROM, n network
                                  (NULL: "cad"); SeaBIOS reads it from CMOS 0x3D/0x38 */
     bool boot_menu;           /* SeaBIOS's boot menu (F12) */

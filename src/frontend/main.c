@@ -2,7 +2,8 @@
  * main.c - the bt86 command: QEMU-style options, the PC machine, the serial
  * console on the terminal, and tracing.
  *
- *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
+ *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-drive file=FILE,...]
+ *          [-boot d|order=dc]
  *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-dfilter RANGES] [-dfilter-cpl N] [-dfilter-cr3 CR3] [-symbols FILE]...
@@ -62,6 +63,13 @@
 
 #define BT86_VERSION "0.1"
 
+typedef struct DriveArg {
+    PcDrive d;
+    int index; /* -1: the first free one */
+    bool if_none;
+    char *file; /* the unescaped file= (owned) */
+} DriveArg;
+
 typedef struct Options {
     uint32_t ram_mb;
     const char *bios;
@@ -76,6 +84,12 @@ typedef struct Options {
     const char *loadvm; /* -loadvm FILE */
     const char *hd[4];
     const char *cdrom;
+    /* -drive in order; the if=ide ones placed at their index; what holds
+     * each IDE index ("-hda", "-cdrom", ...), for errors. */
+    DriveArg drives[8];
+    int ndrives;
+    PcDrive drive[4];
+    const char *shorthand[4];
     char boot_order[4]; /* "" for the default */
     bool boot_menu;
     const char *kernel, *initrd, *append;
@@ -106,8 +120,14 @@ static void usage(FILE *out) {
         "usage: bt86 [options]\n"
         "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
         "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
-        "  -hda/-hdb/-hdc/-hdd FILE  raw hard-disk image on IDE primary/secondary master/slave\n"
+        "  -hda/-hdb/-hdc/-hdd FILE  hard-disk image (raw or qcow2, probed) on IDE primary/\n"
+        "                       secondary master/slave (-drive file=FILE,index=0..3)\n"
         "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
+        "  -drive file=FILE[,format=raw|qcow2][,if=ide|none][,index=0..3][,media=disk|cdrom]\n"
+        "         [,snapshot=on][,readonly=on][,cache=writeback|writethrough|none|unsafe]\n"
+        "                       a drive (',,' for a comma in FILE); if=ide index 0-3: primary\n"
+        "                       master/slave, secondary master/slave (default: the first free);\n"
+        "                       if=none: opened (and locked) but on no bus\n"
         "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
         "                       (default cad); also once=DRIVES, menu=on|off\n"
         "  -snapshot            never write the disk images (writes are kept in memory)\n"
@@ -335,6 +355,11 @@ static int rr_check_options(const Options *o) {
         why = "takes no input from the host: no -monitor stdio";
     else if (!o->snapshot && (o->hd[0] || o->hd[1] || o->hd[2] || o->hd[3]))
         why = "needs -snapshot: the run must not change the disk images it starts from";
+    for (int i = 0; i < 4 && !why; i++)
+        if (o->drive[i].file && !o->snapshot && !o->drive[i].snapshot && !o->drive[i].cdrom &&
+            !o->drive[i].read_only)
+            why = "needs -snapshot (or snapshot=on): the run must not change the disk images it "
+                  "starts from";
     if (why)
         fprintf(stderr, "bt86: -icount rr=%s %s\n", o->rr_mode == RR_RECORD ? "record" : "replay",
                 why);
@@ -359,6 +384,149 @@ static int parse_rr_interval(const char *spec, uint64_t *interval) {
         item += len;
         if (*item == ',') item++;
     }
+    return 0;
+}
+
+/* -drive key=value,...: ',,' is a comma inside a value. */
+static int parse_drive(const char *spec, Options *o) {
+    if (o->ndrives == (int)(sizeof o->drives / sizeof o->drives[0])) {
+        fprintf(stderr, "bt86: -drive: at most %d drives\n", o->ndrives);
+        return -1;
+    }
+    DriveArg *dr = &o->drives[o->ndrives];
+    memset(dr, 0, sizeof *dr);
+    dr->index = -1;
+    size_t n = strlen(spec);
+    char *buf = malloc(n + 1);
+    if (!buf) return -1;
+    for (size_t i = 0; i <= n;) {
+        /* one key=value, unescaping ",," */
+        size_t len = 0;
+        while (i < n && !(spec[i] == ',' && spec[i + 1] != ',')) {
+            buf[len++] = spec[i];
+            i += spec[i] == ',' ? 2 : 1;
+        }
+        buf[len] = 0;
+        i++;
+        char *eq = strchr(buf, '=');
+        if (!eq) {
+            fprintf(stderr, "bt86: -drive: expected key=value, got '%s'\n", buf);
+            goto bad;
+        }
+        *eq = 0;
+        const char *k = buf, *v = eq + 1;
+        bool on = strcmp(v, "on") == 0, off = strcmp(v, "off") == 0;
+        if (strcmp(k, "file") == 0) {
+            free(dr->file);
+            dr->file = strdup(v);
+        } else if (strcmp(k, "format") == 0) {
+            if (strcmp(v, "raw") == 0)
+                dr->d.format = DISK_FORMAT_RAW;
+            else if (strcmp(v, "qcow2") == 0)
+                dr->d.format = DISK_FORMAT_QCOW2;
+            else {
+                fprintf(stderr, "bt86: -drive: unknown format '%s' (raw, qcow2)\n", v);
+                goto bad;
+            }
+        } else if (strcmp(k, "if") == 0) {
+            if (strcmp(v, "ide") != 0 && strcmp(v, "none") != 0) {
+                fprintf(stderr, "bt86: -drive: interface '%s' not supported (ide, none)\n", v);
+                goto bad;
+            }
+            dr->if_none = strcmp(v, "none") == 0;
+        } else if (strcmp(k, "index") == 0) {
+            char *end;
+            long idx = strtol(v, &end, 10);
+            if (!*v || *end || idx < 0 || idx > 3) {
+                fprintf(stderr, "bt86: -drive: index '%s' out of range (0..3 on IDE)\n", v);
+                goto bad;
+            }
+            dr->index = (int)idx;
+        } else if (strcmp(k, "media") == 0) {
+            if (strcmp(v, "disk") != 0 && strcmp(v, "cdrom") != 0) {
+                fprintf(stderr, "bt86: -drive: media '%s' (disk, cdrom)\n", v);
+                goto bad;
+            }
+            dr->d.cdrom = strcmp(v, "cdrom") == 0;
+        } else if (strcmp(k, "snapshot") == 0 || strcmp(k, "readonly") == 0) {
+            if (!on && !off) {
+                fprintf(stderr, "bt86: -drive: %s=%s (on, off)\n", k, v);
+                goto bad;
+            }
+            if (k[0] == 's')
+                dr->d.snapshot = on;
+            else
+                dr->d.read_only = on;
+        } else if (strcmp(k, "cache") == 0) {
+            static const char *const modes[] = {"writeback", "writethrough", "none", "unsafe"};
+            int m = -1;
+            for (int j = 0; j < 4; j++)
+                if (strcmp(v, modes[j]) == 0) m = j;
+            if (m < 0) {
+                fprintf(stderr,
+                        "bt86: -drive: cache '%s' (writeback, writethrough, none, unsafe)\n", v);
+                goto bad;
+            }
+            dr->d.cache = (DiskCache)m;
+        } else {
+            fprintf(stderr, "bt86: -drive: unknown parameter '%s'\n", k);
+            goto bad;
+        }
+    }
+    free(buf);
+    if (!dr->file || !dr->file[0]) {
+        fprintf(stderr, "bt86: -drive: needs file=FILE\n");
+        free(dr->file);
+        return -1;
+    }
+    if (dr->if_none && dr->index >= 0) {
+        fprintf(stderr, "bt86: -drive: index= is for if=ide\n");
+        free(dr->file);
+        return -1;
+    }
+    o->ndrives++;
+    return 0;
+bad:
+    free(buf);
+    free(dr->file);
+    return -1;
+}
+
+/* Every IDE drive at its index: the shorthands and -drive index=N first,
+ * then the -drive without index in order, each at the first free one. */
+static int place_drives(Options *o) {
+    static const char *const names[4] = {"-hda", "-hdb", "-hdc", "-hdd"};
+    for (int i = 0; i < 4; i++)
+        if (o->hd[i]) o->shorthand[i] = names[i];
+    if (o->cdrom) {
+        if (o->hd[2]) {
+            fprintf(stderr, "bt86: -cdrom and -hdc both want IDE index 2 (secondary master)\n");
+            return -1;
+        }
+        o->shorthand[2] = "-cdrom";
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < o->ndrives; k++) {
+            DriveArg *dr = &o->drives[k];
+            if (dr->if_none || (pass == 0) != (dr->index >= 0)) continue;
+            int idx = dr->index;
+            if (idx < 0)
+                for (int i = 0; i < 4 && idx < 0; i++)
+                    if (!o->shorthand[i]) idx = i;
+            if (idx < 0) {
+                fprintf(stderr, "bt86: -drive file=%s: no free IDE index (4 drives at most)\n",
+                        dr->file);
+                return -1;
+            }
+            if (o->shorthand[idx]) {
+                fprintf(stderr, "bt86: -drive file=%s: IDE index %d is already taken by %s\n",
+                        dr->file, idx, o->shorthand[idx]);
+                return -1;
+            }
+            o->shorthand[idx] = "another -drive";
+            o->drive[idx] = dr->d;
+            o->drive[idx].file = dr->file;
+        }
     return 0;
 }
 
@@ -454,6 +622,9 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-cdrom") == 0) {
             NEED_ARG();
             o->cdrom = val;
+        } else if (strcmp(a, "-drive") == 0) {
+            NEED_ARG();
+            if (parse_drive(val, o) < 0) return -1;
         } else if (strcmp(a, "-boot") == 0) {
             NEED_ARG();
             if (parse_boot(val, o) < 0) return -1;
@@ -549,6 +720,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         fprintf(stderr, "bt86: -gdb and -lockstep do not go together\n");
         return -1;
     }
+    if (place_drives(o) < 0) return -1;
     if (rr_check_options(o) < 0) return -1;
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
@@ -810,8 +982,10 @@ int main(int argc, char **argv) {
     cfg.host_clock = o.icount_shift == ICOUNT_OFF;
     cfg.icount_auto = o.icount_shift == ICOUNT_AUTO;
     if (o.icount_shift >= 0) cfg.ns_per_insn = (uint64_t)1 << o.icount_shift;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
         cfg.hd[i] = o.hd[i];
+        cfg.drive[i] = o.drive[i];
+    }
     cfg.snapshot = o.snapshot;
     cfg.vga = !(o.vga && strcmp(o.vga, "none") == 0);
     /* Which display: -display, else none with -nographic, else a window
@@ -867,6 +1041,23 @@ int main(int argc, char **argv) {
     if (!pc) {
         fprintf(stderr, "bt86: %s\n", err);
         return 1;
+    }
+    /* -drive if=none: opened and locked like QEMU's, attached to nothing. */
+    Disk *unattached[8] = {0};
+    for (int k = 0; k < o.ndrives; k++) {
+        const DriveArg *dr = &o.drives[k];
+        if (!dr->if_none) continue;
+        DiskOptions dopts = {dr->d.format, dr->d.cache};
+        DiskMode mode = dr->d.read_only || dr->d.cdrom ? DISK_RO
+                        : o.snapshot || dr->d.snapshot ? DISK_SNAPSHOT
+                                                       : DISK_RW;
+        unattached[k] =
+            disk_open_with(dr->file, mode, dr->d.cdrom ? 2048 : 512, &dopts, err, sizeof err);
+        if (!unattached[k]) {
+            fprintf(stderr, "bt86: -drive if=none: %s\n", err);
+            pc_free(pc);
+            return 1;
+        }
     }
     CPU *cpu = pc_cpu(pc);
     if (dbt_attach(cpu, engine) < 0) {
@@ -1087,5 +1278,9 @@ int main(int argc, char **argv) {
     if (debugcon && debugcon != stdout) fclose(debugcon);
     fflush(stdout);
     pc_free(pc);
+    for (int k = 0; k < o.ndrives; k++) {
+        disk_close(unattached[k]);
+        free(o.drives[k].file);
+    }
     return status;
 }

@@ -250,6 +250,8 @@ END_TEST
 
 START_TEST(bad_images_are_refused) {
     char err[256], p2[80];
+    ide_free(ch); /* the fixture's read-write open would lock the others out */
+    disk_close(disk);
     ck_assert_ptr_null(disk_open("/nonexistent/bt86.img", DISK_RW, 512, err, sizeof err));
     ck_assert_ptr_nonnull(strstr(err, "No such file"));
     snprintf(p2, sizeof p2, "%s.odd", path);
@@ -266,6 +268,7 @@ START_TEST(bad_images_are_refused) {
     ck_assert_int_eq(disk_write(ro, 0, 1, buf), -1);   /* read-only: an error, not a silent drop */
     ck_assert_int_eq(disk_read(ro, 4096, 1, buf), -1); /* past the end */
     disk_close(ro);
+    open_disk(DISK_RW);
 }
 END_TEST
 

@@ -641,15 +641,20 @@ START_TEST(read_write_disk_identity) {
     char p1[] = "/tmp/bt86-snap-XXXXXX", p2[] = "/tmp/bt86-snap-XXXXXX", err[256];
     temp_image(p1, 0x11);
     temp_image(p2, 0x11); /* same size and contents, another file */
+    /* One at a time: an image open for writing is locked against others. */
     Disk *a = disk_open(p1, DISK_RW, 512, err, sizeof err);
-    Disk *same_file = disk_open(p1, DISK_RW, 512, err, sizeof err);
-    Disk *copy = disk_open(p2, DISK_RW, 512, err, sizeof err);
-    Disk *snap_mode = disk_open(p1, DISK_SNAPSHOT, 512, err, sizeof err);
-    ck_assert(a && same_file && copy && snap_mode);
+    ck_assert_msg(a, "%s", err);
     SnapWriter *w = save_dev(save_disk, a);
+    disk_close(a);
+    Disk *same_file = disk_open(p1, DISK_RW, 512, err, sizeof err);
+    ck_assert_msg(same_file, "%s", err);
     SnapReader r;
     snap_reader_init(&r, w->buf, w->len, "hda", 1, false);
     ck_assert_msg(disk_load(same_file, &r), "%s", snap_error(&r));
+    disk_close(same_file);
+    Disk *copy = disk_open(p2, DISK_RW, 512, err, sizeof err);
+    Disk *snap_mode = disk_open(p1, DISK_SNAPSHOT, 512, err, sizeof err);
+    ck_assert(copy && snap_mode);
     snap_reader_init(&r, w->buf, w->len, "hda", 1, false);
     ck_assert(!disk_load(copy, &r));
     ck_assert(strstr(snap_error(&r), "another image (same size, other file)"));
@@ -657,8 +662,6 @@ START_TEST(read_write_disk_identity) {
     ck_assert(!disk_load(snap_mode, &r));
     ck_assert(strstr(snap_error(&r), "read-write"));
     snap_writer_free(w);
-    disk_close(a);
-    disk_close(same_file);
     disk_close(copy);
     disk_close(snap_mode);
     unlink(p1);
