@@ -15,6 +15,7 @@
 #include "devices/fwcfg.h"
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
+#include "devices/e1000.h"
 #include "devices/ide.h"
 #include "devices/linuxboot.h"
 #include "devices/pci.h"
@@ -46,6 +47,9 @@ struct Pc {
     Disk *disks[4];
     Disk *cdrom;
     Vga *vga;
+    E1000 *nic;           /* the network card at 00:03.0, or NULL */
+    PciFunction *piix3;   /* its PIRQ route registers steer PCI INTx to the PIC */
+    int8_t pirq_irq[4];   /* the ISA IRQ each PIRQ link drives now (-1: none) */
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -186,6 +190,20 @@ static void fpu_port_write(void *opaque, uint16_t port, unsigned size, uint32_t 
     (void)size;
     (void)val;
     pc_ferr(opaque, 0);
+}
+
+/* A PCI INTx line on PIRQ link `link` (A-D): the PIIX3's route register
+ * says which ISA IRQ it drives (bit 7: none). When the route changed since
+ * the last call, the IRQ driven before is released. */
+static void pc_pirq_set(void *opaque, int link, int level) {
+    Pc *pc = opaque;
+    uint8_t route = pc->piix3->cfg[0x60 + link];
+    int irq = route & 0x80 ? -1 : route & 0x0F;
+    if (irq == 0 || irq == 1 || irq == 2 || irq == 8 || irq == 13) irq = -1; /* reserved */
+    if (pc->pirq_irq[link] >= 0 && pc->pirq_irq[link] != irq)
+        pic_set_irq(pc->pic, pc->pirq_irq[link], 0);
+    pc->pirq_irq[link] = (int8_t)irq;
+    if (irq >= 0) pic_set_irq(pc->pic, irq, level);
 }
 
 static void pc_reset_line(void *opaque) {
@@ -431,7 +449,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         return NULL;
     }
     pc->pci = pci_bus_new();
-    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) ||
+    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !(pc->piix3 = piix3_init(pc->pci)) ||
         !piix3_ide_init(pc->pci)) {
         snprintf(err, errlen, "internal error: PCI setup");
         pc_free(pc);
@@ -446,6 +464,19 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
         if (cfg->vgabios_path && load_vgabios(pc, cfg->vgabios_path, err, errlen) < 0) {
+            pc_free(pc);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        pc->pirq_irq[i] = -1;
+    if (cfg->nic_port) {
+        /* 00:03.0 INTA# is wired to PIRQC, as on QEMU's PC (and in the
+         * firmware's routing table): link = (slot - 1 + pin) & 3. */
+        IrqLine intx = {pc_pirq_set, pc, (3 - 1 + 0) & 3};
+        pc->nic = e1000_new(pc->pm, pc->io, cfg->nic_mac, intx, cfg->nic_port);
+        if (!pc->nic || !e1000_pci_init(pc->nic, pc->pci, PCI_DEVFN(3, 0))) {
+            snprintf(err, errlen, "internal error: network card setup");
             pc_free(pc);
             return NULL;
         }
@@ -498,6 +529,7 @@ void pc_free(Pc *pc) {
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
     acpi_pm_free(pc->acpi);
+    e1000_free(pc->nic);
     pci_bus_free(pc->pci);
     vga_free(pc->vga);
     for (int i = 0; i < 2; i++)
@@ -550,6 +582,7 @@ void pc_reset(Pc *pc) {
         ide_reset(pc->ide[i]);
     if (pc->vga) vga_reset(pc->vga);
     acpi_pm_reset(pc->acpi);
+    if (pc->nic) e1000_reset(pc->nic);
     pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
     pic_set_irq(pc->pic, 13, 0); /* FERR# released */
     pc->powered_off = false;
@@ -719,6 +752,7 @@ typedef enum PartKind {
     PART_ACPI,
     PART_PCI,
     PART_PC,
+    PART_NIC,
 } PartKind;
 
 typedef struct PcPart {
@@ -754,6 +788,7 @@ static int pc_parts(Pc *pc, PcPart *p) {
     PART("ide1", PART_IDE, pc->ide[1]);
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
+    if (pc->nic) PART("e1000", PART_NIC, pc->nic);
     PART("pci", PART_PCI, pc->pci);
     PART("pc", PART_PC, pc);
 #undef PART
@@ -778,6 +813,7 @@ static void part_save(Pc *pc, const PcPart *p, SnapWriter *w) {
     case PART_ACPI: acpi_pm_save(p->dev, w); break;
     case PART_PCI: pci_bus_save(p->dev, w); break;
     case PART_PC: pc_state_save(pc, w); break;
+    case PART_NIC: e1000_save(p->dev, w); break;
     }
 }
 
@@ -799,6 +835,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
     case PART_ACPI: return acpi_pm_load(p->dev, r);
     case PART_PCI: return pci_bus_load(p->dev, r);
     case PART_PC: return pc_state_load(pc, r);
+    case PART_NIC: return e1000_load(p->dev, r);
     }
     return false;
 }
