@@ -163,7 +163,11 @@ static int nic_item(NetConfig *nc, const char *key, const char *v, char *err, si
         return 0;
     }
     if (strcmp(key, "mac") == 0) return device_item(nc, key, v, err, errlen);
-    if (strcmp(key, "id") == 0) return 0;
+    if (strcmp(key, "id") == 0) { /* names the netdev (for -object filter-dump) */
+        snprintf(nc->netdev_id, sizeof nc->netdev_id, "%s", v);
+        snprintf(nc->nic_netdev, sizeof nc->nic_netdev, "%s", v);
+        return 0;
+    }
     int r = user_option(nc, key, v, err, errlen);
     if (r == 0)
         return fail(err, errlen,
