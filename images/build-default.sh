@@ -9,7 +9,7 @@
 # It also holds the e1000 network driver (and the modules its depends=
 # field names, recursively: the package has no modules.dep, depmod makes
 # that at install time): `load-net-drivers` loads it, and busybox's udhcpc
-# configures the interface with /usr/share/udhcpc/default.script.
+# configures the interface with /etc/udhcpc/default.script.
 # The init loads the ACPI button and evdev modules and starts busybox's
 # acpid, whose handler for the power button (/etc/acpi/PWRF/00000080)
 # syncs and powers off: the monitor's system_powerdown shuts the guest down.
@@ -114,8 +114,8 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
     echo "for m in$net_modules; do insmod /lib/modules/\$m.ko || exit 1; done"
   } > "$root/sbin/load-net-drivers"
   chmod +x "$root/sbin/load-net-drivers"
-  mkdir -p "$root/usr/share/udhcpc"
-  cat > "$root/usr/share/udhcpc/default.script" <<'EOF'
+  mkdir -p "$root/etc/udhcpc"
+  cat > "$root/etc/udhcpc/default.script" <<'EOF'
 #!/bin/sh
 # udhcpc's hook: $1 is the event, the lease is in the environment.
 case "$1" in
@@ -134,7 +134,7 @@ bound|renew)
 esac
 exit 0
 EOF
-  chmod +x "$root/usr/share/udhcpc/default.script"
+  chmod +x "$root/etc/udhcpc/default.script"
   cat > "$root/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh
 # Run by acpid when the power button is pressed: a clean shutdown.
