@@ -436,6 +436,15 @@ START_TEST(hostile_tx) {
     wr(0x3818, 0xFFFF);
     ck_assert_int_eq(nframes, 1);
     ck_assert_uint_eq(rd(0x3810), 1);
+    /* A packet whose second buffer is outside RAM is dropped whole (not
+     * sent short). */
+    nframes = 0;
+    tx_ring(0x1000, 8 * 16);
+    put_desc(0x1000, 0x2000, 64, 0);
+    put_desc(0x1010, RAM + 0x1000, 64 | 0x09u << 24, 0);
+    wr(0x3818, 2);
+    ck_assert_int_eq(nframes, 0);
+    ck_assert_uint_eq(rd(0x3810), 2);
 }
 END_TEST
 
