@@ -169,7 +169,7 @@ static void usage(FILE *out) {
         "                       mac=52:54:00:..., net=ADDR/BITS, host=ADDR, dhcpstart=ADDR,\n"
         "                       hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT,\n"
         "                       tftp=DIR, bootfile=FILE, restrict=on|off (on: the guest reaches\n"
-        "                       only DHCP/TFTP and the host as 10.0.2.2; no DNS, no IPv6)\n"
+        "                       only DHCP/TFTP and the host as 10.0.2.2; no DNS)\n"
         "  -nic none            no network card. Default: -nic user when time follows the host\n"
         "                       clock; no card with -icount or -lockstep (networking is refused\n"
         "                       with rr= and -lockstep: its input follows the host's clock)\n"

@@ -325,11 +325,16 @@ static ssize_t slirp_send_packet(const void *buf, size_t len, void *opaque) {
     return (ssize_t)len;
 }
 
-/* restrict=on: only ARP, and IPv4 to the host address or broadcast. */
+/* restrict=on: only ARP, IPv4 to the host address or broadcast, and
+ * ICMPv6 to link-local and link-local multicast addresses (neighbour and
+ * router discovery, which slirp answers itself). */
 static bool restrict_allows(const NetBackend *be, const uint8_t *f, size_t len) {
     if (len < 14) return false;
     unsigned type = (unsigned)f[12] << 8 | f[13];
     if (type == 0x0806) return true; /* ARP */
+    if (type == 0x86DD)
+        return len >= 54 && f[20] == 58 &&
+               ((f[38] == 0xFF && f[39] == 0x02) || (f[38] == 0xFE && (f[39] & 0xC0) == 0x80));
     if (type != 0x0800 || len < 34) return false;
     uint32_t dst = (uint32_t)f[30] << 24 | (uint32_t)f[31] << 16 | (uint32_t)f[32] << 8 | f[33];
     return dst == be->host || dst == 0xFFFFFFFFu || dst == (be->net | ~be->mask);
@@ -484,7 +489,7 @@ NetBackend *net_start(const NetConfig *nc, char *err, size_t errlen) {
     cfg.vhost.s_addr = htonl(host);
     cfg.vdhcp_start.s_addr = htonl(dhcp);
     cfg.vnameserver.s_addr = htonl(dns);
-    cfg.in6_enabled = !nc->restrict_on;
+    cfg.in6_enabled = true;
     inet_pton(AF_INET6, "fec0::", &cfg.vprefix_addr6);
     cfg.vprefix_len = 64;
     inet_pton(AF_INET6, "fec0::2", &cfg.vhost6);

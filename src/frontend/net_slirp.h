@@ -20,8 +20,8 @@
  *
  * restrict=on keeps the guest to slirp's own services (DHCP, TFTP) and the
  * host as the gateway address (10.0.2.2, the host's loopback): frames to
- * any other address are dropped before slirp sees them, DNS is off and so
- * is IPv6. (QEMU's restrict=on also cuts the guest off from the host; here
+ * any other address are dropped before slirp sees them (IPv6: only
+ * neighbour and router discovery on the link), and DNS is off. (QEMU's restrict=on also cuts the guest off from the host; here
  * the host stays reachable, which the tests use instead of a guestfwd.)
  */
 #ifndef BT86_NET_SLIRP_H
