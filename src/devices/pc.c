@@ -47,9 +47,9 @@ struct Pc {
     Disk *disks[4];
     Disk *cdrom;
     Vga *vga;
-    E1000 *nic;           /* the network card at 00:03.0, or NULL */
-    PciFunction *piix3;   /* its PIRQ route registers steer PCI INTx to the PIC */
-    int8_t pirq_irq[4];   /* the ISA IRQ each PIRQ link drives now (-1: none) */
+    E1000 *nic;         /* the network card at 00:03.0, or NULL */
+    PciFunction *piix3; /* its PIRQ route registers steer PCI INTx to the PIC */
+    int8_t pirq_irq[4]; /* the ISA IRQ each PIRQ link drives now (-1: none) */
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
