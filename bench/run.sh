@@ -8,6 +8,12 @@
 #   float    an awk floating-point loop      (x87; busybox awk has no sqrt)
 #   fork     200 fork/exec of /bin/true      (page tables, TLB, exceptions)
 #   syscall  dd of 200,000 one-byte blocks   (system calls)
+#   netup    load the e1000 driver, DHCP     (user-mode networking)
+#   wget     wget of 16 MiB from the host    (e1000 RX, slirp, TCP)
+# The network rows fetch from an HTTP server (python3 -m http.server) on the
+# host's 127.0.0.1, which the guest reaches as 10.0.2.2 (bt86 with
+# -nic user,restrict=on; QEMU with -nic user,model=e1000, its restrict=on
+# would cut the host off). Without python3 they are left out.
 # It prints seconds per row and the ratio bt86/QEMU (below 1.0: bt86 is
 # faster). Nothing here is a pass/fail test; see docs/STATUS.md for results.
 #   bench/run.sh [ENGINES...]      (default: interp threaded)
@@ -32,12 +38,29 @@ if [ ! -x "$bt86" ] || [ ! -r "$img" ]; then
 fi
 
 rows=(boot sha256 gzip float fork syscall)
+# The host's HTTP server with a 16 MiB file, for the network rows.
+www=$(mktemp -d)
+port=
+if command -v python3 >/dev/null; then
+  head -c 16777216 /dev/urandom > "$www/big"
+  python3 -u -m http.server --bind 127.0.0.1 --directory "$www" 0 > "$www/log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; rm -rf "$www"' EXIT
+  for _ in $(seq 1 50); do
+    port=$(sed -n 's/.*Serving HTTP on 127.0.0.1 port \([0-9]*\).*/\1/p' "$www/log" 2>/dev/null)
+    [ -n "$port" ] && break
+    sleep 0.2
+  done
+fi
+[ -n "$port" ] && rows+=(netup wget)
 declare -A cmd=(
   [sha256]='dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum'
   [gzip]='dd if=/dev/urandom bs=1M count=1 2>/dev/null >/tmp/r; cat /tmp/r /tmp/r /tmp/r /tmp/r | gzip -1 | wc -c'
   [float]="awk 'BEGIN{s=0; for(i=1;i<=300000;i++){x=i; s+=x*x/(x+0.5)-1/x}; printf \"%.10f\\n\", s}'"
   [fork]='i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo forked'
   [syscall]='dd if=/dev/zero of=/dev/null bs=1 count=200000 2>&1 | tail -1'
+  [netup]='load-net-drivers && ip link set eth0 up && udhcpc -i eth0 -n -q -t 10 -T 2 >/dev/null'
+  [wget]="wget -q -O - http://10.0.2.2:$port/big | wc -c"
 )
 declare -A secs
 
@@ -93,10 +116,12 @@ bench_one() {
 names=()
 for e in "${engines[@]}"; do
   echo "bench: bt86 -accel $e ..." >&2
-  bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot && names+=("$e")
+  bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot \
+    -nic user,restrict=on && names+=("$e")
   if [ -n "$base" ]; then
     echo "bench: base bt86 -accel $e ..." >&2
-    bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot &&
+    bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -snapshot -nographic -no-reboot \
+      -nic user,restrict=on &&
       names+=("$e@base")
   fi
 done
@@ -104,7 +129,7 @@ have_qemu=0
 if command -v "$qemu" >/dev/null; then
   echo "bench: $qemu -accel tcg ..." >&2
   bench_one qemu "$qemu" -accel tcg -m "$mem" -drive "file=$img,format=raw,if=ide,snapshot=on" \
-    -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
+    -nic user,model=e1000 -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
 fi
 
 echo "bt86 benchmarks, $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"
