@@ -3,13 +3,14 @@
 # (libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes, for the
 # fuzz build, tests/fuzz; libslirp-dev: the user-mode network stack behind
 # -nic user; tcpdump: system-linux-net reads the guest's pcap with it;
-# ipxe: system-linux-ipxe network-boots its ipxe.lkrn).
+# ipxe, ipxe-qemu: system-linux-ipxe/-pxe network-boot with ipxe.lkrn and
+# the e1000's boot ROM).
 # Safe to run repeatedly: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
       libsdl2-dev zlib1g-dev libunicorn-dev seabios
       clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb
-      libslirp-dev tcpdump ipxe)
+      libslirp-dev tcpdump ipxe ipxe-qemu)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -311,33 +311,35 @@ static void cmos_memory_setup(Pc *pc) {
     cmos_boot_order(pc);
 }
 
-/* The VGA BIOS goes to the firmware as fw_cfg file "pciVVVV,DDDD.rom":
- * SeaBIOS runs it as the option ROM of that PCI device (with its address,
- * so the BIOS finds BAR0), as QEMU does for a device without a ROM BAR. */
-static int load_vgabios(Pc *pc, const char *path, char *err, size_t errlen) {
+/* The VGA BIOS (and the network card's boot ROM) go to the firmware as
+ * fw_cfg file "pciVVVV,DDDD.rom": SeaBIOS runs it as the option ROM of that
+ * PCI device (with its address, so the BIOS finds BAR0), as QEMU does for
+ * a device without a ROM BAR. */
+static int load_pci_rom(Pc *pc, const char *path, const char *file, const char *what, char *err,
+                        size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "cannot open VGA BIOS %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fileno(f), &st) < 0 || st.st_size < 512 || st.st_size > 0x20000) {
-        snprintf(err, errlen, "VGA BIOS %s: size must be 512 bytes to 128 KiB", path);
+        snprintf(err, errlen, "%s %s: size must be 512 bytes to 128 KiB", what, path);
         fclose(f);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     uint8_t *data = malloc(size);
     if (!data || fread(data, 1, size, f) != size || data[0] != 0x55 || data[1] != 0xAA) {
-        snprintf(err, errlen, "VGA BIOS %s: not an option ROM image", path);
+        snprintf(err, errlen, "%s %s: not an option ROM image", what, path);
         free(data);
         fclose(f);
         return -1;
     }
     fclose(f);
-    int rc = fwcfg_add_file(pc->fwcfg, "pci1234,1111.rom", data, size);
+    int rc = fwcfg_add_file(pc->fwcfg, file, data, size);
     free(data);
-    if (rc < 0) snprintf(err, errlen, "cannot add the VGA BIOS to fw_cfg");
+    if (rc < 0) snprintf(err, errlen, "cannot add the %s to fw_cfg", what);
     return rc < 0 ? -1 : 0;
 }
 
@@ -463,7 +465,8 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             pc_free(pc);
             return NULL;
         }
-        if (cfg->vgabios_path && load_vgabios(pc, cfg->vgabios_path, err, errlen) < 0) {
+        if (cfg->vgabios_path &&
+            load_pci_rom(pc, cfg->vgabios_path, "pci1234,1111.rom", "VGA BIOS", err, errlen) < 0) {
             pc_free(pc);
             return NULL;
         }
@@ -477,6 +480,11 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         pc->nic = e1000_new(pc->pm, pc->io, cfg->nic_mac, intx, cfg->nic_port);
         if (!pc->nic || !e1000_pci_init(pc->nic, pc->pci, PCI_DEVFN(3, 0))) {
             snprintf(err, errlen, "internal error: network card setup");
+            pc_free(pc);
+            return NULL;
+        }
+        if (cfg->nic_rom_path && load_pci_rom(pc, cfg->nic_rom_path, "pci8086,100e.rom",
+                                              "network boot ROM", err, errlen) < 0) {
             pc_free(pc);
             return NULL;
         }

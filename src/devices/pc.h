@@ -70,6 +70,8 @@ typedef struct PcConfig {
     struct NetPort *nic_port; /* an e1000 (devices/e1000.h) at PCI 00:03.0 on this cable
                                  (devices/net.h), or NULL: no network card */
     uint8_t nic_mac[6];       /* its MAC address */
+    const char *nic_rom_path; /* its boot ROM (e.g. iPXE's pxe-e1000.rom), run by the
+                                 firmware for -boot n; NULL: none */
 } PcConfig;
 
 typedef enum PcExit {

@@ -173,7 +173,9 @@ static void usage(FILE *out) {
         "  -nic none            no network card. Default: -nic user when time follows the host\n"
         "                       clock; no card with -icount or -lockstep (networking is refused\n"
         "                       with rr= and -lockstep: its input follows the host's clock)\n"
-        "  -netdev user,id=ID[,OPTS]  -device e1000,netdev=ID[,mac=...]  the same, spelled out\n"
+        "  -netdev user,id=ID[,OPTS]  -device e1000,netdev=ID[,mac=...][,romfile=FILE]  the same,\n"
+        "                       spelled out. -boot n: the card boots with Debian's iPXE ROM\n"
+        "                       (ipxe-qemu's pxe-e1000.rom) unless romfile= names another\n"
         "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n");
 }
 
@@ -893,6 +895,19 @@ int main(int argc, char **argv) {
         }
         cfg.nic_port = net_port(net);
         memcpy(cfg.nic_mac, o.net.mac, 6);
+        /* The card's boot ROM: romfile=, or with network boot in the boot
+         * order Debian's iPXE for QEMU's e1000 (ipxe-qemu), as QEMU has. */
+        cfg.nic_rom_path = o.net.romfile;
+        if (!cfg.nic_rom_path && strchr(o.boot_order, 'n')) {
+            cfg.nic_rom_path = "/usr/lib/ipxe/qemu/pxe-e1000.rom";
+            if (access(cfg.nic_rom_path, R_OK) != 0) {
+                fprintf(stderr,
+                        "bt86: -boot n: no boot ROM for the e1000 (%s: apt-get install "
+                        "ipxe-qemu, or -device e1000,romfile=FILE)\n",
+                        cfg.nic_rom_path);
+                return 1;
+            }
+        }
     }
     if (o.lockstep && o.loadvm) {
         fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");

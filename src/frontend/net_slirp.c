@@ -150,8 +150,11 @@ static int device_item(NetConfig *nc, const char *key, const char *v, char *err,
         if (parse_mac(v, nc->mac) < 0)
             return fail(err, errlen, "mac=%s: expected a unicast address like 52:54:00:12:34:56",
                         v);
+    } else if (strcmp(key, "romfile") == 0) {
+        free(nc->romfile);
+        nc->romfile = dupstr(v);
     } else if (strcmp(key, "id") != 0) {
-        return fail(err, errlen, "unknown option '%s' (netdev, mac, id)", key);
+        return fail(err, errlen, "unknown option '%s' (netdev, mac, romfile, id)", key);
     }
     return 0;
 }
@@ -162,7 +165,8 @@ static int nic_item(NetConfig *nc, const char *key, const char *v, char *err, si
             return fail(err, errlen, "model=%s: bt86 has only the e1000", v);
         return 0;
     }
-    if (strcmp(key, "mac") == 0) return device_item(nc, key, v, err, errlen);
+    if (strcmp(key, "mac") == 0 || strcmp(key, "romfile") == 0)
+        return device_item(nc, key, v, err, errlen);
     if (strcmp(key, "id") == 0) { /* names the netdev (for -object filter-dump) */
         snprintf(nc->netdev_id, sizeof nc->netdev_id, "%s", v);
         snprintf(nc->nic_netdev, sizeof nc->nic_netdev, "%s", v);
@@ -171,8 +175,8 @@ static int nic_item(NetConfig *nc, const char *key, const char *v, char *err, si
     int r = user_option(nc, key, v, err, errlen);
     if (r == 0)
         return fail(err, errlen,
-                    "unknown option '%s' (model, mac, net, host, dhcpstart, hostfwd, tftp, "
-                    "bootfile, restrict)",
+                    "unknown option '%s' (model, mac, romfile, net, host, dhcpstart, hostfwd, "
+                    "tftp, bootfile, restrict)",
                     key);
     return r < 0 ? -1 : 0;
 }
@@ -273,6 +277,7 @@ void net_config_free(NetConfig *nc) {
     free(nc->tftp);
     free(nc->bootfile);
     free(nc->dump_file);
+    free(nc->romfile);
     for (int i = 0; i < nc->nhostfwd; i++)
         free(nc->hostfwd[i]);
     memset(nc, 0, sizeof *nc);

@@ -21,8 +21,9 @@
  * restrict=on keeps the guest to slirp's own services (DHCP, TFTP) and the
  * host as the gateway address (10.0.2.2, the host's loopback): frames to
  * any other address are dropped before slirp sees them (IPv6: only
- * neighbour and router discovery on the link), and DNS is off. (QEMU's restrict=on also cuts the guest off from the host; here
- * the host stays reachable, which the tests use instead of a guestfwd.)
+ * neighbour and router discovery on the link), and DNS is off. (QEMU's
+ * restrict=on also cuts the guest off from the host; here the host stays
+ * reachable, which the tests use instead of a guestfwd.)
  */
 #ifndef BT86_NET_SLIRP_H
 #define BT86_NET_SLIRP_H
@@ -43,6 +44,7 @@ typedef struct NetConfig {
     bool nic_explicit;
     uint8_t mac[6];
     char nic_netdev[64];
+    char *romfile; /* romfile=FILE: the card's boot ROM (else iPXE's with -boot n) */
     /* The user-mode netdev (at most one). */
     bool netdev;
     char netdev_id[64];
