@@ -18,6 +18,12 @@
 # builds it, from images/out/debs; named in SYSLINUX's INITRD line) and
 # loads it before the rows. Without the kernel package or mtools the row is
 # left out.
+#   netup    load the e1000 driver, DHCP     (user-mode networking)
+#   wget     wget of 16 MiB from the host    (e1000 RX, slirp, TCP)
+# The network rows fetch from an HTTP server (python3 -m http.server) on the
+# host's 127.0.0.1, which the guest reaches as 10.0.2.2 (bt86 with
+# -nic user,restrict=on; QEMU with -nic user,model=e1000, its restrict=on
+# would cut the host off). Without python3 they are left out.
 # It prints seconds per row and the ratio bt86/QEMU (below 1.0: bt86 is
 # faster). Nothing here is a pass/fail test; see docs/STATUS.md for results.
 #   bench/run.sh [ENGINES...]      (default: interp threaded)
@@ -45,7 +51,9 @@ iso=images/out/cd.iso
 rows=(boot sha256 gzip float fork syscall cdread)
 setup='load-cdrom-drivers >/dev/null 2>&1; i=0; while [ ! -b /dev/sr0 ] && [ $i -lt 60 ]; do sleep 1; i=$((i+1)); done'
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+www=$(mktemp -d)
+server=
+trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work" "$www"' EXIT
 kdeb=$(ls images/out/debs/linux-image-*.deb 2>/dev/null | head -1)
 if [ -n "$kdeb" ] && command -v mcopy >/dev/null && command -v mtype >/dev/null; then
   mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
@@ -70,6 +78,19 @@ if [ -n "$kdeb" ] && command -v mcopy >/dev/null && command -v mtype >/dev/null;
 else
   echo "bench: no kernel package in images/out/debs or no mtools: no diskread row" >&2
 fi
+# The host's HTTP server with a 16 MiB file, for the network rows.
+port=
+if command -v python3 >/dev/null; then
+  head -c 16777216 /dev/urandom > "$www/big"
+  python3 -u -m http.server --bind 127.0.0.1 --directory "$www" 0 > "$www/log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 50); do
+    port=$(sed -n 's/.*Serving HTTP on 127.0.0.1 port \([0-9]*\).*/\1/p' "$www/log" 2>/dev/null)
+    [ -n "$port" ] && break
+    sleep 0.2
+  done
+fi
+[ -n "$port" ] && rows+=(netup wget)
 declare -A cmd=(
   [sha256]='dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum'
   [gzip]='dd if=/dev/urandom bs=1M count=1 2>/dev/null >/tmp/r; cat /tmp/r /tmp/r /tmp/r /tmp/r | gzip -1 | wc -c'
@@ -78,6 +99,8 @@ declare -A cmd=(
   [syscall]='dd if=/dev/zero of=/dev/null bs=1 count=200000 2>&1 | tail -1'
   [cdread]='i=0; while [ $i -lt 9 ]; do echo 3 >/proc/sys/vm/drop_caches; dd if=/dev/sr0 bs=64k 2>/dev/null | wc -c >/dev/null; i=$((i+1)); done; echo read'
   [diskread]='dd if=/dev/sda of=/dev/null bs=64k count=1024 2>&1 | tail -1'
+  [netup]='load-net-drivers && ip link set eth0 up && udhcpc -i eth0 -n -q -t 10 -T 2 >/dev/null'
+  [wget]="wget -q -O - http://10.0.2.2:$port/big | wc -c"
 )
 declare -A secs
 
@@ -141,11 +164,11 @@ names=()
 for e in "${engines[@]}"; do
   echo "bench: bt86 -accel $e ..." >&2
   bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot -nographic \
-    -no-reboot && names+=("$e")
+    -no-reboot -nic user,restrict=on && names+=("$e")
   if [ -n "$base" ]; then
     echo "bench: base bt86 -accel $e ..." >&2
     bench_one "$e@base" "$base" -accel "$e" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot -nographic \
-      -no-reboot &&
+      -no-reboot -nic user,restrict=on &&
       names+=("$e@base")
   fi
 done
@@ -153,7 +176,7 @@ have_qemu=0
 if command -v "$qemu" >/dev/null; then
   echo "bench: $qemu -accel tcg ..." >&2
   bench_one qemu "$qemu" -accel tcg -m "$mem" -drive "file=$img,format=raw,if=ide,snapshot=on" \
-    -cdrom "$iso" -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
+    -cdrom "$iso" -nic user,model=e1000 -nographic -no-reboot && { names+=(qemu); have_qemu=1; }
 fi
 
 echo "bt86 benchmarks, $(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs"

@@ -6,6 +6,10 @@
 # Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz).
 # The initramfs also holds the modules that let the guest read a CD
 # (libata/ata_piix, sr_mod, isofs): `load-cdrom-drivers` loads them.
+# It also holds the e1000 network driver (and the modules its depends=
+# field names, recursively: the package has no modules.dep, depmod makes
+# that at install time): `load-net-drivers` loads it, and busybox's udhcpc
+# configures the interface with /etc/udhcpc/default.script.
 # The init loads the ACPI button and evdev modules and starts busybox's
 # acpid, whose handler for the power button (/etc/acpi/PWRF/00000080)
 # syncs and powers off: the monitor's system_powerdown shuts the guest down.
@@ -73,7 +77,7 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
   # initramfs: busybox, its applet links, and an init that mounts the
   # usual file systems and starts a shell on the console.
   root=$work/root
-  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc/acpi/PWRF,root,mnt,lib/modules,var/log,var/run}
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc/acpi/PWRF,root,mnt,lib/modules,var/log,var/run,www}
   cp "$work/busybox/bin/busybox" "$root/bin/busybox"
   # The CD-ROM drivers (modules in Debian's kernel), in load order.
   cd_modules="scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
@@ -90,6 +94,47 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
     echo "for m in $cd_modules; do insmod /lib/modules/\$m.ko || exit 1; done"
   } > "$root/sbin/load-cdrom-drivers"
   chmod +x "$root/sbin/load-cdrom-drivers"
+  # The network driver and what it depends on, dependencies first (from
+  # each module's own depends= field, as modinfo reads it).
+  net_modules=""
+  add_module() {
+    local f deps d
+    case " $net_modules " in *" $1 "*) return 0 ;; esac
+    f=$(find "$work"/kernel/lib/modules -name "$1.ko" | head -1)
+    [ -n "$f" ] || { echo "build-default: kernel module $1 not found in $kpkg" >&2; exit 1; }
+    deps=$(tr '\0' '\n' < "$f" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
+    for d in $deps; do add_module "$d"; done
+    cp "$f" "$root/lib/modules/"
+    net_modules="$net_modules $1"
+  }
+  add_module e1000
+  {
+    echo '#!/bin/sh'
+    echo '# Load the Intel e1000 network driver (eth0).'
+    echo "for m in$net_modules; do insmod /lib/modules/\$m.ko || exit 1; done"
+  } > "$root/sbin/load-net-drivers"
+  chmod +x "$root/sbin/load-net-drivers"
+  mkdir -p "$root/etc/udhcpc"
+  cat > "$root/etc/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+# udhcpc's hook: $1 is the event, the lease is in the environment.
+case "$1" in
+deconfig)
+  ip addr flush dev "$interface"
+  ip link set "$interface" up
+  ;;
+bound|renew)
+  ip addr flush dev "$interface"
+  ip addr add "$ip/${mask:-24}" ${broadcast:+broadcast "$broadcast"} dev "$interface"
+  for r in $router; do ip route add default via "$r" dev "$interface"; break; done
+  : > /etc/resolv.conf
+  for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done
+  echo "udhcpc: $interface $ip/${mask:-24} via ${router:-none}"
+  ;;
+esac
+exit 0
+EOF
+  chmod +x "$root/etc/udhcpc/default.script"
   cat > "$root/etc/acpi/PWRF/00000080" <<'EOF'
 #!/bin/sh
 # Run by acpid when the power button is pressed: a clean shutdown.

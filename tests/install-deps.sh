@@ -2,12 +2,16 @@
 # Install the Debian 12 packages bt86 needs to build, test and run
 # (libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes, for the
 # fuzz build, tests/fuzz; qemu-utils: qemu-img, which the qcow2 tests use to
-# make and check images).
+# make and check images; libslirp-dev: the user-mode network stack behind
+# -nic user; tcpdump: system-linux-net reads the guest's pcap with it;
+# ipxe, ipxe-qemu: system-linux-ipxe/-pxe network-boot with ipxe.lkrn and
+# the e1000's boot ROM).
 # Safe to run repeatedly: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
       libsdl2-dev zlib1g-dev libunicorn-dev seabios
-      clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb qemu-utils)
+      clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb qemu-utils
+      libslirp-dev tcpdump ipxe ipxe-qemu)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

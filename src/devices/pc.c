@@ -15,6 +15,7 @@
 #include "devices/fwcfg.h"
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
+#include "devices/e1000.h"
 #include "devices/ide.h"
 #include "devices/linuxboot.h"
 #include "devices/pci.h"
@@ -47,6 +48,9 @@ struct Pc {
     Disk *disks[4];
     Disk *cdrom;
     Vga *vga;
+    E1000 *nic;         /* the network card at 00:03.0, or NULL */
+    PciFunction *piix3; /* its PIRQ route registers steer PCI INTx to the PIC */
+    int8_t pirq_irq[4]; /* the ISA IRQ each PIRQ link drives now (-1: none) */
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -189,6 +193,20 @@ static void fpu_port_write(void *opaque, uint16_t port, unsigned size, uint32_t 
     pc_ferr(opaque, 0);
 }
 
+/* A PCI INTx line on PIRQ link `link` (A-D): the PIIX3's route register
+ * says which ISA IRQ it drives (bit 7: none). When the route changed since
+ * the last call, the IRQ driven before is released. */
+static void pc_pirq_set(void *opaque, int link, int level) {
+    Pc *pc = opaque;
+    uint8_t route = pc->piix3->cfg[0x60 + link];
+    int irq = route & 0x80 ? -1 : route & 0x0F;
+    if (irq == 0 || irq == 1 || irq == 2 || irq == 8 || irq == 13) irq = -1; /* reserved */
+    if (pc->pirq_irq[link] >= 0 && pc->pirq_irq[link] != irq)
+        pic_set_irq(pc->pic, pc->pirq_irq[link], 0);
+    pc->pirq_irq[link] = (int8_t)irq;
+    if (irq >= 0) pic_set_irq(pc->pic, irq, level);
+}
+
 static void pc_reset_line(void *opaque) {
     Pc *pc = opaque;
     pc->cpu->reset_request = true;
@@ -294,33 +312,35 @@ static void cmos_memory_setup(Pc *pc) {
     cmos_boot_order(pc);
 }
 
-/* The VGA BIOS goes to the firmware as fw_cfg file "pciVVVV,DDDD.rom":
- * SeaBIOS runs it as the option ROM of that PCI device (with its address,
- * so the BIOS finds BAR0), as QEMU does for a device without a ROM BAR. */
-static int load_vgabios(Pc *pc, const char *path, char *err, size_t errlen) {
+/* The VGA BIOS (and the network card's boot ROM) go to the firmware as
+ * fw_cfg file "pciVVVV,DDDD.rom": SeaBIOS runs it as the option ROM of that
+ * PCI device (with its address, so the BIOS finds BAR0), as QEMU does for
+ * a device without a ROM BAR. */
+static int load_pci_rom(Pc *pc, const char *path, const char *file, const char *what, char *err,
+                        size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "cannot open VGA BIOS %s: %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
         return -1;
     }
     struct stat st;
     if (fstat(fileno(f), &st) < 0 || st.st_size < 512 || st.st_size > 0x20000) {
-        snprintf(err, errlen, "VGA BIOS %s: size must be 512 bytes to 128 KiB", path);
+        snprintf(err, errlen, "%s %s: size must be 512 bytes to 128 KiB", what, path);
         fclose(f);
         return -1;
     }
     size_t size = (size_t)st.st_size;
     uint8_t *data = malloc(size);
     if (!data || fread(data, 1, size, f) != size || data[0] != 0x55 || data[1] != 0xAA) {
-        snprintf(err, errlen, "VGA BIOS %s: not an option ROM image", path);
+        snprintf(err, errlen, "%s %s: not an option ROM image", what, path);
         free(data);
         fclose(f);
         return -1;
     }
     fclose(f);
-    int rc = fwcfg_add_file(pc->fwcfg, "pci1234,1111.rom", data, size);
+    int rc = fwcfg_add_file(pc->fwcfg, file, data, size);
     free(data);
-    if (rc < 0) snprintf(err, errlen, "cannot add the VGA BIOS to fw_cfg");
+    if (rc < 0) snprintf(err, errlen, "cannot add the %s to fw_cfg", what);
     return rc < 0 ? -1 : 0;
 }
 
@@ -458,7 +478,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         return NULL;
     }
     pc->pci = pci_bus_new();
-    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !piix3_init(pc->pci) ||
+    if (!pc->pci || !i440fx_init(pc->pci, pc->pm) || !(pc->piix3 = piix3_init(pc->pci)) ||
         !(pc->piix_ide = piix3_ide_init(pc->pci, pc->io, pc->ide[0], pc->ide[1]))) {
         snprintf(err, errlen, "internal error: PCI setup");
         pc_free(pc);
@@ -472,7 +492,26 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             pc_free(pc);
             return NULL;
         }
-        if (cfg->vgabios_path && load_vgabios(pc, cfg->vgabios_path, err, errlen) < 0) {
+        if (cfg->vgabios_path &&
+            load_pci_rom(pc, cfg->vgabios_path, "pci1234,1111.rom", "VGA BIOS", err, errlen) < 0) {
+            pc_free(pc);
+            return NULL;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        pc->pirq_irq[i] = -1;
+    if (cfg->nic_port) {
+        /* 00:03.0 INTA# is wired to PIRQC, as on QEMU's PC (and in the
+         * firmware's routing table): link = (slot - 1 + pin) & 3. */
+        IrqLine intx = {pc_pirq_set, pc, (3 - 1 + 0) & 3};
+        pc->nic = e1000_new(pc->pm, pc->io, cfg->nic_mac, intx, cfg->nic_port);
+        if (!pc->nic || !e1000_pci_init(pc->nic, pc->pci, PCI_DEVFN(3, 0))) {
+            snprintf(err, errlen, "internal error: network card setup");
+            pc_free(pc);
+            return NULL;
+        }
+        if (cfg->nic_rom_path && load_pci_rom(pc, cfg->nic_rom_path, "pci8086,100e.rom",
+                                              "network boot ROM", err, errlen) < 0) {
             pc_free(pc);
             return NULL;
         }
@@ -525,6 +564,7 @@ void pc_free(Pc *pc) {
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
     acpi_pm_free(pc->acpi);
+    e1000_free(pc->nic);
     pci_bus_free(pc->pci);
     piix3_ide_free(pc->piix_ide);
     vga_free(pc->vga);
@@ -578,6 +618,7 @@ void pc_reset(Pc *pc) {
         ide_reset(pc->ide[i]);
     if (pc->vga) vga_reset(pc->vga);
     acpi_pm_reset(pc->acpi);
+    if (pc->nic) e1000_reset(pc->nic);
     pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
     pic_set_irq(pc->pic, 13, 0); /* FERR# released */
     pc->powered_off = false;
@@ -747,6 +788,7 @@ typedef enum PartKind {
     PART_ACPI,
     PART_PCI,
     PART_PC,
+    PART_NIC,
 } PartKind;
 
 typedef struct PcPart {
@@ -782,6 +824,7 @@ static int pc_parts(Pc *pc, PcPart *p) {
     PART("ide1", PART_IDE, pc->ide[1]);
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
+    if (pc->nic) PART("e1000", PART_NIC, pc->nic);
     PART("pci", PART_PCI, pc->pci);
     PART("pc", PART_PC, pc);
 #undef PART
@@ -806,6 +849,7 @@ static void part_save(Pc *pc, const PcPart *p, SnapWriter *w) {
     case PART_ACPI: acpi_pm_save(p->dev, w); break;
     case PART_PCI: pci_bus_save(p->dev, w); break;
     case PART_PC: pc_state_save(pc, w); break;
+    case PART_NIC: e1000_save(p->dev, w); break;
     }
 }
 
@@ -827,6 +871,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
     case PART_ACPI: return acpi_pm_load(p->dev, r);
     case PART_PCI: return pci_bus_load(p->dev, r);
     case PART_PC: return pc_state_load(pc, r);
+    case PART_NIC: return e1000_load(p->dev, r);
     }
     return false;
 }

@@ -27,6 +27,9 @@
  * With cfg.vga the machine has a VGA (devices/vga.h) at PCI 00:02.0; its
  * BIOS (cfg.vgabios_path) reaches the firmware as fw_cfg file
  * "pci1234,1111.rom", which SeaBIOS runs as the VGA's option ROM.
+ *
+ * With cfg.nic_port the machine has an Intel e1000 at PCI 00:03.0 whose
+ * INTA# goes through the PIIX3's PIRQC route register to the PIC.
 
  */
 #ifndef BT86_PC_H
@@ -76,6 +79,11 @@ typedef struct PcConfig {
     const char *kernel;       /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
     const char *initrd;       /* its initial RAM disk, or NULL */
     const char *append;       /* its command line, or NULL */
+    struct NetPort *nic_port; /* an e1000 (devices/e1000.h) at PCI 00:03.0 on this cable
+                                 (devices/net.h), or NULL: no network card */
+    uint8_t nic_mac[6];       /* its MAC address */
+    const char *nic_rom_path; /* its boot ROM (e.g. iPXE's pxe-e1000.rom), run by the
+                                 firmware for -boot n; NULL: none */
 } PcConfig;
 
 typedef enum PcExit {

@@ -3,7 +3,7 @@
  * route registers 0x60-0x63 that steer PCI INTA#-INTD# to ISA IRQs (bit 7 =
  * disabled), which the firmware programs and the OS reads back. The ISA
  * chips themselves (PIC with ELCR, PIT, RTC, keyboard) are separate files.
- * No PCI device raises INTx yet, so the routing is stored, not yet used.
+ * pc.c reads them to route a PCI device's INTx (the e1000's) to the PIC.
  *
  * Use:
  *     piix3_init(pci_bus);

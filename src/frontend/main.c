@@ -12,6 +12,8 @@
  *          [-rtc base=utc|localtime|DATE] [-icount shift=N|auto[,rr=record|replay,rrfile=F]]
  *          [-accel jit|threaded|interp] [-lockstep N] [-dbt-stats]
  *          [-s] [-S] [-gdb tcp::PORT|tcp:HOST:PORT|unix:PATH]
+ *          [-nic user[,...]|none] [-netdev user,id=ID,... -device e1000,netdev=ID]
+ *          [-object filter-dump,id=ID,netdev=ID,file=FILE]
  *
  * The display (an SDL window, display_sdl.c) shows the VGA; the monitor
  * (monitor.c) runs on stdin with -monitor stdio, or behind Ctrl-A c when
@@ -36,6 +38,10 @@
  * it resumes the guest. During a replay the stub is read-only (register
  * and memory writes are refused: they would leave the recording) and the
  * end of the recording is a stop the debugger sees (replaylog:end).
+ *
+ * The network card's back end (net_slirp.c, libslirp) is serviced between
+ * slices and wakes the idle sleep; it runs on host time, so with
+ * deterministic time the default is no card (see net_config_finish).
  */
 #define _GNU_SOURCE 1 /* ppoll, posix_openpt */
 #include <errno.h>
@@ -58,6 +64,7 @@
 #include "frontend/reverse.h"
 #include "frontend/lockstep.h"
 #include "frontend/monitor.h"
+#include "frontend/net_slirp.h"
 #include "frontend/replay.h"
 #include "frontend/trace.h"
 
@@ -109,6 +116,7 @@ typedef struct Options {
     RrMode rr_mode;       /* -icount ...,rr=record|replay */
     const char *rr_file;  /* -icount ...,rrfile=FILE */
     uint64_t rr_interval; /* -icount ...,rrsnapshot-interval=N (reverse execution) */
+    NetConfig net;        /* -nic, -netdev, -device, -object */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -176,7 +184,19 @@ static void usage(FILE *out) {
         "  -gdb DEV             GDB stub: tcp::PORT (on 127.0.0.1), tcp:HOST:PORT or\n"
         "                       unix:PATH (docs/debugging.md)\n"
         "  -s                   the same as -gdb tcp::1234\n"
-        "  -S                   do not start the CPU until the debugger continues\n");
+        "  -S                   do not start the CPU until the debugger continues\n"
+        "  -nic user[,OPTS]     an e1000 on user-mode networking (libslirp), OPTS: model=e1000,\n"
+        "                       mac=52:54:00:..., net=ADDR/BITS, host=ADDR, dhcpstart=ADDR,\n"
+        "                       hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT,\n"
+        "                       tftp=DIR, bootfile=FILE, restrict=on|off (on: the guest reaches\n"
+        "                       only DHCP/TFTP and the host as 10.0.2.2; no DNS)\n"
+        "  -nic none            no network card. Default: -nic user when time follows the host\n"
+        "                       clock; no card with -icount or -lockstep (networking is refused\n"
+        "                       with rr= and -lockstep: its input follows the host's clock)\n"
+        "  -netdev user,id=ID[,OPTS]  -device e1000,netdev=ID[,mac=...][,romfile=FILE]  the same,\n"
+        "                       spelled out. -boot n: the card boots with Debian's iPXE ROM\n"
+        "                       (ipxe-qemu's pxe-e1000.rom) unless romfile= names another\n"
+        "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n");
 }
 
 static bool parse_size_mb(const char *s, uint32_t *mb) {
@@ -706,6 +726,14 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-gdb") == 0) {
             NEED_ARG();
             o->gdb = val;
+        } else if (strcmp(a, "-nic") == 0 || strcmp(a, "-netdev") == 0 ||
+                   strcmp(a, "-device") == 0 || strcmp(a, "-object") == 0) {
+            NEED_ARG();
+            char err[512];
+            if (net_config_option(&o->net, a, val, err, sizeof err) < 0) {
+                fprintf(stderr, "bt86: %s\n", err);
+                return -1;
+            }
         } else {
             fprintf(stderr, "bt86: unknown option '%s' (try -help)\n", argv[i]);
             return -1;
@@ -722,6 +750,22 @@ static int parse_args(int argc, char **argv, Options *o) {
     }
     if (place_drives(o) < 0) return -1;
     if (rr_check_options(o) < 0) return -1;
+    {
+        /* slirp's input follows the host clock and sockets: with
+         * deterministic time there is no card unless asked for, and none
+         * where a run must repeat exactly. */
+        const char *refuse = o->rr_mode != RR_OFF
+                                 ? "does not go with -icount rr=record|replay (the network's "
+                                   "input follows the host's clock and is not recorded)"
+                             : o->lockstep ? "does not go with -lockstep"
+                                           : NULL;
+        char err[512];
+        if (net_config_finish(&o->net, o->icount_shift != ICOUNT_OFF || o->lockstep, refuse, err,
+                              sizeof err) < 0) {
+            fprintf(stderr, "bt86: %s\n", err);
+            return -1;
+        }
+    }
     if (!o->kernel && (o->initrd || o->append)) {
         fprintf(stderr, "bt86: %s only allowed with -kernel\n", o->initrd ? "-initrd" : "-append");
         return -1;
@@ -893,9 +937,10 @@ static void console_poll(Console *c, Pc *pc) {
 /* The guest idles (host-clock mode): sleep until its next timer is due or
  * input arrives on the console or the pty. False when nothing could ever
  * wake it. */
-static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display, int gdb_fd) {
+static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display, int gdb_fd,
+                      NetBackend *net) {
     uint64_t ns = pc_idle_ns(pc);
-    struct pollfd fds[3];
+    struct pollfd fds[3 + 64];
     nfds_t n = 0;
     if (gdb_fd >= 0) fds[n++] = (struct pollfd){.fd = gdb_fd, .events = POLLIN}; /* Ctrl-C */
     if (con->enabled && !con->eof && con->npending == 0)
@@ -907,6 +952,7 @@ static bool idle_wait(Pc *pc, const Console *con, const Pty *pty, bool display, 
             ns = 100000000; /* look again for someone opening it */
     }
     if (display && ns > 10000000) ns = 10000000; /* keep the window responsive */
+    n += (nfds_t)net_add_pollfds(net, fds + n, 64, &ns);
     if (ns == UINT64_MAX && n == 0) return false;
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
                           .tv_nsec = (long)(ns % 1000000000u)};
@@ -1011,8 +1057,32 @@ int main(int argc, char **argv) {
     cfg.kernel = o.kernel;
     cfg.initrd = o.initrd;
     cfg.append = o.append;
+    char err_net[512];
     DbtEngine engine =
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
+    NetBackend *net = NULL;
+    if (o.net.nic) {
+        net = net_start(&o.net, err_net, sizeof err_net);
+        if (!net) {
+            fprintf(stderr, "bt86: %s\n", err_net);
+            return 1;
+        }
+        cfg.nic_port = net_port(net);
+        memcpy(cfg.nic_mac, o.net.mac, 6);
+        /* The card's boot ROM: romfile=, or with network boot in the boot
+         * order Debian's iPXE for QEMU's e1000 (ipxe-qemu), as QEMU has. */
+        cfg.nic_rom_path = o.net.romfile;
+        if (!cfg.nic_rom_path && strchr(o.boot_order, 'n')) {
+            cfg.nic_rom_path = "/usr/lib/ipxe/qemu/pxe-e1000.rom";
+            if (access(cfg.nic_rom_path, R_OK) != 0) {
+                fprintf(stderr,
+                        "bt86: -boot n: no boot ROM for the e1000 (%s: apt-get install "
+                        "ipxe-qemu, or -device e1000,romfile=FILE)\n",
+                        cfg.nic_rom_path);
+                return 1;
+            }
+        }
+    }
     if (o.lockstep && o.loadvm) {
         fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
         return 1;
@@ -1197,6 +1267,7 @@ int main(int argc, char **argv) {
         left = ran >= left ? 0 : left - ran;
         if (con.enabled) console_poll(&con, pc);
         if (o.rr_mode != RR_REPLAY) pty_poll(&pty, pc);
+        net_poll(net);
         if (replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: %s\n", err);
             status = 1;
@@ -1240,7 +1311,7 @@ int main(int argc, char **argv) {
             break; /* the guest powered the machine off: exit status 0 */
         } else if (e == PC_EXIT_HALTED ||
                    (e == PC_EXIT_IDLE && !gdb_stop &&
-                    !idle_wait(pc, &con, &pty, display != NULL, gdb ? gdbstub_fd(gdb) : -1))) {
+                    !idle_wait(pc, &con, &pty, display != NULL, gdb ? gdbstub_fd(gdb) : -1, net))) {
             char where[200] = "";
             CPU *c = pc_cpu(pc);
             uint32_t lin = c->seg[SEG_CS].base + c->eip;
@@ -1282,5 +1353,7 @@ int main(int argc, char **argv) {
         disk_close(unattached[k]);
         free(o.drives[k].file);
     }
+    net_stop(net);
+    net_config_free(&o.net);
     return status;
 }

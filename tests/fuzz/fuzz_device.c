@@ -1,8 +1,12 @@
 /*
  * fuzz_device.c - libFuzzer targets for the PC's chips through the bus
  * API: one source, built once per device (FUZZ_DEVICE names it: pic, pit,
- * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi), so each device has its
- * own target, corpus and figures.
+ * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi, e1000), so each device
+ * has its own target, corpus and figures. For the e1000 the machine has
+ * the network card on a loopback cable (every frame it sends comes back
+ * to its receive ring), and its ports are the I/O window at 0xC000 once
+ * the input has programmed BAR1 there (the seeds do, and BAR0 at
+ * 0xFEBC0000 for the registers reached with operations 4 and 5).
  *
  * Each input is a program for a fresh whole PC (tests/fuzz/fuzz_machine.h)
  * whose CPU never runs: a sequence of operations, each an opcode byte
@@ -73,6 +77,7 @@ static const DeviceSpec devices[] = {
     {"pci", {PCI_CONFIG, {0xCF9, 1}}},
     {"fwcfg", {{0x510, 12}}},
     {"acpi", {PCI_CONFIG, {0xAFE0, 4}, {0xB2, 2}, {0x600, 64}}},
+    {"e1000", {PCI_CONFIG, {0xC000, 64}}},
 };
 
 static const DeviceSpec *device;
@@ -158,7 +163,10 @@ static void run_op(Pc *pc, FuzzInput *in) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (!device) find_device();
+    if (!device) {
+        find_device();
+        fuzz_pc_nic = strcmp(device->name, "e1000") == 0;
+    }
     Pc *pc = fuzz_pc_new();
     if (strcmp(device->name, "ide") == 0) ide_setup(pc);
     FuzzInput in = {data, size};

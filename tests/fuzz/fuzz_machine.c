@@ -11,6 +11,23 @@
 #define DISK_BYTES (1u << 20)
 #define ISO_BYTES  (20u * 2048)
 
+#include "devices/net.h"
+
+bool fuzz_pc_nic;
+
+static uint8_t loop_frame[NET_MAX_FRAME];
+
+/* The loopback cable: a sent frame comes straight back (copied first: the
+ * card reuses its transmit buffer). */
+static void loopback_transmit(void *backend, const uint8_t *frame, size_t len) {
+    NetPort *port = backend;
+    if (len > sizeof loop_frame) return;
+    memcpy(loop_frame, frame, len);
+    net_port_receive(port, loop_frame, len);
+}
+
+static NetPort loop_port;
+
 static char tmpdir[256];
 static char bios_path[300], disk_path[300], iso_path[300];
 
@@ -74,6 +91,11 @@ Pc *fuzz_pc_new(void) {
     cfg.host_clock = false;
     cfg.icount_auto = false;
     cfg.rtc_start = 1795339858; /* 2026-11-22 09:30:58 UTC */
+    if (fuzz_pc_nic) {
+        loop_port = (NetPort){.transmit = loopback_transmit, .backend = &loop_port};
+        cfg.nic_port = &loop_port;
+        memcpy(cfg.nic_mac, "\x52\x54\x00\x12\x34\x56", 6);
+    }
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {

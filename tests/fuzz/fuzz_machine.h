@@ -18,6 +18,12 @@
 
 #define FUZZ_PC_RAM_MB 4u
 
+#include <stdbool.h>
+
+/* Set before fuzz_pc_new: the machine gets an e1000 (PCI 00:03.0) whose
+ * cable loops every frame it sends back to its own receive side. */
+extern bool fuzz_pc_nic;
+
 Pc *fuzz_pc_new(void);
 /* The temporary directory holding the images (for targets that need a file name). */
 const char *fuzz_tmpdir(void);
