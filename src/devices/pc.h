@@ -39,6 +39,7 @@
 #include "cpu/cpu.h"
 #include "devices/bus.h"
 #include "devices/clock.h"
+#include "devices/irq.h"
 
 typedef struct PcConfig {
     uint32_t ram_mb;
@@ -107,6 +108,11 @@ size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
 /* The parts front ends talk to (the VGA is NULL without cfg.vga). */
 struct Vga *pc_vga(Pc *pc);
 struct I8042 *pc_keyboard(Pc *pc);
+
+/* The interrupt line of PCI slot `slot`'s INTx pin (0-3: INTA-INTD) for a
+ * PCI device: it reaches PIIX3 PIRQ (slot + pin) mod 4, I/O APIC pins
+ * 16-19 and the ISA IRQ the PIIX3's routing register names. */
+IrqLine pc_pci_intx_line(Pc *pc, int slot, int pin);
 
 /* Snapshots (savevm/loadvm): the whole machine in one file (format in
  * snap/snap.h): CPU, RAM, every device, pending timers and the virtual
