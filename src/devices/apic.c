@@ -361,7 +361,8 @@ static uint32_t reg_read(Apic *a, uint32_t reg) {
 
 static void set_timer_mode_entry(Apic *a, uint32_t val) {
     uint32_t old_mode = a->lvt[LVT_TIMER] & LVT_TIMER_MODE;
-    if ((val & LVT_TIMER_MODE) == (3u << 17)) val &= ~(2u << 17); /* reserved mode: one-shot/periodic */
+    if ((val & LVT_TIMER_MODE) == (3u << 17))
+        val &= ~(2u << 17); /* reserved mode: one-shot/periodic */
     a->lvt[LVT_TIMER] = val;
     uint32_t mode = val & LVT_TIMER_MODE;
     if (mode == old_mode) return;

@@ -48,7 +48,7 @@
 #define APIC_MMIO_SIZE    0x1000u
 #define APIC_VERSION      0x00050014u
 /* The timer's input clock: 1 GHz (one tick per ns of virtual time, before the divider). */
-#define APIC_BUS_HZ       1000000000u
+#define APIC_BUS_HZ 1000000000u
 
 #define MSR_IA32_APIC_BASE    0x1B
 #define MSR_IA32_TSC_DEADLINE 0x6E0

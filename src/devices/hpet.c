@@ -11,18 +11,18 @@
 #define CFG_ENABLE 1ull
 #define CFG_LEGACY 2ull
 
-#define TN_LEVEL      (1ull << 1)
-#define TN_INT_ENB    (1ull << 2)
-#define TN_PERIODIC   (1ull << 3)
-#define TN_PER_CAP    (1ull << 4)
-#define TN_SIZE_CAP   (1ull << 5)
-#define TN_VAL_SET    (1ull << 6)
-#define TN_32BIT      (1ull << 8)
+#define TN_LEVEL       (1ull << 1)
+#define TN_INT_ENB     (1ull << 2)
+#define TN_PERIODIC    (1ull << 3)
+#define TN_PER_CAP     (1ull << 4)
+#define TN_SIZE_CAP    (1ull << 5)
+#define TN_VAL_SET     (1ull << 6)
+#define TN_32BIT       (1ull << 8)
 #define TN_ROUTE_SHIFT 9
-#define TN_ROUTE      (0x1Full << TN_ROUTE_SHIFT)
-#define TN_WMASK      (TN_LEVEL | TN_INT_ENB | TN_PERIODIC | TN_VAL_SET | TN_32BIT | TN_ROUTE)
-#define TN_ROUTE_CAP  0x00FF0104ull /* I/O APIC pins 2, 8, 16-23 */
-#define TN_FIXED      (TN_PER_CAP | TN_SIZE_CAP | TN_ROUTE_CAP << 32)
+#define TN_ROUTE       (0x1Full << TN_ROUTE_SHIFT)
+#define TN_WMASK       (TN_LEVEL | TN_INT_ENB | TN_PERIODIC | TN_VAL_SET | TN_32BIT | TN_ROUTE)
+#define TN_ROUTE_CAP   0x00FF0104ull /* I/O APIC pins 2, 8, 16-23 */
+#define TN_FIXED       (TN_PER_CAP | TN_SIZE_CAP | TN_ROUTE_CAP << 32)
 
 #define CAP_ID                                                                                     \
     ((uint64_t)HPET_PERIOD_FS << 32 | 0x8086u << 16 | 1u << 15 | 1u << 13 |                        \
@@ -74,8 +74,8 @@ static const IrqLine *line_of(Hpet *h, int route) {
 /* Level-triggered timers hold their line while their status bit is set. */
 static void update_level(HpetTimer *t) {
     Hpet *h = t->h;
-    bool want = (t->config & TN_LEVEL) && (t->config & TN_INT_ENB) && running(h) &&
-                (h->isr >> t->n & 1);
+    bool want =
+        (t->config & TN_LEVEL) && (t->config & TN_INT_ENB) && running(h) && (h->isr >> t->n & 1);
     int route = want ? route_of(t) : -1;
     if (route == t->asserted_on) return;
     if (t->asserted_on >= 0) irq_set(line_of(h, t->asserted_on), 0);

@@ -47,8 +47,8 @@
 #define HPET_GSI_LINES   24
 
 typedef struct HpetWiring {
-    IrqLine legacy[2];             /* legacy replacement: the IRQ 0 and IRQ 8 paths */
-    IrqLine gsi[HPET_GSI_LINES];   /* I/O APIC pins (GSIs) a timer's route can name */
+    IrqLine legacy[2];           /* legacy replacement: the IRQ 0 and IRQ 8 paths */
+    IrqLine gsi[HPET_GSI_LINES]; /* I/O APIC pins (GSIs) a timer's route can name */
     void (*legacy_changed)(void *opaque, bool on);
     void *opaque;
 } HpetWiring;

@@ -8,16 +8,16 @@
 
 #include "snap/snap.h"
 
-#define RTE_VECTOR      0xFFull
-#define RTE_DELIV_MODE  (7ull << 8)
-#define RTE_DEST_LOGIC  (1ull << 11)
-#define RTE_DELIV_STAT  (1ull << 12)
-#define RTE_POLARITY    (1ull << 13)
-#define RTE_REMOTE_IRR  (1ull << 14)
-#define RTE_LEVEL       (1ull << 15)
-#define RTE_MASKED      (1ull << 16)
+#define RTE_VECTOR     0xFFull
+#define RTE_DELIV_MODE (7ull << 8)
+#define RTE_DEST_LOGIC (1ull << 11)
+#define RTE_DELIV_STAT (1ull << 12)
+#define RTE_POLARITY   (1ull << 13)
+#define RTE_REMOTE_IRR (1ull << 14)
+#define RTE_LEVEL      (1ull << 15)
+#define RTE_MASKED     (1ull << 16)
 /* Bits software may write: all but delivery status and remote IRR. */
-#define RTE_WMASK       (0xFF00000000000000ull | 0x1AFFFull)
+#define RTE_WMASK (0xFF00000000000000ull | 0x1AFFFull)
 
 struct IoApic {
     IoApicDeliverFn deliver;
