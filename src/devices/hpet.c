@@ -298,8 +298,7 @@ bool hpet_load(Hpet *h, SnapReader *r) {
                "bad HPET configuration");
     if (!snap_finish(r)) return false;
     if (!r->apply) return true;
-    bool was_legacy = hpet_legacy(h);
-    h->config = config;
+    h->config = config; /* the machine's wiring section holds its own legacy-route state */
     h->isr = isr;
     h->counter_base = counter_base;
     h->base_ns = base_ns;
@@ -311,7 +310,5 @@ bool hpet_load(Hpet *h, SnapReader *r) {
         t->asserted_on = asserted[i];
         timer_restore(&t->timer, &ts[i]);
     }
-    if (was_legacy != hpet_legacy(h) && h->wire.legacy_changed)
-        h->wire.legacy_changed(h->wire.opaque, hpet_legacy(h));
     return true;
 }

@@ -64,6 +64,8 @@ void hpet_mmio_write(void *opaque, uint32_t offset, unsigned size, uint32_t val)
 uint64_t hpet_counter(const Hpet *h);
 bool hpet_legacy(const Hpet *h);
 
+/* Snapshot section: registers and comparator timers. Loading does not
+ * call legacy_changed: the machine restores its own routing state. */
 struct SnapWriter;
 struct SnapReader;
 void hpet_save(const Hpet *h, struct SnapWriter *w);

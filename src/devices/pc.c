@@ -65,12 +65,12 @@ struct Pc {
     Hpet *hpet;
     PciFunction *piix3;
     PcMmio mmio_apic, mmio_ioapic, mmio_hpet;
-    uint32_t pic_src[16];            /* per 8259 input: the sources holding it asserted */
-    uint32_t pin_src[IOAPIC_PINS];   /* per I/O APIC pin: the same */
-    uint16_t isa_level;              /* ISA devices' lines (IRQ n: bit n) */
-    uint8_t pirq_level;              /* PCI PIRQA-D (bit n), from the PCI devices' INTx */
-    uint32_t intx_level[4];          /* per PIRQ: the PCI slots whose INTx line on it is asserted */
-    bool hpet_legacy;                /* the HPET took IRQ 0 and IRQ 8 from the PIT and RTC */
+    uint32_t pic_src[16];          /* per 8259 input: the sources holding it asserted */
+    uint32_t pin_src[IOAPIC_PINS]; /* per I/O APIC pin: the same */
+    uint16_t isa_level;            /* ISA devices' lines (IRQ n: bit n) */
+    uint8_t pirq_level;            /* PCI PIRQA-D (bit n), from the PCI devices' INTx */
+    uint32_t intx_level[4];        /* per PIRQ: the PCI slots whose INTx line on it is asserted */
+    bool hpet_legacy;              /* the HPET took IRQ 0 and IRQ 8 from the PIT and RTC */
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -271,7 +271,7 @@ static void pc_isa_irq(void *opaque, int irq, int level) {
     if (level)
         pc->isa_level |= (uint16_t)(1u << irq);
     else
-        pc->isa_level &= (uint16_t)~(1u << irq);
+        pc->isa_level &= (uint16_t) ~(1u << irq);
     if (pc->hpet_legacy && (irq == 0 || irq == 8)) level = 0;
     pc_input_set(pc, irq, isa_pin(irq), SRC_ISA, level);
 }
@@ -429,8 +429,8 @@ static int pc_apic_setup(Pc *pc) {
                     apic_mmio_write, pc->apic) < 0 ||
         pc_add_mmio(pc, &pc->mmio_ioapic, IOAPIC_BASE, IOAPIC_MMIO_SIZE, ioapic_mmio_read,
                     ioapic_mmio_write, pc->ioapic) < 0 ||
-        pc_add_mmio(pc, &pc->mmio_hpet, HPET_BASE, HPET_MMIO_SIZE, hpet_mmio_read,
-                    hpet_mmio_write, pc->hpet) < 0)
+        pc_add_mmio(pc, &pc->mmio_hpet, HPET_BASE, HPET_MMIO_SIZE, hpet_mmio_read, hpet_mmio_write,
+                    pc->hpet) < 0)
         return -1;
     pc->piix3->write_hook = pc_piix3_written;
     pc->piix3->opaque = pc;
@@ -626,8 +626,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     pc->cmos = cmos_new(&pc->clock, pc_isa_line(pc, 8), cfg->rtc_start);
     I8042Callbacks kcb = {pc_reset_line, pc_set_a20, pc};
     pc->kbd = i8042_new(pc_isa_line(pc, 1), pc_isa_line(pc, 12), &kcb);
-    pc->com1 =
-        uart_new(0x3F8, &pc->clock, pc_isa_line(pc, 4), cfg->serial_tx, cfg->serial_opaque);
+    pc->com1 = uart_new(0x3F8, &pc->clock, pc_isa_line(pc, 4), cfg->serial_tx, cfg->serial_opaque);
     pc->com2 = uart_new(0x2F8, &pc->clock, pc_isa_line(pc, 3), NULL, NULL);
     pc->fwcfg = fwcfg_new();
     pc->debugcon = debugcon_new(cfg->debugcon_out);
@@ -798,7 +797,7 @@ void pc_reset(Pc *pc) {
     if (pc->vga) vga_reset(pc->vga);
     acpi_pm_reset(pc->acpi);
     pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
-    pc_isa_irq(pc, 13, 0); /* FERR# released */
+    pc_isa_irq(pc, 13, 0);  /* FERR# released */
     if (pc->apic) {
         apic_reset(pc->apic);
         ioapic_reset(pc->ioapic);
@@ -1048,11 +1047,13 @@ static int pc_parts(Pc *pc, PcPart *p) {
     PART("ide1", PART_IDE, pc->ide[1]);
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
-    PART("pci", PART_PCI, pc->pci);
+    /* The interrupt chips and the wiring's state before PCI, whose PIIX3
+     * write hook re-drives the PIRQ inputs from the loaded levels. */
     PART("apic", PART_APIC, pc->apic);
     PART("ioapic", PART_IOAPIC, pc->ioapic);
     PART("hpet", PART_HPET, pc->hpet);
     PART("irqwire", PART_IRQWIRE, pc);
+    PART("pci", PART_PCI, pc->pci);
     PART("pc", PART_PC, pc);
 #undef PART
     return n;

@@ -14,6 +14,7 @@
 #include "devices/apic.h"
 #include "devices/hpet.h"
 #include "devices/ioapic.h"
+#include "snap/snap.h"
 
 static VClock clk;
 
@@ -589,6 +590,93 @@ START_TEST(hpet_32bit_one_shot_wraps) {
 }
 END_TEST
 
+/* ---------------- snapshots ---------------- */
+
+/* Copy the clock, then the device, from (ca, save) into (cb, load): the
+ * check pass and the apply pass, as pc_load_snapshot runs them. */
+static void clock_copy(VClock *ca, VClock *cb) {
+    SnapWriter *w = snap_writer_new();
+    vclock_save(ca, w);
+    SnapReader r;
+    snap_reader_init(&r, w->buf, w->len, "clock", 1, true);
+    ck_assert(vclock_load(cb, &r));
+    snap_writer_free(w);
+}
+
+START_TEST(apic_snapshot_round_trip) {
+    VClock ca, cb;
+    vclock_init(&ca);
+    vclock_init(&cb);
+    ApicHooks h = {0};
+    Apic *a = apic_new(&ca, 0, &h), *b = apic_new(&cb, 0, &h);
+    apic_mmio_write(a, 0xF0, 4, 0x1FF);
+    apic_mmio_write(a, 0x320, 4, 0x20041); /* periodic */
+    apic_mmio_write(a, 0x3E0, 4, 0x1);     /* divide by 4 */
+    apic_mmio_write(a, 0x380, 4, 1000);
+    apic_mmio_write(a, 0x80, 4, 0x30);
+    apic_deliver(a, 0, false, APIC_DM_FIXED, 0x66, true);
+    vclock_advance(&ca, 1234);
+    SnapWriter *w = snap_writer_new();
+    apic_save(a, w);
+    clock_copy(&ca, &cb);
+    for (int pass = 0; pass < 2; pass++) {
+        SnapReader r;
+        snap_reader_init(&r, w->buf, w->len, "apic", 1, pass == 1);
+        ck_assert(apic_load(b, &r));
+    }
+    SnapReader r;
+    snap_reader_init(&r, w->buf, w->len - 1, "apic", 1, false);
+    ck_assert(!apic_load(b, &r)); /* short */
+    snap_writer_free(w);
+    for (uint32_t reg = 0x20; reg < 0x400; reg += 0x10)
+        ck_assert_uint_eq(apic_mmio_read(b, reg, 4), apic_mmio_read(a, reg, 4));
+    for (int i = 0; i < 6; i++) {
+        vclock_advance(&ca, vclock_now(&ca) + 1500);
+        vclock_advance(&cb, vclock_now(&cb) + 1500);
+        ck_assert_uint_eq(apic_mmio_read(b, 0x390, 4), apic_mmio_read(a, 0x390, 4));
+        ck_assert_int_eq(apic_intr_ack(b), apic_intr_ack(a));
+        apic_mmio_write(a, 0xB0, 4, 0);
+        apic_mmio_write(b, 0xB0, 4, 0);
+    }
+    apic_free(a);
+    apic_free(b);
+}
+END_TEST
+
+START_TEST(hpet_snapshot_round_trip) {
+    VClock ca, cb;
+    vclock_init(&ca);
+    vclock_init(&cb);
+    HpetWiring wa = {0}, wb = {0};
+    for (int i = 0; i < HPET_GSI_LINES; i++)
+        wb.gsi[i] = (IrqLine){line_set, NULL, i};
+    Hpet *a = hpet_new(&ca, &wa), *b = hpet_new(&cb, &wb);
+    hpet_mmio_write(a, 0x140, 4, 0x4 | 0x8 | 0x40 | 0x100 | (20u << 9));
+    hpet_mmio_write(a, 0x148, 4, 300);
+    hpet_mmio_write(a, 0x148, 4, 300);
+    hpet_mmio_write(a, 0x10, 4, 1);
+    vclock_advance(&ca, 4321);
+    SnapWriter *w = snap_writer_new();
+    hpet_save(a, w);
+    clock_copy(&ca, &cb);
+    for (int pass = 0; pass < 2; pass++) {
+        SnapReader r;
+        snap_reader_init(&r, w->buf, w->len, "hpet", 1, pass == 1);
+        ck_assert(hpet_load(b, &r));
+    }
+    snap_writer_free(w);
+    ck_assert_uint_eq(hpet_counter(b), hpet_counter(a));
+    ck_assert_uint_eq(hpet_mmio_read(b, 0x148, 4), hpet_mmio_read(a, 0x148, 4));
+    for (int i = 0; i < 26; i++)
+        rises[i] = levels[i] = 0;
+    vclock_advance(&cb, 4321 + 30000);
+    ck_assert_int_eq(rises[20], 10);                      /* every 3000 ns, as before the save */
+    ck_assert_uint_eq(hpet_mmio_read(b, 0x148, 4), 3600); /* the same period */
+    hpet_free(a);
+    hpet_free(b);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("apic");
     TCase *tc = tcase_create("local APIC");
@@ -625,6 +713,10 @@ int main(void) {
     tcase_add_test(tc, hpet_level_interrupt_status);
     tcase_add_test(tc, hpet_legacy_replacement);
     tcase_add_test(tc, hpet_32bit_one_shot_wraps);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("snapshots");
+    tcase_add_test(tc, apic_snapshot_round_trip);
+    tcase_add_test(tc, hpet_snapshot_round_trip);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
