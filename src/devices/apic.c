@@ -393,7 +393,7 @@ static void reg_write(Apic *a, uint32_t reg, uint32_t val) {
         a->esr_pending = 0;
         return;
     case REG_ICR_LO:
-        a->icr_lo = val & 0x000CDFFFu;
+        a->icr_lo = val & 0x000CCFFFu; /* delivery status (bit 12) reads 0: sent at once */
         send_ipi(a);
         return;
     case REG_ICR_HI: a->icr_hi = val & 0xFF000000u; return;

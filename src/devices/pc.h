@@ -2,7 +2,10 @@
  * pc.h - the PC machine: RAM, the BIOS image, the CPU and the chips on the
  * I/O bus (8259 PICs, 8254 PIT, CMOS/RTC, 8042, two 16550A UARTs, fw_cfg,
  * ACPI power management (PIIX4 PM function, so the guest can power off),
- * the firmware debug console, the POST port), wired to one virtual clock.
+ * the firmware debug console, the POST port), the memory-mapped local APIC
+ * (the CPU's interrupt controller, with the 8259s behind it), I/O APIC and
+ * HPET (devices/apic.h, ioapic.h, hpet.h; pc.c's "interrupt wiring" says
+ * which line reaches which input), wired to one virtual clock.
  *
  * Time has two modes. With cfg.host_clock the virtual clock follows the
  * host's monotonic clock: the CPU runs in slices and virtual time catches
