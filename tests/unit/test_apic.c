@@ -14,6 +14,8 @@
 #include "devices/apic.h"
 #include "devices/hpet.h"
 #include "devices/ioapic.h"
+#include "devices/pc.h"
+#include "mmu/mmu.h"
 #include "snap/snap.h"
 
 static VClock clk;
@@ -677,6 +679,79 @@ START_TEST(hpet_snapshot_round_trip) {
 }
 END_TEST
 
+/* ---------------- the PC's wiring ---------------- */
+
+static Pc *pc;
+
+static void pc_setup(void) {
+    PcConfig cfg = pc_default_config(); /* Debian's SeaBIOS; the CPU never runs */
+    char err[256];
+    pc = pc_new(&cfg, err, sizeof err);
+    ck_assert_msg(pc != NULL, "%s", err);
+    phys_write(pc_physmem(pc), 0xFEE000F0, 4, 0x1FF); /* APIC software enabled */
+}
+static void pc_teardown(void) {
+    pc_free(pc);
+}
+
+static void pc_rte(int pin, uint32_t lo) {
+    phys_write(pc_physmem(pc), IOAPIC_BASE, 4, 0x10u + 2u * (uint32_t)pin);
+    phys_write(pc_physmem(pc), IOAPIC_BASE + 0x10, 4, lo);
+}
+
+static int pc_take_interrupt(void) {
+    CPU *cpu = pc_cpu(pc);
+    if (!cpu->irq_pending(cpu->irq_opaque)) return -1;
+    return cpu->irq_ack(cpu->irq_opaque);
+}
+
+START_TEST(pc_pci_intx_reaches_ioapic_pins_16_19_level) {
+    IrqLine intx = pc_pci_intx_line(pc, 3, 0); /* slot 3 INTA: PIRQD, pin 19 */
+    pc_rte(19, 0x8053);                        /* level, vector 0x53 */
+    irq_set(&intx, 1);
+    ck_assert_int_eq(pc_take_interrupt(), 0x53);
+    ck_assert_int_eq(pc_take_interrupt(), -1); /* remote IRR: waits for the EOI */
+    phys_write(pc_physmem(pc), 0xFEE000B0, 4, 0);
+    ck_assert_int_eq(pc_take_interrupt(), 0x53); /* still asserted: again */
+    irq_set(&intx, 0);
+    phys_write(pc_physmem(pc), 0xFEE000B0, 4, 0);
+    ck_assert_int_eq(pc_take_interrupt(), -1);
+}
+END_TEST
+
+START_TEST(pc_pirq_routing_reaches_the_isa_irq) {
+    IrqLine intx = pc_pci_intx_line(pc, 2, 1); /* slot 2 INTB: PIRQD */
+    pc_rte(11, 0x5B);                          /* edge, vector 0x5B */
+    irq_set(&intx, 1);
+    ck_assert_int_eq(pc_take_interrupt(), -1); /* PIRQD not routed; pin 19 masked */
+    irq_set(&intx, 0);
+    IoBus *io = pc_iobus(pc);
+    iobus_write(io, 0xCF8, 4, 0x80000860u); /* PIIX3 (00:01.0) 0x60-0x63 */
+    iobus_write(io, 0xCFF, 1, 11);          /* PIRQD -> IRQ 11 */
+    irq_set(&intx, 1);
+    ck_assert_int_eq(pc_take_interrupt(), 0x5B);
+}
+END_TEST
+
+START_TEST(pc_isa_irq0_on_pin2_and_apic_window_moves) {
+    /* The PIT programmed for IRQ 0 reaches I/O APIC pin 2 (not pin 0). */
+    pc_rte(0, 0x50); /* would come first if IRQ 0 reached pin 0 */
+    pc_rte(2, 0x42);
+    IoBus *io = pc_iobus(pc);
+    iobus_write(io, 0x43, 1, 0x34);
+    iobus_write(io, 0x40, 1, 100);
+    iobus_write(io, 0x40, 1, 0);
+    vclock_advance(pc_clock(pc), vclock_now(pc_clock(pc)) + 1000000);
+    ck_assert_int_eq(pc_take_interrupt(), 0x42);
+    /* IA32_APIC_BASE moves the window; CPUID follows the enable bit. */
+    CPU *cpu = pc_cpu(pc);
+    ck_assert(cpu->apic_msr_write(cpu->apic_opaque, 0x1B, 0xFEF00800u));
+    ck_assert_uint_eq(phys_read(pc_physmem(pc), 0xFEF00030, 4), 0x00050014u);
+    ck_assert_uint_eq(phys_read(pc_physmem(pc), 0xFEE00030, 4), 0xFFFFFFFFu);
+    ck_assert(!cpu->apic_msr_write(cpu->apic_opaque, 0x1B, 0xFEF00801u)); /* reserved bit */
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("apic");
     TCase *tc = tcase_create("local APIC");
@@ -713,6 +788,12 @@ int main(void) {
     tcase_add_test(tc, hpet_level_interrupt_status);
     tcase_add_test(tc, hpet_legacy_replacement);
     tcase_add_test(tc, hpet_32bit_one_shot_wraps);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("PC wiring");
+    tcase_add_checked_fixture(tc, pc_setup, pc_teardown);
+    tcase_add_test(tc, pc_pci_intx_reaches_ioapic_pins_16_19_level);
+    tcase_add_test(tc, pc_pirq_routing_reaches_the_isa_irq);
+    tcase_add_test(tc, pc_isa_irq0_on_pin2_and_apic_window_moves);
     suite_add_tcase(s, tc);
     tc = tcase_create("snapshots");
     tcase_add_test(tc, apic_snapshot_round_trip);
