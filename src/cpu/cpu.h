@@ -319,6 +319,16 @@ struct CPU {
     void (*tsc_write)(void *opaque, uint64_t value);
     void *tsc_opaque;
 
+    /* Local APIC (devices/apic.h), when the machine has one: RDMSR/WRMSR
+     * of IA32_APIC_BASE (0x1B) and IA32_TSC_DEADLINE (0x6E0) go to these
+     * (false: #GP), and CPUID leaf 1 reports the APIC (EDX bit 9, while
+     * IA32_APIC_BASE enables it) and apic_initial_id (EBX bits 31:24).
+     * Without one, IA32_APIC_BASE is a plain register (apic_base). */
+    bool (*apic_msr_read)(void *opaque, uint32_t msr, uint64_t *val);
+    bool (*apic_msr_write)(void *opaque, uint32_t msr, uint64_t val);
+    void *apic_opaque;
+    uint8_t apic_initial_id;
+
     /* Memory and I/O. */
     Mmu mmu;
     struct IoBus *io;

@@ -409,10 +409,32 @@ void op_mov_dr_r(CPU *cpu, const Insn *in) {
 
 /* ---------------- MSRs, TSC, CPUID ---------------- */
 
+/* ---- local APIC MSRs (IA32_APIC_BASE, IA32_TSC_DEADLINE: devices/apic.h) ---- */
+
+static bool apic_msr(uint32_t msr) {
+    return msr == MSR_APIC_BASE || msr == 0x6E0;
+}
+
+/* CPUID leaf 1 with an APIC: EDX bit 9 while it is enabled, its initial ID in EBX[31:24]. */
+static void cpuid_apic(CPU *cpu, uint32_t *b, uint32_t *d) {
+    uint64_t base;
+    if (!cpu->apic_msr_read || !cpu->apic_msr_read(cpu->apic_opaque, MSR_APIC_BASE, &base)) return;
+    if (base & (1u << 11)) *d |= 1u << 9;
+    *b |= (uint32_t)cpu->apic_initial_id << 24;
+}
+
+/* ---- end of the local APIC MSRs ---- */
+
 void op_rdmsr(CPU *cpu, const Insn *in) {
     (void)in;
     require_cpl0(cpu);
     uint64_t v;
+    if (cpu->apic_msr_read && apic_msr(cpu->regs[R_ECX])) {
+        if (!cpu->apic_msr_read(cpu->apic_opaque, cpu->regs[R_ECX], &v)) cpu_gp0(cpu);
+        cpu->regs[R_EAX] = (uint32_t)v;
+        cpu->regs[R_EDX] = (uint32_t)(v >> 32);
+        return;
+    }
     switch (cpu->regs[R_ECX]) {
     case MSR_TSC: v = cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu_tsc(cpu); break;
     case MSR_APIC_BASE: v = cpu->apic_base; break;
@@ -429,6 +451,11 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     (void)in;
     require_cpl0(cpu);
     uint64_t v = (uint64_t)cpu->regs[R_EDX] << 32 | cpu->regs[R_EAX];
+    if (cpu->apic_msr_write && apic_msr(cpu->regs[R_ECX])) {
+        if (!cpu->apic_msr_write(cpu->apic_opaque, cpu->regs[R_ECX], v)) cpu_gp0(cpu);
+        cpu->block_break = true; /* the APIC's window or timer may have changed */
+        return;
+    }
     switch (cpu->regs[R_ECX]) {
     case MSR_TSC: /* P6: low 32 bits written, high cleared */
         cpu_tsc_set(cpu, (uint32_t)v);
@@ -488,6 +515,7 @@ void op_cpuid(CPU *cpu, const Insn *in) {
         a = 0x0652; /* family 6, model 5, stepping 2: Pentium II (Deschutes), the first with FXSR */
         b = c = 0;
         d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU | CPUID_MMX | CPUID_FXSR : 0);
+        cpuid_apic(cpu, &b, &d);
         break;
     default: /* cache and TLB descriptors of a Pentium II */
         a = 0x03020101;

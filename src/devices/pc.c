@@ -10,13 +10,16 @@
 #include <time.h>
 
 #include "devices/acpi.h"
+#include "devices/apic.h"
 #include "devices/cmos.h"
 #include "devices/debugcon.h"
 #include "devices/fwcfg.h"
+#include "devices/hpet.h"
 #include "devices/i440fx.h"
 #include "devices/i8042.h"
 #include "devices/e1000.h"
 #include "devices/ide.h"
+#include "devices/ioapic.h"
 #include "devices/linuxboot.h"
 #include "devices/pci.h"
 #include "devices/pic.h"
@@ -26,6 +29,16 @@
 #include "devices/vga.h"
 #include "mmu/mmu.h"
 #include "snap/snap.h"
+
+/* An MMIO window of a chip the CPU's instructions reach: the clock is
+ * brought to the accessing instruction first and the slice ends at a timer
+ * the access armed, as for port I/O (pc_io_before, pc_io_after). */
+typedef struct PcMmio {
+    struct Pc *pc;
+    MmioReadFn read;
+    MmioWriteFn write;
+    void *dev;
+} PcMmio;
 
 struct Pc {
     PcConfig cfg;
@@ -48,9 +61,19 @@ struct Pc {
     Disk *disks[4];
     Disk *cdrom;
     Vga *vga;
-    E1000 *nic;         /* the network card at 00:03.0, or NULL */
-    PciFunction *piix3; /* its PIRQ route registers steer PCI INTx to the PIC */
-    int8_t pirq_irq[4]; /* the ISA IRQ each PIRQ link drives now (-1: none) */
+    E1000 *nic; /* the network card at 00:03.0, or NULL */
+    /* Interrupt routing with APICs (see "interrupt wiring" below). */
+    Apic *apic;
+    IoApic *ioapic;
+    Hpet *hpet;
+    PciFunction *piix3;
+    PcMmio mmio_apic, mmio_ioapic, mmio_hpet;
+    uint32_t pic_src[16];          /* per 8259 input: the sources holding it asserted */
+    uint32_t pin_src[IOAPIC_PINS]; /* per I/O APIC pin: the same */
+    uint16_t isa_level;            /* ISA devices' lines (IRQ n: bit n) */
+    uint8_t pirq_level;            /* PCI PIRQA-D (bit n), from the PCI devices' INTx */
+    uint32_t intx_level[4];        /* per PIRQ: the PCI slots whose INTx line on it is asserted */
+    bool hpet_legacy;              /* the HPET took IRQ 0 and IRQ 8 from the PIT and RTC */
     /* The CPU slice being run: virtual time and instruction count at its
      * start, so that device accesses can see the exact current time. */
     bool in_slice;
@@ -173,10 +196,11 @@ static void post_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
     (void)val; /* POST codes are not shown */
 }
 
+static void pc_isa_irq(void *opaque, int irq, int level);
+
 /* The x87's FERR# drives IRQ 13; a write to port 0xF0 releases it. */
 static void pc_ferr(void *opaque, int level) {
-    Pc *pc = opaque;
-    pic_set_irq(pc->pic, 13, level);
+    pc_isa_irq(opaque, 13, level);
 }
 
 static uint32_t fpu_port_read(void *opaque, uint16_t port, unsigned size) {
@@ -191,20 +215,6 @@ static void fpu_port_write(void *opaque, uint16_t port, unsigned size, uint32_t 
     (void)size;
     (void)val;
     pc_ferr(opaque, 0);
-}
-
-/* A PCI INTx line on PIRQ link `link` (A-D): the PIIX3's route register
- * says which ISA IRQ it drives (bit 7: none). When the route changed since
- * the last call, the IRQ driven before is released. */
-static void pc_pirq_set(void *opaque, int link, int level) {
-    Pc *pc = opaque;
-    uint8_t route = pc->piix3->cfg[0x60 + link];
-    int irq = route & 0x80 ? -1 : route & 0x0F;
-    if (irq == 0 || irq == 1 || irq == 2 || irq == 8 || irq == 13) irq = -1; /* reserved */
-    if (pc->pirq_irq[link] >= 0 && pc->pirq_irq[link] != irq)
-        pic_set_irq(pc->pic, pc->pirq_irq[link], 0);
-    pc->pirq_irq[link] = (int8_t)irq;
-    if (irq >= 0) pic_set_irq(pc->pic, irq, level);
 }
 
 static void pc_reset_line(void *opaque) {
@@ -222,6 +232,221 @@ static void pc_poweroff(void *opaque) {
 static void pc_set_a20(void *opaque, bool enabled) {
     Pc *pc = opaque;
     physmem_set_a20(pc->pm, enabled);
+}
+
+/* ---------------- interrupt wiring ----------------
+ *
+ * As on QEMU's PC (and the tables SeaBIOS builds for it): ISA IRQ n goes to
+ * 8259 input n and I/O APIC pin n, except IRQ 0 (the PIT, or the HPET's
+ * timer 0 in legacy replacement mode) which goes to I/O APIC pin 2 (the
+ * MADT's interrupt source override; 8259 input 2 is the cascade). PCI
+ * INTx lines meet on PIIX3 PIRQA-D ((slot - 1 + pin) mod 4: slot 3 INTA#
+ * is PIRQC, as the firmware's _PRT and $PIR tables say), which drive I/O
+ * APIC pins 16-19 and, through the PIIX3's routing registers (0x60-0x63),
+ * the ISA IRQ those name. Several sources may hold one input: each input
+ * keeps the set of sources asserting it and is asserted while any does. */
+enum {
+    SRC_ISA = 1u << 0,  /* the ISA device's own line */
+    SRC_HPET = 1u << 1, /* the HPET (legacy replacement or its route) */
+    SRC_PIRQ0 = 1u << 2 /* PIRQA-D: bits 2-5 */
+};
+
+static void pc_input_set(Pc *pc, int pic_irq, int pin, uint32_t src, int level) {
+    if (pic_irq >= 0) {
+        uint32_t old = pc->pic_src[pic_irq];
+        pc->pic_src[pic_irq] = level ? old | src : old & ~src;
+        if (!old != !pc->pic_src[pic_irq]) pic_set_irq(pc->pic, pic_irq, pc->pic_src[pic_irq] != 0);
+    }
+    if (pin >= 0 && pc->ioapic) {
+        uint32_t old = pc->pin_src[pin];
+        pc->pin_src[pin] = level ? old | src : old & ~src;
+        if (!old != !pc->pin_src[pin]) ioapic_set_irq(pc->ioapic, pin, pc->pin_src[pin] != 0);
+    }
+}
+
+static int isa_pin(int irq) {
+    return irq == 0 ? 2 : irq;
+}
+
+/* ISA devices' lines: the PIT's IRQ 0 and the RTC's IRQ 8 are cut off
+ * while the HPET's legacy replacement route owns them. */
+static void pc_isa_irq(void *opaque, int irq, int level) {
+    Pc *pc = opaque;
+    if (level)
+        pc->isa_level |= (uint16_t)(1u << irq);
+    else
+        pc->isa_level &= (uint16_t) ~(1u << irq);
+    if (pc->hpet_legacy && (irq == 0 || irq == 8)) level = 0;
+    pc_input_set(pc, irq, isa_pin(irq), SRC_ISA, level);
+}
+
+static IrqLine pc_isa_line(Pc *pc, int irq) {
+    return (IrqLine){pc_isa_irq, pc, irq};
+}
+
+static void pc_hpet_legacy_irq(void *opaque, int n, int level) {
+    int irq = n ? 8 : 0;
+    pc_input_set(opaque, irq, isa_pin(irq), SRC_HPET, level);
+}
+
+static void pc_hpet_gsi(void *opaque, int gsi, int level) {
+    pc_input_set(opaque, -1, gsi, SRC_HPET, level);
+}
+
+static void pc_hpet_legacy_changed(void *opaque, bool on) {
+    Pc *pc = opaque;
+    pc->hpet_legacy = on;
+    for (int irq = 0; irq <= 8; irq += 8)
+        pc_input_set(pc, irq, isa_pin(irq), SRC_ISA, !on && (pc->isa_level >> irq & 1));
+}
+
+/* The ISA IRQ PIRQ n is routed to by the PIIX3, or -1. */
+static int pirq_route(const Pc *pc, int n) {
+    if (!pc->piix3) return -1;
+    uint8_t r = pc->piix3->cfg[0x60 + n];
+    if (r & 0x80) return -1;
+    r &= 0x0F;
+    return r >= 3 && r != 8 && r != 13 ? r : -1;
+}
+
+/* Re-drive every PIRQ's inputs (after a level or routing change). */
+static void pc_pirq_update(Pc *pc) {
+    for (int irq = 0; irq < 16; irq++) {
+        uint32_t want = 0;
+        for (int n = 0; n < 4; n++)
+            if ((pc->pirq_level >> n & 1) && pirq_route(pc, n) == irq) want |= SRC_PIRQ0 << n;
+        for (int n = 0; n < 4; n++)
+            pc_input_set(pc, irq, isa_pin(irq), SRC_PIRQ0 << n, (want >> n & SRC_PIRQ0) != 0);
+    }
+    for (int n = 0; n < 4; n++)
+        pc_input_set(pc, -1, 16 + n, SRC_PIRQ0 << n, pc->pirq_level >> n & 1);
+}
+
+static void pc_piix3_written(PciFunction *f, unsigned offset, unsigned size) {
+    if (offset <= 0x63 && offset + size > 0x60) pc_pirq_update(f->opaque);
+}
+
+static void pc_intx(void *opaque, int n, int level) {
+    Pc *pc = opaque;
+    int slot = n >> 2, pirq = (slot + 3 + (n & 3)) & 3; /* (slot - 1 + pin) mod 4 */
+    if (level)
+        pc->intx_level[pirq] |= 1u << slot;
+    else
+        pc->intx_level[pirq] &= ~(1u << slot);
+    uint8_t old = pc->pirq_level;
+    pc->pirq_level = (uint8_t)((old & ~(1u << pirq)) | (pc->intx_level[pirq] ? 1u << pirq : 0));
+    if (old != pc->pirq_level) pc_pirq_update(pc);
+}
+
+IrqLine pc_pci_intx_line(Pc *pc, int slot, int pin) {
+    return (IrqLine){pc_intx, pc, (slot & 31) << 2 | (pin & 3)};
+}
+
+static void pc_ioapic_deliver(void *opaque, uint8_t dest, bool logical, int mode, uint8_t vector,
+                              bool level) {
+    Pc *pc = opaque;
+    apic_deliver(pc->apic, dest, logical, mode, vector, level);
+}
+
+static void pc_apic_nmi(void *opaque) {
+    Pc *pc = opaque;
+    pc->cpu->nmi_pending = true;
+}
+
+static void pc_apic_eoi(void *opaque, uint8_t vector) {
+    Pc *pc = opaque;
+    ioapic_eoi(pc->ioapic, vector);
+}
+
+/* Virtual time at which the TSC reaches `tsc` (TSC-deadline timer). */
+static uint64_t pc_tsc_to_ns(void *opaque, uint64_t tsc) {
+    Pc *pc = opaque;
+    uint64_t now = pc_exact_vtime(pc);
+    uint64_t cur = pc->cpu->tsc_read ? pc_tsc_read(pc) : cpu_tsc(pc->cpu);
+    if (tsc <= cur) return now;
+    uint64_t per_tick = pc->cpu->tsc_read ? 1000000000u / PC_TSC_HZ : pc_ns_per_insn(pc);
+    uint64_t ticks = tsc - cur;
+    if (ticks > (UINT64_MAX - now) / per_tick) return UINT64_MAX - 1;
+    return now + ticks * per_tick;
+}
+
+static uint32_t pc_mmio_read(void *opaque, uint32_t offset, unsigned size) {
+    PcMmio *m = opaque;
+    pc_io_before(m->pc);
+    uint32_t v = m->read(m->dev, offset, size);
+    pc_io_after(m->pc);
+    return v;
+}
+
+static void pc_mmio_write(void *opaque, uint32_t offset, unsigned size, uint32_t val) {
+    PcMmio *m = opaque;
+    pc_io_before(m->pc);
+    m->write(m->dev, offset, size, val);
+    pc_io_after(m->pc);
+}
+
+static int pc_add_mmio(Pc *pc, PcMmio *m, uint32_t base, uint32_t size, MmioReadFn rd,
+                       MmioWriteFn wr, void *dev) {
+    *m = (PcMmio){pc, rd, wr, dev};
+    return physmem_add_mmio(pc->pm, base, size, pc_mmio_read, pc_mmio_write, m);
+}
+
+static void pc_apic_base_changed(void *opaque, uint32_t base, bool enabled) {
+    Pc *pc = opaque;
+    if (!pc->mmio_apic.pc) return; /* not mapped yet (apic_new) */
+    physmem_move_mmio(pc->pm, pc_mmio_read, &pc->mmio_apic, base, enabled ? APIC_MMIO_SIZE : 0);
+}
+
+static bool pc_apic_msr_write(void *opaque, uint32_t msr, uint64_t val) {
+    Pc *pc = opaque;
+    pc_io_before(pc);
+    bool ok = apic_msr_write(pc->apic, msr, val);
+    pc_io_after(pc);
+    return ok;
+}
+
+static bool pc_apic_msr_read(void *opaque, uint32_t msr, uint64_t *val) {
+    Pc *pc = opaque;
+    return apic_msr_read(pc->apic, msr, val);
+}
+
+/* The local APIC, the I/O APIC and the HPET, wired as described above. */
+static int pc_apic_setup(Pc *pc) {
+    ApicHooks h = {.ext_pending = pic_intr_pending,
+                   .ext_ack = pic_intr_ack,
+                   .ext_opaque = pc->pic,
+                   .nmi = pc_apic_nmi,
+                   .eoi_broadcast = pc_apic_eoi,
+                   .tsc_to_ns = pc_tsc_to_ns,
+                   .base_changed = pc_apic_base_changed,
+                   .opaque = pc};
+    pc->apic = apic_new(&pc->clock, 0, &h);
+    pc->ioapic = ioapic_new(pc_ioapic_deliver, pc);
+    HpetWiring w = {.legacy_changed = pc_hpet_legacy_changed, .opaque = pc};
+    for (int i = 0; i < 2; i++)
+        w.legacy[i] = (IrqLine){pc_hpet_legacy_irq, pc, i};
+    for (int i = 0; i < HPET_GSI_LINES; i++)
+        w.gsi[i] = (IrqLine){pc_hpet_gsi, pc, i};
+    pc->hpet = hpet_new(&pc->clock, &w);
+    if (!pc->apic || !pc->ioapic || !pc->hpet) return -1;
+    if (pc_add_mmio(pc, &pc->mmio_apic, APIC_DEFAULT_BASE, APIC_MMIO_SIZE, apic_mmio_read,
+                    apic_mmio_write, pc->apic) < 0 ||
+        pc_add_mmio(pc, &pc->mmio_ioapic, IOAPIC_BASE, IOAPIC_MMIO_SIZE, ioapic_mmio_read,
+                    ioapic_mmio_write, pc->ioapic) < 0 ||
+        pc_add_mmio(pc, &pc->mmio_hpet, HPET_BASE, HPET_MMIO_SIZE, hpet_mmio_read, hpet_mmio_write,
+                    pc->hpet) < 0)
+        return -1;
+    pc->piix3->write_hook = pc_piix3_written;
+    pc->piix3->opaque = pc;
+    CPU *cpu = pc->cpu;
+    cpu->irq_pending = apic_intr_pending;
+    cpu->irq_ack = apic_intr_ack;
+    cpu->irq_opaque = pc->apic;
+    cpu->apic_msr_read = pc_apic_msr_read;
+    cpu->apic_msr_write = pc_apic_msr_write;
+    cpu->apic_opaque = pc;
+    cpu->apic_initial_id = 0;
+    return 0;
 }
 
 static int load_bios(Pc *pc, const char *path, char *err, size_t errlen) {
@@ -350,6 +575,8 @@ static void fwcfg_setup(Pc *pc) {
     fwcfg_add_i16(pc->fwcfg, FW_CFG_NB_CPUS, 1);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_MAX_CPUS, 1);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, pc->cfg.boot_menu ? 1 : 0);
+    /* ISA IRQ 0 reaches I/O APIC pin 2: SeaBIOS's MADT and MP table say so. */
+    fwcfg_add_i32(pc->fwcfg, FW_CFG_IRQ0_OVERRIDE, 1);
     /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed. */
     uint8_t e820[20] = {0};
     for (int i = 0; i < 8; i++)
@@ -401,17 +628,16 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     iobus_set_hooks(pc->io, pc_io_before, pc_io_after, pc);
     pc->pic = pic_new();
-    pc->pit = pit_new(&pc->clock, pic_irq_line(pc->pic, 0));
-    pc->cmos = cmos_new(&pc->clock, pic_irq_line(pc->pic, 8), cfg->rtc_start);
+    pc->pit = pit_new(&pc->clock, pc_isa_line(pc, 0));
+    pc->cmos = cmos_new(&pc->clock, pc_isa_line(pc, 8), cfg->rtc_start);
     I8042Callbacks kcb = {pc_reset_line, pc_set_a20, pc};
-    pc->kbd = i8042_new(pic_irq_line(pc->pic, 1), pic_irq_line(pc->pic, 12), &kcb);
-    pc->com1 =
-        uart_new(0x3F8, &pc->clock, pic_irq_line(pc->pic, 4), cfg->serial_tx, cfg->serial_opaque);
-    pc->com2 = uart_new(0x2F8, &pc->clock, pic_irq_line(pc->pic, 3), NULL, NULL);
+    pc->kbd = i8042_new(pc_isa_line(pc, 1), pc_isa_line(pc, 12), &kcb);
+    pc->com1 = uart_new(0x3F8, &pc->clock, pc_isa_line(pc, 4), cfg->serial_tx, cfg->serial_opaque);
+    pc->com2 = uart_new(0x2F8, &pc->clock, pc_isa_line(pc, 3), NULL, NULL);
     pc->fwcfg = fwcfg_new();
     pc->debugcon = debugcon_new(cfg->debugcon_out);
-    pc->ide[0] = ide_new(0x1F0, 0x3F6, pic_irq_line(pc->pic, 14));
-    pc->ide[1] = ide_new(0x170, 0x376, pic_irq_line(pc->pic, 15));
+    pc->ide[0] = ide_new(0x1F0, 0x3F6, pc_isa_line(pc, 14));
+    pc->ide[1] = ide_new(0x170, 0x376, pc_isa_line(pc, 15));
     for (int i = 0; i < 2; i++)
         if (pc->ide[i]) ide_attach_dma(pc->ide[i], pc->pm, &pc->clock);
     static const char *const drive_names[4] = {"hda", "hdb", "hdc", "hdd"};
@@ -498,13 +724,10 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
-    for (int i = 0; i < 4; i++)
-        pc->pirq_irq[i] = -1;
     if (cfg->nic_port) {
-        /* 00:03.0 INTA# is wired to PIRQC, as on QEMU's PC (and in the
-         * firmware's routing table): link = (slot - 1 + pin) & 3. */
-        IrqLine intx = {pc_pirq_set, pc, (3 - 1 + 0) & 3};
-        pc->nic = e1000_new(pc->pm, pc->io, cfg->nic_mac, intx, cfg->nic_port);
+        /* 00:03.0 INTA# meets PIRQC (see pc_intx). */
+        pc->nic =
+            e1000_new(pc->pm, pc->io, cfg->nic_mac, pc_pci_intx_line(pc, 3, 0), cfg->nic_port);
         if (!pc->nic || !e1000_pci_init(pc->nic, pc->pci, PCI_DEVFN(3, 0))) {
             snprintf(err, errlen, "internal error: network card setup");
             pc_free(pc);
@@ -516,7 +739,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
-    pc->acpi = acpi_pm_new(pc->pci, pc->io, &pc->clock, pic_irq_line(pc->pic, 9), pc_poweroff, pc);
+    pc->acpi = acpi_pm_new(pc->pci, pc->io, &pc->clock, pc_isa_line(pc, 9), pc_poweroff, pc);
     if (!pc->acpi || acpi_pm_register(pc->acpi) < 0) {
         snprintf(err, errlen, "internal error: ACPI setup");
         pc_free(pc);
@@ -534,9 +757,11 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
         pc_free(pc);
         return NULL;
     }
-    pc->cpu->irq_pending = pic_intr_pending;
-    pc->cpu->irq_ack = pic_intr_ack;
-    pc->cpu->irq_opaque = pc->pic;
+    if (pc_apic_setup(pc) < 0) {
+        snprintf(err, errlen, "internal error: APIC setup");
+        pc_free(pc);
+        return NULL;
+    }
     pc->cpu->ferr = pc_ferr;
     pc->cpu->ferr_opaque = pc;
     pci_bus_set_reset(pc->pci, pc_reset_line, pc);
@@ -563,6 +788,9 @@ void pc_free(Pc *pc) {
     fwcfg_free(pc->fwcfg);
     debugcon_free(pc->debugcon);
     pic_free(pc->pic);
+    apic_free(pc->apic);
+    ioapic_free(pc->ioapic);
+    hpet_free(pc->hpet);
     acpi_pm_free(pc->acpi);
     e1000_free(pc->nic);
     pci_bus_free(pc->pci);
@@ -620,7 +848,12 @@ void pc_reset(Pc *pc) {
     acpi_pm_reset(pc->acpi);
     if (pc->nic) e1000_reset(pc->nic);
     pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
-    pic_set_irq(pc->pic, 13, 0); /* FERR# released */
+    pc_isa_irq(pc, 13, 0);  /* FERR# released */
+    if (pc->apic) {
+        apic_reset(pc->apic);
+        ioapic_reset(pc->ioapic);
+        hpet_reset(pc->hpet);
+    }
     pc->powered_off = false;
     cpu_reset(pc->cpu);
     pc->tsc_base = pc->tsc_last = 0;
@@ -672,7 +905,7 @@ static PcExit pc_run_host(Pc *pc, uint64_t max_insns) {
         case CPU_EXIT_HALT:
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             /* An interrupt that came due meanwhile wakes it at once. */
-            if (cpu->nmi_pending || pic_intr_pending(pc->pic)) break;
+            if (cpu->nmi_pending || cpu->irq_pending(cpu->irq_opaque)) break;
             return PC_EXIT_IDLE;
         default: break;
         }
@@ -727,7 +960,7 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
             if (!(cpu->eflags & FL_IF) && !cpu->nmi_pending) return PC_EXIT_HALTED;
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
             if (pc->cfg.icount_auto) {
-                if (cpu->nmi_pending || pic_intr_pending(pc->pic)) break;
+                if (cpu->nmi_pending || cpu->irq_pending(cpu->irq_opaque)) break;
                 pc->idle_from = host_now_ns(); /* the caller sleeps; see above */
                 return PC_EXIT_IDLE;
             }
@@ -770,6 +1003,44 @@ static bool pc_state_load(Pc *pc, SnapReader *r) {
     return true;
 }
 
+/* The interrupt wiring's memory of who holds which input (the inputs'
+ * levels themselves are in the PIC's and I/O APIC's sections). */
+static void pc_wiring_save(Pc *pc, SnapWriter *w) {
+    for (int i = 0; i < 16; i++)
+        snap_put_u32(w, pc->pic_src[i]);
+    for (int i = 0; i < IOAPIC_PINS; i++)
+        snap_put_u32(w, pc->pin_src[i]);
+    snap_put_u16(w, pc->isa_level);
+    snap_put_u8(w, pc->pirq_level);
+    for (int i = 0; i < 4; i++)
+        snap_put_u32(w, pc->intx_level[i]);
+    snap_put_bool(w, pc->hpet_legacy);
+}
+
+static bool pc_wiring_load(Pc *pc, SnapReader *r) {
+    if (!snap_version(r, 1)) return false;
+    uint32_t pic_src[16], pin_src[IOAPIC_PINS], intx[4];
+    for (int i = 0; i < 16; i++)
+        pic_src[i] = snap_get_u32(r);
+    for (int i = 0; i < IOAPIC_PINS; i++)
+        pin_src[i] = snap_get_u32(r);
+    uint16_t isa = snap_get_u16(r);
+    uint8_t pirq = snap_get_u8(r);
+    for (int i = 0; i < 4; i++)
+        intx[i] = snap_get_u32(r);
+    bool legacy = snap_get_bool(r);
+    snap_check(r, pirq < 16, "bad PIRQ levels");
+    if (!snap_finish(r)) return false;
+    if (!r->apply) return true;
+    memcpy(pc->pic_src, pic_src, sizeof pic_src);
+    memcpy(pc->pin_src, pin_src, sizeof pin_src);
+    pc->isa_level = isa;
+    pc->pirq_level = pirq;
+    memcpy(pc->intx_level, intx, sizeof intx);
+    pc->hpet_legacy = legacy;
+    return true;
+}
+
 /* One section: its tag, version, and the part of the machine it holds. */
 typedef enum PartKind {
     PART_CLOCK,
@@ -789,6 +1060,10 @@ typedef enum PartKind {
     PART_PCI,
     PART_PC,
     PART_NIC,
+    PART_APIC,
+    PART_IOAPIC,
+    PART_HPET,
+    PART_IRQWIRE,
 } PartKind;
 
 typedef struct PcPart {
@@ -825,6 +1100,12 @@ static int pc_parts(Pc *pc, PcPart *p) {
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
     if (pc->nic) PART("e1000", PART_NIC, pc->nic);
+    /* The interrupt chips and the wiring's state before PCI, whose PIIX3
+     * write hook re-drives the PIRQ inputs from the loaded levels. */
+    PART("apic", PART_APIC, pc->apic);
+    PART("ioapic", PART_IOAPIC, pc->ioapic);
+    PART("hpet", PART_HPET, pc->hpet);
+    PART("irqwire", PART_IRQWIRE, pc);
     PART("pci", PART_PCI, pc->pci);
     PART("pc", PART_PC, pc);
 #undef PART
@@ -850,6 +1131,10 @@ static void part_save(Pc *pc, const PcPart *p, SnapWriter *w) {
     case PART_PCI: pci_bus_save(p->dev, w); break;
     case PART_PC: pc_state_save(pc, w); break;
     case PART_NIC: e1000_save(p->dev, w); break;
+    case PART_APIC: apic_save(p->dev, w); break;
+    case PART_IOAPIC: ioapic_save(p->dev, w); break;
+    case PART_HPET: hpet_save(p->dev, w); break;
+    case PART_IRQWIRE: pc_wiring_save(pc, w); break;
     }
 }
 
@@ -872,6 +1157,10 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
     case PART_PCI: return pci_bus_load(p->dev, r);
     case PART_PC: return pc_state_load(pc, r);
     case PART_NIC: return e1000_load(p->dev, r);
+    case PART_APIC: return apic_load(p->dev, r);
+    case PART_IOAPIC: return ioapic_load(p->dev, r);
+    case PART_HPET: return hpet_load(p->dev, r);
+    case PART_IRQWIRE: return pc_wiring_load(pc, r);
     }
     return false;
 }

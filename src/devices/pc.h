@@ -2,7 +2,10 @@
  * pc.h - the PC machine: RAM, the BIOS image, the CPU and the chips on the
  * I/O bus (8259 PICs, 8254 PIT, CMOS/RTC, 8042, two 16550A UARTs, fw_cfg,
  * ACPI power management (PIIX4 PM function, so the guest can power off),
- * the firmware debug console, the POST port), wired to one virtual clock.
+ * the firmware debug console, the POST port), the memory-mapped local APIC
+ * (the CPU's interrupt controller, with the 8259s behind it), I/O APIC and
+ * HPET (devices/apic.h, ioapic.h, hpet.h; pc.c's "interrupt wiring" says
+ * which line reaches which input), wired to one virtual clock.
  *
  * Time has two modes. With cfg.host_clock the virtual clock follows the
  * host's monotonic clock: the CPU runs in slices and virtual time catches
@@ -43,6 +46,7 @@
 #include "devices/bus.h"
 #include "devices/clock.h"
 #include "devices/disk.h"
+#include "devices/irq.h"
 
 /* One IDE drive given with -drive (if=ide, index 0-3). */
 typedef struct PcDrive {
@@ -127,6 +131,11 @@ size_t pc_serial_input(Pc *pc, const uint8_t *buf, size_t len);
 /* The parts front ends talk to (the VGA is NULL without cfg.vga). */
 struct Vga *pc_vga(Pc *pc);
 struct I8042 *pc_keyboard(Pc *pc);
+
+/* The interrupt line of PCI slot `slot`'s INTx pin (0-3: INTA-INTD) for a
+ * PCI device: it reaches PIIX3 PIRQ (slot + pin) mod 4, I/O APIC pins
+ * 16-19 and the ISA IRQ the PIIX3's routing register names. */
+IrqLine pc_pci_intx_line(Pc *pc, int slot, int pin);
 
 /* Snapshots (savevm/loadvm): the whole machine in one file (format in
  * snap/snap.h): CPU, RAM, every device, pending timers and the virtual

@@ -1,8 +1,9 @@
 /*
  * fuzz_device.c - libFuzzer targets for the PC's chips through the bus
  * API: one source, built once per device (FUZZ_DEVICE names it: pic, pit,
- * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi, e1000), so each device
- * has its own target, corpus and figures. For the e1000 the machine has
+ * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi, e1000, and the
+ * memory-mapped apic, ioapic, hpet), so each device has its own target,
+ * corpus and figures. For the e1000 the machine has
  * the network card on a loopback cable (every frame it sends comes back
  * to its receive ring), and its ports are the I/O window at 0xC000 once
  * the input has programmed BAR1 there (the seeds do, and BAR0 at
@@ -16,11 +17,13 @@
  *   1 write a port of the device (index, 32-bit value, same bits)
  *   2 read any port (16-bit port, bits 3-4 the size)
  *   3 write any port (16-bit port, 32-bit value)
- *   4 read physical memory or MMIO (32-bit address; bit 3: in the VGA
- *     window 0xA0000-0xBFFFF instead; bits 4-5 the size)
+ *   4 read physical memory or MMIO (32-bit address; bit 3: in the
+ *     device's MMIO window instead (the VGA window 0xA0000-0xBFFFF for
+ *     devices without one); bits 4-5 the size)
  *   5 write physical memory or MMIO (same, and a 32-bit value)
  *   6 let virtual time pass (16-bit count shifted left by bits 3-7), timers fire;
  *     opcode 0xFE instead pulls the machine's reset line
+ *   opcode 0xFD: the CPU's interrupt acknowledge (INTA) if an interrupt is pending
  *   7 copy up to 255 bytes of the input into RAM (32-bit address modulo the
  *     RAM size, length byte): what DMA descriptors and transfers read
  * The ports of the device come first in its list; the devices configured
@@ -29,6 +32,8 @@
  * FUZZ_IDE_BM with I/O and bus mastering on before the input runs (the
  * input may move or unmap it through 0xCF8-0xCFF), so PRD tables written
  * by operation 7 and time passing with operation 6 drive the DMA engine.
+ * The memory-mapped ones list the ports of the chips they work with
+ * (8259, PIIX3 routing through PCI, PIT and RTC).
  * A host crash, a sanitizer report or a timeout is a bug.
  */
 #include <stdlib.h>
@@ -78,7 +83,23 @@ static const DeviceSpec devices[] = {
     {"fwcfg", {{0x510, 12}}},
     {"acpi", {PCI_CONFIG, {0xAFE0, 4}, {0xB2, 2}, {0x600, 64}}},
     {"e1000", {PCI_CONFIG, {0xC000, 64}}},
+    {"apic", {{0x20, 2}, {0xA0, 2}}},
+    {"ioapic", {PCI_CONFIG, {0x20, 2}}},
+    {"hpet", {{0x40, 4}, {0x70, 2}}},
 };
+
+/* The memory-mapped devices' register windows. */
+typedef struct MmioWindow {
+    const char *name;
+    uint32_t base, size;
+} MmioWindow;
+
+static const MmioWindow windows[] = {
+    {"apic", 0xFEE00000u, 0x1000},
+    {"ioapic", 0xFEC00000u, 0x20},
+    {"hpet", 0xFED00000u, 0x400},
+};
+static const MmioWindow *window;
 
 static const DeviceSpec *device;
 static unsigned nports;
@@ -87,6 +108,8 @@ static void find_device(void) {
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
         if (strcmp(devices[i].name, FUZZ_DEVICE) == 0) device = &devices[i];
     if (!device) abort();
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++)
+        if (strcmp(windows[i].name, FUZZ_DEVICE) == 0) window = &windows[i];
     for (int r = 0; r < 6; r++)
         nports += device->ports[r].count;
 }
@@ -105,7 +128,9 @@ static unsigned access_size(unsigned bits) {
 
 static uint32_t mem_address(FuzzInput *in, unsigned op) {
     uint32_t a = fuzz_u32(in);
-    return op & 8 ? 0xA0000u + a % 0x20000u : a;
+    if (!(op & 8)) return a;
+    if (window) return window->base + a % window->size;
+    return 0xA0000u + a % 0x20000u;
 }
 
 static void run_op(Pc *pc, FuzzInput *in) {
@@ -114,6 +139,11 @@ static void run_op(Pc *pc, FuzzInput *in) {
     unsigned op = fuzz_u8(in);
     if (op == 0xFE) {
         pc_reset(pc);
+        return;
+    }
+    if (op == 0xFD) {
+        CPU *cpu = pc_cpu(pc);
+        if (cpu->irq_pending(cpu->irq_opaque)) cpu->irq_ack(cpu->irq_opaque);
         return;
     }
     unsigned repeat = 1u << (op >> 5);

@@ -156,7 +156,9 @@ PY
 # an access watchpoint on the idle task's stack (init_thread_union, which
 # the next interrupt pushes onto), then 32 read watchpoints on the IDT
 # gates of the external interrupts (idt_table, read when an interrupt is
-# delivered). (Debian's kernel has only function symbols in kallsyms and
+# delivered): the legacy IRQ vectors 0x30-0x3F (the 8259's, and the I/O
+# APIC's ISA lines) and 0xE0-0xEF (the local APIC timer's 0xEC: with the
+# APIC, an idle kernel's only interrupts). (Debian's kernel has only function symbols in kallsyms and
 # no System.map in its package, so data is found through the registers.)
 # After detach the shell still answers.
 kernel_watch() {
@@ -169,9 +171,10 @@ p/x \$cr0 & 0x80000000
 eval "awatch *(unsigned int *)0x%x", \$esp - 4
 continue
 delete
-set \$v = 0x20
+set \$v = 0x30
 while \$v < 0x40
   eval "rwatch *(unsigned long long *)0x%x", \$idtr_base + 8 * \$v
+  eval "rwatch *(unsigned long long *)0x%x", \$idtr_base + 8 * (\$v + 0xB0)
   set \$v = \$v + 1
 end
 continue
