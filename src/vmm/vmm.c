@@ -484,7 +484,7 @@ static InsnClass classify(const Insn *in) {
     if (f == op_iret) return C_IRET;
     if (f == op_invd || f == op_sysexit) return C_OTHER_PRIV;
     if (f == op_cpuid) return C_CPUID;
-    if (f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter) return C_INT;
+    if (f == op_int || f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter) return C_INT;
     if (sensitive_kind(in)) return C_SENSITIVE;
     return C_NONE;
 }
@@ -530,7 +530,7 @@ static void trap_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel
 static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) {
     if (!kernel) {
         count(v, B_DIRECT_USER);
-        if (c == C_INT || (c == C_SENSITIVE && sensitive_kind(in) == SENS_INT)) count(v, B_SYSCALL);
+        if (c == C_INT) count(v, B_SYSCALL);
         if (c == C_IO) count(v, B_IO);
         return;
     }
@@ -669,8 +669,8 @@ static void vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
-    if (c != C_SENSITIVE || !pm) return;
     int k = sensitive_kind(in);
+    if (!k || !pm) return;
     /* The register-sensitive ones also show the VMM to user mode. */
     bool user_visible = k == SENS_SGDT || k == SENS_SIDT || k == SENS_SLDT || k == SENS_STR ||
                         k == SENS_SMSW;

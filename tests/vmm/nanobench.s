@@ -6,7 +6,7 @@
 #   as --32 --defsym BENCH=n --defsym ITERS=k nanobench.s
 #   ld -m elf_i386 -Ttext 0xFFFF0000 --oformat binary
 # BENCH: 1 syscall, 2 in, 3 cr8wr, 4 call/ret, 5 pgfault, 6 divzero,
-# 7 ptemod. The ROM switches to protected mode with paging (identity map
+# 7 ptemod (and 8, the POPF probe below). The ROM switches to protected mode with paging (identity map
 # of the first 4 MiB in 4 KiB pages, the ROM as one 4 MiB page), runs the
 # benchmark ITERS times with interrupts off and stops with CLI; HLT (bt86
 # exits: nothing can wake the CPU). A run with ITERS=1 and one with
@@ -24,6 +24,7 @@
         .set PT, 0x11000
         .set KSTACK, 0x80000
         .set USTACK, 0x70000
+        .set ticks, 0x4000
         .set SEL_KCODE, 0x08
         .set SEL_KDATA, 0x10
         .set SEL_UCODE, 0x1B
@@ -184,6 +185,49 @@ user_loop:
 4:      movl %eax, PT + 1023 * 4
         loop 4b
 .endif
+.if BENCH == 8
+        # Not a nanobenchmark: the POPF probe. A kernel's usual critical
+        # section (PUSHF; CLI; ...; POPF) must give interrupts back; the
+        # HLT then waits for the timer. Under a trap-and-emulate VMM the
+        # POPF runs in ring 1 and keeps IF = 0: the HLT never wakes.
+        movb $0x11, %al                # PIC: ICW1..ICW4, vectors 0x20-0x27
+        outb %al, $0x20
+        movb $0x20, %al
+        outb %al, $0x21
+        movb $0x04, %al
+        outb %al, $0x21
+        movb $0x01, %al
+        outb %al, $0x21
+        movb $0xFE, %al                # only IRQ 0
+        outb %al, $0x21
+        movb $0x34, %al                # PIT channel 0, rate generator
+        outb %al, $0x43
+        movb $0x00, %al
+        outb %al, $0x40
+        movb $0x10, %al
+        outb %al, $0x40
+        movl $IDT + 0x20 * 8, %edi
+        movl $timer_handler, %eax
+        call set_gate
+        movl $0, ticks
+        sti
+        pushfl
+        cli
+        .globl popf_insn
+        .type popf_insn, @function
+popf_insn:
+        popfl
+        hlt
+        cmpl $0, ticks
+        je finish
+        movl $probe_ok, %esi
+5:      movb (%esi), %al
+        testb %al, %al
+        jz finish
+        outb %al, $0xE9
+        incl %esi
+        jmp 5b
+.endif
 finish:
         cli
         hlt
@@ -209,6 +253,17 @@ exit_handler:
         movw %ax, %ds
         movw %ax, %es
         jmp finish
+
+timer_handler:
+        pushl %eax
+        incl ticks
+        movb $0x20, %al
+        outb %al, $0x20
+        popl %eax
+        iret
+
+probe_ok:
+        .asciz "popf-probe: the timer woke the CPU\n"
 
 unexpected:
         cli
