@@ -266,6 +266,12 @@ typedef struct CpuVmmHooks {
     void (*before)(void *opaque, CPU *cpu, const struct Insn *in);
     void (*after)(void *opaque, CPU *cpu, const struct Insn *in);
     void (*event)(void *opaque, CPU *cpu, int vector, int kind);
+    /* A paravirtual interface (-vmm pv): `cpuid` may rewrite the answer to
+     * CPUID leaf `leaf` (EAX as the guest asked) in EAX..EDX after the core
+     * has computed it; `msr` handles an MSR the core does not know
+     * (returns false: #GP as before). NULL: not called. */
+    void (*cpuid)(void *opaque, CPU *cpu, uint32_t leaf);
+    bool (*msr)(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value);
     void *opaque;
 } CpuVmmHooks;
 

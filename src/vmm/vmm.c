@@ -87,6 +87,8 @@ typedef enum VmmEvent {
     X_RDMSR,
     X_WRMSR,
     X_MMIO,
+    P_KVMCLOCK_MSR,
+    P_CPUID_PV,
     EV_COUNT
 } VmmEvent;
 
@@ -161,6 +163,10 @@ static const EventInfo event_info[EV_COUNT] = {
     [X_RDMSR] = {"exit.rdmsr", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_WRMSR] = {"exit.wrmsr", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_MMIO] = {"exit.mmio", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
+    /* pv: what the paravirtual interface was asked (each also an exit
+     * above: WRMSR/RDMSR, CPUID) */
+    [P_KVMCLOCK_MSR] = {"pv.kvmclock_msr", M_PV, 0, 0},
+    [P_CPUID_PV] = {"pv.cpuid_hypervisor_leaf", M_PV, 0, 0},
 };
 
 /* The VMX basic exit reason of each exit class (SDM Vol. 3, Appendix C);
@@ -230,6 +236,7 @@ struct Vmm {
     uint8_t *traced;      /* per RAM page: 1 page table, 2 translated code */
     uint32_t npages;
     uint32_t shadow_cr3;
+    uint64_t pv_system_time; /* pv: the kvm-clock system-time MSR */
     /* bt: translated units by linear start address (0 = empty). */
     uint32_t *tc;
     uint64_t tc_units;
@@ -468,7 +475,7 @@ static int sensitive_kind(const Insn *in) {
     return SENS_NONE;
 }
 
-static InsnClass classify(const Insn *in) {
+static InsnClass classify_fn(const Insn *in) {
     OpFn f = in->fn;
     if (f == op_cli || f == op_sti) return C_CLI_STI;
     if (f == op_in || f == op_out || f == op_ins || f == op_outs) return C_IO;
@@ -487,6 +494,31 @@ static InsnClass classify(const Insn *in) {
     if (f == op_int || f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter) return C_INT;
     if (sensitive_kind(in)) return C_SENSITIVE;
     return C_NONE;
+}
+
+/* The class depends on the handler only (and, for MOV CRn, on ModRM.reg):
+ * a small cache keyed by the handler spares the comparisons above on
+ * nearly every instruction. */
+typedef struct ClassCache {
+    OpFn fn;
+    uint8_t cls, sens;
+} ClassCache;
+static _Thread_local ClassCache class_cache[512];
+
+static InsnClass classify(const Insn *in, int *sens) {
+    if (in->fn == op_mov_r_cr || in->fn == op_mov_cr_r) {
+        *sens = 0;
+        return classify_fn(in);
+    }
+    uintptr_t h = ((uintptr_t)in->fn >> 4) & 511;
+    ClassCache *c = &class_cache[h];
+    if (c->fn != in->fn) {
+        c->fn = in->fn;
+        c->cls = (uint8_t)classify_fn(in);
+        c->sens = (uint8_t)sensitive_kind(in);
+    }
+    *sens = c->sens;
+    return (InsnClass)c->cls;
 }
 
 /* The selectors and table bases a ring-compressing VMM would show (its own
@@ -527,7 +559,7 @@ static void trap_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel
     }
 }
 
-static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) {
+static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, int sens, bool kernel) {
     if (!kernel) {
         count(v, B_DIRECT_USER);
         if (c == C_INT) count(v, B_SYSCALL);
@@ -574,7 +606,7 @@ static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) 
     case C_CPUID:
     case C_INT: count(v, B_OTHER); return;
     case C_SENSITIVE:
-        switch (sensitive_kind(in)) {
+        switch (sens) {
         case SENS_PUSHF:
         case SENS_POPF:
         case SENS_PUSH_SREG:
@@ -658,18 +690,18 @@ static void vmm_before(void *opaque, CPU *cpu, const Insn *in) {
         v->kernel_insns++;
     else
         v->user_insns++;
-    InsnClass c = classify(in);
+    int k;
+    InsnClass c = classify(in, &k);
     switch (v->model) {
     case VMM_TRAP:
     case VMM_TRAP_DETECT: trap_insn(v, cpu, in, c, kernel); break;
-    case VMM_BT: bt_insn(v, cpu, in, c, kernel); break;
+    case VMM_BT: bt_insn(v, cpu, in, c, k, kernel); break;
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
     if (c == C_CR3_WRITE) v->shadow_cr3 = 1; /* flush the shadow once it happened */
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
-    int k = sensitive_kind(in);
     if (!k || !pm) return;
     /* The register-sensitive ones also show the VMM to user mode. */
     bool user_visible = k == SENS_SGDT || k == SENS_SIDT || k == SENS_SLDT || k == SENS_STR ||
@@ -911,6 +943,81 @@ static void vmm_mmio(void *opaque) {
     count(v, X_MMIO);
 }
 
+/* ---------------- pv: KVM's paravirtual interface ---------------- */
+
+#define KVM_CPUID_SIGNATURE    0x40000000u
+#define KVM_CPUID_FEATURES     0x40000001u
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
+#define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00u
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
+#define PVCLOCK_TSC_STABLE_BIT 1u
+
+/* CPUID: the hypervisor bit (leaf 1, ECX bit 31), "KVMKVMKVM\0\0\0" at
+ * 0x40000000 (highest leaf 0x40000001), kvm-clock (new MSRs, stable) at
+ * 0x40000001. Nothing else: no PV EOI, steal time or async page faults
+ * (they need a local APIC), no PV IPIs or spinlock kicks (one CPU). */
+static void pv_cpuid(void *opaque, CPU *cpu, uint32_t leaf) {
+    Vmm *v = opaque;
+    if (leaf == 1) cpu->regs[R_ECX] |= 1u << 31;
+    if (leaf == KVM_CPUID_SIGNATURE) {
+        count(v, P_CPUID_PV);
+        cpu->regs[R_EAX] = KVM_CPUID_FEATURES;
+        cpu->regs[R_EBX] = 0x4B4D564Bu; /* "KVMK" */
+        cpu->regs[R_ECX] = 0x564B4D56u; /* "VMKV" */
+        cpu->regs[R_EDX] = 0x0000004Du; /* "M\0\0\0" */
+    } else if (leaf == KVM_CPUID_FEATURES) {
+        count(v, P_CPUID_PV);
+        cpu->regs[R_EAX] = KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+        cpu->regs[R_EBX] = cpu->regs[R_ECX] = cpu->regs[R_EDX] = 0;
+    }
+}
+
+static uint64_t guest_tsc(CPU *cpu) {
+    return cpu->tsc_read ? cpu->tsc_read(cpu->tsc_opaque) : cpu_tsc(cpu);
+}
+
+/* kvm-clock: the guest gives the physical address of its
+ * pvclock_vcpu_time_info (32 bytes) or pvclock_wall_clock (12 bytes); the
+ * host fills it. bt86's TSC runs at PC_TSC_HZ = 500 MHz of virtual time
+ * (devices/pc.h), so nanoseconds = TSC x 2 for good: one write of the
+ * structure holds forever (TSC stable). The address is guest-controlled:
+ * phys_copy_to refuses anything that is not RAM (the write is dropped). */
+static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value) {
+    Vmm *v = opaque;
+    if (index != MSR_KVM_WALL_CLOCK_NEW && index != MSR_KVM_SYSTEM_TIME_NEW) return false;
+    count(v, P_KVMCLOCK_MSR);
+    PhysMem *pm = cpu->mmu.pm;
+    if (!write) {
+        *value = index == MSR_KVM_SYSTEM_TIME_NEW ? v->pv_system_time : 0;
+        return true;
+    }
+    uint64_t tsc = guest_tsc(cpu), ns = tsc * 2;
+    if (index == MSR_KVM_SYSTEM_TIME_NEW) {
+        v->pv_system_time = *value;
+        if (!(*value & 1)) return true; /* disabled */
+        uint8_t t[32] = {0};
+        uint32_t version = 2, mul = 0x80000000u; /* (tsc << 2) * 2^31 >> 32 = tsc * 2 */
+        memcpy(t + 0, &version, 4);
+        memcpy(t + 8, &tsc, 8);
+        memcpy(t + 16, &ns, 8);
+        memcpy(t + 24, &mul, 4);
+        t[28] = 2;                      /* tsc_shift */
+        t[29] = PVCLOCK_TSC_STABLE_BIT; /* flags */
+        uint64_t pa = *value & ~1ull;
+        if (pa < 0x100000000ull) phys_copy_to(pm, (uint32_t)pa, t, sizeof t);
+        return true;
+    }
+    /* The wall clock at system time 0: the host's real time now, less the
+     * guest's system time now. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t boot_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - (int64_t)ns;
+    uint32_t w[3] = {2, (uint32_t)(boot_ns / 1000000000), (uint32_t)(boot_ns % 1000000000)};
+    if (*value < 0x100000000ull) phys_copy_to(pm, (uint32_t)*value, w, sizeof w);
+    return true;
+}
+
 int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     PhysMem *pm = cpu->mmu.pm;
     if (pm->code_written || cpu->run_hooks.run_blocks) {
@@ -927,6 +1034,10 @@ int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     v->cpu = cpu;
     shadow_flush(v);
     cpu->vmm = (CpuVmmHooks){.before = vmm_before, .after = vmm_after, .event = vmm_event, .opaque = v};
+    if (v->model == VMM_PV) {
+        cpu->vmm.cpuid = pv_cpuid;
+        cpu->vmm.msr = pv_msr;
+    }
     cpu->mmu.walk_hook = vmm_walk;
     cpu->mmu.walk_opaque = v;
     return 0;
