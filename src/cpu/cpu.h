@@ -256,14 +256,14 @@ typedef struct CpuRunHooks {
 /*
  * How a virtualization model (src/vmm/) watches the guest. When `before`
  * is set, cpu_run interprets every instruction (no translated blocks) and
- * calls `before` after decoding and `after` once the instruction has
- * committed (not when it faults); `event` for every exception and hardware
+ * calls `before` after decoding and, if it returned true, `after` once the
+ * instruction has committed (not when it faults); `event` for every exception and hardware
  * interrupt the run loop delivers (kind: an IntKind from core.h; software
  * interrupts are instructions). All NULL (the default): nothing is called
  * and the run loop tests one pointer per block.
  */
 typedef struct CpuVmmHooks {
-    void (*before)(void *opaque, CPU *cpu, const struct Insn *in);
+    bool (*before)(void *opaque, CPU *cpu, const struct Insn *in); /* true: call after */
     void (*after)(void *opaque, CPU *cpu, const struct Insn *in);
     void (*event)(void *opaque, CPU *cpu, int vector, int kind);
     /* A paravirtual interface (-vmm pv): `cpuid` may rewrite the answer to

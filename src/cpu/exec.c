@@ -256,9 +256,9 @@ static void step_instruction(CPU *cpu) {
     if (cpu->trace_fn) cpu->trace_fn(cpu, cpu->trace_opaque);
     decode_insn(cpu, cpu->eip, &in);
     if (cpu->vmm.before) {
-        cpu->vmm.before(cpu->vmm.opaque, cpu, &in);
+        bool after = cpu->vmm.before(cpu->vmm.opaque, cpu, &in);
         exec_insn(cpu, &in);
-        cpu->vmm.after(cpu->vmm.opaque, cpu, &in);
+        if (after) cpu->vmm.after(cpu->vmm.opaque, cpu, &in);
         return;
     }
     exec_insn(cpu, &in);

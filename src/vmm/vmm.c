@@ -670,7 +670,7 @@ static void take_sample(Vmm *v) {
     v->samples[v->nsamples++] = (Sample){v->instructions, now_seconds(&v->start), total};
 }
 
-static void vmm_before(void *opaque, CPU *cpu, const Insn *in) {
+static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     Vmm *v = opaque;
     v->instructions++;
     if (v->instructions >= v->next_sample) {
@@ -682,7 +682,7 @@ static void vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     v->pre_pm = pm;
     if (!cpu_pe(cpu)) { /* real mode: every VMM of the time emulated it (or used BT) */
         v->realmode_insns++;
-        return;
+        return false;
     }
     bool kernel = pm && cpu->cpl == 0;
     v->pre_kernel = kernel;
@@ -698,18 +698,20 @@ static void vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     case VMM_BT: bt_insn(v, cpu, in, c, k, kernel); break;
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
+    if (c == C_NONE) return false; /* most instructions */
     if (c == C_CR3_WRITE) v->shadow_cr3 = 1; /* flush the shadow once it happened */
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
-    if (!k || !pm) return;
+    if (!k || !pm) return true;
     /* The register-sensitive ones also show the VMM to user mode. */
     bool user_visible = k == SENS_SGDT || k == SENS_SIDT || k == SENS_SLDT || k == SENS_STR ||
                         k == SENS_SMSW;
-    if (!kernel && !user_visible) return;
-    if (v->model != VMM_TRAP && v->model != VMM_TRAP_DETECT) return;
+    if (!kernel && !user_visible) return true;
+    if (v->model != VMM_TRAP && v->model != VMM_TRAP_DETECT) return true;
     v->pre_kind = k;
     if (k == SENS_POPF) v->pre_arg = stack_peek(cpu, 0, in->osize);
+    return true;
 }
 
 /* Store a 16-bit selector or a register-sized value where the instruction
