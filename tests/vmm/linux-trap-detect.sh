@@ -7,6 +7,9 @@
 # kernel, with their kernel symbols (System.map), and counts the traps a
 # ring-compressing VMM takes: CLI/STI, I/O, CR3 switches, IRQs, page-table
 # writes (tracing) and hidden page faults; `info vmm` answers on the monitor.
+# -icount shift=1: the boot runs on the interpreter (a model watches every
+# instruction), so virtual time follows the instruction count, not the
+# host's clock: the boot's length does not grow on a slow or busy host.
 #   linux-trap-detect.sh BT86 [IMAGE]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -16,7 +19,7 @@ map=$(dirname "$img")/System.map
 guest_need vmm-linux-trap-detect "$img" "$map"
 report=$(mktemp --suffix=.json)
 trap2() { rm -f "$report"; }
-guest_start "$bt86" -m 256 -hda "$img" -snapshot -nographic -no-reboot -max-insns 40000000000 \
+guest_start "$bt86" -m 256 -hda "$img" -snapshot -nographic -no-reboot -max-insns 40000000000 -icount shift=1 \
   -vmm trap-detect -vmm-report "$report" -symbols "$map"
 guest_wait_prompt 1800
 send 'echo BT86-$((6*7))-OK'
