@@ -88,14 +88,14 @@ typedef struct Options {
     const char *rtc;   /* -rtc base=... */
     int icount_shift;  /* -icount shift=N; ICOUNT_AUTO; ICOUNT_OFF: follow the host clock */
     bool nographic;
-    const char *display;  /* sdl, none; NULL: default */
-    const char *vga;      /* std, none */
-    const char *monitor;  /* stdio, none */
-    const char *gdb;      /* -gdb DEV, -s: tcp::1234 */
-    bool gdb_wait;        /* -S: do not start the CPU until the debugger continues */
-    RrMode rr_mode;       /* -icount ...,rr=record|replay */
-    const char *rr_file;  /* -icount ...,rrfile=FILE */
-    uint64_t rr_interval; /* -icount ...,rrsnapshot-interval=N (reverse execution) */
+    const char *display;    /* sdl, none; NULL: default */
+    const char *vga;        /* std, none */
+    const char *monitor;    /* stdio, none */
+    const char *gdb;        /* -gdb DEV, -s: tcp::1234 */
+    bool gdb_wait;          /* -S: do not start the CPU until the debugger continues */
+    RrMode rr_mode;         /* -icount ...,rr=record|replay */
+    const char *rr_file;    /* -icount ...,rrfile=FILE */
+    uint64_t rr_interval;   /* -icount ...,rrsnapshot-interval=N (reverse execution) */
     VmmModel vmm;           /* -vmm MODEL (default none) */
     const char *vmm_report; /* -vmm-report FILE */
     const char *vmm_costs;  /* -vmm-costs FILE */
@@ -543,7 +543,8 @@ static int parse_args(int argc, char **argv, Options *o) {
             NEED_ARG();
             if (vmm_model_parse(val, &o->vmm) < 0) {
                 fprintf(stderr,
-                        "bt86: -vmm: unknown model '%s' (none, trap, trap-detect, bt, hw, hw-ept, pv)\n",
+                        "bt86: -vmm: unknown model '%s' (none, trap, trap-detect, bt, hw, hw-ept, "
+                        "pv)\n",
                         val);
                 return -1;
             }
@@ -1119,7 +1120,8 @@ int main(int argc, char **argv) {
     if (vmm && o.vmm_report) {
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
-        double secs = (double)(t.tv_sec - vmm_start.tv_sec) + (double)(t.tv_nsec - vmm_start.tv_nsec) * 1e-9;
+        double secs =
+            (double)(t.tv_sec - vmm_start.tv_sec) + (double)(t.tv_nsec - vmm_start.tv_nsec) * 1e-9;
         if (vmm_write_report(vmm, o.vmm_report, vmm_symbol, o.symbols, secs, err, sizeof err) < 0) {
             fprintf(stderr, "bt86: -vmm-report: %s\n", err);
             status = 1;

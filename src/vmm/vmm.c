@@ -102,10 +102,10 @@ typedef struct EventInfo {
 /* Default costs: docs/vmm-report.md says where each comes from. A2006 =
  * Adams and Agesen, ASPLOS 2006 (Pentium 4); "assumed" rows are not
  * measurements. */
-#define TRAP_COST 2000.0 /* assumed: #GP to ring 0, decode, emulate, IRET */
-#define BT_CALLOUT 400.0 /* assumed, close to A2006's ptemod call-out (391) */
-#define EXIT_P4 2500.0   /* assumed: a first-generation VT-x round trip */
-#define EXIT_NEW 2000.0  /* Nehalem with KVM (SplitX, WIOV 2011) */
+#define TRAP_COST  2000.0 /* assumed: #GP to ring 0, decode, emulate, IRET */
+#define BT_CALLOUT 400.0  /* assumed, close to A2006's ptemod call-out (391) */
+#define EXIT_P4    2500.0 /* assumed: a first-generation VT-x round trip */
+#define EXIT_NEW   2000.0 /* Nehalem with KVM (SplitX, WIOV 2011) */
 static const EventInfo event_info[EV_COUNT] = {
     [T_CLI_STI] = {"trap.cli_sti", M_TRAP, TRAP_COST, 0},
     [T_IO] = {"trap.io", M_TRAP, TRAP_COST, 0},
@@ -129,9 +129,9 @@ static const EventInfo event_info[EV_COUNT] = {
     [B_IDENT] = {"bt.ident", M_BT, 0, 0},
     [B_DIRECT_USER] = {"bt.direct_user", M_BT, 0, 0},
     [B_DIRECT_BRANCH] = {"bt.direct_branch", M_BT, 0, 0},
-    [B_INDIRECT] = {"bt.indirect", M_BT, 40, 0},   /* A2006 call/ret: 51 - 11 */
-    [B_INLINE] = {"bt.inline", M_BT, 35, 0},       /* A2006 cr8wr under BT */
-    [B_IO] = {"bt.callout.io", M_BT, 214, 0},      /* A2006 in under BT */
+    [B_INDIRECT] = {"bt.indirect", M_BT, 40, 0}, /* A2006 call/ret: 51 - 11 */
+    [B_INLINE] = {"bt.inline", M_BT, 35, 0},     /* A2006 cr8wr under BT */
+    [B_IO] = {"bt.callout.io", M_BT, 214, 0},    /* A2006 in under BT */
     [B_CR_WRITE] = {"bt.callout.cr_write", M_BT, BT_CALLOUT, 0},
     [B_CR3] = {"bt.callout.cr3_switch", M_BT, BT_CALLOUT, 0},
     [B_INVLPG] = {"bt.callout.invlpg", M_BT, BT_CALLOUT, 0},
@@ -148,7 +148,8 @@ static const EventInfo event_info[EV_COUNT] = {
     [B_IRQ] = {"bt.irq", M_BT, 2000, 0},
     [B_TRANSLATE] = {"bt.translate", M_BT, 0, 0},
     [B_TC_INVALIDATE] = {"bt.tc_invalidate", M_BT, 0, 0},
-    [X_EXC_PF_GUEST] = {"exit.exception.pf_guest", M_HW, 10149, EXIT_NEW}, /* A2006 pgfault: 11242 - 1093 */
+    [X_EXC_PF_GUEST] = {"exit.exception.pf_guest", M_HW, 10149,
+                        EXIT_NEW}, /* A2006 pgfault: 11242 - 1093 */
     [X_EXC_PF_HIDDEN] = {"exit.exception.pf_hidden", M_HW, 10149, EXIT_NEW},
     [X_EXC_PF_TRACE] = {"exit.exception.pf_tracing", M_HW, 12732, EXIT_NEW}, /* A2006 ptemod */
     [X_EXTINT] = {"exit.external_interrupt", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
@@ -201,10 +202,10 @@ static int exit_reason(VmmEvent e, VmmModel m) {
 #define TC_BITS            18
 
 typedef struct Violation {
-    uint32_t eip;       /* linear address */
+    uint32_t eip; /* linear address */
     const char *mnemonic;
-    uint64_t count;     /* executions */
-    uint64_t differs;   /* ... where the guest saw something else than it should have */
+    uint64_t count;   /* executions */
+    uint64_t differs; /* ... where the guest saw something else than it should have */
     int cpl;
     char saw[48], expected[48]; /* the first execution that differed, else the first one */
 } Violation;
@@ -233,7 +234,7 @@ struct Vmm {
      * 2 user), in a direct-mapped table; cleared on CR3 switches. */
     uint32_t shadow_tag[1u << SHADOW_BITS];
     uint8_t shadow_bits[1u << SHADOW_BITS];
-    uint8_t *traced;      /* per RAM page: 1 page table, 2 translated code */
+    uint8_t *traced; /* per RAM page: 1 page table, 2 translated code */
     uint32_t npages;
     uint32_t shadow_cr3;
     uint64_t pv_system_time; /* pv: the kvm-clock system-time MSR */
@@ -249,8 +250,8 @@ struct Vmm {
     struct timespec start;
 };
 
-static const char *const model_names[VMM_MODEL_COUNT] = {
-    "none", "trap", "trap-detect", "bt", "hw", "hw-ept", "pv"};
+static const char *const model_names[VMM_MODEL_COUNT] = {"none", "trap",   "trap-detect", "bt",
+                                                         "hw",   "hw-ept", "pv"};
 
 int vmm_model_parse(const char *name, VmmModel *out) {
     for (int i = 0; i < VMM_MODEL_COUNT; i++)
@@ -282,7 +283,8 @@ Vmm *vmm_new(VmmModel model) {
     v->model = model;
     bool recent = model == VMM_HW_EPT || model == VMM_PV;
     for (int e = 0; e < EV_COUNT; e++)
-        v->cost[e] = recent && event_info[e].cost_recent ? event_info[e].cost_recent : event_info[e].cost;
+        v->cost[e] =
+            recent && event_info[e].cost_recent ? event_info[e].cost_recent : event_info[e].cost;
     v->viol = calloc(VMM_MAX_VIOLATIONS, sizeof *v->viol);
     v->tc = model == VMM_BT ? calloc(1u << TC_BITS, sizeof *v->tc) : NULL;
     if (!v->viol || (model == VMM_BT && !v->tc)) {
@@ -491,7 +493,8 @@ static InsnClass classify_fn(const Insn *in) {
     if (f == op_iret) return C_IRET;
     if (f == op_invd || f == op_sysexit) return C_OTHER_PRIV;
     if (f == op_cpuid) return C_CPUID;
-    if (f == op_int || f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter) return C_INT;
+    if (f == op_int || f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter)
+        return C_INT;
     if (sensitive_kind(in)) return C_SENSITIVE;
     return C_NONE;
 }
@@ -536,19 +539,39 @@ static void shadow_flush(Vmm *v) {
 
 static void trap_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) {
     switch (c) {
-    case C_CLI_STI: if (kernel) count(v, T_CLI_STI); break;
+    case C_CLI_STI:
+        if (kernel) count(v, T_CLI_STI);
+        break;
     case C_IO: count(v, T_IO); break; /* the VMM never hands the guest real ports */
-    case C_HLT: if (kernel) count(v, T_HLT); break;
+    case C_HLT:
+        if (kernel) count(v, T_HLT);
+        break;
     case C_CR_READ:
-    case C_CR3_READ: if (kernel) count(v, T_CR_READ); break;
-    case C_CR_WRITE: if (kernel) count(v, T_CR_WRITE); break;
-    case C_CR3_WRITE: if (kernel) count(v, T_CR3); break;
-    case C_INVLPG: if (kernel) count(v, T_INVLPG); break;
-    case C_DR: if (kernel) count(v, T_DR); break;
+    case C_CR3_READ:
+        if (kernel) count(v, T_CR_READ);
+        break;
+    case C_CR_WRITE:
+        if (kernel) count(v, T_CR_WRITE);
+        break;
+    case C_CR3_WRITE:
+        if (kernel) count(v, T_CR3);
+        break;
+    case C_INVLPG:
+        if (kernel) count(v, T_INVLPG);
+        break;
+    case C_DR:
+        if (kernel) count(v, T_DR);
+        break;
     case C_RDMSR:
-    case C_WRMSR: if (kernel) count(v, T_MSR); break;
-    case C_DESC: if (kernel) count(v, T_DESC); break;
-    case C_OTHER_PRIV: if (kernel) count(v, T_OTHER_PRIV); break;
+    case C_WRMSR:
+        if (kernel) count(v, T_MSR);
+        break;
+    case C_DESC:
+        if (kernel) count(v, T_DESC);
+        break;
+    case C_OTHER_PRIV:
+        if (kernel) count(v, T_OTHER_PRIV);
+        break;
     case C_IRET:
         /* An IRET back to ring 0 code would be an IRET to RPL 0 from ring
          * 1: #GP, emulated. One to user mode runs directly. */
@@ -575,7 +598,8 @@ static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, int sens, boo
             v->tc_units++;
             count(v, B_TRANSLATE);
             uint32_t pa;
-            if (v->traced && mmu_debug_translate(&cpu->mmu, lin, &pa) && pa < cpu->mmu.pm->ram_size) {
+            if (v->traced && mmu_debug_translate(&cpu->mmu, lin, &pa) &&
+                pa < cpu->mmu.pm->ram_size) {
                 PhysMem *pm = cpu->mmu.pm;
                 v->traced[pa >> 12] |= 2;
                 if (!pm->code_pages[pa >> 12]) {
@@ -643,8 +667,12 @@ static void hw_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) 
     case C_CPUID: count(v, X_CPUID); break;
     case C_CR_WRITE: count(v, X_CR); break; /* CR0/CR4 guest/host masks own every bit */
     case C_CR3_READ:
-    case C_CR3_WRITE: if (!ept) count(v, X_CR); break;
-    case C_INVLPG: if (!ept) count(v, X_INVLPG); break;
+    case C_CR3_WRITE:
+        if (!ept) count(v, X_CR);
+        break;
+    case C_INVLPG:
+        if (!ept) count(v, X_INVLPG);
+        break;
     case C_DR: count(v, X_DR); break;
     case C_RDMSR:
     case C_WRMSR: {
@@ -660,7 +688,8 @@ static void hw_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) 
 
 static void take_sample(Vmm *v) {
     if (v->nsamples == VMM_MAX_SAMPLES) { /* keep every other one, twice the step */
-        for (unsigned i = 0; i < VMM_MAX_SAMPLES / 2; i++) v->samples[i] = v->samples[2 * i + 1];
+        for (unsigned i = 0; i < VMM_MAX_SAMPLES / 2; i++)
+            v->samples[i] = v->samples[2 * i + 1];
         v->nsamples = VMM_MAX_SAMPLES / 2;
     }
     uint64_t total = 0;
@@ -698,15 +727,15 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     case VMM_BT: bt_insn(v, cpu, in, c, k, kernel); break;
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
-    if (c == C_NONE) return false; /* most instructions */
+    if (c == C_NONE) return false;           /* most instructions */
     if (c == C_CR3_WRITE) v->shadow_cr3 = 1; /* flush the shadow once it happened */
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
     if (!k || !pm) return true;
     /* The register-sensitive ones also show the VMM to user mode. */
-    bool user_visible = k == SENS_SGDT || k == SENS_SIDT || k == SENS_SLDT || k == SENS_STR ||
-                        k == SENS_SMSW;
+    bool user_visible =
+        k == SENS_SGDT || k == SENS_SIDT || k == SENS_SLDT || k == SENS_STR || k == SENS_SMSW;
     if (!kernel && !user_visible) return true;
     if (v->model != VMM_TRAP && v->model != VMM_TRAP_DETECT) return true;
     v->pre_kind = k;
@@ -743,7 +772,8 @@ static void sensitive_after(Vmm *v, CPU *cpu, const Insn *in) {
         fmt_flags(saw, sizeof saw, real);
         fmt_flags(exp, sizeof exp, virt);
         differs = real != virt;
-        if (apply && differs) mem_write(cpu, SEG_SS, cpu->regs[R_ESP] & stack_mask(cpu), in->osize, real);
+        if (apply && differs)
+            mem_write(cpu, SEG_SS, cpu->regs[R_ESP] & stack_mask(cpu), in->osize, real);
         break;
     }
     case SENS_POPF: {
@@ -756,7 +786,10 @@ static void sensitive_after(Vmm *v, CPU *cpu, const Insn *in) {
     }
     case SENS_PUSH_SREG:
     case SENS_MOV_FROM_SREG: {
-        int sreg = v->pre_kind == SENS_MOV_FROM_SREG ? in->reg : in->op == 0x0E ? SEG_CS : in->op == 0x16 ? SEG_SS : -1;
+        int sreg = v->pre_kind == SENS_MOV_FROM_SREG ? in->reg
+                   : in->op == 0x0E                  ? SEG_CS
+                   : in->op == 0x16                  ? SEG_SS
+                                                     : -1;
         uint16_t sel = sreg >= 0 && sreg < SEG_COUNT ? cpu->seg[sreg].sel : 0;
         if (sreg == SEG_CS || sreg == SEG_SS) {
             uint16_t real = (uint16_t)((sel & ~3u) | 1);
@@ -947,13 +980,13 @@ static void vmm_mmio(void *opaque) {
 
 /* ---------------- pv: KVM's paravirtual interface ---------------- */
 
-#define KVM_CPUID_SIGNATURE    0x40000000u
-#define KVM_CPUID_FEATURES     0x40000001u
-#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_CPUID_SIGNATURE                0x40000000u
+#define KVM_CPUID_FEATURES                 0x40000001u
+#define KVM_FEATURE_CLOCKSOURCE2           (1u << 3)
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
-#define MSR_KVM_WALL_CLOCK_NEW  0x4b564d00u
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
-#define PVCLOCK_TSC_STABLE_BIT 1u
+#define MSR_KVM_WALL_CLOCK_NEW             0x4b564d00u
+#define MSR_KVM_SYSTEM_TIME_NEW            0x4b564d01u
+#define PVCLOCK_TSC_STABLE_BIT             1u
 
 /* CPUID: the hypervisor bit (leaf 1, ECX bit 31), "KVMKVMKVM\0\0\0" at
  * 0x40000000 (highest leaf 0x40000001), kvm-clock (new MSRs, stable) at
@@ -1035,7 +1068,8 @@ int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     pm->mmio_touched = vmm_mmio;
     v->cpu = cpu;
     shadow_flush(v);
-    cpu->vmm = (CpuVmmHooks){.before = vmm_before, .after = vmm_after, .event = vmm_event, .opaque = v};
+    cpu->vmm =
+        (CpuVmmHooks){.before = vmm_before, .after = vmm_after, .event = vmm_event, .opaque = v};
     if (v->model == VMM_PV) {
         cpu->vmm.cpuid = pv_cpuid;
         cpu->vmm.msr = pv_msr;
@@ -1064,7 +1098,8 @@ void vmm_print(const Vmm *v, FILE *out) {
         if (r >= 0) fprintf(out, "  (exit reason %d)", r);
         fputc('\n', out);
     }
-    if (v->model == VMM_BT) fprintf(out, "  translation units          %12llu\n", (unsigned long long)v->tc_units);
+    if (v->model == VMM_BT)
+        fprintf(out, "  translation units          %12llu\n", (unsigned long long)v->tc_units);
     fprintf(out, "  violations: %u places%s\n", v->nviol, v->viol_dropped ? " (list full)" : "");
     fprintf(out, "  modelled cycles: %.0f\n", vmm_modeled_cycles(v));
 }
@@ -1084,18 +1119,25 @@ static void json_str(FILE *f, const char *s) {
 
 static void html_str(FILE *f, const char *s) {
     for (; *s; s++) {
-        if (*s == '<') fputs("&lt;", f);
-        else if (*s == '>') fputs("&gt;", f);
-        else if (*s == '&') fputs("&amp;", f);
-        else if (*s == '"') fputs("&quot;", f);
-        else fputc(*s, f);
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else if (*s == '"')
+            fputs("&quot;", f);
+        else
+            fputc(*s, f);
     }
 }
 
 static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double host_seconds) {
-    fprintf(f, "{\n  \"schema\": \"bt86-vmm-report/1\",\n  \"model\": \"%s\",\n", vmm_model_name(v->model));
-    fprintf(f, "  \"instructions\": %llu,\n  \"kernel_instructions\": %llu,\n"
-               "  \"user_instructions\": %llu,\n  \"realmode_instructions\": %llu,\n",
+    fprintf(f, "{\n  \"schema\": \"bt86-vmm-report/1\",\n  \"model\": \"%s\",\n",
+            vmm_model_name(v->model));
+    fprintf(f,
+            "  \"instructions\": %llu,\n  \"kernel_instructions\": %llu,\n"
+            "  \"user_instructions\": %llu,\n  \"realmode_instructions\": %llu,\n",
             (unsigned long long)v->instructions, (unsigned long long)v->kernel_insns,
             (unsigned long long)v->user_insns, (unsigned long long)v->realmode_insns);
     fputs("  \"events\": {", f);
@@ -1125,13 +1167,15 @@ static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
         }
         fputs("\n  },\n", f);
     }
-    if (v->model == VMM_BT) fprintf(f, "  \"translation_units\": %llu,\n", (unsigned long long)v->tc_units);
+    if (v->model == VMM_BT)
+        fprintf(f, "  \"translation_units\": %llu,\n", (unsigned long long)v->tc_units);
     fputs("  \"violations\": [", f);
     for (unsigned i = 0; i < v->nviol; i++) {
         const Violation *x = &v->viol[i];
         fprintf(f, "%s\n    {\"mnemonic\": ", i ? "," : "");
         json_str(f, x->mnemonic);
-        fprintf(f, ", \"eip\": \"0x%08x\", \"cpl\": %d, \"count\": %llu, \"differs\": %llu, \"saw\": ",
+        fprintf(f,
+                ", \"eip\": \"0x%08x\", \"cpl\": %d, \"count\": %llu, \"differs\": %llu, \"saw\": ",
                 x->eip, x->cpl, (unsigned long long)x->count, (unsigned long long)x->differs);
         json_str(f, x->saw);
         fputs(", \"expected\": ", f);
@@ -1150,40 +1194,51 @@ static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
 }
 
 static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double host_seconds) {
-    fprintf(f, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bt86 vmm report: %s</title>\n"
-               "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-               "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
-               "td.l,th.l{text-align:left}</style></head><body>\n",
-            vmm_model_name(v->model));
+    fprintf(
+        f,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bt86 vmm report: %s</title>\n"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
+        "td.l,th.l{text-align:left}</style></head><body>\n",
+        vmm_model_name(v->model));
     fprintf(f, "<h1>bt86 under <code>-vmm %s</code></h1>\n", vmm_model_name(v->model));
-    fprintf(f, "<p>%llu guest instructions (%llu kernel, %llu user, %llu real mode); modelled VMM cycles "
-               "%.0f; bt86 took %.2f s of host time.</p>\n",
-            (unsigned long long)v->instructions, (unsigned long long)v->kernel_insns,
-            (unsigned long long)v->user_insns, (unsigned long long)v->realmode_insns,
-            vmm_modeled_cycles(v), host_seconds);
+    fprintf(
+        f,
+        "<p>%llu guest instructions (%llu kernel, %llu user, %llu real mode); modelled VMM cycles "
+        "%.0f; bt86 took %.2f s of host time.</p>\n",
+        (unsigned long long)v->instructions, (unsigned long long)v->kernel_insns,
+        (unsigned long long)v->user_insns, (unsigned long long)v->realmode_insns,
+        vmm_modeled_cycles(v), host_seconds);
     /* Events by class: a horizontal bar chart (log scale). */
     int n = 0;
-    for (int e = 0; e < EV_COUNT; e++) n += has_event(v, e);
+    for (int e = 0; e < EV_COUNT; e++)
+        n += has_event(v, e);
     double maxlog = 1;
     for (int e = 0; e < EV_COUNT; e++)
         if (has_event(v, e) && v->count[e]) {
             double l = 0;
-            for (uint64_t c = v->count[e]; c; c /= 10) l += 1;
+            for (uint64_t c = v->count[e]; c; c /= 10)
+                l += 1;
             if (l > maxlog) maxlog = l;
         }
     fputs("<h2>Events by class</h2>\n", f);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%d\" font-size=\"12\">\n",
-            n * 18 + 10);
+    fprintf(
+        f,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"%d\" font-size=\"12\">\n",
+        n * 18 + 10);
     int row = 0;
     for (int e = 0; e < EV_COUNT; e++) {
         if (!has_event(v, e)) continue;
         double l = 0;
-        for (uint64_t c = v->count[e]; c; c /= 10) l += 1;
+        for (uint64_t c = v->count[e]; c; c /= 10)
+            l += 1;
         int w = (int)(l / maxlog * 400);
-        fprintf(f, "<text x=\"0\" y=\"%d\">%s</text><rect x=\"220\" y=\"%d\" width=\"%d\" height=\"13\" "
-                   "fill=\"#4a7bd0\"/><text x=\"%d\" y=\"%d\">%llu</text>\n",
-                row * 18 + 14, event_info[e].name, row * 18 + 3, w, 226 + w, row * 18 + 14,
-                (unsigned long long)v->count[e]);
+        fprintf(
+            f,
+            "<text x=\"0\" y=\"%d\">%s</text><rect x=\"220\" y=\"%d\" width=\"%d\" height=\"13\" "
+            "fill=\"#4a7bd0\"/><text x=\"%d\" y=\"%d\">%llu</text>\n",
+            row * 18 + 14, event_info[e].name, row * 18 + 3, w, 226 + w, row * 18 + 14,
+            (unsigned long long)v->count[e]);
         row++;
     }
     fputs("</svg>\n", f);
@@ -1195,24 +1250,31 @@ static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
         double r = dt > 0 ? (double)(v->samples[i].events - v->samples[i - 1].events) / dt : 0;
         if (r > maxrate) maxrate = r;
     }
-    if (v->nsamples) maxt = v->samples[v->nsamples - 1].seconds > 0 ? v->samples[v->nsamples - 1].seconds : 1;
-    fputs("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"240\" font-size=\"12\">\n"
-          "<line x1=\"50\" y1=\"210\" x2=\"750\" y2=\"210\" stroke=\"black\"/>"
-          "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"210\" stroke=\"black\"/>\n<polyline fill=\"none\" "
-          "stroke=\"#d04a4a\" points=\"",
-          f);
+    if (v->nsamples)
+        maxt = v->samples[v->nsamples - 1].seconds > 0 ? v->samples[v->nsamples - 1].seconds : 1;
+    fputs(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"240\" font-size=\"12\">\n"
+        "<line x1=\"50\" y1=\"210\" x2=\"750\" y2=\"210\" stroke=\"black\"/>"
+        "<line x1=\"50\" y1=\"10\" x2=\"50\" y2=\"210\" stroke=\"black\"/>\n<polyline "
+        "fill=\"none\" "
+        "stroke=\"#d04a4a\" points=\"",
+        f);
     for (unsigned i = 1; i < v->nsamples; i++) {
         double dt = v->samples[i].seconds - v->samples[i - 1].seconds;
         double r = dt > 0 ? (double)(v->samples[i].events - v->samples[i - 1].events) / dt : 0;
         fprintf(f, "%.1f,%.1f ", 50 + v->samples[i].seconds / maxt * 700, 210 - r / maxrate * 200);
     }
-    fprintf(f, "\"/>\n<text x=\"55\" y=\"20\">%.0f events/s</text><text x=\"700\" y=\"228\">%.1f s</text>"
-               "</svg>\n",
-            maxrate, maxt);
-    fprintf(f, "<h2>Violations (%u places)</h2>\n<table><tr><th class=\"l\">address</th><th class=\"l\">"
-               "symbol</th><th class=\"l\">instruction</th><th>CPL</th><th>count</th><th>differed</th>"
-               "<th class=\"l\">guest saw</th><th class=\"l\">should have seen</th></tr>\n",
-            v->nviol);
+    fprintf(
+        f,
+        "\"/>\n<text x=\"55\" y=\"20\">%.0f events/s</text><text x=\"700\" y=\"228\">%.1f s</text>"
+        "</svg>\n",
+        maxrate, maxt);
+    fprintf(
+        f,
+        "<h2>Violations (%u places)</h2>\n<table><tr><th class=\"l\">address</th><th class=\"l\">"
+        "symbol</th><th class=\"l\">instruction</th><th>CPL</th><th>count</th><th>differed</th>"
+        "<th class=\"l\">guest saw</th><th class=\"l\">should have seen</th></tr>\n",
+        v->nviol);
     for (unsigned i = 0; i < v->nviol; i++) {
         const Violation *x = &v->viol[i];
         char name[160] = "";
