@@ -867,6 +867,10 @@ int main(int argc, char **argv) {
     cfg.append = o.append;
     DbtEngine engine =
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
+    if (o.lockstep && o.vmm != VMM_NONE) {
+        fprintf(stderr, "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
+        return 1;
+    }
     if (o.lockstep && o.loadvm) {
         fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
         return 1;

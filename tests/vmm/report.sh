@@ -62,5 +62,6 @@ printf 'trap.io many\n' >"$tmp/bad2"
 expect_error "bad cost line" "expected 'CLASS CYCLES'" -vmm trap -vmm-costs "$tmp/bad2"
 expect_error "report name" "must end in .json or .html" -vmm trap -vmm-report "$tmp/r.txt"
 expect_error "report without a model" "need -vmm MODEL" -vmm-report "$tmp/r.json"
+expect_error "with -lockstep" "cannot be combined" -vmm hw -lockstep 1000
 [ $fail -eq 0 ] && echo "report: ok"
 exit $fail
