@@ -868,7 +868,8 @@ int main(int argc, char **argv) {
     DbtEngine engine =
         o.engine >= 0 ? (DbtEngine)o.engine : dbt_engine_from_env(getenv("BT86_ACCEL"));
     if (o.lockstep && o.vmm != VMM_NONE) {
-        fprintf(stderr, "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
+        fprintf(stderr,
+                "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
         return 1;
     }
     if (o.lockstep && o.loadvm) {
