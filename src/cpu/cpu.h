@@ -253,6 +253,28 @@ typedef struct CpuRunHooks {
     void *opaque;
 } CpuRunHooks;
 
+/*
+ * How a virtualization model (src/vmm/) watches the guest. When `before`
+ * is set, cpu_run interprets every instruction (no translated blocks) and
+ * calls `before` after decoding and, if it returned true, `after` once the
+ * instruction has committed (not when it faults); `event` for every exception and hardware
+ * interrupt the run loop delivers (kind: an IntKind from core.h; software
+ * interrupts are instructions). All NULL (the default): nothing is called
+ * and the run loop tests one pointer per block.
+ */
+typedef struct CpuVmmHooks {
+    bool (*before)(void *opaque, CPU *cpu, const struct Insn *in); /* true: call after */
+    void (*after)(void *opaque, CPU *cpu, const struct Insn *in);
+    void (*event)(void *opaque, CPU *cpu, int vector, int kind);
+    /* A paravirtual interface (-vmm pv): `cpuid` may rewrite the answer to
+     * CPUID leaf `leaf` (EAX as the guest asked) in EAX..EDX after the core
+     * has computed it; `msr` handles an MSR the core does not know
+     * (returns false: #GP as before). NULL: not called. */
+    void (*cpuid)(void *opaque, CPU *cpu, uint32_t leaf);
+    bool (*msr)(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value);
+    void *opaque;
+} CpuVmmHooks;
+
 struct CPU {
     /* --- architectural state --- */
     uint32_t regs[8];
@@ -335,6 +357,8 @@ struct CPU {
 
     /* The translator, if one is attached (see CpuRunHooks and block_break above). */
     CpuRunHooks run_hooks;
+    /* A virtualization model, if one watches (see CpuVmmHooks). */
+    CpuVmmHooks vmm;
 
     /* A debugger's breakpoints and watchpoints (see CpuDebug). */
     CpuDebug debug;

@@ -160,6 +160,7 @@ static void handle_raised_exception(CPU *cpu) {
     cpu->halted = false;
     cpu->exc_nest = 1;
     cpu->exc_first_class = exception_class(vector);
+    if (cpu->vmm.event) cpu->vmm.event(cpu->vmm.opaque, cpu, vector, INT_EXCEPTION);
     /* Faults save the address of the faulting instruction (cpu->eip) and, on
      * P6, an EFLAGS image with RF set so that IRET does not re-trigger an
      * instruction breakpoint (SDM Vol. 3, 17.3.1.1); #DB is the exception. */
@@ -174,6 +175,7 @@ static void deliver_event(CPU *cpu, int vector, int error, IntKind kind) {
     cpu->exc_nest = 1;
     cpu->exc_first_class = kind == INT_EXCEPTION ? exception_class(vector) : EXC_BENIGN;
     cpu->next_eip = cpu->eip;
+    if (cpu->vmm.event) cpu->vmm.event(cpu->vmm.opaque, cpu, vector, kind);
     cpu_deliver(cpu, vector, error, kind);
     cpu->eip = cpu->next_eip;
     cpu->exc_nest = 0;
@@ -253,6 +255,12 @@ static void step_instruction(CPU *cpu) {
     check_exec_breakpoints(cpu);
     if (cpu->trace_fn) cpu->trace_fn(cpu, cpu->trace_opaque);
     decode_insn(cpu, cpu->eip, &in);
+    if (cpu->vmm.before) {
+        bool after = cpu->vmm.before(cpu->vmm.opaque, cpu, &in);
+        exec_insn(cpu, &in);
+        if (after) cpu->vmm.after(cpu->vmm.opaque, cpu, &in);
+        return;
+    }
     exec_insn(cpu, &in);
 }
 
@@ -331,7 +339,8 @@ CpuExit cpu_run(CPU *cpu, uint64_t max_insns) {
             why = CPU_EXIT_BREAK;
             break;
         }
-        bool watched = cpu->trace_fn || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xFF);
+        bool watched =
+            cpu->trace_fn || (cpu->eflags & FL_TF) || (cpu->dr[7] & 0xFF) || cpu->vmm.before;
         bool translate = cpu->run_hooks.run_blocks && !watched;
         if (translate && !shadow && cpu->run_hooks.run_blocks(cpu->run_hooks.opaque)) continue;
         if (translate && shadow)

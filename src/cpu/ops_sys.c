@@ -441,7 +441,9 @@ void op_rdmsr(CPU *cpu, const Insn *in) {
     case MSR_SYSENTER_CS: v = cpu->sysenter_cs; break;
     case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
     case MSR_SYSENTER_EIP: v = cpu->sysenter_eip; break;
-    default: cpu_gp0(cpu);
+    default:
+        if (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, false, cpu->regs[R_ECX], &v))
+            cpu_gp0(cpu);
     }
     cpu->regs[R_EAX] = (uint32_t)v;
     cpu->regs[R_EDX] = (uint32_t)(v >> 32);
@@ -465,7 +467,9 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     case MSR_SYSENTER_CS: cpu->sysenter_cs = (uint32_t)v & 0xFFFF; break;
     case MSR_SYSENTER_ESP: cpu->sysenter_esp = (uint32_t)v; break;
     case MSR_SYSENTER_EIP: cpu->sysenter_eip = (uint32_t)v; break;
-    default: cpu_gp0(cpu);
+    default:
+        if (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, true, cpu->regs[R_ECX], &v))
+            cpu_gp0(cpu);
     }
 }
 
@@ -501,7 +505,7 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
 
 void op_cpuid(CPU *cpu, const Insn *in) {
     (void)in;
-    uint32_t leaf = cpu->regs[R_EAX];
+    uint32_t leaf = cpu->regs[R_EAX], asked = leaf;
     uint32_t a, b, c, d;
     if (leaf > 2) leaf = 2; /* above the maximum: the highest basic leaf, as Intel does */
     switch (leaf) {
@@ -527,6 +531,8 @@ void op_cpuid(CPU *cpu, const Insn *in) {
     cpu->regs[R_EBX] = b;
     cpu->regs[R_ECX] = c;
     cpu->regs[R_EDX] = d;
+    /* A paravirtual interface (-vmm pv) adds its leaves. */
+    if (cpu->vmm.cpuid) cpu->vmm.cpuid(cpu->vmm.opaque, cpu, asked);
 }
 
 /* ---------------- fast system calls ---------------- */

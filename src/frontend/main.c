@@ -67,6 +67,7 @@
 #include "frontend/net_slirp.h"
 #include "frontend/replay.h"
 #include "frontend/trace.h"
+#include "vmm/vmm.h"
 
 #define BT86_VERSION "0.1"
 
@@ -108,15 +109,18 @@ typedef struct Options {
     const char *rtc;   /* -rtc base=... */
     int icount_shift;  /* -icount shift=N; ICOUNT_AUTO; ICOUNT_OFF: follow the host clock */
     bool nographic;
-    const char *display;  /* sdl, none; NULL: default */
-    const char *vga;      /* std, none */
-    const char *monitor;  /* stdio, none */
-    const char *gdb;      /* -gdb DEV, -s: tcp::1234 */
-    bool gdb_wait;        /* -S: do not start the CPU until the debugger continues */
-    RrMode rr_mode;       /* -icount ...,rr=record|replay */
-    const char *rr_file;  /* -icount ...,rrfile=FILE */
-    uint64_t rr_interval; /* -icount ...,rrsnapshot-interval=N (reverse execution) */
-    NetConfig net;        /* -nic, -netdev, -device, -object */
+    const char *display;    /* sdl, none; NULL: default */
+    const char *vga;        /* std, none */
+    const char *monitor;    /* stdio, none */
+    const char *gdb;        /* -gdb DEV, -s: tcp::1234 */
+    bool gdb_wait;          /* -S: do not start the CPU until the debugger continues */
+    RrMode rr_mode;         /* -icount ...,rr=record|replay */
+    const char *rr_file;    /* -icount ...,rrfile=FILE */
+    uint64_t rr_interval;   /* -icount ...,rrsnapshot-interval=N (reverse execution) */
+    VmmModel vmm;           /* -vmm MODEL (default none) */
+    const char *vmm_report; /* -vmm-report FILE */
+    const char *vmm_costs;  /* -vmm-costs FILE */
+    NetConfig net;          /* -nic, -netdev, -device, -object */
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -160,6 +164,10 @@ static void usage(FILE *out) {
         "  -accel ENGINE        jit (default on x86-64), threaded or interp (tcg: the default);\n"
         "                       --engine is the same\n"
         "  -singlestep          translate one instruction per block\n"
+        "  -vmm MODEL           count what a VMM would do: none (default), trap, trap-detect,\n"
+        "                       bt, hw, hw-ept or pv (runs the interpreter; bt86 extension)\n"
+        "  -vmm-report FILE     write the counts at exit: FILE.json or FILE.html\n"
+        "  -vmm-costs FILE      cycles per event class (lines 'CLASS CYCLES')\n"
         "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
         "  -lockstep N          run the engine against the interpreter, comparing every N\n"
         "                       instructions; report the first divergence (bt86 extension)\n"
@@ -550,6 +558,11 @@ static int place_drives(Options *o) {
     return 0;
 }
 
+/* Symbols for the -vmm report's violations. */
+static bool vmm_symbol(void *opaque, uint32_t lin, char *buf, size_t len) {
+    return opaque && symtab_format(opaque, lin, buf, len);
+}
+
 static int parse_args(int argc, char **argv, Options *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -717,6 +730,21 @@ static int parse_args(int argc, char **argv, Options *o) {
                 fprintf(stderr, "bt86: %s\n", rerr);
                 return -1;
             }
+        } else if (strcmp(a, "-vmm") == 0) {
+            NEED_ARG();
+            if (vmm_model_parse(val, &o->vmm) < 0) {
+                fprintf(stderr,
+                        "bt86: -vmm: unknown model '%s' (none, trap, trap-detect, bt, hw, hw-ept, "
+                        "pv)\n",
+                        val);
+                return -1;
+            }
+        } else if (strcmp(a, "-vmm-report") == 0) {
+            NEED_ARG();
+            o->vmm_report = val;
+        } else if (strcmp(a, "-vmm-costs") == 0) {
+            NEED_ARG();
+            o->vmm_costs = val;
         } else if (strcmp(a, "-dbt-stats") == 0) {
             o->stats = true;
         } else if (strcmp(a, "-s") == 0) {
@@ -1083,6 +1111,11 @@ int main(int argc, char **argv) {
             }
         }
     }
+    if (o.lockstep && o.vmm != VMM_NONE) {
+        fprintf(stderr,
+                "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
+        return 1;
+    }
     if (o.lockstep && o.loadvm) {
         fprintf(stderr, "bt86: -loadvm and -lockstep cannot be combined\n");
         return 1;
@@ -1130,12 +1163,27 @@ int main(int argc, char **argv) {
         }
     }
     CPU *cpu = pc_cpu(pc);
+    if (o.vmm != VMM_NONE) engine = ENGINE_INTERP; /* a model watches every instruction */
     if (dbt_attach(cpu, engine) < 0) {
         fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n",
                 dbt_engine_name(engine));
         return 1;
     }
     dbt_set_singlestep(cpu, o.singlestep);
+    Vmm *vmm = NULL;
+    struct timespec vmm_start;
+    clock_gettime(CLOCK_MONOTONIC, &vmm_start);
+    if (o.vmm != VMM_NONE) {
+        vmm = vmm_new(o.vmm);
+        if (!vmm || (o.vmm_costs && vmm_load_costs(vmm, o.vmm_costs, err, sizeof err) < 0) ||
+            vmm_attach(vmm, cpu, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: -vmm: %s\n", vmm ? err : "out of memory");
+            return 1;
+        }
+    } else if (o.vmm_report || o.vmm_costs) {
+        fprintf(stderr, "bt86: -vmm-report and -vmm-costs need -vmm MODEL\n");
+        return 1;
+    }
     Tracer *tracer = NULL;
     if (trace_mask) {
         tracer = tracer_new(trace_mask, log);
@@ -1336,6 +1384,17 @@ int main(int argc, char **argv) {
                 (unsigned long long)cpu->icount);
         dbt_print_stats(cpu, stderr);
     }
+    if (vmm && o.vmm_report) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double secs =
+            (double)(t.tv_sec - vmm_start.tv_sec) + (double)(t.tv_nsec - vmm_start.tv_nsec) * 1e-9;
+        if (vmm_write_report(vmm, o.vmm_report, vmm_symbol, o.symbols, secs, err, sizeof err) < 0) {
+            fprintf(stderr, "bt86: -vmm-report: %s\n", err);
+            status = 1;
+        }
+    }
+    vmm_free(vmm);
     display_sdl_free(display);
     gdbstub_free(gdb);
     history_free(history);

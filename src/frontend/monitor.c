@@ -18,6 +18,7 @@
 #include "devices/vga.h"
 #include "frontend/png.h"
 #include "mmu/mmu.h"
+#include "vmm/vmm.h"
 
 struct Monitor {
     Pc *pc;
@@ -327,6 +328,7 @@ static void help(Monitor *m) {
     fputs("help                 this list\n"
           "info registers       CPU registers\n"
           "info jit             the engine and the translator's statistics\n"
+          "info vmm             the virtualization model's live counters (-vmm)\n"
           "x /FMT ADDR          memory at a linear address (FMT: [count][x|d|u|o|c|i][b|h|w|g])\n"
           "xp /FMT ADDR         memory at a physical address\n"
           "screendump FILE      save the display as PNG\n"
@@ -352,8 +354,14 @@ MonitorAction monitor_command(Monitor *m, const char *line) {
             info_registers(m);
         else if (arg && strcmp(arg, "jit") == 0)
             info_jit(m);
-        else
-            fprintf(m->out, "info: try 'info registers' or 'info jit'\n");
+        else if (arg && strcmp(arg, "vmm") == 0) {
+            Vmm *v = vmm_of_cpu(pc_cpu(m->pc));
+            if (v)
+                vmm_print(v, m->out);
+            else
+                fprintf(m->out, "info vmm: no model (start bt86 with -vmm MODEL)\n");
+        } else
+            fprintf(m->out, "info: try 'info registers', 'info jit' or 'info vmm'\n");
     } else if (strncmp(cmd, "x", 1) == 0 && (cmd[1] == 0 || cmd[1] == '/')) {
         if (cmd[1] == '/')
             cmd_x(m, false, cmd + 2, arg);

@@ -505,7 +505,9 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
         *pf_error = err | PF_P;
         return false;
     }
+    if (mmu->walk_hook) mmu->walk_hook(mmu->walk_opaque, lin, access, pde_addr, pte_addr);
     /* Accessed bits, and dirty for writes. */
+    mmu->ad_update = true;
     if (!(pde & 0x20) || (large && write && !(pde & 0x40))) {
         pde |= 0x20;
         if (large && write) pde |= 0x40;
@@ -516,6 +518,7 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *padd
         if (write) pte |= 0x40;
         phys_write(pm, pte_addr, 4, pte);
     }
+    mmu->ad_update = false;
     leaf = large ? pde : pte;
     uint32_t pa =
         large ? (leaf & 0xFFC00000u) | (lin & 0x3FFFFFu) : (leaf & ~0xFFFu) | (lin & 0xFFF);

@@ -184,6 +184,13 @@ typedef struct Mmu {
      * there are some. Changing them requires mmu_flush_all. */
     const MmuWatchPage *watch_pages;
     uint32_t nwatch_pages;
+    /* A shadow-paging model (src/vmm/): called after each successful page
+     * walk of mmu_translate with the physical addresses of the PDE and PTE
+     * it read (pte_addr 0 for a 4 MiB page); NULL: not called. ad_update
+     * is true while the walk writes accessed/dirty bits. */
+    void (*walk_hook)(void *opaque, uint32_t lin, int access, uint32_t pde_addr, uint32_t pte_addr);
+    void *walk_opaque;
+    bool ad_update;
 } Mmu;
 
 void mmu_init(Mmu *mmu, PhysMem *pm);
