@@ -62,7 +62,7 @@ const char *fuzz_tmpdir(void) {
     return tmpdir;
 }
 
-Pc *fuzz_pc_new(void) {
+PcConfig fuzz_pc_config(void) {
     if (!tmpdir[0]) make_images();
     PcConfig cfg = pc_default_config();
     cfg.ram_mb = FUZZ_PC_RAM_MB;
@@ -74,6 +74,11 @@ Pc *fuzz_pc_new(void) {
     cfg.host_clock = false;
     cfg.icount_auto = false;
     cfg.rtc_start = 1795339858; /* 2026-11-22 09:30:58 UTC */
+    return cfg;
+}
+
+Pc *fuzz_pc_new(void) {
+    PcConfig cfg = fuzz_pc_config();
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {

@@ -19,6 +19,8 @@
 #define FUZZ_PC_RAM_MB 4u
 
 Pc *fuzz_pc_new(void);
+/* The configuration fuzz_pc_new builds its machine from (images made). */
+PcConfig fuzz_pc_config(void);
 /* The temporary directory holding the images (for targets that need a file name). */
 const char *fuzz_tmpdir(void);
 
