@@ -199,7 +199,8 @@ static void hammer_pci(void) {
     case 0: /* a BAR over RAM (from 1 MiB), over another BAR, or anywhere */
     {
         unsigned bar = 0x10 + 4 * below(6);
-        pci_write32(devfn, bar, bar_value(pci_read32(pci_functions[below(5)], 0x10 + 4 * below(6))));
+        pci_write32(devfn, bar,
+                    bar_value(pci_read32(pci_functions[below(5)], 0x10 + 4 * below(6))));
         pci_write32(devfn, 0x04, 0x0003 | (rnd() & 0x0404)); /* I/O and memory decoding on */
         break;
     }
@@ -237,10 +238,9 @@ static void hammer_pci(void) {
 
 static const uint16_t ide_cmd_base[2] = {0x1F0, 0x170};
 static const uint16_t ide_ctl_base[2] = {0x3F6, 0x376};
-static const uint8_t ide_commands[] = {0xEC, 0xA1, 0x20, 0x21, 0x24, 0x29, 0x30, 0x31,
-                                       0x34, 0x39, 0xC4, 0xC5, 0xC6, 0xC8, 0xCA, 0x25,
-                                       0x35, 0xA0, 0x08, 0x90, 0x91, 0xEF, 0xE7, 0xEA,
-                                       0x40, 0x41, 0x42, 0x70, 0xE0, 0xE1, 0xE5, 0xF8};
+static const uint8_t ide_commands[] = {
+    0xEC, 0xA1, 0x20, 0x21, 0x24, 0x29, 0x30, 0x31, 0x34, 0x39, 0xC4, 0xC5, 0xC6, 0xC8, 0xCA, 0x25,
+    0x35, 0xA0, 0x08, 0x90, 0x91, 0xEF, 0xE7, 0xEA, 0x40, 0x41, 0x42, 0x70, 0xE0, 0xE1, 0xE5, 0xF8};
 static const uint8_t atapi_opcodes[] = {0x00, 0x03, 0x12, 0x1A, 0x1B, 0x1E, 0x25, 0x28,
                                         0xA8, 0x43, 0x46, 0x4A, 0x51, 0x5A, 0xBD, 0xBE,
                                         0x2B, 0x35, 0x42, 0x44, 0x45, 0xAD, 0x23, 0xA0};
@@ -253,7 +253,8 @@ static void hammer_ide(void) {
         outb((uint16_t)(base + 6), (uint8_t)(0xA0 | (rnd() & 0x5F)));
         for (unsigned r = 1; r <= 5; r++)
             outb((uint16_t)(base + r), (uint8_t)rnd());
-        outb((uint16_t)(base + 7), below(4) ? ide_commands[below(sizeof ide_commands)] : (uint8_t)rnd());
+        outb((uint16_t)(base + 7),
+             below(4) ? ide_commands[below(sizeof ide_commands)] : (uint8_t)rnd());
         break;
     case 1: /* string I/O on the data port, random lengths */
     {
@@ -530,8 +531,7 @@ static void hammer_any_port(void) {
     case 3: (void)inb(port); break;
     case 4: (void)inw(port); break;
     case 5: (void)inl(port); break;
-    default:
-    {
+    default: {
         uint32_t count = length(12);
         unsigned size = 1u << below(3);
         if (below(2))
@@ -590,10 +590,10 @@ static void power_off(void) {
 }
 
 typedef void (*Hammer)(void);
-static const Hammer hammers[] = {hammer_pci,        hammer_ide,   hammer_ide,   hammer_vga,
-                                 hammer_vga,        hammer_fwcfg, hammer_uart,  hammer_8042,
-                                 hammer_timers_pic, hammer_timers_pic, hammer_any_port,
-                                 hammer_any_port,   scribble_ram};
+static const Hammer hammers[] = {
+    hammer_pci,      hammer_ide,      hammer_ide,  hammer_vga,        hammer_vga,
+    hammer_fwcfg,    hammer_uart,     hammer_8042, hammer_timers_pic, hammer_timers_pic,
+    hammer_any_port, hammer_any_port, scribble_ram};
 
 __attribute__((section(".text.entry"))) void hostile_main(const Params *p) {
     uint32_t seed = p->seed, iterations = p->iterations;
