@@ -563,6 +563,9 @@ static bool vmm_symbol(void *opaque, uint32_t lin, char *buf, size_t len) {
     return opaque && symtab_format(opaque, lin, buf, len);
 }
 
+/* The options into o: 0, or -1 after a message on stderr, or 1 when an
+ * option (-help, -version) did all there is to do. Never exits (the
+ * fuzz_cmdline target calls it: tests/fuzz/fuzz_cmdline.c). */
 static int parse_args(int argc, char **argv, Options *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -579,10 +582,10 @@ static int parse_args(int argc, char **argv, Options *o) {
     } while (0)
         if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0) {
             usage(stdout);
-            exit(0);
+            return 1;
         } else if (strcmp(a, "-version") == 0) {
             printf("bt86 %s\n", BT86_VERSION);
-            exit(0);
+            return 1;
         } else if (strcmp(a, "-m") == 0) {
             NEED_ARG();
             if (!parse_size_mb(val, &o->ram_mb)) {
@@ -1011,10 +1014,11 @@ int main(int argc, char **argv) {
                  .engine = -1,
                  .icount_shift = ICOUNT_OFF,
                  .dfilter = {.cpl = -1}};
-    if (parse_args(argc, argv, &o) < 0) {
+    int parsed = parse_args(argc, argv, &o);
+    if (parsed != 0) {
         symtab_free(o.symbols);
         trace_filter_free(&o.dfilter);
-        return 1;
+        return parsed < 0 ? 1 : 0;
     }
 
     unsigned trace_mask = 0;

@@ -79,7 +79,7 @@ const char *fuzz_tmpdir(void) {
     return tmpdir;
 }
 
-Pc *fuzz_pc_new(void) {
+PcConfig fuzz_pc_config(void) {
     if (!tmpdir[0]) make_images();
     PcConfig cfg = pc_default_config();
     cfg.ram_mb = FUZZ_PC_RAM_MB;
@@ -96,6 +96,11 @@ Pc *fuzz_pc_new(void) {
         cfg.nic_port = &loop_port;
         memcpy(cfg.nic_mac, "\x52\x54\x00\x12\x34\x56", 6);
     }
+    return cfg;
+}
+
+Pc *fuzz_pc_new(void) {
+    PcConfig cfg = fuzz_pc_config();
     char err[512];
     Pc *pc = pc_new(&cfg, err, sizeof err);
     if (!pc) {

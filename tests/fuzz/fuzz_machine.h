@@ -25,6 +25,8 @@
 extern bool fuzz_pc_nic;
 
 Pc *fuzz_pc_new(void);
+/* The configuration fuzz_pc_new builds its machine from (images made). */
+PcConfig fuzz_pc_config(void);
 /* The temporary directory holding the images (for targets that need a file name). */
 const char *fuzz_tmpdir(void);
 
