@@ -83,6 +83,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 #define CR4_PGE    0x0080u
 #define CR4_PCE    0x0100u
 #define CR4_OSFXSR 0x0200u
+#define CR4_OSXMMEXCPT 0x0400u
 
 /* Exception vectors. */
 enum {
@@ -102,8 +103,21 @@ enum {
     EXC_PF = 14,
     EXC_MF = 16,
     EXC_AC = 17,
-    EXC_MC = 18
+    EXC_MC = 18,
+    EXC_XM = 19
 };
+
+/* An XMM register: 16 bytes, little-endian lanes. */
+typedef union XmmReg {
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+} XmmReg;
+
+/* MXCSR: exception flags (bits 0-5), DAZ (6), masks (7-12), rounding (13-14), FZ (15). */
+#define MXCSR_RESET 0x1F80u
+#define MXCSR_MASK  0xFFFFu /* the bits LDMXCSR/FXRSTOR accept (DAZ included) */
 
 /*
  * A segment register with its hidden descriptor cache. `flags` holds bits
@@ -280,6 +294,9 @@ struct CPU {
     uint64_t tsc_offset; /* the TSC is icount + tsc_offset (see cpu_tsc) */
     uint64_t apic_base;
     Fpu fpu; /* x87 state (cpu/fpu.h) */
+    /* SSE state (ops_sse.c): XMM0-XMM7 (byte 0 is bit 0) and MXCSR. */
+    XmmReg xmm[8];
+    uint32_t mxcsr;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
 
