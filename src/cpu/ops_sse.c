@@ -12,14 +12,19 @@
  * (COMISS & co.) EFLAGS from the host. Results are therefore the host's
  * bit for bit; on a host without SSE the guest has none (sse.h).
  *
- * SIMD floating-point exceptions: the flags the instruction raised are
- * compared with the guest's masks (MXCSR bits 7-12). None unmasked: the
- * flags are ORed into MXCSR and the result committed. Otherwise nothing is
- * written but MXCSR, which gets, as the SDM describes (Vol. 1, 11.5.2),
- * only the pre-computation flags (IE, DE, ZE) when one of those is
- * unmasked, else all the flags raised; then #XM with CR4.OSXMMEXCPT set,
- * #UD without. Known difference: an exact tiny result raises UE only when
- * UE is unmasked on hardware; computed masked here, it is not reported.
+ * SIMD floating-point exceptions: the flags the masked run raised are
+ * compared with the guest's masks (MXCSR bits 7-12); with underflow
+ * unmasked, a second masked run with FZ finds exact tiny results too
+ * (unmasked, those raise UE). Nothing unmasked: the flags are ORed into
+ * MXCSR and the result committed. Otherwise the instruction runs once more
+ * on the host with the guest's own masks under a SIGFPE trap
+ * (sse_host_run_trapping): the host's MXCSR at its #XM gives the guest's
+ * flags exactly (which flags an unmasked exception leaves set - only the
+ * pre-computation ones, PE under an unmasked underflow - is the host's
+ * business, not a model here); nothing but MXCSR is written, and the guest
+ * gets #XM with CR4.OSXMMEXCPT set, #UD without. Where no trap is
+ * possible (non-Linux x86-64 hosts) the SDM's rules (Vol. 1, 11.5.2) are
+ * applied to the masked run's flags.
  *
  * Moves whose memory form differs from the register form (MOVSS/MOVSD
  * loads, MOVLPS/MOVHPS, stores to r/m, MOVNT*, MASKMOV*) and MXCSR
@@ -41,6 +46,14 @@
 #define X(i) (cpu->xmm[(i) & 7])
 
 enum { K_X, K_M, K_G }; /* operand kinds: XMM, MMX, general register */
+
+/* MXCSR exception flags. */
+#define MXCSR_IE 0x01u
+#define MXCSR_DE 0x02u
+#define MXCSR_ZE 0x04u
+#define MXCSR_OE 0x08u
+#define MXCSR_UE 0x10u
+#define MXCSR_PE 0x20u
 
 /* ---------------- checks ---------------- */
 
@@ -104,20 +117,52 @@ static bool has_imm8(unsigned op) {
 
 /* Run in on the host with the context c (operands loaded); modrm is the
  * host ModRM. Applies the exception rules above; returns only when the
- * result may be committed. */
+ * result in c may be committed. */
 static void run_host(CPU *cpu, const Insn *in, SseHostCtx *c, uint8_t modrm, bool mmx) {
     static const uint8_t maps[4] = {0, 0x0F, 0x38, 0x3A};
+    uint8_t pfx = prefix_byte[in->rep & 3], map = maps[in->op >> 8 & 3], op = (uint8_t)in->op;
+    int imm = has_imm8(in->op) ? (int)(in->imm & 0xFF) : -1;
     c->mxcsr_in = (cpu->mxcsr | 0x1F80u) & ~0x3Fu;
-    sse_host_run(c, prefix_byte[in->rep & 3], maps[in->op >> 8 & 3], (uint8_t)in->op, modrm,
-                 has_imm8(in->op) ? (int)(in->imm & 0xFF) : -1, mmx);
+    const SseHostCtx saved = *c;
+    sse_host_run(c, pfx, map, op, modrm, imm, mmx);
     uint32_t raised = c->mxcsr_out & 0x3F;
-    uint32_t unmasked = raised & ~(cpu->mxcsr >> 7) & 0x3F;
-    if (!unmasked) {
+    uint32_t enabled = ~(cpu->mxcsr >> 7) & 0x3F;
+    bool suspect = (raised & enabled) != 0;
+    if (!suspect && (enabled & MXCSR_UE)) {
+        /* Unmasked, underflow means a tiny result even if exact; masked it
+         * also needs inexactness. Flush-to-zero reports every tiny result:
+         * run again with FZ to find one. */
+        SseHostCtx again = saved;
+        again.mxcsr_in |= 0x8000u;
+        sse_host_run(&again, pfx, map, op, modrm, imm, mmx);
+        suspect = (again.mxcsr_out & MXCSR_UE) != 0;
+    }
+    if (!suspect) {
         cpu->mxcsr |= raised;
         return;
     }
-    uint32_t pre = raised & 0x7; /* IE, DE, ZE */
-    cpu->mxcsr |= (pre & unmasked) ? pre : raised;
+    /* An unmasked exception (or maybe one): run with the guest's masks and
+     * let the host decide, flags included. */
+    SseHostCtx exact = saved;
+    exact.mxcsr_in = cpu->mxcsr & ~0x3Fu;
+    bool faulted;
+    if (sse_host_run_trapping(&exact, pfx, map, op, modrm, imm, mmx, &faulted)) {
+        cpu->mxcsr |= exact.mxcsr_out & 0x3F;
+        if (!faulted) {
+            *c = exact;
+            return;
+        }
+    } else {
+        /* No trapping run on this host: the SDM's rules on the masked run's
+         * flags (PE under an unmasked underflow may differ). */
+        uint32_t unmasked = raised & enabled;
+        if (!unmasked) {
+            cpu->mxcsr |= raised;
+            return;
+        }
+        uint32_t pre = raised & (MXCSR_IE | MXCSR_DE | MXCSR_ZE);
+        cpu->mxcsr |= (pre & unmasked) ? pre : raised;
+    }
     if (cpu->cr4 & CR4_OSXMMEXCPT) cpu_raise(cpu, EXC_XM, -1);
     cpu_ud(cpu);
 }
@@ -178,10 +223,13 @@ HOST_OP(op_sse_mm64, K_M, K_M, 8, false)
 HOST_OP(op_sse_mg16, K_M, K_G, 2, false)
 HOST_OP(op_sse_gmreg, K_G, K_M, 0, false)
 
-/* F2 0F F0: LDDQU xmm, m128. */
+/* F2 0F F0: LDDQU xmm, m128 (a plain unaligned load: it has no register form to run). */
 void op_sse_lddqu(CPU *cpu, const Insn *in) {
+    sse_enter(cpu);
     if (!in->is_mem) cpu_ud(cpu);
-    host_op(cpu, in, K_X, K_X, 16, false);
+    uint8_t b[16];
+    mem_load(cpu, in, 16, false, b);
+    memcpy(X(in->reg).b, b, 16);
 }
 
 /* 66 0F 71 / 72 / 73 /n ib: the XMM register in ModRM.rm shifted by imm8

@@ -48,4 +48,12 @@ bool sse_host_available(void);
 void sse_host_run(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_t modrm, int imm,
                   bool mmx);
 
+/* The same with mxcsr_in's exception masks as they are: an unmasked
+ * exception the host raises (SIGFPE, Linux hosts) sets *faulted, leaves
+ * the registers in c as they were before the instruction and gives the
+ * MXCSR at the fault in mxcsr_out. Returns false where this cannot be done
+ * (then nothing ran). */
+bool sse_host_run_trapping(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_t modrm,
+                           int imm, bool mmx, bool *faulted);
+
 #endif

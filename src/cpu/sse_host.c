@@ -21,7 +21,12 @@
 
 #if defined(__x86_64__)
 #include <cpuid.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <sys/mman.h>
+#if defined(__linux__)
+#include <ucontext.h>
+#endif
 
 _Static_assert(offsetof(SseHostCtx, mxcsr_in) == 32 && offsetof(SseHostCtx, eax) == 40 &&
                    offsetof(SseHostCtx, mm0) == 48 && offsetof(SseHostCtx, rflags) == 64 &&
@@ -117,7 +122,73 @@ void sse_host_run(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_
     fn(c);
 }
 
+#if defined(__linux__)
+/* Trapping runs: the host's own #XM (SIGFPE) inside a generated function
+ * returns to sse_host_run_trapping with the MXCSR of the fault; a SIGFPE
+ * anywhere else goes to the handler installed before. */
+static sigjmp_buf *trap_jmp;
+static uint32_t trap_mxcsr;
+static struct sigaction old_fpe;
+
+static void on_fpe(int sig, siginfo_t *si, void *ctx) {
+    ucontext_t *uc = ctx;
+    uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    if (trap_jmp && rip >= (uintptr_t)code && rip < (uintptr_t)code + SLOTS * SLOT_SIZE) {
+        trap_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+        siglongjmp(*trap_jmp, 1);
+    }
+    if (old_fpe.sa_flags & SA_SIGINFO) {
+        old_fpe.sa_sigaction(sig, si, ctx);
+    } else if (old_fpe.sa_handler != SIG_DFL && old_fpe.sa_handler != SIG_IGN) {
+        old_fpe.sa_handler(sig);
+    } else {
+        signal(sig, SIG_DFL); /* the faulting instruction runs again and ends the process */
+    }
+}
+
+bool sse_host_run_trapping(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_t modrm,
+                           int imm, bool mmx, bool *faulted) {
+    static bool installed;
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_fpe;
+        sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGFPE, &sa, &old_fpe) != 0) return false;
+        installed = true;
+    }
+    sigjmp_buf jb;
+    trap_jmp = &jb;
+    if (sigsetjmp(jb, 1)) {
+        trap_jmp = NULL;
+        uint32_t host = c->host_mxcsr;
+        __asm__ volatile("ldmxcsr %0" ::"m"(host));
+        if (mmx) __asm__ volatile("emms");
+        c->mxcsr_out = trap_mxcsr;
+        *faulted = true;
+        return true;
+    }
+    sse_host_run(c, prefix, map, op, modrm, imm, mmx);
+    trap_jmp = NULL;
+    *faulted = false;
+    return true;
+}
 #else
+bool sse_host_run_trapping(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_t modrm,
+                           int imm, bool mmx, bool *faulted) {
+    (void)c, (void)prefix, (void)map, (void)op, (void)modrm, (void)imm, (void)mmx, (void)faulted;
+    return false;
+}
+#endif
+
+#else
+bool sse_host_run_trapping(SseHostCtx *c, uint8_t prefix, uint8_t map, uint8_t op, uint8_t modrm,
+                           int imm, bool mmx, bool *faulted) {
+    (void)c, (void)prefix, (void)map, (void)op, (void)modrm, (void)imm, (void)mmx, (void)faulted;
+    return false;
+}
+
 bool sse_host_available(void) {
     return false;
 }
