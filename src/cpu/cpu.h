@@ -423,6 +423,8 @@ static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
  * r->apply commits and flushes the TLB (the caller flushes translations). */
 struct SnapWriter;
 struct SnapReader;
+/* The section's version: 2 added XMM0-7 and MXCSR (version 1 loads with them reset). */
+#define CPU_SNAP_VERSION 2
 void cpu_save(const CPU *cpu, struct SnapWriter *w);
 bool cpu_load(CPU *cpu, struct SnapReader *r);
 

@@ -17,8 +17,6 @@
 
 #include "snap/snap.h"
 
-#define CPU_SNAP_VERSION 2
-
 static void put_seg(SnapWriter *w, const SegReg *s) {
     snap_put_u16(w, s->sel);
     snap_put_u32(w, s->base);

@@ -805,8 +805,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 
 /* Every section's version, as this bt86 writes them. */
 static uint32_t part_version(PartKind kind) {
-    (void)kind;
-    return 1;
+    return kind == PART_CPU ? CPU_SNAP_VERSION : 1;
 }
 
 static uint32_t pc_machine_flags(const Pc *pc) {
