@@ -329,9 +329,9 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
         } else {
             f80_to_bytes(v, b); /* exact, no exceptions */
         }
-    } else {
+    } else { /* 'i', or 't': FISTTP truncates whatever the rounding control says */
         int64_t iv;
-        hsw = fpu_host_storeint(FPU.cw, v, size, &iv);
+        hsw = fpu_host_storeint(kind == 't' ? FPU.cw | 0x0C00 : FPU.cw, v, size, &iv);
         le_put(b, size, (uint64_t)iv);
     }
     /* Unmasked IE, DE, ZE, and for a memory destination OE and UE too: no
@@ -345,6 +345,14 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
     }
     set_cc(cpu, hsw, FSW_C1);
     if (pop) fpu_pop(cpu);
+}
+
+/* DF /1, DB /1, DD /1: FISTTP m16/m32/m64 (SSE3): FISTP with truncation.
+ * Only with SSE3 (reported with the SSE unit, cpu/sse.h); else #UD, as on
+ * the Pentium II. */
+static void fisttp(CPU *cpu, const Insn *in, unsigned size) {
+    if (!sse_host_available()) cpu_ud(cpu);
+    store_st0(cpu, in, 't', size, true);
 }
 
 static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
@@ -739,6 +747,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 4); return;
         case 2: store_st0(cpu, in, 'i', 4, false); return;
         case 3: store_st0(cpu, in, 'i', 4, true); return;
         case 5:
@@ -758,6 +767,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 8); return;
         case 2: store_st0(cpu, in, 'f', 8, false); return;
         case 3: store_st0(cpu, in, 'f', 8, true); return;
         case 4: frstor(cpu, in); return;
@@ -777,6 +787,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 2); return;
         case 2: store_st0(cpu, in, 'i', 2, false); return;
         case 3: store_st0(cpu, in, 'i', 2, true); return;
         case 4: fbld(cpu, in); return;

@@ -194,8 +194,11 @@ static void host_op(CPU *cpu, const Insn *in, int dk, int sk, unsigned msize, bo
     } else {
         c.ecx = cpu->regs[in->rm];
     }
+    /* The x87-to-MMX transition (TOP 0, tags valid) comes with an MMX
+     * register operand - not for CVTPI2PS/PD from memory - and before any
+     * #XM of the instruction. */
+    if (dk == K_M || (sk == K_M && !in->is_mem)) mmx_touch(cpu);
     run_host(cpu, in, &c, 0xC1, mmx);
-    if (mmx) mmx_touch(cpu);
     if (dk == K_X) X(in->reg) = c.x0;
     else if (dk == K_M) mm_set(cpu, in->reg, c.mm0);
     else cpu->regs[in->reg] = c.eax;

@@ -2,7 +2,8 @@
  * diff_sse.c - the SSE oracle (x86-64 hosts): random sequences of SSE,
  * SSE2, SSE3 and SSSE3 instructions (every form bt86 implements: XMM and
  * MMX registers, general registers, memory operands, immediates, stores,
- * MASKMOV*, LDMXCSR/STMXCSR, FXSAVE/FXRSTOR round trips, fences) run
+ * MASKMOV*, LDMXCSR/STMXCSR, FXSAVE/FXRSTOR round trips, fences, SSE3's
+ * FISTTP after an FLD of a random double) run
  * natively and in bt86 from the same random state: XMM0-7 (random lanes,
  * often NaNs, denormals, infinities, zeros, integer-valued floats), MM0-7,
  * EAX/ECX/EDX/ESI, the memory operands, and MXCSR (random rounding, FZ,
@@ -271,6 +272,16 @@ static int gen_sse(Rng *r, uint8_t *b, int *ninsns) {
         case 4: b[0] = 0x0F, b[1] = 0x18; return 2 + modrm(r, b + 2, rng_range(r, 4), true, 0, 1, false);
         default: b[0] = 0x0F, b[1] = 0xAE; return 2 + modrm(r, b + 2, 7, true, 0, 1, false);
         }
+    }
+    if (pick == 4) { /* fld m64; fisttp m16/m32/m64 (SSE3) */
+        static const uint8_t esc[3] = {0xDF, 0xDB, 0xDD};
+        unsigned k = rng_range(r, 3);
+        b[n++] = 0xDD;
+        n += modrm(r, b + n, 0, true, 0, 8, false);
+        b[n++] = esc[k];
+        n += modrm(r, b + n, 1, true, 0, 2u << k, false);
+        *ninsns = 2;
+        return n;
     }
     const Form *f = &forms[rng_range(r, NFORMS)];
     bool mem = (f->flags & MEMONLY) || (!(f->flags & REGONLY) && rng_range(r, 2));
