@@ -43,7 +43,7 @@
 #include "cpu/ops.h"
 #include "cpu/sse.h"
 
-#define X(i) (cpu->xmm[(i) & 7])
+#define X(i) (cpu->xmm[(i)&7])
 
 enum { K_X, K_M, K_G }; /* operand kinds: XMM, MMX, general register */
 
@@ -178,15 +178,20 @@ static void host_op(CPU *cpu, const Insn *in, int dk, int sk, unsigned msize, bo
         sse_mmx_enter(cpu);
     }
     SseHostCtx c = {0};
-    if (dk == K_X) c.x0 = X(in->reg);
-    else if (dk == K_M) c.mm0 = mm_get(cpu, in->reg);
+    if (dk == K_X)
+        c.x0 = X(in->reg);
+    else if (dk == K_M)
+        c.mm0 = mm_get(cpu, in->reg);
     if (in->is_mem) {
         if (!msize) cpu_ud(cpu);
         uint8_t b[16] = {0};
         mem_load(cpu, in, msize, align16, b);
-        if (sk == K_X) memcpy(c.x1.b, b, 16);
-        else if (sk == K_M) memcpy(&c.mm1, b, 8);
-        else memcpy(&c.ecx, b, 4);
+        if (sk == K_X)
+            memcpy(c.x1.b, b, 16);
+        else if (sk == K_M)
+            memcpy(&c.mm1, b, 8);
+        else
+            memcpy(&c.ecx, b, 4);
     } else if (sk == K_X) {
         c.x1 = X(in->rm);
     } else if (sk == K_M) {
@@ -199,15 +204,20 @@ static void host_op(CPU *cpu, const Insn *in, int dk, int sk, unsigned msize, bo
      * #XM of the instruction. */
     if (dk == K_M || (sk == K_M && !in->is_mem)) mmx_touch(cpu);
     run_host(cpu, in, &c, 0xC1, mmx);
-    if (dk == K_X) X(in->reg) = c.x0;
-    else if (dk == K_M) mm_set(cpu, in->reg, c.mm0);
-    else cpu->regs[in->reg] = c.eax;
+    if (dk == K_X)
+        X(in->reg) = c.x0;
+    else if (dk == K_M)
+        mm_set(cpu, in->reg, c.mm0);
+    else
+        cpu->regs[in->reg] = c.eax;
     if ((in->facts.flags & AFX_WRITES) == AFX_ALL) /* COMISS, UCOMISS, COMISD, UCOMISD */
         flags_set_arith(cpu, (uint32_t)c.rflags & (FL_ZF | FL_PF | FL_CF), FL_ARITH);
 }
 
-#define HOST_OP(name_, dk_, sk_, msize_, align_) \
-    void name_(CPU *cpu, const Insn *in) { host_op(cpu, in, dk_, sk_, msize_, align_); }
+#define HOST_OP(name_, dk_, sk_, msize_, align_)                                                   \
+    void name_(CPU *cpu, const Insn *in) {                                                         \
+        host_op(cpu, in, dk_, sk_, msize_, align_);                                                \
+    }
 HOST_OP(op_sse_xx128a, K_X, K_X, 16, true)
 HOST_OP(op_sse_xx128u, K_X, K_X, 16, false)
 HOST_OP(op_sse_xx64, K_X, K_X, 8, false)

@@ -38,9 +38,9 @@ _Static_assert(offsetof(SseHostCtx, mxcsr_in) == 32 && offsetof(SseHostCtx, eax)
 
 typedef void (*StubFn)(SseHostCtx *c);
 
-static uint8_t *code;           /* SLOTS * SLOT_SIZE bytes */
-static uint32_t keys[SLOTS];    /* encoding key + 1 of each slot, 0: empty */
-static int state;               /* 0 not probed, 1 available, -1 not */
+static uint8_t *code;        /* SLOTS * SLOT_SIZE bytes */
+static uint32_t keys[SLOTS]; /* encoding key + 1 of each slot, 0: empty */
+static int state;            /* 0 not probed, 1 available, -1 not */
 
 bool sse_host_available(void) {
     if (state == 0) {

@@ -793,7 +793,11 @@ void dbt_print_stats(const CPU *cpu, FILE *f) {
                     best = i;
             if (best < 0) break;
             shown[best] = true;
-            fprintf(f, "dbt:   %s%02X %-10s %12llu (%.1f%%)\n", best >= 0x300 ? "0F 3A " : best >= 0x200 ? "0F 38 " : best >= 0x100 ? "0F " : "",
+            fprintf(f, "dbt:   %s%02X %-10s %12llu (%.1f%%)\n",
+                    best >= 0x300   ? "0F 3A "
+                    : best >= 0x200 ? "0F 38 "
+                    : best >= 0x100 ? "0F "
+                                    : "",
                     best & 0xFF, s->core_call_name[best] ? s->core_call_name[best] : "?",
                     (unsigned long long)s->core_calls[best],
                     100.0 * (double)s->core_calls[best] / (double)total);

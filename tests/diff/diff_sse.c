@@ -54,6 +54,7 @@ typedef struct Form {
 } Form;
 
 /* map: 0 = 0F, 0x38, 0x3A. SH forms: the ModRM.reg in msize. */
+/* clang-format off */
 static const Form forms[] = {
     /* packed, 16-byte aligned memory */
 #define P(pfx, op) {pfx, 0, op, XX, 16, A}
@@ -132,6 +133,7 @@ static const Form forms[] = {
     /* MASKMOVQ, MASKMOVDQU */
     {0, 0, 0xF7, MASK, 0, REGONLY}, {0x66, 0, 0xF7, MASK, 0, REGONLY},
 };
+/* clang-format on */
 #define NFORMS (sizeof forms / sizeof forms[0])
 
 static const uint8_t gprs[4] = {0, 1, 2, 6}; /* EAX ECX EDX ESI */
@@ -140,13 +142,13 @@ static const uint8_t gprs[4] = {0, 1, 2, 6}; /* EAX ECX EDX ESI */
 static uint32_t rand_f32(Rng *r) {
     uint32_t s = (uint32_t)rng_range(r, 2) << 31;
     switch (rng_range(r, 12)) {
-    case 0: return s | 0x7F800000u;                                /* infinity */
-    case 1: return s | 0x7FC00000u | (rng_value(r) & 0x3FFFFF);    /* QNaN */
-    case 2: return s | 0x7F800001u | (rng_value(r) & 0x1FFFFF);    /* SNaN */
-    case 3: return s | (rng_value(r) & 0x7FFFFF);                  /* denormal / zero */
-    case 4: return s;                                              /* zero */
-    case 5: return s | (0x3F800000u + (rng_range(r, 64) << 23));   /* 1, 2, 4, ... */
-    case 6: return s | ((rng_range(r, 4) + 1) << 23) | (rng_value(r) & 0x7FFFFF); /* tiny */
+    case 0: return s | 0x7F800000u;                              /* infinity */
+    case 1: return s | 0x7FC00000u | (rng_value(r) & 0x3FFFFF);  /* QNaN */
+    case 2: return s | 0x7F800001u | (rng_value(r) & 0x1FFFFF);  /* SNaN */
+    case 3: return s | (rng_value(r) & 0x7FFFFF);                /* denormal / zero */
+    case 4: return s;                                            /* zero */
+    case 5: return s | (0x3F800000u + (rng_range(r, 64) << 23)); /* 1, 2, 4, ... */
+    case 6: return s | ((rng_range(r, 4) + 1) << 23) | (rng_value(r) & 0x7FFFFF);    /* tiny */
     case 7: return s | ((0xFC + rng_range(r, 3)) << 23) | (rng_value(r) & 0x7FFFFF); /* huge */
     case 8: { /* an integer value */
         float f = (float)(int32_t)(rng_value(r) >> rng_range(r, 32));
@@ -202,8 +204,10 @@ static void rand_x(Rng *r, uint8_t *b) {
     default:
         for (int i = 0; i < 16; i += 8) {
             uint64_t v = rng_next(r);
-            if (rng_range(r, 3) == 0) v &= 0x8080808080808080ull;
-            else if (rng_range(r, 3) == 0) v = rng_range(r, 140); /* shift counts */
+            if (rng_range(r, 3) == 0)
+                v &= 0x8080808080808080ull;
+            else if (rng_range(r, 3) == 0)
+                v = rng_range(r, 140); /* shift counts */
             memcpy(b + i, &v, 8);
         }
         break;
@@ -269,7 +273,9 @@ static int gen_sse(Rng *r, uint8_t *b, int *ninsns) {
         case 1: b[0] = 0x0F, b[1] = 0xAE, b[2] = 0xF0; return 3;
         case 2: b[0] = 0x0F, b[1] = 0xAE, b[2] = 0xF8; return 3;
         case 3: b[0] = 0xF3, b[1] = 0x90; return 2;
-        case 4: b[0] = 0x0F, b[1] = 0x18; return 2 + modrm(r, b + 2, rng_range(r, 4), true, 0, 1, false);
+        case 4:
+            b[0] = 0x0F, b[1] = 0x18;
+            return 2 + modrm(r, b + 2, rng_range(r, 4), true, 0, 1, false);
         default: b[0] = 0x0F, b[1] = 0xAE; return 2 + modrm(r, b + 2, 7, true, 0, 1, false);
         }
     }
@@ -293,7 +299,10 @@ static int gen_sse(Rng *r, uint8_t *b, int *ninsns) {
     case MG: rm = gprs[rng_range(r, 4)]; break;
     case SG: rm = gprs[rng_range(r, 4)]; break;
     case SGI: reg = gprs[rng_range(r, 4)]; break;
-    case SH: reg = f->msize; mem = false; break;
+    case SH:
+        reg = f->msize;
+        mem = false;
+        break;
     case MASK: mem = false; break;
     default: break;
     }
@@ -363,7 +372,7 @@ static int epilogue(uint8_t *code, int n, bool flags) {
         n = emit_rm32(code, n, 0, 0, 0x89, 0, GPR_OUT + 16);
     }
     n = emit_rm32(code, n, 0, 0x0F, 0xAE, 0, FX_OUT); /* fxsave */
-    code[n++] = 0x0F; /* emms */
+    code[n++] = 0x0F;                                 /* emms */
     code[n++] = 0x77;
     n = emit_rm32(code, n, 0, 0x0F, 0xAE, 2, HOST_CSR); /* ldmxcsr */
     return n;
@@ -503,8 +512,8 @@ int run_sse_oracle(unsigned long long count, unsigned long long seed, bool verbo
             memcpy(init_area + GPR_IN + 4 * g, &v, 4);
         }
         /* MXCSR: random rounding, FZ, DAZ; half the sequences unmask some exceptions. */
-        uint32_t csr = 0x1F80u | rng_range(&rng, 4) << 13 | rng_range(&rng, 2) << 15 |
-                       rng_range(&rng, 2) << 6;
+        uint32_t csr =
+            0x1F80u | rng_range(&rng, 4) << 13 | rng_range(&rng, 2) << 15 | rng_range(&rng, 2) << 6;
         if (t & 1) csr &= ~((rng_value(&rng) & 0x3Fu) << 7);
         if (rng_range(&rng, 4) == 0) csr |= rng_range(&rng, 64); /* flags already set */
         memcpy(init_area + MXCSR_IN, &csr, 4);

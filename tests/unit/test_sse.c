@@ -57,7 +57,8 @@ static float ps(unsigned x, unsigned lane) {
 /* Runs until HLT or an exception stub: the vector, or -1 at the HLT. */
 static int run(void) {
     tm_run(tm, 50);
-    if (cpu->eip >= TM_STUBS && cpu->eip < TM_STUBS + 4 * 256) return (int)(cpu->eip - TM_STUBS) / 4;
+    if (cpu->eip >= TM_STUBS && cpu->eip < TM_STUBS + 4 * 256)
+        return (int)(cpu->eip - TM_STUBS) / 4;
     ck_assert(cpu->halted);
     return -1;
 }
@@ -157,7 +158,8 @@ START_TEST(alignment_gp) {
     ck_assert_int_eq(run(), EXC_GP);
     ck_assert_uint_eq(tm_peek32(tm, 0x5004), 0x5004); /* not written */
     reset();
-    POKE(TM_CODE, 0xF3, 0x0F, 0x58, 0x05, 0x04, 0x50, 0x00, 0x00, 0xF4); /* addss: m32, any alignment */
+    POKE(TM_CODE, 0xF3, 0x0F, 0x58, 0x05, 0x04, 0x50, 0x00, 0x00,
+         0xF4); /* addss: m32, any alignment */
     ck_assert_int_eq(run(), -1);
 }
 END_TEST
@@ -189,7 +191,7 @@ START_TEST(fxsave_fxrstor_xmm_round_trip) {
     ck_assert_uint_eq(tm_peek32(tm, 0x601C), MXCSR_MASK);
     ck_assert_uint_eq(tm_peek32(tm, 0x60A0), 0x11111111u);
     ck_assert_uint_eq(tm_peek32(tm, 0x60A0 + 16 * 7 + 12), 0x88888888u + 3);
-    reset(); /* XMM0-7 zero, MXCSR 1F80h */
+    reset();                                                /* XMM0-7 zero, MXCSR 1F80h */
     POKE(TM_CODE, 0x0F, 0xAE, 0x0D, 0x00, 0x60, 0x00, 0x00, /* fxrstor [0x6000] */
          0xF4);
     ck_assert_int_eq(run(), -1);
@@ -213,11 +215,11 @@ START_TEST(prefixes_maps_and_memory_forms) {
     }
     tm_poke32(tm, 0x5000, 0x3F800000); /* 1.0f */
     tm_poke32(tm, 0x5004, 0xDEADBEEF);
-    POKE(TM_CODE, 0x66, 0x0F, 0x38, 0x00, 0xC1, /* pshufb xmm0, xmm1: bytes reversed */
-         0x0F, 0x12, 0xD0,                      /* movhlps xmm2, xmm0 */
+    POKE(TM_CODE, 0x66, 0x0F, 0x38, 0x00, 0xC1,          /* pshufb xmm0, xmm1: bytes reversed */
+         0x0F, 0x12, 0xD0,                               /* movhlps xmm2, xmm0 */
          0xF3, 0x0F, 0x10, 0x1D, 0x00, 0x50, 0x00, 0x00, /* movss xmm3, [0x5000]: rest zeroed */
-         0xF3, 0x0F, 0x10, 0xE3,                /* movss xmm4, xmm3: low only */
-         0x0F, 0x2F, 0xDB,                      /* comiss xmm3, xmm3: ZF */
+         0xF3, 0x0F, 0x10, 0xE3,                         /* movss xmm4, xmm3: low only */
+         0x0F, 0x2F, 0xDB,                               /* comiss xmm3, xmm3: ZF */
          0xF4);
     cpu->xmm[4].d[3] = 0x12345678;
     cpu->xmm[3].d[2] = 0xFFFFFFFF;
