@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages bt86 needs to build, test and run
 # (libclang-rt-14-dev: clang's libFuzzer and sanitizer runtimes, for the
-# fuzz build, tests/fuzz).
+# fuzz build, tests/fuzz; gcc-multilib: gcc -m32 for the guest's SSE test
+# program, images/build-default.sh).
 # Safe to run repeatedly: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
       libsdl2-dev zlib1g-dev libunicorn-dev seabios
-      clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb)
+      clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb gcc-multilib)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
