@@ -294,9 +294,6 @@ struct CPU {
     uint64_t tsc_offset; /* the TSC is icount + tsc_offset (see cpu_tsc) */
     uint64_t apic_base;
     Fpu fpu; /* x87 state (cpu/fpu.h) */
-    /* SSE state (ops_sse.c): XMM0-XMM7 (byte 0 is bit 0) and MXCSR. */
-    XmmReg xmm[8];
-    uint32_t mxcsr;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
 
@@ -353,6 +350,12 @@ struct CPU {
      * (kind is an IntKind from core.h) */
     void (*event_fn)(CPU *cpu, int vector, int error_code, int kind, void *opaque);
     void *event_opaque;
+
+    /* SSE state (ops_sse.c), architectural like the x87's; last, so that the
+     * offsets translated code uses stay short: XMM0-XMM7 (byte 0 is bit 0)
+     * and MXCSR. */
+    XmmReg xmm[8];
+    uint32_t mxcsr;
 };
 
 CPU *cpu_new(PhysMem *pm, struct IoBus *io);
