@@ -4,6 +4,8 @@
 # shell on the serial console, on a FAT disk image made bootable with
 # SYSLINUX, and on an El Torito CD image made bootable with ISOLINUX.
 # Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz).
+# The initramfs also holds /bin/sse-check, tests/guest/sse-check.c built as a
+# static i386 program with SSE2 floating point (gcc -m32 -msse2 -mfpmath=sse).
 # The initramfs also holds the modules that let the guest read a CD
 # (libata/ata_piix, sr_mod, isofs): `load-cdrom-drivers` loads them.
 # It also holds the e1000 network driver (and the modules its depends=
@@ -26,6 +28,7 @@
 # initramfs and the CD image are reproducible (fixed dates, sorted entries,
 # fixed volume id). Host tools needed: apt-get, dpkg-deb, cpio, gzip, mtools,
 # dosfstools (mkfs.fat), syslinux, isolinux, syslinux-common and xorriso
+# and gcc-multilib (gcc -m32 for the SSE test program tests/guest/sse-check.c)
 # (installed by tests/install-deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -68,8 +71,9 @@ LABEL linux
   APPEND console=tty0 console=ttyS0,115200 panic=-1 quiet nokaslr
 EOF
 
+sse_src=../tests/guest/sse-check.c
 if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$out/initrd.gz" ] ||
-   [ build-default.sh -nt "$out/initrd.gz" ]; then
+   [ build-default.sh -nt "$out/initrd.gz" ] || [ "$sse_src" -nt "$out/initrd.gz" ]; then
   dpkg-deb -x "$out/debs/${kpkg}"_*.deb "$work/kernel"
   dpkg-deb -x "$out/debs"/busybox-static_*.deb "$work/busybox"
   cp "$work"/kernel/boot/vmlinuz-* "$work/vmlinuz"
@@ -79,6 +83,11 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
   root=$work/root
   mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc/acpi/PWRF,root,mnt,lib/modules,var/log,var/run,www}
   cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+  # The SSE test program (tests/guest/sse-check.c), static i386 with SSE2
+  # floating point (gcc-multilib); tests/system/linux-boot.sh runs it.
+  gcc -m32 -static -O2 -msse2 -mfpmath=sse -ftree-vectorize -fno-math-errno \
+    -o "$root/bin/sse-check" "$sse_src" ||
+    { echo "build-default: gcc -m32 failed (gcc-multilib: tests/install-deps.sh)" >&2; exit 1; }
   # The CD-ROM drivers (modules in Debian's kernel), in load order.
   cd_modules="scsi_common scsi_mod libata ata_piix cdrom sr_mod isofs"
   # The power button (ACPI fixed event -> input device) and its

@@ -83,6 +83,7 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 #define CR4_PGE    0x0080u
 #define CR4_PCE    0x0100u
 #define CR4_OSFXSR 0x0200u
+#define CR4_OSXMMEXCPT 0x0400u
 
 /* Exception vectors. */
 enum {
@@ -102,8 +103,21 @@ enum {
     EXC_PF = 14,
     EXC_MF = 16,
     EXC_AC = 17,
-    EXC_MC = 18
+    EXC_MC = 18,
+    EXC_XM = 19
 };
+
+/* An XMM register: 16 bytes, little-endian lanes. */
+typedef union XmmReg {
+    uint8_t b[16];
+    uint16_t w[8];
+    uint32_t d[4];
+    uint64_t q[2];
+} XmmReg;
+
+/* MXCSR: exception flags (bits 0-5), DAZ (6), masks (7-12), rounding (13-14), FZ (15). */
+#define MXCSR_RESET 0x1F80u
+#define MXCSR_MASK  0xFFFFu /* the bits LDMXCSR/FXRSTOR accept (DAZ included) */
 
 /*
  * A segment register with its hidden descriptor cache. `flags` holds bits
@@ -370,6 +384,12 @@ struct CPU {
      * (kind is an IntKind from core.h) */
     void (*event_fn)(CPU *cpu, int vector, int error_code, int kind, void *opaque);
     void *event_opaque;
+
+    /* SSE state (ops_sse.c), architectural like the x87's; last, so that the
+     * offsets translated code uses stay short: XMM0-XMM7 (byte 0 is bit 0)
+     * and MXCSR. */
+    XmmReg xmm[8];
+    uint32_t mxcsr;
 };
 
 CPU *cpu_new(PhysMem *pm, struct IoBus *io);
@@ -440,6 +460,8 @@ static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
  * r->apply commits and flushes the TLB (the caller flushes translations). */
 struct SnapWriter;
 struct SnapReader;
+/* The section's version: 2 added XMM0-7 and MXCSR (version 1 loads with them reset). */
+#define CPU_SNAP_VERSION 2
 void cpu_save(const CPU *cpu, struct SnapWriter *w);
 bool cpu_load(CPU *cpu, struct SnapReader *r);
 

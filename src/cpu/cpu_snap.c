@@ -6,7 +6,7 @@
  * segment registers with their hidden descriptor caches, LDTR, TR, GDTR,
  * IDTR, CR0-CR4, DR0-DR7, the TSC offset, the APIC base and SYSENTER MSRs,
  * CPL, the x87/MMX state (eight 80-bit registers, control, status and tag
- * words, TOP, last-instruction pointers), HLT, the interrupt shadow, NMI
+ * words, TOP, last-instruction pointers), XMM0-XMM7 and MXCSR, HLT, the interrupt shadow, NMI
  * pending/blocked, a pending reset, pending debug traps and the
  * instruction count. Not saved: what exists only inside cpu_run (the
  * exception unwinding state, run_left, block_break) and the hooks.
@@ -16,8 +16,6 @@
 #include <string.h>
 
 #include "snap/snap.h"
-
-#define CPU_SNAP_VERSION 1
 
 static void put_seg(SnapWriter *w, const SegReg *s) {
     snap_put_u16(w, s->sel);
@@ -106,6 +104,12 @@ void cpu_save(const CPU *cpu, SnapWriter *w) {
     snap_put_bool(w, cpu->nmi_blocked);
     snap_put_bool(w, cpu->reset_request);
     snap_put_u32(w, cpu->pending_db);
+    /* Version 2: the SSE state. */
+    for (int i = 0; i < 8; i++) {
+        snap_put_u64(w, cpu->xmm[i].q[0]);
+        snap_put_u64(w, cpu->xmm[i].q[1]);
+    }
+    snap_put_u32(w, cpu->mxcsr);
 }
 
 /* The fields of the section, parsed into a staging copy. */
@@ -118,6 +122,8 @@ typedef struct CpuSnap {
     uint32_t cr0, cr2, cr3, cr4, dr[8];
     uint64_t tsc_offset, apic_base;
     Fpu fpu;
+    XmmReg xmm[8];
+    uint32_t mxcsr;
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
     bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
@@ -168,6 +174,15 @@ static void parse(SnapReader *r, CpuSnap *s) {
     s->nmi_blocked = snap_get_bool(r);
     s->reset_request = snap_get_bool(r);
     s->pending_db = snap_get_u32(r);
+    s->mxcsr = MXCSR_RESET; /* version 1 had no SSE state: XMM0-7 zero */
+    if (r->version >= 2) {
+        for (int i = 0; i < 8; i++) {
+            s->xmm[i].q[0] = snap_get_u64(r);
+            s->xmm[i].q[1] = snap_get_u64(r);
+        }
+        s->mxcsr = snap_get_u32(r);
+        snap_check(r, (s->mxcsr & ~MXCSR_MASK) == 0, "MXCSR reserved bits set");
+    }
 }
 
 static void commit(CPU *cpu, const CpuSnap *s) {
@@ -189,6 +204,8 @@ static void commit(CPU *cpu, const CpuSnap *s) {
     cpu->tsc_offset = s->tsc_offset;
     cpu->apic_base = s->apic_base;
     cpu->fpu = s->fpu;
+    memcpy(cpu->xmm, s->xmm, sizeof cpu->xmm);
+    cpu->mxcsr = s->mxcsr;
     cpu->sysenter_cs = s->sysenter_cs;
     cpu->sysenter_esp = s->sysenter_esp;
     cpu->sysenter_eip = s->sysenter_eip;

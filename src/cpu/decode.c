@@ -2,7 +2,8 @@
  * decode.c - the x86 instruction decoder: one opcode table, laid out like
  * the SDM's opcode maps (Vol. 2, Appendix A), for the one-byte map
  * (0x000-0x0FF) and the two-byte 0F map (0x100-0x1FF), plus the group
- * tables that ModRM.reg selects. decode_insn() reads prefixes, the opcode,
+ * tables that ModRM.reg selects, and the mandatory-prefix maps of SSE to
+ * SSSE3 (sse_map: 0F, 0F 38 and 0F 3A by prefix). decode_insn() reads prefixes, the opcode,
  * ModRM/SIB, displacement and immediates and produces an Insn (insn.h).
  *
  * Table entry notation: D_M has a ModRM byte, D_B byte-sized operands,
@@ -184,9 +185,27 @@ static const OpEntry grp14[8] = {
     NONE, NONE, E(op_mmx_shift_imm, "psrlq", 0, I_NONE), NONE,
     NONE, NONE, E(op_mmx_shift_imm, "psllq", 0, I_NONE), NONE,
 };
-/* 0F AE: FXSAVE, FXRSTOR (the SSE rows of this group are not Pentium II instructions). */
-static const OpEntry grp15[8] = {E(op_fxsave, "fxsave", 0, I_NONE), E(op_fxrstor, "fxrstor", 0, I_NONE),
-                                 NONE, NONE, NONE, NONE, NONE, NONE};
+/* 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR; /5 /6 /7 with a register
+ * operand are LFENCE, MFENCE, SFENCE, /7 with memory CLFLUSH (op_fence). */
+static const OpEntry grp15[8] = {
+    E(op_fxsave, "fxsave", 0, I_NONE), E(op_fxrstor, "fxrstor", 0, I_NONE),
+    E(op_ldmxcsr, "ldmxcsr", 0, I_NONE), E(op_stmxcsr, "stmxcsr", 0, I_NONE),
+    NONE, E(op_fence, "lfence", 0, I_NONE),
+    E(op_fence, "mfence", 0, I_NONE), E(op_fence, "sfence", 0, I_NONE),
+};
+/* 66 0F 71 / 72 / 73: the XMM shifts by imm8. */
+static const OpEntry grp12x[8] = {
+    NONE, NONE, E(op_sse_shift_imm, "psrlw", 0, I_NONE), NONE,
+    E(op_sse_shift_imm, "psraw", 0, I_NONE), NONE, E(op_sse_shift_imm, "psllw", 0, I_NONE), NONE,
+};
+static const OpEntry grp13x[8] = {
+    NONE, NONE, E(op_sse_shift_imm, "psrld", 0, I_NONE), NONE,
+    E(op_sse_shift_imm, "psrad", 0, I_NONE), NONE, E(op_sse_shift_imm, "pslld", 0, I_NONE), NONE,
+};
+static const OpEntry grp14x[8] = {
+    NONE, NONE, E(op_sse_shift_imm, "psrlq", 0, I_NONE), E(op_sse_shift_imm, "psrldq", 0, I_NONE),
+    NONE, NONE, E(op_sse_shift_imm, "psllq", 0, I_NONE), E(op_sse_shift_imm, "pslldq", 0, I_NONE),
+};
 
 /* ---- the opcode map ---- */
 
@@ -358,6 +377,7 @@ static const OpEntry op_table[512] = {
     [0x108] = E(op_invd, "invd", D_END, I_NONE),
     [0x109] = E(op_invd, "wbinvd", D_END, I_NONE),
     [0x10B] = E(op_ud, "ud2", D_END, I_NONE),
+    [0x118] = E(op_nop, "prefetch", D_M, I_NONE), /* PREFETCHh: hints, no cache here */
     [0x119 ... 0x11F] = E(op_nop, "nop", D_M, I_NONE),
     [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR | D_END, I_NONE),
     [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR | D_END, I_NONE),
@@ -461,6 +481,271 @@ static const OpEntry op_table[512] = {
     [0x1FE] = E(op_mmx_arith, "paddd", D_M, I_NONE),
 };
 
+
+/* ---- the mandatory-prefix maps: SSE, SSE2, SSE3, SSSE3 ----
+ * sse_map[class][index - 0x100] for index 0x100-0x3FF: the 0F map, then
+ * the three-byte maps 0F 38 (0x200-0x2FF) and 0F 3A (0x300-0x3FF). The
+ * class is the mandatory prefix (PFX_*, insn.h): the last F2/F3 if any,
+ * else 66, else none. The decoder takes the row of the instruction's class,
+ * else the row without prefix, else op_table's (the Pentium II rows, MMX
+ * included, ignore these prefixes). The handlers' names say the operand
+ * shapes (ops.h); each computes by running the instruction on the host
+ * (cpu/sse.h) except the moves named for what they do. */
+#define S(pfx_, idx_) [PFX_##pfx_][(idx_) - 0x100]
+#define SX(fn_, name_)  E(fn_, name_, D_M, I_NONE)
+#define SXI(fn_, name_) E(fn_, name_, D_M, I_B)
+#define SCMP(fn_, name_) E(fn_, name_, D_M, I_NONE, F_ALL) /* COMISS & co. write ZF PF CF, clear OF SF AF */
+static const OpEntry sse_map[4][0x300] = {
+    /* ---- no prefix: SSE on packed single, SSE/SSE2 integer on MMX registers ---- */
+    S(NONE, 0x110) = SX(op_sse_xx128u, "movups"),
+    S(NONE, 0x111) = SX(op_sse_store, "movups"),
+    S(NONE, 0x112) = SX(op_sse_movlh_load, "movlps"), /* register form: MOVHLPS */
+    S(NONE, 0x113) = SX(op_sse_store, "movlps"),
+    S(NONE, 0x114) = SX(op_sse_xx128a, "unpcklps"),
+    S(NONE, 0x115) = SX(op_sse_xx128a, "unpckhps"),
+    S(NONE, 0x116) = SX(op_sse_movlh_load, "movhps"), /* register form: MOVLHPS */
+    S(NONE, 0x117) = SX(op_sse_store, "movhps"),
+    S(NONE, 0x128) = SX(op_sse_xx128a, "movaps"),
+    S(NONE, 0x129) = SX(op_sse_store, "movaps"),
+    S(NONE, 0x12A) = SX(op_sse_xm64, "cvtpi2ps"),
+    S(NONE, 0x12B) = SX(op_sse_store, "movntps"),
+    S(NONE, 0x12C) = SX(op_sse_mx64, "cvttps2pi"),
+    S(NONE, 0x12D) = SX(op_sse_mx64, "cvtps2pi"),
+    S(NONE, 0x12E) = SCMP(op_sse_xx32, "ucomiss"),
+    S(NONE, 0x12F) = SCMP(op_sse_xx32, "comiss"),
+    S(NONE, 0x150) = SX(op_sse_gxreg, "movmskps"),
+    S(NONE, 0x151) = SX(op_sse_xx128a, "sqrtps"),
+    S(NONE, 0x152) = SX(op_sse_xx128a, "rsqrtps"),
+    S(NONE, 0x153) = SX(op_sse_xx128a, "rcpps"),
+    S(NONE, 0x154) = SX(op_sse_xx128a, "andps"),
+    S(NONE, 0x155) = SX(op_sse_xx128a, "andnps"),
+    S(NONE, 0x156) = SX(op_sse_xx128a, "orps"),
+    S(NONE, 0x157) = SX(op_sse_xx128a, "xorps"),
+    S(NONE, 0x158) = SX(op_sse_xx128a, "addps"),
+    S(NONE, 0x159) = SX(op_sse_xx128a, "mulps"),
+    S(NONE, 0x15A) = SX(op_sse_xx64, "cvtps2pd"),
+    S(NONE, 0x15B) = SX(op_sse_xx128a, "cvtdq2ps"),
+    S(NONE, 0x15C) = SX(op_sse_xx128a, "subps"),
+    S(NONE, 0x15D) = SX(op_sse_xx128a, "minps"),
+    S(NONE, 0x15E) = SX(op_sse_xx128a, "divps"),
+    S(NONE, 0x15F) = SX(op_sse_xx128a, "maxps"),
+    S(NONE, 0x170) = SXI(op_sse_mm64, "pshufw"),
+    S(NONE, 0x1C2) = SXI(op_sse_xx128a, "cmpps"),
+    S(NONE, 0x1C3) = SX(op_movnti, "movnti"),
+    S(NONE, 0x1C4) = SXI(op_sse_mg16, "pinsrw"),
+    S(NONE, 0x1C5) = SXI(op_sse_gmreg, "pextrw"),
+    S(NONE, 0x1C6) = SXI(op_sse_xx128a, "shufps"),
+    S(NONE, 0x1D4) = SX(op_sse_mm64, "paddq"),
+    S(NONE, 0x1D7) = SX(op_sse_gmreg, "pmovmskb"),
+    S(NONE, 0x1DA) = SX(op_sse_mm64, "pminub"),
+    S(NONE, 0x1DE) = SX(op_sse_mm64, "pmaxub"),
+    S(NONE, 0x1E0) = SX(op_sse_mm64, "pavgb"),
+    S(NONE, 0x1E3) = SX(op_sse_mm64, "pavgw"),
+    S(NONE, 0x1E4) = SX(op_sse_mm64, "pmulhuw"),
+    S(NONE, 0x1E7) = SX(op_movntq, "movntq"),
+    S(NONE, 0x1EA) = SX(op_sse_mm64, "pminsw"),
+    S(NONE, 0x1EE) = SX(op_sse_mm64, "pmaxsw"),
+    S(NONE, 0x1F4) = SX(op_sse_mm64, "pmuludq"),
+    S(NONE, 0x1F6) = SX(op_sse_mm64, "psadbw"),
+    S(NONE, 0x1F7) = SX(op_maskmov, "maskmovq"),
+    S(NONE, 0x1FB) = SX(op_sse_mm64, "psubq"),
+    /* SSSE3 on MMX registers: 0F 38 00-0B, 1C-1E; 0F 3A 0F */
+    S(NONE, 0x200) = SX(op_sse_mm64, "pshufb"),
+    S(NONE, 0x201) = SX(op_sse_mm64, "phaddw"),
+    S(NONE, 0x202) = SX(op_sse_mm64, "phaddd"),
+    S(NONE, 0x203) = SX(op_sse_mm64, "phaddsw"),
+    S(NONE, 0x204) = SX(op_sse_mm64, "pmaddubsw"),
+    S(NONE, 0x205) = SX(op_sse_mm64, "phsubw"),
+    S(NONE, 0x206) = SX(op_sse_mm64, "phsubd"),
+    S(NONE, 0x207) = SX(op_sse_mm64, "phsubsw"),
+    S(NONE, 0x208) = SX(op_sse_mm64, "psignb"),
+    S(NONE, 0x209) = SX(op_sse_mm64, "psignw"),
+    S(NONE, 0x20A) = SX(op_sse_mm64, "psignd"),
+    S(NONE, 0x20B) = SX(op_sse_mm64, "pmulhrsw"),
+    S(NONE, 0x21C) = SX(op_sse_mm64, "pabsb"),
+    S(NONE, 0x21D) = SX(op_sse_mm64, "pabsw"),
+    S(NONE, 0x21E) = SX(op_sse_mm64, "pabsd"),
+    S(NONE, 0x30F) = SXI(op_sse_mm64, "palignr"),
+
+    /* ---- 66: SSE2 on packed double and on XMM integers ---- */
+    S(66, 0x110) = SX(op_sse_xx128u, "movupd"),
+    S(66, 0x111) = SX(op_sse_store, "movupd"),
+    S(66, 0x112) = SX(op_sse_movlh_load, "movlpd"),
+    S(66, 0x113) = SX(op_sse_store, "movlpd"),
+    S(66, 0x114) = SX(op_sse_xx128a, "unpcklpd"),
+    S(66, 0x115) = SX(op_sse_xx128a, "unpckhpd"),
+    S(66, 0x116) = SX(op_sse_movlh_load, "movhpd"),
+    S(66, 0x117) = SX(op_sse_store, "movhpd"),
+    S(66, 0x128) = SX(op_sse_xx128a, "movapd"),
+    S(66, 0x129) = SX(op_sse_store, "movapd"),
+    S(66, 0x12A) = SX(op_sse_xm64, "cvtpi2pd"),
+    S(66, 0x12B) = SX(op_sse_store, "movntpd"),
+    S(66, 0x12C) = SX(op_sse_mx128a, "cvttpd2pi"),
+    S(66, 0x12D) = SX(op_sse_mx128a, "cvtpd2pi"),
+    S(66, 0x12E) = SCMP(op_sse_xx64, "ucomisd"),
+    S(66, 0x12F) = SCMP(op_sse_xx64, "comisd"),
+    S(66, 0x150) = SX(op_sse_gxreg, "movmskpd"),
+    S(66, 0x151) = SX(op_sse_xx128a, "sqrtpd"),
+    S(66, 0x154) = SX(op_sse_xx128a, "andpd"),
+    S(66, 0x155) = SX(op_sse_xx128a, "andnpd"),
+    S(66, 0x156) = SX(op_sse_xx128a, "orpd"),
+    S(66, 0x157) = SX(op_sse_xx128a, "xorpd"),
+    S(66, 0x158) = SX(op_sse_xx128a, "addpd"),
+    S(66, 0x159) = SX(op_sse_xx128a, "mulpd"),
+    S(66, 0x15A) = SX(op_sse_xx128a, "cvtpd2ps"),
+    S(66, 0x15B) = SX(op_sse_xx128a, "cvtps2dq"),
+    S(66, 0x15C) = SX(op_sse_xx128a, "subpd"),
+    S(66, 0x15D) = SX(op_sse_xx128a, "minpd"),
+    S(66, 0x15E) = SX(op_sse_xx128a, "divpd"),
+    S(66, 0x15F) = SX(op_sse_xx128a, "maxpd"),
+    S(66, 0x160) = SX(op_sse_xx128a, "punpcklbw"),
+    S(66, 0x161) = SX(op_sse_xx128a, "punpcklwd"),
+    S(66, 0x162) = SX(op_sse_xx128a, "punpckldq"),
+    S(66, 0x163) = SX(op_sse_xx128a, "packsswb"),
+    S(66, 0x164) = SX(op_sse_xx128a, "pcmpgtb"),
+    S(66, 0x165) = SX(op_sse_xx128a, "pcmpgtw"),
+    S(66, 0x166) = SX(op_sse_xx128a, "pcmpgtd"),
+    S(66, 0x167) = SX(op_sse_xx128a, "packuswb"),
+    S(66, 0x168) = SX(op_sse_xx128a, "punpckhbw"),
+    S(66, 0x169) = SX(op_sse_xx128a, "punpckhwd"),
+    S(66, 0x16A) = SX(op_sse_xx128a, "punpckhdq"),
+    S(66, 0x16B) = SX(op_sse_xx128a, "packssdw"),
+    S(66, 0x16C) = SX(op_sse_xx128a, "punpcklqdq"),
+    S(66, 0x16D) = SX(op_sse_xx128a, "punpckhqdq"),
+    S(66, 0x16E) = SX(op_sse_xg32, "movd"),
+    S(66, 0x16F) = SX(op_sse_xx128a, "movdqa"),
+    S(66, 0x170) = SXI(op_sse_xx128a, "pshufd"),
+    S(66, 0x171) = G(grp12x, "grp12", 0, I_B),
+    S(66, 0x172) = G(grp13x, "grp13", 0, I_B),
+    S(66, 0x173) = G(grp14x, "grp14", 0, I_B),
+    S(66, 0x174) = SX(op_sse_xx128a, "pcmpeqb"),
+    S(66, 0x175) = SX(op_sse_xx128a, "pcmpeqw"),
+    S(66, 0x176) = SX(op_sse_xx128a, "pcmpeqd"),
+    S(66, 0x17C) = SX(op_sse_xx128a, "haddpd"),
+    S(66, 0x17D) = SX(op_sse_xx128a, "hsubpd"),
+    S(66, 0x17E) = SX(op_sse_store, "movd"),
+    S(66, 0x17F) = SX(op_sse_store, "movdqa"),
+    S(66, 0x1C2) = SXI(op_sse_xx128a, "cmppd"),
+    S(66, 0x1C4) = SXI(op_sse_xg16, "pinsrw"),
+    S(66, 0x1C5) = SXI(op_sse_gxreg, "pextrw"),
+    S(66, 0x1C6) = SXI(op_sse_xx128a, "shufpd"),
+    S(66, 0x1D0) = SX(op_sse_xx128a, "addsubpd"),
+    S(66, 0x1D1) = SX(op_sse_xx128a, "psrlw"),
+    S(66, 0x1D2) = SX(op_sse_xx128a, "psrld"),
+    S(66, 0x1D3) = SX(op_sse_xx128a, "psrlq"),
+    S(66, 0x1D4) = SX(op_sse_xx128a, "paddq"),
+    S(66, 0x1D5) = SX(op_sse_xx128a, "pmullw"),
+    S(66, 0x1D6) = SX(op_sse_store, "movq"),
+    S(66, 0x1D7) = SX(op_sse_gxreg, "pmovmskb"),
+    S(66, 0x1D8) = SX(op_sse_xx128a, "psubusb"),
+    S(66, 0x1D9) = SX(op_sse_xx128a, "psubusw"),
+    S(66, 0x1DA) = SX(op_sse_xx128a, "pminub"),
+    S(66, 0x1DB) = SX(op_sse_xx128a, "pand"),
+    S(66, 0x1DC) = SX(op_sse_xx128a, "paddusb"),
+    S(66, 0x1DD) = SX(op_sse_xx128a, "paddusw"),
+    S(66, 0x1DE) = SX(op_sse_xx128a, "pmaxub"),
+    S(66, 0x1DF) = SX(op_sse_xx128a, "pandn"),
+    S(66, 0x1E0) = SX(op_sse_xx128a, "pavgb"),
+    S(66, 0x1E1) = SX(op_sse_xx128a, "psraw"),
+    S(66, 0x1E2) = SX(op_sse_xx128a, "psrad"),
+    S(66, 0x1E3) = SX(op_sse_xx128a, "pavgw"),
+    S(66, 0x1E4) = SX(op_sse_xx128a, "pmulhuw"),
+    S(66, 0x1E5) = SX(op_sse_xx128a, "pmulhw"),
+    S(66, 0x1E6) = SX(op_sse_xx128a, "cvttpd2dq"),
+    S(66, 0x1E7) = SX(op_sse_store, "movntdq"),
+    S(66, 0x1E8) = SX(op_sse_xx128a, "psubsb"),
+    S(66, 0x1E9) = SX(op_sse_xx128a, "psubsw"),
+    S(66, 0x1EA) = SX(op_sse_xx128a, "pminsw"),
+    S(66, 0x1EB) = SX(op_sse_xx128a, "por"),
+    S(66, 0x1EC) = SX(op_sse_xx128a, "paddsb"),
+    S(66, 0x1ED) = SX(op_sse_xx128a, "paddsw"),
+    S(66, 0x1EE) = SX(op_sse_xx128a, "pmaxsw"),
+    S(66, 0x1EF) = SX(op_sse_xx128a, "pxor"),
+    S(66, 0x1F1) = SX(op_sse_xx128a, "psllw"),
+    S(66, 0x1F2) = SX(op_sse_xx128a, "pslld"),
+    S(66, 0x1F3) = SX(op_sse_xx128a, "psllq"),
+    S(66, 0x1F4) = SX(op_sse_xx128a, "pmuludq"),
+    S(66, 0x1F5) = SX(op_sse_xx128a, "pmaddwd"),
+    S(66, 0x1F6) = SX(op_sse_xx128a, "psadbw"),
+    S(66, 0x1F7) = SX(op_maskmov, "maskmovdqu"),
+    S(66, 0x1F8) = SX(op_sse_xx128a, "psubb"),
+    S(66, 0x1F9) = SX(op_sse_xx128a, "psubw"),
+    S(66, 0x1FA) = SX(op_sse_xx128a, "psubd"),
+    S(66, 0x1FB) = SX(op_sse_xx128a, "psubq"),
+    S(66, 0x1FC) = SX(op_sse_xx128a, "paddb"),
+    S(66, 0x1FD) = SX(op_sse_xx128a, "paddw"),
+    S(66, 0x1FE) = SX(op_sse_xx128a, "paddd"),
+    /* SSSE3 on XMM registers */
+    S(66, 0x200) = SX(op_sse_xx128a, "pshufb"),
+    S(66, 0x201) = SX(op_sse_xx128a, "phaddw"),
+    S(66, 0x202) = SX(op_sse_xx128a, "phaddd"),
+    S(66, 0x203) = SX(op_sse_xx128a, "phaddsw"),
+    S(66, 0x204) = SX(op_sse_xx128a, "pmaddubsw"),
+    S(66, 0x205) = SX(op_sse_xx128a, "phsubw"),
+    S(66, 0x206) = SX(op_sse_xx128a, "phsubd"),
+    S(66, 0x207) = SX(op_sse_xx128a, "phsubsw"),
+    S(66, 0x208) = SX(op_sse_xx128a, "psignb"),
+    S(66, 0x209) = SX(op_sse_xx128a, "psignw"),
+    S(66, 0x20A) = SX(op_sse_xx128a, "psignd"),
+    S(66, 0x20B) = SX(op_sse_xx128a, "pmulhrsw"),
+    S(66, 0x21C) = SX(op_sse_xx128a, "pabsb"),
+    S(66, 0x21D) = SX(op_sse_xx128a, "pabsw"),
+    S(66, 0x21E) = SX(op_sse_xx128a, "pabsd"),
+    S(66, 0x30F) = SXI(op_sse_xx128a, "palignr"),
+
+    /* ---- F3: scalar single, and SSE2/SSE3 moves and conversions ---- */
+    S(F3, 0x110) = SX(op_sse_movs_load, "movss"),
+    S(F3, 0x111) = SX(op_sse_store, "movss"),
+    S(F3, 0x112) = SX(op_sse_xx128a, "movsldup"),
+    S(F3, 0x116) = SX(op_sse_xx128a, "movshdup"),
+    S(F3, 0x12A) = SX(op_sse_xg32, "cvtsi2ss"),
+    S(F3, 0x12C) = SX(op_sse_gx32, "cvttss2si"),
+    S(F3, 0x12D) = SX(op_sse_gx32, "cvtss2si"),
+    S(F3, 0x151) = SX(op_sse_xx32, "sqrtss"),
+    S(F3, 0x152) = SX(op_sse_xx32, "rsqrtss"),
+    S(F3, 0x153) = SX(op_sse_xx32, "rcpss"),
+    S(F3, 0x158) = SX(op_sse_xx32, "addss"),
+    S(F3, 0x159) = SX(op_sse_xx32, "mulss"),
+    S(F3, 0x15A) = SX(op_sse_xx32, "cvtss2sd"),
+    S(F3, 0x15B) = SX(op_sse_xx128a, "cvttps2dq"),
+    S(F3, 0x15C) = SX(op_sse_xx32, "subss"),
+    S(F3, 0x15D) = SX(op_sse_xx32, "minss"),
+    S(F3, 0x15E) = SX(op_sse_xx32, "divss"),
+    S(F3, 0x15F) = SX(op_sse_xx32, "maxss"),
+    S(F3, 0x16F) = SX(op_sse_xx128u, "movdqu"),
+    S(F3, 0x170) = SXI(op_sse_xx128a, "pshufhw"),
+    S(F3, 0x17E) = SX(op_sse_xx64, "movq"),
+    S(F3, 0x17F) = SX(op_sse_store, "movdqu"),
+    S(F3, 0x1C2) = SXI(op_sse_xx32, "cmpss"),
+    S(F3, 0x1D6) = SX(op_sse_xmreg, "movq2dq"),
+    S(F3, 0x1E6) = SX(op_sse_xx64, "cvtdq2pd"),
+
+    /* ---- F2: scalar double, SSE3 ---- */
+    S(F2, 0x110) = SX(op_sse_movs_load, "movsd"),
+    S(F2, 0x111) = SX(op_sse_store, "movsd"),
+    S(F2, 0x112) = SX(op_sse_xx64, "movddup"),
+    S(F2, 0x12A) = SX(op_sse_xg32, "cvtsi2sd"),
+    S(F2, 0x12C) = SX(op_sse_gx64, "cvttsd2si"),
+    S(F2, 0x12D) = SX(op_sse_gx64, "cvtsd2si"),
+    S(F2, 0x151) = SX(op_sse_xx64, "sqrtsd"),
+    S(F2, 0x158) = SX(op_sse_xx64, "addsd"),
+    S(F2, 0x159) = SX(op_sse_xx64, "mulsd"),
+    S(F2, 0x15A) = SX(op_sse_xx64, "cvtsd2ss"),
+    S(F2, 0x15C) = SX(op_sse_xx64, "subsd"),
+    S(F2, 0x15D) = SX(op_sse_xx64, "minsd"),
+    S(F2, 0x15E) = SX(op_sse_xx64, "divsd"),
+    S(F2, 0x15F) = SX(op_sse_xx64, "maxsd"),
+    S(F2, 0x170) = SXI(op_sse_xx128a, "pshuflw"),
+    S(F2, 0x17C) = SX(op_sse_xx128a, "haddps"),
+    S(F2, 0x17D) = SX(op_sse_xx128a, "hsubps"),
+    S(F2, 0x1C2) = SXI(op_sse_xx64, "cmpsd"),
+    S(F2, 0x1D0) = SX(op_sse_xx128a, "addsubps"),
+    S(F2, 0x1D6) = SX(op_sse_mxreg, "movdq2q"),
+    S(F2, 0x1E6) = SX(op_sse_xx128a, "cvtpd2dq"),
+    S(F2, 0x1F0) = SX(op_sse_lddqu, "lddqu"),
+};
+#undef S
+
 /* clang-format on */
 
 /* ---- decoder ---- */
@@ -532,6 +817,7 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     in->osize = in->asize = code32 ? 4 : 2;
     in->ea_base = in->ea_index = EA_NOREG;
     int seg_override = -1;
+    bool p66 = false;
     uint8_t b;
     for (;;) {
         b = next_byte(&f);
@@ -542,7 +828,10 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         case 0x3E: seg_override = SEG_DS; continue;
         case 0x64: seg_override = SEG_FS; continue;
         case 0x65: seg_override = SEG_GS; continue;
-        case 0x66: in->osize = code32 ? 2 : 4; continue;
+        case 0x66:
+            in->osize = code32 ? 2 : 4;
+            p66 = true;
+            continue;
         case 0x67: in->asize = code32 ? 2 : 4; continue;
         case 0xF0: in->lock = 1; continue;
         case 0xF2: in->rep = REP_NE; continue;
@@ -552,10 +841,27 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         break;
     }
     unsigned index = b;
-    if (b == 0x0F) index = 0x100 | next_byte(&f);
+    if (b == 0x0F) {
+        index = 0x100 | next_byte(&f);
+        if (index == 0x138) index = 0x200 | next_byte(&f);
+        else if (index == 0x13A) index = 0x300 | next_byte(&f);
+    }
     in->op = (uint16_t)index;
 
-    const OpEntry *e = &op_table[index];
+    static const OpEntry undefined = NONE;
+    const OpEntry *e = index < 0x200 ? &op_table[index] : &undefined;
+    if (index >= 0x100) { /* a mandatory-prefix row, if there is one (sse_map) */
+        unsigned cls = in->rep == REP_E    ? PFX_F3
+                       : in->rep == REP_NE ? PFX_F2
+                       : p66               ? PFX_66
+                                           : PFX_NONE;
+        const OpEntry *s = &sse_map[cls][index - 0x100];
+        if (!s->name) s = &sse_map[cls = PFX_NONE][index - 0x100];
+        if (s->name) {
+            e = s;
+            in->rep = (uint8_t)cls;
+        }
+    }
     unsigned flags = e->flags;
     unsigned imm = e->imm;
     int default_seg = SEG_DS;

@@ -96,6 +96,8 @@ void cpu_reset(CPU *cpu) {
     cpu->fpu.cw = 0x0040;
     cpu->fpu.tw = 0x5555;
     memset(cpu->fpu.regs, 0, sizeof cpu->fpu.regs);
+    memset(cpu->xmm, 0, sizeof cpu->xmm); /* SSE at RESET: XMM0-7 +0.0, MXCSR 1F80h */
+    cpu->mxcsr = MXCSR_RESET;
     mmu_set_paging(&cpu->mmu, false, false, false, false, 0);
 }
 

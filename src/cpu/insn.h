@@ -35,6 +35,14 @@ typedef void (*OpFn)(struct CPU *cpu, const Insn *in);
 #define REP_E    1 /* F3: REP / REPE / REPZ */
 #define REP_NE   2 /* F2: REPNE / REPNZ */
 
+/* For an instruction of the mandatory-prefix maps (SSE, decode.c), rep
+ * holds the prefix that selected it: PFX_NONE, PFX_F3 (= REP_E), PFX_F2
+ * (= REP_NE) or PFX_66. */
+#define PFX_NONE 0
+#define PFX_F3   1
+#define PFX_F2   2
+#define PFX_66   3
+
 #define EA_NOREG 0xFF
 
 /* The eight ALU operations in the order of ModRM.reg in group 1 and of
@@ -110,14 +118,15 @@ _Static_assert(sizeof(InsnFacts) == 2, "InsnFacts: one 16-bit copy");
 struct Insn {
     OpFn fn;            /* emulation-core handler */
     const char *name;   /* mnemonic from the table (for traces and statistics) */
-    uint16_t op;        /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx */
+    uint16_t op;        /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx;
+                           0x200-0x2FF: 0F 38 xx; 0x300-0x3FF: 0F 3A xx */
     InsnFacts facts;    /* the table entry's facts */
     uint8_t len;        /* total length in bytes, prefixes included (1..15) */
     uint8_t size;       /* operand size in bytes for this instruction: 1, 2 or 4 */
     uint8_t osize;      /* operand-size attribute: 2 or 4 */
     uint8_t asize;      /* address-size attribute: 2 or 4 */
     uint8_t seg;        /* segment of the memory operand (default or override) */
-    uint8_t rep;        /* REP_NONE / REP_E / REP_NE */
+    uint8_t rep;        /* REP_NONE / REP_E / REP_NE; PFX_* for the SSE maps */
     uint8_t lock;       /* LOCK prefix present (already validated) */
     uint8_t ends_block; /* the table's D_END: a translation block ends after this instruction */
     uint8_t modrm;      /* raw ModRM byte (0 without one) */

@@ -133,6 +133,44 @@ OP(op_movq_mm_mmm);   /* 0F 6F */
 OP(op_emms);          /* 0F 77 */
 OP(op_movd_rm_mm);    /* 0F 7E */
 OP(op_movq_mmm_mm);   /* 0F 7F */
+/* The MMX state as the SSE handlers on MMX registers see it. */
+void mmx_enter(CPU *cpu);   /* #UD (CR0.EM), #NM (CR0.TS), pending x87 exception */
+void mmx_touch(CPU *cpu);   /* TOP 0, all tags valid */
+uint64_t mm_get(const CPU *cpu, unsigned i);
+void mm_set(CPU *cpu, unsigned i, uint64_t v); /* also sets the exponent bits to ones */
+
+/* ops_sse.c: SSE, SSE2, SSE3, SSSE3 (the mandatory-prefix maps of decode.c).
+ * The op_sse_<dst><src><memory size> handlers run the instruction on the host
+ * (cpu/sse.h): x = XMM, m = MMX, g = general register; a = 16-byte aligned
+ * memory (#GP(0) otherwise), u = unaligned, reg = register form only. */
+OP(op_sse_xx128a);    /* xmm, xmm/m128 */
+OP(op_sse_xx128u);    /* MOVUPS/MOVUPD/MOVDQU loads */
+OP(op_sse_xx64);      /* xmm, xmm/m64 (scalar double, CVTPS2PD, MOVQ, MOVDDUP) */
+OP(op_sse_xx32);      /* xmm, xmm/m32 (scalar single) */
+OP(op_sse_xg32);      /* xmm, r/m32 (CVTSI2SS/SD, MOVD) */
+OP(op_sse_xg16);      /* xmm, r32/m16, imm8 (PINSRW) */
+OP(op_sse_gx32);      /* r32, xmm/m32 (CVT(T)SS2SI) */
+OP(op_sse_gx64);      /* r32, xmm/m64 (CVT(T)SD2SI) */
+OP(op_sse_gxreg);     /* r32, xmm (MOVMSKPS/PD, PMOVMSKB, PEXTRW) */
+OP(op_sse_xm64);      /* xmm, mm/m64 (CVTPI2PS/PD) */
+OP(op_sse_xmreg);     /* xmm, mm (MOVQ2DQ) */
+OP(op_sse_mx64);      /* mm, xmm/m64 (CVT(T)PS2PI) */
+OP(op_sse_mx128a);    /* mm, xmm/m128 (CVT(T)PD2PI) */
+OP(op_sse_mxreg);     /* mm, xmm (MOVDQ2Q) */
+OP(op_sse_mm64);      /* mm, mm/m64 (SSE integer on MMX, PADDQ, SSSE3) */
+OP(op_sse_mg16);      /* mm, r32/m16, imm8 (PINSRW) */
+OP(op_sse_gmreg);     /* r32, mm (PEXTRW, PMOVMSKB) */
+OP(op_sse_lddqu);     /* F2 0F F0: xmm, m128 (memory only, unaligned) */
+OP(op_sse_shift_imm); /* 66 0F 71-73 /n ib: xmm by imm8 */
+OP(op_sse_movs_load); /* F3/F2 0F 10: MOVSS, MOVSD xmm, xmm/m */
+OP(op_sse_movlh_load); /* 0F 12, 0F 16 (MOVLPS/MOVHLPS, MOVHPS/MOVLHPS), 66 0F 12, 16 */
+OP(op_sse_store);     /* xmm/m, xmm: 0F 11, 13, 17, 29, 2B, 7E, 7F, D6, E7 */
+OP(op_movntq);        /* 0F E7: m64, mm */
+OP(op_maskmov);       /* 0F F7 MASKMOVQ, 66 0F F7 MASKMOVDQU */
+OP(op_movnti);        /* 0F C3 */
+OP(op_ldmxcsr);       /* 0F AE /2 */
+OP(op_stmxcsr);       /* 0F AE /3 */
+OP(op_fence);         /* 0F AE /5 /6 /7: LFENCE, MFENCE, SFENCE; /7 memory: CLFLUSH */
 
 /* ops_sys.c: system and I/O instructions. */
 OP(op_in);            /* E4,E5 (imm8 port), EC,ED (DX) */

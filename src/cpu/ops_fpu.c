@@ -29,6 +29,7 @@
 
 #include "cpu/fpu.h"
 #include "cpu/ops.h"
+#include "cpu/sse.h"
 
 #define FPU (cpu->fpu)
 
@@ -328,9 +329,9 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
         } else {
             f80_to_bytes(v, b); /* exact, no exceptions */
         }
-    } else {
+    } else { /* 'i', or 't': FISTTP truncates whatever the rounding control says */
         int64_t iv;
-        hsw = fpu_host_storeint(FPU.cw, v, size, &iv);
+        hsw = fpu_host_storeint(kind == 't' ? FPU.cw | 0x0C00 : FPU.cw, v, size, &iv);
         le_put(b, size, (uint64_t)iv);
     }
     /* Unmasked IE, DE, ZE, and for a memory destination OE and UE too: no
@@ -344,6 +345,14 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
     }
     set_cc(cpu, hsw, FSW_C1);
     if (pop) fpu_pop(cpu);
+}
+
+/* DF /1, DB /1, DD /1: FISTTP m16/m32/m64 (SSE3): FISTP with truncation.
+ * Only with SSE3 (reported with the SSE unit, cpu/sse.h); else #UD, as on
+ * the Pentium II. */
+static void fisttp(CPU *cpu, const Insn *in, unsigned size) {
+    if (!sse_host_available()) cpu_ud(cpu);
+    store_st0(cpu, in, 't', size, true);
 }
 
 static void load_push(CPU *cpu, const F80 *v, uint16_t flags) {
@@ -561,12 +570,18 @@ static void frstor(CPU *cpu, const Insn *in) {
  * abridged tag byte at 4 (bit i set: physical register i not empty), FOP
  * at 6, FIP at 8, FCS at 12, FDP at 16, FDS at 20, MXCSR at 24 and
  * MXCSR_MASK at 28, ST(0)-ST(7) at 32 + 16 * i (10 bytes, 6 reserved
- * zero bytes). With no SSE unit, FXSAVE stores MXCSR as its reset value
- * 0x1F80 and a mask of 0, leaves bytes 160-511 (XMM registers and the
- * reserved area) untouched, and FXRSTOR ignores them. The operand must be
- * 16-byte aligned (#GP(0)); FXSAVE leaves the FPU state as it is. */
+ * zero bytes), XMM0-XMM7 at 160 + 16 * i. With SSE (sse_host_available)
+ * FXSAVE stores MXCSR, MXCSR_MASK (MXCSR_MASK: DAZ supported) and the XMM
+ * registers, whatever CR4.OSFXSR says, and FXRSTOR loads them, raising
+ * #GP(0) for an MXCSR with reserved bits set (before any state changes).
+ * Without SSE, FXSAVE stores MXCSR as its reset value 0x1F80 and a mask
+ * of 0 and leaves the XMM area untouched, and FXRSTOR ignores them. Bytes
+ * 288-511 (reserved and software-available) are neither written nor read.
+ * The operand must be 16-byte aligned (#GP(0)); FXSAVE leaves the FPU
+ * state as it is. */
 #define FXSAVE_SIZE 512
-#define FXSAVE_X87  160 /* the bytes FXSAVE writes and FXRSTOR reads */
+#define FXSAVE_X87  160 /* the x87 bytes FXSAVE writes and FXRSTOR reads */
+#define FXSAVE_SSE  288 /* with the XMM registers */
 
 static uint32_t fxsave_area(CPU *cpu, const Insn *in, int acc) {
     if (cpu->cr0 & (CR0_EM | CR0_TS)) cpu_raise(cpu, EXC_NM, -1);
@@ -579,7 +594,9 @@ static uint32_t fxsave_area(CPU *cpu, const Insn *in, int acc) {
 void op_fxsave(CPU *cpu, const Insn *in) {
     uint32_t lin = fxsave_area(cpu, in, ACC_W);
     lin_probe_write(cpu, lin, FXSAVE_SIZE, ACC_W);
-    uint8_t b[FXSAVE_X87];
+    uint8_t b[FXSAVE_SSE];
+    bool sse = sse_host_available();
+    unsigned n = sse ? FXSAVE_SSE : FXSAVE_X87;
     memset(b, 0, sizeof b);
     uint8_t abridged = 0;
     for (unsigned p = 0; p < 8; p++)
@@ -592,19 +609,31 @@ void op_fxsave(CPU *cpu, const Insn *in) {
     le_put(b + 12, 2, FPU.fcs);
     le_put(b + 16, 4, FPU.fdp);
     le_put(b + 20, 2, FPU.fds);
-    le_put(b + 24, 4, 0x1F80); /* MXCSR */
+    le_put(b + 24, 4, sse ? cpu->mxcsr : MXCSR_RESET);
+    le_put(b + 28, 4, sse ? MXCSR_MASK : 0);
     for (unsigned i = 0; i < 8; i++)
         f80_to_bytes(st(cpu, i), b + 32 + 16 * i);
-    for (unsigned k = 0; k < FXSAVE_X87; k += 4)
+    for (unsigned i = 0; i < 8 && sse; i++)
+        memcpy(b + FXSAVE_X87 + 16 * i, cpu->xmm[i].b, 16);
+    for (unsigned k = 0; k < n; k += 4)
         lin_write(cpu, lin + k, 4, (uint32_t)le_get(b + k, 4), ACC_W);
 }
 
 void op_fxrstor(CPU *cpu, const Insn *in) {
     uint32_t lin = fxsave_area(cpu, in, ACC_R);
-    uint8_t b[FXSAVE_X87];
+    uint8_t b[FXSAVE_SSE];
+    bool sse = sse_host_available();
+    unsigned n = sse ? FXSAVE_SSE : FXSAVE_X87;
     lin_read(cpu, lin + FXSAVE_SIZE - 4, 4, ACC_R); /* the whole operand is checked first */
-    for (unsigned k = 0; k < FXSAVE_X87; k += 4)
+    for (unsigned k = 0; k < n; k += 4)
         le_put(b + k, 4, lin_read(cpu, lin + k, 4, ACC_R));
+    if (sse) {
+        uint32_t mxcsr = (uint32_t)le_get(b + 24, 4);
+        if (mxcsr & ~MXCSR_MASK) cpu_gp0(cpu);
+        cpu->mxcsr = mxcsr;
+        for (unsigned i = 0; i < 8; i++)
+            memcpy(cpu->xmm[i].b, b + FXSAVE_X87 + 16 * i, 16);
+    }
     uint16_t sw = (uint16_t)le_get(b + 2, 2);
     FPU.cw = (uint16_t)le_get(b, 2);
     FPU.top = (sw >> 11) & 7;
@@ -718,6 +747,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 4); return;
         case 2: store_st0(cpu, in, 'i', 4, false); return;
         case 3: store_st0(cpu, in, 'i', 4, true); return;
         case 5:
@@ -737,6 +767,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 8); return;
         case 2: store_st0(cpu, in, 'f', 8, false); return;
         case 3: store_st0(cpu, in, 'f', 8, true); return;
         case 4: frstor(cpu, in); return;
@@ -756,6 +787,7 @@ static void fpu_mem(CPU *cpu, const Insn *in) {
                 load_push(cpu, &v, s);
             }
             return;
+        case 1: fisttp(cpu, in, 2); return;
         case 2: store_st0(cpu, in, 'i', 2, false); return;
         case 3: store_st0(cpu, in, 'i', 2, true); return;
         case 4: fbld(cpu, in); return;

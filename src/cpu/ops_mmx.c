@@ -15,9 +15,9 @@
  * before the operand is fetched. A memory operand is read or probed before
  * any state changes, so a #GP/#SS/#PF/#AC leaves the FPU as it was.
  *
- * The SSE additions to this opcode space (PAVGB, PMINUB, PSHUFW, ...) and
- * SSE2's PADDQ/PSUBQ/PMULUDQ are not Pentium II instructions: they stay
- * undefined (#UD) in the decode table.
+ * The SSE additions to this opcode space (PAVGB, PMINUB, PSHUFW, ...),
+ * SSE2's PADDQ/PSUBQ/PMULUDQ and SSSE3's MMX forms are in ops_sse.c, which
+ * uses the state helpers below (declared in ops.h).
  */
 #include "cpu/ops.h"
 
@@ -26,7 +26,7 @@
 /* ---------------- state ---------------- */
 
 /* The checks every MMX instruction makes first (EMMS included). */
-static void mmx_enter(CPU *cpu) {
+void mmx_enter(CPU *cpu) {
     if (cpu->cr0 & CR0_EM) cpu_ud(cpu);
     if (cpu->cr0 & CR0_TS) cpu_raise(cpu, EXC_NM, -1);
     if (!fpu_backend_available()) cpu_ud(cpu); /* no x87 on this host: no MMX either */
@@ -34,15 +34,15 @@ static void mmx_enter(CPU *cpu) {
 }
 
 /* The x87 side effects of an MMX instruction (other than EMMS). */
-static void mmx_touch(CPU *cpu) {
+void mmx_touch(CPU *cpu) {
     FPU.top = 0;
     FPU.tw = 0;
 }
 
-static uint64_t mm_get(const CPU *cpu, unsigned i) {
+uint64_t mm_get(const CPU *cpu, unsigned i) {
     return FPU.regs[i & 7].mant;
 }
-static void mm_set(CPU *cpu, unsigned i, uint64_t v) {
+void mm_set(CPU *cpu, unsigned i, uint64_t v) {
     FPU.regs[i & 7].mant = v;
     FPU.regs[i & 7].se = 0xFFFF;
 }

@@ -10,6 +10,7 @@
 #include "cpu/seg_internal.h"
 
 #include "cpu/ops.h"
+#include "cpu/sse.h"
 #include "devices/bus.h"
 
 static int iopl(const CPU *cpu) {
@@ -57,7 +58,8 @@ void cpu_set_cr3(CPU *cpu, uint32_t val) {
 
 void cpu_set_cr4(CPU *cpu, uint32_t val) {
     /* OSFXSR exists with FXSR, which CPUID reports when there is an x87. */
-    uint32_t implemented = CR4_IMPLEMENTED | (fpu_backend_available() ? CR4_OSFXSR : 0);
+    uint32_t implemented = CR4_IMPLEMENTED | (fpu_backend_available() ? CR4_OSFXSR : 0) |
+                           (sse_host_available() ? CR4_OSXMMEXCPT : 0);
     if (val & ~implemented) cpu_gp0(cpu);
     uint32_t old = cpu->cr4;
     cpu->cr4 = val;
@@ -500,6 +502,10 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
 #define CPUID_CMOV (1u << 15)
 #define CPUID_MMX  (1u << 23)
 #define CPUID_FXSR (1u << 24)
+/* The SSE features ops_sse.c implements: CLFSH (19), SSE (25), SSE2 (26) in
+ * EDX; SSE3 (0) and SSSE3 (9) in ECX. Not MONITOR/MWAIT (ECX 3). */
+#define CPUID_SSE_EDX ((1u << 19) | (1u << 25) | (1u << 26))
+#define CPUID_SSE_ECX ((1u << 0) | (1u << 9))
 #define CPUID_FEATURES                                                                             \
     (CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
 
@@ -519,6 +525,11 @@ void op_cpuid(CPU *cpu, const Insn *in) {
         a = 0x0652; /* family 6, model 5, stepping 2: Pentium II (Deschutes), the first with FXSR */
         b = c = 0;
         d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU | CPUID_MMX | CPUID_FXSR : 0);
+        if (fpu_backend_available() && sse_host_available()) { /* ops_sse.c */
+            d |= CPUID_SSE_EDX;
+            c |= CPUID_SSE_ECX;
+            b = 8 << 8; /* CLFLUSH line size: 8 * 8 = 64 bytes */
+        }
         cpuid_apic(cpu, &b, &d);
         break;
     default: /* cache and TLB descriptors of a Pentium II */

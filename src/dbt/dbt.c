@@ -779,21 +779,25 @@ void dbt_print_stats(const CPU *cpu, FILE *f) {
             (unsigned long long)s->code_bytes, (unsigned long long)(d->jit ? jit_used(d->jit) : 0));
     /* The ten opcodes whose handlers host code called most. */
     uint64_t total = 0;
-    for (int i = 0; i < 512; i++)
+    for (int i = 0; i < 0x400; i++)
         total += s->core_calls[i];
     if (total) {
         fprintf(f, "dbt: calls from host code into the emulation core: %llu; most called:\n",
                 (unsigned long long)total);
-        bool shown[512] = {false};
+        bool shown[0x400] = {false};
         for (int k = 0; k < 10; k++) {
             int best = -1;
-            for (int i = 0; i < 512; i++)
+            for (int i = 0; i < 0x400; i++)
                 if (!shown[i] && s->core_calls[i] &&
                     (best < 0 || s->core_calls[i] > s->core_calls[best]))
                     best = i;
             if (best < 0) break;
             shown[best] = true;
-            fprintf(f, "dbt:   %s%02X %-10s %12llu (%.1f%%)\n", best >= 0x100 ? "0F " : "",
+            fprintf(f, "dbt:   %s%02X %-10s %12llu (%.1f%%)\n",
+                    best >= 0x300   ? "0F 3A "
+                    : best >= 0x200 ? "0F 38 "
+                    : best >= 0x100 ? "0F "
+                                    : "",
                     best & 0xFF, s->core_call_name[best] ? s->core_call_name[best] : "?",
                     (unsigned long long)s->core_calls[best],
                     100.0 * (double)s->core_calls[best] / (double)total);

@@ -117,8 +117,8 @@ typedef struct DbtStats {
     uint64_t code_bytes;     /* bytes of TBs alive */
     /* jit: calls from host code into the emulation core, by opcode
      * (0x000-0x0FF one-byte map, 0x100-0x1FF 0F map), with a mnemonic. */
-    uint64_t core_calls[512];
-    const char *core_call_name[512];
+    uint64_t core_calls[0x400]; /* by Insn.op (0F 38 / 0F 3A maps at 0x200 / 0x300) */
+    const char *core_call_name[0x400];
 } DbtStats;
 
 /* cpu's translator's counters; NULL (dbt_stats) or nothing printed

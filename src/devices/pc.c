@@ -1167,6 +1167,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 
 /* Every section's version, as this bt86 writes them. */
 static uint32_t part_version(PartKind kind) {
+    if (kind == PART_CPU) return CPU_SNAP_VERSION;
     return kind == PART_IDE ? 2 : 1; /* IDE 2: bus-master DMA */
 }
 

@@ -69,6 +69,17 @@ static bool cpu_differs(CPU *a, CPU *b, char *buf, size_t size) {
                  a->fpu.tw, b->fpu.cw, b->fpu.sw, b->fpu.tw);
         return true;
     }
+    if (a->mxcsr != b->mxcsr) {
+        snprintf(buf, size, "MXCSR %08x vs %08x", a->mxcsr, b->mxcsr);
+        return true;
+    }
+    for (int i = 0; i < 8; i++)
+        if (memcmp(&a->xmm[i], &b->xmm[i], sizeof a->xmm[i]) != 0) {
+            snprintf(buf, size, "XMM%d %016llx%016llx vs %016llx%016llx", i,
+                     (unsigned long long)a->xmm[i].q[1], (unsigned long long)a->xmm[i].q[0],
+                     (unsigned long long)b->xmm[i].q[1], (unsigned long long)b->xmm[i].q[0]);
+            return true;
+        }
     return false;
 }
 

@@ -2,7 +2,7 @@
  * diff.c - bt86-diff: differential tests of the CPU core against
  * independent oracles, on random instructions with random state.
  *
- *     bt86-diff --oracle host|unicorn|x87|x87-soft|mmx [--count N] [--seed S] [--verbose]
+ *     bt86-diff --oracle host|unicorn|x87|x87-soft|mmx|sse [--count N] [--seed S] [--verbose]
  *
  * host:    the x86-64 host CPU itself. Register-form user instructions whose
  *          encodings mean the same in 32- and 64-bit mode (no REX bytes, no
@@ -18,6 +18,9 @@
  * mmx:     the host's MMX unit on random MMX instruction sequences (with
  *          EMMS, some x87 and FXSAVE/FXRSTOR), comparing FNSAVE and FXSAVE
  *          images, general registers and memory operands (diff_mmx.c).
+ * sse:     the host's SSE unit on random SSE/SSE2/SSE3/SSSE3 sequences with
+ *          random MXCSR (exceptions unmasked in half of them): XMM, MMX,
+ *          MXCSR, flags, registers, memory and #XM faults (diff_sse.c).
  *
  * Registers and EFLAGS are compared; flags the SDM leaves undefined for an
  * instruction are masked (one table: flag_masks below, with the reasons).
@@ -369,7 +372,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) seed = strtoull(argv[++i], NULL, 0);
         else if (strcmp(argv[i], "--verbose") == 0) verbose = true;
         else {
-            fprintf(stderr, "usage: bt86-diff --oracle host|unicorn|x87|x87-soft|mmx [--count N] [--seed S] [--verbose]\n");
+            fprintf(stderr, "usage: bt86-diff --oracle host|unicorn|x87|x87-soft|mmx|sse [--count N] [--seed S] [--verbose]\n");
             return 2;
         }
     }
@@ -385,6 +388,7 @@ int main(int argc, char **argv) {
     else if (strcmp(oracle, "unicorn") == 0) rc = run_unicorn_oracle(count, seed, verbose, &res);
     else if (strcmp(oracle, "x87") == 0) rc = run_x87_oracle(count, seed, verbose, &res);
     else if (strcmp(oracle, "mmx") == 0) rc = run_mmx_oracle(count, seed, verbose, &res);
+    else if (strcmp(oracle, "sse") == 0) rc = run_sse_oracle(count, seed, verbose, &res);
     else if (strcmp(oracle, "x87-soft") == 0) rc = run_x87_soft_oracle(count, seed, verbose, &res);
     else {
         fprintf(stderr, "bt86-diff: unknown oracle '%s'\n", oracle);

@@ -74,6 +74,8 @@ int run_x87_oracle(unsigned long long count, unsigned long long seed, bool verbo
                    DiffResult *res);
 int run_mmx_oracle(unsigned long long count, unsigned long long seed, bool verbose,
                    DiffResult *res);
+int run_sse_oracle(unsigned long long count, unsigned long long seed, bool verbose,
+                   DiffResult *res);
 /* When set (by the x87-soft oracle), each x87 divergence is bisected to its
  * first instruction and passed here with the FNSAVE images before it and
  * after it on both sides; true means an allowed (counted) difference. */
@@ -92,6 +94,8 @@ int run_x87_soft_oracle(unsigned long long count, unsigned long long seed, bool 
 #define BT86_DATA_SIZE 0x2000u
 #define BT86_STACK_TOP 0x60000u
 void bt86_side_init(void);
+/* Set CR4.OSFXSR and CR4.OSXMMEXCPT (SSE enabled, #XM for SIMD exceptions). */
+void bt86_side_enable_sse(void);
 /* Run code (followed by HLT) from state *s; on return *s holds the final
  * state. Returns false if it did not end at the HLT after the code (fault). */
 bool bt86_side_run(const uint8_t *code, int len, DiffState *s, int max_steps);

@@ -16,6 +16,8 @@ void bt86_side_init(void) {
     tm_pmode_flat(tm, 0, BT86_CODE, BT86_STACK_TOP);
 }
 
+void bt86_side_enable_sse(void) { tm->cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT; }
+
 void bt86_side_poke(uint32_t addr, const uint8_t *data, uint32_t len) { tm_poke(tm, addr, data, len); }
 
 void bt86_side_peek(uint32_t addr, uint8_t *data, uint32_t len) {

@@ -9,7 +9,10 @@
 # (x87 arithmetic; the kernel saves and restores their FPU state with
 # FXSAVE/FXRSTOR at each context switch) must print exactly what the very
 # same busybox binary, taken from the initramfs, prints on the host CPU
-# (and the kernel must have chosen FXSAVE for that, as dmesg says);
+# (and the kernel must have chosen FXSAVE for that, as dmesg says); on
+# x86-64 hosts the guest sees SSE to SSSE3 and the image's static i386 SSE2
+# program (tests/guest/sse-check.c) prints what the same source built for
+# the host prints;
 # finally `poweroff -f` must switch the machine off (ACPI S5) and end bt86
 # with exit status 0.
 #   linux-boot.sh BT86 [IMAGE]
@@ -34,6 +37,8 @@ awkjobs="F1:3000 F2:2500"
 cmd=""
 for job in $awkjobs; do cmd="$cmd awk -v T=${job%:*} -v N=${job#*:} '$awkprog' &"; done
 send "$cmd wait"
+# SSE: the static i386 SSE2 program of the image (tests/guest/sse-check.c).
+send 'sse-check'
 guest_poweroff
 sed -n '/bt86 guest/,$p' "$out"
 
@@ -59,6 +64,27 @@ if gzip -dc "$(dirname "$img")/initrd.gz" 2>/dev/null | cpio -i --quiet --to-std
   done
 else
   echo "linux-boot: note: this host cannot run the guest's i386 busybox; awk results not compared"
+fi
+# SSE (x86-64 hosts: bt86 runs SSE on the host's unit, cpu/sse.h): the
+# features reported, and sse-check's output equal to the same source built
+# for this host.
+if [ "$(uname -m)" = x86_64 ]; then
+  check '^flags[[:space:]]+: .*fxsr sse sse2 .*pni ssse3'
+  src=$(dirname "$0")/../guest/sse-check.c
+  if ${CC:-cc} -O2 -fno-math-errno -o "$dir/sse-check" "$src" 2>"$dir/sse-cc.log"; then
+    want=$("$dir/sse-check")
+    for tag in ps sd cvt int; do
+      w=$(printf '%s\n' "$want" | grep -a "^$tag " | head -1)
+      g=$(grep -ao "^$tag [-0-9a-fx.p+ ]*" "$out" | tr -d '\r' | head -1)
+      if [ -z "$w" ] || [ "$g" != "$w" ]; then
+        echo "linux-boot: sse-check '$tag' differs: guest '$g', host '$w'"
+        fail=1
+      fi
+    done
+  else
+    echo "linux-boot: cannot build tests/guest/sse-check.c for the host"; cat "$dir/sse-cc.log"
+    fail=1
+  fi
 fi
 mhz=$(sed -n 's/^cpu MHz[[:space:]]*: \([0-9]*\).*/\1/p' "$out" | head -1)
 if [ -z "$mhz" ] || [ "$mhz" -lt 495 ] || [ "$mhz" -gt 505 ]; then

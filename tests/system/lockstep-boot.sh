@@ -3,6 +3,7 @@
 # given engine (jit by default) and the interpreter run the same boot (SeaBIOS, SYSLINUX
 # and the start of the Linux kernel) side by side, compared every 10000
 # instructions (registers, flags, segments, control registers, x87 state,
+# MXCSR and XMM registers,
 # and all of RAM every 2.56 million instructions); any divergence fails.
 #   lockstep-boot.sh BT86 [IMAGE] [INSTRUCTIONS] [ENGINE]
 bt86=$1

@@ -249,6 +249,7 @@ START_TEST(readers_agree_with_the_old_opcode_lists) {
     unsigned decoded = 0;
     for (unsigned op = 0; op < 0x200; op++) {
         if (op < 0x100 && is_prefix(op)) continue;
+        if (op == 0x138 || op == 0x13A) continue; /* escapes to the three-byte maps */
         for (unsigned mod = 0; mod <= 3; mod += 3) {
             for (unsigned reg = 0; reg < 8; reg++) {
                 uint8_t b[16];

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu/cpu.h"
 #include "devices/acpi.h"
 #include "devices/clock.h"
 #include "devices/cmos.h"
@@ -172,6 +173,43 @@ static void save_pic(const void *d, SnapWriter *w) {
 static bool load_pic(void *d, SnapReader *r) {
     return pic_load(d, r);
 }
+
+/* The CPU section keeps XMM0-7 and MXCSR (version 2), refuses reserved
+ * MXCSR bits, and a version 1 section (no SSE state) loads with them reset. */
+START_TEST(cpu_keeps_sse_state) {
+    PhysMem *pm = physmem_new(1 << 20);
+    CPU *a = cpu_new(pm, NULL), *b = cpu_new(pm, NULL);
+    cpu_reset(a);
+    cpu_reset(b);
+    for (unsigned i = 0; i < 8; i++) {
+        a->xmm[i].q[0] = 0x0123456789ABCDEFull * (i + 1);
+        a->xmm[i].q[1] = ~a->xmm[i].q[0] ^ i;
+    }
+    a->mxcsr = 0x9FC5;
+    SnapWriter *w = snap_writer_new();
+    cpu_save(a, w);
+    SnapReader r;
+    snap_reader_init(&r, w->buf, w->len, "cpu", CPU_SNAP_VERSION, true);
+    ck_assert_msg(cpu_load(b, &r), "%s", snap_error(&r));
+    ck_assert(memcmp(a->xmm, b->xmm, sizeof a->xmm) == 0);
+    ck_assert_uint_eq(b->mxcsr, 0x9FC5);
+    /* Version 1: the same bytes without the SSE state at the end. */
+    snap_reader_init(&r, w->buf, w->len - 8 * 16 - 4, "cpu", 1, true);
+    ck_assert_msg(cpu_load(b, &r), "%s", snap_error(&r));
+    ck_assert_uint_eq(b->mxcsr, MXCSR_RESET);
+    ck_assert_uint_eq(b->xmm[5].q[1], 0);
+    snap_writer_free(w);
+    a->mxcsr = 0x10000;
+    w = snap_writer_new();
+    cpu_save(a, w);
+    snap_reader_init(&r, w->buf, w->len, "cpu", CPU_SNAP_VERSION, false);
+    ck_assert(!cpu_load(b, &r));
+    snap_writer_free(w);
+    cpu_free(a);
+    cpu_free(b);
+    physmem_free(pm);
+}
+END_TEST
 
 START_TEST(pic_round_trip) {
     Pic *a = pic_new(), *b = pic_new();
@@ -906,6 +944,7 @@ Suite *snapshot_suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, serializer_round_trip);
     tcase_add_test(tc, reader_refuses_bad_data);
+    tcase_add_test(tc, cpu_keeps_sse_state);
     tcase_add_test(tc, pic_round_trip);
     tcase_add_test(tc, pit_round_trip_with_timer);
     tcase_add_test(tc, timers_keep_their_order);

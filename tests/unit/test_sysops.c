@@ -9,6 +9,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "cpu/sse.h"
 #include "testmachine.h"
 
 static TestMachine *tm;
@@ -55,7 +56,9 @@ START_TEST(cpuid_reports_only_implemented_features) {
     ck_assert(edx & 1);            /* FPU (host-x87 backend on x86 hosts) */
     ck_assert(edx & (1 << 23));    /* MMX (with the FPU) */
     ck_assert(edx & (1 << 24));    /* FXSR (with the FPU) */
-    ck_assert(!(edx & (1 << 25))); /* no SSE */
+    /* SSE, SSE2 exactly when the host can run them (cpu/sse.h) */
+    ck_assert_uint_eq(!!(edx & (1 << 25)), sse_host_available());
+    ck_assert_uint_eq(!!(edx & (1 << 26)), sse_host_available());
     ck_assert(!(edx & (1 << 6)));  /* no PAE */
     ck_assert(edx & (1 << 8));     /* CX8 */
     ck_assert(edx & (1 << 15));    /* CMOV */

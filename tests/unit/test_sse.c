@@ -1,0 +1,268 @@
+/*
+ * test_sse.c - SSE/SSE2/SSE3/SSSE3 seen from guest code: the checks before
+ * any SSE instruction (#UD with CR4.OSFXSR clear or CR0.EM set, #NM with
+ * CR0.TS), SIMD floating-point exceptions (masked: flags only; unmasked:
+ * #XM with CR4.OSXMMEXCPT, #UD without, destination unchanged), #GP(0) for
+ * misaligned 16-byte operands of aligned forms, LDMXCSR/FXRSTOR refusing
+ * reserved MXCSR bits, the FXSAVE/FXRSTOR round trip of XMM0-7 and MXCSR,
+ * and a few results worked out by hand where the mandatory prefix or the
+ * three-byte maps select the instruction, or the memory form differs from
+ * the register form. Bit-exactness over random operands is diff-sse's job.
+ * On a host without SSE (sse_host_available false) every SSE instruction
+ * must raise #UD.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/sse.h"
+#include "testmachine.h"
+
+static TestMachine *tm;
+static CPU *cpu;
+
+/* Flat protected mode (a CPU reset: XMM0-7 zero, MXCSR 1F80h) with SSE
+ * and #XM enabled, as an OS that uses SSE sets them. */
+static void reset(void) {
+    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
+    cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    cpu->cr0 &= ~(CR0_EM | CR0_TS);
+}
+
+static void setup(void) {
+    tm = tm_new(16 << 20);
+    cpu = tm->cpu;
+    reset();
+}
+static void teardown(void) {
+    tm_free(tm);
+}
+
+#define POKE(addr, ...)                                                                            \
+    do {                                                                                           \
+        static const uint8_t bytes_[] = {__VA_ARGS__};                                             \
+        tm_poke(tm, (addr), bytes_, sizeof bytes_);                                                \
+    } while (0)
+
+static void set_ps(unsigned x, float a, float b, float c, float d) {
+    float f[4] = {a, b, c, d};
+    memcpy(cpu->xmm[x].b, f, 16);
+}
+static float ps(unsigned x, unsigned lane) {
+    float f;
+    memcpy(&f, cpu->xmm[x].b + 4 * lane, 4);
+    return f;
+}
+
+/* Runs until HLT or an exception stub: the vector, or -1 at the HLT. */
+static int run(void) {
+    tm_run(tm, 50);
+    if (cpu->eip >= TM_STUBS && cpu->eip < TM_STUBS + 4 * 256)
+        return (int)(cpu->eip - TM_STUBS) / 4;
+    ck_assert(cpu->halted);
+    return -1;
+}
+
+START_TEST(gating_osfxsr_em_ts) {
+    static const uint8_t addps[] = {0x0F, 0x58, 0xC1, 0xF4}; /* addps xmm0, xmm1 */
+    tm_poke(tm, TM_CODE, addps, sizeof addps);
+    if (!sse_host_available()) {
+        ck_assert_int_eq(run(), EXC_UD);
+        return;
+    }
+    ck_assert_int_eq(run(), -1);
+
+    reset();
+    cpu->cr4 &= ~CR4_OSFXSR;
+    ck_assert_int_eq(run(), EXC_UD);
+
+    reset();
+    cpu->cr4 |= CR4_OSFXSR;
+    cpu->cr0 |= CR0_EM | CR0_TS; /* #UD before #NM */
+    ck_assert_int_eq(run(), EXC_UD);
+
+    reset();
+    cpu->cr0 = (cpu->cr0 & ~CR0_EM) | CR0_TS;
+    ck_assert_int_eq(run(), EXC_NM);
+
+    /* The SSE integer instructions on MMX registers make the MMX checks:
+     * no OSFXSR needed, #NM with TS. */
+    reset();
+    cpu->cr4 &= ~CR4_OSFXSR;
+    cpu->cr0 &= ~(CR0_EM | CR0_TS);
+    POKE(TM_CODE, 0x0F, 0xE0, 0xC1, 0xF4); /* pavgb mm0, mm1 */
+    ck_assert_int_eq(run(), -1);
+    reset();
+    cpu->cr0 |= CR0_TS;
+    ck_assert_int_eq(run(), EXC_NM);
+}
+END_TEST
+
+START_TEST(simd_exceptions_xm_ud_and_flags) {
+    if (!sse_host_available()) return;
+    POKE(TM_CODE, 0x0F, 0x5E, 0xC1, 0xF4); /* divps xmm0, xmm1 */
+    /* Masked (reset MXCSR): 1/0 = +inf, ZE set, no exception. */
+    set_ps(0, 1, 2, 3, 4);
+    set_ps(1, 0, 1, 1, 1);
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(cpu->xmm[0].d[0], 0x7F800000); /* +inf */
+    ck_assert_float_eq(ps(0, 1), 2);
+    ck_assert_uint_eq(cpu->mxcsr, 0x1F80 | 0x04);
+
+    /* Unmasked ZE with OSXMMEXCPT: #XM, destination unchanged, ZE set. */
+    reset();
+    cpu->mxcsr = 0x1F80 & ~0x200u;
+    set_ps(0, 1, 2, 3, 4);
+    set_ps(1, 0, 1, 1, 1);
+    ck_assert_int_eq(run(), EXC_XM);
+    ck_assert_float_eq(ps(0, 0), 1);
+    ck_assert_float_eq(ps(0, 1), 2);
+    ck_assert_uint_eq(cpu->mxcsr, (0x1F80 & ~0x200u) | 0x04);
+
+    /* The same without OSXMMEXCPT: #UD. */
+    reset();
+    cpu->cr4 &= ~CR4_OSXMMEXCPT;
+    cpu->mxcsr = 0x1F80 & ~0x200u;
+    set_ps(0, 1, 2, 3, 4);
+    set_ps(1, 0, 1, 1, 1);
+    ck_assert_int_eq(run(), EXC_UD);
+    ck_assert_float_eq(ps(0, 0), 1);
+
+    /* Unmasked precision on an exact division: nothing raised. */
+    reset();
+    cpu->mxcsr = 0x1F80 & ~0x1000u;
+    set_ps(0, 4, 4, 4, 4);
+    set_ps(1, 2, 2, 2, 2);
+    ck_assert_int_eq(run(), -1);
+    ck_assert_float_eq(ps(0, 3), 2);
+    ck_assert_uint_eq(cpu->mxcsr, 0x1F80 & ~0x1000u);
+}
+END_TEST
+
+START_TEST(alignment_gp) {
+    if (!sse_host_available()) return;
+    for (uint32_t a = 0x5000; a < 0x5040; a += 4)
+        tm_poke32(tm, a, a);
+    POKE(TM_CODE, 0x0F, 0x28, 0x05, 0x08, 0x50, 0x00, 0x00, 0xF4); /* movaps xmm0, [0x5008] */
+    ck_assert_int_eq(run(), EXC_GP);
+    reset();
+    POKE(TM_CODE, 0x0F, 0x10, 0x05, 0x08, 0x50, 0x00, 0x00, 0xF4); /* movups xmm0, [0x5008] */
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(cpu->xmm[0].d[0], 0x5008);
+    ck_assert_uint_eq(cpu->xmm[0].d[3], 0x5014);
+    reset();
+    POKE(TM_CODE, 0x66, 0x0F, 0xFE, 0x05, 0x04, 0x50, 0x00, 0x00, 0xF4); /* paddd xmm0, [0x5004] */
+    ck_assert_int_eq(run(), EXC_GP);
+    reset();
+    POKE(TM_CODE, 0x66, 0x0F, 0x7F, 0x05, 0x04, 0x50, 0x00, 0x00, 0xF4); /* movdqa [0x5004], xmm0 */
+    ck_assert_int_eq(run(), EXC_GP);
+    ck_assert_uint_eq(tm_peek32(tm, 0x5004), 0x5004); /* not written */
+    reset();
+    POKE(TM_CODE, 0xF3, 0x0F, 0x58, 0x05, 0x04, 0x50, 0x00, 0x00,
+         0xF4); /* addss: m32, any alignment */
+    ck_assert_int_eq(run(), -1);
+}
+END_TEST
+
+START_TEST(ldmxcsr_stmxcsr_reserved_bits) {
+    if (!sse_host_available()) return;
+    tm_poke32(tm, 0x5000, 0x9FC0); /* FZ, DAZ, masks */
+    tm_poke32(tm, 0x5004, 0x10000);
+    POKE(TM_CODE, 0x0F, 0xAE, 0x15, 0x00, 0x50, 0x00, 0x00, /* ldmxcsr [0x5000] */
+         0x0F, 0xAE, 0x1D, 0x08, 0x50, 0x00, 0x00,          /* stmxcsr [0x5008] */
+         0x0F, 0xAE, 0x15, 0x04, 0x50, 0x00, 0x00,          /* ldmxcsr [0x5004]: #GP */
+         0xF4);
+    ck_assert_int_eq(run(), EXC_GP);
+    ck_assert_uint_eq(cpu->mxcsr, 0x9FC0);
+    ck_assert_uint_eq(tm_peek32(tm, 0x5008), 0x9FC0);
+}
+END_TEST
+
+START_TEST(fxsave_fxrstor_xmm_round_trip) {
+    if (!sse_host_available()) return;
+    for (unsigned i = 0; i < 8; i++)
+        for (unsigned k = 0; k < 4; k++)
+            cpu->xmm[i].d[k] = 0x11111111u * (i + 1) + k;
+    cpu->mxcsr = 0x7F80 | 0x21;
+    POKE(TM_CODE, 0x0F, 0xAE, 0x05, 0x00, 0x60, 0x00, 0x00, /* fxsave [0x6000] */
+         0xF4);
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(tm_peek32(tm, 0x6018), 0x7FA1);
+    ck_assert_uint_eq(tm_peek32(tm, 0x601C), MXCSR_MASK);
+    ck_assert_uint_eq(tm_peek32(tm, 0x60A0), 0x11111111u);
+    ck_assert_uint_eq(tm_peek32(tm, 0x60A0 + 16 * 7 + 12), 0x88888888u + 3);
+    reset();                                                /* XMM0-7 zero, MXCSR 1F80h */
+    POKE(TM_CODE, 0x0F, 0xAE, 0x0D, 0x00, 0x60, 0x00, 0x00, /* fxrstor [0x6000] */
+         0xF4);
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(cpu->mxcsr, 0x7FA1);
+    for (unsigned i = 0; i < 8; i++)
+        ck_assert_uint_eq(cpu->xmm[i].d[2], 0x11111111u * (i + 1) + 2);
+    /* A reserved MXCSR bit in the image: #GP(0), nothing restored. */
+    tm_poke32(tm, 0x6018, 0x20000);
+    reset();
+    ck_assert_int_eq(run(), EXC_GP);
+    ck_assert_uint_eq(cpu->xmm[3].d[0], 0); /* still the reset value */
+    ck_assert_uint_eq(cpu->mxcsr, 0x1F80);
+}
+END_TEST
+
+START_TEST(prefixes_maps_and_memory_forms) {
+    if (!sse_host_available()) return;
+    for (unsigned k = 0; k < 16; k++) {
+        cpu->xmm[0].b[k] = (uint8_t)(0xA0 + k);
+        cpu->xmm[1].b[k] = (uint8_t)(15 - k); /* reverse */
+    }
+    tm_poke32(tm, 0x5000, 0x3F800000); /* 1.0f */
+    tm_poke32(tm, 0x5004, 0xDEADBEEF);
+    POKE(TM_CODE, 0x66, 0x0F, 0x38, 0x00, 0xC1,          /* pshufb xmm0, xmm1: bytes reversed */
+         0x0F, 0x12, 0xD0,                               /* movhlps xmm2, xmm0 */
+         0xF3, 0x0F, 0x10, 0x1D, 0x00, 0x50, 0x00, 0x00, /* movss xmm3, [0x5000]: rest zeroed */
+         0xF3, 0x0F, 0x10, 0xE3,                         /* movss xmm4, xmm3: low only */
+         0x0F, 0x2F, 0xDB,                               /* comiss xmm3, xmm3: ZF */
+         0xF4);
+    cpu->xmm[4].d[3] = 0x12345678;
+    cpu->xmm[3].d[2] = 0xFFFFFFFF;
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(cpu->xmm[0].b[0], 0xAF);
+    ck_assert_uint_eq(cpu->xmm[0].b[15], 0xA0);
+    ck_assert_uint_eq(cpu->xmm[2].q[0], cpu->xmm[0].q[1]);
+    ck_assert_uint_eq(cpu->xmm[3].d[0], 0x3F800000);
+    ck_assert_uint_eq(cpu->xmm[3].d[1] | cpu->xmm[3].d[2] | cpu->xmm[3].d[3], 0);
+    ck_assert_uint_eq(cpu->xmm[4].d[0], 0x3F800000);
+    ck_assert_uint_eq(cpu->xmm[4].d[3], 0x12345678);
+    ck_assert(cpu_get_eflags(cpu) & FL_ZF);
+
+    /* MASKMOVDQU stores the selected bytes at DS:EDI. */
+    reset();
+    for (unsigned k = 0; k < 16; k++) {
+        cpu->xmm[5].b[k] = (uint8_t)k;
+        cpu->xmm[6].b[k] = k == 3 || k == 9 ? 0x80 : 0x7F;
+    }
+    tm_poke32(tm, 0x7000, 0);
+    tm_poke32(tm, 0x7008, 0);
+    cpu->regs[R_EDI] = 0x7000;
+    POKE(TM_CODE, 0x66, 0x0F, 0xF7, 0xEE, 0xF4); /* maskmovdqu xmm5, xmm6 */
+    ck_assert_int_eq(run(), -1);
+    ck_assert_uint_eq(tm_peek32(tm, 0x7000), 0x03000000);
+    ck_assert_uint_eq(tm_peek32(tm, 0x7008), 0x00000900);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("sse");
+    TCase *tc = tcase_create("sse");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, gating_osfxsr_em_ts);
+    tcase_add_test(tc, simd_exceptions_xm_ud_and_flags);
+    tcase_add_test(tc, alignment_gp);
+    tcase_add_test(tc, ldmxcsr_stmxcsr_reserved_bits);
+    tcase_add_test(tc, fxsave_fxrstor_xmm_round_trip);
+    tcase_add_test(tc, prefixes_maps_and_memory_forms);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
