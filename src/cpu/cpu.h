@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu/cpu_model.h"
 #include "cpu/fpu.h"
 #include "mmu/mmu.h"
 
@@ -165,6 +166,22 @@ typedef struct LazyFlags {
 #define MSR_SYSENTER_CS  0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
+/* With the model's features (cpu/cpu_model.h): MTRRs, PAT, EFER,
+ * IA32_ARCH_CAPABILITIES. */
+#define MSR_MTRRCAP           0xFE
+#define MSR_ARCH_CAPABILITIES 0x10A
+#define MSR_MTRR_PHYSBASE0    0x200 /* PhysBase n = 0x200 + 2n, PhysMask n = 0x201 + 2n */
+#define MSR_MTRR_FIX64K_00000 0x250
+#define MSR_MTRR_FIX16K_80000 0x258
+#define MSR_MTRR_FIX16K_A0000 0x259
+#define MSR_MTRR_FIX4K_C0000  0x268 /* ... 0x26F: FIX4K_F8000 */
+#define MSR_PAT               0x277
+#define MSR_MTRR_DEF_TYPE     0x2FF
+#define MSR_EFER              0xC0000080u
+#define EFER_NXE              0x800u
+#define MTRR_VAR_COUNT        8                  /* variable ranges (MTRRcap.VCNT) */
+#define MTRRCAP_VALUE         (MTRR_VAR_COUNT | 0x100 | 0x400) /* VCNT, FIX, WC */
+#define PAT_RESET_VALUE       0x0007040600070406ull
 
 /* Why the run loop stopped. */
 typedef enum CpuExit {
@@ -282,6 +299,15 @@ struct CPU {
     Fpu fpu; /* x87 state (cpu/fpu.h) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
+    /* The CPU model (cpu_set_model) and what CPUID reports and the CPU
+     * obeys: the model's features AND what bt86 implements. */
+    const CpuModel *model;
+    CpuFeatures feat;
+    uint64_t efer;                          /* IA32_EFER: NXE (models with NX) */
+    uint64_t pat;                           /* IA32_PAT (models with PAT) */
+    uint64_t mtrr_def_type;                 /* the MTRRs (models with MTRR): no effect */
+    uint64_t mtrr_fixed[11];                /* 0x250, 0x258, 0x259, 0x268-0x26F */
+    uint64_t mtrr_var[2 * MTRR_VAR_COUNT]; /* PhysBase0, PhysMask0, PhysBase1, ... */
 
     /* --- execution state --- */
     bool halted;
@@ -338,7 +364,10 @@ struct CPU {
     void *event_opaque;
 };
 
+/* A new CPU is a pentium2 (cpu_model_pentium2); cpu_set_model changes the
+ * model (then cpu_reset). */
 CPU *cpu_new(PhysMem *pm, struct IoBus *io);
+void cpu_set_model(CPU *cpu, const CpuModel *model);
 void cpu_free(CPU *cpu);
 /* Power-on / RESET state: real mode, CS=F000 base FFFF0000, EIP=FFF0. */
 void cpu_reset(CPU *cpu);
@@ -404,6 +433,7 @@ static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
  * with the segment caches, x87/MMX, MSRs, pending interrupt and shadow
  * state, and the instruction count. cpu_load validates, and with
  * r->apply commits and flushes the TLB (the caller flushes translations). */
+#define CPU_SNAP_VERSION 2 /* the version of the "cpu" section cpu_save writes */
 struct SnapWriter;
 struct SnapReader;
 void cpu_save(const CPU *cpu, struct SnapWriter *w);

@@ -8,7 +8,9 @@
  * CPL, the x87/MMX state (eight 80-bit registers, control, status and tag
  * words, TOP, last-instruction pointers), HLT, the interrupt shadow, NMI
  * pending/blocked, a pending reset, pending debug traps and the
- * instruction count. Not saved: what exists only inside cpu_run (the
+ * instruction count. Version 2 adds the CPU model's name (a snapshot loads
+ * only into a machine of the same -cpu; version 1 snapshots are of a
+ * pentium2), EFER, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved: what exists only inside cpu_run (the
  * exception unwinding state, run_left, block_break) and the hooks.
  */
 #include "cpu/cpu.h"
@@ -17,7 +19,6 @@
 
 #include "snap/snap.h"
 
-#define CPU_SNAP_VERSION 1
 
 static void put_seg(SnapWriter *w, const SegReg *s) {
     snap_put_u16(w, s->sel);
@@ -106,6 +107,18 @@ void cpu_save(const CPU *cpu, SnapWriter *w) {
     snap_put_bool(w, cpu->nmi_blocked);
     snap_put_bool(w, cpu->reset_request);
     snap_put_u32(w, cpu->pending_db);
+    size_t len = strlen(cpu->model->name);
+    snap_put_u8(w, (uint8_t)len);
+    snap_put_bytes(w, cpu->model->name, len);
+    snap_put_u64(w, cpu->efer);
+    snap_put_u64(w, cpu->pat);
+    snap_put_u64(w, cpu->mtrr_def_type);
+    for (int i = 0; i < 11; i++)
+        snap_put_u64(w, cpu->mtrr_fixed[i]);
+    for (int i = 0; i < 2 * MTRR_VAR_COUNT; i++)
+        snap_put_u64(w, cpu->mtrr_var[i]);
+    for (int i = 0; i < 4; i++)
+        snap_put_u64(w, cpu->mmu.pdpte[i]);
 }
 
 /* The fields of the section, parsed into a staging copy. */
@@ -122,9 +135,10 @@ typedef struct CpuSnap {
     int cpl;
     bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
     uint32_t pending_db;
+    uint64_t efer, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT], pdpte[4];
 } CpuSnap;
 
-static void parse(SnapReader *r, CpuSnap *s) {
+static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {
     for (int i = 0; i < 8; i++)
         s->regs[i] = snap_get_u32(r);
     s->eip = snap_get_u32(r);
@@ -168,6 +182,29 @@ static void parse(SnapReader *r, CpuSnap *s) {
     s->nmi_blocked = snap_get_bool(r);
     s->reset_request = snap_get_bool(r);
     s->pending_db = snap_get_u32(r);
+    s->pat = PAT_RESET_VALUE;
+    if (r->version < 2) {
+        if (strcmp(cpu->model->name, "pentium2") != 0)
+            snap_fail(r, "snapshot of a pentium2 CPU, this machine has -cpu %s", cpu->model->name);
+        return;
+    }
+    char name[256];
+    uint8_t len = snap_get_u8(r);
+    if (snap_get_bytes(r, name, len)) {
+        name[len] = 0;
+        if (strcmp(name, cpu->model->name) != 0)
+            snap_fail(r, "snapshot of a %s CPU, this machine has -cpu %s", name, cpu->model->name);
+    }
+    s->efer = snap_get_u64(r);
+    snap_check(r, (s->efer & ~(uint64_t)EFER_NXE) == 0, "EFER: reserved bits set");
+    s->pat = snap_get_u64(r);
+    s->mtrr_def_type = snap_get_u64(r);
+    for (int i = 0; i < 11; i++)
+        s->mtrr_fixed[i] = snap_get_u64(r);
+    for (int i = 0; i < 2 * MTRR_VAR_COUNT; i++)
+        s->mtrr_var[i] = snap_get_u64(r);
+    for (int i = 0; i < 4; i++)
+        s->pdpte[i] = snap_get_u64(r);
 }
 
 static void commit(CPU *cpu, const CpuSnap *s) {
@@ -200,9 +237,15 @@ static void commit(CPU *cpu, const CpuSnap *s) {
     cpu->nmi_blocked = s->nmi_blocked;
     cpu->reset_request = s->reset_request;
     cpu->pending_db = s->pending_db;
+    cpu->efer = s->efer;
+    cpu->pat = s->pat;
+    cpu->mtrr_def_type = s->mtrr_def_type;
+    memcpy(cpu->mtrr_fixed, s->mtrr_fixed, sizeof cpu->mtrr_fixed);
+    memcpy(cpu->mtrr_var, s->mtrr_var, sizeof cpu->mtrr_var);
     cpu->exc_nest = 0;
     cpu->exit_request = 0;
     cpu->block_break = true;
+    mmu_set_pae(&cpu->mmu, s->cr4 & CR4_PAE, s->efer & EFER_NXE, s->pdpte);
     mmu_set_paging(&cpu->mmu, s->cr0 & CR0_PG, s->cr0 & CR0_WP, s->cr4 & CR4_PSE, s->cr4 & CR4_PGE,
                    s->cr3);
     mmu_flush_all(&cpu->mmu);
@@ -212,7 +255,7 @@ bool cpu_load(CPU *cpu, SnapReader *r) {
     if (!snap_version(r, CPU_SNAP_VERSION)) return false;
     CpuSnap s;
     memset(&s, 0, sizeof s);
-    parse(r, &s);
+    parse(r, &s, cpu);
     if (!snap_finish(r)) return false;
     if (r->apply) commit(cpu, &s);
     return true;

@@ -370,6 +370,10 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
+    if (pc->cpu) {
+        cpu_set_model(pc->cpu, cfg->cpu_model ? cfg->cpu_model : cpu_model_default());
+        cpu_reset(pc->cpu);
+    }
     pc->ns_now = cfg->ns_per_insn ? cfg->ns_per_insn : 1;
     if (cfg->host_clock || cfg->icount_auto) {
         pc->host_base = host_now_ns();
@@ -805,8 +809,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 
 /* Every section's version, as this bt86 writes them. */
 static uint32_t part_version(PartKind kind) {
-    (void)kind;
-    return 1;
+    return kind == PART_CPU ? CPU_SNAP_VERSION : 1;
 }
 
 static uint32_t pc_machine_flags(const Pc *pc) {

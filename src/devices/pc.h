@@ -64,6 +64,7 @@ typedef struct PcConfig {
     const char *kernel;       /* direct Linux boot: bzImage, or NULL (devices/linuxboot.h) */
     const char *initrd;       /* its initial RAM disk, or NULL */
     const char *append;       /* its command line, or NULL */
+    const CpuModel *cpu_model; /* -cpu (cpu/cpu_model.h); NULL: max */
 } PcConfig;
 
 typedef enum PcExit {
