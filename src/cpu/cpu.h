@@ -177,6 +177,10 @@ typedef struct LazyFlags {
 #define MSR_MTRR_FIX4K_C0000  0x268 /* ... 0x26F: FIX4K_F8000 */
 #define MSR_PAT               0x277
 #define MSR_MTRR_DEF_TYPE     0x2FF
+#define MSR_MISC_ENABLE       0x1A0
+#define MISC_ENABLE_RESET     0x1801ull         /* fast strings; BTS, PEBS unavailable */
+#define MISC_ENABLE_LIMIT_CPUID (1ull << 22)    /* CPUID reports at most leaf 2 */
+#define MISC_ENABLE_XD_DISABLE  (1ull << 34)    /* hides NX: CPUID and EFER.NXE */
 #define MSR_EFER              0xC0000080u
 #define EFER_NXE              0x800u
 #define MTRR_VAR_COUNT        8                  /* variable ranges (MTRRcap.VCNT) */
@@ -304,6 +308,7 @@ struct CPU {
     const CpuModel *model;
     CpuFeatures feat;
     uint64_t efer;                          /* IA32_EFER: NXE (models with NX) */
+    uint64_t misc_enable;                   /* IA32_MISC_ENABLE (models that have it) */
     uint64_t pat;                           /* IA32_PAT (models with PAT) */
     uint64_t mtrr_def_type;                 /* the MTRRs (models with MTRR): no effect */
     uint64_t mtrr_fixed[11];                /* 0x250, 0x258, 0x259, 0x268-0x26F */

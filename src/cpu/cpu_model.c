@@ -62,6 +62,7 @@ static const CpuModel models[] = {
         .l2_ecx = 0x08006040u, /* 2 MiB, 8-way, 64-byte lines */
         .brand = "Genuine Intel(R) CPU T2600 @ 2.16GHz",
         .phys_bits = 32,
+        .misc_enable = true,
     },
     {
         /* Everything bt86 implements, on a Core 2 class signature (family
@@ -84,6 +85,7 @@ static const CpuModel models[] = {
         .l2_ecx = 0x08006040u,
         .brand = "bt86 max CPU (Intel P6 family compatible)",
         .phys_bits = 36,
+        .misc_enable = true,
         .arch_caps = ARCH_CAP_RDCL_NO | ARCH_CAP_SSB_NO | ARCH_CAP_MDS_NO |
                      ARCH_CAP_PSCHANGE_MC_NO | ARCH_CAP_TAA_NO | ARCH_CAP_SBDR_SSDP_NO |
                      ARCH_CAP_FBSDP_NO | ARCH_CAP_PSDP_NO | ARCH_CAP_BHI_NO | ARCH_CAP_PBRSB_NO |

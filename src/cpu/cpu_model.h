@@ -108,6 +108,7 @@ typedef struct CpuModel {
     const char *brand;       /* leaves 0x80000002-4, or NULL */
     uint8_t phys_bits;       /* MAXPHYADDR (0x80000008 EAX[7:0] when max_ext reaches it) */
     uint64_t arch_caps;      /* IA32_ARCH_CAPABILITIES when edx7 has the bit */
+    bool misc_enable;        /* has IA32_MISC_ENABLE (0x1A0): Pentium M, Core and later */
 } CpuModel;
 
 /* What the CPU reports and obeys: the model's bits AND what is implemented. */

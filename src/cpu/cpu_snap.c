@@ -10,7 +10,7 @@
  * pending/blocked, a pending reset, pending debug traps and the
  * instruction count. Version 2 adds the CPU model's name (a snapshot loads
  * only into a machine of the same -cpu; version 1 snapshots are of a
- * pentium2), EFER, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved: what exists only inside cpu_run (the
+ * pentium2), EFER, IA32_MISC_ENABLE, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved: what exists only inside cpu_run (the
  * exception unwinding state, run_left, block_break) and the hooks.
  */
 #include "cpu/cpu.h"
@@ -111,6 +111,7 @@ void cpu_save(const CPU *cpu, SnapWriter *w) {
     snap_put_u8(w, (uint8_t)len);
     snap_put_bytes(w, cpu->model->name, len);
     snap_put_u64(w, cpu->efer);
+    snap_put_u64(w, cpu->misc_enable);
     snap_put_u64(w, cpu->pat);
     snap_put_u64(w, cpu->mtrr_def_type);
     for (int i = 0; i < 11; i++)
@@ -135,7 +136,7 @@ typedef struct CpuSnap {
     int cpl;
     bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
     uint32_t pending_db;
-    uint64_t efer, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT], pdpte[4];
+    uint64_t efer, misc_enable, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT], pdpte[4];
 } CpuSnap;
 
 static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {
@@ -183,6 +184,7 @@ static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {
     s->reset_request = snap_get_bool(r);
     s->pending_db = snap_get_u32(r);
     s->pat = PAT_RESET_VALUE;
+    s->misc_enable = MISC_ENABLE_RESET;
     if (r->version < 2) {
         if (strcmp(cpu->model->name, "pentium2") != 0)
             snap_fail(r, "snapshot of a pentium2 CPU, this machine has -cpu %s", cpu->model->name);
@@ -197,6 +199,7 @@ static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {
     }
     s->efer = snap_get_u64(r);
     snap_check(r, (s->efer & ~(uint64_t)EFER_NXE) == 0, "EFER: reserved bits set");
+    s->misc_enable = snap_get_u64(r);
     s->pat = snap_get_u64(r);
     s->mtrr_def_type = snap_get_u64(r);
     for (int i = 0; i < 11; i++)
@@ -238,6 +241,7 @@ static void commit(CPU *cpu, const CpuSnap *s) {
     cpu->reset_request = s->reset_request;
     cpu->pending_db = s->pending_db;
     cpu->efer = s->efer;
+    cpu->misc_enable = s->misc_enable;
     cpu->pat = s->pat;
     cpu->mtrr_def_type = s->mtrr_def_type;
     memcpy(cpu->mtrr_fixed, s->mtrr_fixed, sizeof cpu->mtrr_fixed);

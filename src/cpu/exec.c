@@ -92,6 +92,7 @@ void cpu_reset(CPU *cpu) {
     cpu->apic_base = 0xFEE00900u;
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
     cpu->efer = 0;
+    cpu->misc_enable = MISC_ENABLE_RESET;
     cpu->pat = PAT_RESET_VALUE;
     cpu->mtrr_def_type = 0;
     memset(cpu->mtrr_fixed, 0, sizeof cpu->mtrr_fixed);

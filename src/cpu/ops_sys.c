@@ -465,6 +465,17 @@ static bool fixed_mtrr_ok(uint64_t v) {
     return true;
 }
 
+/* NX as the CPU has it now: the model's, unless IA32_MISC_ENABLE hides it. */
+static bool nx_available(const CPU *cpu) {
+    return (cpu->feat.ext_edx & CPUID_EXT_NX) && !(cpu->misc_enable & MISC_ENABLE_XD_DISABLE);
+}
+
+/* IA32_MISC_ENABLE: the bits software may change, and those it reads only. */
+#define MISC_ENABLE_WRITABLE                                                                       \
+    (1ull << 0 | 1ull << 3 | 1ull << 16 | 1ull << 18 | MISC_ENABLE_LIMIT_CPUID | 1ull << 23 |     \
+     MISC_ENABLE_XD_DISABLE)
+#define MISC_ENABLE_READONLY (1ull << 11 | 1ull << 12)
+
 /* The fixed-range MTRR's slot in cpu->mtrr_fixed, or -1. */
 static int mtrr_fixed_index(uint32_t msr) {
     if (msr == MSR_MTRR_FIX64K_00000) return 0;
@@ -488,6 +499,7 @@ static bool model_msr_read(const CPU *cpu, uint32_t msr, uint64_t *v) {
         *v = cpu->mtrr_var[msr - MSR_MTRR_PHYSBASE0];
     else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT) *v = cpu->pat;
     else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER) *v = cpu->efer;
+    else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) *v = cpu->misc_enable;
     else if ((cpu->feat.edx7 & CPUID_7_ARCH_CAPABILITIES) && msr == MSR_ARCH_CAPABILITIES)
         *v = cpu->model->arch_caps;
     else return false;
@@ -514,10 +526,13 @@ static bool model_msr_write(CPU *cpu, uint32_t msr, uint64_t v) {
         if (!pat_ok(v)) return false;
         cpu->pat = v;
     } else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER) {
-        if (v & ~(uint64_t)EFER_NXE) return false;
+        if (v & ~(uint64_t)(nx_available(cpu) ? EFER_NXE : 0)) return false;
         uint64_t old = cpu->efer;
         cpu->efer = v;
         if (old != v) update_paging(cpu, NULL);
+    } else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) {
+        if (v & ~(MISC_ENABLE_WRITABLE | MISC_ENABLE_READONLY)) return false;
+        cpu->misc_enable = (v & MISC_ENABLE_WRITABLE) | (cpu->misc_enable & MISC_ENABLE_READONLY);
     } else {
         return false; /* absent, or read-only (MTRRcap, IA32_ARCH_CAPABILITIES) */
     }
@@ -593,11 +608,13 @@ void op_cpuid(CPU *cpu, const Insn *in) {
     const CpuFeatures *f = &cpu->feat;
     uint32_t leaf = cpu->regs[R_EAX], sub = cpu->regs[R_ECX];
     uint32_t a = 0, b = 0, c = 0, d = 0;
-    if (leaf >= 0x80000000u ? (m->max_ext == 0 || leaf > m->max_ext) : leaf > m->max_basic)
-        leaf = m->max_basic;
+    uint32_t max_basic = m->max_basic;
+    if ((cpu->misc_enable & MISC_ENABLE_LIMIT_CPUID) && max_basic > 2) max_basic = 2;
+    if (leaf >= 0x80000000u ? (m->max_ext == 0 || leaf > m->max_ext) : leaf > max_basic)
+        leaf = max_basic;
     switch (leaf) {
     case 0:
-        a = m->max_basic;
+        a = max_basic;
         b = str_reg(m->vendor, 12, 0);
         d = str_reg(m->vendor, 12, 4);
         c = str_reg(m->vendor, 12, 8);
@@ -618,7 +635,7 @@ void op_cpuid(CPU *cpu, const Insn *in) {
         if (sub == 0) d = f->edx7; /* EAX = 0: subleaf 0 is the last */
         break;
     case 0x80000000u: a = m->max_ext; break;
-    case 0x80000001u: d = f->ext_edx; break;
+    case 0x80000001u: d = f->ext_edx & (nx_available(cpu) ? ~0u : ~CPUID_EXT_NX); break;
     case 0x80000002u:
     case 0x80000003u:
     case 0x80000004u:
