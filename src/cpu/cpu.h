@@ -168,6 +168,8 @@ typedef struct LazyFlags {
 #define MSR_SYSENTER_EIP 0x176
 /* With the model's features (cpu/cpu_model.h): MTRRs, PAT, EFER,
  * IA32_ARCH_CAPABILITIES. */
+#define MSR_PLATFORM_ID       0x17 /* read-only: platform 0 */
+#define MSR_BIOS_SIGN_ID      0x8B /* microcode revision: always 0 (no update loaded) */
 #define MSR_MTRRCAP           0xFE
 #define MSR_ARCH_CAPABILITIES 0x10A
 #define MSR_MTRR_PHYSBASE0    0x200 /* PhysBase n = 0x200 + 2n, PhysMask n = 0x201 + 2n */

@@ -500,6 +500,8 @@ static bool model_msr_read(const CPU *cpu, uint32_t msr, uint64_t *v) {
     else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT) *v = cpu->pat;
     else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER) *v = cpu->efer;
     else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) *v = cpu->misc_enable;
+    else if (msr == MSR_BIOS_SIGN_ID) *v = 0; /* every P6: revision 0 in bits 63:32 */
+    else if (msr == MSR_PLATFORM_ID) *v = 0;  /* every P6: platform 0 in bits 52:50 */
     else if ((cpu->feat.edx7 & CPUID_7_ARCH_CAPABILITIES) && msr == MSR_ARCH_CAPABILITIES)
         *v = cpu->model->arch_caps;
     else return false;
@@ -530,6 +532,8 @@ static bool model_msr_write(CPU *cpu, uint32_t msr, uint64_t v) {
         uint64_t old = cpu->efer;
         cpu->efer = v;
         if (old != v) update_paging(cpu, NULL);
+    } else if (msr == MSR_BIOS_SIGN_ID) {
+        /* Software writes 0 before CPUID to read the revision: nothing kept. */
     } else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) {
         if (v & ~(MISC_ENABLE_WRITABLE | MISC_ENABLE_READONLY)) return false;
         cpu->misc_enable = (v & MISC_ENABLE_WRITABLE) | (cpu->misc_enable & MISC_ENABLE_READONLY);
