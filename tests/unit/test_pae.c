@@ -454,10 +454,12 @@ START_TEST(mov_cr3_gp_on_reserved_pdpte_bits) {
 }
 END_TEST
 
-/* Code at 0x40000 runs many times (the translators compile it), then its
- * PTE gets NX and INVLPG, and a data read refills its TLB entry (readable,
- * not executable): the next call must fault, not run the block. */
-START_TEST(nx_page_stops_translated_code) {
+/* Code at 0x40000 is called many times (the translators compile it and
+ * chain the call site to it); on the last round its PTE gets NX and a data
+ * read refills its TLB entry (readable, not executable): that call must
+ * fault, not run the block. Through a direct call (a chained exit) and
+ * through CALL ESI (the jit's inline lookup). */
+static void nx_after_translation(bool indirect) {
     use_model("max");
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     guest_pae_on();
@@ -467,23 +469,40 @@ START_TEST(nx_page_stops_translated_code) {
          0x0D, 0x00, 0x08, 0x00, 0x00,          /* or eax, NXE */
          0x0F, 0x30,                            /* wrmsr */
          0xB9, 0xC8, 0x00, 0x00, 0x00,          /* mov ecx, 200 */
-         0xE8, 0xE8, 0xFF, 0x01, 0x00,          /* L: call 0x40000 */
-         0xE2, 0xF9,                            /* loop L */
+         0x83, 0xF9, 0x01,                      /* L: cmp ecx, 1 */
+         0x75, 0x13,                            /* jne S */
          /* PTE of 0x40000 (G_PT + 8 * 0x40): high word = NX */
          0xC7, 0x05, 0x04, 0x22, 0x03, 0x00, 0x00, 0x00, 0x00, 0x80, /* mov [G_PT+0x204], NX */
          0x0F, 0x01, 0x3D, 0x00, 0x00, 0x04, 0x00, /* invlpg [0x40000] */
-         0xA0, 0x00, 0x00, 0x04, 0x00,             /* mov al, [0x40000]: a TLB entry for reads */
-         0xE8, 0xCB, 0xFF, 0x01, 0x00,             /* call 0x40000 */
-         0xF4);
+         0xEB, 0x00,                               /* jmp S: into the block run before */
+         0xA0, 0x00, 0x00, 0x04, 0x00);            /* S: mov al, [0x40000] */
+    if (indirect)
+        POKE(TM_CODE + 48, 0xFF, 0xD6, /* call esi */
+             0xE2, 0xDF,               /* loop L */
+             0xF4);
+    else
+        POKE(TM_CODE + 48, 0xE8, 0xCB, 0xFF, 0x01, 0x00, /* call 0x40000 */
+             0xE2, 0xDC,                                 /* loop L */
+             0xF4);
     cpu->regs[R_EBX] = 0;
+    cpu->regs[R_ESI] = 0x40000;
     run_code();
-    ck_assert_uint_eq(cpu->regs[R_EBX], 200);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 199);
     ck_assert_uint_eq(cpu->efer, EFER_NXE);
     ck_assert_uint_eq(cpu->eip, TM_STUB(EXC_PF) + 1);
     ck_assert_uint_eq(cpu->cr2, 0x40000);
     uint32_t sp = cpu->regs[R_ESP];
     ck_assert_uint_eq(tm_peek32(tm, sp), PF_P | PF_I); /* error code */
     ck_assert_uint_eq(tm_peek32(tm, sp + 4), 0x40000); /* faulting EIP */
+}
+
+START_TEST(nx_page_stops_translated_code) {
+    nx_after_translation(false);
+}
+END_TEST
+
+START_TEST(nx_page_stops_translated_code_indirect) {
+    nx_after_translation(true);
 }
 END_TEST
 
@@ -631,6 +650,7 @@ static Suite *pae_suite(void) {
     tcase_add_test(tc, mov_cr3_loads_the_pdptes);
     tcase_add_test(tc, mov_cr3_gp_on_reserved_pdpte_bits);
     tcase_add_test(tc, nx_page_stops_translated_code);
+    tcase_add_test(tc, nx_page_stops_translated_code_indirect);
     tcase_add_test(tc, pat_mtrr_efer_msrs);
     tcase_add_test(tc, new_state_survives_a_snapshot);
     suite_add_tcase(s, tc);
