@@ -6,9 +6,7 @@
 # /proc/cpuinfo shows the features the model reports, the kernel says NX
 # protection is active, and it believes the CPU is not affected by Meltdown
 # (IA32_ARCH_CAPABILITIES.RDCL_NO: no page-table isolation, see
-# docs/cpu-models.md). A shell command run from a writable, non-executable
-# mapping... is beyond busybox; the kernel's own NX self-check at boot
-# ("NX test"/"Write protecting") covers it.
+# docs/cpu-models.md).
 #   linux-pae.sh BT86 [VMLINUZ INITRD]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -37,6 +35,6 @@ check 'NX \(Execute Disable\) protection: active'
 check '^Not affected'
 check_powered_off
 check_no "Kernel panic" "Oops" "BUG:" "general protection" "Illegal instruction" \
-  "Page Table Isolation: enabled" "NX protection missing" "unchecked MSR access"
+  "page tables isolation: enabled" "NX protection missing" "unchecked MSR access"
 [ $fail = 0 ] && echo "linux-pae: ok"
 exit $fail
