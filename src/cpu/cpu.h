@@ -168,26 +168,26 @@ typedef struct LazyFlags {
 #define MSR_SYSENTER_EIP 0x176
 /* With the model's features (cpu/cpu_model.h): MTRRs, PAT, EFER,
  * IA32_ARCH_CAPABILITIES. */
-#define MSR_PLATFORM_ID       0x17 /* read-only: platform 0 */
-#define MSR_BIOS_SIGN_ID      0x8B /* microcode revision: always 0 (no update loaded) */
-#define MSR_MTRRCAP           0xFE
-#define MSR_ARCH_CAPABILITIES 0x10A
-#define MSR_MTRR_PHYSBASE0    0x200 /* PhysBase n = 0x200 + 2n, PhysMask n = 0x201 + 2n */
-#define MSR_MTRR_FIX64K_00000 0x250
-#define MSR_MTRR_FIX16K_80000 0x258
-#define MSR_MTRR_FIX16K_A0000 0x259
-#define MSR_MTRR_FIX4K_C0000  0x268 /* ... 0x26F: FIX4K_F8000 */
-#define MSR_PAT               0x277
-#define MSR_MTRR_DEF_TYPE     0x2FF
-#define MSR_MISC_ENABLE       0x1A0
-#define MISC_ENABLE_RESET     0x1801ull         /* fast strings; BTS, PEBS unavailable */
-#define MISC_ENABLE_LIMIT_CPUID (1ull << 22)    /* CPUID reports at most leaf 2 */
-#define MISC_ENABLE_XD_DISABLE  (1ull << 34)    /* hides NX: CPUID and EFER.NXE */
-#define MSR_EFER              0xC0000080u
-#define EFER_NXE              0x800u
-#define MTRR_VAR_COUNT        8                  /* variable ranges (MTRRcap.VCNT) */
-#define MTRRCAP_VALUE         (MTRR_VAR_COUNT | 0x100 | 0x400) /* VCNT, FIX, WC */
-#define PAT_RESET_VALUE       0x0007040600070406ull
+#define MSR_PLATFORM_ID         0x17 /* read-only: platform 0 */
+#define MSR_BIOS_SIGN_ID        0x8B /* microcode revision: always 0 (no update loaded) */
+#define MSR_MTRRCAP             0xFE
+#define MSR_ARCH_CAPABILITIES   0x10A
+#define MSR_MTRR_PHYSBASE0      0x200 /* PhysBase n = 0x200 + 2n, PhysMask n = 0x201 + 2n */
+#define MSR_MTRR_FIX64K_00000   0x250
+#define MSR_MTRR_FIX16K_80000   0x258
+#define MSR_MTRR_FIX16K_A0000   0x259
+#define MSR_MTRR_FIX4K_C0000    0x268 /* ... 0x26F: FIX4K_F8000 */
+#define MSR_PAT                 0x277
+#define MSR_MTRR_DEF_TYPE       0x2FF
+#define MSR_MISC_ENABLE         0x1A0
+#define MISC_ENABLE_RESET       0x1801ull    /* fast strings; BTS, PEBS unavailable */
+#define MISC_ENABLE_LIMIT_CPUID (1ull << 22) /* CPUID reports at most leaf 2 */
+#define MISC_ENABLE_XD_DISABLE  (1ull << 34) /* hides NX: CPUID and EFER.NXE */
+#define MSR_EFER                0xC0000080u
+#define EFER_NXE                0x800u
+#define MTRR_VAR_COUNT          8 /* variable ranges (MTRRcap.VCNT) */
+#define MTRRCAP_VALUE           (MTRR_VAR_COUNT | 0x100 | 0x400) /* VCNT, FIX, WC */
+#define PAT_RESET_VALUE         0x0007040600070406ull
 
 /* Why the run loop stopped. */
 typedef enum CpuExit {
@@ -309,11 +309,11 @@ struct CPU {
      * obeys: the model's features AND what bt86 implements. */
     const CpuModel *model;
     CpuFeatures feat;
-    uint64_t efer;                          /* IA32_EFER: NXE (models with NX) */
-    uint64_t misc_enable;                   /* IA32_MISC_ENABLE (models that have it) */
-    uint64_t pat;                           /* IA32_PAT (models with PAT) */
-    uint64_t mtrr_def_type;                 /* the MTRRs (models with MTRR): no effect */
-    uint64_t mtrr_fixed[11];                /* 0x250, 0x258, 0x259, 0x268-0x26F */
+    uint64_t efer;                         /* IA32_EFER: NXE (models with NX) */
+    uint64_t misc_enable;                  /* IA32_MISC_ENABLE (models that have it) */
+    uint64_t pat;                          /* IA32_PAT (models with PAT) */
+    uint64_t mtrr_def_type;                /* the MTRRs (models with MTRR): no effect */
+    uint64_t mtrr_fixed[11];               /* 0x250, 0x258, 0x259, 0x268-0x26F */
     uint64_t mtrr_var[2 * MTRR_VAR_COUNT]; /* PhysBase0, PhysMask0, PhysBase1, ... */
 
     /* --- execution state --- */

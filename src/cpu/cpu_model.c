@@ -10,7 +10,8 @@
 
 /* Core 2 / Core Duo class descriptors: TLBs, 32 KiB L1 caches, 2 MiB L2,
  * 64-byte prefetch. */
-#define CORE_LEAF2 {0x02B3B001u, 0x000000F0u, 0, 0x2C04307Du}
+#define CORE_LEAF2                                                                                 \
+    { 0x02B3B001u, 0x000000F0u, 0, 0x2C04307Du }
 
 static const CpuModel models[] = {
     {
@@ -55,8 +56,8 @@ static const CpuModel models[] = {
                 CPUID_MCE | CPUID_CX8 | CPUID_APIC | CPUID_SEP | CPUID_MTRR | CPUID_PGE |
                 CPUID_MCA | CPUID_CMOV | CPUID_PAT | CPUID_CLFSH | CPUID_DS | CPUID_ACPI |
                 CPUID_MMX | CPUID_FXSR | CPUID_SSE | CPUID_SSE2 | CPUID_SS | CPUID_TM | CPUID_PBE,
-        .ecx1 = CPUID_ECX_SSE3 | CPUID_ECX_MONITOR | CPUID_ECX_VMX | CPUID_ECX_EST |
-                CPUID_ECX_TM2 | CPUID_ECX_XTPR | CPUID_ECX_PDCM,
+        .ecx1 = CPUID_ECX_SSE3 | CPUID_ECX_MONITOR | CPUID_ECX_VMX | CPUID_ECX_EST | CPUID_ECX_TM2 |
+                CPUID_ECX_XTPR | CPUID_ECX_PDCM,
         .ext_edx = CPUID_EXT_NX,
         .leaf2 = CORE_LEAF2,
         .l2_ecx = 0x08006040u, /* 2 MiB, 8-way, 64-byte lines */

@@ -10,15 +10,15 @@
  * pending/blocked, a pending reset, pending debug traps and the
  * instruction count. Version 2 adds the CPU model's name (a snapshot loads
  * only into a machine of the same -cpu; version 1 snapshots are of a
- * pentium2), EFER, IA32_MISC_ENABLE, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved: what exists only inside cpu_run (the
- * exception unwinding state, run_left, block_break) and the hooks.
+ * pentium2), EFER, IA32_MISC_ENABLE, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved:
+ * what exists only inside cpu_run (the exception unwinding state, run_left, block_break) and the
+ * hooks.
  */
 #include "cpu/cpu.h"
 
 #include <string.h>
 
 #include "snap/snap.h"
-
 
 static void put_seg(SnapWriter *w, const SegReg *s) {
     snap_put_u16(w, s->sel);
@@ -136,7 +136,8 @@ typedef struct CpuSnap {
     int cpl;
     bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
     uint32_t pending_db;
-    uint64_t efer, misc_enable, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT], pdpte[4];
+    uint64_t efer, misc_enable, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT],
+        pdpte[4];
 } CpuSnap;
 
 static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {

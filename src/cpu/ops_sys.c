@@ -62,11 +62,13 @@ void cpu_set_cr0(CPU *cpu, uint32_t val) {
     uint32_t old = cpu->cr0;
     /* Changing PG, CD or NW into PAE paging loads the PDPTEs. */
     uint64_t pdpte[4];
-    bool reload = (val & CR0_PG) && (cpu->cr4 & CR4_PAE) && ((old ^ val) & (CR0_PG | CR0_CD | CR0_NW));
+    bool reload =
+        (val & CR0_PG) && (cpu->cr4 & CR4_PAE) && ((old ^ val) & (CR0_PG | CR0_CD | CR0_NW));
     if (reload) load_pdptes(cpu, cpu->cr3, pdpte);
     cpu->cr0 = val;
     if (!(val & CR0_PE)) cpu->cpl = 0;
-    if (reload || ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE))) update_paging(cpu, reload ? pdpte : NULL);
+    if (reload || ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE)))
+        update_paging(cpu, reload ? pdpte : NULL);
 }
 
 void cpu_set_cr3(CPU *cpu, uint32_t val) {
@@ -97,7 +99,8 @@ void cpu_set_cr4(CPU *cpu, uint32_t val) {
     uint32_t old = cpu->cr4;
     /* Changing PAE, PGE or PSE into PAE paging loads the PDPTEs. */
     uint64_t pdpte[4];
-    bool reload = (cpu->cr0 & CR0_PG) && (val & CR4_PAE) && ((old ^ val) & (CR4_PAE | CR4_PGE | CR4_PSE));
+    bool reload =
+        (cpu->cr0 & CR0_PG) && (val & CR4_PAE) && ((old ^ val) & (CR4_PAE | CR4_PGE | CR4_PSE));
     if (reload) load_pdptes(cpu, cpu->cr3, pdpte);
     cpu->cr4 = val;
     if ((old ^ val) & (CR4_PSE | CR4_PGE | CR4_PAE)) update_paging(cpu, reload ? pdpte : NULL);
@@ -472,7 +475,7 @@ static bool nx_available(const CPU *cpu) {
 
 /* IA32_MISC_ENABLE: the bits software may change, and those it reads only. */
 #define MISC_ENABLE_WRITABLE                                                                       \
-    (1ull << 0 | 1ull << 3 | 1ull << 16 | 1ull << 18 | MISC_ENABLE_LIMIT_CPUID | 1ull << 23 |     \
+    (1ull << 0 | 1ull << 3 | 1ull << 16 | 1ull << 18 | MISC_ENABLE_LIMIT_CPUID | 1ull << 23 |      \
      MISC_ENABLE_XD_DISABLE)
 #define MISC_ENABLE_READONLY (1ull << 11 | 1ull << 12)
 
@@ -492,19 +495,28 @@ static int mtrr_fixed_index(uint32_t msr) {
 static bool model_msr_read(const CPU *cpu, uint32_t msr, uint64_t *v) {
     bool mtrr = cpu->feat.edx1 & CPUID_MTRR;
     int fixed = mtrr_fixed_index(msr);
-    if (mtrr && msr == MSR_MTRRCAP) *v = MTRRCAP_VALUE;
-    else if (mtrr && msr == MSR_MTRR_DEF_TYPE) *v = cpu->mtrr_def_type;
-    else if (mtrr && fixed >= 0) *v = cpu->mtrr_fixed[fixed];
+    if (mtrr && msr == MSR_MTRRCAP)
+        *v = MTRRCAP_VALUE;
+    else if (mtrr && msr == MSR_MTRR_DEF_TYPE)
+        *v = cpu->mtrr_def_type;
+    else if (mtrr && fixed >= 0)
+        *v = cpu->mtrr_fixed[fixed];
     else if (mtrr && msr - MSR_MTRR_PHYSBASE0 < 2 * MTRR_VAR_COUNT)
         *v = cpu->mtrr_var[msr - MSR_MTRR_PHYSBASE0];
-    else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT) *v = cpu->pat;
-    else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER) *v = cpu->efer;
-    else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) *v = cpu->misc_enable;
-    else if (msr == MSR_BIOS_SIGN_ID) *v = 0; /* every P6: revision 0 in bits 63:32 */
-    else if (msr == MSR_PLATFORM_ID) *v = 0;  /* every P6: platform 0 in bits 52:50 */
+    else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT)
+        *v = cpu->pat;
+    else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER)
+        *v = cpu->efer;
+    else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE)
+        *v = cpu->misc_enable;
+    else if (msr == MSR_BIOS_SIGN_ID)
+        *v = 0; /* every P6: revision 0 in bits 63:32 */
+    else if (msr == MSR_PLATFORM_ID)
+        *v = 0; /* every P6: platform 0 in bits 52:50 */
     else if ((cpu->feat.edx7 & CPUID_7_ARCH_CAPABILITIES) && msr == MSR_ARCH_CAPABILITIES)
         *v = cpu->model->arch_caps;
-    else return false;
+    else
+        return false;
     return true;
 }
 

@@ -519,10 +519,10 @@ static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, PhysAddr pa, bool writab
  * 32-bit entries, or with PAE the PDPTE the CPU loaded and two levels of
  * 64-bit entries. Shared by mmu_translate and mmu_debug_translate. */
 typedef struct PageWalk {
-    uint64_t pde, pte;          /* pte: 0 for a large page */
+    uint64_t pde, pte; /* pte: 0 for a large page */
     PhysAddr pde_addr, pte_addr;
-    bool large;                 /* a 4 MiB page (PDE.PS with CR4.PSE) or a 2 MiB one (PAE) */
-    bool rsvd;                  /* stopped at a present entry with reserved bits */
+    bool large; /* a 4 MiB page (PDE.PS with CR4.PSE) or a 2 MiB one (PAE) */
+    bool rsvd;  /* stopped at a present entry with reserved bits */
 } PageWalk;
 
 static inline bool page_walk(const Mmu *mmu, uint32_t lin, PageWalk *w) {
@@ -593,8 +593,8 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *padd
         return true;
     }
     bool nx_on = mmu->pae && mmu->nxe;
-    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0) |
-                   (access == MMU_FETCH && nx_on ? PF_I : 0);
+    uint32_t err =
+        (write ? PF_W : 0) | (user ? PF_U : 0) | (access == MMU_FETCH && nx_on ? PF_I : 0);
     PageWalk w;
     if (!page_walk(mmu, lin, &w)) {
         *pf_error = err | (w.rsvd ? PF_P | PF_RSVD : 0);

@@ -176,12 +176,12 @@ typedef struct MmuWatchPage {
 
 typedef struct Mmu {
     PhysMem *pm;
-    bool paging; /* CR0.PG */
-    bool wp;     /* CR0.WP */
-    bool pse;    /* CR4.PSE */
-    bool pge;    /* CR4.PGE: global pages survive CR3 writes */
-    bool pae;    /* CR4.PAE: the 3-level walk from pdpte[] */
-    bool nxe;    /* EFER.NXE (with PAE): bit 63 of an entry forbids fetches */
+    bool paging;       /* CR0.PG */
+    bool wp;           /* CR0.WP */
+    bool pse;          /* CR4.PSE */
+    bool pge;          /* CR4.PGE: global pages survive CR3 writes */
+    bool pae;          /* CR4.PAE: the 3-level walk from pdpte[] */
+    bool nxe;          /* EFER.NXE (with PAE): bit 63 of an entry forbids fetches */
     uint8_t phys_bits; /* MAXPHYADDR: entry address bits above it are reserved */
     uint32_t cr3;
     /* The PDPTEs the CPU loaded (mmu_load_pdptes) at its last CR3 write or

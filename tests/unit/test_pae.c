@@ -190,8 +190,8 @@ END_TEST
 
 START_TEST(reserved_pdpte_bits_refused) {
     uint64_t pdpte[4];
-    static const uint64_t bad[] = {1u << 1, 1u << 2, 1u << 5, 1u << 6, 1u << 7, 1u << 8,
-                                   1ull << 36, NX};
+    static const uint64_t bad[] = {1u << 1, 1u << 2, 1u << 5,    1u << 6,
+                                   1u << 7, 1u << 8, 1ull << 36, NX};
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         wr64(PDPT + 8, 0x30000 | 1 | bad[i]);
         ck_assert_msg(!mmu_load_pdptes(&mmu, PDPT, pdpte), "bit %u", i);
@@ -416,12 +416,13 @@ START_TEST(mov_cr3_loads_the_pdptes) {
      * entry (INVLPG), read: still the old mapping. Then MOV CR3 and read
      * again: the new one. Code and stack pages are the same in both
      * (0x20000 and 0x9F000 hold copies). */
-    POKE(TM_CODE, 0xC7, 0x05, 0x00, 0x00, 0x03, 0x00, 0x01, 0x30, 0x03, 0x00, /* mov [G_PDPT], G_PD2|1 */
+    POKE(TM_CODE, 0xC7, 0x05, 0x00, 0x00, 0x03, 0x00, 0x01, 0x30, 0x03,
+         0x00,                                     /* mov [G_PDPT], G_PD2|1 */
          0x0F, 0x01, 0x3D, 0x00, 0x50, 0x00, 0x00, /* invlpg [0x5000] */
-         0x8B, 0x1D, 0x00, 0x50, 0x00, 0x00, /* mov ebx, [0x5000] */
-         0x0F, 0x20, 0xD8,                   /* mov eax, cr3 */
-         0x0F, 0x22, 0xD8,                   /* mov cr3, eax */
-         0x8B, 0x0D, 0x00, 0x50, 0x00, 0x00, /* mov ecx, [0x5000] */
+         0x8B, 0x1D, 0x00, 0x50, 0x00, 0x00,       /* mov ebx, [0x5000] */
+         0x0F, 0x20, 0xD8,                         /* mov eax, cr3 */
+         0x0F, 0x22, 0xD8,                         /* mov cr3, eax */
+         0x8B, 0x0D, 0x00, 0x50, 0x00, 0x00,       /* mov ecx, [0x5000] */
          0xF4);
     /* The second mapping's code page 0x20000 is 0x120000: copy the code. */
     uint8_t code[64];
@@ -463,7 +464,7 @@ static void nx_after_translation(bool indirect) {
     use_model("max");
     tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
     guest_pae_on();
-    POKE(0x40000, 0x43, 0xC3); /* inc ebx; ret */
+    POKE(0x40000, 0x43, 0xC3);                  /* inc ebx; ret */
     POKE(TM_CODE, 0xB9, 0x80, 0x00, 0x00, 0xC0, /* mov ecx, 0xC0000080 (EFER) */
          0x0F, 0x32,                            /* rdmsr */
          0x0D, 0x00, 0x08, 0x00, 0x00,          /* or eax, NXE */
@@ -473,9 +474,9 @@ static void nx_after_translation(bool indirect) {
          0x75, 0x13,                            /* jne S */
          /* PTE of 0x40000 (G_PT + 8 * 0x40): high word = NX */
          0xC7, 0x05, 0x04, 0x22, 0x03, 0x00, 0x00, 0x00, 0x00, 0x80, /* mov [G_PT+0x204], NX */
-         0x0F, 0x01, 0x3D, 0x00, 0x00, 0x04, 0x00, /* invlpg [0x40000] */
-         0xEB, 0x00,                               /* jmp S: into the block run before */
-         0xA0, 0x00, 0x00, 0x04, 0x00);            /* S: mov al, [0x40000] */
+         0x0F, 0x01, 0x3D, 0x00, 0x00, 0x04, 0x00,                   /* invlpg [0x40000] */
+         0xEB, 0x00,                    /* jmp S: into the block run before */
+         0xA0, 0x00, 0x00, 0x04, 0x00); /* S: mov al, [0x40000] */
     if (indirect)
         POKE(TM_CODE + 48, 0xFF, 0xD6, /* call esi */
              0xE2, 0xDF,               /* loop L */
@@ -565,7 +566,7 @@ START_TEST(pat_mtrr_efer_msrs) {
     ck_assert(!guest_wrmsr(0x259, 0x0000000000000300ull));
     ck_assert(!guest_rdmsr(0x260, &v)); /* between the fixed ranges: none */
     /* Variable ranges 0-7 (0x200-0x20F), addresses below MAXPHYADDR 36. */
-    ck_assert(guest_wrmsr(0x20E, 0xFC0000000ull | 0)); /* PhysBase7: UC */
+    ck_assert(guest_wrmsr(0x20E, 0xFC0000000ull | 0));     /* PhysBase7: UC */
     ck_assert(guest_wrmsr(0x20F, 0xFC0000000ull | 0x800)); /* PhysMask7: valid */
     ck_assert(guest_rdmsr(0x20F, &v));
     ck_assert_uint_eq(v, 0xFC0000800ull);
@@ -578,7 +579,7 @@ START_TEST(pat_mtrr_efer_msrs) {
     ck_assert(cpu->mmu.nxe); /* in force once PAE paging is on */
     ck_assert(guest_rdmsr(MSR_EFER, &v));
     ck_assert_uint_eq(v, EFER_NXE);
-    ck_assert(!guest_wrmsr(MSR_EFER, 1)); /* SCE: no SYSCALL on a 32-bit Intel part */
+    ck_assert(!guest_wrmsr(MSR_EFER, 1));     /* SCE: no SYSCALL on a 32-bit Intel part */
     ck_assert(!guest_wrmsr(MSR_EFER, 0x100)); /* LME */
     /* IA32_ARCH_CAPABILITIES: RDCL_NO and friends, read-only. */
     ck_assert(guest_rdmsr(MSR_ARCH_CAPABILITIES, &v));
