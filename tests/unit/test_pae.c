@@ -432,6 +432,14 @@ START_TEST(mov_cr3_loads_the_pdptes) {
     ck_assert_uint_eq(cpu->eip, TM_CODE + 36);
     ck_assert_uint_eq(cpu->regs[R_EBX], 0x11111111);
     ck_assert_uint_eq(cpu->regs[R_ECX], 0x22222222);
+    /* MOV CR4 changing PGE reloads them too (SDM 4.4.1); changing TSD does not. */
+    tm_poke32(tm, G_PDPT, G_PD | 1);
+    cpu->in_run = true;
+    cpu_set_cr4(cpu, cpu->cr4 | CR4_TSD);
+    ck_assert_uint_eq(cpu->mmu.pdpte[0], G_PD2 | 1);
+    cpu_set_cr4(cpu, cpu->cr4 | CR4_PGE);
+    cpu->in_run = false;
+    ck_assert_uint_eq(cpu->mmu.pdpte[0], G_PD | 1);
 }
 END_TEST
 
