@@ -2,7 +2,7 @@
  * main.c - the bt86 command: QEMU-style options, the PC machine, the serial
  * console on the terminal, and tracing.
  *
- *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
+ *     bt86 [-m 128] [-cpu MODEL|help] [-bios FILE] [-hda FILE] [-cdrom FILE] [-boot d|order=dc]
  *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-dfilter RANGES] [-dfilter-cpl N] [-dfilter-cr3 CR3] [-symbols FILE]...
