@@ -6,7 +6,7 @@
 # /proc/cpuinfo shows the features the model reports, the kernel says NX
 # protection is active, and it believes the CPU is not affected by Meltdown
 # (IA32_ARCH_CAPABILITIES.RDCL_NO: no page-table isolation, see
-# docs/cpu-models.md).
+# docs/cpu-models.md). Before the boot: -cpu help and an unknown model.
 #   linux-pae.sh BT86 [VMLINUZ INITRD]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -14,6 +14,16 @@ top=$(dirname "$0")/../..
 kernel=${2:-$top/images/out/pae/vmlinuz}
 initrd=${3:-$top/images/out/pae/initrd.gz}
 . "$(dirname "$0")/guest.sh"
+# The model names first (no guest needed): -cpu help lists the four, an
+# unknown name is refused with the list.
+models=$("$bt86" -cpu help)
+for m in pentium2 pentium3 coreduo max; do
+  grep -qE "^ +$m " <<<"$models" || { echo "linux-pae: -cpu help does not list $m: $models"; exit 1; }
+done
+if msg=$("$bt86" -cpu pentium9 2>&1 </dev/null) || ! grep -q "unknown CPU model 'pentium9' (models: pentium2, pentium3, coreduo, max)" <<<"$msg"; then
+  echo "linux-pae: -cpu pentium9 was not refused clearly: $msg"
+  exit 1
+fi
 guest_need linux-pae "$kernel" "$initrd"
 append="console=ttyS0,115200 panic=-1 nokaslr"
 guest_start "$bt86" -cpu max -m 256 -kernel "$kernel" -initrd "$initrd" -append "$append" -nographic \
