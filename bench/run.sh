@@ -32,7 +32,12 @@
 # Environment: BT86 (path of the bt86 binary, default build/bt86), QEMU
 # (default qemu-system-i386), MEM (MiB, default 256), BASE (path of an
 # older bt86 binary: each engine also runs with it, in columns ENGINE@base,
-# so a change is compared with what it replaces in the same run).
+# so a change is compared with what it replaces in the same run), PTI=1
+# (also boot the PAE variant, images/out/pae, by -kernel/-initrd with the
+# first engine, under -cpu max and -cpu coreduo: columns pae-max and
+# pae-coreduo; on coreduo Debian's PAE kernel turns page-table isolation on,
+# on max it does not (docs/cpu-models.md): compare their fork and syscall
+# rows).
 set -u
 cd "$(dirname "$0")/.."
 bt86=${BT86:-build/bt86}
@@ -172,6 +177,14 @@ for e in "${engines[@]}"; do
       names+=("$e@base")
   fi
 done
+if [ "${PTI:-0}" = 1 ] && [ -r images/out/pae/vmlinuz ]; then
+  for m in max coreduo; do
+    echo "bench: bt86 -accel ${engines[0]} -cpu $m, PAE guest ..." >&2
+    bench_one "pae-$m" "$bt86" -accel "${engines[0]}" -cpu "$m" -m "$mem" -kernel images/out/pae/vmlinuz \
+      -initrd images/out/pae/initrd.gz -append "console=ttyS0,115200 quiet nokaslr" -nographic -no-reboot &&
+      names+=("pae-$m")
+  done
+fi
 have_qemu=0
 if command -v "$qemu" >/dev/null; then
   echo "bench: $qemu -accel tcg ..." >&2

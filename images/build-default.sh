@@ -3,7 +3,9 @@
 # kernel and busybox-static, packed into a small initramfs whose init gives a
 # shell on the serial console, on a FAT disk image made bootable with
 # SYSLINUX, and on an El Torito CD image made bootable with ISOLINUX.
-# Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz).
+# Output: images/out/disk.img, images/out/cd.iso (and vmlinuz, initrd.gz);
+# images/out/pae/{vmlinuz,initrd.gz}: the same initramfs around Debian's
+# 686-pae kernel (with its own modules), for -kernel/-initrd boots.
 # The initramfs also holds /bin/sse-check, tests/guest/sse-check.c built as a
 # static i386 program with SSE2 floating point (gcc -m32 -msse2 -mfpmath=sse).
 # The initramfs also holds the modules that let the guest read a CD
@@ -50,10 +52,16 @@ if [ ! -f "$apt_dir/lists/.updated" ]; then
   fi
   touch "$apt_dir/lists/.updated"
 fi
-# The versioned kernel package the linux-image-686 metapackage points at.
-kpkg=$(apt-cache "${apt_opts[@]}" depends linux-image-686 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+# The versioned kernel packages the linux-image-686 and linux-image-686-pae
+# metapackages point at.
+kernel_package() {
+  apt-cache "${apt_opts[@]}" depends "$1" | awk '/Depends: linux-image-[0-9]/{print $2; exit}'
+}
+kpkg=$(kernel_package linux-image-686)
 [ -n "$kpkg" ] || { echo "build-default: cannot find the i386 686 kernel package" >&2; exit 1; }
-(cd "$out/debs" && for p in "$kpkg" busybox-static; do
+kpkg_pae=$(kernel_package linux-image-686-pae)
+[ -n "$kpkg_pae" ] || { echo "build-default: cannot find the i386 686-pae kernel package" >&2; exit 1; }
+(cd "$out/debs" && for p in "$kpkg" "$kpkg_pae" busybox-static; do
    ls "${p}"_*.deb >/dev/null 2>&1 || apt-get "${apt_opts[@]}" download "$p:i386" >/dev/null
  done)
 
@@ -72,17 +80,27 @@ LABEL linux
 EOF
 
 sse_src=../tests/guest/sse-check.c
-if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$out/initrd.gz" ] ||
-   [ build-default.sh -nt "$out/initrd.gz" ] || [ "$sse_src" -nt "$out/initrd.gz" ]; then
-  dpkg-deb -x "$out/debs/${kpkg}"_*.deb "$work/kernel"
-  dpkg-deb -x "$out/debs"/busybox-static_*.deb "$work/busybox"
-  cp "$work"/kernel/boot/vmlinuz-* "$work/vmlinuz"
+# build_kernel_initrd PACKAGE DEST: DEST/vmlinuz from the kernel package and
+# DEST/initrd.gz with that kernel's modules (remade only when its inputs are
+# newer).
+build_kernel_initrd() {
+  local pkg=$1 dest=$2 w root f m cd_modules net_modules
+  mkdir -p "$dest"
+  if [ -f "$dest/initrd.gz" ] && [ -f "$dest/vmlinuz" ] && ! [ "$out/debs" -nt "$dest/initrd.gz" ] &&
+     ! [ build-default.sh -nt "$dest/initrd.gz" ] && ! [ "$sse_src" -nt "$dest/initrd.gz" ]; then
+    return 0
+  fi
+  w=$work/$(basename "$dest")
+  mkdir -p "$w"
+  dpkg-deb -x "$out/debs/${pkg}"_*.deb "$w/kernel"
+  dpkg-deb -x "$out/debs"/busybox-static_*.deb "$w/busybox"
+  cp "$w"/kernel/boot/vmlinuz-* "$w/vmlinuz"
 
   # initramfs: busybox, its applet links, and an init that mounts the
   # usual file systems and starts a shell on the console.
-  root=$work/root
+  root=$w/root
   mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc/acpi/PWRF,root,mnt,lib/modules,var/log,var/run,www}
-  cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+  cp "$w/busybox/bin/busybox" "$root/bin/busybox"
   # The SSE test program (tests/guest/sse-check.c), static i386 with SSE2
   # floating point (gcc-multilib); tests/system/linux-boot.sh runs it.
   gcc -m32 -static -O2 -msse2 -mfpmath=sse -ftree-vectorize -fno-math-errno \
@@ -93,8 +111,8 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
   # The power button (ACPI fixed event -> input device) and its
   # /dev/input/event* node for acpid.
   for m in $cd_modules evdev button; do
-    f=$(find "$work"/kernel/lib/modules -name "$m.ko" | head -1)
-    [ -n "$f" ] || { echo "build-default: kernel module $m not found in $kpkg" >&2; exit 1; }
+    f=$(find "$w"/kernel/lib/modules -name "$m.ko" | head -1)
+    [ -n "$f" ] || { echo "build-default: kernel module $m not found in $pkg" >&2; exit 1; }
     cp "$f" "$root/lib/modules/"
   done
   {
@@ -109,8 +127,8 @@ if [ ! -f "$out/initrd.gz" ] || [ ! -f "$out/vmlinuz" ] || [ "$out/debs" -nt "$o
   add_module() {
     local f deps d
     case " $net_modules " in *" $1 "*) return 0 ;; esac
-    f=$(find "$work"/kernel/lib/modules -name "$1.ko" | head -1)
-    [ -n "$f" ] || { echo "build-default: kernel module $1 not found in $kpkg" >&2; exit 1; }
+    f=$(find "$w"/kernel/lib/modules -name "$1.ko" | head -1)
+    [ -n "$f" ] || { echo "build-default: kernel module $1 not found in $pkg" >&2; exit 1; }
     deps=$(tr '\0' '\n' < "$f" | sed -n 's/^depends=//p' | head -1 | tr ',' ' ')
     for d in $deps; do add_module "$d"; done
     cp "$f" "$root/lib/modules/"
@@ -169,10 +187,13 @@ EOF
   chmod +x "$root/init"
   echo 'export PS1="bt86:\w# "' > "$root/etc/profile"
   find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-  (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible 2>/dev/null | gzip -9n) > "$work/initrd.gz"
-  mv "$work/vmlinuz" "$out/vmlinuz"
-  mv "$work/initrd.gz" "$out/initrd.gz"
-fi
+  (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --reproducible 2>/dev/null | gzip -9n) > "$w/initrd.gz"
+  mv "$w/vmlinuz" "$dest/vmlinuz"
+  mv "$w/initrd.gz" "$dest/initrd.gz"
+}
+build_kernel_initrd "$kpkg" "$out"
+# The PAE variant (3-level paging, NX): images/out/pae/{vmlinuz,initrd.gz}.
+build_kernel_initrd "$kpkg_pae" "$out/pae"
 
 if [ ! -f "$out/disk.img" ] || [ "$out/initrd.gz" -nt "$out/disk.img" ] || [ "$out/vmlinuz" -nt "$out/disk.img" ]; then
   # A FAT "superfloppy" image with SYSLINUX in its boot sector.
@@ -199,4 +220,4 @@ if [ ! -f "$out/cd.iso" ] || [ "$out/initrd.gz" -nt "$out/cd.iso" ] || [ "$out/v
     "$iso" 2>"$work/xorriso.log" || { cat "$work/xorriso.log" >&2; exit 1; }
   mv "$work/cd.iso" "$out/cd.iso"
 fi
-echo "build-default: $out/disk.img, $out/cd.iso ($kpkg, busybox-static)"
+echo "build-default: $out/disk.img, $out/cd.iso ($kpkg, busybox-static), $out/pae ($kpkg_pae)"

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu/cpu_model.h"
 #include "cpu/fpu.h"
 #include "mmu/mmu.h"
 
@@ -62,27 +63,27 @@ enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_COUNT };
 #define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
 
 /* CR0 / CR4 bits. */
-#define CR0_PE     0x00000001u
-#define CR0_MP     0x00000002u
-#define CR0_EM     0x00000004u
-#define CR0_TS     0x00000008u
-#define CR0_ET     0x00000010u
-#define CR0_NE     0x00000020u
-#define CR0_WP     0x00010000u
-#define CR0_AM     0x00040000u
-#define CR0_NW     0x20000000u
-#define CR0_CD     0x40000000u
-#define CR0_PG     0x80000000u
-#define CR4_VME    0x0001u
-#define CR4_PVI    0x0002u
-#define CR4_TSD    0x0004u
-#define CR4_DE     0x0008u
-#define CR4_PSE    0x0010u
-#define CR4_PAE    0x0020u
-#define CR4_MCE    0x0040u
-#define CR4_PGE    0x0080u
-#define CR4_PCE    0x0100u
-#define CR4_OSFXSR 0x0200u
+#define CR0_PE         0x00000001u
+#define CR0_MP         0x00000002u
+#define CR0_EM         0x00000004u
+#define CR0_TS         0x00000008u
+#define CR0_ET         0x00000010u
+#define CR0_NE         0x00000020u
+#define CR0_WP         0x00010000u
+#define CR0_AM         0x00040000u
+#define CR0_NW         0x20000000u
+#define CR0_CD         0x40000000u
+#define CR0_PG         0x80000000u
+#define CR4_VME        0x0001u
+#define CR4_PVI        0x0002u
+#define CR4_TSD        0x0004u
+#define CR4_DE         0x0008u
+#define CR4_PSE        0x0010u
+#define CR4_PAE        0x0020u
+#define CR4_MCE        0x0040u
+#define CR4_PGE        0x0080u
+#define CR4_PCE        0x0100u
+#define CR4_OSFXSR     0x0200u
 #define CR4_OSXMMEXCPT 0x0400u
 
 /* Exception vectors. */
@@ -179,6 +180,28 @@ typedef struct LazyFlags {
 #define MSR_SYSENTER_CS  0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176
+/* With the model's features (cpu/cpu_model.h): MTRRs, PAT, EFER,
+ * IA32_ARCH_CAPABILITIES. */
+#define MSR_PLATFORM_ID         0x17 /* read-only: platform 0 */
+#define MSR_BIOS_SIGN_ID        0x8B /* microcode revision: always 0 (no update loaded) */
+#define MSR_MTRRCAP             0xFE
+#define MSR_ARCH_CAPABILITIES   0x10A
+#define MSR_MTRR_PHYSBASE0      0x200 /* PhysBase n = 0x200 + 2n, PhysMask n = 0x201 + 2n */
+#define MSR_MTRR_FIX64K_00000   0x250
+#define MSR_MTRR_FIX16K_80000   0x258
+#define MSR_MTRR_FIX16K_A0000   0x259
+#define MSR_MTRR_FIX4K_C0000    0x268 /* ... 0x26F: FIX4K_F8000 */
+#define MSR_PAT                 0x277
+#define MSR_MTRR_DEF_TYPE       0x2FF
+#define MSR_MISC_ENABLE         0x1A0
+#define MISC_ENABLE_RESET       0x1801ull    /* fast strings; BTS, PEBS unavailable */
+#define MISC_ENABLE_LIMIT_CPUID (1ull << 22) /* CPUID reports at most leaf 2 */
+#define MISC_ENABLE_XD_DISABLE  (1ull << 34) /* hides NX: CPUID and EFER.NXE */
+#define MSR_EFER                0xC0000080u
+#define EFER_NXE                0x800u
+#define MTRR_VAR_COUNT          8 /* variable ranges (MTRRcap.VCNT) */
+#define MTRRCAP_VALUE           (MTRR_VAR_COUNT | 0x100 | 0x400) /* VCNT, FIX, WC */
+#define PAT_RESET_VALUE         0x0007040600070406ull
 
 /* Why the run loop stopped. */
 typedef enum CpuExit {
@@ -318,6 +341,16 @@ struct CPU {
     Fpu fpu; /* x87 state (cpu/fpu.h) */
     uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
     int cpl;
+    /* The CPU model (cpu_set_model) and what CPUID reports and the CPU
+     * obeys: the model's features AND what bt86 implements. */
+    const CpuModel *model;
+    CpuFeatures feat;
+    uint64_t efer;                         /* IA32_EFER: NXE (models with NX) */
+    uint64_t misc_enable;                  /* IA32_MISC_ENABLE (models that have it) */
+    uint64_t pat;                          /* IA32_PAT (models with PAT) */
+    uint64_t mtrr_def_type;                /* the MTRRs (models with MTRR): no effect */
+    uint64_t mtrr_fixed[11];               /* 0x250, 0x258, 0x259, 0x268-0x26F */
+    uint64_t mtrr_var[2 * MTRR_VAR_COUNT]; /* PhysBase0, PhysMask0, PhysBase1, ... */
 
     /* --- execution state --- */
     bool halted;
@@ -392,7 +425,10 @@ struct CPU {
     uint32_t mxcsr;
 };
 
+/* A new CPU is a pentium2 (cpu_model_pentium2); cpu_set_model changes the
+ * model (then cpu_reset). */
 CPU *cpu_new(PhysMem *pm, struct IoBus *io);
+void cpu_set_model(CPU *cpu, const CpuModel *model);
 void cpu_free(CPU *cpu);
 /* Power-on / RESET state: real mode, CS=F000 base FFFF0000, EIP=FFF0. */
 void cpu_reset(CPU *cpu);
@@ -460,7 +496,9 @@ static inline void cpu_tsc_set(CPU *cpu, uint64_t value) {
  * r->apply commits and flushes the TLB (the caller flushes translations). */
 struct SnapWriter;
 struct SnapReader;
-/* The section's version: 2 added XMM0-7 and MXCSR (version 1 loads with them reset). */
+/* The version of the "cpu" section cpu_save writes: 2 added XMM0-7 and
+ * MXCSR, the CPU model's name, EFER, MISC_ENABLE, PAT, the MTRRs and the
+ * PDPTEs (version 1 loads with them reset, into a pentium2 only). */
 #define CPU_SNAP_VERSION 2
 void cpu_save(const CPU *cpu, struct SnapWriter *w);
 bool cpu_load(CPU *cpu, struct SnapReader *r);

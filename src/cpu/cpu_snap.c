@@ -8,8 +8,11 @@
  * CPL, the x87/MMX state (eight 80-bit registers, control, status and tag
  * words, TOP, last-instruction pointers), XMM0-XMM7 and MXCSR, HLT, the interrupt shadow, NMI
  * pending/blocked, a pending reset, pending debug traps and the
- * instruction count. Not saved: what exists only inside cpu_run (the
- * exception unwinding state, run_left, block_break) and the hooks.
+ * instruction count. Version 2 adds the CPU model's name (a snapshot loads
+ * only into a machine of the same -cpu; version 1 snapshots are of a
+ * pentium2), EFER, IA32_MISC_ENABLE, PAT, the MTRRs and the PDPTEs PAE paging loaded. Not saved:
+ * what exists only inside cpu_run (the exception unwinding state, run_left, block_break) and the
+ * hooks.
  */
 #include "cpu/cpu.h"
 
@@ -110,6 +113,19 @@ void cpu_save(const CPU *cpu, SnapWriter *w) {
         snap_put_u64(w, cpu->xmm[i].q[1]);
     }
     snap_put_u32(w, cpu->mxcsr);
+    size_t len = strlen(cpu->model->name);
+    snap_put_u8(w, (uint8_t)len);
+    snap_put_bytes(w, cpu->model->name, len);
+    snap_put_u64(w, cpu->efer);
+    snap_put_u64(w, cpu->misc_enable);
+    snap_put_u64(w, cpu->pat);
+    snap_put_u64(w, cpu->mtrr_def_type);
+    for (int i = 0; i < 11; i++)
+        snap_put_u64(w, cpu->mtrr_fixed[i]);
+    for (int i = 0; i < 2 * MTRR_VAR_COUNT; i++)
+        snap_put_u64(w, cpu->mtrr_var[i]);
+    for (int i = 0; i < 4; i++)
+        snap_put_u64(w, cpu->mmu.pdpte[i]);
 }
 
 /* The fields of the section, parsed into a staging copy. */
@@ -128,9 +144,11 @@ typedef struct CpuSnap {
     int cpl;
     bool halted, intr_shadow, shadow_set, nmi_pending, nmi_blocked, reset_request;
     uint32_t pending_db;
+    uint64_t efer, misc_enable, pat, mtrr_def_type, mtrr_fixed[11], mtrr_var[2 * MTRR_VAR_COUNT],
+        pdpte[4];
 } CpuSnap;
 
-static void parse(SnapReader *r, CpuSnap *s) {
+static void parse(SnapReader *r, CpuSnap *s, const CPU *cpu) {
     for (int i = 0; i < 8; i++)
         s->regs[i] = snap_get_u32(r);
     s->eip = snap_get_u32(r);
@@ -183,6 +201,31 @@ static void parse(SnapReader *r, CpuSnap *s) {
         s->mxcsr = snap_get_u32(r);
         snap_check(r, (s->mxcsr & ~MXCSR_MASK) == 0, "MXCSR reserved bits set");
     }
+    s->pat = PAT_RESET_VALUE;
+    s->misc_enable = MISC_ENABLE_RESET;
+    if (r->version < 2) {
+        if (strcmp(cpu->model->name, "pentium2") != 0)
+            snap_fail(r, "snapshot of a pentium2 CPU, this machine has -cpu %s", cpu->model->name);
+        return;
+    }
+    char name[256];
+    uint8_t len = snap_get_u8(r);
+    if (snap_get_bytes(r, name, len)) {
+        name[len] = 0;
+        if (strcmp(name, cpu->model->name) != 0)
+            snap_fail(r, "snapshot of a %s CPU, this machine has -cpu %s", name, cpu->model->name);
+    }
+    s->efer = snap_get_u64(r);
+    snap_check(r, (s->efer & ~(uint64_t)EFER_NXE) == 0, "EFER: reserved bits set");
+    s->misc_enable = snap_get_u64(r);
+    s->pat = snap_get_u64(r);
+    s->mtrr_def_type = snap_get_u64(r);
+    for (int i = 0; i < 11; i++)
+        s->mtrr_fixed[i] = snap_get_u64(r);
+    for (int i = 0; i < 2 * MTRR_VAR_COUNT; i++)
+        s->mtrr_var[i] = snap_get_u64(r);
+    for (int i = 0; i < 4; i++)
+        s->pdpte[i] = snap_get_u64(r);
 }
 
 static void commit(CPU *cpu, const CpuSnap *s) {
@@ -217,9 +260,16 @@ static void commit(CPU *cpu, const CpuSnap *s) {
     cpu->nmi_blocked = s->nmi_blocked;
     cpu->reset_request = s->reset_request;
     cpu->pending_db = s->pending_db;
+    cpu->efer = s->efer;
+    cpu->misc_enable = s->misc_enable;
+    cpu->pat = s->pat;
+    cpu->mtrr_def_type = s->mtrr_def_type;
+    memcpy(cpu->mtrr_fixed, s->mtrr_fixed, sizeof cpu->mtrr_fixed);
+    memcpy(cpu->mtrr_var, s->mtrr_var, sizeof cpu->mtrr_var);
     cpu->exc_nest = 0;
     cpu->exit_request = 0;
     cpu->block_break = true;
+    mmu_set_pae(&cpu->mmu, s->cr4 & CR4_PAE, s->efer & EFER_NXE, s->pdpte);
     mmu_set_paging(&cpu->mmu, s->cr0 & CR0_PG, s->cr0 & CR0_WP, s->cr4 & CR4_PSE, s->cr4 & CR4_PGE,
                    s->cr3);
     mmu_flush_all(&cpu->mmu);
@@ -229,7 +279,7 @@ bool cpu_load(CPU *cpu, SnapReader *r) {
     if (!snap_version(r, CPU_SNAP_VERSION)) return false;
     CpuSnap s;
     memset(&s, 0, sizeof s);
-    parse(r, &s);
+    parse(r, &s, cpu);
     if (!snap_finish(r)) return false;
     if (r->apply) commit(cpu, &s);
     return true;

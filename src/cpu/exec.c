@@ -42,8 +42,15 @@ CPU *cpu_new(PhysMem *pm, struct IoBus *io) {
     cpu->io = io;
     pm->map_changed = cpu_map_changed;
     pm->map_opaque = cpu;
+    cpu_set_model(cpu, cpu_model_pentium2());
     cpu_reset(cpu);
     return cpu;
+}
+
+void cpu_set_model(CPU *cpu, const CpuModel *model) {
+    cpu->model = model;
+    cpu->feat = cpu_model_features(model);
+    cpu->mmu.phys_bits = model->phys_bits;
 }
 
 void cpu_free(CPU *cpu) {
@@ -64,7 +71,7 @@ static void seg_set(SegReg *s, uint16_t sel, uint32_t base, uint32_t limit, uint
 
 void cpu_reset(CPU *cpu) {
     memset(cpu->regs, 0, sizeof cpu->regs);
-    cpu->regs[R_EDX] = 0x0652; /* as CPUID leaf 1 EAX: family 6, model 5, stepping 2 (Pentium II) */
+    cpu->regs[R_EDX] = cpu->model->signature; /* as CPUID leaf 1 EAX */
     cpu->eip = 0xFFF0;
     cpu->next_eip = 0xFFF0;
     cpu->eflags = 0x2;
@@ -84,6 +91,12 @@ void cpu_reset(CPU *cpu) {
     cpu_tsc_set(cpu, 0);
     cpu->apic_base = 0xFEE00900u;
     cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+    cpu->efer = 0;
+    cpu->misc_enable = MISC_ENABLE_RESET;
+    cpu->pat = PAT_RESET_VALUE;
+    cpu->mtrr_def_type = 0;
+    memset(cpu->mtrr_fixed, 0, sizeof cpu->mtrr_fixed);
+    memset(cpu->mtrr_var, 0, sizeof cpu->mtrr_var);
     cpu->cpl = 0;
     cpu->halted = false;
     cpu->intr_shadow = cpu->shadow_set = false;
@@ -98,6 +111,7 @@ void cpu_reset(CPU *cpu) {
     memset(cpu->fpu.regs, 0, sizeof cpu->fpu.regs);
     memset(cpu->xmm, 0, sizeof cpu->xmm); /* SSE at RESET: XMM0-7 +0.0, MXCSR 1F80h */
     cpu->mxcsr = MXCSR_RESET;
+    mmu_set_pae(&cpu->mmu, false, false, NULL);
     mmu_set_paging(&cpu->mmu, false, false, false, false, 0);
 }
 

@@ -71,8 +71,9 @@ static inline void check_alignment(CPU *cpu, uint32_t lin, unsigned size, int ac
 }
 
 /* Translate one page-contained access or raise #PF. */
-static uint32_t translate(CPU *cpu, uint32_t lin, int acc) {
-    uint32_t pa, err;
+static PhysAddr translate(CPU *cpu, uint32_t lin, int acc) {
+    PhysAddr pa;
+    uint32_t err;
     int kind = (acc & ACC_W) ? MMU_WRITE : (acc & ACC_X) ? MMU_FETCH : MMU_READ;
     if (!mmu_translate(&cpu->mmu, lin, kind, acc_user(cpu, acc), &pa, &err)) {
         cpu->cr2 = lin;
@@ -86,18 +87,18 @@ uint32_t lin_read(CPU *cpu, uint32_t lin, unsigned size, int acc) {
     if ((lin & 0xFFF) + size <= 0x1000) {
         uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, acc_user(cpu, acc));
         if (p) return load_le(p, size);
-        uint32_t pa = translate(cpu, lin, acc & ~ACC_W);
+        PhysAddr pa = translate(cpu, lin, acc & ~ACC_W);
         debug_watch(cpu, lin, size, false);
         return phys_read(cpu->mmu.pm, pa, size);
     }
     /* Straddles two pages: translate both, then gather bytes. */
     uint32_t n1 = 0x1000 - (lin & 0xFFF);
-    uint32_t pa1 = translate(cpu, lin, acc & ~ACC_W);
-    uint32_t pa2 = translate(cpu, lin + n1, acc & ~ACC_W);
+    PhysAddr pa1 = translate(cpu, lin, acc & ~ACC_W);
+    PhysAddr pa2 = translate(cpu, lin + n1, acc & ~ACC_W);
     debug_watch(cpu, lin, size, false);
     uint32_t v = 0;
     for (unsigned i = 0; i < size; i++) {
-        uint32_t pa = i < n1 ? pa1 + i : pa2 + (i - n1);
+        PhysAddr pa = i < n1 ? pa1 + i : pa2 + (i - n1);
         v |= phys_read(cpu->mmu.pm, pa, 1) << (8 * i);
     }
     return v;
@@ -112,17 +113,17 @@ void lin_write(CPU *cpu, uint32_t lin, unsigned size, uint32_t val, int acc) {
             store_le(p, size, val);
             return;
         }
-        uint32_t pa = translate(cpu, lin, acc);
+        PhysAddr pa = translate(cpu, lin, acc);
         debug_watch(cpu, lin, size, true);
         phys_write(cpu->mmu.pm, pa, size, val);
         return;
     }
     uint32_t n1 = 0x1000 - (lin & 0xFFF);
-    uint32_t pa1 = translate(cpu, lin, acc);
-    uint32_t pa2 = translate(cpu, lin + n1, acc);
+    PhysAddr pa1 = translate(cpu, lin, acc);
+    PhysAddr pa2 = translate(cpu, lin + n1, acc);
     debug_watch(cpu, lin, size, true);
     for (unsigned i = 0; i < size; i++) {
-        uint32_t pa = i < n1 ? pa1 + i : pa2 + (i - n1);
+        PhysAddr pa = i < n1 ? pa1 + i : pa2 + (i - n1);
         phys_write(cpu->mmu.pm, pa, 1, (val >> (8 * i)) & 0xFF);
     }
 }
@@ -205,7 +206,7 @@ uint8_t fetch_byte(CPU *cpu, uint32_t eip) {
     const SegReg *cs = &cpu->seg[SEG_CS];
     if (eip > cs->limit) cpu_raise(cpu, EXC_GP, 0);
     uint32_t lin = cs->base + eip;
-    uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+    uint8_t *p = mmu_tlb_fetch(&cpu->mmu, lin, cpu->cpl == 3);
     if (p) return *p;
     return (uint8_t)phys_read(cpu->mmu.pm, translate(cpu, lin, ACC_X), 1);
 }

@@ -57,13 +57,21 @@ enum { K_X, K_M, K_G }; /* operand kinds: XMM, MMX, general register */
 
 /* ---------------- checks ---------------- */
 
+/* SSE exists if the CPU model has it (cpu->feat: never without the
+ * host's SSE unit, cpu/cpu_model.c). One bit gates every SSE to SSSE3
+ * instruction: a model with SSE but not SSE2 (pentium3) still runs SSE2
+ * (docs/STATUS.md). */
+static bool sse_present(const CPU *cpu) {
+    return (cpu->feat.edx1 & CPUID_SSE) && sse_host_available();
+}
+
 static void sse_enter(CPU *cpu) {
-    if (!sse_host_available() || (cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR)) cpu_ud(cpu);
+    if (!sse_present(cpu) || (cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR)) cpu_ud(cpu);
     if (cpu->cr0 & CR0_TS) cpu_raise(cpu, EXC_NM, -1);
 }
 
 static void sse_mmx_enter(CPU *cpu) {
-    if (!sse_host_available()) cpu_ud(cpu);
+    if (!sse_present(cpu)) cpu_ud(cpu);
     mmx_enter(cpu);
 }
 

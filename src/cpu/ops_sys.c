@@ -4,10 +4,17 @@
  * LAR/LSL/VERR/VERW/ARPL, control and debug registers, MSRs, TSC, CPUID,
  * SYSENTER/SYSEXIT.
  *
+ * What exists follows the CPU model (cpu/cpu_model.h, cpu->feat): CR4.PAE,
+ * the PDPTE loads of PAE paging, EFER.NXE, PAT and the MTRRs (kept and
+ * checked as a real CPU does, with no effect on caching), and
+ * IA32_ARCH_CAPABILITIES.
+ *
  * Not implemented (CPUID does not report them): VME/PVI (virtual interrupt
- * flags), PAE, MTRRs, the local APIC, performance counters (RDPMC returns 0).
+ * flags), the local APIC, MCE/MCA, performance counters (RDPMC returns 0).
  */
 #include "cpu/seg_internal.h"
+
+#include <string.h>
 
 #include "cpu/ops.h"
 #include "cpu/sse.h"
@@ -32,9 +39,19 @@ static void require_pm(CPU *cpu) {
 
 /* ---------------- control registers ---------------- */
 
-static void update_paging(CPU *cpu) {
+/* Hand CR0/CR3/CR4 and EFER.NXE to the MMU; pdpte: newly loaded PDPTEs
+ * (NULL: the MMU keeps those it has). */
+static void update_paging(CPU *cpu, const uint64_t *pdpte) {
+    mmu_set_pae(&cpu->mmu, cpu->cr4 & CR4_PAE, cpu->efer & EFER_NXE,
+                pdpte ? pdpte : cpu->mmu.pdpte);
     mmu_set_paging(&cpu->mmu, cpu->cr0 & CR0_PG, cpu->cr0 & CR0_WP, cpu->cr4 & CR4_PSE,
                    cpu->cr4 & CR4_PGE, cpu->cr3);
+}
+
+/* PAE paging loads the PDPTEs from the PDPT at cr3 (SDM Vol. 3, 4.4.1):
+ * #GP(0), with nothing changed, when a present one has reserved bits. */
+static void load_pdptes(CPU *cpu, uint32_t cr3, uint64_t out[4]) {
+    if (!mmu_load_pdptes(&cpu->mmu, cr3, out)) cpu_gp0(cpu);
 }
 
 #define CR0_IMPLEMENTED 0xE005003Fu
@@ -44,26 +61,51 @@ void cpu_set_cr0(CPU *cpu, uint32_t val) {
     if ((val & CR0_PG) && !(val & CR0_PE)) cpu_gp0(cpu);
     if ((val & CR0_NW) && !(val & CR0_CD)) cpu_gp0(cpu);
     uint32_t old = cpu->cr0;
+    /* Changing PG, CD or NW into PAE paging loads the PDPTEs. */
+    uint64_t pdpte[4];
+    bool reload =
+        (val & CR0_PG) && (cpu->cr4 & CR4_PAE) && ((old ^ val) & (CR0_PG | CR0_CD | CR0_NW));
+    if (reload) load_pdptes(cpu, cpu->cr3, pdpte);
     cpu->cr0 = val;
     if (!(val & CR0_PE)) cpu->cpl = 0;
-    if ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE)) update_paging(cpu);
+    if (reload || ((old ^ val) & (CR0_PG | CR0_WP | CR0_PE)))
+        update_paging(cpu, reload ? pdpte : NULL);
 }
 
 void cpu_set_cr3(CPU *cpu, uint32_t val) {
-    cpu->cr3 = val & 0xFFFFF018u;
-    update_paging(cpu);
+    /* With PAE the PDPT address takes bits 31:5. */
+    val &= (cpu->feat.edx1 & CPUID_PAE) ? 0xFFFFFFF8u : 0xFFFFF018u;
+    uint64_t pdpte[4];
+    bool reload = (cpu->cr0 & CR0_PG) && (cpu->cr4 & CR4_PAE);
+    if (reload) load_pdptes(cpu, val, pdpte);
+    cpu->cr3 = val;
+    update_paging(cpu, reload ? pdpte : NULL);
 }
 
-#define CR4_IMPLEMENTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_MCE | CR4_PGE | CR4_PCE)
+/* CR4 bits the model has: TSD, DE, PSE, PGE by their CPUID bits, PAE with
+ * PAE, OSFXSR with FXSR; MCE and PCE as bt86 always accepted them. */
+static uint32_t cr4_allowed(const CPU *cpu) {
+    uint32_t d = cpu->feat.edx1, ok = CR4_MCE | CR4_PCE;
+    if (d & CPUID_TSC) ok |= CR4_TSD;
+    if (d & CPUID_DE) ok |= CR4_DE;
+    if (d & CPUID_PSE) ok |= CR4_PSE;
+    if (d & CPUID_PGE) ok |= CR4_PGE;
+    if (d & CPUID_PAE) ok |= CR4_PAE;
+    if (d & CPUID_FXSR) ok |= CR4_OSFXSR;
+    if (d & CPUID_SSE) ok |= CR4_OSXMMEXCPT;
+    return ok;
+}
 
 void cpu_set_cr4(CPU *cpu, uint32_t val) {
-    /* OSFXSR exists with FXSR, which CPUID reports when there is an x87. */
-    uint32_t implemented = CR4_IMPLEMENTED | (fpu_backend_available() ? CR4_OSFXSR : 0) |
-                           (sse_host_available() ? CR4_OSXMMEXCPT : 0);
-    if (val & ~implemented) cpu_gp0(cpu);
+    if (val & ~cr4_allowed(cpu)) cpu_gp0(cpu);
     uint32_t old = cpu->cr4;
+    /* Changing PAE, PGE or PSE into PAE paging loads the PDPTEs. */
+    uint64_t pdpte[4];
+    bool reload =
+        (cpu->cr0 & CR0_PG) && (val & CR4_PAE) && ((old ^ val) & (CR4_PAE | CR4_PGE | CR4_PSE));
+    if (reload) load_pdptes(cpu, cpu->cr3, pdpte);
     cpu->cr4 = val;
-    if ((old ^ val) & (CR4_PSE | CR4_PGE)) update_paging(cpu);
+    if ((old ^ val) & (CR4_PSE | CR4_PGE | CR4_PAE)) update_paging(cpu, reload ? pdpte : NULL);
 }
 
 /* ---------------- I/O ---------------- */
@@ -427,6 +469,110 @@ static void cpuid_apic(CPU *cpu, uint32_t *b, uint32_t *d) {
 
 /* ---- end of the local APIC MSRs ---- */
 
+/* Memory types: the MTRRs take UC, WC, WT, WP and WB; PAT also UC-. */
+static bool mtrr_type_ok(uint64_t t) {
+    return t == 0 || t == 1 || t == 4 || t == 5 || t == 6;
+}
+static bool pat_ok(uint64_t v) {
+    for (unsigned i = 0; i < 8; i++) {
+        uint64_t t = (v >> (8 * i)) & 0xFF;
+        if (!mtrr_type_ok(t) && t != 7) return false;
+    }
+    return true;
+}
+static bool fixed_mtrr_ok(uint64_t v) {
+    for (unsigned i = 0; i < 8; i++)
+        if (!mtrr_type_ok((v >> (8 * i)) & 0xFF)) return false;
+    return true;
+}
+
+/* NX as the CPU has it now: the model's, unless IA32_MISC_ENABLE hides it. */
+static bool nx_available(const CPU *cpu) {
+    return (cpu->feat.ext_edx & CPUID_EXT_NX) && !(cpu->misc_enable & MISC_ENABLE_XD_DISABLE);
+}
+
+/* IA32_MISC_ENABLE: the bits software may change, and those it reads only. */
+#define MISC_ENABLE_WRITABLE                                                                       \
+    (1ull << 0 | 1ull << 3 | 1ull << 16 | 1ull << 18 | MISC_ENABLE_LIMIT_CPUID | 1ull << 23 |      \
+     MISC_ENABLE_XD_DISABLE)
+#define MISC_ENABLE_READONLY (1ull << 11 | 1ull << 12)
+
+/* The fixed-range MTRR's slot in cpu->mtrr_fixed, or -1. */
+static int mtrr_fixed_index(uint32_t msr) {
+    if (msr == MSR_MTRR_FIX64K_00000) return 0;
+    if (msr == MSR_MTRR_FIX16K_80000) return 1;
+    if (msr == MSR_MTRR_FIX16K_A0000) return 2;
+    if (msr >= MSR_MTRR_FIX4K_C0000 && msr <= MSR_MTRR_FIX4K_C0000 + 7)
+        return 3 + (int)(msr - MSR_MTRR_FIX4K_C0000);
+    return -1;
+}
+
+/* The MSRs a model may have (MTRRs, PAT, EFER, IA32_ARCH_CAPABILITIES):
+ * false when this model has no such MSR, or (writes) the value sets
+ * reserved bits: the caller raises #GP(0). */
+static bool model_msr_read(const CPU *cpu, uint32_t msr, uint64_t *v) {
+    bool mtrr = cpu->feat.edx1 & CPUID_MTRR;
+    int fixed = mtrr_fixed_index(msr);
+    if (mtrr && msr == MSR_MTRRCAP)
+        *v = MTRRCAP_VALUE;
+    else if (mtrr && msr == MSR_MTRR_DEF_TYPE)
+        *v = cpu->mtrr_def_type;
+    else if (mtrr && fixed >= 0)
+        *v = cpu->mtrr_fixed[fixed];
+    else if (mtrr && msr - MSR_MTRR_PHYSBASE0 < 2 * MTRR_VAR_COUNT)
+        *v = cpu->mtrr_var[msr - MSR_MTRR_PHYSBASE0];
+    else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT)
+        *v = cpu->pat;
+    else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER)
+        *v = cpu->efer;
+    else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE)
+        *v = cpu->misc_enable;
+    else if (msr == MSR_BIOS_SIGN_ID)
+        *v = 0; /* every P6: revision 0 in bits 63:32 */
+    else if (msr == MSR_PLATFORM_ID)
+        *v = 0; /* every P6: platform 0 in bits 52:50 */
+    else if ((cpu->feat.edx7 & CPUID_7_ARCH_CAPABILITIES) && msr == MSR_ARCH_CAPABILITIES)
+        *v = cpu->model->arch_caps;
+    else
+        return false;
+    return true;
+}
+
+static bool model_msr_write(CPU *cpu, uint32_t msr, uint64_t v) {
+    bool mtrr = cpu->feat.edx1 & CPUID_MTRR;
+    int fixed = mtrr_fixed_index(msr);
+    /* Physical-address bits 12..MAXPHYADDR-1 of a variable range. */
+    uint64_t addr = (((uint64_t)1 << cpu->model->phys_bits) - 1) & ~(uint64_t)0xFFF;
+    if (mtrr && msr == MSR_MTRR_DEF_TYPE) {
+        if ((v & ~(uint64_t)0xCFF) || !mtrr_type_ok(v & 0xFF)) return false;
+        cpu->mtrr_def_type = v;
+    } else if (mtrr && fixed >= 0) {
+        if (!fixed_mtrr_ok(v)) return false;
+        cpu->mtrr_fixed[fixed] = v;
+    } else if (mtrr && msr - MSR_MTRR_PHYSBASE0 < 2 * MTRR_VAR_COUNT) {
+        unsigned n = msr - MSR_MTRR_PHYSBASE0;
+        if (n % 2 == 0 && ((v & ~(addr | 0xFF)) || !mtrr_type_ok(v & 0xFF))) return false;
+        if (n % 2 == 1 && (v & ~(addr | 0x800))) return false;
+        cpu->mtrr_var[n] = v;
+    } else if ((cpu->feat.edx1 & CPUID_PAT) && msr == MSR_PAT) {
+        if (!pat_ok(v)) return false;
+        cpu->pat = v;
+    } else if ((cpu->feat.ext_edx & CPUID_EXT_NX) && msr == MSR_EFER) {
+        if (v & ~(uint64_t)(nx_available(cpu) ? EFER_NXE : 0)) return false;
+        uint64_t old = cpu->efer;
+        cpu->efer = v;
+        if (old != v) update_paging(cpu, NULL);
+    } else if (msr == MSR_BIOS_SIGN_ID) {
+        /* Software writes 0 before CPUID to read the revision: nothing kept. */
+    } else if (cpu->model->misc_enable && msr == MSR_MISC_ENABLE) {
+        if (v & ~(MISC_ENABLE_WRITABLE | MISC_ENABLE_READONLY)) return false;
+        cpu->misc_enable = (v & MISC_ENABLE_WRITABLE) | (cpu->misc_enable & MISC_ENABLE_READONLY);
+    } else {
+        return false; /* absent, or read-only (MTRRcap, IA32_ARCH_CAPABILITIES) */
+    }
+    return true;
+}
+
 void op_rdmsr(CPU *cpu, const Insn *in) {
     (void)in;
     require_cpl0(cpu);
@@ -444,8 +590,10 @@ void op_rdmsr(CPU *cpu, const Insn *in) {
     case MSR_SYSENTER_ESP: v = cpu->sysenter_esp; break;
     case MSR_SYSENTER_EIP: v = cpu->sysenter_eip; break;
     default:
-        if (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, false, cpu->regs[R_ECX], &v))
+        if (!model_msr_read(cpu, cpu->regs[R_ECX], &v) &&
+            (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, false, cpu->regs[R_ECX], &v)))
             cpu_gp0(cpu);
+        break;
     }
     cpu->regs[R_EAX] = (uint32_t)v;
     cpu->regs[R_EDX] = (uint32_t)(v >> 32);
@@ -470,8 +618,10 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     case MSR_SYSENTER_ESP: cpu->sysenter_esp = (uint32_t)v; break;
     case MSR_SYSENTER_EIP: cpu->sysenter_eip = (uint32_t)v; break;
     default:
-        if (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, true, cpu->regs[R_ECX], &v))
+        if (!model_msr_write(cpu, cpu->regs[R_ECX], v) &&
+            (!cpu->vmm.msr || !cpu->vmm.msr(cpu->vmm.opaque, cpu, true, cpu->regs[R_ECX], &v)))
             cpu_gp0(cpu);
+        break;
     }
 }
 
@@ -490,53 +640,68 @@ void op_rdpmc(CPU *cpu, const Insn *in) {
     cpu->regs[R_EAX] = cpu->regs[R_EDX] = 0; /* counters are not modelled */
 }
 
-/* CPUID leaf 1 EDX: only what the core implements. */
-#define CPUID_FPU  (1u << 0)
-#define CPUID_DE   (1u << 2)
-#define CPUID_PSE  (1u << 3)
-#define CPUID_TSC  (1u << 4)
-#define CPUID_MSR  (1u << 5)
-#define CPUID_CX8  (1u << 8)
-#define CPUID_SEP  (1u << 11)
-#define CPUID_PGE  (1u << 13)
-#define CPUID_CMOV (1u << 15)
-#define CPUID_MMX  (1u << 23)
-#define CPUID_FXSR (1u << 24)
-/* The SSE features ops_sse.c implements: CLFSH (19), SSE (25), SSE2 (26) in
- * EDX; SSE3 (0) and SSSE3 (9) in ECX. Not MONITOR/MWAIT (ECX 3). */
-#define CPUID_SSE_EDX ((1u << 19) | (1u << 25) | (1u << 26))
-#define CPUID_SSE_ECX ((1u << 0) | (1u << 9))
-#define CPUID_FEATURES                                                                             \
-    (CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV)
+/* Four characters of s from offset i as a register (little endian). */
+static uint32_t str_reg(const char *s, size_t len, size_t i) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < 4; k++)
+        v |= (uint32_t)(i + k < len ? (uint8_t)s[i + k] : 0) << (8 * k);
+    return v;
+}
 
+/* CPUID: the model's identification and cpu->feat (see cpu/cpu_model.h).
+ * Above the maximum basic or extended leaf: the highest basic leaf, as
+ * Intel processors do. */
 void op_cpuid(CPU *cpu, const Insn *in) {
     (void)in;
-    uint32_t leaf = cpu->regs[R_EAX], asked = leaf;
-    uint32_t a, b, c, d;
-    if (leaf > 2) leaf = 2; /* above the maximum: the highest basic leaf, as Intel does */
+    const CpuModel *m = cpu->model;
+    const CpuFeatures *f = &cpu->feat;
+    uint32_t leaf = cpu->regs[R_EAX], asked = leaf, sub = cpu->regs[R_ECX];
+    uint32_t a = 0, b = 0, c = 0, d = 0;
+    uint32_t max_basic = m->max_basic;
+    if ((cpu->misc_enable & MISC_ENABLE_LIMIT_CPUID) && max_basic > 2) max_basic = 2;
+    if (leaf >= 0x80000000u ? (m->max_ext == 0 || leaf > m->max_ext) : leaf > max_basic)
+        leaf = max_basic;
     switch (leaf) {
     case 0:
-        a = 2;
-        b = 0x756E6547; /* "Genu" */
-        d = 0x49656E69; /* "ineI" */
-        c = 0x6C65746E; /* "ntel" */
+        a = max_basic;
+        b = str_reg(m->vendor, 12, 0);
+        d = str_reg(m->vendor, 12, 4);
+        c = str_reg(m->vendor, 12, 8);
         break;
     case 1:
-        a = 0x0652; /* family 6, model 5, stepping 2: Pentium II (Deschutes), the first with FXSR */
-        b = c = 0;
-        d = CPUID_FEATURES | (fpu_backend_available() ? CPUID_FPU | CPUID_MMX | CPUID_FXSR : 0);
-        if (fpu_backend_available() && sse_host_available()) { /* ops_sse.c */
-            d |= CPUID_SSE_EDX;
-            c |= CPUID_SSE_ECX;
-            b = 8 << 8; /* CLFLUSH line size: 8 * 8 = 64 bytes */
+        a = m->signature;
+        b = (f->edx1 & CPUID_CLFSH) ? 8u << 8 : 0; /* CLFLUSH line size: 8 * 8 bytes */
+        c = f->ecx1;
+        /* The APIC bit follows IA32_APIC_BASE's enable bit (devices/apic.c). */
+        d = f->edx1 & ~CPUID_APIC;
+        if (f->edx1 & CPUID_APIC) cpuid_apic(cpu, &b, &d);
+        break;
+    case 2:
+        a = m->leaf2[0];
+        b = m->leaf2[1];
+        c = m->leaf2[2];
+        d = m->leaf2[3];
+        break;
+    case 7:
+        if (sub == 0) d = f->edx7; /* EAX = 0: subleaf 0 is the last */
+        break;
+    case 0x80000000u: a = m->max_ext; break;
+    case 0x80000001u: d = f->ext_edx & (nx_available(cpu) ? ~0u : ~CPUID_EXT_NX); break;
+    case 0x80000002u:
+    case 0x80000003u:
+    case 0x80000004u:
+        if (m->brand) {
+            size_t len = strlen(m->brand), at = (leaf - 0x80000002u) * 16;
+            if (len > 47) len = 47; /* NUL-terminated within 48 bytes */
+            a = str_reg(m->brand, len, at);
+            b = str_reg(m->brand, len, at + 4);
+            c = str_reg(m->brand, len, at + 8);
+            d = str_reg(m->brand, len, at + 12);
         }
-        cpuid_apic(cpu, &b, &d);
         break;
-    default: /* cache and TLB descriptors of a Pentium II */
-        a = 0x03020101;
-        b = c = 0;
-        d = 0x0C040843;
-        break;
+    case 0x80000006u: c = m->l2_ecx; break;
+    case 0x80000008u: a = 32u << 8 | m->phys_bits; break; /* linear, physical address bits */
+    default: break; /* leaves this model has but reports nothing in */
     }
     cpu->regs[R_EAX] = a;
     cpu->regs[R_EBX] = b;

@@ -306,7 +306,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
                 /* Alone in its block, if the next page is RAM (see tb_find). */
                 if (n == 0 && (code32 || eip + in->len < 0x10000u) && d->ncross < MAX_CROSS) {
                     uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
-                    uint8_t *h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+                    uint8_t *h2 = mmu_tlb_fetch(&cpu->mmu, lin2, cpu->cpl == 3);
                     PhysMem *pm = d->pm;
                     if (h2 && h2 >= pm->ram && h2 < pm->ram + pm->ram_size) {
                         host2 = h2;
@@ -395,8 +395,9 @@ static void jc_refill(Dbt *d, TB *tb) {
     JcEntry *j = &d->jc[jc_index(lin, tb->flags)];
     jc_set(j, lin, tb);
     bool user = cpu->cpl == 3;
-    if (!mmu_tlb_read(&cpu->mmu, lin, user)) {
-        uint32_t pa, err;
+    if (!mmu_tlb_fetch(&cpu->mmu, lin, user)) {
+        PhysAddr pa;
+        uint32_t err;
         (void)mmu_translate(&cpu->mmu, lin, MMU_FETCH, user, &pa, &err);
     }
 }
@@ -419,7 +420,7 @@ static TB *tb_find(Dbt *d) {
      * switches. The entry repeats what is compared (CS base 0 only), so a
      * hit reads no TB; after a TLB miss the entry is tried again once the
      * page walk has found the bytes, before the hash table. */
-    uint8_t *host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+    uint8_t *host = mmu_tlb_fetch(&cpu->mmu, lin, cpu->cpl == 3);
     if (host && jc_matches(j, cs->base, lin, flags, host)) {
         tb = j->tb;
         d->stats.lookup_fast++;
@@ -427,7 +428,7 @@ static TB *tb_find(Dbt *d) {
         if (eip > cs->limit) return NULL;
         if (!host) {
             (void)fetch_byte(cpu, eip); /* translates (or raises #PF) and fills the TLB */
-            host = mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3);
+            host = mmu_tlb_fetch(&cpu->mmu, lin, cpu->cpl == 3);
             if (!host) return NULL; /* not RAM or ROM */
             if (jc_matches(j, cs->base, lin, flags, host)) {
                 tb = j->tb;
@@ -464,10 +465,10 @@ found:
          * where it was: check it (fetching its first byte raises #PF there
          * as the interpreter's fetch would), else interpret. */
         uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
-        uint8_t *h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+        uint8_t *h2 = mmu_tlb_fetch(&cpu->mmu, lin2, cpu->cpl == 3);
         if (!h2) {
             (void)fetch_byte(cpu, eip + (lin2 - lin));
-            h2 = mmu_tlb_read(&cpu->mmu, lin2, cpu->cpl == 3);
+            h2 = mmu_tlb_fetch(&cpu->mmu, lin2, cpu->cpl == 3);
         }
         if ((uintptr_t)h2 != tb->host2) return NULL;
     }
@@ -593,7 +594,7 @@ const uint8_t *dbt_jit_next(CPU *cpu, const TB *last) {
     uint32_t lin = cpu->eip, flags = tb_flags(cpu);
     const JcEntry *j = &d->jc[jc_index(lin, flags)];
     if (j->lin != lin || !j->tb || !j->entry || j->flags != flags) return NULL;
-    if ((uintptr_t)mmu_tlb_read(&cpu->mmu, lin, cpu->cpl == 3) != j->host_pc) return NULL;
+    if ((uintptr_t)mmu_tlb_fetch(&cpu->mmu, lin, cpu->cpl == 3) != j->host_pc) return NULL;
     d->stats.jit_next++;
     return j->entry;
 }

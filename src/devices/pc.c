@@ -618,6 +618,10 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     }
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
+    if (pc->cpu) {
+        cpu_set_model(pc->cpu, cfg->cpu_model ? cfg->cpu_model : cpu_model_default());
+        cpu_reset(pc->cpu);
+    }
     pc->ns_now = cfg->ns_per_insn ? cfg->ns_per_insn : 1;
     if (cfg->host_clock || cfg->icount_auto) {
         pc->host_base = host_now_ns();

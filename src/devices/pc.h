@@ -88,6 +88,7 @@ typedef struct PcConfig {
     uint8_t nic_mac[6];       /* its MAC address */
     const char *nic_rom_path; /* its boot ROM (e.g. iPXE's pxe-e1000.rom), run by the
                                  firmware for -boot n; NULL: none */
+    const CpuModel *cpu_model; /* -cpu (cpu/cpu_model.h); NULL: max */
 } PcConfig;
 
 typedef enum PcExit {

@@ -2,8 +2,8 @@
  * main.c - the bt86 command: QEMU-style options, the PC machine, the serial
  * console on the terminal, and tracing.
  *
- *     bt86 [-m 128] [-bios FILE] [-hda FILE] [-cdrom FILE] [-drive file=FILE,...]
- *          [-boot d|order=dc]
+ *     bt86 [-m 128] [-cpu MODEL|help] [-bios FILE] [-hda FILE] [-cdrom FILE]
+ *          [-drive file=FILE,...] [-boot d|order=dc]
  *          [-snapshot] [-nographic] [-serial stdio|pty|none|file:PATH]
  *          [-debugcon stdio|none|file:PATH] [-d in_asm,exec,cpu,int] [-D FILE]
  *          [-dfilter RANGES] [-dfilter-cpl N] [-dfilter-cr3 CR3] [-symbols FILE]...
@@ -80,6 +80,7 @@ typedef struct DriveArg {
 
 typedef struct Options {
     uint32_t ram_mb;
+    const CpuModel *cpu_model; /* -cpu; NULL: the PC's default (max) */
     const char *bios;
     const char *serial;   /* stdio, none, file:PATH */
     const char *debugcon; /* stdio, none, file:PATH */
@@ -131,6 +132,8 @@ static void usage(FILE *out) {
         out,
         "usage: bt86 [options]\n"
         "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
+        "  -cpu MODEL           CPU model: pentium2, pentium3, coreduo or max (default);\n"
+        "                       -cpu help lists them\n"
         "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
         "  -hda/-hdb/-hdc/-hdd FILE  hard-disk image (raw or qcow2, probed) on IDE primary/\n"
         "                       secondary master/slave (-drive file=FILE,index=0..3)\n"
@@ -590,6 +593,19 @@ static int parse_args(int argc, char **argv, Options *o) {
             NEED_ARG();
             if (!parse_size_mb(val, &o->ram_mb)) {
                 fprintf(stderr, "bt86: -m: bad memory size '%s'\n", val);
+                return -1;
+            }
+        } else if (strcmp(a, "-cpu") == 0) {
+            NEED_ARG();
+            if (strcmp(val, "help") == 0 || strcmp(val, "?") == 0) {
+                printf("Available CPU models:\n");
+                cpu_model_list(stdout);
+                exit(0);
+            }
+            o->cpu_model = cpu_model_find(val);
+            if (!o->cpu_model) {
+                fprintf(stderr, "bt86: -cpu: unknown CPU model '%s' (models: %s)\n", val,
+                        cpu_model_names());
                 return -1;
             }
         } else if (strcmp(a, "-bios") == 0) {
@@ -1052,6 +1068,7 @@ int main(int argc, char **argv) {
 
     PcConfig cfg = pc_default_config();
     cfg.ram_mb = o.ram_mb;
+    cfg.cpu_model = o.cpu_model;
     cfg.bios_path = o.bios;
     cfg.debugcon_out = debugcon;
     cfg.serial_tx = serial ? serial_out : pty.fd >= 0 ? pty_out : NULL;

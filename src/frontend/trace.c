@@ -125,7 +125,8 @@ static bool branch_target(const cs_insn *insn, uint32_t *target) {
 /* Read guest code bytes at a linear address without faulting. */
 static int peek_code(CPU *cpu, uint32_t lin, uint8_t *buf, int n) {
     for (int i = 0; i < n; i++) {
-        uint32_t a = lin + (uint32_t)i, pa, err;
+        uint32_t a = lin + (uint32_t)i, err;
+        PhysAddr pa;
         uint8_t *p = mmu_tlb_read(&cpu->mmu, a, cpu->cpl == 3);
         if (p) {
             buf[i] = *p;

@@ -177,7 +177,7 @@ static bool same_target(PhysMem *pm, PhysRegion *r, uint32_t a, unsigned size) {
     return in_ram(pm, a, size) && find_region(pm, last) == NULL;
 }
 
-uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
+static uint32_t phys_read32(PhysMem *pm, uint32_t paddr, unsigned size) {
     if (in_shadow(pm, paddr) || in_shadow(pm, paddr + size - 1)) {
         uint32_t v = 0;
         for (unsigned i = 0; i < size; i++) {
@@ -187,7 +187,7 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
                 uint8_t *p = shadow_byte(pm, a, false);
                 if (p) b = *p;
             } else {
-                b = (uint8_t)phys_read(pm, a, 1);
+                b = (uint8_t)phys_read32(pm, a, 1);
             }
             v |= (uint32_t)b << (8 * i);
         }
@@ -197,7 +197,7 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
     if (!same_target(pm, r, paddr, size)) {
         uint32_t v = 0;
         for (unsigned i = 0; i < size; i++)
-            v |= phys_read(pm, paddr + i, 1) << (8 * i);
+            v |= phys_read32(pm, paddr + i, 1) << (8 * i);
         return v;
     }
     if (r) {
@@ -210,7 +210,7 @@ uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size) {
     return (uint32_t)(((uint64_t)1 << (8 * size)) - 1); /* unmapped: all ones */
 }
 
-void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
+static void phys_write32(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
     if (in_shadow(pm, paddr) || in_shadow(pm, paddr + size - 1)) {
         for (unsigned i = 0; i < size; i++) {
             uint32_t a = paddr + i;
@@ -221,7 +221,7 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
                     *p = (uint8_t)(val >> (8 * i));
                 }
             } else {
-                phys_write(pm, a, 1, (val >> (8 * i)) & 0xFF);
+                phys_write32(pm, a, 1, (val >> (8 * i)) & 0xFF);
             }
         }
         return;
@@ -229,7 +229,7 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
     PhysRegion *r = find_region(pm, paddr);
     if (!same_target(pm, r, paddr, size)) {
         for (unsigned i = 0; i < size; i++)
-            phys_write(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
+            phys_write32(pm, paddr + i, 1, (val >> (8 * i)) & 0xFF);
         return;
     }
     if (r) {
@@ -243,6 +243,17 @@ void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val) {
         note_ram_write(pm, paddr, size, CODE_WRITE_CPU);
         write_le(pm->ram + paddr, size, val);
     }
+}
+
+/* Nothing lives at or above 4 GiB: reads give all ones, writes vanish. An
+ * access whose bytes start below 4 GiB wraps as the 32-bit bus does. */
+uint32_t phys_read(PhysMem *pm, PhysAddr paddr, unsigned size) {
+    if (paddr >> 32) return (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
+    return phys_read32(pm, (uint32_t)paddr, size);
+}
+
+void phys_write(PhysMem *pm, PhysAddr paddr, unsigned size, uint32_t val) {
+    if (!(paddr >> 32)) phys_write32(pm, (uint32_t)paddr, size, val);
 }
 
 /* Bulk copies touch plain RAM only (and ROM for reads); anything else fails. */
@@ -294,8 +305,9 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
     return 0;
 }
 
-uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write) {
-    uint32_t page = paddr & ~0xFFFu;
+uint8_t *phys_page_host(PhysMem *pm, PhysAddr paddr, bool write) {
+    if (paddr >> 32) return NULL;
+    uint32_t page = (uint32_t)paddr & ~0xFFFu;
     if (in_shadow(pm, page)) return shadow_byte(pm, page, write); /* segments are page-aligned */
     for (int i = pm->nregions - 1; i >= 0; i--) {
         PhysRegion *r = &pm->regions[i];
@@ -348,6 +360,11 @@ bool physmem_load(PhysMem *pm, SnapReader *r) {
 #define TLB_IN_USE 1u
 #define TLB_GLOBAL 2u
 
+static inline void tlb_clear(Mmu *mmu, unsigned u, unsigned i) {
+    mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+    mmu->tag_exec[u][i] = TLB_INVALID;
+}
+
 /* Drop the TLB entries in use (all of them, or all but the global ones). */
 static void tlb_flush(Mmu *mmu, bool keep_global) {
     uint32_t kept = 0;
@@ -357,7 +374,7 @@ static void tlb_flush(Mmu *mmu, bool keep_global) {
             mmu->tlb_used[kept++] = mmu->tlb_used[k];
             continue;
         }
-        mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+        tlb_clear(mmu, u, i);
         mmu->tlb_state[u][i] = 0;
     }
     mmu->tlb_nused = kept;
@@ -376,9 +393,10 @@ void mmu_flush_nonglobal(Mmu *mmu) {
 void mmu_init(Mmu *mmu, PhysMem *pm) {
     memset(mmu, 0, sizeof *mmu);
     mmu->pm = pm;
-    for (int u = 0; u < 2; u++)
+    mmu->phys_bits = 36;
+    for (unsigned u = 0; u < 2; u++)
         for (unsigned i = 0; i < TLB_SIZE; i++)
-            mmu->tlb[u][i] = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+            tlb_clear(mmu, u, i);
     mmu->map_gen++;
 }
 
@@ -395,9 +413,49 @@ void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3
     tlb_flush(mmu, cr3_only);
 }
 
+void mmu_set_pae(Mmu *mmu, bool pae, bool nxe, const uint64_t pdpte[4]) {
+    bool changed = mmu->pae != pae || mmu->nxe != nxe;
+    mmu->pae = pae;
+    mmu->nxe = nxe;
+    if (pdpte)
+        memcpy(mmu->pdpte, pdpte, sizeof mmu->pdpte);
+    else
+        memset(mmu->pdpte, 0, sizeof mmu->pdpte);
+    if (changed) tlb_flush(mmu, false);
+}
+
+/* A physical address with the A20 mask applied to its low 32 bits. */
+static inline PhysAddr a20_apply(const PhysMem *pm, PhysAddr pa) {
+    return pa & (~(PhysAddr)0xFFFFFFFFu | pm->a20_mask);
+}
+
+static inline uint64_t read_entry64(PhysMem *pm, PhysAddr a) {
+    return phys_read(pm, a, 4) | (uint64_t)phys_read(pm, a + 4, 4) << 32;
+}
+
+/* Bits 63:MAXPHYADDR of a PAE entry (a PDPTE: all reserved). */
+static inline uint64_t above_maxphy(const Mmu *mmu) {
+    return ~(uint64_t)0 << mmu->phys_bits;
+}
+
+/* PDPTE bits 1, 2, 5-8 are reserved, as are the address bits above MAXPHYADDR. */
+#define PDPTE_RSVD 0x1E6u
+
+bool mmu_load_pdptes(const Mmu *mmu, uint32_t cr3, uint64_t out[4]) {
+    PhysMem *pm = mmu->pm;
+    uint64_t rsvd = PDPTE_RSVD | above_maxphy(mmu);
+    for (unsigned i = 0; i < 4; i++) {
+        uint64_t e = read_entry64(pm, a20_apply(pm, (cr3 & 0xFFFFFFE0u) + 8 * i));
+        if ((e & 1) && (e & rsvd)) return false;
+        out[i] = e;
+    }
+    return true;
+}
+
 void mmu_flush_page(Mmu *mmu, uint32_t lin) {
-    /* A 4 MiB page is cached as 4 KiB entries: drop every entry in the same
-     * 4 MiB region (a harmless superset for 4 KiB pages), global or not. */
+    /* A large page is cached as 4 KiB entries: drop every entry in the same
+     * 4 MiB region (a harmless superset for 2 MiB and 4 KiB pages), global
+     * or not. */
     uint32_t region = lin & ~0x3FFFFFu;
     mmu->map_gen++;
     for (uint32_t k = 0; k < mmu->tlb_nused; k++) {
@@ -405,7 +463,7 @@ void mmu_flush_page(Mmu *mmu, uint32_t lin) {
         TlbEntry *e = &mmu->tlb[u][i];
         uint32_t tag = e->tag_read != TLB_INVALID ? e->tag_read : e->tag_write;
         if (tag != TLB_INVALID && (tag & ~0x3FFFFFu) == region) {
-            *e = (TlbEntry){TLB_INVALID, TLB_INVALID, 0};
+            tlb_clear(mmu, u, i);
             mmu->tlb_state[u][i] &= (uint8_t)~TLB_GLOBAL; /* still listed as in use */
         }
     }
@@ -429,7 +487,8 @@ static unsigned watched_kinds(const Mmu *mmu, uint32_t vpage) {
     return kinds;
 }
 
-static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writable, bool global) {
+static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, PhysAddr pa, bool writable, bool global,
+                     bool exec) {
     unsigned idx = (lin >> 12) & (TLB_SIZE - 1);
     TlbEntry *e = &mmu->tlb[user][idx];
     uint8_t *state = &mmu->tlb_state[user][idx];
@@ -451,96 +510,143 @@ static void tlb_fill(Mmu *mmu, uint32_t lin, bool user, uint32_t pa, bool writab
     e->tag_read = host_r && !(watched & MMU_WATCH_R) ? vpage : TLB_INVALID;
     e->tag_write = host_w ? vpage : TLB_INVALID;
     e->addend = host_r ? (uintptr_t)host_r - vpage : 0;
+    mmu->tag_exec[user][idx] = exec ? e->tag_read : TLB_INVALID;
 }
 
-/* The two-level walk for lin with paging on, reading the entries only (no
- * accessed/dirty bits, no permission checks): false when the PDE or PTE is
- * not present. Shared by mmu_translate and mmu_debug_translate. */
+/* The walk for lin with paging on, reading the entries only (no
+ * accessed/dirty bits, no permission checks): false when an entry is not
+ * present or (rsvd set) a present one has reserved bits. Two levels of
+ * 32-bit entries, or with PAE the PDPTE the CPU loaded and two levels of
+ * 64-bit entries. Shared by mmu_translate and mmu_debug_translate. */
 typedef struct PageWalk {
-    uint32_t pde, pde_addr, pte, pte_addr; /* pte and pte_addr: 0 for a large page */
-    bool large;                            /* a 4 MiB page (PDE.PS with CR4.PSE) */
+    uint64_t pde, pte; /* pte: 0 for a large page */
+    PhysAddr pde_addr, pte_addr;
+    bool large; /* a 4 MiB page (PDE.PS with CR4.PSE) or a 2 MiB one (PAE) */
+    bool rsvd;  /* stopped at a present entry with reserved bits */
 } PageWalk;
 
 static inline bool page_walk(const Mmu *mmu, uint32_t lin, PageWalk *w) {
     PhysMem *pm = mmu->pm;
+    w->pte = w->pte_addr = 0;
+    w->large = w->rsvd = false;
+    if (mmu->pae) {
+        /* Entry bits 62:MAXPHYADDR are reserved, and bit 63 without NXE. */
+        uint64_t rsvd = above_maxphy(mmu) & (mmu->nxe ? ~(1ull << 63) : ~0ull);
+        uint64_t pdpte = mmu->pdpte[lin >> 30];
+        w->pde_addr = 0;
+        w->pde = 0;
+        if (!(pdpte & 1)) return false;
+        w->pde_addr = a20_apply(pm, (pdpte & 0x000FFFFFFFFFF000ull) | ((lin >> 18) & 0xFF8));
+        w->pde = read_entry64(pm, w->pde_addr);
+        if (!(w->pde & 1)) return false;
+        w->large = w->pde & 0x80;
+        if ((w->pde & rsvd) || (w->large && (w->pde & 0x1FE000u))) {
+            w->rsvd = true;
+            return false;
+        }
+        if (w->large) return true;
+        w->pte_addr = a20_apply(pm, (w->pde & 0x000FFFFFFFFFF000ull) | ((lin >> 9) & 0xFF8));
+        w->pte = read_entry64(pm, w->pte_addr);
+        if (!(w->pte & 1)) return false;
+        if (w->pte & rsvd) {
+            w->rsvd = true;
+            return false;
+        }
+        return true;
+    }
     uint32_t a20 = pm->a20_mask;
     w->pde_addr = ((mmu->cr3 & ~0xFFFu) | ((lin >> 20) & 0xFFC)) & a20;
     w->pde = phys_read(pm, w->pde_addr, 4);
-    w->pte = w->pte_addr = 0;
-    w->large = false;
     if (!(w->pde & 1)) return false;
     w->large = (w->pde & 0x80) && mmu->pse;
-    if (w->large) return true;
-    w->pte_addr = ((w->pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20;
+    if (w->large) {
+        if (w->pde & 0x003FE000u) { /* reserved bits of a 4 MiB PDE (no PSE-36) */
+            w->rsvd = true;
+            return false;
+        }
+        return true;
+    }
+    w->pte_addr = ((uint32_t)(w->pde & ~0xFFFu) | ((lin >> 10) & 0xFFC)) & a20;
     w->pte = phys_read(pm, w->pte_addr, 4);
     return w->pte & 1;
 }
 
-bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
+/* The physical address the walk found for lin (A20 applied). */
+static inline PhysAddr walk_address(const Mmu *mmu, const PageWalk *w, uint32_t lin) {
+    PhysAddr pa;
+    if (!w->large)
+        pa = (w->pte & 0x000FFFFFFFFFF000ull) | (lin & 0xFFF);
+    else if (mmu->pae)
+        pa = (w->pde & 0x000FFFFFFFE00000ull) | (lin & 0x1FFFFF);
+    else
+        pa = (w->pde & 0xFFC00000u) | (lin & 0x3FFFFF);
+    return a20_apply(mmu->pm, pa);
+}
+
+bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *paddr,
                    uint32_t *pf_error) {
     PhysMem *pm = mmu->pm;
-    uint32_t a20 = pm->a20_mask;
     bool write = access == MMU_WRITE;
-    uint32_t err = (write ? PF_W : 0) | (user ? PF_U : 0);
     if (!mmu->paging) {
-        *paddr = lin & a20;
-        tlb_fill(mmu, lin, user, *paddr, true, false);
+        *paddr = lin & pm->a20_mask;
+        tlb_fill(mmu, lin, user, *paddr, true, false, true);
         return true;
     }
+    bool nx_on = mmu->pae && mmu->nxe;
+    uint32_t err =
+        (write ? PF_W : 0) | (user ? PF_U : 0) | (access == MMU_FETCH && nx_on ? PF_I : 0);
     PageWalk w;
     if (!page_walk(mmu, lin, &w)) {
-        *pf_error = err;
+        *pf_error = err | (w.rsvd ? PF_P | PF_RSVD : 0);
         return false;
     }
-    uint32_t pde = w.pde, pte = w.pte, pde_addr = w.pde_addr, pte_addr = w.pte_addr;
+    uint64_t pde = w.pde, pte = w.pte;
     bool large = w.large;
-    uint32_t leaf = large ? pde : pte;
-    if (large && (pde & 0x003FE000u)) { /* reserved bits of a 4 MiB PDE (no PSE-36) */
-        *pf_error = err | PF_P | PF_RSVD;
-        return false;
-    }
+    uint64_t leaf = large ? pde : pte;
     bool u_ok = (pde & 4) && (leaf & 4);
     bool w_ok = (pde & 2) && (leaf & 2);
-    if ((user && !u_ok) || (write && (user ? !w_ok : (mmu->wp && !w_ok)))) {
+    bool exec = !nx_on || !((pde | leaf) >> 63);
+    if ((user && !u_ok) || (write && (user ? !w_ok : (mmu->wp && !w_ok))) ||
+        (access == MMU_FETCH && !exec)) {
         *pf_error = err | PF_P;
         return false;
     }
-    if (mmu->walk_hook) mmu->walk_hook(mmu->walk_opaque, lin, access, pde_addr, pte_addr);
-    /* Accessed bits, and dirty for writes. */
+    if (mmu->walk_hook)
+        mmu->walk_hook(mmu->walk_opaque, lin, access, (uint32_t)w.pde_addr,
+                       large ? 0 : (uint32_t)w.pte_addr);
+    /* Accessed bits, and dirty for writes: the low word of each entry
+     * (where A and D are), one store each. */
     mmu->ad_update = true;
     if (!(pde & 0x20) || (large && write && !(pde & 0x40))) {
         pde |= 0x20;
         if (large && write) pde |= 0x40;
-        phys_write(pm, pde_addr, 4, pde);
+        phys_write(pm, w.pde_addr, 4, (uint32_t)pde);
     }
     if (!large && (!(pte & 0x20) || (write && !(pte & 0x40)))) {
         pte |= 0x20;
         if (write) pte |= 0x40;
-        phys_write(pm, pte_addr, 4, pte);
+        phys_write(pm, w.pte_addr, 4, (uint32_t)pte);
     }
     mmu->ad_update = false;
+    w.pde = pde;
+    w.pte = pte;
     leaf = large ? pde : pte;
-    uint32_t pa =
-        large ? (leaf & 0xFFC00000u) | (lin & 0x3FFFFFu) : (leaf & ~0xFFFu) | (lin & 0xFFF);
-    pa &= a20;
+    PhysAddr pa = walk_address(mmu, &w, lin);
     *paddr = pa;
     bool can_write = user ? w_ok : (!mmu->wp || w_ok);
-    tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40), mmu->pge && (leaf & 0x100));
+    tlb_fill(mmu, lin, user, pa, can_write && (leaf & 0x40), mmu->pge && (leaf & 0x100), exec);
     return true;
 }
 
 bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr) {
-    PhysMem *pm = mmu->pm;
-    uint32_t a20 = pm->a20_mask;
     if (!mmu->paging) {
-        *paddr = lin & a20;
+        *paddr = lin & mmu->pm->a20_mask;
         return true;
     }
     PageWalk w;
     if (!page_walk(mmu, lin, &w)) return false;
-    if (w.large)
-        *paddr = ((w.pde & 0xFFC00000u) | (lin & 0x3FFFFFu)) & a20;
-    else
-        *paddr = ((w.pte & ~0xFFFu) | (lin & 0xFFF)) & a20;
+    PhysAddr pa = walk_address(mmu, &w, lin);
+    if (pa >> 32) return false;
+    *paddr = (uint32_t)pa;
     return true;
 }

@@ -9,13 +9,22 @@
  * bounds-checked here: nothing reaches host memory outside the RAM/ROM buffers.
  *
  * Mmu is the per-CPU translation unit: it walks the guest's page tables
- * (4 KiB pages and, with CR4.PSE, 4 MiB pages), sets accessed/dirty bits,
+ * (4 KiB pages and, with CR4.PSE, 4 MiB pages; with PAE the three-level
+ * walk of 64-bit entries through the four PDPTEs the CPU loaded at its
+ * CR3 write, 2 MiB pages, reserved-bit checks against MAXPHYADDR and the
+ * execute-disable bit under EFER.NXE), sets accessed/dirty bits,
  * computes #PF error codes, and caches translations in a direct-mapped
  * software TLB with separate supervisor and user halves. A TLB entry maps a
  * linear page to a host pointer (addend) with separate tags for reads
  * (which include instruction fetches) and writes; a tag that does not match
  * sends the access to the slow path (first touch, MMIO, ROM write, dirty-bit
- * update, a permission fault, or a page a debugger watches).
+ * update, a permission fault, or a page a debugger watches). Instruction
+ * fetches use a third tag (Mmu.tag_exec), withheld for execute-disabled
+ * pages.
+ *
+ * Physical addresses are PhysAddr (64 bits: PAE entries reach 2^MAXPHYADDR);
+ * only the first 4 GiB hold anything: above that, reads give all ones and
+ * writes are dropped.
  *
  * Use (from the CPU's memory helpers in cpu/mem.c):
  *     uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, user);
@@ -27,6 +36,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A physical address (PAE entries give up to MAXPHYADDR bits). */
+typedef uint64_t PhysAddr;
 
 typedef uint32_t (*MmioReadFn)(void *opaque, uint32_t offset, unsigned size);
 typedef void (*MmioWriteFn)(void *opaque, uint32_t offset, unsigned size, uint32_t val);
@@ -101,8 +113,8 @@ int physmem_set_shadow_rom(PhysMem *pm, uint32_t at, const void *data, uint32_t 
 /* Route segment seg (0..15, 16 KiB each from 0xC0000) per SHADOW_* bits. */
 void physmem_set_shadow(PhysMem *pm, unsigned seg, unsigned mode);
 /* Slow-path physical access of 1, 2 or 4 bytes (little endian, any alignment). */
-uint32_t phys_read(PhysMem *pm, uint32_t paddr, unsigned size);
-void phys_write(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t val);
+uint32_t phys_read(PhysMem *pm, PhysAddr paddr, unsigned size);
+void phys_write(PhysMem *pm, PhysAddr paddr, unsigned size, uint32_t val);
 /* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any byte is not RAM/ROM. */
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
 int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
@@ -116,7 +128,7 @@ static inline void physmem_set_code_page(PhysMem *pm, uint32_t paddr, bool on) {
 }
 /* Host pointer to the 4 KiB page holding paddr (A20 already applied by the caller)
  * if it is plain RAM (or ROM when !write); NULL otherwise. */
-uint8_t *phys_page_host(PhysMem *pm, uint32_t paddr, bool write);
+uint8_t *phys_page_host(PhysMem *pm, PhysAddr paddr, bool write);
 
 /* Snapshots (snap/snap.h): guest RAM (zlib-compressed) and the A20 gate.
  * ROM, MMIO and shadow routing are the machine's wiring and the chipset's
@@ -150,6 +162,7 @@ typedef struct TlbEntry {
 #define PF_W    0x2u
 #define PF_U    0x4u
 #define PF_RSVD 0x8u
+#define PF_I    0x10u /* instruction fetch (PAE with EFER.NXE) */
 
 /* A linear page a debugger watches (cpu/debug.c keeps the list): its TLB
  * entries never allow fast writes (MMU_WATCH_W), or no fast access at all
@@ -163,12 +176,22 @@ typedef struct MmuWatchPage {
 
 typedef struct Mmu {
     PhysMem *pm;
-    bool paging; /* CR0.PG */
-    bool wp;     /* CR0.WP */
-    bool pse;    /* CR4.PSE */
-    bool pge;    /* CR4.PGE: global pages survive CR3 writes */
+    bool paging;       /* CR0.PG */
+    bool wp;           /* CR0.WP */
+    bool pse;          /* CR4.PSE */
+    bool pge;          /* CR4.PGE: global pages survive CR3 writes */
+    bool pae;          /* CR4.PAE: the 3-level walk from pdpte[] */
+    bool nxe;          /* EFER.NXE (with PAE): bit 63 of an entry forbids fetches */
+    uint8_t phys_bits; /* MAXPHYADDR: entry address bits above it are reserved */
     uint32_t cr3;
+    /* The PDPTEs the CPU loaded (mmu_load_pdptes) at its last CR3 write or
+     * paging-mode change: the walk uses these, not memory. */
+    uint64_t pdpte[4];
     TlbEntry tlb[2][TLB_SIZE]; /* [0] supervisor, [1] user */
+    /* Instruction fetches: the linear page if fetches may use the entry's
+     * addend (tag_read matches and the page is executable), else
+     * TLB_INVALID. */
+    uint32_t tag_exec[2][TLB_SIZE];
     /* Entries filled since the last full flush (so flushes touch only
      * those), and which of them map global pages (CR4.PGE and the G bit:
      * they survive CR3 writes, as on the P6). */
@@ -197,6 +220,12 @@ void mmu_init(Mmu *mmu, PhysMem *pm);
 /* Set the paging controls (from CR0/CR3/CR4 writes); flushes the TLB as the
  * architecture requires (everything on mode changes; non-global on CR3 writes). */
 void mmu_set_paging(Mmu *mmu, bool pg, bool wp, bool pse, bool pge, uint32_t cr3);
+/* PAE and EFER.NXE, with the PDPTEs (NULL: zeros) for the walk; a change of
+ * pae or nxe flushes the whole TLB. Call before mmu_set_paging. */
+void mmu_set_pae(Mmu *mmu, bool pae, bool nxe, const uint64_t pdpte[4]);
+/* Read the four PDPTEs of the PDPT at cr3 (bits 31:5) into out: false if
+ * a present one has reserved bits (the CPU raises #GP(0)). */
+bool mmu_load_pdptes(const Mmu *mmu, uint32_t cr3, uint64_t out[4]);
 void mmu_flush_all(Mmu *mmu);
 /* What a CR3 write does: drop every entry but the global ones. */
 void mmu_flush_nonglobal(Mmu *mmu);
@@ -213,17 +242,24 @@ void mmu_drop_write_host_page(Mmu *mmu, const uint8_t *host_page);
  * On failure stores the #PF error code in *pf_error and returns false; the
  * caller raises #PF with CR2 = lin.
  */
-bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, uint32_t *paddr,
+bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *paddr,
                    uint32_t *pf_error);
 
 /* Translate lin for a debugger: no accessed or dirty bits, no TLB fill,
- * no fault (false when the page is not mapped). */
+ * no fault (false when the page is not mapped, or maps above 4 GiB). */
 bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr);
 
 /* Fast paths: host pointer for lin, or NULL (then use mmu_translate + phys_*). */
 static inline uint8_t *mmu_tlb_read(Mmu *mmu, uint32_t lin, bool user) {
     const TlbEntry *e = &mmu->tlb[user][(lin >> 12) & (TLB_SIZE - 1)];
     if (e->tag_read == (lin & ~0xFFFu)) return (uint8_t *)(uintptr_t)(lin + e->addend);
+    return NULL;
+}
+/* The same for instruction fetches (execute-disabled pages miss). */
+static inline uint8_t *mmu_tlb_fetch(Mmu *mmu, uint32_t lin, bool user) {
+    unsigned i = (lin >> 12) & (TLB_SIZE - 1);
+    if (mmu->tag_exec[user][i] == (lin & ~0xFFFu))
+        return (uint8_t *)(uintptr_t)(lin + mmu->tlb[user][i].addend);
     return NULL;
 }
 static inline uint8_t *mmu_tlb_write(Mmu *mmu, uint32_t lin, bool user) {

@@ -16,15 +16,22 @@ void bt86_side_init(void) {
     tm_pmode_flat(tm, 0, BT86_CODE, BT86_STACK_TOP);
 }
 
-void bt86_side_enable_sse(void) { tm->cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT; }
+void bt86_side_enable_sse(void) {
+    cpu_set_model(tm->cpu, cpu_model_find("max")); /* a bare CPU is a pentium2: no SSE */
+    tm->cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+}
 
-void bt86_side_poke(uint32_t addr, const uint8_t *data, uint32_t len) { tm_poke(tm, addr, data, len); }
+void bt86_side_poke(uint32_t addr, const uint8_t *data, uint32_t len) {
+    tm_poke(tm, addr, data, len);
+}
 
 void bt86_side_peek(uint32_t addr, uint8_t *data, uint32_t len) {
     phys_copy_from(tm->pm, addr, data, len);
 }
 
-int bt86_side_last_exception(void) { return last_exception; }
+int bt86_side_last_exception(void) {
+    return last_exception;
+}
 
 bool bt86_side_run(const uint8_t *code, int len, DiffState *s, int max_steps) {
     CPU *cpu = tm->cpu;
@@ -43,6 +50,7 @@ bool bt86_side_run(const uint8_t *code, int len, DiffState *s, int max_steps) {
     memcpy(s->regs, cpu->regs, sizeof cpu->regs);
     s->eflags = cpu_get_eflags(cpu);
     bool ok = cpu->halted && cpu->eip == BT86_CODE + (uint32_t)len + 1;
-    if (!ok && cpu->eip >= TM_STUBS && cpu->eip < TM_STUBS + 4 * 256) last_exception = (int)((cpu->eip - TM_STUBS) / 4);
+    if (!ok && cpu->eip >= TM_STUBS && cpu->eip < TM_STUBS + 4 * 256)
+        last_exception = (int)((cpu->eip - TM_STUBS) / 4);
     return ok;
 }

@@ -512,6 +512,15 @@ static bool name_cpu_offset(int64_t off, bool indexed, bool lea, char *out, size
             snprintf(out, size, "mmu.tlb[%zu][0x%zx]%s", e / TLB_SIZE, e % TLB_SIZE, part);
         return true;
     }
+    size_t exec = offsetof(CPU, mmu) + offsetof(Mmu, tag_exec);
+    if (o >= exec && o < exec + sizeof(((Mmu *)0)->tag_exec)) {
+        size_t e = (o - exec) / sizeof(uint32_t);
+        if (indexed && e % TLB_SIZE == 0)
+            snprintf(out, size, "mmu.tag_exec[%zu][i]", e / TLB_SIZE);
+        else
+            snprintf(out, size, "mmu.tag_exec[%zu][0x%zx]", e / TLB_SIZE, e % TLB_SIZE);
+        return true;
+    }
     return false;
 }
 

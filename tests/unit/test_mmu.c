@@ -35,7 +35,8 @@ static void map(uint32_t lin, uint32_t pa, uint32_t flags) {
 static uint32_t read_pa(uint32_t lin) {
     uint8_t *host = mmu_tlb_read(&mmu, lin, false);
     if (host) return (uint32_t)(host - pm->ram);
-    uint32_t pa, err;
+    PhysAddr pa;
+    uint32_t err;
     if (!mmu_translate(&mmu, lin, MMU_READ, false, &pa, &err)) return ~0u;
     return pa;
 }
@@ -87,7 +88,8 @@ START_TEST(more_pages_than_entries) {
     /* A page that is not present faults with the right error code. */
     map(0x7000, 0, 0);
     mmu_flush_page(&mmu, 0x7000);
-    uint32_t pa, err;
+    PhysAddr pa;
+    uint32_t err;
     ck_assert(!mmu_translate(&mmu, 0x7000, MMU_WRITE, true, &pa, &err));
     ck_assert_uint_eq(err, PF_W | PF_U);
 }

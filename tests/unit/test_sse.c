@@ -32,6 +32,7 @@ static void reset(void) {
 static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
+    cpu_set_model(cpu, cpu_model_find("max")); /* a bare CPU is a pentium2: no SSE */
     reset();
 }
 static void teardown(void) {
