@@ -8,7 +8,10 @@
 #   - a second bt86 on the overlay, and one writing the base, fail with
 #     the lock message (the base is locked for reading as a backing file);
 #   - the guest writes 1 MiB past the file system's data and syncs, then
-#     powers off.
+#     powers off;
+#   - a plain (uncompressed, no backing file) qcow2 copy that qemu-img made
+#     is the second disk: the guest reads its first 16 MiB (the file system
+#     with the kernel and initramfs) and gets the host's SHA-256.
 # Then `qemu-img check` finds no errors and no leaks, `qemu-img compare`
 # sees the guest's write in the overlay (and only there: the base's hash
 # is unchanged), the bytes are the guest's, and a -snapshot run on the
@@ -55,22 +58,26 @@ grep -q 'INITRD initrd.gz,extra.gz' "$work/syslinux.cfg" || { echo "qcow2: no IN
 mcopy -o -i "$work/base.raw" "$work/syslinux.cfg" ::/syslinux.cfg
 qemu-img convert -c -f raw -O qcow2 "$work/base.raw" "$work/base.qcow2" || exit 1
 (cd "$work" && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 overlay.qcow2) || exit 1
+qemu-img convert -f raw -O qcow2 "$work/base.raw" "$work/plain.qcow2" || exit 1
+plain_sha=$(head -c $((16 << 20)) "$work/base.raw" | sha256sum | cut -d' ' -f1)
 base_hash=$(sha256sum <"$work/base.qcow2")
 
 guest_start "$bt86" -m 256 -drive file="$work/overlay.qcow2",format=qcow2,index=0 \
-  -nographic -no-reboot -max-insns 40000000000
+  -drive file="$work/plain.qcow2",format=qcow2,index=1,readonly=on -nographic -no-reboot -max-insns 40000000000
 trap cleanup EXIT
 guest_wait_prompt
 # Locking: while the guest runs, neither image can be opened for writing.
 lock1=$("$bt86" -hda "$work/overlay.qcow2" -display none -max-insns 1000 2>&1); rc1=$?
 lock2=$("$bt86" -drive file="$work/base.qcow2",format=qcow2 -display none -max-insns 1000 2>&1); rc2=$?
 send 'load-disk-drivers'
+send 'for i in 1 2 3 4 5; do [ -b /dev/sdb ] && break; sleep 1; done; dd if=/dev/sdb bs=1M count=16 2>/dev/null | sha256sum | sed "s/^/PLAIN-SHA /"'
 # 1 MiB at 48 MiB (the file system's files sit in its first 8 MiB).
 send 'yes BT86-QCOW2-LINE | head -c 1048576 | dd of=/dev/sda bs=4096 seek=12288 2>/dev/null && sync && echo "SYNC-$((6*7))-DONE"'
 guest_poweroff
 check_powered_off
 check '^disk drivers: /dev/sda'
 check '^SYNC-42-DONE'
+check "^PLAIN-SHA $plain_sha "
 if [ $rc1 = 0 ] || ! grep -q 'failed to get "write" lock' <<<"$lock1"; then
   echo "qcow2: a second bt86 on the overlay was not refused: $lock1"; fail=1
 fi
