@@ -59,7 +59,7 @@ work=$(mktemp -d)
 www=$(mktemp -d)
 server=
 trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work" "$www"' EXIT
-kdeb=$(ls images/out/debs/linux-image-*.deb 2>/dev/null | head -1)
+kdeb=$(ls images/out/debs/linux-image-*-686_*.deb 2>/dev/null | head -1) # not the -686-pae one
 if [ -n "$kdeb" ] && command -v mcopy >/dev/null && command -v mtype >/dev/null; then
   mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
   mkdir -p "$work/kernel" "$work/extra/lib/modules" "$work/extra/sbin"

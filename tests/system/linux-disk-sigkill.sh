@@ -22,7 +22,7 @@ bt86=$1
 top=$(dirname "$0")/../..
 kernel=$top/images/out/vmlinuz
 initrd=$top/images/out/initrd.gz
-kdeb=$(ls "$top"/images/out/debs/linux-image-*.deb 2>/dev/null | head -1)
+kdeb=$(ls "$top"/images/out/debs/linux-image-*-686_*.deb 2>/dev/null | head -1) # not the -686-pae one
 . "$(dirname "$0")/guest.sh"
 guest_need linux-disk-sigkill "$kernel" "$initrd" "${kdeb:-$top/images/out/debs/linux-image-MISSING.deb}"
 

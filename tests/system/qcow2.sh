@@ -20,7 +20,7 @@
 bt86=$1
 top=$(dirname "$0")/../..
 img=$top/images/out/disk.img
-kdeb=$(ls "$top"/images/out/debs/linux-image-*.deb 2>/dev/null | head -1)
+kdeb=$(ls "$top"/images/out/debs/linux-image-*-686_*.deb 2>/dev/null | head -1) # not the -686-pae one
 . "$(dirname "$0")/guest.sh"
 guest_need qcow2 "$img" "${kdeb:-$top/images/out/debs/linux-image-MISSING.deb}"
 for tool in qemu-img mcopy mtype; do
