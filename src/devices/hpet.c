@@ -67,6 +67,14 @@ static int route_of(const HpetTimer *t) {
     return (int)((t->config & TN_ROUTE) >> TN_ROUTE_SHIFT);
 }
 
+/* A route the guest may choose: those Tn_INT_ROUTE_CAP offers (and 0, the
+ * reset value). Any other write leaves the field as it was, so it reads
+ * back different, as the HPET specification says. */
+static bool route_allowed(uint64_t config) {
+    unsigned route = (unsigned)((config & TN_ROUTE) >> TN_ROUTE_SHIFT);
+    return route == 0 || (TN_ROUTE_CAP >> route & 1);
+}
+
 static const IrqLine *line_of(Hpet *h, int route) {
     return route >= 24 ? &h->wire.legacy[route - 24] : &h->wire.gsi[route];
 }
@@ -188,7 +196,9 @@ static void reg_write(Hpet *h, uint32_t reg, uint64_t val, uint64_t mask) {
     HpetTimer *t = &h->t[(reg - 0x100) / 0x20];
     switch (reg & 0x1F) {
     case 0x00: {
-        t->config = ((t->config & ~mask) | (val & mask)) & TN_WMASK;
+        uint64_t config = ((t->config & ~mask) | (val & mask)) & TN_WMASK;
+        if (!route_allowed(config)) config = (config & ~TN_ROUTE) | (t->config & TN_ROUTE);
+        t->config = config;
         if (t->config & TN_32BIT) {
             t->cmp = (uint32_t)t->cmp;
             t->period = (uint32_t)t->period;
@@ -292,7 +302,8 @@ bool hpet_load(Hpet *h, SnapReader *r) {
         period[i] = snap_get_u64(r);
         asserted[i] = (int)snap_get_u8(r) - 1;
         timer_load(r, &ts[i]);
-        snap_check(r, (tc[i] & ~TN_WMASK) == 0 && asserted[i] <= 25, "bad HPET timer");
+        snap_check(r, (tc[i] & ~TN_WMASK) == 0 && route_allowed(tc[i]) && asserted[i] <= 25,
+                   "bad HPET timer");
     }
     snap_check(r, (config & ~(CFG_ENABLE | CFG_LEGACY)) == 0 && isr < (1u << HPET_TIMERS),
                "bad HPET configuration");

@@ -559,6 +559,27 @@ START_TEST(hpet_level_interrupt_status) {
 }
 END_TEST
 
+/* A route Tn_INT_ROUTE_CAP does not offer (here 31, past the I/O APIC's
+ * 24 pins) is not taken: the field keeps its value, and the timer fires
+ * on the route it had (found by fuzz-dev_hpet: the line table was indexed
+ * with the written route). */
+START_TEST(hpet_unsupported_route_is_not_taken) {
+    h_wr(0x100, 0x2 | 0x4 | (20u << 9)); /* timer 0: level, enabled, GSI 20 */
+    h_wr(0x100, 0x2 | 0x4 | (31u << 9)); /* not in the capabilities */
+    ck_assert_uint_eq(h_rd(0x100) >> 9 & 0x1F, 20);
+    h_wr(0x100, 0x2 | 0x4 | (1u << 9)); /* GSI 1: not offered either */
+    ck_assert_uint_eq(h_rd(0x100) >> 9 & 0x1F, 20);
+    h_wr(0x108, 10);
+    h_wr(0x10C, 0);
+    h_wr(0x10, 1);
+    advance_to(100);
+    ck_assert_int_eq(levels[20], 1);
+    h_wr(0x100, 0x2 | 0x4 | (8u << 9)); /* GSI 8: offered, the level moves */
+    ck_assert_int_eq(levels[20], 0);
+    ck_assert_int_eq(levels[8], 1);
+}
+END_TEST
+
 START_TEST(hpet_legacy_replacement) {
     h_wr(0x100, 0x4 | 0x8 | 0x40 | 0x100); /* timer 0: periodic, 32-bit */
     h_wr(0x108, 50);
@@ -787,6 +808,7 @@ int main(void) {
     tcase_add_test(tc, hpet_periodic_comparator);
     tcase_add_test(tc, hpet_level_interrupt_status);
     tcase_add_test(tc, hpet_legacy_replacement);
+    tcase_add_test(tc, hpet_unsupported_route_is_not_taken);
     tcase_add_test(tc, hpet_32bit_one_shot_wraps);
     suite_add_tcase(s, tc);
     tc = tcase_create("PC wiring");
