@@ -106,3 +106,31 @@ check_no() {
     fi
   done
 }
+
+# guest_disk_initrd KDEB DIR: DIR/extra.gz, a second initramfs for the
+# default guest with the SCSI disk driver and its dependencies from the
+# kernel package KDEB (the default initramfs has only the CD-ROM's), and
+# /sbin/load-disk-drivers, which loads the CD-ROM drivers (libata,
+# ata_piix, ...), then these, waits for /dev/sda and prints
+# "disk drivers: /dev/sda". Appended to the default initramfs (cat, or
+# SYSLINUX's INITRD a,b) it gives the guest its IDE disks.
+guest_disk_initrd() {
+  local kdeb=$1 dir=$2 m f
+  local mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
+  mkdir -p "$dir/kernel" "$dir/extra/lib/modules" "$dir/extra/sbin"
+  dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$dir/kernel" --wildcards $(for m in $mods; do echo "*/$m.ko"; done)
+  for m in $mods; do
+    f=$(find "$dir/kernel" -name "$m.ko" | head -1)
+    [ -n "$f" ] || { echo "$guest_name: module $m not in $kdeb"; return 1; }
+    cp "$f" "$dir/extra/lib/modules/"
+  done
+  {
+    echo '#!/bin/sh'
+    echo 'load-cdrom-drivers || exit 1'
+    echo "for m in $mods; do insmod /lib/modules/\$m.ko || exit 1; done"
+    echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sda ] && break; sleep 1; done'
+    echo 'echo "disk drivers: $(ls /dev/sda)"'
+  } > "$dir/extra/sbin/load-disk-drivers"
+  chmod +x "$dir/extra/sbin/load-disk-drivers"
+  (cd "$dir/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$dir/extra.gz"
+}

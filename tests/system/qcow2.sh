@@ -31,24 +31,8 @@ work=$(mktemp -d)
 cleanup() { [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$work" "${dir:-}"; }
 trap cleanup EXIT
 
-# The SCSI disk driver, in load order after the CD-ROM drivers.
-mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
-mkdir -p "$work/kernel" "$work/extra/lib/modules" "$work/extra/sbin"
-dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/kernel" --wildcards $(for m in $mods; do echo "*/$m.ko"; done)
-for m in $mods; do
-  f=$(find "$work/kernel" -name "$m.ko" | head -1)
-  [ -n "$f" ] || { echo "qcow2: module $m not in $kdeb"; exit 1; }
-  cp "$f" "$work/extra/lib/modules/"
-done
-{
-  echo '#!/bin/sh'
-  echo 'load-cdrom-drivers || exit 1'
-  echo "for m in $mods; do insmod /lib/modules/\$m.ko || exit 1; done"
-  echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sda ] && break; sleep 1; done'
-  echo 'echo "disk drivers: $(ls /dev/sda)"'
-} > "$work/extra/sbin/load-disk-drivers"
-chmod +x "$work/extra/sbin/load-disk-drivers"
-(cd "$work/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$work/extra.gz"
+# The SCSI disk driver (guest.sh): $work/extra.gz, `load-disk-drivers`.
+guest_disk_initrd "$kdeb" "$work" || exit 1
 
 # The base: disk.img + extra.gz, then compressed.
 cp "$img" "$work/base.raw"
