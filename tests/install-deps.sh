@@ -6,13 +6,14 @@
 # -nic user; tcpdump: system-linux-net reads the guest's pcap with it;
 # ipxe, ipxe-qemu: system-linux-ipxe/-pxe network-boot with ipxe.lkrn and
 # the e1000's boot ROM; gcc-multilib: gcc -m32 for the guest's SSE test
-# program, images/build-default.sh).
+# program, images/build-default.sh; xz-utils: images/kernel-map.sh unpacks
+# the kernel for its export table).
 # Safe to run repeatedly: it installs only what is missing.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libcapstone-dev libglib2.0-dev check
       libsdl2-dev zlib1g-dev libunicorn-dev seabios
       clang libclang-rt-14-dev mtools dosfstools syslinux cpio isolinux syslinux-common xorriso gdb qemu-utils
-      libslirp-dev tcpdump ipxe ipxe-qemu gcc-multilib)
+      libslirp-dev tcpdump ipxe ipxe-qemu gcc-multilib xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -645,6 +645,19 @@ static void stop_reply(Gdbstub *g, GdbStopReason why) {
                            : w->kind == CPU_WATCH_READ ? "rwatch"
                                                        : "awatch";
         snprintf(buf, sizeof buf, "T05%s:%x;thread:01;", kind, w->lin);
+        /* With -symbols, name the variable and the code (GDB has no
+         * symbols for the guest): "bt86: watch 0xc1c49d40 <jiffies+0x0>
+         * by tick_do_update_jiffies64+0x9a" (EIP is past the access). */
+        char var[128], code[128], line[320];
+        if (g->waiting && g->hooks.symbols &&
+            symtab_format_data(g->hooks.symbols, w->lin, var, sizeof var)) {
+            uint32_t at = c->seg[SEG_CS].base + c->eip;
+            if (!symtab_format(g->hooks.symbols, at, code, sizeof code))
+                snprintf(code, sizeof code, "0x%x", at);
+            int n = snprintf(line, sizeof line, "bt86: %s 0x%x <%s>, next instruction %s\n", kind,
+                             w->lin, var, code);
+            send_console(g, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        }
     } else if (why == GDB_STOP_DEBUG && c->debug.stop == CPU_STOP_BREAK) {
         snprintf(buf, sizeof buf, "T05%s:;thread:01;",
                  c->debug.hit_break.kinds & 1 ? "swbreak" : "hwbreak");

@@ -561,6 +561,11 @@ static int place_drives(Options *o) {
     return 0;
 }
 
+/* Ctrl-C from the debugger (History's interrupt callback). */
+static bool gdb_interrupted(void *opaque) {
+    return gdbstub_poll(opaque);
+}
+
 /* Symbols for the -vmm report's violations. */
 static bool vmm_symbol(void *opaque, uint32_t lin, char *buf, size_t len) {
     return opaque && symtab_format(opaque, lin, buf, len);
@@ -1276,6 +1281,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: reverse execution: %s\n", history ? err : "out of memory");
             return 1;
         }
+        history_set_interrupt(history, gdb_interrupted, gdb); /* Ctrl-C in a reverse-continue */
     }
 
     int status = 0;
@@ -1301,9 +1307,10 @@ int main(int argc, char **argv) {
                     break;
                 }
                 gdb_stop = true;
-                why = rv == REVERSE_BEGIN     ? GDB_STOP_REPLAY_BEGIN
-                      : rv == REVERSE_STEPPED ? GDB_STOP_STEP
-                                              : GDB_STOP_DEBUG;
+                why = rv == REVERSE_BEGIN         ? GDB_STOP_REPLAY_BEGIN
+                      : rv == REVERSE_STEPPED     ? GDB_STOP_STEP
+                      : rv == REVERSE_INTERRUPTED ? GDB_STOP_INTERRUPT
+                                                  : GDB_STOP_DEBUG;
                 due = PC_EXIT_INSN_LIMIT; /* an event seen later has not happened yet */
                 continue;
             }

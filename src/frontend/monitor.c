@@ -3,7 +3,8 @@
  *
  * With symbols (MonitorHooks.symbols), linear code and data addresses are
  * followed by "<function+0xoff>": EIP in `info registers`, each line of
- * `x` and each instruction of `x/i` (not `xp`: physical addresses).
+ * `x` (variables too: "<jiffies+0x0>") and each instruction of `x/i` (not
+ * `xp`: physical addresses).
  */
 #include "frontend/monitor.h"
 
@@ -83,13 +84,19 @@ static void info_jit(Monitor *m) {
     dbt_print_stats(cpu, m->out);
 }
 
-/* " <name+0xoff>" for a linear address, or "" (no symbols, no symbol there). */
-static const char *symbol_at(Monitor *m, uint32_t lin, char *buf, size_t size) {
+/* " <name+0xoff>" for a linear address, or "" (no symbols, no symbol there):
+ * the function for code, the variable (else function) for data. */
+static const char *symbol_of(Monitor *m, uint32_t lin, bool data, char *buf, size_t size) {
     char name[160];
     buf[0] = 0;
-    if (m->hooks.symbols && symtab_format(m->hooks.symbols, lin, name, sizeof name))
+    if (m->hooks.symbols &&
+        (data ? symtab_format_data : symtab_format)(m->hooks.symbols, lin, name, sizeof name))
         snprintf(buf, size, " <%s>", name);
     return buf;
+}
+
+static const char *symbol_at(Monitor *m, uint32_t lin, char *buf, size_t size) {
+    return symbol_of(m, lin, false, buf, size);
 }
 
 /* ---- info registers ---- */
@@ -230,7 +237,7 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
         char where[176];
         if (i % per_line == 0)
             fprintf(m->out, "%s%08x%s:", i ? "\n" : "", a,
-                    phys ? "" : symbol_at(m, a, where, sizeof where));
+                    phys ? "" : symbol_of(m, a, true, where, sizeof where));
         uint8_t b[8];
         if (!read_mem(m, phys, a, b, size)) {
             fprintf(m->out, " Cannot access memory\n");

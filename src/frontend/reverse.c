@@ -23,6 +23,8 @@ struct History {
     Snapshot *snaps; /* by increasing icount */
     size_t n, max;
     size_t bytes;
+    bool (*interrupted)(void *opaque);
+    void *opaque;
 };
 
 /* A breakpoint or watchpoint hit seen while running forward. */
@@ -34,6 +36,11 @@ typedef struct Hit {
     CpuWatch watch;
     bool write;
 } Hit;
+
+void history_set_interrupt(History *h, bool (*interrupted)(void *opaque), void *opaque) {
+    h->interrupted = interrupted;
+    h->opaque = opaque;
+}
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
@@ -146,7 +153,8 @@ static void note_hit(const CPU *c, Hit *hits, uint64_t before) {
 /* Run forward to instruction count end, delivering the logged inputs as
  * the main loop does. With hits NULL nothing stops the CPU; else every
  * breakpoint or watchpoint hit before the count `before` (note_hit) is
- * noted in *hits (the last one stays) and the run goes on. */
+ * noted in *hits (the last one stays) and the run goes on, polling the
+ * interrupt callback between slices: 1 when it said stop. */
 static int run_forward(History *h, uint64_t end, Hit *hits, uint64_t before, char *err,
                        size_t errlen) {
     CPU *c = pc_cpu(h->pc);
@@ -158,6 +166,7 @@ static int run_forward(History *h, uint64_t end, Hit *hits, uint64_t before, cha
         uint64_t until_input = replay_insns_until_event(h->rr, c->icount);
         if (until_input == 0) break; /* the end of the recording */
         if (n > until_input) n = until_input;
+        if (hits && h->interrupted && n > HISTORY_POLL_INSNS) n = HISTORY_POLL_INSNS;
         PcExit e = pc_run(h->pc, n);
         if (replay_deliver(h->rr, h->pc, c->icount, err, errlen) < 0) {
             rc = -1;
@@ -171,6 +180,10 @@ static int run_forward(History *h, uint64_t end, Hit *hits, uint64_t before, cha
         } else if (e == PC_EXIT_RESET) {
             pc_reset(h->pc);
         } else if (e == PC_EXIT_POWEROFF || e == PC_EXIT_HALTED) {
+            break;
+        }
+        if (hits && h->interrupted && h->interrupted(h->opaque)) {
+            rc = 1;
             break;
         }
     }
@@ -203,10 +216,17 @@ ReverseResult history_continue_back(History *h, char *err, size_t errlen) {
     if (at_start(h)) return REVERSE_BEGIN;
     uint64_t now = pc_cpu(h->pc)->icount;
     Hit hit = {0};
+    size_t scanned = h->n; /* the earliest snapshot scanned from in full */
     for (size_t i = snapshot_at_or_before(h, now - 1) + 1; i-- > 0 && !hit.found;) {
         uint64_t end = i + 1 < h->n && h->snaps[i + 1].icount < now ? h->snaps[i + 1].icount : now;
-        if (load(h, i, err, errlen) < 0 || run_forward(h, end, &hit, now, err, errlen) < 0)
-            return REVERSE_ERROR;
+        int r = load(h, i, err, errlen) < 0 ? -1 : run_forward(h, end, &hit, now, err, errlen);
+        if (r < 0) return REVERSE_ERROR;
+        if (r > 0) { /* interrupted: back to a point the scan has finished with */
+            if (scanned < h->n ? load(h, scanned, err, errlen) < 0 : go_to(h, now, err, errlen) < 0)
+                return REVERSE_ERROR;
+            return REVERSE_INTERRUPTED;
+        }
+        scanned = i;
     }
     if (!hit.found) {
         if (load(h, 0, err, errlen) < 0) return REVERSE_ERROR;

@@ -32,6 +32,7 @@
 #ifndef BT86_REVERSE_H
 #define BT86_REVERSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,10 +43,12 @@
 #define HISTORY_DEFAULT_MAX      32u        /* snapshots kept */
 
 typedef enum ReverseResult {
-    REVERSE_STEPPED, /* one instruction back */
-    REVERSE_HIT,     /* at a breakpoint or watchpoint hit (cpu->debug says which) */
-    REVERSE_BEGIN,   /* at the start of the history: nothing earlier */
-    REVERSE_ERROR,   /* out of memory, or the replay diverged: the message says */
+    REVERSE_STEPPED,     /* one instruction back */
+    REVERSE_HIT,         /* at a breakpoint or watchpoint hit (cpu->debug says which) */
+    REVERSE_BEGIN,       /* at the start of the history: nothing earlier */
+    REVERSE_INTERRUPTED, /* the interrupt callback said stop (Ctrl-C): at the
+                            earliest point scanned so far, or where it began */
+    REVERSE_ERROR,       /* out of memory, or the replay diverged: the message says */
 } ReverseResult;
 
 typedef struct History History;
@@ -63,10 +66,19 @@ int history_checkpoint(History *h, char *err, size_t errlen);
 size_t history_count(const History *h);
 size_t history_bytes(const History *h);
 uint64_t history_interval(const History *h);
+/* A reverse-continue calls interrupted(opaque) between slices of at most
+ * HISTORY_POLL_INSNS instructions; true ends it with REVERSE_INTERRUPTED
+ * (the stub's Ctrl-C). NULL: never. */
+#define HISTORY_POLL_INSNS 100000u
+void history_set_interrupt(History *h, bool (*interrupted)(void *opaque), void *opaque);
 /* Go back one instruction. */
 ReverseResult history_step_back(History *h, char *err, size_t errlen);
 /* Go back to the last breakpoint or watchpoint hit before the current
- * instruction count (cpu->debug.stop and hit_* describe it). */
+ * instruction count (cpu->debug.stop and hit_* describe it). When
+ * interrupted the machine is left at the start of the last interval
+ * scanned in full (no hit between there and where the scan began: the
+ * point a backward run had reached), or where the scan began when none
+ * was: always a state the replay passed through. */
 ReverseResult history_continue_back(History *h, char *err, size_t errlen);
 
 #endif

@@ -6,8 +6,9 @@
  * length against it before reading; names are copied into one string pool.
  * After each file the array is sorted by address (then by preference: code
  * before data, global before local, fewer leading underscores, then by
- * name) and each symbol's end is
- * computed, so a lookup is one binary search.
+ * name) and each symbol's end is computed, so a lookup is one binary
+ * search: in an index of the functions for code addresses, in the whole
+ * array for data addresses.
  */
 #include "frontend/symbols.h"
 
@@ -29,6 +30,7 @@ typedef struct Symbol {
     uint32_t size; /* from the file; 0: unknown */
     uint32_t name; /* offset in the pool */
     uint8_t rank;  /* higher: preferred among symbols at one address */
+    bool code;     /* a function (System.map T/t/W/w, ELF STT_FUNC), else data */
 } Symbol;
 
 struct SymTab {
@@ -36,6 +38,8 @@ struct SymTab {
     size_t n, cap;
     char *pool;
     size_t pool_len, pool_cap;
+    size_t *code; /* indices of the code symbols in syms, in its order */
+    size_t ncode;
 };
 
 SymTab *symtab_new(void) {
@@ -46,6 +50,7 @@ void symtab_free(SymTab *s) {
     if (!s) return;
     free(s->syms);
     free(s->pool);
+    free(s->code);
     free(s);
 }
 
@@ -61,8 +66,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
     va_end(ap);
 }
 
-static bool add_symbol(SymTab *s, uint32_t addr, uint32_t size, uint8_t rank, const char *name,
-                       size_t len) {
+static bool add_symbol(SymTab *s, uint32_t addr, uint32_t size, uint8_t rank, bool code,
+                       const char *name, size_t len) {
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
         Symbol *p = realloc(s->syms, cap * sizeof *p);
@@ -83,8 +88,8 @@ static bool add_symbol(SymTab *s, uint32_t addr, uint32_t size, uint8_t rank, co
     }
     memcpy(s->pool + s->pool_len, name, len);
     s->pool[s->pool_len + len] = 0;
-    s->syms[s->n++] =
-        (Symbol){.addr = addr, .size = size, .rank = rank, .name = (uint32_t)s->pool_len};
+    s->syms[s->n++] = (Symbol){
+        .addr = addr, .size = size, .rank = rank, .code = code, .name = (uint32_t)s->pool_len};
     s->pool_len += len + 1;
     return true;
 }
@@ -107,52 +112,111 @@ static int compare_symbols(const void *pa, const void *pb) {
     return strcmp(na, nb);
 }
 
-/* Sort, then give each symbol its end: its own size, else the next
- * higher address (the last unsized symbol covers only itself). */
-static void finish(SymTab *s) {
+/* Sort, then give each symbol its end: its own size, else the next higher
+ * address of a symbol that may end it (the last unsized symbol covers only
+ * its address). A function without a size reaches up to the next function
+ * (variables do not cut it: code lookups see what a map of functions alone
+ * gives), the last function up to the next variable; a variable up to the
+ * next symbol of either kind. Then the index of the code symbols. False
+ * when out of memory. */
+static bool finish(SymTab *s) {
     sort_table = s;
     qsort(s->syms, s->n, sizeof *s->syms, compare_symbols);
     sort_table = NULL;
-    size_t next = s->n; /* index of the first symbol at a higher address */
+    size_t next_any = s->n, next_code = s->n; /* first symbol (function) at a higher address */
+    size_t group_code = s->n;                 /* first function at this symbol's address */
     for (size_t i = s->n; i-- > 0;) {
-        if (i + 1 < s->n && s->syms[i + 1].addr != s->syms[i].addr) next = i + 1;
+        if (i + 1 < s->n && s->syms[i + 1].addr != s->syms[i].addr) {
+            next_any = i + 1;
+            if (group_code < s->n) next_code = group_code;
+            group_code = s->n;
+        }
         Symbol *y = &s->syms[i];
+        if (y->code) group_code = i;
+        size_t next = y->code && next_code < s->n ? next_code : next_any;
         if (y->size)
             y->end = (uint64_t)y->addr + y->size;
         else
             y->end = next < s->n ? s->syms[next].addr : (uint64_t)y->addr + 1;
     }
+    free(s->code);
+    s->code = NULL;
+    s->ncode = 0;
+    for (size_t i = 0; i < s->n; i++)
+        s->ncode += s->syms[i].code;
+    if (s->ncode && !(s->code = malloc(s->ncode * sizeof *s->code))) {
+        s->ncode = 0;
+        return false;
+    }
+    for (size_t i = 0, k = 0; i < s->n; i++)
+        if (s->syms[i].code) s->code[k++] = i;
+    return true;
 }
 
-const char *symtab_lookup(const SymTab *s, uint32_t addr, uint32_t *offset) {
-    if (!s || s->n == 0 || addr < s->syms[0].addr) return NULL;
-    size_t lo = 0, hi = s->n; /* the last symbol with syms[i].addr <= addr is in [lo, hi) */
+/* Index (into idx, or syms itself when idx is NULL) of the first of the
+ * symbols at the highest address <= addr, or (size_t)-1. */
+static size_t find_group(const SymTab *s, const size_t *idx, size_t n, uint32_t addr) {
+#define AT(i) s->syms[idx ? idx[i] : (i)].addr
+    if (n == 0 || addr < AT(0)) return (size_t)-1;
+    size_t lo = 0, hi = n; /* the last entry with AT(i) <= addr is in [lo, hi) */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->syms[mid].addr <= addr)
+        if (AT(mid) <= addr)
             lo = mid;
         else
             hi = mid;
     }
     /* The preferred symbol at that address comes first. */
-    while (lo > 0 && s->syms[lo - 1].addr == s->syms[lo].addr)
+    while (lo > 0 && AT(lo - 1) == AT(lo))
         lo--;
-    for (size_t i = lo; i < s->n && s->syms[i].addr == s->syms[lo].addr; i++) {
-        if (addr < s->syms[i].end) {
-            if (offset) *offset = addr - s->syms[i].addr;
-            return s->pool + s->syms[i].name;
+    return lo;
+#undef AT
+}
+
+/* The first symbol of the group at idx[first] that covers addr. */
+static const char *cover(const SymTab *s, const size_t *idx, size_t n, size_t first, uint32_t addr,
+                         uint32_t *offset) {
+    if (first == (size_t)-1) return NULL;
+    uint32_t at = s->syms[idx ? idx[first] : first].addr;
+    for (size_t i = first; i < n; i++) {
+        const Symbol *y = &s->syms[idx ? idx[i] : i];
+        if (y->addr != at) break;
+        if (addr < y->end) {
+            if (offset) *offset = addr - y->addr;
+            return s->pool + y->name;
         }
     }
     return NULL;
 }
 
-bool symtab_format(const SymTab *s, uint32_t addr, char *buf, size_t size) {
-    uint32_t off;
-    const char *name = symtab_lookup(s, addr, &off);
+const char *symtab_lookup(const SymTab *s, uint32_t addr, uint32_t *offset) {
+    if (!s) return NULL;
+    return cover(s, s->code, s->ncode, find_group(s, s->code, s->ncode, addr), addr, offset);
+}
+
+const char *symtab_lookup_data(const SymTab *s, uint32_t addr, uint32_t *offset) {
+    if (!s) return NULL;
+    const char *name = cover(s, NULL, s->n, find_group(s, NULL, s->n, addr), addr, offset);
+    return name ? name : symtab_lookup(s, addr, offset);
+}
+
+static bool format(const char *name, uint32_t off, char *buf, size_t size) {
     if (size) buf[0] = 0;
     if (!name) return false;
     snprintf(buf, size, "%s+0x%x", name, off);
     return true;
+}
+
+bool symtab_format(const SymTab *s, uint32_t addr, char *buf, size_t size) {
+    uint32_t off = 0;
+    const char *name = symtab_lookup(s, addr, &off);
+    return format(name, off, buf, size);
+}
+
+bool symtab_format_data(const SymTab *s, uint32_t addr, char *buf, size_t size) {
+    uint32_t off = 0;
+    const char *name = symtab_lookup_data(s, addr, &off);
+    return format(name, off, buf, size);
 }
 
 /* ---------------- System.map ---------------- */
@@ -234,7 +298,8 @@ static int parse_map_line(SymTab *s, const char *name, size_t lineno, const char
     int rank = map_type_rank(type);
     if (rank < 0) return 0;
     if (addr) (*nonzero)++;
-    if (!add_symbol(s, (uint32_t)addr, 0, (uint8_t)rank, sym, len)) {
+    bool code = type == 'T' || type == 't' || type == 'W' || type == 'w';
+    if (!add_symbol(s, (uint32_t)addr, 0, (uint8_t)rank, code, sym, len)) {
         set_err(err, errlen, "%s: out of memory", name);
         return -1;
     }
@@ -355,7 +420,7 @@ static long load_elf_symbols(SymTab *s, const Elf *e, uint32_t idx, char *err, s
         if (len == 0) continue;
         if (len > MAX_NAME) len = MAX_NAME;
         unsigned rank = (type == STT_FUNC ? 2u : 0u) + (bind != STB_LOCAL ? 1u : 0u);
-        if (!add_symbol(s, value, sz, (uint8_t)rank, strtab + name, len)) {
+        if (!add_symbol(s, value, sz, (uint8_t)rank, type == STT_FUNC, strtab + name, len)) {
             set_err(err, errlen, "%s: out of memory", e->name);
             return -1;
         }
@@ -425,7 +490,10 @@ long symtab_load_buffer(SymTab *s, const char *name, const uint8_t *data, size_t
         s->pool_len = before_pool;
         return -1;
     }
-    finish(s);
+    if (!finish(s)) {
+        set_err(err, errlen, "%s: out of memory", name);
+        return -1;
+    }
     return r;
 }
 

@@ -11,6 +11,12 @@
  * Lookup is a binary search in an array sorted by address. A symbol covers
  * [address, address + size) when the file gives a size, else up to the next
  * symbol's address (the last one without a size covers only its address).
+ * Functions (System.map T/t/W/w, ELF STT_FUNC) and variables (the other
+ * types: D/d, B/b, R/r, ...; STT_OBJECT) are told apart: code addresses
+ * (traces, EIP, x/i) are looked up among functions only, and a function
+ * without a size reaches up to the next function whatever variables lie
+ * between; data addresses (the monitor's x, watchpoint stops) among both,
+ * a variable without a size reaching up to the next symbol of any kind.
  *
  * Use:
  *     SymTab *s = symtab_new();
@@ -38,10 +44,16 @@ long symtab_load_file(SymTab *s, const char *path, char *err, size_t errlen);
 long symtab_load_buffer(SymTab *s, const char *name, const uint8_t *data, size_t len, char *err,
                         size_t errlen);
 
-/* The symbol covering addr: its name and addr's offset in it; NULL if none. */
+/* The function covering a code address: its name and addr's offset in it;
+ * NULL if none. */
 const char *symtab_lookup(const SymTab *s, uint32_t addr, uint32_t *offset);
-/* "name+0xOFF" into buf; false (buf = "") when no symbol covers addr. */
+/* The symbol covering a data address: a variable or, when none covers it,
+ * a function; NULL if none. */
+const char *symtab_lookup_data(const SymTab *s, uint32_t addr, uint32_t *offset);
+/* "name+0xOFF" into buf; false (buf = "") when no symbol covers addr:
+ * symtab_lookup, symtab_lookup_data. */
 bool symtab_format(const SymTab *s, uint32_t addr, char *buf, size_t size);
+bool symtab_format_data(const SymTab *s, uint32_t addr, char *buf, size_t size);
 size_t symtab_count(const SymTab *s);
 
 #endif

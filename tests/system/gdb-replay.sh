@@ -14,7 +14,8 @@
 # only breakpoint hit reaches the start of the history ("No more
 # reverse-execution history", at the reset vector). Continuing to the end
 # of the recording stops there too; the replay still ends at the
-# recorded count. A recording refuses -gdb.
+# recorded count. A recording refuses -gdb. A Ctrl-C stops a long
+# reverse-continue (a raw client, below).
 #   gdb-replay.sh BT86 [IMAGE]
 bt86=$1
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
@@ -207,4 +208,93 @@ PY
 }
 
 for engine in interp threaded jit; do session $engine; done
+
+# Ctrl-C during a reverse-continue (a raw client: gdb in batch mode cannot
+# send one): at the end of the replay (interpreter, so the backward scan
+# of 20 intervals takes a while), bc with no breakpoint would scan back to
+# the start of the history; a Ctrl-C sent 50 ms after it stops it with
+# T02 at a consistent point: where it began, or the start of an interval
+# scanned in full (a snapshot's count); a second one 500 ms after another
+# bc at the start of an interval further back (or, on a fast host, the
+# scan reached the start). From there `c` replays to the end of the
+# recording at the recorded count.
+"$bt86" "${common[@]}" -accel interp -icount "shift=1,rrsnapshot-interval=1000000,rr=replay,rrfile=$dir/log" \
+  -S -gdb "unix:$dir/ctrlc.sock" </dev/null >/dev/null 2>"$dir/ctrlc.err" &
+ctrlc_pid=$!
+python3 - "$dir/ctrlc.sock" "$insns" <<'PY' || fail=1
+import os, socket, sys, time
+path, insns = sys.argv[1], int(sys.argv[2])
+for _ in range(100):
+    if os.path.exists(path): break
+    time.sleep(0.05)
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.settimeout(60)
+buf = b''
+def byte():
+    global buf
+    while not buf:
+        buf = s.recv(4096)
+        if not buf: raise EOFError
+    b, buf = buf[:1], buf[1:]
+    return b
+def send(p):
+    s.sendall(b'$%s#%02x' % (p, sum(p) & 0xFF))
+    assert byte() == b'+'
+def reply():
+    """The next packet; O packets (console output) are collected."""
+    out = b''
+    while True:
+        while byte() != b'$': pass
+        p = b''
+        while (c := byte()) != b'#': p += c
+        byte(); byte()
+        s.sendall(b'+')
+        if p.startswith(b'O') and p != b'OK':
+            out += bytes.fromhex(p[1:].decode())
+            continue
+        return p, out
+def count():
+    send(b'qRcmd,' + b'info jit'.hex().encode())
+    _, out = reply()
+    return int(out.split()[2])
+ok = True
+send(b'c')
+r, _ = reply()
+end = count()
+if not r.startswith(b'T05replaylog:end') or end != insns:
+    print(f"gdb-replay ctrl-c: continue gave {r} at {end}, not the end at {insns}"); ok = False
+send(b'bc')
+time.sleep(0.05)
+t0 = time.time()
+s.sendall(b'\x03')
+r, _ = reply()
+took = time.time() - t0
+at = count()
+print(f"gdb-replay ctrl-c: stopped at {at} after {took:.2f} s")
+if not r.startswith(b'T02'):
+    print(f"gdb-replay ctrl-c: the reverse-continue answered {r}, not T02"); ok = False
+if not (at == end or (0 < at < end and at % 1000000 == 0)):
+    print(f"gdb-replay ctrl-c: stopped at {at}: neither the start ({end}) nor a snapshot"); ok = False
+# Again from there, the Ctrl-C later: the scan has gone past some
+# intervals (a snapshot's count below the first stop), or on a fast host
+# it reached the start of the history (count 0).
+send(b'bc')
+time.sleep(0.5)
+s.sendall(b'\x03')
+r, _ = reply()
+at2 = count()
+print(f"gdb-replay ctrl-c: the second one stopped at {at2} ({r})")
+if not ((r.startswith(b'T02') and 0 < at2 < at and at2 % 1000000 == 0) or
+        (r.startswith(b'T05replaylog:begin') and at2 == 0)):
+    print(f"gdb-replay ctrl-c: the second reverse-continue answered {r} at {at2}"); ok = False
+send(b'c')
+r, _ = reply()
+again = count()
+if not r.startswith(b'T05replaylog:end') or again != end:
+    print(f"gdb-replay ctrl-c: continue after the stop gave {r} at {again}, not the end at {end}"); ok = False
+send(b'k')
+sys.exit(0 if ok else 1)
+PY
+wait $ctrlc_pid 2>/dev/null
 exit $fail

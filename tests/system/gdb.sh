@@ -10,7 +10,9 @@
 # registers` prints; after detach the
 # guest runs on (only the jit run waits for the shell prompt, so Linux
 # boots once). In that run a second gdb attaches to the running Linux and
-# watches kernel data (stack, IDT) with paging on.
+# watches kernel data (stack, IDT, and the variable jiffies at its address
+# in images/out/System.map, which images/kernel-map.sh writes with the
+# kernel's exported variables) with paging on.
 #   gdb.sh BT86 [IMAGE]
 bt86=$1
 img=${2:-$(dirname "$0")/../../images/out/disk.img}
@@ -21,13 +23,25 @@ if ! command -v gdb >/dev/null; then
   exit 77
 fi
 
+map=$(dirname "$img")/System.map
+jiffies=
+if [ -r "$map" ]; then
+  jiffies=$(awk '$2 == "D" && $3 == "jiffies" {print $1; exit}' "$map")
+  if [ -z "$jiffies" ]; then
+    echo "gdb: $map has no jiffies (data symbols: rerun images/kernel-map.sh)"; fail=1
+  fi
+else
+  echo "gdb: no $map (images/kernel-map.sh): the kernel variable is not watched"
+fi
+
 session() {
   local engine=$1 wait_shell=$2
   guest_name=gdb-$engine
-  local sock
+  local sock syms=()
   sock=$(mktemp -d)/gdb.sock
+  [ "$wait_shell" = 1 ] && [ -n "$jiffies" ] && syms=(-symbols "$map")
   guest_start "$bt86" -accel "$engine" -m 256 -hda "$img" -snapshot -nographic -no-reboot \
-    -S -gdb "unix:$sock"
+    -S -gdb "unix:$sock" "${syms[@]}"
   for _ in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
   cat >"$dir/script.gdb" <<EOF
 set pagination off
@@ -158,8 +172,11 @@ PY
 # gates of the external interrupts (idt_table, read when an interrupt is
 # delivered): the legacy IRQ vectors 0x30-0x3F (the 8259's, and the I/O
 # APIC's ISA lines) and 0xE0-0xEF (the local APIC timer's 0xEC: with the
-# APIC, an idle kernel's only interrupts). (Debian's kernel has only function symbols in kallsyms and
-# no System.map in its package, so data is found through the registers.)
+# APIC, an idle kernel's only interrupts); then a write watchpoint on
+# jiffies (its address from the System.map: Debian's kernel has only
+# functions in kallsyms, so kernel-map.sh adds the exported variables),
+# twice: each stop's value is above the one before, and bt86 (run with
+# -symbols) names the variable and the writing code in an O packet.
 # After detach the shell still answers.
 kernel_watch() {
   local sock=$1
@@ -180,6 +197,17 @@ end
 continue
 p/x \$cs & 3
 delete
+EOF
+  if [ -n "$jiffies" ]; then
+    cat >>"$dir/kernel.gdb" <<EOF
+echo @jiffies\n
+watch *(unsigned int *)0x$jiffies
+continue
+continue
+delete
+EOF
+  fi
+  cat >>"$dir/kernel.gdb" <<EOF
 detach
 EOF
   timeout 60 gdb -batch -nx -x "$dir/kernel.gdb" >"$dir/kernel.out" 2>&1
@@ -190,6 +218,20 @@ EOF
   gcheck '^Value = '
   gcheck '^\$2 = 0x0$'
   gcheck '^\[Inferior 1 \(Remote target\) detached\]'
+  if [ -n "$jiffies" ]; then
+    gcheck "^Hardware watchpoint 34: \\*\\(unsigned int \\*\\)0x$jiffies"
+    gcheck "^bt86: watch 0x$jiffies <jiffies\\+0x0>, next instruction [a-z_0-9.]+\\+0x[0-9a-f]+\$"
+    # Old and new values of both stops: each above its old one (modulo
+    # 2^32: jiffies starts 5 minutes before its wrap), the second stop's
+    # old value the first one's new.
+    local vals
+    vals=$(sed -n '/^@jiffies/,$p' "$gout" | grep -E '^(Old|New) value = ' | sed 's/.*= //' | tr '\n' ' ')
+    set -- $vals
+    up() { local d=$((($2 - $1) & 0xffffffff)); [ "$d" -gt 0 ] && [ "$d" -lt $((0x80000000)) ]; }
+    if [ $# -ne 4 ] || ! up "$1" "$2" || [ "$3" != "$2" ] || ! up "$3" "$4"; then
+      echo "$guest_name: jiffies watchpoint: old/new values '$vals'"; fail=1
+    fi
+  fi
   send 'echo BT86-$((40+2))-ALIVE'
   check '^BT86-42-ALIVE'
   if [ "$fail" = 1 ]; then echo "--- gdb said:"; cat "$gout"; fi

@@ -18,9 +18,9 @@ static long load_text(SymTab *s, const char *text, char *err, size_t errlen) {
     return symtab_load_buffer(s, "map", (const uint8_t *)text, strlen(text), err, errlen);
 }
 
-static void expect_at(const SymTab *s, uint32_t addr, const char *want) {
+static void expect_lookup(const SymTab *s, uint32_t addr, const char *want, bool data) {
     char buf[128];
-    bool found = symtab_format(s, addr, buf, sizeof buf);
+    bool found = (data ? symtab_format_data : symtab_format)(s, addr, buf, sizeof buf);
     if (!want) {
         ck_assert_msg(!found, "0x%x: expected no symbol, got %s", addr, buf);
         ck_assert_str_eq(buf, "");
@@ -28,6 +28,16 @@ static void expect_at(const SymTab *s, uint32_t addr, const char *want) {
         ck_assert_msg(found, "0x%x: expected %s, got none", addr, want);
         ck_assert_str_eq(buf, want);
     }
+}
+
+/* A code address (functions only). */
+static void expect_at(const SymTab *s, uint32_t addr, const char *want) {
+    expect_lookup(s, addr, want, false);
+}
+
+/* A data address (variables, else functions). */
+static void expect_data(const SymTab *s, uint32_t addr, const char *want) {
+    expect_lookup(s, addr, want, true);
 }
 
 START_TEST(map_lookup) {
@@ -50,11 +60,52 @@ START_TEST(map_lookup) {
     expect_at(s, 0xc10000ff, "startup_32+0xff");
     expect_at(s, 0xc1000100, "helper+0x0");
     expect_at(s, 0xc100017f, "helper+0x7f");
-    expect_at(s, 0xc1000180, "some_data+0x0");
-    expect_at(s, 0xc1ffffff, "some_data+0xfffe7f"); /* up to the next symbol */
-    expect_at(s, 0xc2000000, "_end+0x0");           /* the last covers only itself */
-    expect_at(s, 0xc2000001, NULL);
+    expect_at(s, 0xc1000180, NULL); /* the last function ends at the next variable */
+    expect_data(s, 0xc1000180, "some_data+0x0");
+    expect_data(s, 0xc1ffffff, "some_data+0xfffe7f"); /* up to the next symbol */
+    expect_data(s, 0xc2000000, "_end+0x0");           /* the last covers only itself */
+    expect_data(s, 0xc2000001, NULL);
+    expect_data(s, 0xffffffff, NULL);
     expect_at(s, 0xffffffff, NULL);
+    expect_data(s, 0xc1000101, "helper+0x1"); /* no variable there: the function */
+    symtab_free(s);
+}
+END_TEST
+
+/* Variables between functions (a System.map with data symbols, as
+ * images/kernel-map.sh writes) do not change what code addresses show;
+ * data addresses show the variable. */
+START_TEST(map_functions_and_variables) {
+    SymTab *s = symtab_new();
+    char err[256];
+    ck_assert_int_eq(load_text(s,
+                               "c1000000 T first\n"
+                               "c1000040 d local_table\n" /* data inside text */
+                               "c1000100 T second\n"
+                               "c1c49d40 D jiffies_64\n"
+                               "c1c49d40 D jiffies\n"
+                               "c1c49d48 B after\n"
+                               "c1d92000 T init_func\n"
+                               "c1e00000 R last_ro\n",
+                               err, sizeof err),
+                     8);
+    expect_at(s, 0xc1000050, "first+0x50"); /* not cut by local_table */
+    expect_data(s, 0xc1000050, "local_table+0x10");
+    expect_at(s, 0xc1000100, "second+0x0");
+    expect_at(s, 0xc1c49d40, "second+0xc49c40"); /* up to the next function */
+    expect_data(s, 0xc1c49d40, "jiffies+0x0");   /* same underscores: by name */
+    expect_data(s, 0xc1c49d44, "jiffies+0x4");
+    expect_data(s, 0xc1c49d48, "after+0x0");
+    expect_data(s, 0xc1d91fff, "after+0x1482b7");
+    expect_data(s, 0xc1d92000, "init_func+0x0");
+    expect_at(s, 0xc1d92010, "init_func+0x10");
+    expect_at(s, 0xc1e00000, NULL); /* the last function ends at the next variable */
+    expect_data(s, 0xc1e00000, "last_ro+0x0");
+    uint32_t off = 99;
+    ck_assert_str_eq(symtab_lookup_data(s, 0xc1c49d42, &off), "jiffies");
+    ck_assert_uint_eq(off, 2);
+    ck_assert_ptr_null(symtab_lookup_data(s, 0xbfffffff, &off));
+    ck_assert_ptr_null(symtab_lookup_data(NULL, 0xc1000000, &off));
     symtab_free(s);
 }
 END_TEST
@@ -241,8 +292,9 @@ START_TEST(elf_lookup) {
     expect_at(s, 0x08049040, "helper+0x0");
     expect_at(s, 0x0804905f, "helper+0x1f");
     expect_at(s, 0x08049060, NULL); /* past helper's size */
-    expect_at(s, 0x0804c003, "counter+0x3");
-    expect_at(s, 0x0804c004, NULL);
+    expect_data(s, 0x0804c003, "counter+0x3");
+    expect_at(s, 0x0804c003, NULL); /* an object: not for code addresses */
+    expect_data(s, 0x0804c004, NULL);
     expect_at(s, 0xffffffff, "top+0xf");
     symtab_free(s);
 }
@@ -354,6 +406,7 @@ static Suite *symbols_suite(void) {
     TCase *t = tcase_create("core");
     tcase_set_timeout(t, 120);
     tcase_add_test(t, map_lookup);
+    tcase_add_test(t, map_functions_and_variables);
     tcase_add_test(t, map_kallsyms_and_several_files);
     tcase_add_test(t, map_malformed);
     tcase_add_test(t, map_many_symbols);
