@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "devices/pc.h"
+#include "frontend/replay.h"
 
 typedef struct Display Display;
 
@@ -33,6 +34,9 @@ Display *display_sdl_new(Pc *pc, char *err, size_t errlen);
 /* Redraw if due and process window events; false when the window was closed. */
 bool display_sdl_update(Display *d);
 void display_sdl_free(Display *d);
+/* Keys and mouse go to the guest through rr (recorded with the instruction
+ * count; ignored during a replay, which delivers the logged ones). */
+void display_sdl_set_replay(Display *d, Replay *rr);
 #else
 static inline bool display_sdl_available(void) {
     return false;
@@ -48,6 +52,10 @@ static inline bool display_sdl_update(Display *d) {
 }
 static inline void display_sdl_free(Display *d) {
     (void)d;
+}
+static inline void display_sdl_set_replay(Display *d, Replay *rr) {
+    (void)d;
+    (void)rr;
 }
 #endif
 

@@ -23,7 +23,12 @@ struct Display {
     uint32_t last_draw;
     bool grabbed;
     unsigned buttons;
+    Replay *rr; /* record/replay: input through it (NULL: straight to the i8042) */
 };
+
+void display_sdl_set_replay(Display *d, Replay *rr) {
+    d->rr = rr;
+}
 
 Display *display_sdl_new(Pc *pc, char *err, size_t errlen) {
     if (!pc_vga(pc)) {
@@ -129,8 +134,13 @@ static unsigned sdl_button_bit(Uint8 b) {
                                     : 0u;
 }
 
+/* Input reaches the i8042 through replay.c: logged with the instruction
+ * count while recording, ignored while replaying (the log has it). */
+static void mouse(Display *d, int dx, int dy, int dz) {
+    replay_mouse_event(d->rr, d->pc, pc_cpu(d->pc)->icount, dx, dy, dz, d->buttons);
+}
+
 static void handle_event(Display *d, const SDL_Event *e) {
-    I8042 *kbd = pc_keyboard(d->pc);
     switch (e->type) {
     case SDL_KEYDOWN:
     case SDL_KEYUP: {
@@ -143,9 +153,8 @@ static void handle_event(Display *d, const SDL_Event *e) {
         const char *name = key_name(e->key.keysym.scancode);
         uint8_t code[2];
         int n = name ? i8042_key_code(name, code) : 0;
-        if (n)
-            i8042_key_event(kbd, code, n,
-                            e->type == SDL_KEYDOWN); /* repeats resend the make code */
+        if (n) /* repeats resend the make code */
+            replay_key_event(d->rr, d->pc, pc_cpu(d->pc)->icount, code, n, e->type == SDL_KEYDOWN);
         break;
     }
     case SDL_MOUSEBUTTONDOWN:
@@ -158,13 +167,13 @@ static void handle_event(Display *d, const SDL_Event *e) {
             d->buttons |= sdl_button_bit(e->button.button);
         else
             d->buttons &= ~sdl_button_bit(e->button.button);
-        i8042_mouse_event(kbd, 0, 0, 0, d->buttons);
+        mouse(d, 0, 0, 0);
         break;
     case SDL_MOUSEMOTION:
-        if (d->grabbed) i8042_mouse_event(kbd, e->motion.xrel, -e->motion.yrel, 0, d->buttons);
+        if (d->grabbed) mouse(d, e->motion.xrel, -e->motion.yrel, 0);
         break;
     case SDL_MOUSEWHEEL:
-        if (d->grabbed) i8042_mouse_event(kbd, 0, 0, -e->wheel.y, d->buttons);
+        if (d->grabbed) mouse(d, 0, 0, -e->wheel.y);
         break;
     default: break;
     }

@@ -380,8 +380,6 @@ static int rr_check_options(const Options *o) {
         why = "does not go with -lockstep";
     else if (o->rr_mode == RR_RECORD && o->gdb)
         why = "does not go with -gdb or -s (a debugger may only look at a replay)";
-    else if (o->display && strcmp(o->display, "sdl") == 0)
-        why = "does not record the window's keyboard and mouse yet: use -display none";
     else if (o->rr_mode == RR_REPLAY && o->monitor && strcmp(o->monitor, "stdio") == 0)
         why = "takes no input from the host: no -monitor stdio";
     else if (!o->snapshot && (o->hd[0] || o->hd[1] || o->hd[2] || o->hd[3]))
@@ -1254,6 +1252,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: -display sdl: %s\n", derr);
             return 1;
         }
+        display_sdl_set_replay(display, rr_session);
     }
     if (o.loadvm && start_from_snapshot(pc, o.loadvm, &con) < 0) return 1;
     if (con.enabled) {

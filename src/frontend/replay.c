@@ -234,7 +234,8 @@ static int scan_events(RrLog *log, const uint8_t *buf, size_t len, size_t *count
         bool ok =
             (kind == RR_EV_SERIAL && plen >= 1 && plen <= RR_MAX_PAYLOAD) ||
             ((kind == RR_EV_POWERDOWN || kind == RR_EV_RESET) && plen == 0) ||
-            (kind == RR_EV_KEY && (plen == 2 || plen == 3) && pos + plen <= len && buf[pos] <= 1);
+            (kind == RR_EV_KEY && (plen == 2 || plen == 3) && pos + plen <= len && buf[pos] <= 1) ||
+            (kind == RR_EV_MOUSE && plen == 7 && pos + plen <= len && buf[pos + 6] <= 7);
         if (!ok || len - pos < plen) {
             set_err(err, errlen,
                     ok ? "the log is truncated in event %zu (instruction %llu)"
@@ -567,6 +568,32 @@ void replay_reset(Replay *rr, Pc *pc, uint64_t icount) {
     }
 }
 
+static int clamp16(int v) {
+    return v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v;
+}
+
+void replay_mouse_event(Replay *rr, Pc *pc, uint64_t icount, int dx, int dy, int dz,
+                        unsigned buttons) {
+    if (rr && rr->mode == RR_REPLAY) return;
+    dx = clamp16(dx);
+    dy = clamp16(dy);
+    dz = clamp16(dz);
+    buttons &= 7;
+    i8042_mouse_event(pc_keyboard(pc), dx, dy, dz, buttons);
+    if (rr) {
+        uint8_t payload[7] = {(uint8_t)dx,     (uint8_t)((unsigned)dx >> 8),
+                              (uint8_t)dy,     (uint8_t)((unsigned)dy >> 8),
+                              (uint8_t)dz,     (uint8_t)((unsigned)dz >> 8),
+                              (uint8_t)buttons};
+        rr_writer_event(rr->writer, icount, RR_EV_MOUSE, payload, sizeof payload);
+        rr->events++;
+    }
+}
+
+static int s16_at(const uint8_t *p) {
+    return (int16_t)(uint16_t)(p[0] | p[1] << 8);
+}
+
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen) {
     if (!rr || rr->mode != RR_REPLAY) return 0;
     for (const RrEvent *e; (e = rr_log_event(rr->log, rr->next)) && e->icount <= icount;
@@ -584,6 +611,9 @@ int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen
             pc_cpu(pc)->reset_request = true;
         } else if (e->kind == RR_EV_KEY) {
             i8042_key_event(pc_keyboard(pc), e->data + 1, e->len - 1, e->data[0] != 0);
+        } else if (e->kind == RR_EV_MOUSE) {
+            i8042_mouse_event(pc_keyboard(pc), s16_at(e->data), s16_at(e->data + 2),
+                              s16_at(e->data + 4), e->data[6]);
         } else if (pc_serial_input(pc, e->data, e->len) != e->len) {
             set_err(err, errlen,
                     "replay diverged at instruction %llu: COM1 did not take the %u recorded bytes",

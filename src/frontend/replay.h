@@ -5,7 +5,8 @@
  * With -icount shift=N everything the guest sees follows from the
  * instruction count, except the inputs that come from the host: bytes
  * typed into COM1 (stdin or the pty), the monitor's sendkey,
- * system_reset and system_powerdown, and the host
+ * system_reset and system_powerdown, the SDL window's keyboard and mouse,
+ * and the host
  * time -rtc base=utc|localtime reads once at start. Recording logs each
  * input with the instruction count (icount) at which the main loop
  * delivered it; replaying reads nothing from the host and delivers the
@@ -52,6 +53,7 @@ typedef enum RrEventKind {
     RR_EV_POWERDOWN = 2, /* the ACPI power button (no payload) */
     RR_EV_KEY = 3,       /* a key (payload: 1 pressed / 0 released, its 1-2 byte set-2 code) */
     RR_EV_RESET = 4,     /* the monitor's system_reset (no payload) */
+    RR_EV_MOUSE = 5,     /* PS/2 mouse motion (payload: s16 dx, dy, dz, u8 buttons 0-7) */
     RR_EV_END = 0xFF,    /* the end of the run (icount: the final count) */
 } RrEventKind;
 
@@ -155,6 +157,12 @@ void replay_power_button(Replay *rr, Pc *pc, uint64_t icount);
 void replay_key_event(Replay *rr, Pc *pc, uint64_t icount, const uint8_t *code, int len,
                       bool pressed);
 void replay_reset(Replay *rr, Pc *pc, uint64_t icount);
+/* Mouse motion and buttons (the SDL window): delivered to the i8042 and
+ * logged; dx, dy, dz are clamped to 16 bits first (the same values live
+ * and in the replay). Keys and mouse from the window go through
+ * replay_key_event and this; during a replay both ignore the window. */
+void replay_mouse_event(Replay *rr, Pc *pc, uint64_t icount, int dx, int dy, int dz,
+                        unsigned buttons);
 /* Replay: deliver the inputs logged for this icount; -1 and a message
  * when the machine no longer matches the log. */
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen);

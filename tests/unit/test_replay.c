@@ -3,13 +3,20 @@
  * machine: a written log reads back the same (configuration, events, end
  * count); every truncation, every flipped byte and another format version
  * are refused with a message; the configuration check names what differs;
- * -icount's rr= and rrfile= items parse.
+ * -icount's rr= and rrfile= items parse. With a machine (Debian's SeaBIOS;
+ * the CPU never runs): keys and mouse motion fed through the entry points
+ * the SDL window uses (replay_key_event, replay_mouse_event) while
+ * recording reach the i8042, and the replay delivers the same bytes at the
+ * same instruction counts while ignoring the window's own input.
  */
 #define _GNU_SOURCE 1 /* open_memstream */
 #include <check.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/i8042.h"
+#include "devices/pc.h"
 #include "frontend/replay.h"
 
 static RrConfig sample_config(void) {
@@ -45,6 +52,7 @@ static uint8_t *sample_log(size_t *len) {
     ck_assert_int_eq(rr_writer_event(w, 1999, RR_EV_SERIAL, "x", 1), -1);        /* back in time */
     ck_assert_int_eq(rr_writer_event(w, 3000, RR_EV_KEY, "\001\340\161", 3), 0); /* delete down */
     ck_assert_int_eq(rr_writer_event(w, 3000, RR_EV_RESET, NULL, 0), 0);
+    ck_assert_int_eq(rr_writer_event(w, 3001, RR_EV_MOUSE, "\005\000\375\377\000\000\001", 7), 0);
     ck_assert_int_eq(rr_writer_finish(w, 123456789012ull), 0);
     *len = size;
     return (uint8_t *)buf;
@@ -59,7 +67,7 @@ START_TEST(round_trip) {
     RrConfig want = sample_config();
     ck_assert_int_eq(rr_config_check(rr_log_config(log), &want, err, sizeof err), 0);
     ck_assert_int_eq(rr_log_config(log)->rtc_start, 1764547200);
-    ck_assert_uint_eq(rr_log_count(log), 6); /* 5000 bytes: 4096 + 904 */
+    ck_assert_uint_eq(rr_log_count(log), 7); /* 5000 bytes: 4096 + 904 */
     const RrEvent *e = rr_log_event(log, 0);
     ck_assert_uint_eq(e->icount, 1000);
     ck_assert_uint_eq(e->kind, RR_EV_SERIAL);
@@ -76,7 +84,11 @@ START_TEST(round_trip) {
     ck_assert_uint_eq(e->len, 3);
     ck_assert_int_eq(memcmp(e->data, "\001\340\161", 3), 0);
     ck_assert_uint_eq(rr_log_event(log, 5)->kind, RR_EV_RESET);
-    ck_assert_ptr_null(rr_log_event(log, 6));
+    e = rr_log_event(log, 6);
+    ck_assert_uint_eq(e->kind, RR_EV_MOUSE);
+    ck_assert_uint_eq(e->icount, 3001);
+    ck_assert_int_eq(memcmp(e->data, "\005\000\375\377\000\000\001", 7), 0);
+    ck_assert_ptr_null(rr_log_event(log, 7));
     ck_assert_uint_eq(rr_log_end_icount(log), 123456789012ull);
     rr_log_free(log);
     free(buf);
@@ -177,6 +189,121 @@ START_TEST(parse_icount_items) {
 }
 END_TEST
 
+/* ---- the window's input through a machine ---- */
+
+typedef struct Byte {
+    uint64_t icount;
+    uint8_t value;
+    bool aux; /* from the mouse */
+} Byte;
+
+/* Read what the i8042 has for the guest now (the CPU's reads of port 0x60). */
+static size_t drain(Pc *pc, uint64_t icount, Byte *out, size_t n, size_t max) {
+    struct I8042 *k = pc_keyboard(pc);
+    for (int i = 0; i < 64; i++) {
+        uint32_t st = i8042_port_read(k, 0x64, 1);
+        if (!(st & 1)) break;
+        uint8_t v = (uint8_t)i8042_port_read(k, 0x60, 1);
+        if (n < max) out[n++] = (Byte){icount, v, (st & 0x20) != 0};
+    }
+    return n;
+}
+
+static Pc *input_machine(PcConfig *cfg) {
+    *cfg = pc_default_config();
+    cfg->rtc_start = 1767225600;
+    char err[256];
+    Pc *pc = pc_new(cfg, err, sizeof err);
+    ck_assert_msg(pc != NULL, "%s", err);
+    struct I8042 *k = pc_keyboard(pc);
+    i8042_port_write(k, 0x64, 1, 0xA8); /* enable the mouse port */
+    i8042_port_write(k, 0x64, 1, 0xD4); /* to the mouse: */
+    i8042_port_write(k, 0x60, 1, 0xF4); /* enable reporting */
+    Byte junk[8];
+    drain(pc, 0, junk, 0, 8); /* its acknowledgement */
+    return pc;
+}
+
+START_TEST(window_input_replayed) {
+    char path[] = "/tmp/bt86-test-replay-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    char err[256];
+    PcConfig cfg;
+    Byte rec[256], rep[256];
+    size_t nrec = 0, nrep = 0;
+    /* Recording: what the window sends, at these counts. */
+    Pc *pc = input_machine(&cfg);
+    Replay *rr = replay_start(RR_RECORD, path, &cfg, 1, "test", err, sizeof err);
+    ck_assert_msg(rr != NULL, "%s", err);
+    static const uint8_t a[] = {0x1C}, del[] = {0xE0, 0x71};
+    struct {
+        uint64_t icount;
+        int what; /* 0 key down, 1 key up, 2 mouse */
+        const uint8_t *code;
+        int len, dx, dy, dz;
+        unsigned buttons;
+    } script[] = {
+        {100, 0, a, 1, 0, 0, 0, 0},
+        {150, 1, a, 1, 0, 0, 0, 0},
+        {150, 2, NULL, 0, 5, -3, 0, 1},
+        {400, 2, NULL, 0, 0, 0, 0, 0},
+        {401, 0, del, 2, 0, 0, 0, 0},
+        {402, 1, del, 2, 0, 0, 0, 0},
+        {900, 2, NULL, 0, 70000, -70000, 2, 4}, /* clamped to 16 bits, then to the packet */
+        {901, 2, NULL, 0, -200, 100, -1, 9},    /* buttons beyond 3 bits dropped */
+    };
+    size_t nscript = sizeof script / sizeof script[0];
+    for (size_t i = 0; i < nscript; i++) {
+        pc_cpu(pc)->icount = script[i].icount;
+        if (script[i].what < 2)
+            replay_key_event(rr, pc, script[i].icount, script[i].code, script[i].len,
+                             script[i].what == 0);
+        else
+            replay_mouse_event(rr, pc, script[i].icount, script[i].dx, script[i].dy, script[i].dz,
+                               script[i].buttons);
+        nrec = drain(pc, script[i].icount, rec, nrec, 256);
+    }
+    ck_assert_int_eq(replay_finish(rr, 1000, err, sizeof err), 0);
+    pc_free(pc);
+    /* Set 1 (the controller translates): a 1 + 1, delete 2 + 2 bytes; the
+     * mouse four 3-byte packets. */
+    ck_assert_uint_eq(nrec, 1 + 1 + 2 + 2 + 4 * 3);
+    bool aux = false;
+    for (size_t i = 0; i < nrec; i++)
+        aux |= rec[i].aux;
+    ck_assert(aux); /* the mouse's packets came through */
+
+    /* Replay: the same bytes at the same counts; the window's own input
+     * (the same entry points) is ignored. */
+    pc = input_machine(&cfg);
+    rr = replay_start(RR_REPLAY, path, &cfg, 1, "test", err, sizeof err);
+    ck_assert_msg(rr != NULL, "%s", err);
+    uint64_t icount = 0;
+    for (;;) {
+        uint64_t n = replay_insns_until_event(rr, icount);
+        if (n == 0 && icount == 1000) break;
+        icount += n;
+        pc_cpu(pc)->icount = icount;
+        replay_key_event(rr, pc, icount, a, 1, true); /* ignored */
+        replay_mouse_event(rr, pc, icount, 1, 1, 0, 1);
+        ck_assert_int_eq(replay_deliver(rr, pc, icount, err, sizeof err), 0);
+        nrep = drain(pc, icount, rep, nrep, 256);
+        if (icount == 1000) break;
+    }
+    ck_assert_int_eq(replay_finish(rr, 1000, err, sizeof err), 0);
+    pc_free(pc);
+    unlink(path);
+    ck_assert_uint_eq(nrep, nrec);
+    for (size_t i = 0; i < nrec; i++) {
+        ck_assert_uint_eq(rep[i].icount, rec[i].icount);
+        ck_assert_uint_eq(rep[i].value, rec[i].value);
+        ck_assert_uint_eq(rep[i].aux, rec[i].aux);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("replay");
     TCase *tc = tcase_create("log");
@@ -186,6 +313,7 @@ int main(void) {
     tcase_add_test(tc, other_version_and_not_a_log);
     tcase_add_test(tc, config_mismatch_named);
     tcase_add_test(tc, parse_icount_items);
+    tcase_add_test(tc, window_input_replayed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
