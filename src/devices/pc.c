@@ -90,6 +90,10 @@ struct Pc {
      * when the CPU began to idle (0: it is not idle). */
     uint64_t ns_now;
     uint64_t auto_next, idle_from;
+    /* -icount auto under record/replay (pc_auto_set_log/_replayed). */
+    PcAutoLog auto_log;
+    void *auto_opaque;
+    bool auto_replayed;
 };
 
 PcConfig pc_default_config(void) {
@@ -920,14 +924,34 @@ static PcExit pc_run_host(Pc *pc, uint64_t max_insns) {
  * instruction when virtual time has run more than 100 ms ahead of or
  * behind the host's. */
 static void pc_icount_adjust(Pc *pc) {
+    if (pc->auto_replayed) return; /* the log decides (pc_auto_apply) */
     uint64_t host = host_now_ns() - pc->host_base;
     if (host < pc->auto_next) return;
     pc->auto_next = host + 100000000u;
     uint64_t v = vclock_now(&pc->clock);
+    uint64_t was = pc->ns_now;
     if (v > host + 100000000u && pc->ns_now > 1)
         pc->ns_now /= 2;
     else if (v + 100000000u < host && pc->ns_now < 1024)
         pc->ns_now *= 2;
+    if (pc->ns_now != was && pc->auto_log)
+        pc->auto_log(pc->auto_opaque, pc->cpu->icount, PC_AUTO_PACE, pc->ns_now);
+}
+
+void pc_auto_set_log(Pc *pc, PcAutoLog fn, void *opaque) {
+    pc->auto_log = fn;
+    pc->auto_opaque = opaque;
+}
+
+void pc_auto_set_replayed(Pc *pc) {
+    pc->auto_replayed = true;
+}
+
+void pc_auto_apply(Pc *pc, PcAutoEvent kind, uint64_t value) {
+    if (kind == PC_AUTO_PACE)
+        pc->ns_now = value < 1 ? 1 : value > 1024 ? 1024 : value;
+    else
+        vclock_advance(&pc->clock, vclock_now(&pc->clock) + value);
 }
 
 PcExit pc_run(Pc *pc, uint64_t max_insns) {
@@ -935,7 +959,9 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
     CPU *cpu = pc->cpu;
     uint64_t start = cpu->icount;
     if (pc->idle_from) { /* -icount auto: idle time passes as on the host */
-        vclock_advance(&pc->clock, vclock_now(&pc->clock) + (host_now_ns() - pc->idle_from));
+        uint64_t slept = host_now_ns() - pc->idle_from;
+        if (pc->auto_log) pc->auto_log(pc->auto_opaque, cpu->icount, PC_AUTO_IDLE, slept);
+        vclock_advance(&pc->clock, vclock_now(&pc->clock) + slept);
         pc->idle_from = 0;
     }
     for (;;) {
@@ -965,7 +991,9 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
             if (vclock_next_deadline(&pc->clock) == VCLOCK_NEVER) return PC_EXIT_HALTED;
             if (pc->cfg.icount_auto) {
                 if (cpu->nmi_pending || cpu->irq_pending(cpu->irq_opaque)) break;
-                pc->idle_from = host_now_ns(); /* the caller sleeps; see above */
+                /* The caller sleeps (see above); replaying, it applies the
+                 * logged skip instead. */
+                if (!pc->auto_replayed) pc->idle_from = host_now_ns();
                 return PC_EXIT_IDLE;
             }
             {
@@ -989,14 +1017,22 @@ static void pc_state_save(Pc *pc, SnapWriter *w) {
     snap_put_u64(w, pc->tsc_base);
     snap_put_u64(w, pc->tsc_base_ns);
     snap_put_u64(w, pc->tsc_last);
+    snap_put_u64(w, pc->ns_now); /* version 2: -icount auto's pace */
 }
 
 static bool pc_state_load(Pc *pc, SnapReader *r) {
-    if (!snap_version(r, 1)) return false;
+    if (!snap_version(r, 2)) return false;
     bool off = snap_get_bool(r);
     uint64_t base = snap_get_u64(r), base_ns = snap_get_u64(r), last = snap_get_u64(r);
+    uint64_t ns = r->version >= 2 ? snap_get_u64(r) : pc->ns_now;
     if (!snap_finish(r)) return false;
+    if (ns < 1 || ns > 1024) {
+        snap_fail(r, "time per instruction %llu ns out of range", (unsigned long long)ns);
+        return false;
+    }
     if (!r->apply) return true;
+    /* -icount auto: the pace goes on as saved; a fixed shift=N keeps its own. */
+    if (pc->cfg.icount_auto) pc->ns_now = ns;
     pc->powered_off = off;
     pc->tsc_base = base;
     pc->tsc_base_ns = base_ns;
@@ -1172,6 +1208,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 /* Every section's version, as this bt86 writes them. */
 static uint32_t part_version(PartKind kind) {
     if (kind == PART_CPU) return CPU_SNAP_VERSION;
+    if (kind == PART_PC) return 2;   /* 2: -icount auto's pace */
     return kind == PART_IDE ? 2 : 1; /* IDE 2: bus-master DMA */
 }
 

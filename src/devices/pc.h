@@ -68,7 +68,8 @@ typedef struct PcConfig {
     uint64_t ns_per_insn;     /* virtual time per instruction without host_clock */
     bool icount_auto;         /* without host_clock: adapt ns_per_insn (1..1024, powers of 2)
                                  to keep virtual time near the host's, and sleep while idle
-                                 (QEMU's -icount shift=auto; not reproducible) */
+                                 (QEMU's -icount shift=auto; reproducible only by logging
+                                 its decisions: pc_auto_set_log, pc_auto_apply) */
     int64_t rtc_start;        /* RTC time at power-on (seconds since the epoch) */
     const char *hd[4];        /* disk images: primary master/slave, secondary master/slave */
     bool snapshot;            /* never write the images: writes go to memory */
@@ -113,6 +114,22 @@ bool pc_boot_order_valid(const char *order);
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
 void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);
+
+/* -icount auto under record/replay. The host clock decides two things:
+ * the pace (ns per instruction, changed at most every 100 ms of host time)
+ * and how much virtual time passes while the CPU idles (the host slept).
+ * Recording: fn is called with each decision at the instruction count it
+ * takes effect (PC_AUTO_PACE: the new ns per instruction; PC_AUTO_IDLE:
+ * the ns skipped, at the count where the CPU halted). Replaying
+ * (pc_auto_set_replayed): the host clock is never read, a halted CPU
+ * returns PC_EXIT_IDLE until the caller applies the logged skip with
+ * pc_auto_apply at that same count, and the pace changes only there. */
+typedef enum PcAutoEvent { PC_AUTO_PACE, PC_AUTO_IDLE } PcAutoEvent;
+typedef void (*PcAutoLog)(void *opaque, uint64_t icount, PcAutoEvent kind, uint64_t value);
+void pc_auto_set_log(Pc *pc, PcAutoLog fn, void *opaque);
+void pc_auto_set_replayed(Pc *pc);
+/* PACE: value 1..1024 (else clamped); IDLE: the virtual clock moves on. */
+void pc_auto_apply(Pc *pc, PcAutoEvent kind, uint64_t value);
 /* After PC_EXIT_IDLE: host nanoseconds until the next timer is due (0 if
  * one already is), or UINT64_MAX when no timer is armed. */
 uint64_t pc_idle_ns(Pc *pc);

@@ -359,9 +359,9 @@ static int rtc_start(const char *spec, int64_t *out) {
 }
 
 /* Record/replay needs time derived from the instruction count and only
- * inputs it knows how to log. -icount auto is refused: its pace follows
- * the host clock (and the guest sleeps on the host while idle), so a
- * replay would need every pace decision and idle period logged too. */
+ * inputs it knows how to log. With -icount auto the pace follows the host
+ * clock and the guest sleeps on the host while idle: each pace change and
+ * idle skip is logged (pc_auto_set_log) and a replay applies them. */
 static int rr_check_options(const Options *o) {
     if (o->rr_interval && o->rr_mode != RR_REPLAY) {
         fprintf(stderr, "bt86: -icount: rrsnapshot-interval= is for rr=replay (with -gdb)\n");
@@ -374,8 +374,6 @@ static int rr_check_options(const Options *o) {
     const char *why = NULL;
     if (!o->rr_file)
         why = "needs rrfile=FILE";
-    else if (o->icount_shift == ICOUNT_AUTO)
-        why = "needs a fixed shift=N: with shift=auto time follows the host clock";
     else if (o->lockstep)
         why = "does not go with -lockstep";
     else if (o->rr_mode == RR_RECORD && o->gdb)
@@ -1169,6 +1167,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bt86: %s\n", err);
         return 1;
     }
+    if (cfg.icount_auto && o.rr_mode == RR_RECORD)
+        pc_auto_set_log(pc, replay_auto_event, rr_session);
+    if (cfg.icount_auto && o.rr_mode == RR_REPLAY) pc_auto_set_replayed(pc);
     /* -drive if=none: opened and locked like QEMU's, attached to nothing. */
     Disk *unattached[8] = {0};
     for (int k = 0; k < o.ndrives; k++) {
@@ -1343,7 +1344,8 @@ int main(int argc, char **argv) {
         if (con.enabled) console_poll(&con, pc);
         if (o.rr_mode != RR_REPLAY) pty_poll(&pty, pc);
         net_poll(net);
-        if (replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err) < 0) {
+        int delivered = replay_deliver(rr_session, pc, pc_cpu(pc)->icount, err, sizeof err);
+        if (delivered < 0) {
             fprintf(stderr, "bt86: %s\n", err);
             status = 1;
             break;
@@ -1384,6 +1386,19 @@ int main(int argc, char **argv) {
             pc_reset(pc);
         } else if (e == PC_EXIT_POWEROFF) {
             break; /* the guest powered the machine off: exit status 0 */
+        } else if (e == PC_EXIT_IDLE && o.rr_mode == RR_REPLAY) {
+            /* -icount auto: the recording's idle skip at this count has
+             * just been applied (replay_deliver); no sleeping on the host.
+             * Idling with nothing logged here (and the recording going on)
+             * would wait forever. */
+            if (delivered == 0 && replay_insns_until_event(rr_session, pc_cpu(pc)->icount) > 0) {
+                fprintf(stderr,
+                        "bt86: replay diverged: the CPU idles at instruction %llu, where the "
+                        "recording ran on\n",
+                        (unsigned long long)pc_cpu(pc)->icount);
+                status = 1;
+                break;
+            }
         } else if (e == PC_EXIT_HALTED ||
                    (e == PC_EXIT_IDLE && !gdb_stop &&
                     !idle_wait(pc, &con, &pty, display != NULL, gdb ? gdbstub_fd(gdb) : -1, net))) {

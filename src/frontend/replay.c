@@ -235,7 +235,11 @@ static int scan_events(RrLog *log, const uint8_t *buf, size_t len, size_t *count
             (kind == RR_EV_SERIAL && plen >= 1 && plen <= RR_MAX_PAYLOAD) ||
             ((kind == RR_EV_POWERDOWN || kind == RR_EV_RESET) && plen == 0) ||
             (kind == RR_EV_KEY && (plen == 2 || plen == 3) && pos + plen <= len && buf[pos] <= 1) ||
-            (kind == RR_EV_MOUSE && plen == 7 && pos + plen <= len && buf[pos + 6] <= 7);
+            (kind == RR_EV_MOUSE && plen == 7 && pos + plen <= len && buf[pos + 6] <= 7) ||
+            (kind == RR_EV_PACE && plen == 4 && pos + plen <= len && get_u32(buf + pos) >= 1 &&
+             get_u32(buf + pos) <= 1024) ||
+            (kind == RR_EV_IDLE && plen == 8 && pos + plen <= len &&
+             get_u64(buf + pos) < (uint64_t)1 << 60);
         if (!ok || len - pos < plen) {
             set_err(err, errlen,
                     ok ? "the log is truncated in event %zu (instruction %llu)"
@@ -590,12 +594,28 @@ void replay_mouse_event(Replay *rr, Pc *pc, uint64_t icount, int dx, int dy, int
     }
 }
 
+void replay_auto_event(void *opaque, uint64_t icount, PcAutoEvent kind, uint64_t value) {
+    Replay *rr = opaque;
+    if (!rr || rr->mode != RR_RECORD) return;
+    uint8_t payload[8];
+    if (kind == PC_AUTO_PACE) {
+        put_u32(payload, (uint32_t)value);
+        rr_writer_event(rr->writer, icount, RR_EV_PACE, payload, 4);
+    } else {
+        if (value >= (uint64_t)1 << 60) value = ((uint64_t)1 << 60) - 1; /* 36 years */
+        put_u64(payload, value);
+        rr_writer_event(rr->writer, icount, RR_EV_IDLE, payload, 8);
+    }
+    rr->events++;
+}
+
 static int s16_at(const uint8_t *p) {
     return (int16_t)(uint16_t)(p[0] | p[1] << 8);
 }
 
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen) {
     if (!rr || rr->mode != RR_REPLAY) return 0;
+    int delivered = 0;
     for (const RrEvent *e; (e = rr_log_event(rr->log, rr->next)) && e->icount <= icount;
          rr->next++) {
         if (e->icount < icount) {
@@ -611,6 +631,10 @@ int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen
             pc_cpu(pc)->reset_request = true;
         } else if (e->kind == RR_EV_KEY) {
             i8042_key_event(pc_keyboard(pc), e->data + 1, e->len - 1, e->data[0] != 0);
+        } else if (e->kind == RR_EV_PACE) {
+            pc_auto_apply(pc, PC_AUTO_PACE, get_u32(e->data));
+        } else if (e->kind == RR_EV_IDLE) {
+            pc_auto_apply(pc, PC_AUTO_IDLE, get_u64(e->data));
         } else if (e->kind == RR_EV_MOUSE) {
             i8042_mouse_event(pc_keyboard(pc), s16_at(e->data), s16_at(e->data + 2),
                               s16_at(e->data + 4), e->data[6]);
@@ -621,8 +645,9 @@ int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen
             return -1;
         }
         rr->events++;
+        delivered++;
     }
-    return 0;
+    return delivered;
 }
 
 void replay_rewind(Replay *rr, uint64_t icount) {

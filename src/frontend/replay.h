@@ -6,7 +6,8 @@
  * instruction count, except the inputs that come from the host: bytes
  * typed into COM1 (stdin or the pty), the monitor's sendkey,
  * system_reset and system_powerdown, the SDL window's keyboard and mouse,
- * and the host
+ * with shift=auto the pace and idle decisions the host clock made, and the
+ * host
  * time -rtc base=utc|localtime reads once at start. Recording logs each
  * input with the instruction count (icount) at which the main loop
  * delivered it; replaying reads nothing from the host and delivers the
@@ -54,6 +55,8 @@ typedef enum RrEventKind {
     RR_EV_KEY = 3,       /* a key (payload: 1 pressed / 0 released, its 1-2 byte set-2 code) */
     RR_EV_RESET = 4,     /* the monitor's system_reset (no payload) */
     RR_EV_MOUSE = 5,     /* PS/2 mouse motion (payload: s16 dx, dy, dz, u8 buttons 0-7) */
+    RR_EV_PACE = 6,      /* -icount auto: new ns per instruction (payload: u32, 1-1024) */
+    RR_EV_IDLE = 7,      /* -icount auto: ns the idle CPU skipped (payload: u64, < 2^60) */
     RR_EV_END = 0xFF,    /* the end of the run (icount: the final count) */
 } RrEventKind;
 
@@ -163,8 +166,11 @@ void replay_reset(Replay *rr, Pc *pc, uint64_t icount);
  * replay_key_event and this; during a replay both ignore the window. */
 void replay_mouse_event(Replay *rr, Pc *pc, uint64_t icount, int dx, int dy, int dz,
                         unsigned buttons);
-/* Replay: deliver the inputs logged for this icount; -1 and a message
- * when the machine no longer matches the log. */
+/* -icount auto: a PcAutoLog for pc_auto_set_log (opaque: the Replay,
+ * recording): logs the decision. A replay applies them (pc_auto_apply). */
+void replay_auto_event(void *rr, uint64_t icount, PcAutoEvent kind, uint64_t value);
+/* Replay: deliver the inputs logged for this icount: how many; -1 and a
+ * message when the machine no longer matches the log. */
 int replay_deliver(Replay *rr, Pc *pc, uint64_t icount, char *err, size_t errlen);
 /* Replay: the machine went back to a snapshot taken at icount (after the
  * inputs due then were delivered): the next input delivered is the first

@@ -7,7 +7,8 @@
 # at all: COM1's output must be identical byte for byte and the run must
 # end at the same instruction count. A replay stopped early must say so; a
 # recording ended by SIGTERM must replay; the monitor's sendkey and
-# system_reset must be recorded and replayed. Then a replay with another disk
+# system_reset must be recorded and replayed; a SeaBIOS run under
+# shift=auto (pace and idle decisions logged) must replay. Then a replay with another disk
 # image and one with a damaged or truncated log must each stop with a
 # clear message.
 #   record-replay.sh BT86 [IMAGE]
@@ -90,6 +91,49 @@ if [ "${mline#* }" != 3 ] || [ $mstatus != 0 ] ||
    [ "$(grep -c 'SeaBIOS (version' "$dir/mon-replay.out")" != 2 ]; then
   echo "record-replay: the monitor's sendkey and system_reset did not replay:"
   cat "$dir/mon.err" "$dir/mon-replay.err"; grep -c 'SeaBIOS (version' "$dir/mon.out" "$dir/mon-replay.out"; fail=1
+fi
+
+# -icount shift=auto: the pace follows the host clock and the CPU sleeps
+# on the host while SeaBIOS waits for the boot-menu key (-boot menu=on,
+# about 2.5 s of host time); each pace change and idle skip is logged. The
+# replay (jit, no sleeping) must print the same bytes and end at the same
+# count with the same events, and there must have been both kinds.
+"$bt86" "${common[@]}" -boot menu=on -max-insns 300000000 -icount "shift=auto,rr=record,rrfile=$dir/auto" \
+  </dev/null >"$dir/auto.out" 2>"$dir/auto.err"
+"$bt86" "${common[@]}" -boot menu=on -max-insns 300000000 -accel jit \
+  -icount "shift=auto,rr=replay,rrfile=$dir/auto" </dev/null >"$dir/auto-replay.out" 2>"$dir/auto-replay.err"
+astatus=$?
+aline=$(sed -n 's/^bt86: record: \([0-9]*\) instructions, \([0-9]*\) input events.*/\1 \2/p' "$dir/auto.err")
+if [ -z "$aline" ] || [ $astatus != 0 ] || ! cmp -s "$dir/auto.out" "$dir/auto-replay.out" ||
+   ! grep -q "^bt86: replay: ${aline% *} instructions, ${aline#* } input events, as recorded" "$dir/auto-replay.err" ||
+   ! grep -q 'Press ESC for boot menu' "$dir/auto.out"; then
+  echo "record-replay: shift=auto did not replay:"; cat "$dir/auto.err" "$dir/auto-replay.err"
+  cmp "$dir/auto.out" "$dir/auto-replay.out"; fail=1
+fi
+# Both kinds of decisions are in the log: event kinds 6 (pace) and 7
+# (idle); each event is a kind byte, a u64 count, a u16 length and the
+# payload, the last the end record (0xFF) and a u64 checksum.
+if ! python3 - "$dir/auto" <<'PY'; then
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+# The header's length varies: try each start until a chain of events
+# reaches the end record and the checksum exactly.
+for start in range(12, min(len(b), 4096)):
+    pos, kinds = start, []
+    while pos + 11 <= len(b):
+        k, n = b[pos], struct.unpack_from('<H', b, pos + 9)[0]
+        if k == 0xFF:
+            break
+        if k not in range(1, 8):
+            pos = -1
+            break
+        kinds.append(k)
+        pos += 11 + n
+    if pos >= 0 and pos + 19 == len(b) and kinds:
+        sys.exit(0 if 6 in kinds and 7 in kinds else 1)
+sys.exit(1)
+PY
+  echo "record-replay: the shift=auto log lacks pace (6) or idle (7) events"; fail=1
 fi
 
 # Another disk image: a copy with one byte changed.

@@ -151,7 +151,7 @@ START_TEST(window_input_recorded_and_replayed) {
         pc_cpu(pc)->icount = icount;
         user(s, 1); /* the window's own input: ignored */
         ck_assert(display_sdl_update(d));
-        ck_assert_int_eq(replay_deliver(rr, pc, icount, err, sizeof err), 0);
+        ck_assert_int_ge(replay_deliver(rr, pc, icount, err, sizeof err), 0);
         nrep = drain(pc, icount, rep, nrep, 128);
     }
     ck_assert_uint_eq(icount, END);
