@@ -267,7 +267,10 @@ static void window_writeb(Vga *v, uint32_t a, uint8_t val) {
         if (planes & (1u << p)) v->vram[off * 4 + p] = out[p];
 }
 
-static uint8_t window_readb(Vga *v, uint32_t a) {
+/* A CPU read of the window: the latches load (latch true), or a debugger's
+ * peek that leaves them (the result is the same: read mode 1 compares the
+ * bytes just read, not older latches). */
+static uint8_t window_read_byte(Vga *v, uint32_t a, bool latch) {
     if (!window_offset(v, &a)) return 0xFF;
     if (dispi_linear(v)) {
         uint32_t i = (uint32_t)v->dispi[VBE_DISPI_INDEX_BANK] * 0x10000u + a;
@@ -286,16 +289,31 @@ static uint8_t window_readb(Vga *v, uint32_t a) {
         plane = v->gc[4] & 3;
     }
     off &= PLANE_SIZE - 1;
-    for (unsigned p = 0; p < 4; p++)
-        v->latch[p] = v->vram[off * 4 + p];
-    if (!(v->gc[5] & 0x08) || (v->seq[4] & 0x08)) return v->latch[plane];
+    const uint8_t *bytes = &v->vram[off * 4];
+    if (latch)
+        for (unsigned p = 0; p < 4; p++)
+            v->latch[p] = bytes[p];
+    if (!(v->gc[5] & 0x08) || (v->seq[4] & 0x08)) return bytes[plane];
     /* Read mode 1: colour compare over the planes not marked don't-care. */
     uint8_t result = 0xFF;
     for (unsigned p = 0; p < 4; p++) {
         if (!(v->gc[7] & (1u << p))) continue;
-        result &= (uint8_t) ~(v->latch[p] ^ expand_bit(v->gc[2], p));
+        result &= (uint8_t) ~(bytes[p] ^ expand_bit(v->gc[2], p));
     }
     return result;
+}
+
+static uint8_t window_readb(Vga *v, uint32_t a) {
+    return window_read_byte(v, a, true);
+}
+
+static uint8_t window_peek(void *opaque, uint32_t offset) {
+    return window_read_byte(opaque, offset, false);
+}
+
+static uint8_t lfb_peek(void *opaque, uint32_t offset) {
+    const Vga *v = opaque;
+    return offset < VGA_VRAM_SIZE ? v->vram[offset] : 0xFF;
 }
 
 uint32_t vga_window_read(void *opaque, uint32_t offset, unsigned size) {
@@ -505,11 +523,13 @@ int vga_register(Vga *v, IoBus *io, PhysMem *pm) {
         iobus_register(io, 0x1CE, 3, vga_port_read, vga_port_write, v) < 0)
         return -1;
     if (physmem_add_mmio(pm, VGA_WINDOW_BASE, VGA_WINDOW_SIZE, vga_window_read, vga_window_write,
-                         v) < 0)
+                         v) < 0 ||
+        physmem_set_mmio_peek(pm, vga_window_read, v, window_peek) < 0)
         return -1;
     /* The LFB region exists from the start, unmapped until BAR0 is programmed. */
     if (physmem_add_mmio(pm, 0xFFFFF000u, 0x1000, vga_lfb_read, vga_lfb_write, v) < 0 ||
-        physmem_move_mmio(pm, vga_lfb_read, v, 0, 0) < 0)
+        physmem_move_mmio(pm, vga_lfb_read, v, 0, 0) < 0 ||
+        physmem_set_mmio_peek(pm, vga_lfb_read, v, lfb_peek) < 0)
         return -1;
     v->pm = pm;
     return 0;

@@ -12,8 +12,9 @@
  * Addresses of memory packets and breakpoints are linear (CS base + EIP
  * for code), as QEMU's stub has them; after Qqemu.PhyMemMode:1 memory
  * packets use physical addresses. Debugger reads and writes reach RAM and
- * ROM only (no device registers, so no side effects); anything else, or
- * an unmapped page, answers E14.
+ * ROM, and reads the device memory that has a side-effect-free peek
+ * (phys_peek: the VGA's window and frame buffer); anything else, or an
+ * unmapped page, answers E14.
  *
  * During a replay (gdbstub_set_replay) the debugger may read anything but
  * change nothing: register and memory writes, resuming at another address
@@ -512,13 +513,12 @@ static size_t mem_access(Gdbstub *g, uint32_t addr, uint8_t *buf, size_t n, bool
         size_t chunk = 0x1000 - (a & 0xFFF);
         if (chunk > n - done) chunk = n - done;
         if (!debug_paddr(g, a, &pa)) break;
-        int rc = write ? phys_copy_to(pm, pa, buf + done, chunk)
-                       : phys_copy_from(pm, pa, buf + done, chunk);
+        int rc =
+            write ? phys_copy_to(pm, pa, buf + done, chunk) : phys_peek(pm, pa, buf + done, chunk);
         if (rc < 0) { /* part of it, byte by byte */
             size_t k = 0;
-            while (k < chunk &&
-                   (write ? phys_copy_to(pm, pa + (uint32_t)k, buf + done + k, 1)
-                          : phys_copy_from(pm, pa + (uint32_t)k, buf + done + k, 1)) == 0)
+            while (k < chunk && (write ? phys_copy_to(pm, pa + (uint32_t)k, buf + done + k, 1)
+                                       : phys_peek(pm, pa + (uint32_t)k, buf + done + k, 1)) == 0)
                 k++;
             return done + k;
         }

@@ -61,6 +61,16 @@ int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, 
     return 0;
 }
 
+int physmem_set_mmio_peek(PhysMem *pm, MmioReadFn rd, void *opaque, MmioPeekFn peek) {
+    for (int i = 0; i < pm->nregions; i++) {
+        const PhysRegion *r = &pm->regions[i];
+        if (r->kind != PHYS_MMIO || r->read != rd || r->opaque != opaque) continue;
+        pm->peek[i] = peek;
+        return 0;
+    }
+    return -1;
+}
+
 int physmem_move_mmio(PhysMem *pm, MmioReadFn rd, void *opaque, uint32_t start, uint32_t size) {
     if (size && !range_ok(start, size)) return -1;
     for (int i = 0; i < pm->nregions; i++) {
@@ -301,6 +311,24 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
             d[i] = pm->ram[a];
         else
             return -1;
+    }
+    return 0;
+}
+
+int phys_peek(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
+    if (phys_copy_from(pm, paddr, dst, len) == 0) return 0;
+    uint8_t *d = dst;
+    for (size_t i = 0; i < len; i++) {
+        if ((uint64_t)paddr + i > 0xFFFFFFFFull) return -1;
+        uint32_t a = paddr + (uint32_t)i;
+        PhysRegion *r = find_region(pm, a);
+        if (r && r->kind == PHYS_MMIO) {
+            MmioPeekFn peek = pm->peek[r - pm->regions];
+            if (!peek) return -1;
+            d[i] = peek(r->opaque, a - r->start);
+        } else if (phys_copy_from(pm, a, d + i, 1) < 0) {
+            return -1;
+        }
     }
     return 0;
 }

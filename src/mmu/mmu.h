@@ -42,6 +42,9 @@ typedef uint64_t PhysAddr;
 
 typedef uint32_t (*MmioReadFn)(void *opaque, uint32_t offset, unsigned size);
 typedef void (*MmioWriteFn)(void *opaque, uint32_t offset, unsigned size, uint32_t val);
+/* The byte a read at offset would return, without the read's side effects
+ * (for debuggers: phys_peek). */
+typedef uint8_t (*MmioPeekFn)(void *opaque, uint32_t offset);
 
 typedef enum PhysKind { PHYS_ROM, PHYS_MMIO } PhysKind;
 
@@ -91,6 +94,9 @@ typedef struct PhysMem {
     /* Called on every MMIO access (a device may raise an interrupt or remap
      * memory): the translator ends the running block. */
     void (*mmio_touched)(void *opaque);
+    /* peek[i]: region i's side-effect-free read (physmem_set_mmio_peek), or
+     * NULL (at the end: the translator's offsets above stay). */
+    MmioPeekFn peek[PHYS_MAX_REGIONS];
 } PhysMem;
 
 /* Create RAM of ram_size bytes (rounded up to 4 KiB), zeroed. A20 starts enabled. */
@@ -105,6 +111,9 @@ int physmem_add_mmio(PhysMem *pm, uint32_t start, uint32_t size, MmioReadFn rd, 
  * or unmap it with size 0 (a PCI BAR being reprogrammed or disabled).
  * Returns 0, or -1 if there is no such region or the range wraps. */
 int physmem_move_mmio(PhysMem *pm, MmioReadFn rd, void *opaque, uint32_t start, uint32_t size);
+/* Give the MMIO region registered with (rd, opaque) a peek function, so a
+ * debugger can read it (phys_peek). Returns 0, or -1 if there is none. */
+int physmem_set_mmio_peek(PhysMem *pm, MmioReadFn rd, void *opaque, MmioPeekFn peek);
 void physmem_set_a20(PhysMem *pm, bool enabled);
 /* Install len bytes of ROM image at physical address `at` in the BIOS area
  * (0xC0000 <= at, at + len <= 0x100000) and start shadow routing there (all
@@ -118,6 +127,10 @@ void phys_write(PhysMem *pm, PhysAddr paddr, unsigned size, uint32_t val);
 /* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any byte is not RAM/ROM. */
 int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
 int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
+/* phys_copy_from for a debugger: MMIO regions with a peek function answer
+ * too (what the CPU would read, with no side effect); -1 if any byte is
+ * not RAM, ROM or peekable MMIO. */
+int phys_peek(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
 /* Attach a translator's code tracking (see PhysMem.code_pages). Returns 0 or -1. */
 enum { CODE_WRITE_CPU, CODE_WRITE_DEVICE };
 int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t, int),

@@ -6,7 +6,7 @@
 #    register numbers, bad watchpoint lengths, a truncated binary escape:
 #    each gets an error reply and the stub goes on answering;
 #  - qSupported, the target description (qXfer, in pieces), E14 for
-#    memory that is not there, QEMU's physical-memory mode, thread packets;
+#    memory that is not there, the VGA text buffer read as the CPU sees it, QEMU's physical-memory mode, thread packets;
 #  - Ctrl-C while the guest runs stops it (T02); vCont;s steps, holding
 #    interrupts back unless `monitor gdb-step-irqs on`; a breakpoint stops
 #    with swbreak; monitor commands answer in O packets;
@@ -34,6 +34,10 @@ def disk(name, code):
     sector[510:512] = b'\x55\xaa'
     open(f"{sys.argv[1]}/{name}", "wb").write(bytes(sector) + bytes(512 * 63))
 disk("halt.img", bytes([0xFA, 0xF4]))
+# "A" in white on blue at the top left of the text screen, then cli; hlt.
+disk("text.img", bytes([0xB8, 0x00, 0xB8, 0x8E, 0xC0,            # mov ax, 0B800h; mov es, ax
+                        0x26, 0xC7, 0x06, 0x00, 0x00, 0x41, 0x1F, # mov word [es:0], 1F41h
+                        0xFA, 0xF4]))
 disk("triple.img", bytes([0x0F, 0x01, 0x1E, 0xF0, 0x7D, 0xCC]))
 # ACPI power-off: the PM base from PCI 00:01.3 register 0x40, then SLP_EN
 # with SLP_TYP 0 (S5) in PM1_CNT (base + 4).
@@ -69,8 +73,15 @@ class Client:
         for _ in range(100):
             if os.path.exists(self.sock_path): break
             time.sleep(0.05)
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.connect(self.sock_path)
+        # The socket file appears at bind(), before listen(): retry a refusal.
+        for _ in range(100):
+            self.s = socket.socket(socket.AF_UNIX)
+            try:
+                self.s.connect(self.sock_path)
+                break
+            except ConnectionRefusedError:
+                self.s.close()
+                time.sleep(0.05)
         self.s.settimeout(30)
         self.buf = b''
         self.console = b''
@@ -243,6 +254,17 @@ stop = c.packet()
 if not stop.startswith(b'T05') or b'halted' not in c.console:
     fail(f"halt: {stop!r}, console {c.console!r}")
 c.expect(b'p8', b'027c0000')                      # after the hlt
+c.done()
+
+# ---- the VGA window reads as the CPU sees it (text mode: odd/even), with
+# no side effect; writes there stay refused ----
+c = Client(f"{tmp}/text.img", "text")
+c.send(b'vCont;c')
+stop = c.packet()
+if not stop.startswith(b'T05'): fail(f"text: {stop!r}")
+c.expect(b'mb8000,2', b'411f')
+c.expect(b'Mb8000,1:42', b'E14')
+c.expect(b'mb8000,2', b'411f')
 c.done()
 
 # ---- a power-off stops in the debugger; continuing ends bt86 (status 0) ----

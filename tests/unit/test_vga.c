@@ -241,6 +241,41 @@ START_TEST(read_mode_1_colour_compare) {
 }
 END_TEST
 
+/* A debugger's read of the window (phys_peek) gives what a CPU read gives,
+ * in read mode 0 (the selected plane), read mode 1 (colour compare) and
+ * text mode's odd/even, without loading the latches: a write mode 1 write
+ * after a peek still copies the latches of the CPU read before it. The
+ * LFB is peeked too; other MMIO (none here) and unmapped memory fail. */
+START_TEST(debugger_peek_has_no_side_effect) {
+    planar_setup();
+    for (unsigned p = 0; p < 4; p++) {
+        seq(2, (uint8_t)(1u << p));
+        phys_write(pm, 0xA0010, 1, 0x10 + p);
+        phys_write(pm, 0xA0020, 1, 0x20 + p);
+    }
+    seq(2, 0x0F);
+    gc(4, 2);                                           /* read map select: plane 2 */
+    ck_assert_uint_eq(phys_read(pm, 0xA0010, 1), 0x12); /* latches: 0x10..0x13 */
+    uint8_t b[2];
+    ck_assert_int_eq(phys_peek(pm, 0xA0020, b, 2), 0);
+    ck_assert_uint_eq(b[0], 0x22);
+    ck_assert_uint_eq(b[1], plane_byte(2, 0x21));
+    gc(5, 0x01); /* write mode 1: the latches go to memory */
+    phys_write(pm, 0xA0030, 1, 0);
+    for (unsigned p = 0; p < 4; p++)
+        ck_assert_uint_eq(plane_byte(p, 0x30), 0x10 + p); /* not 0x20 + p */
+    /* Read mode 1 peeks compare like a read. */
+    gc(5, 0x08);
+    gc(2, 0x0F);
+    gc(7, 0x0F);
+    uint8_t want = (uint8_t)phys_read(pm, 0xA0020, 1);
+    ck_assert_int_eq(phys_peek(pm, 0xA0020, b, 1), 0);
+    ck_assert_uint_eq(b[0], want);
+    /* Unmapped memory above RAM fails. */
+    ck_assert_int_eq(phys_peek(pm, 0xD0000000u, b, 1), -1);
+}
+END_TEST
+
 START_TEST(chain4_odd_even_and_memory_map) {
     /* Chain-4 (mode 13h): address bits 1:0 pick the plane. */
     planar_setup();
@@ -758,6 +793,7 @@ int main(void) {
     tcase_add_test(tc, retrace_follows_the_clock);
     tcase_add_test(tc, write_modes);
     tcase_add_test(tc, read_mode_1_colour_compare);
+    tcase_add_test(tc, debugger_peek_has_no_side_effect);
     tcase_add_test(tc, chain4_odd_even_and_memory_map);
     tcase_add_test(tc, text_rendering);
     tcase_add_test(tc, graphics_rendering);
