@@ -951,7 +951,8 @@ void pc_auto_apply(Pc *pc, PcAutoEvent kind, uint64_t value) {
     if (kind == PC_AUTO_PACE)
         pc->ns_now = value < 1 ? 1 : value > 1024 ? 1024 : value;
     else
-        vclock_advance(&pc->clock, vclock_now(&pc->clock) + value);
+        vclock_advance(&pc->clock, vclock_now(&pc->clock) +
+                                       (value > PC_AUTO_IDLE_MAX_NS ? PC_AUTO_IDLE_MAX_NS : value));
 }
 
 PcExit pc_run(Pc *pc, uint64_t max_insns) {
@@ -960,6 +961,7 @@ PcExit pc_run(Pc *pc, uint64_t max_insns) {
     uint64_t start = cpu->icount;
     if (pc->idle_from) { /* -icount auto: idle time passes as on the host */
         uint64_t slept = host_now_ns() - pc->idle_from;
+        if (slept > PC_AUTO_IDLE_MAX_NS) slept = PC_AUTO_IDLE_MAX_NS;
         if (pc->auto_log) pc->auto_log(pc->auto_opaque, cpu->icount, PC_AUTO_IDLE, slept);
         vclock_advance(&pc->clock, vclock_now(&pc->clock) + slept);
         pc->idle_from = 0;

@@ -125,6 +125,11 @@ PcExit pc_run(Pc *pc, uint64_t max_insns);
  * returns PC_EXIT_IDLE until the caller applies the logged skip with
  * pc_auto_apply at that same count, and the pace changes only there. */
 typedef enum PcAutoEvent { PC_AUTO_PACE, PC_AUTO_IDLE } PcAutoEvent;
+/* The longest idle skip (about 73 minutes): a longer host sleep (a
+ * suspended laptop) lets only this much virtual time pass, recorded or
+ * not, and a replay log asking for more is refused (a skip fires every
+ * periodic timer it passes, one by one). */
+#define PC_AUTO_IDLE_MAX_NS ((uint64_t)1 << 42)
 typedef void (*PcAutoLog)(void *opaque, uint64_t icount, PcAutoEvent kind, uint64_t value);
 void pc_auto_set_log(Pc *pc, PcAutoLog fn, void *opaque);
 void pc_auto_set_replayed(Pc *pc);

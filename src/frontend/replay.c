@@ -239,7 +239,7 @@ static int scan_events(RrLog *log, const uint8_t *buf, size_t len, size_t *count
             (kind == RR_EV_PACE && plen == 4 && pos + plen <= len && get_u32(buf + pos) >= 1 &&
              get_u32(buf + pos) <= 1024) ||
             (kind == RR_EV_IDLE && plen == 8 && pos + plen <= len &&
-             get_u64(buf + pos) < (uint64_t)1 << 60);
+             get_u64(buf + pos) <= PC_AUTO_IDLE_MAX_NS);
         if (!ok || len - pos < plen) {
             set_err(err, errlen,
                     ok ? "the log is truncated in event %zu (instruction %llu)"
@@ -602,7 +602,6 @@ void replay_auto_event(void *opaque, uint64_t icount, PcAutoEvent kind, uint64_t
         put_u32(payload, (uint32_t)value);
         rr_writer_event(rr->writer, icount, RR_EV_PACE, payload, 4);
     } else {
-        if (value >= (uint64_t)1 << 60) value = ((uint64_t)1 << 60) - 1; /* 36 years */
         put_u64(payload, value);
         rr_writer_event(rr->writer, icount, RR_EV_IDLE, payload, 8);
     }

@@ -56,7 +56,8 @@ typedef enum RrEventKind {
     RR_EV_RESET = 4,     /* the monitor's system_reset (no payload) */
     RR_EV_MOUSE = 5,     /* PS/2 mouse motion (payload: s16 dx, dy, dz, u8 buttons 0-7) */
     RR_EV_PACE = 6,      /* -icount auto: new ns per instruction (payload: u32, 1-1024) */
-    RR_EV_IDLE = 7,      /* -icount auto: ns the idle CPU skipped (payload: u64, < 2^60) */
+    RR_EV_IDLE = 7,      /* -icount auto: ns the idle CPU skipped (payload: u64, at most
+                            PC_AUTO_IDLE_MAX_NS) */
     RR_EV_END = 0xFF,    /* the end of the run (icount: the final count) */
 } RrEventKind;
 

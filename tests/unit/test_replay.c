@@ -200,8 +200,8 @@ START_TEST(auto_and_mouse_payloads_checked) {
     ck_assert(!one_event_parses(RR_EV_PACE, "\000\000\000\000", 4));
     ck_assert(!one_event_parses(RR_EV_PACE, "\001\004\000\000", 4)); /* 1025 */
     ck_assert(!one_event_parses(RR_EV_PACE, "\001\000", 2));
-    ck_assert(one_event_parses(RR_EV_IDLE, "\377\377\377\377\377\377\377\017", 8));
-    ck_assert(!one_event_parses(RR_EV_IDLE, "\000\000\000\000\000\000\000\020", 8)); /* 2^60 */
+    ck_assert(one_event_parses(RR_EV_IDLE, "\000\000\000\000\000\004\000\000", 8)); /* 2^42 */
+    ck_assert(!one_event_parses(RR_EV_IDLE, "\001\000\000\000\000\004\000\000", 8));
     ck_assert(!one_event_parses(RR_EV_IDLE, "\001\000\000\000", 4));
     ck_assert(one_event_parses(RR_EV_MOUSE, "\001\000\002\000\003\000\007", 7));
     ck_assert(!one_event_parses(RR_EV_MOUSE, "\001\000\002\000\003\000\010", 7));
