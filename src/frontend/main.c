@@ -24,7 +24,7 @@
  * from the instruction count; when the guest idles the loop sleeps in
  * ppoll() on its input descriptors until the next timer is due.
  *
- * With -icount shift=N,rr=record|replay,rrfile=FILE (replay.c) every
+ * With -icount shift=N|auto,rr=record|replay,rrfile=FILE (replay.c) every
  * input from the host goes through the record/replay session: recorded
  * with the instruction count at which this loop delivers it, or, when
  * replaying, read from the log instead of the host and delivered at the
@@ -183,10 +183,12 @@ static void usage(FILE *out) {
         "                       time, an idle CPU skips to the next timer; with a fixed -rtc\n"
         "                       date two runs with the same input print the same bytes.\n"
         "                       auto: N adapts to keep near the host clock, an idle CPU\n"
-        "                       sleeps (not reproducible). Default: time follows the host clock\n"
-        "  -icount shift=N,rr=record|replay,rrfile=FILE  record every input from the host\n"
-        "                       with its instruction count, or replay them from FILE\n"
-        "                       (needs -snapshot with disks; no window; -gdb\n"
+        "                       sleeps (reproducible only with rr=). Default: time follows\n"
+        "                       the host clock\n"
+        "  -icount shift=N|auto,rr=record|replay,rrfile=FILE  record every input from the\n"
+        "                       host with its instruction count (auto: also the pace and\n"
+        "                       idle decisions), or replay them from FILE\n"
+        "                       (needs -snapshot with disks; -gdb\n"
         "                       only with rr=replay: the debugger looks, changes nothing,\n"
         "                       and may run backwards: reverse-stepi, reverse-continue)\n"
         "  -icount ...,rrsnapshot-interval=N,rrfile=FILE  with -gdb during a replay: a\n"
