@@ -1040,7 +1040,7 @@ static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t 
         t[28] = 2;                      /* tsc_shift */
         t[29] = PVCLOCK_TSC_STABLE_BIT; /* flags */
         uint64_t pa = *value & ~1ull;
-        if (pa < 0x100000000ull) phys_copy_to(pm, (uint32_t)pa, t, sizeof t);
+        phys_copy_to(pm, pa, t, sizeof t);
         return true;
     }
     /* The wall clock at system time 0: the host's real time now, less the
@@ -1049,7 +1049,7 @@ static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t 
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t boot_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - (int64_t)ns;
     uint32_t w[3] = {2, (uint32_t)(boot_ns / 1000000000), (uint32_t)(boot_ns % 1000000000)};
-    if (*value < 0x100000000ull) phys_copy_to(pm, (uint32_t)*value, w, sizeof w);
+    phys_copy_to(pm, *value, w, sizeof w);
     return true;
 }
 
