@@ -813,6 +813,8 @@ START_TEST(m_option_sizes_and_limits) {
     ck_assert_msg(strstr(err, "more than bt86's 64 GiB"), "%s", err);
     ck_assert(!pc_parse_mem_size("1T", &mb, err, sizeof err));
     ck_assert(!pc_parse_mem_size("99999999999999999999", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("17179869185G", &mb, err, sizeof err)); /* 2^64 + 1 GiB */
+    ck_assert_msg(strstr(err, "more than bt86's 64 GiB"), "%s", err);
     ck_assert(!pc_parse_mem_size("0", &mb, err, sizeof err));
     ck_assert(!pc_parse_mem_size("", &mb, err, sizeof err));
     ck_assert(!pc_parse_mem_size("6X", &mb, err, sizeof err));
