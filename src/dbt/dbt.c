@@ -153,10 +153,10 @@ static bool cross_on_page(const Dbt *d, uint64_t pg) {
     return false;
 }
 
-static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len, int by) {
+static void dbt_code_written(void *opaque, PhysAddr paddr, uint64_t len, int by) {
     Dbt *d = opaque;
     uint64_t before = d->stats.inval_write;
-    uint64_t end = (uint64_t)paddr + len;
+    uint64_t end = paddr + len;
     /* Crossing blocks whose second page's bytes were written. */
     for (TB **cp = &d->cross; *cp;) {
         TB *tb = *cp;
@@ -193,7 +193,7 @@ static void dbt_code_written(void *opaque, uint32_t paddr, uint32_t len, int by)
             }
         }
         if (!d->page_tbs[pg] && !cross_on_page(d, pg))
-            physmem_set_code_page(d->pm, (uint32_t)pg << 12, false);
+            physmem_set_code_page(d->pm, (PhysAddr)pg << 12, false);
     }
     if (by == CODE_WRITE_DEVICE) d->stats.inval_device += d->stats.inval_write - before;
 }
@@ -242,7 +242,7 @@ static Dbt *dbt_new(CPU *cpu) {
     if (!d) return NULL;
     d->cpu = cpu;
     d->pm = cpu->mmu.pm;
-    d->npages = d->pm->ram_size / 4096;
+    d->npages = (uint32_t)(d->pm->ram_end / 4096);
     d->page_tbs = calloc(d->npages + 1, sizeof *d->page_tbs);
     if (!d->page_tbs || physmem_track_code(d->pm, dbt_code_written, d) < 0) {
         free(d->page_tbs);
@@ -308,7 +308,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
                     uint32_t lin2 = (lin & ~0xFFFu) + 0x1000u;
                     uint8_t *h2 = mmu_tlb_fetch(&cpu->mmu, lin2, cpu->cpl == 3);
                     PhysMem *pm = d->pm;
-                    if (h2 && h2 >= pm->ram && h2 < pm->ram + pm->ram_size) {
+                    if (h2 && h2 >= pm->ram && h2 < pm->ram + pm->ram_end) {
                         host2 = h2;
                         size = in->len;
                         n = 1;
@@ -352,7 +352,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     tb->ends_sensitive = sti_inside || (buf[n - 1].ends_block && !insn_plain_branch(&buf[n - 1]));
     PhysMem *pm = d->pm;
     tb->pa = NO_PAGE;
-    if (host >= pm->ram && host < pm->ram + pm->ram_size) tb->pa = (uint32_t)(host - pm->ram);
+    if (host >= pm->ram && host < pm->ram + pm->ram_end) tb->pa = (uint64_t)(host - pm->ram);
 
     uint32_t h = hash_key(tb->host_pc, tb->eip);
     tb->hash_next = d->hash[h];
@@ -360,7 +360,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     tb->pa2 = NO_PAGE;
     if (host2) {
         tb->host2 = (uintptr_t)host2;
-        tb->pa2 = (uint32_t)(host2 - pm->ram);
+        tb->pa2 = (uint64_t)(host2 - pm->ram);
         tb->cross_next = d->cross;
         d->cross = tb;
         d->ncross++;
@@ -370,7 +370,7 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
         }
     }
     if (tb->pa != NO_PAGE) {
-        uint32_t pg = tb->pa >> 12;
+        size_t pg = (size_t)(tb->pa >> 12);
         tb->page_next = d->page_tbs[pg];
         d->page_tbs[pg] = tb;
         if (!pm->code_pages[pg]) {

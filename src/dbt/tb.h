@@ -11,7 +11,7 @@
 #include "cpu/core.h"
 
 /* TB.pa and TB.pa2 when the bytes are not in RAM. */
-#define NO_PAGE 0xFFFFFFFFu
+#define NO_PAGE UINT64_MAX
 
 /* Whether this host has the native backend (jit_x86_64.c): x86-64 Linux. */
 #if defined(__x86_64__) && defined(__linux__)
@@ -35,12 +35,12 @@ struct TB {
     uint32_t flags; /* TBF_* */
     /* extent */
     uint32_t size; /* guest bytes */
-    uint32_t pa;   /* physical address of the first byte if in RAM, else NO_PAGE */
+    uint64_t pa;   /* physical address of the first byte if in RAM, else NO_PAGE */
     /* A block of one instruction that crosses into the next page: that
      * page's host address (checked at every lookup) and physical address;
      * such blocks are also on the Dbt's list of crossing blocks. */
     uintptr_t host2; /* 0: the block stays on one page */
-    uint32_t pa2;
+    uint64_t pa2;
     TB *cross_next;
     TB *hash_next;
     TB *page_next; /* next TB on the same RAM page */

@@ -522,8 +522,8 @@ static void tx_packet_done(E1000 *d) {
 /* Gather len bytes of guest memory at addr into the packet. */
 static void tx_gather(E1000 *d, uint64_t addr, uint32_t len) {
     if (d->tx_bad || len == 0) return;
-    if (len > TX_BUF_MAX - d->tx_len || addr > 0xFFFFFFFFull ||
-        phys_copy_from(d->pm, (uint32_t)addr, d->tx_buf + d->tx_len, len) < 0) {
+    if (len > TX_BUF_MAX - d->tx_len ||
+        phys_copy_from(d->pm, addr, d->tx_buf + d->tx_len, len) < 0) {
         d->tx_bad = true;
         return;
     }
@@ -555,7 +555,7 @@ static void tx_process(E1000 *d) {
         if (head >= n) break; /* a head outside the ring: the queue is stuck */
         uint64_t at = base + (uint64_t)head * 16;
         uint8_t t[16];
-        if (at + 16 > 0x100000000ull || phys_copy_from(d->pm, (uint32_t)at, t, 16) < 0)
+        if (phys_copy_from(d->pm, at, t, 16) < 0)
             break; /* the descriptor is not in RAM: nothing more to fetch */
         uint8_t cmd = t[11];
         if (!(cmd & TXD_DEXT)) { /* legacy */
@@ -583,7 +583,7 @@ static void tx_process(E1000 *d) {
         }
         if (cmd & TXD_RS) {
             uint8_t status = t[12] | TXD_DD;
-            phys_copy_to(d->pm, (uint32_t)at + 12, &status, 1);
+            phys_copy_to(d->pm, at + 12, &status, 1);
         }
         REG(d, R_TDH) = (head + 1) % n;
         done = true;
@@ -662,21 +662,21 @@ static bool rx_frame(void *opaque, const uint8_t *frame, size_t len) {
     while (done < total) {
         uint64_t at = base + (uint64_t)head * 16;
         uint8_t desc[16];
-        if (at + 16 > 0x100000000ull || phys_copy_from(d->pm, (uint32_t)at, desc, 16) < 0) {
+        if (phys_copy_from(d->pm, at, desc, 16) < 0) {
             rx_missed(d); /* the ring is not in RAM */
             return false;
         }
         uint64_t buf = get64(desc);
         size_t chunk = total - done < bufsize ? total - done : bufsize;
         /* A buffer outside RAM takes nothing (the bytes go nowhere). */
-        if (buf <= 0xFFFFFFFFull) phys_copy_to(d->pm, (uint32_t)buf, d->rx_buf + done, chunk);
+        phys_copy_to(d->pm, buf, d->rx_buf + done, chunk);
         done += chunk;
         put16(desc + 8, (uint16_t)chunk);
         put16(desc + 10, 0);                                          /* checksum */
         desc[12] = RXD_DD | RXD_IXSM | (done == total ? RXD_EOP : 0); /* status */
         desc[13] = 0;                                                 /* errors */
         put16(desc + 14, 0);                                          /* special */
-        phys_copy_to(d->pm, (uint32_t)at + 8, desc + 8, 8);
+        phys_copy_to(d->pm, at + 8, desc + 8, 8);
         head = (head + 1) % n;
         REG(d, R_RDH) = head;
     }

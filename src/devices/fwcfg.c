@@ -54,18 +54,21 @@ int fwcfg_add_i16(FwCfg *f, uint16_t key, uint16_t v) {
 
 int fwcfg_add_i32(FwCfg *f, uint16_t key, uint32_t v) {
     uint8_t b[4];
-    for (int i = 0; i < 4; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
     return fwcfg_add_bytes(f, key, b, sizeof b);
 }
 
 int fwcfg_add_i64(FwCfg *f, uint16_t key, uint64_t v) {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
     return fwcfg_add_bytes(f, key, b, sizeof b);
 }
 
 static void put_be(uint8_t *p, uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    for (int i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
 }
 
 /* Rebuild the directory item from the files added so far. */
@@ -124,7 +127,8 @@ FwCfg *fwcfg_new(void) {
 void fwcfg_free(FwCfg *f) {
     if (!f) return;
     for (int s = 0; s < 2; s++)
-        for (unsigned i = 0; i < KEYS_PER_SPACE; i++) free(f->items[s][i].data);
+        for (unsigned i = 0; i < KEYS_PER_SPACE; i++)
+            free(f->items[s][i].data);
     free(f);
 }
 
@@ -142,7 +146,9 @@ uint32_t fwcfg_port_read(void *opaque, uint16_t port, unsigned size) {
     return v;
 }
 
-void fwcfg_attach_dma(FwCfg *f, PhysMem *pm) { f->pm = pm; }
+void fwcfg_attach_dma(FwCfg *f, PhysMem *pm) {
+    f->pm = pm;
+}
 
 static uint32_t get_be32(const uint8_t *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -156,7 +162,10 @@ static uint32_t bswap32(uint32_t v) {
  * address `dst`. Returns 0, or -1 if some destination byte is not RAM. */
 static int dma_read(FwCfg *f, uint64_t dst, uint32_t len) {
     static const uint8_t zeros[4096];
-    if (dst + len > 0x100000000ull) return -1;
+    /* 64-bit addresses (RAM above 4 GiB is reachable); a range that wraps
+     * or crosses 4 GiB (never all RAM: the PCI hole is below) is refused
+     * before anything is written. */
+    if (dst + len < dst || (dst < PHYS_4G && dst + len > PHYS_4G)) return -1;
     FwItem *it = item_for(f, f->selector);
     while (len) {
         const uint8_t *src = zeros;
@@ -165,8 +174,9 @@ static int dma_read(FwCfg *f, uint64_t dst, uint32_t len) {
             src = it->data + f->offset;
             if (n > it->len - f->offset) n = (uint32_t)(it->len - f->offset);
         }
-        if (phys_copy_to(f->pm, (uint32_t)dst, src, n) < 0) return -1;
-        if (it && f->offset < it->len) f->offset += n < it->len - f->offset ? n : it->len - f->offset;
+        if (phys_copy_to(f->pm, dst, src, n) < 0) return -1;
+        if (it && f->offset < it->len)
+            f->offset += n < it->len - f->offset ? n : it->len - f->offset;
         dst += n;
         len -= n;
     }
@@ -176,7 +186,7 @@ static int dma_read(FwCfg *f, uint64_t dst, uint32_t len) {
 /* Run the DMA descriptor at guest address `addr` and store its outcome. */
 static void dma_run(FwCfg *f, uint64_t addr) {
     uint8_t d[16];
-    if (!f->pm || addr > 0xFFFFFFF0ull || phys_copy_from(f->pm, (uint32_t)addr, d, sizeof d) < 0) return;
+    if (!f->pm || phys_copy_from(f->pm, addr, d, sizeof d) < 0) return;
     uint32_t control = get_be32(d), len = get_be32(d + 4);
     uint64_t dst = (uint64_t)get_be32(d + 8) << 32 | get_be32(d + 12);
     bool error = false;
@@ -194,7 +204,7 @@ static void dma_run(FwCfg *f, uint64_t addr) {
         error = true; /* items are read-only */
     }
     uint8_t result[4] = {0, 0, 0, error ? FW_CFG_DMA_ERROR : 0};
-    phys_copy_to(f->pm, (uint32_t)addr, result, sizeof result);
+    phys_copy_to(f->pm, addr, result, sizeof result);
 }
 
 void fwcfg_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {

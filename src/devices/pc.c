@@ -522,10 +522,13 @@ static void cmos_boot_order(Pc *pc) {
     cmos_set(pc->cmos, 0x38, (uint8_t)(v[2] << 4));
 }
 
-/* The BIOS memory-size bytes, as a PC BIOS and SeaBIOS read them. */
+/* The BIOS memory-size bytes, as a PC BIOS and SeaBIOS read them: RAM
+ * above 1 MiB in KiB (0x17/0x18, 0x30/0x31, at most 0xFFFF), RAM from 16 MiB
+ * to the PCI hole in 64 KiB units (0x34/0x35) and RAM above 4 GiB in 64 KiB
+ * units (0x5B-0x5D), as QEMU's PC sets them. */
 static void cmos_memory_setup(Pc *pc) {
-    uint32_t kb = pc->cfg.ram_mb * 1024;
-    uint32_t ext_kb = kb > 1024 ? kb - 1024 : 0;
+    uint32_t below = pc->pm->ram_below;
+    uint32_t ext_kb = below > (1u << 20) ? (below >> 10) - 1024 : 0;
     if (ext_kb > 0xFFFF) ext_kb = 0xFFFF;
     cmos_set(pc->cmos, 0x15, 640 & 0xFF);
     cmos_set(pc->cmos, 0x16, 640 >> 8);
@@ -533,10 +536,14 @@ static void cmos_memory_setup(Pc *pc) {
     cmos_set(pc->cmos, 0x18, ext_kb >> 8);
     cmos_set(pc->cmos, 0x30, ext_kb & 0xFF);
     cmos_set(pc->cmos, 0x31, ext_kb >> 8);
-    uint32_t above16 = pc->cfg.ram_mb > 16 ? (pc->cfg.ram_mb - 16) * 16 : 0; /* 64 KiB units */
+    uint32_t above16 = below > (16u << 20) ? (below - (16u << 20)) >> 16 : 0;
     if (above16 > 0xFFFF) above16 = 0xFFFF;
     cmos_set(pc->cmos, 0x34, above16 & 0xFF);
     cmos_set(pc->cmos, 0x35, above16 >> 8);
+    uint64_t above4g = pc->pm->ram_above >> 16;
+    cmos_set(pc->cmos, 0x5B, (uint8_t)above4g);
+    cmos_set(pc->cmos, 0x5C, (uint8_t)(above4g >> 8));
+    cmos_set(pc->cmos, 0x5D, (uint8_t)(above4g >> 16));
     cmos_set(pc->cmos, 0x14, 0x02); /* equipment: math coprocessor, EGA/VGA display, no floppy */
     cmos_boot_order(pc);
 }
@@ -574,19 +581,27 @@ static int load_pci_rom(Pc *pc, const char *path, const char *file, const char *
 }
 
 static void fwcfg_setup(Pc *pc) {
-    uint64_t ram = (uint64_t)pc->cfg.ram_mb << 20;
-    fwcfg_add_i64(pc->fwcfg, FW_CFG_RAM_SIZE, ram);
+    fwcfg_add_i64(pc->fwcfg, FW_CFG_RAM_SIZE, physmem_ram_size(pc->pm));
     fwcfg_add_i16(pc->fwcfg, FW_CFG_NB_CPUS, 1);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_MAX_CPUS, 1);
     fwcfg_add_i16(pc->fwcfg, FW_CFG_BOOT_MENU, pc->cfg.boot_menu ? 1 : 0);
     /* ISA IRQ 0 reaches I/O APIC pin 2: SeaBIOS's MADT and MP table say so. */
     fwcfg_add_i32(pc->fwcfg, FW_CFG_IRQ0_OVERRIDE, 1);
-    /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed. */
-    uint8_t e820[20] = {0};
-    for (int i = 0; i < 8; i++)
-        e820[8 + i] = (uint8_t)(ram >> (8 * i));
-    e820[16] = 1; /* RAM */
-    fwcfg_add_file(pc->fwcfg, "etc/e820", e820, sizeof e820);
+    /* etc/e820: {u64 address, u64 length, u32 type}, little endian, packed:
+     * the RAM below the PCI hole and the RAM from 4 GiB. */
+    uint8_t e820[40] = {0};
+    const uint64_t e820_at[2] = {0, PHYS_4G}, e820_len[2] = {pc->pm->ram_below, pc->pm->ram_above};
+    size_t n820 = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!e820_len[k]) continue;
+        for (int i = 0; i < 8; i++) {
+            e820[20 * n820 + i] = (uint8_t)(e820_at[k] >> (8 * i));
+            e820[20 * n820 + 8 + i] = (uint8_t)(e820_len[k] >> (8 * i));
+        }
+        e820[20 * n820 + 16] = 1; /* RAM */
+        n820++;
+    }
+    fwcfg_add_file(pc->fwcfg, "etc/e820", e820, 20 * n820);
     /* SeaBIOS's console (its menus, INT 10h text of boot loaders) also goes
      * to COM1: with a VGA it mirrors the screen there ("split mode"),
      * without one COM1 is the console, as with QEMU -nographic. */
@@ -598,21 +613,119 @@ static void fwcfg_setup(Pc *pc) {
     fwcfg_add_file(pc->fwcfg, "etc/system-states", system_states, sizeof system_states);
 }
 
-Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
-    if (cfg->ram_mb < 2 || cfg->ram_mb > 3584) {
-        snprintf(err, errlen, "memory size %u MiB out of range (2..3584)", cfg->ram_mb);
-        return NULL;
+bool pc_parse_mem_size(const char *s, uint32_t *mb, char *err, size_t errlen) {
+    const char *p = s;
+    if (strncmp(p, "size=", 5) == 0) p += 5;
+    /* digits, an optional fraction, an optional unit; MiB by default */
+    uint64_t whole = 0, frac = 0, frac_div = 1;
+    const char *digits = p;
+    bool huge = false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (whole < (1ull << 50))
+            whole = whole * 10 + (uint64_t)(*p - '0');
+        else
+            huge = true;
     }
+    bool any = p != digits;
+    if (*p == '.') {
+        p++;
+        while (*p >= '0' && *p <= '9') {
+            any = true;
+            if (frac_div < 1000000ull) { /* six digits: frac << 40 stays in 64 bits */
+                frac = frac * 10 + (uint64_t)(*p - '0');
+                frac_div *= 10;
+            }
+            p++;
+        }
+    }
+    unsigned shift = 20;
+    switch (*p) {
+    case 'b':
+    case 'B':
+        shift = 0;
+        p++;
+        break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        p++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        p++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        p++;
+        break;
+    case 't':
+    case 'T':
+        shift = 40;
+        p++;
+        break;
+    default: break;
+    }
+    if (!any || *p || (shift == 0 && frac)) {
+        snprintf(err, errlen,
+                 "-m: bad memory size '%s' (a number of MiB, or with a suffix K, M, G or T)", s);
+        return false;
+    }
+    if (huge || whole >> (63 - shift)) goto too_big;
+    {
+        uint64_t bytes = (whole << shift) + (frac << shift) / frac_div;
+        uint64_t mib = (bytes + (1u << 20) - 1) >> 20; /* whole MiB, rounded up */
+        if (mib == 0) {
+            snprintf(err, errlen, "-m: memory size '%s' is zero", s);
+            return false;
+        }
+        if (mib > PHYS_RAM_MAX >> 20) goto too_big;
+        *mb = (uint32_t)mib;
+        return true;
+    }
+too_big:
+    snprintf(err, errlen, "-m: memory size '%s' is more than bt86's %llu GiB", s,
+             (unsigned long long)(PHYS_RAM_MAX >> 30));
+    return false;
+}
+
+int pc_check_ram(uint32_t ram_mb, const CpuModel *model, char *err, size_t errlen) {
+    uint64_t bytes = (uint64_t)ram_mb << 20;
+    if (ram_mb < 2 || bytes > PHYS_RAM_MAX) {
+        snprintf(err, errlen, "memory size %u MiB out of range (2 MiB to %llu GiB)", ram_mb,
+                 (unsigned long long)(PHYS_RAM_MAX >> 30));
+        return -1;
+    }
+    /* RAM past the PCI hole ends at 4 GiB + the rest: the CPU must reach it
+     * (QEMU refuses the same: "phys-bits too low"). */
+    uint64_t below = physmem_below_4g(bytes), end = bytes > below ? PHYS_4G + bytes - below : below;
+    unsigned bits = model->phys_bits;
+    if (end > (1ull << bits)) {
+        uint64_t most = (1ull << bits) > PHYS_4G ? (1ull << bits) - PHYS_4G + below : below;
+        snprintf(
+            err, errlen,
+            "-m %u MiB: RAM above the PCI hole would end at 0x%llx, beyond the %u-bit physical "
+            "addresses of -cpu %s (at most %llu MiB)",
+            ram_mb, (unsigned long long)end, bits, model->name, (unsigned long long)(most >> 20));
+        return -1;
+    }
+    return 0;
+}
+
+Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
+    const CpuModel *model = cfg->cpu_model ? cfg->cpu_model : cpu_model_default();
+    if (pc_check_ram(cfg->ram_mb, model, err, errlen) < 0) return NULL;
     Pc *pc = calloc(1, sizeof *pc);
     if (!pc) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     pc->cfg = *cfg;
-    pc->pm = physmem_new(cfg->ram_mb << 20);
+    pc->pm = physmem_new((uint64_t)cfg->ram_mb << 20);
     pc->io = iobus_new();
     if (!pc->pm || !pc->io) {
-        snprintf(err, errlen, "cannot allocate %u MiB of guest RAM", cfg->ram_mb);
+        snprintf(err, errlen, "cannot map %u MiB of guest RAM on this host", cfg->ram_mb);
         pc_free(pc);
         return NULL;
     }
@@ -623,7 +736,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     vclock_init(&pc->clock);
     pc->cpu = cpu_new(pc->pm, pc->io);
     if (pc->cpu) {
-        cpu_set_model(pc->cpu, cfg->cpu_model ? cfg->cpu_model : cpu_model_default());
+        cpu_set_model(pc->cpu, model);
         cpu_reset(pc->cpu);
     }
     pc->ns_now = cfg->ns_per_insn ? cfg->ns_per_insn : 1;
@@ -776,7 +889,7 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
     fwcfg_attach_dma(pc->fwcfg, pc->pm);
-    if (cfg->kernel && linuxboot_setup(pc->fwcfg, cfg->ram_mb << 20, cfg->kernel, cfg->initrd,
+    if (cfg->kernel && linuxboot_setup(pc->fwcfg, pc->pm->ram_below, cfg->kernel, cfg->initrd,
                                        cfg->append, err, errlen) < 0) {
         pc_free(pc);
         return NULL;
@@ -1211,6 +1324,7 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
 static uint32_t part_version(PartKind kind) {
     if (kind == PART_CPU) return CPU_SNAP_VERSION;
     if (kind == PART_PC) return 2;   /* 2: -icount auto's pace */
+    if (kind == PART_RAM) return PHYSMEM_SNAP_VERSION;
     return kind == PART_IDE ? 2 : 1; /* IDE 2: bus-master DMA */
 }
 
@@ -1232,7 +1346,7 @@ int pc_save_snapshot(Pc *pc, uint8_t **data, size_t *len, char *err, size_t errl
         part_save(pc, &parts[i], w);
         snap_end(w);
     }
-    snap_finish_header(w, pc->pm->ram_size, pc_machine_flags(pc));
+    snap_finish_header(w, physmem_ram_size(pc->pm), pc_machine_flags(pc));
     if (w->oom) {
         snprintf(err, errlen, "out of memory while saving");
         snap_writer_free(w);
@@ -1288,10 +1402,10 @@ static bool match_sections(const PcPart *parts, int n, const SnapSection *secs, 
 int pc_load_snapshot(Pc *pc, const uint8_t *data, size_t len, char *err, size_t errlen) {
     SnapHeader h;
     if (!snap_check_file(data, len, &h, err, errlen)) return -1;
-    if (h.ram_bytes != pc->pm->ram_size) {
-        snprintf(err, errlen,
-                 "the snapshot is of a machine with %llu MiB of RAM, this one has %u MiB",
-                 (unsigned long long)(h.ram_bytes >> 20), pc->pm->ram_size >> 20);
+    if (h.ram_bytes != physmem_ram_size(pc->pm)) {
+        snprintf(
+            err, errlen, "the snapshot is of a machine with %llu MiB of RAM, this one has %u MiB",
+            (unsigned long long)(h.ram_bytes >> 20), (unsigned)(physmem_ram_size(pc->pm) >> 20));
         return -1;
     }
     if (h.machine_flags != pc_machine_flags(pc)) {

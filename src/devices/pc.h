@@ -111,6 +111,14 @@ typedef struct Pc Pc;
 PcConfig pc_default_config(void);
 /* Check a boot order (QEMU letters); false for a bad letter or more than 3. */
 bool pc_boot_order_valid(const char *order);
+/* Parse -m's SIZE as QEMU does ("[size=]N[.F][B|K|M|G|T]", MiB without a
+ * unit) into whole MiB (rounded up), at most PHYS_RAM_MAX: false with a
+ * message otherwise. */
+bool pc_parse_mem_size(const char *s, uint32_t *mb, char *err, size_t errlen);
+/* Check -m (MiB) against bt86's maximum (PHYS_RAM_MAX) and against what
+ * the CPU model's MAXPHYADDR reaches once the RAM past the PCI hole moves
+ * above 4 GiB: 0, or -1 with a message. pc_new checks it too. */
+int pc_check_ram(uint32_t ram_mb, const CpuModel *model, char *err, size_t errlen);
 Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen);
 void pc_free(Pc *pc);
 PcExit pc_run(Pc *pc, uint64_t max_insns);

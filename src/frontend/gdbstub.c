@@ -494,7 +494,7 @@ static void xfer_features(Gdbstub *g, const char *args) {
 /* ---------------- memory ---------------- */
 
 /* The physical address of a debugger's address (linear unless PhyMemMode). */
-static bool debug_paddr(Gdbstub *g, uint32_t addr, uint32_t *pa) {
+static bool debug_paddr(Gdbstub *g, uint32_t addr, PhysAddr *pa) {
     CPU *c = pc_cpu(g->pc);
     if (g->phys_mem) {
         *pa = addr;
@@ -509,7 +509,8 @@ static size_t mem_access(Gdbstub *g, uint32_t addr, uint8_t *buf, size_t n, bool
     PhysMem *pm = pc_physmem(g->pc);
     size_t done = 0;
     while (done < n) {
-        uint32_t a = addr + (uint32_t)done, pa;
+        uint32_t a = addr + (uint32_t)done;
+        PhysAddr pa;
         size_t chunk = 0x1000 - (a & 0xFFF);
         if (chunk > n - done) chunk = n - done;
         if (!debug_paddr(g, a, &pa)) break;
@@ -517,8 +518,8 @@ static size_t mem_access(Gdbstub *g, uint32_t addr, uint8_t *buf, size_t n, bool
             write ? phys_copy_to(pm, pa, buf + done, chunk) : phys_peek(pm, pa, buf + done, chunk);
         if (rc < 0) { /* part of it, byte by byte */
             size_t k = 0;
-            while (k < chunk && (write ? phys_copy_to(pm, pa + (uint32_t)k, buf + done + k, 1)
-                                       : phys_peek(pm, pa + (uint32_t)k, buf + done + k, 1)) == 0)
+            while (k < chunk && (write ? phys_copy_to(pm, pa + k, buf + done + k, 1)
+                                       : phys_peek(pm, pa + k, buf + done + k, 1)) == 0)
                 k++;
             return done + k;
         }

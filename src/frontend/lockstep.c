@@ -84,12 +84,15 @@ static bool cpu_differs(CPU *a, CPU *b, char *buf, size_t size) {
 }
 
 static bool ram_differs(PhysMem *a, PhysMem *b, char *buf, size_t size) {
-    for (uint32_t off = 0; off < a->ram_size; off += 4096) {
+    for (uint64_t off = 0; off < a->ram_end; off += 4096) {
+        if (off == a->ram_below) off = PHYS_4G; /* the hole (both machines alike) */
+        if (off >= a->ram_end) break;
         if (memcmp(a->ram + off, b->ram + off, 4096) != 0) {
-            uint32_t i = off;
+            uint64_t i = off;
             while (a->ram[i] == b->ram[i])
                 i++;
-            snprintf(buf, size, "RAM at %08x: %02x vs %02x", i, a->ram[i], b->ram[i]);
+            snprintf(buf, size, "RAM at %08llx: %02x vs %02x", (unsigned long long)i, a->ram[i],
+                     b->ram[i]);
             return true;
         }
     }

@@ -131,7 +131,9 @@ static void usage(FILE *out) {
     fprintf(
         out,
         "usage: bt86 [options]\n"
-        "  -m SIZE              guest RAM in MiB (suffix M or G allowed; default 128)\n"
+        "  -m SIZE              guest RAM in MiB (suffix K, M, G or T allowed, 1.5G too;\n"
+        "                       default 128; at most 64 GiB and what -cpu's physical\n"
+        "                       address bits reach: above 3.5 GiB the rest lies above 4 GiB)\n"
         "  -cpu MODEL           CPU model: pentium2, pentium3, coreduo or max (default);\n"
         "                       -cpu help lists them\n"
         "  -bios FILE           firmware image (default /usr/share/seabios/bios.bin)\n"
@@ -210,22 +212,6 @@ static void usage(FILE *out) {
         "                       spelled out. -boot n: the card boots with Debian's iPXE ROM\n"
         "                       (ipxe-qemu's pxe-e1000.rom) unless romfile= names another\n"
         "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n");
-}
-
-static bool parse_size_mb(const char *s, uint32_t *mb) {
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s) return false;
-    if (*end == 'G' || *end == 'g') {
-        v *= 1024;
-        end++;
-    } else if (*end == 'M' || *end == 'm') {
-        end++;
-    }
-    if (*end || v == 0 || v > 65536) return false;
-    *mb = (uint32_t)v;
-    return true;
 }
 
 /* -boot: "DRIVES" or "order=DRIVES,once=DRIVES,menu=on|off" (QEMU's forms;
@@ -594,8 +580,9 @@ static int parse_args(int argc, char **argv, Options *o) {
             return 1;
         } else if (strcmp(a, "-m") == 0) {
             NEED_ARG();
-            if (!parse_size_mb(val, &o->ram_mb)) {
-                fprintf(stderr, "bt86: -m: bad memory size '%s'\n", val);
+            char merr[160];
+            if (!pc_parse_mem_size(val, &o->ram_mb, merr, sizeof merr)) {
+                fprintf(stderr, "bt86: %s\n", merr);
                 return -1;
             }
         } else if (strcmp(a, "-cpu") == 0) {

@@ -133,31 +133,14 @@ static void info_registers(Monitor *m) {
 
 /* ---- memory ---- */
 
-/* Linear -> physical without side effects (no accessed bits, no TLB fill). */
-static bool debug_translate(CPU *c, uint32_t lin, uint32_t *pa) {
-    if (!(c->cr0 & CR0_PG)) {
-        *pa = lin;
-        return true;
-    }
-    PhysMem *mem = c->mmu.pm;
-    uint32_t pde = phys_read(mem, (c->cr3 & ~0xFFFu) + ((lin >> 22) << 2), 4);
-    if (!(pde & 1)) return false;
-    if ((pde & 0x80) && (c->cr4 & CR4_PSE)) {
-        *pa = (pde & 0xFFC00000u) | (lin & 0x3FFFFFu);
-        return true;
-    }
-    uint32_t pte = phys_read(mem, (pde & ~0xFFFu) + (((lin >> 12) & 0x3FF) << 2), 4);
-    if (!(pte & 1)) return false;
-    *pa = (pte & ~0xFFFu) | (lin & 0xFFF);
-    return true;
-}
-
-/* Read bytes at a linear or physical address; false at an unmapped page. */
-static bool read_mem(Monitor *m, bool phys, uint32_t addr, uint8_t *dst, unsigned n) {
+/* Read bytes at a linear address (translated without side effects, as the
+ * CPU's MMU walks: two levels or PAE) or a physical one (64-bit: RAM above
+ * 4 GiB too); false at an unmapped page. */
+static bool read_mem(Monitor *m, bool phys, uint64_t addr, uint8_t *dst, unsigned n) {
     CPU *c = pc_cpu(m->pc);
     for (unsigned i = 0; i < n; i++) {
-        uint32_t a = addr + i, pa = a;
-        if (!phys && !debug_translate(c, a, &pa)) return false;
+        PhysAddr pa = addr + i;
+        if (!phys && !mmu_debug_translate(&c->mmu, (uint32_t)(addr + i), &pa)) return false;
         dst[i] = (uint8_t)phys_read(c->mmu.pm, pa, 1);
     }
     return true;
@@ -195,13 +178,13 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
     }
     char *end;
     unsigned long long addr = strtoull(arg, &end, 0);
-    if (*end || addr > 0xFFFFFFFFull) {
+    if (*end || addr > (phys ? 0xFFFFFFFFFFFFFull : 0xFFFFFFFFull)) {
         fprintf(m->out, "bad address '%s'\n", arg);
         return;
     }
     if (count == 0) count = 1;
     if (count > 4096) count = 4096;
-    uint32_t a = (uint32_t)addr;
+    uint64_t a = addr;
     CPU *c = pc_cpu(m->pc);
     if (format == 'i') {
         csh cs;
@@ -218,13 +201,13 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
             cs_insn *insn;
             size_t got = n ? cs_disasm(cs, code, n, a, 1, &insn) : 0;
             if (!got) {
-                fprintf(m->out, "0x%08x:  (bad)\n", a);
+                fprintf(m->out, "0x%08llx:  (bad)\n", (unsigned long long)a);
                 a++;
                 continue;
             }
             char where[176];
-            fprintf(m->out, "0x%08x%s:  %s %s\n", a,
-                    phys ? "" : symbol_at(m, a, where, sizeof where), insn[0].mnemonic,
+            fprintf(m->out, "0x%08llx%s:  %s %s\n", (unsigned long long)a,
+                    phys ? "" : symbol_at(m, (uint32_t)a, where, sizeof where), insn[0].mnemonic,
                     insn[0].op_str);
             a += insn[0].size;
             cs_free(insn, got);
@@ -236,8 +219,8 @@ static void cmd_x(Monitor *m, bool phys, const char *fmt, const char *arg) {
     for (unsigned i = 0; i < count; i++) {
         char where[176];
         if (i % per_line == 0)
-            fprintf(m->out, "%s%08x%s:", i ? "\n" : "", a,
-                    phys ? "" : symbol_of(m, a, true, where, sizeof where));
+            fprintf(m->out, "%s%08llx%s:", i ? "\n" : "", (unsigned long long)a,
+                    phys ? "" : symbol_of(m, (uint32_t)a, true, where, sizeof where));
         uint8_t b[8];
         if (!read_mem(m, phys, a, b, size)) {
             fprintf(m->out, " Cannot access memory\n");

@@ -9,22 +9,38 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "snap/snap.h"
 
 /* ---------------- physical map ---------------- */
 
-PhysMem *physmem_new(uint32_t ram_size) {
+PhysMem *physmem_new(uint64_t ram_size) {
     PhysMem *pm = calloc(1, sizeof *pm);
     if (!pm) return NULL;
-    uint64_t size = ((uint64_t)ram_size + 0xFFF) & ~(uint64_t)0xFFF;
-    if (size > 0xFFFFF000u) size = 0xFFFFF000u;
-    pm->ram = calloc(1, size ? (size_t)size : 1);
-    if (!pm->ram) {
+    uint64_t size = (ram_size + 0xFFF) & ~(uint64_t)0xFFF;
+    if (size > PHYS_RAM_MAX) size = PHYS_RAM_MAX;
+    pm->ram_below = physmem_below_4g(size);
+    pm->ram_above = size - pm->ram_below;
+    pm->ram_end = pm->ram_above ? PHYS_4G + pm->ram_above : pm->ram_below;
+    if (pm->ram_end > SIZE_MAX) {
         free(pm);
         return NULL;
     }
-    pm->ram_size = (uint32_t)size;
+    /* Anonymous memory reads as zeros and costs the host nothing until the
+     * guest writes a page; MAP_NORESERVE: no commit charge for the whole. */
+    pm->map_size = pm->ram_end ? (size_t)pm->ram_end : 4096;
+    void *p = mmap(NULL, pm->map_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        free(pm);
+        return NULL;
+    }
+    pm->ram = p;
+    /* The hole below 4 GiB is not RAM: nothing may reach it. */
+    if (pm->ram_above) mprotect(pm->ram + pm->ram_below, PHYS_4G - pm->ram_below, PROT_NONE);
     pm->a20_mask = 0xFFFFFFFFu;
     return pm;
 }
@@ -35,7 +51,7 @@ void physmem_free(PhysMem *pm) {
         free(pm->regions[i].data);
     free(pm->shadow_rom);
     free(pm->code_pages);
-    free(pm->ram);
+    if (pm->ram) munmap(pm->ram, pm->map_size);
     free(pm);
 }
 
@@ -124,7 +140,7 @@ static inline unsigned shadow_mode(const PhysMem *pm, uint32_t a) {
 static uint8_t *shadow_byte(PhysMem *pm, uint32_t a, bool write) {
     unsigned mode = shadow_mode(pm, a);
     bool ram = write ? (mode & SHADOW_WRITE_RAM) : (mode & SHADOW_READ_RAM);
-    if (ram) return a < pm->ram_size ? pm->ram + a : NULL;
+    if (ram) return a < pm->ram_below ? pm->ram + a : NULL;
     return write ? NULL : pm->shadow_rom + (a - SHADOW_BASE);
 }
 
@@ -138,7 +154,7 @@ static PhysRegion *find_region(PhysMem *pm, uint32_t a) {
 }
 
 static inline bool in_ram(const PhysMem *pm, uint32_t a, unsigned size) {
-    return a < pm->ram_size && size <= pm->ram_size - a;
+    return a < pm->ram_below && size <= pm->ram_below - a;
 }
 
 static uint32_t read_le(const uint8_t *p, unsigned size) {
@@ -149,22 +165,22 @@ static uint32_t read_le(const uint8_t *p, unsigned size) {
 }
 
 /* Tell the translator before RAM bytes [a, a + len) that may hold code change. */
-static inline void note_ram_write(PhysMem *pm, uint32_t a, uint32_t len, int by) {
-    if (!pm->code_pages || !len || a >= pm->ram_size) return;
-    uint64_t end = (uint64_t)a + len;
-    if (end > pm->ram_size) end = pm->ram_size;
+static inline void note_ram_write(PhysMem *pm, PhysAddr a, uint64_t len, int by) {
+    if (!pm->code_pages || !len || a >= pm->ram_end) return;
+    uint64_t end = a + len;
+    if (end > pm->ram_end) end = pm->ram_end;
     for (uint64_t pg = a >> 12; pg <= (end - 1) >> 12; pg++) {
         if (pm->code_pages[pg]) {
-            pm->code_written(pm->code_opaque, a, (uint32_t)(end - a), by);
+            pm->code_written(pm->code_opaque, a, end - a, by);
             return;
         }
     }
 }
 
-int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t, int),
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, PhysAddr, uint64_t, int),
                        void *opaque) {
     if (!pm->code_pages) {
-        pm->code_pages = calloc(pm->ram_size / 4096 + 1, 1);
+        pm->code_pages = calloc(pm->ram_end / 4096 + 1, 1);
         if (!pm->code_pages) return -1;
     }
     pm->code_written = code_written;
@@ -255,21 +271,36 @@ static void phys_write32(PhysMem *pm, uint32_t paddr, unsigned size, uint32_t va
     }
 }
 
-/* Nothing lives at or above 4 GiB: reads give all ones, writes vanish. An
- * access whose bytes start below 4 GiB wraps as the 32-bit bus does. */
+/* At and above 4 GiB there is only RAM (ram_above bytes): elsewhere reads
+ * give all ones and writes vanish, byte by byte where an access straddles
+ * its end. An access whose bytes start below 4 GiB wraps as the 32-bit bus
+ * does. */
 uint32_t phys_read(PhysMem *pm, PhysAddr paddr, unsigned size) {
-    if (paddr >> 32) return (uint32_t)(((uint64_t)1 << (8 * size)) - 1);
-    return phys_read32(pm, (uint32_t)paddr, size);
+    if (!(paddr >> 32)) return phys_read32(pm, (uint32_t)paddr, size);
+    if (physmem_is_ram(pm, paddr, size)) return read_le(pm->ram + paddr, size);
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++)
+        v |= (physmem_is_ram(pm, paddr + i, 1) ? pm->ram[paddr + i] : 0xFFu) << (8 * i);
+    return v;
 }
 
 void phys_write(PhysMem *pm, PhysAddr paddr, unsigned size, uint32_t val) {
-    if (!(paddr >> 32)) phys_write32(pm, (uint32_t)paddr, size, val);
+    if (!(paddr >> 32)) {
+        phys_write32(pm, (uint32_t)paddr, size, val);
+        return;
+    }
+    for (unsigned i = 0; i < size; i++) {
+        if (!physmem_is_ram(pm, paddr + i, 1)) continue;
+        note_ram_write(pm, paddr + i, 1, CODE_WRITE_CPU);
+        pm->ram[paddr + i] = (uint8_t)(val >> (8 * i));
+    }
 }
 
 /* Bulk copies touch plain RAM only (and ROM for reads); anything else fails. */
-static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
+static bool bulk_ok(PhysMem *pm, PhysAddr paddr, size_t len) {
     if (len == 0) return true;
-    if (len > pm->ram_size || paddr > pm->ram_size - len) return false;
+    if (!physmem_is_ram(pm, paddr, len)) return false;
+    if (paddr >= PHYS_4G) return true; /* no regions up there */
     if (pm->shadow_rom && paddr < SHADOW_BASE + SHADOW_SIZE && paddr + len > SHADOW_BASE)
         return false;
     for (int i = 0; i < pm->nregions; i++) {
@@ -281,16 +312,16 @@ static bool bulk_ok(PhysMem *pm, uint32_t paddr, size_t len) {
     return true;
 }
 
-int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len) {
+int phys_copy_to(PhysMem *pm, PhysAddr paddr, const void *src, size_t len) {
     if (!bulk_ok(pm, paddr, len)) return -1;
     if (len) {
-        note_ram_write(pm, paddr, (uint32_t)len, CODE_WRITE_DEVICE);
+        note_ram_write(pm, paddr, len, CODE_WRITE_DEVICE);
         memcpy(pm->ram + paddr, src, len);
     }
     return 0;
 }
 
-int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
+int phys_copy_from(PhysMem *pm, PhysAddr paddr, void *dst, size_t len) {
     if (bulk_ok(pm, paddr, len)) {
         if (len) memcpy(dst, pm->ram + paddr, len);
         return 0;
@@ -298,8 +329,8 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
     /* Slow path that also reads ROM; fails on MMIO and unmapped bytes. */
     uint8_t *d = dst;
     for (size_t i = 0; i < len; i++) {
-        uint32_t a = paddr + (uint32_t)i;
-        if ((uint64_t)paddr + i > 0xFFFFFFFFull) return -1;
+        if (paddr + i > 0xFFFFFFFFull) return -1; /* above 4 GiB: RAM only, not all of it */
+        uint32_t a = (uint32_t)(paddr + i);
         PhysRegion *r = find_region(pm, a);
         if (!r && in_shadow(pm, a)) {
             uint8_t *p = shadow_byte(pm, a, false);
@@ -307,7 +338,7 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
             d[i] = *p;
         } else if (r && r->kind == PHYS_ROM)
             d[i] = r->data[a - r->start];
-        else if (!r && a < pm->ram_size)
+        else if (!r && a < pm->ram_below)
             d[i] = pm->ram[a];
         else
             return -1;
@@ -315,12 +346,12 @@ int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
     return 0;
 }
 
-int phys_peek(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
+int phys_peek(PhysMem *pm, PhysAddr paddr, void *dst, size_t len) {
     if (phys_copy_from(pm, paddr, dst, len) == 0) return 0;
     uint8_t *d = dst;
     for (size_t i = 0; i < len; i++) {
-        if ((uint64_t)paddr + i > 0xFFFFFFFFull) return -1;
-        uint32_t a = paddr + (uint32_t)i;
+        if (paddr + i > 0xFFFFFFFFull) return -1; /* above 4 GiB: RAM only, copied above */
+        uint32_t a = (uint32_t)(paddr + i);
         PhysRegion *r = find_region(pm, a);
         if (r && r->kind == PHYS_MMIO) {
             MmioPeekFn peek = pm->peek[r - pm->regions];
@@ -334,7 +365,10 @@ int phys_peek(PhysMem *pm, uint32_t paddr, void *dst, size_t len) {
 }
 
 uint8_t *phys_page_host(PhysMem *pm, PhysAddr paddr, bool write) {
-    if (paddr >> 32) return NULL;
+    if (paddr >> 32) {
+        PhysAddr page = paddr & ~(PhysAddr)0xFFF;
+        return physmem_is_ram(pm, page, 0x1000) ? pm->ram + page : NULL;
+    }
     uint32_t page = (uint32_t)paddr & ~0xFFFu;
     if (in_shadow(pm, page)) return shadow_byte(pm, page, write); /* segments are page-aligned */
     for (int i = pm->nregions - 1; i >= 0; i--) {
@@ -359,23 +393,90 @@ uint8_t *phys_page_host(PhysMem *pm, PhysAddr paddr, bool write) {
 
 /* ---------------- snapshots ---------------- */
 
+/* Version 2 of the section: RAM below and above 4 GiB, then each range in
+ * chunks of SNAP_CHUNK bytes, each a bool (false: all zeros) and, when
+ * true, its zlib blob. */
+#define SNAP_CHUNK (1u << 20)
+
+static bool all_zero(const uint8_t *p, size_t len) {
+    const uint64_t *q = (const uint64_t *)(const void *)p; /* page-aligned */
+    for (size_t i = 0; i < len / 8; i++)
+        if (q[i]) return false;
+    return true;
+}
+
+/* True when no page of [p, p + len) was ever touched: /proc/self/pagemap
+ * says each is neither present nor swapped out, so it reads as zeros
+ * (anonymous memory). Reading such pages to find out would map the zero
+ * page into each, a fault per 4 KiB: seconds for an idle 6 GiB guest.
+ * False when it cannot tell (then the caller looks at the bytes). */
+static bool untouched(int pagemap, const uint8_t *p, size_t len) {
+    enum { PAGE = 4096, BATCH = 256 };
+    if (pagemap < 0 || ((uintptr_t)p | len) % PAGE) return false;
+    uint64_t e[BATCH];
+    for (size_t done = 0; done < len / PAGE;) {
+        size_t n = len / PAGE - done < BATCH ? len / PAGE - done : BATCH;
+        off_t at = (off_t)(((uintptr_t)p / PAGE + done) * sizeof e[0]);
+        if (pread(pagemap, e, n * sizeof e[0], at) != (ssize_t)(n * sizeof e[0])) return false;
+        for (size_t i = 0; i < n; i++)
+            if (e[i] >> 62) return false; /* bit 63 present, bit 62 swapped */
+        done += n;
+    }
+    return true;
+}
+
 void physmem_save(const PhysMem *pm, SnapWriter *w) {
-    snap_put_u32(w, pm->ram_size);
+    int pagemap = sysconf(_SC_PAGESIZE) == 4096 ? open("/proc/self/pagemap", O_RDONLY) : -1;
+    snap_put_u32(w, pm->ram_below);
+    snap_put_u64(w, pm->ram_above);
     snap_put_bool(w, pm->a20_mask == 0xFFFFFFFFu);
-    snap_put_zblob(w, pm->ram, pm->ram_size);
+    const uint64_t base[2] = {0, PHYS_4G}, len[2] = {pm->ram_below, pm->ram_above};
+    for (int k = 0; k < 2; k++)
+        for (uint64_t off = 0; off < len[k]; off += SNAP_CHUNK) {
+            const uint8_t *p = pm->ram + base[k] + off;
+            size_t n = len[k] - off < SNAP_CHUNK ? (size_t)(len[k] - off) : SNAP_CHUNK;
+            bool data = !untouched(pagemap, p, n) && !all_zero(p, n);
+            snap_put_bool(w, data);
+            if (data) snap_put_zblob(w, p, n);
+        }
+    if (pagemap >= 0) close(pagemap);
 }
 
 bool physmem_load(PhysMem *pm, SnapReader *r) {
-    if (!snap_version(r, 1)) return false;
-    uint32_t size = snap_get_u32(r);
+    if (!snap_version(r, PHYSMEM_SNAP_VERSION)) return false;
+    uint32_t below = snap_get_u32(r);
+    uint64_t above = r->version >= 2 ? snap_get_u64(r) : 0;
     bool a20 = snap_get_bool(r);
-    if (snap_ok(r) && size != pm->ram_size) {
-        snap_fail(r, "%u bytes of RAM saved, this machine has %u", size, pm->ram_size);
+    if (snap_ok(r) && (below != pm->ram_below || above != pm->ram_above)) {
+        snap_fail(r,
+                  "RAM of %u MiB below 4 GiB and %llu MiB above saved, this machine has %u and "
+                  "%llu MiB",
+                  below >> 20, (unsigned long long)(above >> 20), pm->ram_below >> 20,
+                  (unsigned long long)(pm->ram_above >> 20));
         return false;
     }
+    if (!snap_ok(r)) return false;
     /* Checking inflates into a scratch buffer; applying, straight into RAM
      * (the same bytes, already found good). */
-    if (!snap_get_zblob(r, r->apply ? pm->ram : NULL, pm->ram_size)) return false;
+    if (r->version == 1) {
+        if (!snap_get_zblob(r, r->apply ? pm->ram : NULL, pm->ram_below)) return false;
+    } else {
+        const uint64_t base[2] = {0, PHYS_4G}, len[2] = {pm->ram_below, pm->ram_above};
+        for (int k = 0; k < 2; k++)
+            for (uint64_t off = 0; off < len[k]; off += SNAP_CHUNK) {
+                uint8_t *p = pm->ram + base[k] + off;
+                size_t n = len[k] - off < SNAP_CHUNK ? (size_t)(len[k] - off) : SNAP_CHUNK;
+                if (snap_get_bool(r)) {
+                    if (!snap_get_zblob(r, r->apply ? p : NULL, n)) return false;
+                } else if (r->apply) {
+                    /* Zeros: give the pages back to the host rather than
+                     * writing them (private anonymous memory reads as
+                     * zeros again); nothing to do for untouched ones. */
+                    if (madvise(p, n, MADV_DONTNEED) != 0) memset(p, 0, n);
+                }
+                if (!snap_ok(r)) return false;
+            }
+    }
     if (!snap_finish(r)) return false;
     if (!r->apply) return true;
     pm->a20_mask = a20 ? 0xFFFFFFFFu : 0xFFEFFFFFu;
@@ -640,8 +741,7 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *padd
         return false;
     }
     if (mmu->walk_hook)
-        mmu->walk_hook(mmu->walk_opaque, lin, access, (uint32_t)w.pde_addr,
-                       large ? 0 : (uint32_t)w.pte_addr);
+        mmu->walk_hook(mmu->walk_opaque, lin, access, w.pde_addr, large ? 0 : w.pte_addr);
     /* Accessed bits, and dirty for writes: the low word of each entry
      * (where A and D are), one store each. */
     mmu->ad_update = true;
@@ -666,15 +766,13 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *padd
     return true;
 }
 
-bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr) {
+bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, PhysAddr *paddr) {
     if (!mmu->paging) {
         *paddr = lin & mmu->pm->a20_mask;
         return true;
     }
     PageWalk w;
     if (!page_walk(mmu, lin, &w)) return false;
-    PhysAddr pa = walk_address(mmu, &w, lin);
-    if (pa >> 32) return false;
-    *paddr = (uint32_t)pa;
+    *paddr = walk_address(mmu, &w, lin);
     return true;
 }

@@ -22,9 +22,16 @@
  * fetches use a third tag (Mmu.tag_exec), withheld for execute-disabled
  * pages.
  *
- * Physical addresses are PhysAddr (64 bits: PAE entries reach 2^MAXPHYADDR);
- * only the first 4 GiB hold anything: above that, reads give all ones and
- * writes are dropped.
+ * Physical addresses are PhysAddr (64 bits: PAE entries reach 2^MAXPHYADDR).
+ * Guest RAM lies in at most two ranges, as on QEMU's i440FX PC: from 0 up to
+ * the PCI hole (ram_below, at most PHYS_BELOW_4G_MAX) and, for larger
+ * machines, the rest from 4 GiB up. One lazily committed host mapping
+ * (anonymous, MAP_NORESERVE) backs both: physical address a is host address
+ * ram + a, so every structure indexed by RAM page (code pages, the
+ * translator's page lists, the shadow-paging model) uses the physical page
+ * number; the hole between them is mapped PROT_NONE and never reached.
+ * Addresses that are neither RAM, ROM nor MMIO read as all ones and drop
+ * writes, above 4 GiB too.
  *
  * Use (from the CPU's memory helpers in cpu/mem.c):
  *     uint8_t *p = mmu_tlb_read(&cpu->mmu, lin, user);
@@ -66,9 +73,20 @@ typedef struct PhysRegion {
 #define SHADOW_READ_RAM  1 /* reads of the segment come from RAM (else from the ROM image) */
 #define SHADOW_WRITE_RAM 2 /* writes go to RAM (else they are dropped) */
 
+/* The most RAM below 4 GiB (QEMU's i440FX default max-ram-below-4g): a
+ * larger machine has this much below and the rest from 4 GiB. */
+#define PHYS_BELOW_4G_MAX 0xE0000000u
+#define PHYS_4G           0x100000000ull
+/* The most RAM a PhysMem takes (the -m limit; the CPU model's MAXPHYADDR
+ * may allow less, see pc_new). */
+#define PHYS_RAM_MAX (64ull << 30)
+
 typedef struct PhysMem {
-    uint8_t *ram;
-    uint32_t ram_size; /* bytes, multiple of 4096 */
+    uint8_t *ram;       /* host address of physical address 0 (see above) */
+    uint32_t ram_below; /* RAM at [0, ram_below): bytes, multiple of 4096 */
+    uint64_t ram_above; /* RAM at [4 GiB, 4 GiB + ram_above) */
+    uint64_t ram_end;   /* end of the RAM's physical (and host) span */
+    size_t map_size;    /* bytes mapped at ram (ram_end, at least one page) */
     PhysRegion regions[PHYS_MAX_REGIONS];
     int nregions;
     uint32_t a20_mask; /* 0xFFFFFFFF when A20 is enabled, 0xFFEFFFFF when disabled */
@@ -88,8 +106,8 @@ typedef struct PhysMem {
      * phys_write is the CPU's store path (CODE_WRITE_CPU), phys_copy_to that
      * of devices, DMA and loaders (CODE_WRITE_DEVICE). NULL until a
      * translator attaches (physmem_track_code). */
-    uint8_t *code_pages;
-    void (*code_written)(void *opaque, uint32_t paddr, uint32_t len, int by);
+    uint8_t *code_pages; /* ram_end / 4096 entries */
+    void (*code_written)(void *opaque, PhysAddr paddr, uint64_t len, int by);
     void *code_opaque;
     /* Called on every MMIO access (a device may raise an interrupt or remap
      * memory): the translator ends the running block. */
@@ -99,8 +117,26 @@ typedef struct PhysMem {
     MmioPeekFn peek[PHYS_MAX_REGIONS];
 } PhysMem;
 
-/* Create RAM of ram_size bytes (rounded up to 4 KiB), zeroed. A20 starts enabled. */
-PhysMem *physmem_new(uint32_t ram_size);
+/* Create RAM of ram_size bytes (rounded up to 4 KiB, at most PHYS_RAM_MAX),
+ * zeroed, split around the PCI hole as physmem_below_4g() says. NULL if the
+ * host cannot map it. A20 starts enabled. */
+PhysMem *physmem_new(uint64_t ram_size);
+/* The RAM below 4 GiB of a machine with ram_size bytes (all of it up to
+ * PHYS_BELOW_4G_MAX, else PHYS_BELOW_4G_MAX); the rest lies from 4 GiB. */
+static inline uint32_t physmem_below_4g(uint64_t ram_size) {
+    return ram_size <= PHYS_BELOW_4G_MAX ? (uint32_t)ram_size : PHYS_BELOW_4G_MAX;
+}
+/* Total guest RAM in bytes. */
+static inline uint64_t physmem_ram_size(const PhysMem *pm) {
+    return pm->ram_below + pm->ram_above;
+}
+/* True when [a, a + size) is all RAM (one of the two ranges). */
+static inline bool physmem_is_ram(const PhysMem *pm, PhysAddr a, uint64_t size) {
+    if (a < pm->ram_below) return size <= pm->ram_below - a;
+    if (a < PHYS_4G) return false;
+    a -= PHYS_4G;
+    return a < pm->ram_above && size <= pm->ram_above - a;
+}
 void physmem_free(PhysMem *pm);
 /* Map a ROM copy of data at [start, start+size). Regions override RAM. Returns 0 or -1. */
 int physmem_add_rom(PhysMem *pm, uint32_t start, uint32_t size, const void *data);
@@ -124,30 +160,35 @@ void physmem_set_shadow(PhysMem *pm, unsigned seg, unsigned mode);
 /* Slow-path physical access of 1, 2 or 4 bytes (little endian, any alignment). */
 uint32_t phys_read(PhysMem *pm, PhysAddr paddr, unsigned size);
 void phys_write(PhysMem *pm, PhysAddr paddr, unsigned size, uint32_t val);
-/* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any byte is not RAM/ROM. */
-int phys_copy_to(PhysMem *pm, uint32_t paddr, const void *src, size_t len);
-int phys_copy_from(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
+/* Bulk copies for loaders and DMA: bounds-checked, return 0 or -1 if any
+ * byte is not RAM (or ROM, for reads). 64-bit addresses: a 32-bit device
+ * passes its own (below 4 GiB); RAM above 4 GiB is reachable. */
+int phys_copy_to(PhysMem *pm, PhysAddr paddr, const void *src, size_t len);
+int phys_copy_from(PhysMem *pm, PhysAddr paddr, void *dst, size_t len);
 /* phys_copy_from for a debugger: MMIO regions with a peek function answer
  * too (what the CPU would read, with no side effect); -1 if any byte is
  * not RAM, ROM or peekable MMIO. */
-int phys_peek(PhysMem *pm, uint32_t paddr, void *dst, size_t len);
+int phys_peek(PhysMem *pm, PhysAddr paddr, void *dst, size_t len);
 /* Attach a translator's code tracking (see PhysMem.code_pages). Returns 0 or -1. */
 enum { CODE_WRITE_CPU, CODE_WRITE_DEVICE };
-int physmem_track_code(PhysMem *pm, void (*code_written)(void *, uint32_t, uint32_t, int),
+int physmem_track_code(PhysMem *pm, void (*code_written)(void *, PhysAddr, uint64_t, int),
                        void *opaque);
 /* Mark or unmark RAM page paddr >> 12 as holding translated code. */
-static inline void physmem_set_code_page(PhysMem *pm, uint32_t paddr, bool on) {
-    if (pm->code_pages && paddr < pm->ram_size) pm->code_pages[paddr >> 12] = on;
+static inline void physmem_set_code_page(PhysMem *pm, PhysAddr paddr, bool on) {
+    if (pm->code_pages && paddr < pm->ram_end) pm->code_pages[paddr >> 12] = on;
 }
 /* Host pointer to the 4 KiB page holding paddr (A20 already applied by the caller)
  * if it is plain RAM (or ROM when !write); NULL otherwise. */
 uint8_t *phys_page_host(PhysMem *pm, PhysAddr paddr, bool write);
 
-/* Snapshots (snap/snap.h): guest RAM (zlib-compressed) and the A20 gate.
- * ROM, MMIO and shadow routing are the machine's wiring and the chipset's
- * registers, restored by their owners. Loading checks that the RAM size
+/* Snapshots (snap/snap.h): guest RAM (zlib-compressed, in 1 MiB chunks of
+ * which the all-zero ones are left out, so a large idle machine saves and
+ * loads without the host committing its memory) and the A20 gate. ROM,
+ * MMIO and shadow routing are the machine's wiring and the chipset's
+ * registers, restored by their owners. Loading checks that the RAM layout
  * matches; applying rewrites RAM and calls map_changed (the CPU's TLB and
- * every translation go). */
+ * every translation go). Version 1 (one blob below 4 GiB) still loads. */
+#define PHYSMEM_SNAP_VERSION 2
 struct SnapWriter;
 struct SnapReader;
 void physmem_save(const PhysMem *pm, struct SnapWriter *w);
@@ -224,7 +265,7 @@ typedef struct Mmu {
      * walk of mmu_translate with the physical addresses of the PDE and PTE
      * it read (pte_addr 0 for a 4 MiB page); NULL: not called. ad_update
      * is true while the walk writes accessed/dirty bits. */
-    void (*walk_hook)(void *opaque, uint32_t lin, int access, uint32_t pde_addr, uint32_t pte_addr);
+    void (*walk_hook)(void *opaque, uint32_t lin, int access, PhysAddr pde_addr, PhysAddr pte_addr);
     void *walk_opaque;
     bool ad_update;
 } Mmu;
@@ -259,8 +300,8 @@ bool mmu_translate(Mmu *mmu, uint32_t lin, int access, bool user, PhysAddr *padd
                    uint32_t *pf_error);
 
 /* Translate lin for a debugger: no accessed or dirty bits, no TLB fill,
- * no fault (false when the page is not mapped, or maps above 4 GiB). */
-bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, uint32_t *paddr);
+ * no fault (false when the page is not mapped). */
+bool mmu_debug_translate(const Mmu *mmu, uint32_t lin, PhysAddr *paddr);
 
 /* Fast paths: host pointer for lin, or NULL (then use mmu_translate + phys_*). */
 static inline uint8_t *mmu_tlb_read(Mmu *mmu, uint32_t lin, bool user) {

@@ -306,7 +306,7 @@ void vmm_free(Vmm *v) {
         if (pm->code_opaque == v) {
             pm->code_written = NULL;
             pm->mmio_touched = NULL;
-            if (pm->code_pages) memset(pm->code_pages, 0, pm->ram_size / 4096 + 1);
+            if (pm->code_pages) memset(pm->code_pages, 0, pm->ram_end / 4096 + 1);
         }
     }
     free(v->traced);
@@ -597,14 +597,14 @@ static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, int sens, boo
             v->tc[h] = lin + 1;
             v->tc_units++;
             count(v, B_TRANSLATE);
-            uint32_t pa;
+            PhysAddr pa;
             if (v->traced && mmu_debug_translate(&cpu->mmu, lin, &pa) &&
-                pa < cpu->mmu.pm->ram_size) {
+                physmem_is_ram(cpu->mmu.pm, pa, 1)) {
                 PhysMem *pm = cpu->mmu.pm;
                 v->traced[pa >> 12] |= 2;
                 if (!pm->code_pages[pa >> 12]) {
                     pm->code_pages[pa >> 12] = 1;
-                    mmu_drop_write_host_page(&cpu->mmu, pm->ram + (pa & ~0xFFFu));
+                    mmu_drop_write_host_page(&cpu->mmu, pm->ram + (pa & ~(PhysAddr)0xFFF));
                 }
             }
         }
@@ -923,7 +923,7 @@ static void vmm_event(void *opaque, CPU *cpu, int vector, int kind) {
 /* A page walk that succeeded: the shadow page tables have the page, or
  * building the entry costs a hidden page fault. The page-table pages the
  * walk read are write-protected (traced) from now on. */
-static void vmm_walk(void *opaque, uint32_t lin, int access, uint32_t pde_addr, uint32_t pte_addr) {
+static void vmm_walk(void *opaque, uint32_t lin, int access, PhysAddr pde_addr, PhysAddr pte_addr) {
     Vmm *v = opaque;
     CPU *cpu = v->cpu;
     if (v->model == VMM_HW_EPT || v->model == VMM_PV) return; /* nested paging */
@@ -940,9 +940,9 @@ static void vmm_walk(void *opaque, uint32_t lin, int access, uint32_t pde_addr, 
         count(v, X_EXC_PF_HIDDEN);
     }
     PhysMem *pm = cpu->mmu.pm;
-    uint32_t frames[2] = {pde_addr >> 12, pte_addr ? pte_addr >> 12 : 0xFFFFFFFFu};
+    uint64_t frames[2] = {pde_addr >> 12, pte_addr ? pte_addr >> 12 : UINT64_MAX};
     for (int i = 0; i < 2; i++) {
-        uint32_t f = frames[i];
+        uint64_t f = frames[i];
         if (f >= v->npages || (v->traced[f] & 1)) continue;
         v->traced[f] |= 1;
         if (!pm->code_pages[f]) {
@@ -953,11 +953,11 @@ static void vmm_walk(void *opaque, uint32_t lin, int access, uint32_t pde_addr, 
 }
 
 /* A write to a traced page (PhysMem's code-write tracking). */
-static void vmm_page_written(void *opaque, uint32_t paddr, uint32_t len, int by) {
+static void vmm_page_written(void *opaque, PhysAddr paddr, uint64_t len, int by) {
     Vmm *v = opaque;
     if (by != CODE_WRITE_CPU || v->cpu->mmu.ad_update) return;
     (void)len;
-    uint32_t f = paddr >> 12;
+    uint64_t f = paddr >> 12;
     if (f >= v->npages) return;
     if (v->traced[f] & 1) {
         count(v, T_PF_TRACE);
@@ -1040,7 +1040,7 @@ static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t 
         t[28] = 2;                      /* tsc_shift */
         t[29] = PVCLOCK_TSC_STABLE_BIT; /* flags */
         uint64_t pa = *value & ~1ull;
-        if (pa < 0x100000000ull) phys_copy_to(pm, (uint32_t)pa, t, sizeof t);
+        phys_copy_to(pm, pa, t, sizeof t);
         return true;
     }
     /* The wall clock at system time 0: the host's real time now, less the
@@ -1049,7 +1049,7 @@ static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t 
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t boot_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - (int64_t)ns;
     uint32_t w[3] = {2, (uint32_t)(boot_ns / 1000000000), (uint32_t)(boot_ns % 1000000000)};
-    if (*value < 0x100000000ull) phys_copy_to(pm, (uint32_t)*value, w, sizeof w);
+    phys_copy_to(pm, *value, w, sizeof w);
     return true;
 }
 
@@ -1059,7 +1059,7 @@ int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
         snprintf(err, errlen, "-vmm needs the interpreter (a translator is attached)");
         return -1;
     }
-    v->npages = pm->ram_size / 4096;
+    v->npages = (uint32_t)(pm->ram_end / 4096);
     v->traced = calloc(v->npages + 1, 1);
     if (!v->traced || physmem_track_code(pm, vmm_page_written, v) < 0) {
         snprintf(err, errlen, "out of memory");

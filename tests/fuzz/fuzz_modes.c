@@ -35,7 +35,7 @@ uint32_t fuzz_enter_mode(TestMachine *tm, unsigned mode, uint32_t flags) {
     case FUZZ_REAL: tm_real(tm, TM_CODE >> 4, 0); return TM_CODE;
     case FUZZ_PM3:
         tm_pmode_flat(tm, 3, TM_CODE, TM_STACK3);
-        tm_paging(tm, tm->pm->ram_size >> 20);
+        tm_paging(tm, tm->pm->ram_below >> 20);
         return TM_CODE;
     case FUZZ_V86: enter_v86(tm, flags); return FUZZ_V86_CODE;
     case FUZZ_PM16:

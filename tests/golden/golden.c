@@ -421,7 +421,7 @@ static bool name_dbt_object(const Names *n, uint64_t v, char *out, size_t size) 
 static bool name_ram_addend(const Names *n, uint64_t v, char *out, size_t size) {
     const PhysMem *pm = n->cpu->mmu.pm;
     int64_t d = (int64_t)(v - (uintptr_t)pm->ram);
-    if (d <= -(int64_t)0x100000000 || d >= (int64_t)pm->ram_size) return false;
+    if (d <= -(int64_t)0x100000000 || d >= (int64_t)pm->ram_end) return false;
     if (d == 0) return snprintf(out, size, "<ram>"), true;
     snprintf(out, size, "<ram%s0x%llx>", d < 0 ? "-" : "+", (unsigned long long)(d < 0 ? -d : d));
     return true;

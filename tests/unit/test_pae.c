@@ -6,20 +6,28 @@
  * 2 MiB pages, the reserved-bit #PF (RSVD) at each level and above
  * MAXPHYADDR, execute-disable fetch faults with the I/D bit under
  * EFER.NXE (and bit 63 reserved without it), PDPTEs taken at load time,
- * reserved PDPTE bits refused, global pages across CR3 writes.
+ * reserved PDPTE bits refused, global pages across CR3 writes. The
+ * "ram4g" cases give PhysMem RAM above 4 GiB (lazily mapped): the split at
+ * the PCI hole, unbacked addresses (the hole, past the end, straddling it)
+ * reading all ones and dropping writes, bulk copies and code tracking with
+ * 64-bit addresses, the RAM snapshot section (chunks, version 1), and -m
+ * parsing and its limits per CPU model.
  *
  * The "cpu" cases run guest code on a test machine (under each engine:
  * BT86_ACCEL): CPUID per model, CR4.PAE refused on pentium2, MOV CR3
  * loading the PDPTEs (a PDPT changed in memory has no effect until the
  * next load; #GP for reserved bits), an NX page whose code was already
  * translated faulting on the next fetch, EFER/PAT/MTRR MSRs read, written
- * and refused, and the new state through a snapshot.
+ * and refused, and the new state through a snapshot; and guest code
+ * reaching RAM above 4 GiB through a page table that lies there too (4 KiB
+ * and 2 MiB pages), under every engine's fast paths.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cpu/sse.h"
+#include "devices/pc.h"
 #include "mmu/mmu.h"
 #include "snap/snap.h"
 #include "testmachine.h"
@@ -644,6 +652,250 @@ START_TEST(new_state_survives_a_snapshot) {
 }
 END_TEST
 
+/* ======================= RAM above 4 GiB ======================= */
+
+#define HI_RAM (64u << 20) /* RAM above 4 GiB in these machines */
+
+START_TEST(ram_splits_at_the_pci_hole) {
+    ck_assert_uint_eq(physmem_below_4g(3584ull << 20), 0xE0000000u);
+    ck_assert_uint_eq(physmem_below_4g(6ull << 30), 0xE0000000u);
+    ck_assert_uint_eq(physmem_below_4g(128u << 20), 128u << 20);
+    PhysMem *big = physmem_new((uint64_t)PHYS_BELOW_4G_MAX + HI_RAM);
+    ck_assert_ptr_nonnull(big);
+    ck_assert_uint_eq(big->ram_below, 0xE0000000u);
+    ck_assert_uint_eq(big->ram_above, HI_RAM);
+    ck_assert_uint_eq(big->ram_end, PHYS_4G + HI_RAM);
+    ck_assert_uint_eq(physmem_ram_size(big), 0xE0000000ull + HI_RAM);
+    /* RAM on both sides; the hole and what lies past the end are not. */
+    phys_write(big, 0xDFFFFFFCu, 4, 0x11223344);
+    phys_write(big, PHYS_4G, 4, 0x55667788);
+    phys_write(big, PHYS_4G + HI_RAM - 4, 4, 0x99AABBCC);
+    ck_assert_uint_eq(phys_read(big, 0xDFFFFFFCu, 4), 0x11223344);
+    ck_assert_uint_eq(phys_read(big, PHYS_4G, 4), 0x55667788);
+    ck_assert_uint_eq(phys_read(big, PHYS_4G + HI_RAM - 4, 4), 0x99AABBCC);
+    ck_assert_uint_eq(*(uint32_t *)(void *)(big->ram + PHYS_4G), 0x55667788);
+    phys_write(big, 0xE0000000u, 4, 0);
+    ck_assert_uint_eq(phys_read(big, 0xE0000000u, 4), 0xFFFFFFFFu);
+    phys_write(big, 0xFFFFF000u, 4, 0);
+    ck_assert_uint_eq(phys_read(big, 0xFFFFF000u, 4), 0xFFFFFFFFu);
+    phys_write(big, PHYS_4G + HI_RAM, 4, 0);
+    ck_assert_uint_eq(phys_read(big, PHYS_4G + HI_RAM, 4), 0xFFFFFFFFu);
+    ck_assert_uint_eq(phys_read(big, 0xFFFFFFFFF000ull, 2), 0xFFFFu);
+    /* An access straddling the end: the RAM bytes and all ones. */
+    phys_write(big, PHYS_4G + HI_RAM - 2, 4, 0x01020304);
+    ck_assert_uint_eq(phys_read(big, PHYS_4G + HI_RAM - 2, 4), 0xFFFF0304u);
+    ck_assert_uint_eq(phys_read(big, PHYS_4G + HI_RAM - 4, 4), 0x0304BBCCu);
+    /* Host pages: RAM above 4 GiB has one, the hole and the end none. */
+    ck_assert_ptr_eq(phys_page_host(big, PHYS_4G + 0x5123, true), big->ram + PHYS_4G + 0x5000);
+    ck_assert_ptr_null(phys_page_host(big, PHYS_4G + HI_RAM, false));
+    ck_assert_ptr_null(phys_page_host(big, 0xE0000000u, false));
+    /* Bulk copies: above 4 GiB yes, across its end or into the hole no. */
+    uint8_t buf[8] = {1, 2, 3, 4, 5, 6, 7, 8}, back[8] = {0};
+    ck_assert_int_eq(phys_copy_to(big, PHYS_4G + 0x10000, buf, 8), 0);
+    ck_assert_int_eq(phys_copy_from(big, PHYS_4G + 0x10000, back, 8), 0);
+    ck_assert_mem_eq(back, buf, 8);
+    ck_assert_int_eq(phys_copy_to(big, PHYS_4G + HI_RAM - 4, buf, 8), -1);
+    ck_assert_int_eq(phys_copy_from(big, PHYS_4G + HI_RAM - 4, back, 8), -1);
+    ck_assert_int_eq(phys_copy_to(big, 0xDFFFFFFCu, buf, 8), -1);
+    ck_assert_int_eq(phys_copy_to(big, 0xFFFFFFFCu, buf, 8), -1);
+    ck_assert_int_eq(phys_copy_from(big, UINT64_MAX - 3, back, 8), -1);
+    physmem_free(big);
+}
+END_TEST
+
+static PhysAddr written_at;
+static uint64_t written_len;
+static void note_code_write(void *opaque, PhysAddr pa, uint64_t len, int by) {
+    (void)opaque;
+    (void)by;
+    written_at = pa;
+    written_len = len;
+}
+
+START_TEST(code_tracking_above_4g) {
+    PhysMem *big = physmem_new((uint64_t)PHYS_BELOW_4G_MAX + HI_RAM);
+    ck_assert_int_eq(physmem_track_code(big, note_code_write, NULL), 0);
+    PhysAddr page = PHYS_4G + 0x3000000;
+    physmem_set_code_page(big, page, true);
+    uint8_t b[2] = {0x90, 0x90};
+    written_at = 0;
+    ck_assert_int_eq(phys_copy_to(big, page + 0x10, b, 2), 0);
+    ck_assert_uint_eq(written_at, page + 0x10);
+    ck_assert_uint_eq(written_len, 2);
+    written_at = 0;
+    phys_write(big, page + 0x20, 1, 0xCC);
+    ck_assert_uint_eq(written_at, page + 0x20);
+    /* Its twin 4 GiB lower is another page. */
+    written_at = 0;
+    phys_write(big, (uint32_t)page + 0x20, 1, 0xCC);
+    ck_assert_uint_eq(written_at, 0);
+    physmem_free(big);
+}
+END_TEST
+
+/* Save a PhysMem's section and load it into another (check, then apply). */
+static bool ram_round_trip(PhysMem *from, PhysMem *to, char *err, size_t errlen) {
+    SnapWriter *w = snap_writer_new();
+    snap_begin(w, "ram", PHYSMEM_SNAP_VERSION);
+    physmem_save(from, w);
+    snap_end(w);
+    size_t hdr = SNAP_TAG_LEN + 4 + 8; /* tag, version, length */
+    SnapReader r;
+    snap_reader_init(&r, w->buf + hdr, w->len - hdr, "ram", PHYSMEM_SNAP_VERSION, false);
+    bool ok = physmem_load(to, &r);
+    if (ok) {
+        snap_reader_init(&r, w->buf + hdr, w->len - hdr, "ram", PHYSMEM_SNAP_VERSION, true);
+        ok = physmem_load(to, &r);
+    }
+    snprintf(err, errlen, "%s", snap_error(&r));
+    snap_writer_free(w);
+    return ok;
+}
+
+START_TEST(ram_snapshot_above_4g) {
+    uint64_t size = (uint64_t)PHYS_BELOW_4G_MAX + HI_RAM;
+    PhysMem *a = physmem_new(size), *b = physmem_new(size);
+    phys_write(a, 0x1000, 4, 0xA1A2A3A4);
+    phys_write(a, 0xDFFFFFF0u, 4, 0xB1B2B3B4);
+    phys_write(a, PHYS_4G + 0x123456, 4, 0xC1C2C3C4);
+    phys_write(a, PHYS_4G + HI_RAM - 4, 4, 0xD1D2D3D4);
+    /* b has bytes where a has zeros: loading must clear them. */
+    phys_write(b, 0x5000000, 4, 0xEEEEEEEE);
+    phys_write(b, PHYS_4G + 0x2000000, 4, 0xEEEEEEEE);
+    char err[200];
+    ck_assert_msg(ram_round_trip(a, b, err, sizeof err), "%s", err);
+    ck_assert_uint_eq(phys_read(b, 0x1000, 4), 0xA1A2A3A4);
+    ck_assert_uint_eq(phys_read(b, 0xDFFFFFF0u, 4), 0xB1B2B3B4);
+    ck_assert_uint_eq(phys_read(b, PHYS_4G + 0x123456, 4), 0xC1C2C3C4);
+    ck_assert_uint_eq(phys_read(b, PHYS_4G + HI_RAM - 4, 4), 0xD1D2D3D4);
+    ck_assert_uint_eq(phys_read(b, 0x5000000, 4), 0);
+    ck_assert_uint_eq(phys_read(b, PHYS_4G + 0x2000000, 4), 0);
+    /* Another layout is refused with both sizes named. */
+    PhysMem *c = physmem_new(size + (1u << 20));
+    ck_assert(!ram_round_trip(a, c, err, sizeof err));
+    ck_assert_msg(strstr(err, "64 MiB above saved, this machine has 3584 and 65 MiB"), "%s", err);
+    physmem_free(a);
+    physmem_free(b);
+    physmem_free(c);
+}
+END_TEST
+
+START_TEST(ram_snapshot_version_1_loads) {
+    /* Version 1: u32 size, bool A20, one zlib blob of all RAM. */
+    PhysMem *a = physmem_new(1 << 20);
+    SnapWriter *w = snap_writer_new();
+    uint8_t *img = calloc(1, 1 << 20);
+    img[0x777] = 0x5A;
+    snap_put_u32(w, 1 << 20);
+    snap_put_bool(w, true);
+    snap_put_zblob(w, img, 1 << 20);
+    SnapReader r;
+    snap_reader_init(&r, w->buf, w->len, "ram", 1, true);
+    ck_assert_msg(physmem_load(a, &r), "%s", snap_error(&r));
+    ck_assert_uint_eq(phys_read(a, 0x777, 1), 0x5A);
+    free(img);
+    snap_writer_free(w);
+    physmem_free(a);
+}
+END_TEST
+
+START_TEST(m_option_sizes_and_limits) {
+    uint32_t mb = 0;
+    char err[200];
+    ck_assert(pc_parse_mem_size("6G", &mb, err, sizeof err) && mb == 6144);
+    ck_assert(pc_parse_mem_size("512", &mb, err, sizeof err) && mb == 512);
+    ck_assert(pc_parse_mem_size("size=1.5g", &mb, err, sizeof err) && mb == 1536);
+    ck_assert(pc_parse_mem_size("3.5G", &mb, err, sizeof err) && mb == 3584);
+    ck_assert(pc_parse_mem_size("262144k", &mb, err, sizeof err) && mb == 256);
+    ck_assert(pc_parse_mem_size("1048577K", &mb, err, sizeof err) && mb == 1025); /* rounded up */
+    ck_assert(pc_parse_mem_size("64G", &mb, err, sizeof err) && mb == 65536);
+    ck_assert(!pc_parse_mem_size("65G", &mb, err, sizeof err));
+    ck_assert_msg(strstr(err, "more than bt86's 64 GiB"), "%s", err);
+    ck_assert(!pc_parse_mem_size("1T", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("99999999999999999999", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("17179869185G", &mb, err, sizeof err)); /* 2^64 + 1 GiB */
+    ck_assert_msg(strstr(err, "more than bt86's 64 GiB"), "%s", err);
+    ck_assert(!pc_parse_mem_size("0", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("6X", &mb, err, sizeof err));
+    ck_assert(!pc_parse_mem_size("1.5B", &mb, err, sizeof err));
+    ck_assert_msg(strstr(err, "bad memory size"), "%s", err);
+    /* What each model's physical address bits reach: 36 bits, RAM may end
+     * at 64 GiB (63.5 GiB of it); 32 bits, none above 4 GiB. */
+    const CpuModel *max = cpu_model_find("max"), *core = cpu_model_find("coreduo");
+    ck_assert_int_eq(pc_check_ram(65024, max, err, sizeof err), 0);
+    ck_assert_int_eq(pc_check_ram(65025, max, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "36-bit physical addresses of -cpu max (at most 65024 MiB)"), "%s",
+                  err);
+    ck_assert_int_eq(pc_check_ram(3584, core, err, sizeof err), 0);
+    ck_assert_int_eq(pc_check_ram(3585, core, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "(at most 3584 MiB)"), "%s", err);
+    ck_assert_int_eq(pc_check_ram(1, max, err, sizeof err), -1);
+    ck_assert_int_eq(pc_check_ram(65537, max, err, sizeof err), -1);
+}
+END_TEST
+
+/* Guest code through RAM above 4 GiB: PDE 2 (0x400000) points at a page
+ * table at 4 GiB + 64 KiB whose entry 0 maps a page at 4 GiB + 0x123000 and
+ * entry 1 the first page past the end of RAM; PDE 3 (0x600000) is a 2 MiB
+ * page at 4 GiB + 2 MiB. The loop runs often enough for the jit to compile
+ * it (its inline TLB lookups then use the host pointers). */
+START_TEST(guest_reaches_ram_above_4g) {
+    tm_free(tm);
+    tm = tm_new((uint64_t)PHYS_BELOW_4G_MAX + HI_RAM);
+    cpu = tm->cpu;
+    PhysMem *m = tm->pm;
+    use_model("max");
+    tm_pmode_flat(tm, 0, TM_CODE, TM_STACK0);
+    guest_pae_tables(G_PD, G_PT, 0);
+    tm_poke32(tm, G_PDPT, G_PD | 1);
+    PhysAddr hpt = PHYS_4G + 0x10000;
+    tm_poke32(tm, G_PD + 16, (uint32_t)hpt | 7);
+    tm_poke32(tm, G_PD + 20, (uint32_t)(hpt >> 32));
+    tm_poke32(tm, G_PD + 24, 0x200000 | 0x80 | 7);
+    tm_poke32(tm, G_PD + 28, 1);
+    phys_write(m, hpt, 4, 0x123000 | 7);
+    phys_write(m, hpt + 4, 4, 1);
+    phys_write(m, hpt + 8, 4, (uint32_t)(PHYS_4G + HI_RAM) | 7);
+    phys_write(m, hpt + 12, 4, (uint32_t)((PHYS_4G + HI_RAM) >> 32));
+    POKE(
+        TM_CODE, 0xBE, 0xC8, 0x00, 0x00, 0x00,                      /* mov esi, 200 */
+        0xC7, 0x05, 0x10, 0x00, 0x40, 0x00, 0xBE, 0xBA, 0xFE, 0xCA, /* mov [0x400010], 0xCAFEBABE */
+        0xA1, 0x10, 0x00, 0x40, 0x00,                               /* mov eax, [0x400010] */
+        0xC7, 0x05, 0x20, 0x00, 0x60, 0x00, 0x78, 0x56, 0x34, 0x12, /* mov [0x600020], 0x12345678 */
+        0x8B, 0x1D, 0x20, 0x00, 0x60, 0x00,                         /* mov ebx, [0x600020] */
+        0x8B, 0x0D, 0x00, 0x10, 0x40, 0x00,                         /* mov ecx, [0x401000] */
+        0xC7, 0x05, 0x00, 0x10, 0x40, 0x00, 0, 0, 0, 0,             /* mov [0x401000], 0 */
+        0x8B, 0x15, 0x00, 0x10, 0x40, 0x00,                         /* mov edx, [0x401000] */
+        0x4E,                                                       /* dec esi */
+        0x75, 0xC8,                                                 /* jnz 5 */
+        0xF4);                                                      /* hlt */
+    cpu->in_run = true;
+    cpu_set_cr4(cpu, CR4_PAE);
+    cpu_set_cr3(cpu, G_PDPT);
+    cpu_set_cr0(cpu, cpu->cr0 | CR0_PG);
+    cpu->in_run = false;
+    run_code();
+    ck_assert_uint_eq(cpu->eip, TM_CODE + 62);
+    ck_assert_uint_eq(cpu->regs[R_EAX], 0xCAFEBABE);
+    ck_assert_uint_eq(cpu->regs[R_EBX], 0x12345678);
+    ck_assert_uint_eq(cpu->regs[R_ECX], 0xFFFFFFFF);
+    ck_assert_uint_eq(cpu->regs[R_EDX], 0xFFFFFFFF);
+    /* The bytes are in the host's RAM at those physical addresses, and
+     * nowhere 4 GiB lower. */
+    ck_assert_uint_eq(*(uint32_t *)(void *)(m->ram + PHYS_4G + 0x123010), 0xCAFEBABE);
+    ck_assert_uint_eq(*(uint32_t *)(void *)(m->ram + PHYS_4G + 0x200020), 0x12345678);
+    ck_assert_uint_eq(phys_read(m, 0x123010, 4), 0);
+    ck_assert_uint_eq(phys_read(m, 0x200020, 4), 0);
+    /* Accessed and dirty bits went to the page table above 4 GiB. */
+    ck_assert_uint_eq(phys_read(m, hpt, 4), 0x123000 | 7 | 0x60);
+    /* The TLB keeps host pointers for both pages. */
+    ck_assert_ptr_eq(mmu_tlb_write(&cpu->mmu, 0x400010, false), m->ram + PHYS_4G + 0x123010);
+    ck_assert_ptr_eq(mmu_tlb_read(&cpu->mmu, 0x600020, false), m->ram + PHYS_4G + 0x200020);
+    ck_assert_ptr_null(mmu_tlb_read(&cpu->mmu, 0x401000, false));
+}
+END_TEST
+
 static Suite *pae_suite(void) {
     Suite *s = suite_create("pae");
     TCase *tc = tcase_create("mmu");
@@ -666,6 +918,15 @@ static Suite *pae_suite(void) {
     tcase_add_test(tc, nx_page_stops_translated_code_indirect);
     tcase_add_test(tc, pat_mtrr_efer_msrs);
     tcase_add_test(tc, new_state_survives_a_snapshot);
+    tcase_add_test(tc, guest_reaches_ram_above_4g);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("ram4g");
+    tcase_add_test(tc, ram_splits_at_the_pci_hole);
+    tcase_add_test(tc, code_tracking_above_4g);
+    tcase_add_test(tc, ram_snapshot_above_4g);
+    tcase_add_test(tc, ram_snapshot_version_1_loads);
+    tcase_add_test(tc, m_option_sizes_and_limits);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,6 +22,7 @@
 #include "cpu/cpu.h"
 #include "devices/acpi.h"
 #include "devices/clock.h"
+#include "devices/bus.h"
 #include "devices/cmos.h"
 #include "devices/disk.h"
 #include "devices/fwcfg.h"
@@ -790,6 +791,103 @@ START_TEST(machine_saved_at_power_on_loads) {
 }
 END_TEST
 
+/* CMOS through ports 0x70/0x71, fw_cfg through 0x510/0x511 (as firmware). */
+static uint8_t cmos_byte(Pc *pc, uint8_t index) {
+    iobus_write(pc_iobus(pc), 0x70, 1, index);
+    return (uint8_t)iobus_read(pc_iobus(pc), 0x71, 1);
+}
+static void fwcfg_read(Pc *pc, uint16_t key, uint8_t *buf, size_t len) {
+    iobus_write(pc_iobus(pc), 0x510, 2, key);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (uint8_t)iobus_read(pc_iobus(pc), 0x511, 1);
+}
+/* The fw_cfg file `name`: its size (0: absent) and up to len bytes. */
+static uint32_t fwcfg_file(Pc *pc, const char *name, uint8_t *buf, size_t len) {
+    uint8_t n[4];
+    fwcfg_read(pc, 0x19, n, 4);
+    uint32_t count = (uint32_t)n[0] << 24 | n[1] << 16 | n[2] << 8 | n[3];
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t e[64];
+        for (size_t k = 0; k < sizeof e; k++)
+            e[k] = (uint8_t)iobus_read(pc_iobus(pc), 0x511, 1);
+        if (strcmp((const char *)e + 8, name) != 0) continue;
+        uint32_t size = (uint32_t)e[0] << 24 | e[1] << 16 | e[2] << 8 | e[3];
+        fwcfg_read(pc, (uint16_t)(e[4] << 8 | e[5]), buf, size < len ? size : len);
+        return size;
+    }
+    return 0;
+}
+static uint64_t le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* What the firmware learns of the RAM: CMOS 0x30/0x31 (KiB above 1 MiB),
+ * 0x34/0x35 (64 KiB units from 16 MiB to the PCI hole), 0x5B-0x5D (64 KiB
+ * units above 4 GiB), fw_cfg's RAM size and etc/e820, for several sizes. */
+START_TEST(memory_layout_reaches_the_firmware) {
+    if (access(BIOS, R_OK) != 0) return;
+    static const uint32_t sizes[] = {16, 128, 3584, 3585, 4096, 6144, 65024};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        Pc *pc = new_pc(sizes[k], false);
+        uint64_t total = (uint64_t)sizes[k] << 20;
+        uint64_t below = total < 0xE0000000u ? total : 0xE0000000u, above = total - below;
+        uint64_t ext = below / 1024 - 1024;
+        ck_assert_uint_eq(cmos_byte(pc, 0x30) | cmos_byte(pc, 0x31) << 8,
+                          ext > 0xFFFF ? 0xFFFF : ext);
+        ck_assert_uint_eq(cmos_byte(pc, 0x34) | cmos_byte(pc, 0x35) << 8,
+                          below > (16u << 20) ? (below - (16u << 20)) >> 16 : 0);
+        ck_assert_uint_eq(cmos_byte(pc, 0x5B) | cmos_byte(pc, 0x5C) << 8 |
+                              cmos_byte(pc, 0x5D) << 16,
+                          above >> 16);
+        uint8_t b[64] = {0};
+        fwcfg_read(pc, 0x03, b, 8);
+        ck_assert_uint_eq(le(b, 8), total);
+        uint32_t n = fwcfg_file(pc, "etc/e820", b, sizeof b);
+        ck_assert_uint_eq(n, above ? 40 : 20);
+        ck_assert_uint_eq(le(b, 8), 0);
+        ck_assert_uint_eq(le(b + 8, 8), below);
+        ck_assert_uint_eq(le(b + 16, 4), 1);
+        if (above) {
+            ck_assert_uint_eq(le(b + 20, 8), 0x100000000ull);
+            ck_assert_uint_eq(le(b + 28, 8), above);
+            ck_assert_uint_eq(le(b + 36, 4), 1);
+        }
+        pc_free(pc);
+    }
+}
+END_TEST
+
+/* A 6 GiB machine saves and loads its RAM above 4 GiB (and the zero pages
+ * it left untouched are zero again). */
+START_TEST(machine_with_ram_above_4g_round_trip) {
+    if (access(BIOS, R_OK) != 0) return;
+    Pc *pc = new_pc(6144, false);
+    PhysMem *m = pc_physmem(pc);
+    phys_write(m, 0x100000000ull + 0x1234560, 4, 0xFEEDF00D);
+    phys_write(m, 0x19FFFFFFCull, 4, 0x0BADCAFE);
+    size_t len;
+    uint8_t *snap = save_pc(pc, &len);
+    ck_assert_uint_lt(len, 16u << 20);
+    phys_write(m, 0x100000000ull + 0x1234560, 4, 0);
+    phys_write(m, 0x180000000ull, 4, 0x77777777);
+    char err[256];
+    ck_assert_msg(pc_load_snapshot(pc, snap, len, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(phys_read(m, 0x100000000ull + 0x1234560, 4), 0xFEEDF00D);
+    ck_assert_uint_eq(phys_read(m, 0x19FFFFFFCull, 4), 0x0BADCAFE);
+    ck_assert_uint_eq(phys_read(m, 0x180000000ull, 4), 0);
+    /* Into a machine of another size: refused. */
+    Pc *other = new_pc(5120, false);
+    ck_assert(pc_load_snapshot(other, snap, len, err, sizeof err) < 0);
+    ck_assert_msg(strstr(err, "6144 MiB"), "%s", err);
+    pc_free(other);
+    free(snap);
+    pc_free(pc);
+}
+END_TEST
+
 /* Put a valid checksum on a changed file. */
 static void fix_crc(uint8_t *data, size_t len) {
     uint32_t crc = snap_crc32(0, data + 20, len - 20);
@@ -961,6 +1059,8 @@ Suite *snapshot_suite(void) {
     tcase_add_test(tc, ide_and_disk_round_trip);
     tcase_add_test(tc, acpi_and_pci_round_trip);
     tcase_add_test(tc, machine_saved_at_power_on_loads);
+    tcase_add_test(tc, memory_layout_reaches_the_firmware);
+    tcase_add_test(tc, machine_with_ram_above_4g_round_trip);
     tcase_add_test(tc, read_write_disk_identity);
     tcase_add_test(tc, machine_goes_on_as_after_the_save);
     tcase_add_test(tc, file_refusals);

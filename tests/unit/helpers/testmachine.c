@@ -8,7 +8,7 @@
 
 #include "dbt/dbt.h"
 
-TestMachine *tm_new(uint32_t ram_bytes) {
+TestMachine *tm_new(uint64_t ram_bytes) {
     TestMachine *tm = calloc(1, sizeof *tm);
     tm->pm = physmem_new(ram_bytes);
     tm->io = iobus_new();

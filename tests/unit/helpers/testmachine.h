@@ -58,7 +58,7 @@ typedef struct TestMachine {
 
 /* The CPU runs the engine BT86_ACCEL names, else the host's default
  * (dbt_engine_from_env): every CPU suite runs under each engine. */
-TestMachine *tm_new(uint32_t ram_bytes);
+TestMachine *tm_new(uint64_t ram_bytes);
 void tm_free(TestMachine *tm);
 /* Connect the CPU's interrupt input to tm->irq_line (vector 0x20 unless
  * the test sets tm->irq_vector). */
