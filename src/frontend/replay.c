@@ -175,7 +175,7 @@ int rr_writer_event(RrWriter *w, uint64_t icount, RrEventKind kind, const void *
     do { /* long inputs as several events of at most RR_MAX_PAYLOAD bytes */
         size_t n = len > RR_MAX_PAYLOAD ? RR_MAX_PAYLOAD : len;
         writer_record(w, icount, (uint8_t)kind, p, n);
-        p += n;
+        if (n) p += n; /* no payload: data may be NULL (no offset on a null pointer) */
         len -= n;
     } while (len);
     return w->failed ? -1 : 0;
