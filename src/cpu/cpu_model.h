@@ -53,14 +53,15 @@
 #define CPUID_TM    (1u << 29)
 #define CPUID_PBE   (1u << 31)
 /* Leaf 1 ECX bits. */
-#define CPUID_ECX_SSE3    (1u << 0)
-#define CPUID_ECX_MONITOR (1u << 3)
-#define CPUID_ECX_VMX     (1u << 5)
-#define CPUID_ECX_EST     (1u << 7)
-#define CPUID_ECX_TM2     (1u << 8)
-#define CPUID_ECX_SSSE3   (1u << 9)
-#define CPUID_ECX_XTPR    (1u << 14)
-#define CPUID_ECX_PDCM    (1u << 15)
+#define CPUID_ECX_SSE3         (1u << 0)
+#define CPUID_ECX_MONITOR      (1u << 3)
+#define CPUID_ECX_VMX          (1u << 5)
+#define CPUID_ECX_EST          (1u << 7)
+#define CPUID_ECX_TM2          (1u << 8)
+#define CPUID_ECX_SSSE3        (1u << 9)
+#define CPUID_ECX_XTPR         (1u << 14)
+#define CPUID_ECX_PDCM         (1u << 15)
+#define CPUID_ECX_TSC_DEADLINE (1u << 24) /* the local APIC's TSC-deadline timer mode */
 /* Leaf 0x80000001 EDX bits. */
 #define CPUID_EXT_NX (1u << 20)
 /* Leaf 7 (subleaf 0) EDX bits. */
@@ -72,14 +73,16 @@
  * and CLFSH, SSE, SSE2, SSE3 and SSSE3 also the host's SSE unit
  * (sse_host_available, cpu/sse.h): cpu_set_model drops them without it.
  * The APIC bit is reported while IA32_APIC_BASE enables the local APIC
- * (op_cpuid), on the models that have one. Helpers that implement an
+ * (op_cpuid), on the models that have one; TSC_DEADLINE (only max: the
+ * real models predate it) when the CPU has a local APIC at all, and
+ * IA32_TSC_DEADLINE (MSR 0x6E0) exists only then. Helpers that implement an
  * extension (SSE, the local APIC, ...) add its bit here.
  */
 #define CPUID_IMPL_1_EDX                                                                           \
     (CPUID_FPU | CPUID_DE | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_PAE | CPUID_CX8 |            \
      CPUID_SEP | CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_PAT | CPUID_MMX | CPUID_FXSR |        \
      CPUID_CLFSH | CPUID_SSE | CPUID_SSE2 | CPUID_APIC)
-#define CPUID_IMPL_1_ECX   (CPUID_ECX_SSE3 | CPUID_ECX_SSSE3)
+#define CPUID_IMPL_1_ECX   (CPUID_ECX_SSE3 | CPUID_ECX_SSSE3 | CPUID_ECX_TSC_DEADLINE)
 #define CPUID_IMPL_EXT_EDX CPUID_EXT_NX
 #define CPUID_IMPL_7_EDX   CPUID_7_ARCH_CAPABILITIES
 

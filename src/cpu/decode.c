@@ -8,7 +8,8 @@
  *
  * Table entry notation: D_M has a ModRM byte, D_B byte-sized operands,
  * D_L LOCK allowed (with a memory destination), D_G group (sub-table by
- * ModRM.reg), D_CR ModRM is always a register form (MOV CRn/DRn), D_END
+ * ModRM.reg; D_GM: by mod too), D_CR ModRM is always a register form
+ * (MOV CRn/DRn), D_END
  * ends a translation block (control transfers, I/O, and instructions that
  * change the mode, IF/TF, the interrupt shadow, DS/ES/SS or the descriptor tables: the
  * dispatcher must look at the machine again after them). The
@@ -29,7 +30,7 @@
 
 #include "cpu/ops.h"
 
-enum { D_M = 1, D_B = 2, D_L = 4, D_G = 8, D_CR = 16, D_END = 32 };
+enum { D_M = 1, D_B = 2, D_L = 4, D_G = 8, D_CR = 16, D_END = 32, D_GM = 64 };
 
 enum ImmKind {
     I_NONE,
@@ -49,18 +50,48 @@ typedef struct OpEntry {
     uint8_t imm;
     const struct OpEntry *group;
     InsnFacts facts; /* a group opcode's are in its group table */
+    uint8_t need;    /* N_*: the CPUID feature the instruction needs, or 0 */
 } OpEntry;
+
+/* The "needs" column: the CPUID leaf 1 feature bit without which an
+ * instruction is #UD (decode_insn, for every engine: the translators decode
+ * with it too). EDX bit n is N_EDX(n), ECX bit n N_ECX(n). The model is
+ * fixed for a run (cpu_set_model before the first instruction), so a block
+ * translated under one model never runs under another. */
+#define N_EDX(bit_) (0x40 | (bit_))
+#define N_ECX(bit_) (0x60 | (bit_))
+#define N_NONE      0
+#define N_TSC       N_EDX(4)
+#define N_MSR       N_EDX(5)
+#define N_CX8       N_EDX(8)
+#define N_SEP       N_EDX(11)
+#define N_CMOV      N_EDX(15)
+#define N_CLFSH     N_EDX(19)
+#define N_MMX       N_EDX(23)
+#define N_FXSR      N_EDX(24)
+#define N_SSE       N_EDX(25)
+#define N_SSE2      N_EDX(26)
+#define N_SSE3      N_ECX(0)
+#define N_MONITOR   N_ECX(3)
+#define N_SSSE3     N_ECX(9)
 
 /* The tables are laid out by hand, like the SDM's maps. */
 /* clang-format off */
 /* E(handler, name, D_* flags, immediate[, facts]): the facts are
  * designated initializers of InsnFacts (.branch, .sreg, .flags, .block),
  * mostly through the short names below; EA gives the ALU kind instead. */
-#define E(fn_, name_, fl_, imm_, ...) {fn_, name_, fl_, imm_, NULL, {.alu = ALU_NONE, __VA_ARGS__}}
+#define E(fn_, name_, fl_, imm_, ...) {fn_, name_, fl_, imm_, NULL, {.alu = ALU_NONE, __VA_ARGS__}, 0}
+/* EN(need, ...): E with the feature it needs (N_* without the N_). */
+#define EN(need_, fn_, name_, fl_, imm_, ...) \
+    {fn_, name_, fl_, imm_, NULL, {.alu = ALU_NONE, __VA_ARGS__}, N_##need_}
 #define EA(fn_, name_, fl_, imm_, kind_) \
-    {fn_, name_, fl_, imm_, NULL, {.alu = kind_, .flags = ALU_FLAGS(kind_)}}
-#define G(tbl_, name_, fl_, imm_) {NULL, name_, (fl_) | D_M | D_G, imm_, tbl_, {.alu = ALU_NONE}}
-#define NONE {NULL, "(bad)", 0, I_NONE, NULL, {.alu = ALU_NONE}}
+    {fn_, name_, fl_, imm_, NULL, {.alu = kind_, .flags = ALU_FLAGS(kind_)}, 0}
+#define G(tbl_, name_, fl_, imm_) {NULL, name_, (fl_) | D_M | D_G, imm_, tbl_, {.alu = ALU_NONE}, 0}
+/* A group whose table has 16 rows: ModRM.reg's memory forms, then its
+ * register forms (mod = 3), as the SDM's map of groups splits them. */
+#define GM(tbl_, name_, fl_, imm_) \
+    {NULL, name_, (fl_) | D_M | D_G | D_GM, imm_, tbl_, {.alu = ALU_NONE}, 0}
+#define NONE {NULL, "(bad)", 0, I_NONE, NULL, {.alu = ALU_NONE}, 0}
 
 /* ADC and SBB read CF; every ALU operation writes all six flags. */
 #define ALU_FLAGS(kind_) ((kind_) == ALU_ADC || (kind_) == ALU_SBB ? AFX_READS | AFX_ALL : AFX_ALL)
@@ -170,41 +201,51 @@ static const OpEntry grp8[8] = {
     E(op_bt_rm_imm, "bt", 0, I_NONE, F_SOME),    E(op_bt_rm_imm, "bts", D_L, I_NONE, F_SOME),
     E(op_bt_rm_imm, "btr", D_L, I_NONE, F_SOME), E(op_bt_rm_imm, "btc", D_L, I_NONE, F_SOME),
 };
-static const OpEntry grp9[8] = {NONE, E(op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE, F_SOME),
+static const OpEntry grp9[8] = {NONE, EN(CX8, op_cmpxchg8b, "cmpxchg8b", D_L, I_NONE, F_SOME),
                                 NONE, NONE, NONE, NONE, NONE, NONE};
 /* MMX shifts by imm8 (0F 71, 72, 73): register forms; the handler rejects memory. */
 static const OpEntry grp12[8] = {
-    NONE, NONE, E(op_mmx_shift_imm, "psrlw", 0, I_NONE), NONE,
-    E(op_mmx_shift_imm, "psraw", 0, I_NONE), NONE, E(op_mmx_shift_imm, "psllw", 0, I_NONE), NONE,
+    NONE, NONE, EN(MMX, op_mmx_shift_imm, "psrlw", 0, I_NONE), NONE,
+    EN(MMX, op_mmx_shift_imm, "psraw", 0, I_NONE), NONE, EN(MMX, op_mmx_shift_imm, "psllw", 0, I_NONE), NONE,
 };
 static const OpEntry grp13[8] = {
-    NONE, NONE, E(op_mmx_shift_imm, "psrld", 0, I_NONE), NONE,
-    E(op_mmx_shift_imm, "psrad", 0, I_NONE), NONE, E(op_mmx_shift_imm, "pslld", 0, I_NONE), NONE,
+    NONE, NONE, EN(MMX, op_mmx_shift_imm, "psrld", 0, I_NONE), NONE,
+    EN(MMX, op_mmx_shift_imm, "psrad", 0, I_NONE), NONE, EN(MMX, op_mmx_shift_imm, "pslld", 0, I_NONE), NONE,
 };
 static const OpEntry grp14[8] = {
-    NONE, NONE, E(op_mmx_shift_imm, "psrlq", 0, I_NONE), NONE,
-    NONE, NONE, E(op_mmx_shift_imm, "psllq", 0, I_NONE), NONE,
+    NONE, NONE, EN(MMX, op_mmx_shift_imm, "psrlq", 0, I_NONE), NONE,
+    NONE, NONE, EN(MMX, op_mmx_shift_imm, "psllq", 0, I_NONE), NONE,
 };
-/* 0F AE: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR; /5 /6 /7 with a register
- * operand are LFENCE, MFENCE, SFENCE, /7 with memory CLFLUSH (op_fence). */
-static const OpEntry grp15[8] = {
-    E(op_fxsave, "fxsave", 0, I_NONE), E(op_fxrstor, "fxrstor", 0, I_NONE),
-    E(op_ldmxcsr, "ldmxcsr", 0, I_NONE), E(op_stmxcsr, "stmxcsr", 0, I_NONE),
-    NONE, E(op_fence, "lfence", 0, I_NONE),
-    E(op_fence, "mfence", 0, I_NONE), E(op_fence, "sfence", 0, I_NONE),
+/* 0F AE (GM: memory forms, then register forms): FXSAVE, FXRSTOR,
+ * LDMXCSR, STMXCSR, CLFLUSH (/7 memory; XSAVE, XRSTOR, XSAVEOPT are not
+ * implemented); LFENCE, MFENCE (SSE2) and SFENCE (SSE) with a register. */
+static const OpEntry grp15[16] = {
+    EN(FXSR, op_fxsave, "fxsave", 0, I_NONE), EN(FXSR, op_fxrstor, "fxrstor", 0, I_NONE),
+    EN(SSE, op_ldmxcsr, "ldmxcsr", 0, I_NONE), EN(SSE, op_stmxcsr, "stmxcsr", 0, I_NONE),
+    NONE, NONE, NONE, EN(CLFSH, op_fence, "clflush", 0, I_NONE),
+    NONE, NONE, NONE, NONE,
+    NONE, EN(SSE2, op_fence, "lfence", 0, I_NONE),
+    EN(SSE2, op_fence, "mfence", 0, I_NONE), EN(SSE, op_fence, "sfence", 0, I_NONE),
+};
+/* DB, DD, DF (GM): the x87 escape, but /1 with memory is FISTTP (SSE3). */
+#define X87_ESC E(op_fpu_escape, "esc", 0, I_NONE, F_RW)
+static const OpEntry grp_x87_fisttp[16] = {
+    X87_ESC, EN(SSE3, op_fpu_escape, "fisttp", 0, I_NONE, F_RW), X87_ESC, X87_ESC,
+    X87_ESC, X87_ESC, X87_ESC, X87_ESC,
+    X87_ESC, X87_ESC, X87_ESC, X87_ESC, X87_ESC, X87_ESC, X87_ESC, X87_ESC,
 };
 /* 66 0F 71 / 72 / 73: the XMM shifts by imm8. */
 static const OpEntry grp12x[8] = {
-    NONE, NONE, E(op_sse_shift_imm, "psrlw", 0, I_NONE), NONE,
-    E(op_sse_shift_imm, "psraw", 0, I_NONE), NONE, E(op_sse_shift_imm, "psllw", 0, I_NONE), NONE,
+    NONE, NONE, EN(SSE2, op_sse_shift_imm, "psrlw", 0, I_NONE), NONE,
+    EN(SSE2, op_sse_shift_imm, "psraw", 0, I_NONE), NONE, EN(SSE2, op_sse_shift_imm, "psllw", 0, I_NONE), NONE,
 };
 static const OpEntry grp13x[8] = {
-    NONE, NONE, E(op_sse_shift_imm, "psrld", 0, I_NONE), NONE,
-    E(op_sse_shift_imm, "psrad", 0, I_NONE), NONE, E(op_sse_shift_imm, "pslld", 0, I_NONE), NONE,
+    NONE, NONE, EN(SSE2, op_sse_shift_imm, "psrld", 0, I_NONE), NONE,
+    EN(SSE2, op_sse_shift_imm, "psrad", 0, I_NONE), NONE, EN(SSE2, op_sse_shift_imm, "pslld", 0, I_NONE), NONE,
 };
 static const OpEntry grp14x[8] = {
-    NONE, NONE, E(op_sse_shift_imm, "psrlq", 0, I_NONE), E(op_sse_shift_imm, "psrldq", 0, I_NONE),
-    NONE, NONE, E(op_sse_shift_imm, "psllq", 0, I_NONE), E(op_sse_shift_imm, "pslldq", 0, I_NONE),
+    NONE, NONE, EN(SSE2, op_sse_shift_imm, "psrlq", 0, I_NONE), EN(SSE2, op_sse_shift_imm, "psrldq", 0, I_NONE),
+    NONE, NONE, EN(SSE2, op_sse_shift_imm, "psllq", 0, I_NONE), EN(SSE2, op_sse_shift_imm, "pslldq", 0, I_NONE),
 };
 
 /* ---- the opcode map ---- */
@@ -333,7 +374,12 @@ static const OpEntry op_table[512] = {
     [0xD5] = E(op_aad, "aad", 0, I_B, F_ALL),
     [0xD6] = E(op_salc, "salc", 0, I_NONE, F_READS),
     [0xD7] = E(op_xlat, "xlat", 0, I_NONE),
-    [0xD8 ... 0xDF] = E(op_fpu_escape, "esc", D_M, I_NONE, F_RW) /* FCMOVcc, FCOMI */,
+    [0xD8 ... 0xDA] = E(op_fpu_escape, "esc", D_M, I_NONE, F_RW) /* FCMOVcc, FCOMI */,
+    [0xDB] = GM(grp_x87_fisttp, "esc", 0, I_NONE),
+    [0xDC] = E(op_fpu_escape, "esc", D_M, I_NONE, F_RW),
+    [0xDD] = GM(grp_x87_fisttp, "esc", 0, I_NONE),
+    [0xDE] = E(op_fpu_escape, "esc", D_M, I_NONE, F_RW),
+    [0xDF] = GM(grp_x87_fisttp, "esc", 0, I_NONE),
 
     /* E0-EF: loops, I/O, near/far jumps and calls */
     [0xE0] = E(op_loop, "loopne", D_END, I_BS, .branch = BR_LOOP, F_READS),
@@ -383,37 +429,37 @@ static const OpEntry op_table[512] = {
     [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR | D_END, I_NONE),
     [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR | D_END, I_NONE),
     [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR | D_END, I_NONE),
-    [0x130] = E(op_wrmsr, "wrmsr", D_END, I_NONE),
-    [0x131] = E(op_rdtsc, "rdtsc", 0, I_NONE),
-    [0x132] = E(op_rdmsr, "rdmsr", 0, I_NONE),
+    [0x130] = EN(MSR, op_wrmsr, "wrmsr", D_END, I_NONE),
+    [0x131] = EN(TSC, op_rdtsc, "rdtsc", 0, I_NONE),
+    [0x132] = EN(MSR, op_rdmsr, "rdmsr", 0, I_NONE),
     [0x133] = E(op_rdpmc, "rdpmc", 0, I_NONE),
-    [0x134] = E(op_sysenter, "sysenter", D_END, I_NONE, .branch = BR_FAR),
-    [0x135] = E(op_sysexit, "sysexit", D_END, I_NONE, .branch = BR_FAR),
-    [0x140 ... 0x14F] = E(op_cmovcc, "cmovcc", D_M, I_NONE, F_READS),
+    [0x134] = EN(SEP, op_sysenter, "sysenter", D_END, I_NONE, .branch = BR_FAR),
+    [0x135] = EN(SEP, op_sysexit, "sysexit", D_END, I_NONE, .branch = BR_FAR),
+    [0x140 ... 0x14F] = EN(CMOV, op_cmovcc, "cmovcc", D_M, I_NONE, F_READS),
     /* 0F 60-7F: MMX (0F 6C, 6D, 70, 78-7D are not Pentium II instructions) */
-    [0x160] = E(op_mmx_arith, "punpcklbw", D_M, I_NONE),
-    [0x161] = E(op_mmx_arith, "punpcklwd", D_M, I_NONE),
-    [0x162] = E(op_mmx_arith, "punpckldq", D_M, I_NONE),
-    [0x163] = E(op_mmx_arith, "packsswb", D_M, I_NONE),
-    [0x164] = E(op_mmx_arith, "pcmpgtb", D_M, I_NONE),
-    [0x165] = E(op_mmx_arith, "pcmpgtw", D_M, I_NONE),
-    [0x166] = E(op_mmx_arith, "pcmpgtd", D_M, I_NONE),
-    [0x167] = E(op_mmx_arith, "packuswb", D_M, I_NONE),
-    [0x168] = E(op_mmx_arith, "punpckhbw", D_M, I_NONE),
-    [0x169] = E(op_mmx_arith, "punpckhwd", D_M, I_NONE),
-    [0x16A] = E(op_mmx_arith, "punpckhdq", D_M, I_NONE),
-    [0x16B] = E(op_mmx_arith, "packssdw", D_M, I_NONE),
-    [0x16E] = E(op_movd_mm_rm, "movd", D_M, I_NONE),
-    [0x16F] = E(op_movq_mm_mmm, "movq", D_M, I_NONE),
+    [0x160] = EN(MMX, op_mmx_arith, "punpcklbw", D_M, I_NONE),
+    [0x161] = EN(MMX, op_mmx_arith, "punpcklwd", D_M, I_NONE),
+    [0x162] = EN(MMX, op_mmx_arith, "punpckldq", D_M, I_NONE),
+    [0x163] = EN(MMX, op_mmx_arith, "packsswb", D_M, I_NONE),
+    [0x164] = EN(MMX, op_mmx_arith, "pcmpgtb", D_M, I_NONE),
+    [0x165] = EN(MMX, op_mmx_arith, "pcmpgtw", D_M, I_NONE),
+    [0x166] = EN(MMX, op_mmx_arith, "pcmpgtd", D_M, I_NONE),
+    [0x167] = EN(MMX, op_mmx_arith, "packuswb", D_M, I_NONE),
+    [0x168] = EN(MMX, op_mmx_arith, "punpckhbw", D_M, I_NONE),
+    [0x169] = EN(MMX, op_mmx_arith, "punpckhwd", D_M, I_NONE),
+    [0x16A] = EN(MMX, op_mmx_arith, "punpckhdq", D_M, I_NONE),
+    [0x16B] = EN(MMX, op_mmx_arith, "packssdw", D_M, I_NONE),
+    [0x16E] = EN(MMX, op_movd_mm_rm, "movd", D_M, I_NONE),
+    [0x16F] = EN(MMX, op_movq_mm_mmm, "movq", D_M, I_NONE),
     [0x171] = G(grp12, "grp12", 0, I_B),
     [0x172] = G(grp13, "grp13", 0, I_B),
     [0x173] = G(grp14, "grp14", 0, I_B),
-    [0x174] = E(op_mmx_arith, "pcmpeqb", D_M, I_NONE),
-    [0x175] = E(op_mmx_arith, "pcmpeqw", D_M, I_NONE),
-    [0x176] = E(op_mmx_arith, "pcmpeqd", D_M, I_NONE),
-    [0x177] = E(op_emms, "emms", 0, I_NONE),
-    [0x17E] = E(op_movd_rm_mm, "movd", D_M, I_NONE),
-    [0x17F] = E(op_movq_mmm_mm, "movq", D_M, I_NONE),
+    [0x174] = EN(MMX, op_mmx_arith, "pcmpeqb", D_M, I_NONE),
+    [0x175] = EN(MMX, op_mmx_arith, "pcmpeqw", D_M, I_NONE),
+    [0x176] = EN(MMX, op_mmx_arith, "pcmpeqd", D_M, I_NONE),
+    [0x177] = EN(MMX, op_emms, "emms", 0, I_NONE),
+    [0x17E] = EN(MMX, op_movd_rm_mm, "movd", D_M, I_NONE),
+    [0x17F] = EN(MMX, op_movq_mmm_mm, "movq", D_M, I_NONE),
     [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z, .branch = BR_JCC, F_READS),
     [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE, F_READS),
     [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
@@ -427,7 +473,7 @@ static const OpEntry op_table[512] = {
     [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE, F_SOME),
     [0x1AC] = E(op_shrd, "shrd", D_M, I_B, F_COUNT),
     [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE, F_COUNT),
-    [0x1AE] = G(grp15, "grp15", 0, I_NONE),
+    [0x1AE] = GM(grp15, "grp15", 0, I_NONE),
     [0x1AF] = E(op_imul_r_rm, "imul", D_M, I_NONE, F_ALL),
     [0x1B0] = E(op_cmpxchg, "cmpxchg", D_M | D_B | D_L, I_NONE, F_ALL),
     [0x1B1] = E(op_cmpxchg, "cmpxchg", D_M | D_L, I_NONE, F_ALL),
@@ -450,35 +496,35 @@ static const OpEntry op_table[512] = {
     [0x1C8 ... 0x1CF] = E(op_bswap, "bswap", 0, I_NONE),
 
     /* 0F D0-FF: MMX (the SSE/SSE2 rows here are not Pentium II instructions) */
-    [0x1D1] = E(op_mmx_arith, "psrlw", D_M, I_NONE),
-    [0x1D2] = E(op_mmx_arith, "psrld", D_M, I_NONE),
-    [0x1D3] = E(op_mmx_arith, "psrlq", D_M, I_NONE),
-    [0x1D5] = E(op_mmx_arith, "pmullw", D_M, I_NONE),
-    [0x1D8] = E(op_mmx_arith, "psubusb", D_M, I_NONE),
-    [0x1D9] = E(op_mmx_arith, "psubusw", D_M, I_NONE),
-    [0x1DB] = E(op_mmx_arith, "pand", D_M, I_NONE),
-    [0x1DC] = E(op_mmx_arith, "paddusb", D_M, I_NONE),
-    [0x1DD] = E(op_mmx_arith, "paddusw", D_M, I_NONE),
-    [0x1DF] = E(op_mmx_arith, "pandn", D_M, I_NONE),
-    [0x1E1] = E(op_mmx_arith, "psraw", D_M, I_NONE),
-    [0x1E2] = E(op_mmx_arith, "psrad", D_M, I_NONE),
-    [0x1E5] = E(op_mmx_arith, "pmulhw", D_M, I_NONE),
-    [0x1E8] = E(op_mmx_arith, "psubsb", D_M, I_NONE),
-    [0x1E9] = E(op_mmx_arith, "psubsw", D_M, I_NONE),
-    [0x1EB] = E(op_mmx_arith, "por", D_M, I_NONE),
-    [0x1EC] = E(op_mmx_arith, "paddsb", D_M, I_NONE),
-    [0x1ED] = E(op_mmx_arith, "paddsw", D_M, I_NONE),
-    [0x1EF] = E(op_mmx_arith, "pxor", D_M, I_NONE),
-    [0x1F1] = E(op_mmx_arith, "psllw", D_M, I_NONE),
-    [0x1F2] = E(op_mmx_arith, "pslld", D_M, I_NONE),
-    [0x1F3] = E(op_mmx_arith, "psllq", D_M, I_NONE),
-    [0x1F5] = E(op_mmx_arith, "pmaddwd", D_M, I_NONE),
-    [0x1F8] = E(op_mmx_arith, "psubb", D_M, I_NONE),
-    [0x1F9] = E(op_mmx_arith, "psubw", D_M, I_NONE),
-    [0x1FA] = E(op_mmx_arith, "psubd", D_M, I_NONE),
-    [0x1FC] = E(op_mmx_arith, "paddb", D_M, I_NONE),
-    [0x1FD] = E(op_mmx_arith, "paddw", D_M, I_NONE),
-    [0x1FE] = E(op_mmx_arith, "paddd", D_M, I_NONE),
+    [0x1D1] = EN(MMX, op_mmx_arith, "psrlw", D_M, I_NONE),
+    [0x1D2] = EN(MMX, op_mmx_arith, "psrld", D_M, I_NONE),
+    [0x1D3] = EN(MMX, op_mmx_arith, "psrlq", D_M, I_NONE),
+    [0x1D5] = EN(MMX, op_mmx_arith, "pmullw", D_M, I_NONE),
+    [0x1D8] = EN(MMX, op_mmx_arith, "psubusb", D_M, I_NONE),
+    [0x1D9] = EN(MMX, op_mmx_arith, "psubusw", D_M, I_NONE),
+    [0x1DB] = EN(MMX, op_mmx_arith, "pand", D_M, I_NONE),
+    [0x1DC] = EN(MMX, op_mmx_arith, "paddusb", D_M, I_NONE),
+    [0x1DD] = EN(MMX, op_mmx_arith, "paddusw", D_M, I_NONE),
+    [0x1DF] = EN(MMX, op_mmx_arith, "pandn", D_M, I_NONE),
+    [0x1E1] = EN(MMX, op_mmx_arith, "psraw", D_M, I_NONE),
+    [0x1E2] = EN(MMX, op_mmx_arith, "psrad", D_M, I_NONE),
+    [0x1E5] = EN(MMX, op_mmx_arith, "pmulhw", D_M, I_NONE),
+    [0x1E8] = EN(MMX, op_mmx_arith, "psubsb", D_M, I_NONE),
+    [0x1E9] = EN(MMX, op_mmx_arith, "psubsw", D_M, I_NONE),
+    [0x1EB] = EN(MMX, op_mmx_arith, "por", D_M, I_NONE),
+    [0x1EC] = EN(MMX, op_mmx_arith, "paddsb", D_M, I_NONE),
+    [0x1ED] = EN(MMX, op_mmx_arith, "paddsw", D_M, I_NONE),
+    [0x1EF] = EN(MMX, op_mmx_arith, "pxor", D_M, I_NONE),
+    [0x1F1] = EN(MMX, op_mmx_arith, "psllw", D_M, I_NONE),
+    [0x1F2] = EN(MMX, op_mmx_arith, "pslld", D_M, I_NONE),
+    [0x1F3] = EN(MMX, op_mmx_arith, "psllq", D_M, I_NONE),
+    [0x1F5] = EN(MMX, op_mmx_arith, "pmaddwd", D_M, I_NONE),
+    [0x1F8] = EN(MMX, op_mmx_arith, "psubb", D_M, I_NONE),
+    [0x1F9] = EN(MMX, op_mmx_arith, "psubw", D_M, I_NONE),
+    [0x1FA] = EN(MMX, op_mmx_arith, "psubd", D_M, I_NONE),
+    [0x1FC] = EN(MMX, op_mmx_arith, "paddb", D_M, I_NONE),
+    [0x1FD] = EN(MMX, op_mmx_arith, "paddw", D_M, I_NONE),
+    [0x1FE] = EN(MMX, op_mmx_arith, "paddd", D_M, I_NONE),
 };
 
 
@@ -492,263 +538,270 @@ static const OpEntry op_table[512] = {
  * shapes (ops.h); each computes by running the instruction on the host
  * (cpu/sse.h) except the moves named for what they do. */
 #define S(pfx_, idx_) [PFX_##pfx_][(idx_) - 0x100]
-#define SX(fn_, name_)  E(fn_, name_, D_M, I_NONE)
-#define SXI(fn_, name_) E(fn_, name_, D_M, I_B)
-#define SCMP(fn_, name_) E(fn_, name_, D_M, I_NONE, F_ALL) /* COMISS & co. write ZF PF CF, clear OF SF AF */
+#define SX(fn_, name_, need_)  EN(need_, fn_, name_, D_M, I_NONE)
+#define SXI(fn_, name_, need_) EN(need_, fn_, name_, D_M, I_B)
+#define SCMP(fn_, name_, need_) EN(need_, fn_, name_, D_M, I_NONE, F_ALL) /* COMISS & co. write ZF PF CF, clear OF SF AF */
 static const OpEntry sse_map[4][0x300] = {
     /* ---- no prefix: SSE on packed single, SSE/SSE2 integer on MMX registers ---- */
-    S(NONE, 0x110) = SX(op_sse_xx128u, "movups"),
-    S(NONE, 0x111) = SX(op_sse_store, "movups"),
-    S(NONE, 0x112) = SX(op_sse_movlh_load, "movlps"), /* register form: MOVHLPS */
-    S(NONE, 0x113) = SX(op_sse_store, "movlps"),
-    S(NONE, 0x114) = SX(op_sse_xx128a, "unpcklps"),
-    S(NONE, 0x115) = SX(op_sse_xx128a, "unpckhps"),
-    S(NONE, 0x116) = SX(op_sse_movlh_load, "movhps"), /* register form: MOVLHPS */
-    S(NONE, 0x117) = SX(op_sse_store, "movhps"),
-    S(NONE, 0x128) = SX(op_sse_xx128a, "movaps"),
-    S(NONE, 0x129) = SX(op_sse_store, "movaps"),
-    S(NONE, 0x12A) = SX(op_sse_xm64, "cvtpi2ps"),
-    S(NONE, 0x12B) = SX(op_sse_store, "movntps"),
-    S(NONE, 0x12C) = SX(op_sse_mx64, "cvttps2pi"),
-    S(NONE, 0x12D) = SX(op_sse_mx64, "cvtps2pi"),
-    S(NONE, 0x12E) = SCMP(op_sse_xx32, "ucomiss"),
-    S(NONE, 0x12F) = SCMP(op_sse_xx32, "comiss"),
-    S(NONE, 0x150) = SX(op_sse_gxreg, "movmskps"),
-    S(NONE, 0x151) = SX(op_sse_xx128a, "sqrtps"),
-    S(NONE, 0x152) = SX(op_sse_xx128a, "rsqrtps"),
-    S(NONE, 0x153) = SX(op_sse_xx128a, "rcpps"),
-    S(NONE, 0x154) = SX(op_sse_xx128a, "andps"),
-    S(NONE, 0x155) = SX(op_sse_xx128a, "andnps"),
-    S(NONE, 0x156) = SX(op_sse_xx128a, "orps"),
-    S(NONE, 0x157) = SX(op_sse_xx128a, "xorps"),
-    S(NONE, 0x158) = SX(op_sse_xx128a, "addps"),
-    S(NONE, 0x159) = SX(op_sse_xx128a, "mulps"),
-    S(NONE, 0x15A) = SX(op_sse_xx64, "cvtps2pd"),
-    S(NONE, 0x15B) = SX(op_sse_xx128a, "cvtdq2ps"),
-    S(NONE, 0x15C) = SX(op_sse_xx128a, "subps"),
-    S(NONE, 0x15D) = SX(op_sse_xx128a, "minps"),
-    S(NONE, 0x15E) = SX(op_sse_xx128a, "divps"),
-    S(NONE, 0x15F) = SX(op_sse_xx128a, "maxps"),
-    S(NONE, 0x170) = SXI(op_sse_mm64, "pshufw"),
-    S(NONE, 0x1C2) = SXI(op_sse_xx128a, "cmpps"),
-    S(NONE, 0x1C3) = SX(op_movnti, "movnti"),
-    S(NONE, 0x1C4) = SXI(op_sse_mg16, "pinsrw"),
-    S(NONE, 0x1C5) = SXI(op_sse_gmreg, "pextrw"),
-    S(NONE, 0x1C6) = SXI(op_sse_xx128a, "shufps"),
-    S(NONE, 0x1D4) = SX(op_sse_mm64, "paddq"),
-    S(NONE, 0x1D7) = SX(op_sse_gmreg, "pmovmskb"),
-    S(NONE, 0x1DA) = SX(op_sse_mm64, "pminub"),
-    S(NONE, 0x1DE) = SX(op_sse_mm64, "pmaxub"),
-    S(NONE, 0x1E0) = SX(op_sse_mm64, "pavgb"),
-    S(NONE, 0x1E3) = SX(op_sse_mm64, "pavgw"),
-    S(NONE, 0x1E4) = SX(op_sse_mm64, "pmulhuw"),
-    S(NONE, 0x1E7) = SX(op_movntq, "movntq"),
-    S(NONE, 0x1EA) = SX(op_sse_mm64, "pminsw"),
-    S(NONE, 0x1EE) = SX(op_sse_mm64, "pmaxsw"),
-    S(NONE, 0x1F4) = SX(op_sse_mm64, "pmuludq"),
-    S(NONE, 0x1F6) = SX(op_sse_mm64, "psadbw"),
-    S(NONE, 0x1F7) = SX(op_maskmov, "maskmovq"),
-    S(NONE, 0x1FB) = SX(op_sse_mm64, "psubq"),
+    S(NONE, 0x110) = SX(op_sse_xx128u, "movups", SSE),
+    S(NONE, 0x111) = SX(op_sse_store, "movups", SSE),
+    S(NONE, 0x112) = SX(op_sse_movlh_load, "movlps", SSE), /* register form: MOVHLPS */
+    S(NONE, 0x113) = SX(op_sse_store, "movlps", SSE),
+    S(NONE, 0x114) = SX(op_sse_xx128a, "unpcklps", SSE),
+    S(NONE, 0x115) = SX(op_sse_xx128a, "unpckhps", SSE),
+    S(NONE, 0x116) = SX(op_sse_movlh_load, "movhps", SSE), /* register form: MOVLHPS */
+    S(NONE, 0x117) = SX(op_sse_store, "movhps", SSE),
+    S(NONE, 0x128) = SX(op_sse_xx128a, "movaps", SSE),
+    S(NONE, 0x129) = SX(op_sse_store, "movaps", SSE),
+    S(NONE, 0x12A) = SX(op_sse_xm64, "cvtpi2ps", SSE),
+    S(NONE, 0x12B) = SX(op_sse_store, "movntps", SSE),
+    S(NONE, 0x12C) = SX(op_sse_mx64, "cvttps2pi", SSE),
+    S(NONE, 0x12D) = SX(op_sse_mx64, "cvtps2pi", SSE),
+    S(NONE, 0x12E) = SCMP(op_sse_xx32, "ucomiss", SSE),
+    S(NONE, 0x12F) = SCMP(op_sse_xx32, "comiss", SSE),
+    S(NONE, 0x150) = SX(op_sse_gxreg, "movmskps", SSE),
+    S(NONE, 0x151) = SX(op_sse_xx128a, "sqrtps", SSE),
+    S(NONE, 0x152) = SX(op_sse_xx128a, "rsqrtps", SSE),
+    S(NONE, 0x153) = SX(op_sse_xx128a, "rcpps", SSE),
+    S(NONE, 0x154) = SX(op_sse_xx128a, "andps", SSE),
+    S(NONE, 0x155) = SX(op_sse_xx128a, "andnps", SSE),
+    S(NONE, 0x156) = SX(op_sse_xx128a, "orps", SSE),
+    S(NONE, 0x157) = SX(op_sse_xx128a, "xorps", SSE),
+    S(NONE, 0x158) = SX(op_sse_xx128a, "addps", SSE),
+    S(NONE, 0x159) = SX(op_sse_xx128a, "mulps", SSE),
+    S(NONE, 0x15A) = SX(op_sse_xx64, "cvtps2pd", SSE2),
+    S(NONE, 0x15B) = SX(op_sse_xx128a, "cvtdq2ps", SSE2),
+    S(NONE, 0x15C) = SX(op_sse_xx128a, "subps", SSE),
+    S(NONE, 0x15D) = SX(op_sse_xx128a, "minps", SSE),
+    S(NONE, 0x15E) = SX(op_sse_xx128a, "divps", SSE),
+    S(NONE, 0x15F) = SX(op_sse_xx128a, "maxps", SSE),
+    S(NONE, 0x170) = SXI(op_sse_mm64, "pshufw", SSE),
+    S(NONE, 0x1C2) = SXI(op_sse_xx128a, "cmpps", SSE),
+    S(NONE, 0x1C3) = SX(op_movnti, "movnti", SSE2),
+    S(NONE, 0x1C4) = SXI(op_sse_mg16, "pinsrw", SSE),
+    S(NONE, 0x1C5) = SXI(op_sse_gmreg, "pextrw", SSE),
+    S(NONE, 0x1C6) = SXI(op_sse_xx128a, "shufps", SSE),
+    S(NONE, 0x1D4) = SX(op_sse_mm64, "paddq", SSE2),
+    S(NONE, 0x1D7) = SX(op_sse_gmreg, "pmovmskb", SSE),
+    S(NONE, 0x1DA) = SX(op_sse_mm64, "pminub", SSE),
+    S(NONE, 0x1DE) = SX(op_sse_mm64, "pmaxub", SSE),
+    S(NONE, 0x1E0) = SX(op_sse_mm64, "pavgb", SSE),
+    S(NONE, 0x1E3) = SX(op_sse_mm64, "pavgw", SSE),
+    S(NONE, 0x1E4) = SX(op_sse_mm64, "pmulhuw", SSE),
+    S(NONE, 0x1E7) = SX(op_movntq, "movntq", SSE),
+    S(NONE, 0x1EA) = SX(op_sse_mm64, "pminsw", SSE),
+    S(NONE, 0x1EE) = SX(op_sse_mm64, "pmaxsw", SSE),
+    S(NONE, 0x1F4) = SX(op_sse_mm64, "pmuludq", SSE2),
+    S(NONE, 0x1F6) = SX(op_sse_mm64, "psadbw", SSE),
+    S(NONE, 0x1F7) = SX(op_maskmov, "maskmovq", SSE),
+    S(NONE, 0x1FB) = SX(op_sse_mm64, "psubq", SSE2),
     /* SSSE3 on MMX registers: 0F 38 00-0B, 1C-1E; 0F 3A 0F */
-    S(NONE, 0x200) = SX(op_sse_mm64, "pshufb"),
-    S(NONE, 0x201) = SX(op_sse_mm64, "phaddw"),
-    S(NONE, 0x202) = SX(op_sse_mm64, "phaddd"),
-    S(NONE, 0x203) = SX(op_sse_mm64, "phaddsw"),
-    S(NONE, 0x204) = SX(op_sse_mm64, "pmaddubsw"),
-    S(NONE, 0x205) = SX(op_sse_mm64, "phsubw"),
-    S(NONE, 0x206) = SX(op_sse_mm64, "phsubd"),
-    S(NONE, 0x207) = SX(op_sse_mm64, "phsubsw"),
-    S(NONE, 0x208) = SX(op_sse_mm64, "psignb"),
-    S(NONE, 0x209) = SX(op_sse_mm64, "psignw"),
-    S(NONE, 0x20A) = SX(op_sse_mm64, "psignd"),
-    S(NONE, 0x20B) = SX(op_sse_mm64, "pmulhrsw"),
-    S(NONE, 0x21C) = SX(op_sse_mm64, "pabsb"),
-    S(NONE, 0x21D) = SX(op_sse_mm64, "pabsw"),
-    S(NONE, 0x21E) = SX(op_sse_mm64, "pabsd"),
-    S(NONE, 0x30F) = SXI(op_sse_mm64, "palignr"),
+    S(NONE, 0x200) = SX(op_sse_mm64, "pshufb", SSSE3),
+    S(NONE, 0x201) = SX(op_sse_mm64, "phaddw", SSSE3),
+    S(NONE, 0x202) = SX(op_sse_mm64, "phaddd", SSSE3),
+    S(NONE, 0x203) = SX(op_sse_mm64, "phaddsw", SSSE3),
+    S(NONE, 0x204) = SX(op_sse_mm64, "pmaddubsw", SSSE3),
+    S(NONE, 0x205) = SX(op_sse_mm64, "phsubw", SSSE3),
+    S(NONE, 0x206) = SX(op_sse_mm64, "phsubd", SSSE3),
+    S(NONE, 0x207) = SX(op_sse_mm64, "phsubsw", SSSE3),
+    S(NONE, 0x208) = SX(op_sse_mm64, "psignb", SSSE3),
+    S(NONE, 0x209) = SX(op_sse_mm64, "psignw", SSSE3),
+    S(NONE, 0x20A) = SX(op_sse_mm64, "psignd", SSSE3),
+    S(NONE, 0x20B) = SX(op_sse_mm64, "pmulhrsw", SSSE3),
+    S(NONE, 0x21C) = SX(op_sse_mm64, "pabsb", SSSE3),
+    S(NONE, 0x21D) = SX(op_sse_mm64, "pabsw", SSSE3),
+    S(NONE, 0x21E) = SX(op_sse_mm64, "pabsd", SSSE3),
+    S(NONE, 0x30F) = SXI(op_sse_mm64, "palignr", SSSE3),
 
     /* ---- 66: SSE2 on packed double and on XMM integers ---- */
-    S(66, 0x110) = SX(op_sse_xx128u, "movupd"),
-    S(66, 0x111) = SX(op_sse_store, "movupd"),
-    S(66, 0x112) = SX(op_sse_movlh_load, "movlpd"),
-    S(66, 0x113) = SX(op_sse_store, "movlpd"),
-    S(66, 0x114) = SX(op_sse_xx128a, "unpcklpd"),
-    S(66, 0x115) = SX(op_sse_xx128a, "unpckhpd"),
-    S(66, 0x116) = SX(op_sse_movlh_load, "movhpd"),
-    S(66, 0x117) = SX(op_sse_store, "movhpd"),
-    S(66, 0x128) = SX(op_sse_xx128a, "movapd"),
-    S(66, 0x129) = SX(op_sse_store, "movapd"),
-    S(66, 0x12A) = SX(op_sse_xm64, "cvtpi2pd"),
-    S(66, 0x12B) = SX(op_sse_store, "movntpd"),
-    S(66, 0x12C) = SX(op_sse_mx128a, "cvttpd2pi"),
-    S(66, 0x12D) = SX(op_sse_mx128a, "cvtpd2pi"),
-    S(66, 0x12E) = SCMP(op_sse_xx64, "ucomisd"),
-    S(66, 0x12F) = SCMP(op_sse_xx64, "comisd"),
-    S(66, 0x150) = SX(op_sse_gxreg, "movmskpd"),
-    S(66, 0x151) = SX(op_sse_xx128a, "sqrtpd"),
-    S(66, 0x154) = SX(op_sse_xx128a, "andpd"),
-    S(66, 0x155) = SX(op_sse_xx128a, "andnpd"),
-    S(66, 0x156) = SX(op_sse_xx128a, "orpd"),
-    S(66, 0x157) = SX(op_sse_xx128a, "xorpd"),
-    S(66, 0x158) = SX(op_sse_xx128a, "addpd"),
-    S(66, 0x159) = SX(op_sse_xx128a, "mulpd"),
-    S(66, 0x15A) = SX(op_sse_xx128a, "cvtpd2ps"),
-    S(66, 0x15B) = SX(op_sse_xx128a, "cvtps2dq"),
-    S(66, 0x15C) = SX(op_sse_xx128a, "subpd"),
-    S(66, 0x15D) = SX(op_sse_xx128a, "minpd"),
-    S(66, 0x15E) = SX(op_sse_xx128a, "divpd"),
-    S(66, 0x15F) = SX(op_sse_xx128a, "maxpd"),
-    S(66, 0x160) = SX(op_sse_xx128a, "punpcklbw"),
-    S(66, 0x161) = SX(op_sse_xx128a, "punpcklwd"),
-    S(66, 0x162) = SX(op_sse_xx128a, "punpckldq"),
-    S(66, 0x163) = SX(op_sse_xx128a, "packsswb"),
-    S(66, 0x164) = SX(op_sse_xx128a, "pcmpgtb"),
-    S(66, 0x165) = SX(op_sse_xx128a, "pcmpgtw"),
-    S(66, 0x166) = SX(op_sse_xx128a, "pcmpgtd"),
-    S(66, 0x167) = SX(op_sse_xx128a, "packuswb"),
-    S(66, 0x168) = SX(op_sse_xx128a, "punpckhbw"),
-    S(66, 0x169) = SX(op_sse_xx128a, "punpckhwd"),
-    S(66, 0x16A) = SX(op_sse_xx128a, "punpckhdq"),
-    S(66, 0x16B) = SX(op_sse_xx128a, "packssdw"),
-    S(66, 0x16C) = SX(op_sse_xx128a, "punpcklqdq"),
-    S(66, 0x16D) = SX(op_sse_xx128a, "punpckhqdq"),
-    S(66, 0x16E) = SX(op_sse_xg32, "movd"),
-    S(66, 0x16F) = SX(op_sse_xx128a, "movdqa"),
-    S(66, 0x170) = SXI(op_sse_xx128a, "pshufd"),
+    S(66, 0x110) = SX(op_sse_xx128u, "movupd", SSE2),
+    S(66, 0x111) = SX(op_sse_store, "movupd", SSE2),
+    S(66, 0x112) = SX(op_sse_movlh_load, "movlpd", SSE2),
+    S(66, 0x113) = SX(op_sse_store, "movlpd", SSE2),
+    S(66, 0x114) = SX(op_sse_xx128a, "unpcklpd", SSE2),
+    S(66, 0x115) = SX(op_sse_xx128a, "unpckhpd", SSE2),
+    S(66, 0x116) = SX(op_sse_movlh_load, "movhpd", SSE2),
+    S(66, 0x117) = SX(op_sse_store, "movhpd", SSE2),
+    S(66, 0x128) = SX(op_sse_xx128a, "movapd", SSE2),
+    S(66, 0x129) = SX(op_sse_store, "movapd", SSE2),
+    S(66, 0x12A) = SX(op_sse_xm64, "cvtpi2pd", SSE2),
+    S(66, 0x12B) = SX(op_sse_store, "movntpd", SSE2),
+    S(66, 0x12C) = SX(op_sse_mx128a, "cvttpd2pi", SSE2),
+    S(66, 0x12D) = SX(op_sse_mx128a, "cvtpd2pi", SSE2),
+    S(66, 0x12E) = SCMP(op_sse_xx64, "ucomisd", SSE2),
+    S(66, 0x12F) = SCMP(op_sse_xx64, "comisd", SSE2),
+    S(66, 0x150) = SX(op_sse_gxreg, "movmskpd", SSE2),
+    S(66, 0x151) = SX(op_sse_xx128a, "sqrtpd", SSE2),
+    S(66, 0x154) = SX(op_sse_xx128a, "andpd", SSE2),
+    S(66, 0x155) = SX(op_sse_xx128a, "andnpd", SSE2),
+    S(66, 0x156) = SX(op_sse_xx128a, "orpd", SSE2),
+    S(66, 0x157) = SX(op_sse_xx128a, "xorpd", SSE2),
+    S(66, 0x158) = SX(op_sse_xx128a, "addpd", SSE2),
+    S(66, 0x159) = SX(op_sse_xx128a, "mulpd", SSE2),
+    S(66, 0x15A) = SX(op_sse_xx128a, "cvtpd2ps", SSE2),
+    S(66, 0x15B) = SX(op_sse_xx128a, "cvtps2dq", SSE2),
+    S(66, 0x15C) = SX(op_sse_xx128a, "subpd", SSE2),
+    S(66, 0x15D) = SX(op_sse_xx128a, "minpd", SSE2),
+    S(66, 0x15E) = SX(op_sse_xx128a, "divpd", SSE2),
+    S(66, 0x15F) = SX(op_sse_xx128a, "maxpd", SSE2),
+    S(66, 0x160) = SX(op_sse_xx128a, "punpcklbw", SSE2),
+    S(66, 0x161) = SX(op_sse_xx128a, "punpcklwd", SSE2),
+    S(66, 0x162) = SX(op_sse_xx128a, "punpckldq", SSE2),
+    S(66, 0x163) = SX(op_sse_xx128a, "packsswb", SSE2),
+    S(66, 0x164) = SX(op_sse_xx128a, "pcmpgtb", SSE2),
+    S(66, 0x165) = SX(op_sse_xx128a, "pcmpgtw", SSE2),
+    S(66, 0x166) = SX(op_sse_xx128a, "pcmpgtd", SSE2),
+    S(66, 0x167) = SX(op_sse_xx128a, "packuswb", SSE2),
+    S(66, 0x168) = SX(op_sse_xx128a, "punpckhbw", SSE2),
+    S(66, 0x169) = SX(op_sse_xx128a, "punpckhwd", SSE2),
+    S(66, 0x16A) = SX(op_sse_xx128a, "punpckhdq", SSE2),
+    S(66, 0x16B) = SX(op_sse_xx128a, "packssdw", SSE2),
+    S(66, 0x16C) = SX(op_sse_xx128a, "punpcklqdq", SSE2),
+    S(66, 0x16D) = SX(op_sse_xx128a, "punpckhqdq", SSE2),
+    S(66, 0x16E) = SX(op_sse_xg32, "movd", SSE2),
+    S(66, 0x16F) = SX(op_sse_xx128a, "movdqa", SSE2),
+    S(66, 0x170) = SXI(op_sse_xx128a, "pshufd", SSE2),
     S(66, 0x171) = G(grp12x, "grp12", 0, I_B),
     S(66, 0x172) = G(grp13x, "grp13", 0, I_B),
     S(66, 0x173) = G(grp14x, "grp14", 0, I_B),
-    S(66, 0x174) = SX(op_sse_xx128a, "pcmpeqb"),
-    S(66, 0x175) = SX(op_sse_xx128a, "pcmpeqw"),
-    S(66, 0x176) = SX(op_sse_xx128a, "pcmpeqd"),
-    S(66, 0x17C) = SX(op_sse_xx128a, "haddpd"),
-    S(66, 0x17D) = SX(op_sse_xx128a, "hsubpd"),
-    S(66, 0x17E) = SX(op_sse_store, "movd"),
-    S(66, 0x17F) = SX(op_sse_store, "movdqa"),
-    S(66, 0x1C2) = SXI(op_sse_xx128a, "cmppd"),
-    S(66, 0x1C4) = SXI(op_sse_xg16, "pinsrw"),
-    S(66, 0x1C5) = SXI(op_sse_gxreg, "pextrw"),
-    S(66, 0x1C6) = SXI(op_sse_xx128a, "shufpd"),
-    S(66, 0x1D0) = SX(op_sse_xx128a, "addsubpd"),
-    S(66, 0x1D1) = SX(op_sse_xx128a, "psrlw"),
-    S(66, 0x1D2) = SX(op_sse_xx128a, "psrld"),
-    S(66, 0x1D3) = SX(op_sse_xx128a, "psrlq"),
-    S(66, 0x1D4) = SX(op_sse_xx128a, "paddq"),
-    S(66, 0x1D5) = SX(op_sse_xx128a, "pmullw"),
-    S(66, 0x1D6) = SX(op_sse_store, "movq"),
-    S(66, 0x1D7) = SX(op_sse_gxreg, "pmovmskb"),
-    S(66, 0x1D8) = SX(op_sse_xx128a, "psubusb"),
-    S(66, 0x1D9) = SX(op_sse_xx128a, "psubusw"),
-    S(66, 0x1DA) = SX(op_sse_xx128a, "pminub"),
-    S(66, 0x1DB) = SX(op_sse_xx128a, "pand"),
-    S(66, 0x1DC) = SX(op_sse_xx128a, "paddusb"),
-    S(66, 0x1DD) = SX(op_sse_xx128a, "paddusw"),
-    S(66, 0x1DE) = SX(op_sse_xx128a, "pmaxub"),
-    S(66, 0x1DF) = SX(op_sse_xx128a, "pandn"),
-    S(66, 0x1E0) = SX(op_sse_xx128a, "pavgb"),
-    S(66, 0x1E1) = SX(op_sse_xx128a, "psraw"),
-    S(66, 0x1E2) = SX(op_sse_xx128a, "psrad"),
-    S(66, 0x1E3) = SX(op_sse_xx128a, "pavgw"),
-    S(66, 0x1E4) = SX(op_sse_xx128a, "pmulhuw"),
-    S(66, 0x1E5) = SX(op_sse_xx128a, "pmulhw"),
-    S(66, 0x1E6) = SX(op_sse_xx128a, "cvttpd2dq"),
-    S(66, 0x1E7) = SX(op_sse_store, "movntdq"),
-    S(66, 0x1E8) = SX(op_sse_xx128a, "psubsb"),
-    S(66, 0x1E9) = SX(op_sse_xx128a, "psubsw"),
-    S(66, 0x1EA) = SX(op_sse_xx128a, "pminsw"),
-    S(66, 0x1EB) = SX(op_sse_xx128a, "por"),
-    S(66, 0x1EC) = SX(op_sse_xx128a, "paddsb"),
-    S(66, 0x1ED) = SX(op_sse_xx128a, "paddsw"),
-    S(66, 0x1EE) = SX(op_sse_xx128a, "pmaxsw"),
-    S(66, 0x1EF) = SX(op_sse_xx128a, "pxor"),
-    S(66, 0x1F1) = SX(op_sse_xx128a, "psllw"),
-    S(66, 0x1F2) = SX(op_sse_xx128a, "pslld"),
-    S(66, 0x1F3) = SX(op_sse_xx128a, "psllq"),
-    S(66, 0x1F4) = SX(op_sse_xx128a, "pmuludq"),
-    S(66, 0x1F5) = SX(op_sse_xx128a, "pmaddwd"),
-    S(66, 0x1F6) = SX(op_sse_xx128a, "psadbw"),
-    S(66, 0x1F7) = SX(op_maskmov, "maskmovdqu"),
-    S(66, 0x1F8) = SX(op_sse_xx128a, "psubb"),
-    S(66, 0x1F9) = SX(op_sse_xx128a, "psubw"),
-    S(66, 0x1FA) = SX(op_sse_xx128a, "psubd"),
-    S(66, 0x1FB) = SX(op_sse_xx128a, "psubq"),
-    S(66, 0x1FC) = SX(op_sse_xx128a, "paddb"),
-    S(66, 0x1FD) = SX(op_sse_xx128a, "paddw"),
-    S(66, 0x1FE) = SX(op_sse_xx128a, "paddd"),
+    S(66, 0x174) = SX(op_sse_xx128a, "pcmpeqb", SSE2),
+    S(66, 0x175) = SX(op_sse_xx128a, "pcmpeqw", SSE2),
+    S(66, 0x176) = SX(op_sse_xx128a, "pcmpeqd", SSE2),
+    S(66, 0x17C) = SX(op_sse_xx128a, "haddpd", SSE3),
+    S(66, 0x17D) = SX(op_sse_xx128a, "hsubpd", SSE3),
+    S(66, 0x17E) = SX(op_sse_store, "movd", SSE2),
+    S(66, 0x17F) = SX(op_sse_store, "movdqa", SSE2),
+    S(66, 0x1C2) = SXI(op_sse_xx128a, "cmppd", SSE2),
+    S(66, 0x1C4) = SXI(op_sse_xg16, "pinsrw", SSE2),
+    S(66, 0x1C5) = SXI(op_sse_gxreg, "pextrw", SSE2),
+    S(66, 0x1C6) = SXI(op_sse_xx128a, "shufpd", SSE2),
+    S(66, 0x1D0) = SX(op_sse_xx128a, "addsubpd", SSE3),
+    S(66, 0x1D1) = SX(op_sse_xx128a, "psrlw", SSE2),
+    S(66, 0x1D2) = SX(op_sse_xx128a, "psrld", SSE2),
+    S(66, 0x1D3) = SX(op_sse_xx128a, "psrlq", SSE2),
+    S(66, 0x1D4) = SX(op_sse_xx128a, "paddq", SSE2),
+    S(66, 0x1D5) = SX(op_sse_xx128a, "pmullw", SSE2),
+    S(66, 0x1D6) = SX(op_sse_store, "movq", SSE2),
+    S(66, 0x1D7) = SX(op_sse_gxreg, "pmovmskb", SSE2),
+    S(66, 0x1D8) = SX(op_sse_xx128a, "psubusb", SSE2),
+    S(66, 0x1D9) = SX(op_sse_xx128a, "psubusw", SSE2),
+    S(66, 0x1DA) = SX(op_sse_xx128a, "pminub", SSE2),
+    S(66, 0x1DB) = SX(op_sse_xx128a, "pand", SSE2),
+    S(66, 0x1DC) = SX(op_sse_xx128a, "paddusb", SSE2),
+    S(66, 0x1DD) = SX(op_sse_xx128a, "paddusw", SSE2),
+    S(66, 0x1DE) = SX(op_sse_xx128a, "pmaxub", SSE2),
+    S(66, 0x1DF) = SX(op_sse_xx128a, "pandn", SSE2),
+    S(66, 0x1E0) = SX(op_sse_xx128a, "pavgb", SSE2),
+    S(66, 0x1E1) = SX(op_sse_xx128a, "psraw", SSE2),
+    S(66, 0x1E2) = SX(op_sse_xx128a, "psrad", SSE2),
+    S(66, 0x1E3) = SX(op_sse_xx128a, "pavgw", SSE2),
+    S(66, 0x1E4) = SX(op_sse_xx128a, "pmulhuw", SSE2),
+    S(66, 0x1E5) = SX(op_sse_xx128a, "pmulhw", SSE2),
+    S(66, 0x1E6) = SX(op_sse_xx128a, "cvttpd2dq", SSE2),
+    S(66, 0x1E7) = SX(op_sse_store, "movntdq", SSE2),
+    S(66, 0x1E8) = SX(op_sse_xx128a, "psubsb", SSE2),
+    S(66, 0x1E9) = SX(op_sse_xx128a, "psubsw", SSE2),
+    S(66, 0x1EA) = SX(op_sse_xx128a, "pminsw", SSE2),
+    S(66, 0x1EB) = SX(op_sse_xx128a, "por", SSE2),
+    S(66, 0x1EC) = SX(op_sse_xx128a, "paddsb", SSE2),
+    S(66, 0x1ED) = SX(op_sse_xx128a, "paddsw", SSE2),
+    S(66, 0x1EE) = SX(op_sse_xx128a, "pmaxsw", SSE2),
+    S(66, 0x1EF) = SX(op_sse_xx128a, "pxor", SSE2),
+    S(66, 0x1F1) = SX(op_sse_xx128a, "psllw", SSE2),
+    S(66, 0x1F2) = SX(op_sse_xx128a, "pslld", SSE2),
+    S(66, 0x1F3) = SX(op_sse_xx128a, "psllq", SSE2),
+    S(66, 0x1F4) = SX(op_sse_xx128a, "pmuludq", SSE2),
+    S(66, 0x1F5) = SX(op_sse_xx128a, "pmaddwd", SSE2),
+    S(66, 0x1F6) = SX(op_sse_xx128a, "psadbw", SSE2),
+    S(66, 0x1F7) = SX(op_maskmov, "maskmovdqu", SSE2),
+    S(66, 0x1F8) = SX(op_sse_xx128a, "psubb", SSE2),
+    S(66, 0x1F9) = SX(op_sse_xx128a, "psubw", SSE2),
+    S(66, 0x1FA) = SX(op_sse_xx128a, "psubd", SSE2),
+    S(66, 0x1FB) = SX(op_sse_xx128a, "psubq", SSE2),
+    S(66, 0x1FC) = SX(op_sse_xx128a, "paddb", SSE2),
+    S(66, 0x1FD) = SX(op_sse_xx128a, "paddw", SSE2),
+    S(66, 0x1FE) = SX(op_sse_xx128a, "paddd", SSE2),
     /* SSSE3 on XMM registers */
-    S(66, 0x200) = SX(op_sse_xx128a, "pshufb"),
-    S(66, 0x201) = SX(op_sse_xx128a, "phaddw"),
-    S(66, 0x202) = SX(op_sse_xx128a, "phaddd"),
-    S(66, 0x203) = SX(op_sse_xx128a, "phaddsw"),
-    S(66, 0x204) = SX(op_sse_xx128a, "pmaddubsw"),
-    S(66, 0x205) = SX(op_sse_xx128a, "phsubw"),
-    S(66, 0x206) = SX(op_sse_xx128a, "phsubd"),
-    S(66, 0x207) = SX(op_sse_xx128a, "phsubsw"),
-    S(66, 0x208) = SX(op_sse_xx128a, "psignb"),
-    S(66, 0x209) = SX(op_sse_xx128a, "psignw"),
-    S(66, 0x20A) = SX(op_sse_xx128a, "psignd"),
-    S(66, 0x20B) = SX(op_sse_xx128a, "pmulhrsw"),
-    S(66, 0x21C) = SX(op_sse_xx128a, "pabsb"),
-    S(66, 0x21D) = SX(op_sse_xx128a, "pabsw"),
-    S(66, 0x21E) = SX(op_sse_xx128a, "pabsd"),
-    S(66, 0x30F) = SXI(op_sse_xx128a, "palignr"),
+    S(66, 0x200) = SX(op_sse_xx128a, "pshufb", SSSE3),
+    S(66, 0x201) = SX(op_sse_xx128a, "phaddw", SSSE3),
+    S(66, 0x202) = SX(op_sse_xx128a, "phaddd", SSSE3),
+    S(66, 0x203) = SX(op_sse_xx128a, "phaddsw", SSSE3),
+    S(66, 0x204) = SX(op_sse_xx128a, "pmaddubsw", SSSE3),
+    S(66, 0x205) = SX(op_sse_xx128a, "phsubw", SSSE3),
+    S(66, 0x206) = SX(op_sse_xx128a, "phsubd", SSSE3),
+    S(66, 0x207) = SX(op_sse_xx128a, "phsubsw", SSSE3),
+    S(66, 0x208) = SX(op_sse_xx128a, "psignb", SSSE3),
+    S(66, 0x209) = SX(op_sse_xx128a, "psignw", SSSE3),
+    S(66, 0x20A) = SX(op_sse_xx128a, "psignd", SSSE3),
+    S(66, 0x20B) = SX(op_sse_xx128a, "pmulhrsw", SSSE3),
+    S(66, 0x21C) = SX(op_sse_xx128a, "pabsb", SSSE3),
+    S(66, 0x21D) = SX(op_sse_xx128a, "pabsw", SSSE3),
+    S(66, 0x21E) = SX(op_sse_xx128a, "pabsd", SSSE3),
+    S(66, 0x30F) = SXI(op_sse_xx128a, "palignr", SSSE3),
 
     /* ---- F3: scalar single, and SSE2/SSE3 moves and conversions ---- */
-    S(F3, 0x110) = SX(op_sse_movs_load, "movss"),
-    S(F3, 0x111) = SX(op_sse_store, "movss"),
-    S(F3, 0x112) = SX(op_sse_xx128a, "movsldup"),
-    S(F3, 0x116) = SX(op_sse_xx128a, "movshdup"),
-    S(F3, 0x12A) = SX(op_sse_xg32, "cvtsi2ss"),
-    S(F3, 0x12C) = SX(op_sse_gx32, "cvttss2si"),
-    S(F3, 0x12D) = SX(op_sse_gx32, "cvtss2si"),
-    S(F3, 0x151) = SX(op_sse_xx32, "sqrtss"),
-    S(F3, 0x152) = SX(op_sse_xx32, "rsqrtss"),
-    S(F3, 0x153) = SX(op_sse_xx32, "rcpss"),
-    S(F3, 0x158) = SX(op_sse_xx32, "addss"),
-    S(F3, 0x159) = SX(op_sse_xx32, "mulss"),
-    S(F3, 0x15A) = SX(op_sse_xx32, "cvtss2sd"),
-    S(F3, 0x15B) = SX(op_sse_xx128a, "cvttps2dq"),
-    S(F3, 0x15C) = SX(op_sse_xx32, "subss"),
-    S(F3, 0x15D) = SX(op_sse_xx32, "minss"),
-    S(F3, 0x15E) = SX(op_sse_xx32, "divss"),
-    S(F3, 0x15F) = SX(op_sse_xx32, "maxss"),
-    S(F3, 0x16F) = SX(op_sse_xx128u, "movdqu"),
-    S(F3, 0x170) = SXI(op_sse_xx128a, "pshufhw"),
-    S(F3, 0x17E) = SX(op_sse_xx64, "movq"),
-    S(F3, 0x17F) = SX(op_sse_store, "movdqu"),
-    S(F3, 0x1C2) = SXI(op_sse_xx32, "cmpss"),
-    S(F3, 0x1D6) = SX(op_sse_xmreg, "movq2dq"),
-    S(F3, 0x1E6) = SX(op_sse_xx64, "cvtdq2pd"),
+    S(F3, 0x110) = SX(op_sse_movs_load, "movss", SSE),
+    S(F3, 0x111) = SX(op_sse_store, "movss", SSE),
+    S(F3, 0x112) = SX(op_sse_xx128a, "movsldup", SSE3),
+    S(F3, 0x116) = SX(op_sse_xx128a, "movshdup", SSE3),
+    S(F3, 0x12A) = SX(op_sse_xg32, "cvtsi2ss", SSE),
+    S(F3, 0x12C) = SX(op_sse_gx32, "cvttss2si", SSE),
+    S(F3, 0x12D) = SX(op_sse_gx32, "cvtss2si", SSE),
+    S(F3, 0x151) = SX(op_sse_xx32, "sqrtss", SSE),
+    S(F3, 0x152) = SX(op_sse_xx32, "rsqrtss", SSE),
+    S(F3, 0x153) = SX(op_sse_xx32, "rcpss", SSE),
+    S(F3, 0x158) = SX(op_sse_xx32, "addss", SSE),
+    S(F3, 0x159) = SX(op_sse_xx32, "mulss", SSE),
+    S(F3, 0x15A) = SX(op_sse_xx32, "cvtss2sd", SSE2),
+    S(F3, 0x15B) = SX(op_sse_xx128a, "cvttps2dq", SSE2),
+    S(F3, 0x15C) = SX(op_sse_xx32, "subss", SSE),
+    S(F3, 0x15D) = SX(op_sse_xx32, "minss", SSE),
+    S(F3, 0x15E) = SX(op_sse_xx32, "divss", SSE),
+    S(F3, 0x15F) = SX(op_sse_xx32, "maxss", SSE),
+    S(F3, 0x16F) = SX(op_sse_xx128u, "movdqu", SSE2),
+    S(F3, 0x170) = SXI(op_sse_xx128a, "pshufhw", SSE2),
+    S(F3, 0x17E) = SX(op_sse_xx64, "movq", SSE2),
+    S(F3, 0x17F) = SX(op_sse_store, "movdqu", SSE2),
+    S(F3, 0x1C2) = SXI(op_sse_xx32, "cmpss", SSE),
+    S(F3, 0x1D6) = SX(op_sse_xmreg, "movq2dq", SSE2),
+    S(F3, 0x1E6) = SX(op_sse_xx64, "cvtdq2pd", SSE2),
 
     /* ---- F2: scalar double, SSE3 ---- */
-    S(F2, 0x110) = SX(op_sse_movs_load, "movsd"),
-    S(F2, 0x111) = SX(op_sse_store, "movsd"),
-    S(F2, 0x112) = SX(op_sse_xx64, "movddup"),
-    S(F2, 0x12A) = SX(op_sse_xg32, "cvtsi2sd"),
-    S(F2, 0x12C) = SX(op_sse_gx64, "cvttsd2si"),
-    S(F2, 0x12D) = SX(op_sse_gx64, "cvtsd2si"),
-    S(F2, 0x151) = SX(op_sse_xx64, "sqrtsd"),
-    S(F2, 0x158) = SX(op_sse_xx64, "addsd"),
-    S(F2, 0x159) = SX(op_sse_xx64, "mulsd"),
-    S(F2, 0x15A) = SX(op_sse_xx64, "cvtsd2ss"),
-    S(F2, 0x15C) = SX(op_sse_xx64, "subsd"),
-    S(F2, 0x15D) = SX(op_sse_xx64, "minsd"),
-    S(F2, 0x15E) = SX(op_sse_xx64, "divsd"),
-    S(F2, 0x15F) = SX(op_sse_xx64, "maxsd"),
-    S(F2, 0x170) = SXI(op_sse_xx128a, "pshuflw"),
-    S(F2, 0x17C) = SX(op_sse_xx128a, "haddps"),
-    S(F2, 0x17D) = SX(op_sse_xx128a, "hsubps"),
-    S(F2, 0x1C2) = SXI(op_sse_xx64, "cmpsd"),
-    S(F2, 0x1D0) = SX(op_sse_xx128a, "addsubps"),
-    S(F2, 0x1D6) = SX(op_sse_mxreg, "movdq2q"),
-    S(F2, 0x1E6) = SX(op_sse_xx128a, "cvtpd2dq"),
-    S(F2, 0x1F0) = SX(op_sse_lddqu, "lddqu"),
+    S(F2, 0x110) = SX(op_sse_movs_load, "movsd", SSE2),
+    S(F2, 0x111) = SX(op_sse_store, "movsd", SSE2),
+    S(F2, 0x112) = SX(op_sse_xx64, "movddup", SSE3),
+    S(F2, 0x12A) = SX(op_sse_xg32, "cvtsi2sd", SSE2),
+    S(F2, 0x12C) = SX(op_sse_gx64, "cvttsd2si", SSE2),
+    S(F2, 0x12D) = SX(op_sse_gx64, "cvtsd2si", SSE2),
+    S(F2, 0x151) = SX(op_sse_xx64, "sqrtsd", SSE2),
+    S(F2, 0x158) = SX(op_sse_xx64, "addsd", SSE2),
+    S(F2, 0x159) = SX(op_sse_xx64, "mulsd", SSE2),
+    S(F2, 0x15A) = SX(op_sse_xx64, "cvtsd2ss", SSE2),
+    S(F2, 0x15C) = SX(op_sse_xx64, "subsd", SSE2),
+    S(F2, 0x15D) = SX(op_sse_xx64, "minsd", SSE2),
+    S(F2, 0x15E) = SX(op_sse_xx64, "divsd", SSE2),
+    S(F2, 0x15F) = SX(op_sse_xx64, "maxsd", SSE2),
+    S(F2, 0x170) = SXI(op_sse_xx128a, "pshuflw", SSE2),
+    S(F2, 0x17C) = SX(op_sse_xx128a, "haddps", SSE3),
+    S(F2, 0x17D) = SX(op_sse_xx128a, "hsubps", SSE3),
+    S(F2, 0x1C2) = SXI(op_sse_xx64, "cmpsd", SSE2),
+    S(F2, 0x1D0) = SX(op_sse_xx128a, "addsubps", SSE3),
+    S(F2, 0x1D6) = SX(op_sse_mxreg, "movdq2q", SSE2),
+    S(F2, 0x1E6) = SX(op_sse_xx128a, "cvtpd2dq", SSE2),
+    S(F2, 0x1F0) = SX(op_sse_lddqu, "lddqu", SSE3),
 };
 #undef S
 
 /* clang-format on */
 
 /* ---- decoder ---- */
+
+/* Whether the CPU model has the feature of a "needs" column (N_*). */
+static bool cpu_has_need(const CPU *cpu, unsigned need) {
+    if (!need) return true;
+    uint32_t reg = (need & 0x20) ? cpu->feat.ecx1 : cpu->feat.edx1;
+    return (reg >> (need & 31)) & 1;
+}
 
 typedef struct Fetcher {
     CPU *cpu;
@@ -763,7 +816,8 @@ static uint8_t next_byte(Fetcher *f) {
 
 static uint32_t next_imm(Fetcher *f, unsigned size) {
     uint32_t v = 0;
-    for (unsigned i = 0; i < size; i++) v |= (uint32_t)next_byte(f) << (8 * i);
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint32_t)next_byte(f) << (8 * i);
     return v;
 }
 
@@ -781,8 +835,10 @@ static void decode_modrm_mem(Fetcher *f, Insn *in, int *default_seg) {
             in->ea_base = ea16_base[in->rm];
             in->ea_index = ea16_index[in->rm];
             if (in->ea_base == R_EBP) *default_seg = SEG_SS;
-            if (in->mod == 1) in->disp = sext(next_byte(f), 1);
-            else if (in->mod == 2) in->disp = sext(next_imm(f, 2), 2);
+            if (in->mod == 1)
+                in->disp = sext(next_byte(f), 1);
+            else if (in->mod == 2)
+                in->disp = sext(next_imm(f, 2), 2);
         }
         return;
     }
@@ -806,8 +862,10 @@ static void decode_modrm_mem(Fetcher *f, Insn *in, int *default_seg) {
     }
     in->ea_base = (uint8_t)base;
     if (base == R_ESP || base == R_EBP) *default_seg = SEG_SS;
-    if (in->mod == 1) in->disp = sext(next_byte(f), 1);
-    else if (in->mod == 2) in->disp = next_imm(f, 4);
+    if (in->mod == 1)
+        in->disp = sext(next_byte(f), 1);
+    else if (in->mod == 2)
+        in->disp = next_imm(f, 4);
 }
 
 void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
@@ -843,8 +901,10 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     unsigned index = b;
     if (b == 0x0F) {
         index = 0x100 | next_byte(&f);
-        if (index == 0x138) index = 0x200 | next_byte(&f);
-        else if (index == 0x13A) index = 0x300 | next_byte(&f);
+        if (index == 0x138)
+            index = 0x200 | next_byte(&f);
+        else if (index == 0x13A)
+            index = 0x300 | next_byte(&f);
     }
     in->op = (uint16_t)index;
 
@@ -874,19 +934,21 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
         in->is_mem = in->mod != 3;
         if (in->is_mem) decode_modrm_mem(&f, in, &default_seg);
     }
+    unsigned need = e->need;
     if (flags & D_G) {
-        const OpEntry *sub = &e->group[in->reg];
+        const OpEntry *sub = &e->group[in->reg + ((flags & D_GM) && !in->is_mem ? 8 : 0)];
         in->fn = sub->fn;
         in->name = sub->name;
         in->facts = sub->facts;
         flags |= sub->flags;
         if (imm == I_NONE) imm = sub->imm;
+        if (sub->need) need = sub->need;
     } else {
         in->fn = e->fn;
         in->name = e->name;
         in->facts = e->facts;
     }
-    if (!in->fn) cpu_ud(cpu);
+    if (!in->fn || !cpu_has_need(cpu, need)) cpu_ud(cpu);
     if (in->lock && (!(flags & D_L) || !in->is_mem)) cpu_ud(cpu);
     in->size = (flags & D_B) ? 1 : in->osize;
     in->ends_block = (flags & D_END) != 0;

@@ -348,10 +348,9 @@ static void store_st0(CPU *cpu, const Insn *in, unsigned kind, unsigned size, bo
 }
 
 /* DF /1, DB /1, DD /1: FISTTP m16/m32/m64 (SSE3): FISTP with truncation.
- * Only with SSE3 (reported with the SSE unit, cpu/sse.h); else #UD, as on
- * the Pentium II. */
+ * Only on models with SSE3: the decoder's "needs" column raises #UD on the
+ * others (decode.c). */
 static void fisttp(CPU *cpu, const Insn *in, unsigned size) {
-    if (!sse_host_available()) cpu_ud(cpu);
     store_st0(cpu, in, 't', size, true);
 }
 
@@ -570,7 +569,8 @@ static void frstor(CPU *cpu, const Insn *in) {
  * abridged tag byte at 4 (bit i set: physical register i not empty), FOP
  * at 6, FIP at 8, FCS at 12, FDP at 16, FDS at 20, MXCSR at 24 and
  * MXCSR_MASK at 28, ST(0)-ST(7) at 32 + 16 * i (10 bytes, 6 reserved
- * zero bytes), XMM0-XMM7 at 160 + 16 * i. With SSE (sse_host_available)
+ * zero bytes), XMM0-XMM7 at 160 + 16 * i. On a model with SSE (cpu->feat,
+ * never without the host's SSE unit)
  * FXSAVE stores MXCSR, MXCSR_MASK (MXCSR_MASK: DAZ supported) and the XMM
  * registers, whatever CR4.OSFXSR says, and FXRSTOR loads them, raising
  * #GP(0) for an MXCSR with reserved bits set (before any state changes).
@@ -595,7 +595,7 @@ void op_fxsave(CPU *cpu, const Insn *in) {
     uint32_t lin = fxsave_area(cpu, in, ACC_W);
     lin_probe_write(cpu, lin, FXSAVE_SIZE, ACC_W);
     uint8_t b[FXSAVE_SSE];
-    bool sse = sse_host_available();
+    bool sse = (cpu->feat.edx1 & CPUID_SSE) != 0;
     unsigned n = sse ? FXSAVE_SSE : FXSAVE_X87;
     memset(b, 0, sizeof b);
     uint8_t abridged = 0;
@@ -622,7 +622,7 @@ void op_fxsave(CPU *cpu, const Insn *in) {
 void op_fxrstor(CPU *cpu, const Insn *in) {
     uint32_t lin = fxsave_area(cpu, in, ACC_R);
     uint8_t b[FXSAVE_SSE];
-    bool sse = sse_host_available();
+    bool sse = (cpu->feat.edx1 & CPUID_SSE) != 0;
     unsigned n = sse ? FXSAVE_SSE : FXSAVE_X87;
     lin_read(cpu, lin + FXSAVE_SIZE - 4, 4, ACC_R); /* the whole operand is checked first */
     for (unsigned k = 0; k < n; k += 4)

@@ -57,21 +57,16 @@ enum { K_X, K_M, K_G }; /* operand kinds: XMM, MMX, general register */
 
 /* ---------------- checks ---------------- */
 
-/* SSE exists if the CPU model has it (cpu->feat: never without the
- * host's SSE unit, cpu/cpu_model.c). One bit gates every SSE to SSSE3
- * instruction: a model with SSE but not SSE2 (pentium3) still runs SSE2
- * (docs/STATUS.md). */
-static bool sse_present(const CPU *cpu) {
-    return (cpu->feat.edx1 & CPUID_SSE) && sse_host_available();
-}
-
+/* Whether the model has each instruction's extension (SSE, SSE2, SSE3,
+ * SSSE3; never without the host's SSE unit, cpu/cpu_model.c) is the
+ * decoder's business: its "needs" column raises #UD before a handler here
+ * runs (decode.c). */
 static void sse_enter(CPU *cpu) {
-    if (!sse_present(cpu) || (cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR)) cpu_ud(cpu);
+    if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR)) cpu_ud(cpu);
     if (cpu->cr0 & CR0_TS) cpu_raise(cpu, EXC_NM, -1);
 }
 
 static void sse_mmx_enter(CPU *cpu) {
-    if (!sse_present(cpu)) cpu_ud(cpu);
     mmx_enter(cpu);
 }
 
@@ -376,7 +371,7 @@ void op_maskmov(CPU *cpu, const Insn *in) {
 
 /* 0F C3: MOVNTI m32, r32. */
 void op_movnti(CPU *cpu, const Insn *in) {
-    if (!in->is_mem || !sse_host_available()) cpu_ud(cpu);
+    if (!in->is_mem) cpu_ud(cpu);
     mem_write(cpu, in->seg, insn_ea(cpu, in), 4, cpu->regs[in->reg]);
 }
 
@@ -401,11 +396,9 @@ void op_stmxcsr(CPU *cpu, const Insn *in) {
 /* 0F AE /5 /6 /7 with a register operand: LFENCE, MFENCE, SFENCE (one
  * CPU, memory accesses in order: nothing to wait for). /7 with memory:
  * CLFLUSH, which checks the byte's address like a read (segment, paging)
- * and has no cache to flush. /5 and /6 with memory (XRSTOR, XSAVEOPT) are
- * not implemented: #UD. */
+ * and has no cache to flush. (/4-/6 with memory, XSAVE, XRSTOR, XSAVEOPT,
+ * are not implemented: the decoder's table has no entry, #UD.) */
 void op_fence(CPU *cpu, const Insn *in) {
-    if (!sse_host_available()) cpu_ud(cpu);
     if (!in->is_mem) return;
-    if (in->reg != 7) cpu_ud(cpu);
     lin_read(cpu, seg_lin(cpu, in->seg, insn_ea(cpu, in), 1, ACC_R), 1, ACC_R);
 }

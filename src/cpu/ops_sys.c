@@ -455,8 +455,8 @@ void op_mov_dr_r(CPU *cpu, const Insn *in) {
 
 /* ---- local APIC MSRs (IA32_APIC_BASE, IA32_TSC_DEADLINE: devices/apic.h) ---- */
 
-static bool apic_msr(uint32_t msr) {
-    return msr == MSR_APIC_BASE || msr == 0x6E0;
+static bool apic_msr(const CPU *cpu, uint32_t msr) {
+    return msr == MSR_APIC_BASE || (msr == 0x6E0 && (cpu->feat.ecx1 & CPUID_ECX_TSC_DEADLINE));
 }
 
 /* CPUID leaf 1 with an APIC: EDX bit 9 while it is enabled, its initial ID in EBX[31:24]. */
@@ -577,7 +577,7 @@ void op_rdmsr(CPU *cpu, const Insn *in) {
     (void)in;
     require_cpl0(cpu);
     uint64_t v;
-    if (cpu->apic_msr_read && apic_msr(cpu->regs[R_ECX])) {
+    if (cpu->apic_msr_read && apic_msr(cpu, cpu->regs[R_ECX])) {
         if (!cpu->apic_msr_read(cpu->apic_opaque, cpu->regs[R_ECX], &v)) cpu_gp0(cpu);
         cpu->regs[R_EAX] = (uint32_t)v;
         cpu->regs[R_EDX] = (uint32_t)(v >> 32);
@@ -603,7 +603,7 @@ void op_wrmsr(CPU *cpu, const Insn *in) {
     (void)in;
     require_cpl0(cpu);
     uint64_t v = (uint64_t)cpu->regs[R_EDX] << 32 | cpu->regs[R_EAX];
-    if (cpu->apic_msr_write && apic_msr(cpu->regs[R_ECX])) {
+    if (cpu->apic_msr_write && apic_msr(cpu, cpu->regs[R_ECX])) {
         if (!cpu->apic_msr_write(cpu->apic_opaque, cpu->regs[R_ECX], v)) cpu_gp0(cpu);
         cpu->block_break = true; /* the APIC's window or timer may have changed */
         return;
@@ -671,7 +671,8 @@ void op_cpuid(CPU *cpu, const Insn *in) {
     case 1:
         a = m->signature;
         b = (f->edx1 & CPUID_CLFSH) ? 8u << 8 : 0; /* CLFLUSH line size: 8 * 8 bytes */
-        c = f->ecx1;
+        /* The TSC-deadline timer needs a local APIC (no hooks: a bare CPU). */
+        c = cpu->apic_msr_read ? f->ecx1 : f->ecx1 & ~CPUID_ECX_TSC_DEADLINE;
         /* The APIC bit follows IA32_APIC_BASE's enable bit (devices/apic.c). */
         d = f->edx1 & ~CPUID_APIC;
         if (f->edx1 & CPUID_APIC) cpuid_apic(cpu, &b, &d);

@@ -1144,8 +1144,8 @@ int main(int argc, char **argv) {
      * (the soft one may differ from the host's in a transcendental's last bit). */
     char rr_build[16];
     snprintf(rr_build, sizeof rr_build, "%s fpu=%s", BT86_VERSION, fpu_backend_name());
-    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, rr_build, err,
-                              sizeof err);
+    rr_session = replay_start(o.rr_mode, o.rr_file, &cfg, (unsigned)o.icount_shift, rr_build,
+                              o.vmm != VMM_NONE ? vmm_model_name(o.vmm) : NULL, err, sizeof err);
     if (o.rr_mode != RR_OFF && !rr_session) {
         fprintf(stderr, "bt86: %s: %s\n", o.rr_mode == RR_RECORD ? "record" : "replay", err);
         return 1;

@@ -16,7 +16,8 @@ static const uint8_t rr_magic[8] = {'B', 'T', '8', '6', 'R', 'R', '\r', '\n'};
 #define RR_MAX_PAYLOAD 4096u           /* bytes in one event */
 #define RR_MAX_LOG     (1024ull << 20) /* a log file we agree to read */
 #define RR_EVENT_HEAD  (1 + 8 + 2)     /* kind, icount, length */
-#define RR_CONFIG_SIZE (16 + 4 + 4 + 8 + 1 + 1 + 4 + 8 + RR_NFILES * 16)
+#define RR_CONFIG_SIZE (16 + 4 + 4 + 8 + 1 + 1 + 4 + 8 + RR_NFILES * 16 + 16 + 16 + 16)
+#define RR_CONFIG_CPU  (46 + RR_NFILES * 16) /* where the CPU model starts */
 #define RR_HEADER_SIZE (8 + 4 + RR_CONFIG_SIZE)
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...) {
@@ -100,6 +101,10 @@ static void config_encode(uint8_t *p, const RrConfig *c) {
         put_u64(p + 46 + 16 * i, c->files[i].size);
         put_u64(p + 54 + 16 * i, c->files[i].hash);
     }
+    memcpy(p + RR_CONFIG_CPU, c->cpu_model, 16);
+    for (int i = 0; i < 4; i++)
+        put_u32(p + RR_CONFIG_CPU + 16 + 4 * i, c->cpu_features[i]);
+    memcpy(p + RR_CONFIG_CPU + 32, c->vmm, 16);
 }
 
 static void config_decode(const uint8_t *p, RrConfig *c) {
@@ -118,6 +123,12 @@ static void config_decode(const uint8_t *p, RrConfig *c) {
         c->files[i].size = get_u64(p + 46 + 16 * i);
         c->files[i].hash = get_u64(p + 54 + 16 * i);
     }
+    memcpy(c->cpu_model, p + RR_CONFIG_CPU, 16);
+    c->cpu_model[15] = 0;
+    for (int i = 0; i < 4; i++)
+        c->cpu_features[i] = get_u32(p + RR_CONFIG_CPU + 16 + 4 * i);
+    memcpy(c->vmm, p + RR_CONFIG_CPU + 32, 16);
+    c->vmm[15] = 0;
 }
 
 /* ---------------- the writer ---------------- */
@@ -164,7 +175,7 @@ int rr_writer_event(RrWriter *w, uint64_t icount, RrEventKind kind, const void *
     do { /* long inputs as several events of at most RR_MAX_PAYLOAD bytes */
         size_t n = len > RR_MAX_PAYLOAD ? RR_MAX_PAYLOAD : len;
         writer_record(w, icount, (uint8_t)kind, p, n);
-        p += n;
+        if (n) p += n; /* no payload: data may be NULL (no offset on a null pointer) */
         len -= n;
     } while (len);
     return w->failed ? -1 : 0;
@@ -377,7 +388,7 @@ static int file_id(const char *path, RrFileId *id, char *err, size_t errlen) {
 }
 
 int rr_config_of(RrConfig *out, const PcConfig *pc, unsigned icount_shift, const char *version,
-                 char *err, size_t errlen) {
+                 const char *vmm, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     snprintf(out->build, sizeof out->build, "%s", version);
     out->ram_mb = pc->ram_mb;
@@ -387,6 +398,14 @@ int rr_config_of(RrConfig *out, const PcConfig *pc, unsigned icount_shift, const
     out->boot_menu = pc->boot_menu;
     if (pc->boot_order) snprintf(out->boot_order, sizeof out->boot_order, "%s", pc->boot_order);
     out->append_hash = pc->append ? rr_hash(RR_HASH_SEED, pc->append, strlen(pc->append)) : 0;
+    const CpuModel *m = pc->cpu_model ? pc->cpu_model : cpu_model_default();
+    snprintf(out->cpu_model, sizeof out->cpu_model, "%s", m->name);
+    CpuFeatures f = cpu_model_features(m);
+    out->cpu_features[0] = f.edx1;
+    out->cpu_features[1] = f.ecx1;
+    out->cpu_features[2] = f.ext_edx;
+    out->cpu_features[3] = f.edx7;
+    if (vmm) snprintf(out->vmm, sizeof out->vmm, "%s", vmm);
     const char *paths[RR_NFILES] = {pc->bios_path, pc->vga ? pc->vgabios_path : NULL,
                                     pc->hd[0],     pc->hd[1],
                                     pc->hd[2],     pc->hd[3],
@@ -418,6 +437,25 @@ int rr_config_check(const RrConfig *rec, const RrConfig *now, char *err, size_t 
     if (rec->vga != now->vga || rec->boot_menu != now->boot_menu ||
         strncmp(rec->boot_order, now->boot_order, 4) != 0 || rec->append_hash != now->append_hash) {
         set_err(err, errlen, "recorded with other machine options (-vga, -boot or -append differ)");
+        return -1;
+    }
+    if (strncmp(rec->cpu_model, now->cpu_model, sizeof rec->cpu_model) != 0) {
+        set_err(err, errlen, "recorded with -cpu %.15s, replaying with -cpu %.15s", rec->cpu_model,
+                now->cpu_model);
+        return -1;
+    }
+    if (memcmp(rec->cpu_features, now->cpu_features, sizeof rec->cpu_features) != 0) {
+        const uint32_t *a = rec->cpu_features, *b = now->cpu_features;
+        set_err(err, errlen,
+                "-cpu %.15s reported other CPUID features when recorded (leaf 1 EDX %08x ECX "
+                "%08x, 0x80000001 EDX %08x, 7 EDX %08x; here %08x %08x %08x %08x): the host's "
+                "SSE unit, the x87 backend or the bt86 build differs",
+                now->cpu_model, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]);
+        return -1;
+    }
+    if (strncmp(rec->vmm, now->vmm, sizeof rec->vmm) != 0) {
+        set_err(err, errlen, "recorded with -vmm %.15s, replaying with -vmm %.15s",
+                rec->vmm[0] ? rec->vmm : "(none)", now->vmm[0] ? now->vmm : "(none)");
         return -1;
     }
     for (int i = 0; i < RR_NFILES; i++) {
@@ -483,7 +521,7 @@ int replay_parse_icount(const char *spec, RrMode *mode, const char **file, char 
 }
 
 Replay *replay_start(RrMode mode, const char *path, PcConfig *cfg, unsigned icount_shift,
-                     const char *version, char *err, size_t errlen) {
+                     const char *version, const char *vmm, char *err, size_t errlen) {
     if (mode == RR_OFF) return NULL;
     RrConfig now;
     Replay *rr = calloc(1, sizeof *rr);
@@ -499,11 +537,11 @@ Replay *replay_start(RrMode mode, const char *path, PcConfig *cfg, unsigned icou
         /* The RTC start comes from the log: -rtc base=utc read the host
          * clock while recording. */
         cfg->rtc_start = rr_log_config(rr->log)->rtc_start;
-        if (rr_config_of(&now, cfg, icount_shift, version, err, errlen) < 0) goto fail;
+        if (rr_config_of(&now, cfg, icount_shift, version, vmm, err, errlen) < 0) goto fail;
         if (rr_config_check(rr_log_config(rr->log), &now, err, errlen) < 0) goto fail;
         return rr;
     }
-    if (rr_config_of(&now, cfg, icount_shift, version, err, errlen) < 0) goto fail;
+    if (rr_config_of(&now, cfg, icount_shift, version, vmm, err, errlen) < 0) goto fail;
     FILE *f = fopen(path, "wb");
     if (!f) {
         set_err(err, errlen, "cannot create %s: %s", path, strerror(errno));

@@ -20,7 +20,8 @@
  *             (RrConfig: bt86 build, RAM, shift, RTC start, VGA, boot
  *             order and menu, a hash of -append, size and hash of every
  *             file the machine loads: BIOS, VGA BIOS, disks, CD, kernel,
- *             initrd)
+ *             initrd; the -cpu model and the CPUID feature words it gives
+ *             on the recording host; the -vmm model)
  *     events  u8 kind, u64 icount (never decreasing), u16 length, payload
  *     end     u8 RR_EV_END, u64 final icount, u16 0, then a u64 checksum
  *             of every byte before it
@@ -29,7 +30,7 @@
  * truncated, corrupt or other-version log is refused with a message.
  *
  * Use (main.c):
- *     Replay *rr = replay_start(RR_RECORD, path, &pc_config, shift, err, n);
+ *     Replay *rr = replay_start(RR_RECORD, path, &pc_config, shift, build, vmm, err, n);
  *     pc_run(pc, min(chunk, replay_insns_until_event(rr, icount)));
  *     replay_serial_input(rr, pc, bytes, n);    // record: delivered and logged
  *     replay_deliver(rr, pc, icount, err, n);    // replay: inputs due now
@@ -45,7 +46,8 @@
 
 #include "devices/pc.h"
 
-#define RR_FORMAT_VERSION 1u
+/* 2: the CPU model, its feature words and the -vmm model in the header. */
+#define RR_FORMAT_VERSION 2u
 
 typedef enum RrMode { RR_OFF, RR_RECORD, RR_REPLAY } RrMode;
 
@@ -91,6 +93,12 @@ typedef struct RrConfig {
     char boot_order[4]; /* NUL-padded; "" for the default */
     uint64_t append_hash;
     RrFileId files[RR_NFILES];
+    char cpu_model[16]; /* -cpu, NUL-padded */
+    /* CPUID leaf 1 EDX and ECX, 0x80000001 EDX, leaf 7 EDX as the model
+     * reports them on this host (which drops SSE without the host's SSE
+     * unit, FPU/MMX/FXSR without an x87 backend: cpu_model_features) */
+    uint32_t cpu_features[4];
+    char vmm[16]; /* -vmm (vmm_model_name), "" without */
 } RrConfig;
 
 typedef struct RrEvent {
@@ -131,7 +139,7 @@ uint64_t rr_log_end_icount(const RrLog *log);
 /* The configuration of this run (hashes the files); -1 and a message when
  * a file cannot be read. */
 int rr_config_of(RrConfig *out, const PcConfig *pc, unsigned icount_shift, const char *version,
-                 char *err, size_t errlen);
+                 const char *vmm, char *err, size_t errlen);
 /* 0 when a replay may run this log; else -1 and what differs. */
 int rr_config_check(const RrConfig *recorded, const RrConfig *now, char *err, size_t errlen);
 
@@ -143,11 +151,12 @@ typedef struct Replay Replay;
  * not know are left alone); -1 and a message for bad values. */
 int replay_parse_icount(const char *spec, RrMode *mode, const char **file, char *err,
                         size_t errlen);
-/* Start recording into or replaying from path. For a replay, the log's
+/* Start recording into or replaying from path (version: rr_config_of's
+ * build string; vmm: the -vmm model's name or NULL). For a replay, the log's
  * RTC start replaces cfg->rtc_start (base=utc read the host clock while
  * recording). NULL and a message on error (mode RR_OFF: NULL, no error). */
 Replay *replay_start(RrMode mode, const char *path, PcConfig *cfg, unsigned icount_shift,
-                     const char *version, char *err, size_t errlen);
+                     const char *version, const char *vmm, char *err, size_t errlen);
 RrMode replay_mode(const Replay *rr); /* RR_OFF for NULL */
 /* Instructions that may run before the next input is due (replay), or
  * UINT64_MAX. */

@@ -45,7 +45,7 @@ static void make_header(void) {
     PcConfig cfg = fuzz_pc_config();
     RrConfig rc;
     char err[256];
-    if (rr_config_of(&rc, &cfg, ICOUNT_SHIFT, BUILD_VERSION, err, sizeof err) < 0) {
+    if (rr_config_of(&rc, &cfg, ICOUNT_SHIFT, BUILD_VERSION, NULL, err, sizeof err) < 0) {
         fprintf(stderr, "fuzz_replay: %s\n", err);
         abort();
     }
@@ -75,7 +75,7 @@ static void replay(const uint8_t *file, size_t len) {
     PcConfig cfg = fuzz_pc_config();
     char err[512] = "";
     Replay *rr =
-        replay_start(RR_REPLAY, log_path, &cfg, ICOUNT_SHIFT, BUILD_VERSION, err, sizeof err);
+        replay_start(RR_REPLAY, log_path, &cfg, ICOUNT_SHIFT, BUILD_VERSION, NULL, err, sizeof err);
     if (!rr) {
         if (!err[0]) abort(); /* refused without a message */
         return;

@@ -5,7 +5,9 @@
 # check through the I/O APIC), /proc/interrupts lists IO-APIC lines, the
 # local APIC timer's count (LOC) grows between two reads, the serial port's
 # interrupt arrives through the I/O APIC, and the HPET is an available
-# clocksource. One Linux boot.
+# clocksource; CPUID's TSC-deadline bit (the default -cpu max) makes the
+# kernel program the local APIC timer through IA32_TSC_DEADLINE (its
+# clock event device is lapic-deadline). One Linux boot.
 #   linux-apic.sh BT86 [IMAGE]
 # Skips (77) when the image has not been built, unless BT86_REQUIRE_LINUX=1.
 bt86=$1
@@ -22,6 +24,8 @@ send 'dmesg | grep -E "IOAPIC|APIC|TIMER|hpet|HPET|clocksource|IO-APIC"'
 send 'grep -E "LOC|IO-APIC|timer" /proc/interrupts > /tmp/i1; cat /tmp/i1'
 send 'cat /sys/devices/system/clocksource/clocksource0/available_clocksource'
 send 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource'
+send 'grep -o -m1 tsc_deadline_timer /proc/cpuinfo'
+send 'cat /sys/devices/system/clockevents/clockevent0/current_device'
 send 'sleep 1; grep LOC /proc/interrupts'
 guest_poweroff
 sed -n '/bt86 guest/,$p' "$out"
@@ -32,6 +36,8 @@ check 'ACPI: HPET id: 0x8086a201 base: 0xfed00000'
 check '^ *[0-9]+: +[0-9]+ +IO-APIC +2-edge +timer'
 check '^ *4: +[1-9][0-9]* +IO-APIC +4-edge +ttyS0'
 check '^available.*hpet|hpet.*tsc|tsc.*hpet'
+check '^tsc_deadline_timer'
+check '^lapic-deadline'
 # LOC: the first read (saved in /tmp/i1) and the one a second later.
 loc=$(grep -aE '^ *LOC: +[0-9]+' "$out" | awk '{print $2}')
 first=$(echo "$loc" | sed -n 1p)
@@ -41,6 +47,6 @@ if [ -z "$first" ] || [ -z "$second" ] || [ "$second" -le "$first" ] || [ "$firs
   fail=1
 fi
 check_powered_off
-check_no "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "IO-APIC + timer doesn't work" "APIC calibration not consistent" "spurious APIC interrupt"
+check_no "Kernel panic" "Oops" "BUG:" "general protection" "TSC found unstable" "IO-APIC + timer doesn't work" "APIC calibration not consistent" "spurious APIC interrupt" "TSC_DEADLINE disabled"
 [ $fail = 0 ] && echo "linux-apic: ok"
 exit $fail

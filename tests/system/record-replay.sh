@@ -144,6 +144,11 @@ printf 'X' | dd of="$dir/other.img" bs=1 seek=1000000 conv=notrunc status=none
 if [ $? = 0 ] || ! grep -q "^bt86: replay: -hda differs from the recorded one" "$dir/other.err"; then
   echo "record-replay: a replay with another disk was not refused:"; cat "$dir/other.err"; fail=1
 fi
+# Another CPU model (the log was made with the default, max).
+"$bt86" "${common[@]}" -cpu coreduo -icount "shift=1,rr=replay,rrfile=$dir/log" </dev/null >/dev/null 2>"$dir/cpu.err"
+if [ $? = 0 ] || ! grep -q "^bt86: replay: recorded with -cpu max, replaying with -cpu coreduo" "$dir/cpu.err"; then
+  echo "record-replay: a replay with another -cpu was not refused:"; cat "$dir/cpu.err"; fail=1
+fi
 # A damaged log: one byte flipped in the middle, then a truncated log.
 cp "$dir/log" "$dir/bad"
 size=$(stat -c %s "$dir/bad")

@@ -6,10 +6,14 @@
  * virtual wire / through mode for the 8259, LINT1 NMI, ESR; I/O APIC edge
  * and level routing with remote IRR cleared by the local APIC's EOI,
  * masked pins; HPET counter rate, one-shot and periodic comparators,
- * level interrupts and legacy replacement.
+ * level interrupts and legacy replacement. Then the TSC-deadline timer
+ * through a running CPU in a PC: CPUID and MSR 0x6E0 by model, and the
+ * interrupt after the deadline under -icount and under the host clock.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <check.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "devices/apic.h"
 #include "devices/hpet.h"
@@ -773,6 +777,112 @@ START_TEST(pc_isa_irq0_on_pin2_and_apic_window_moves) {
 }
 END_TEST
 
+/* ---------------- TSC-deadline through the CPU (CPUID, MSR 0x6E0) ---------------- */
+
+/* A PC of the given model running real-mode code at 0x1000 (IVT entries
+ * point into RAM); returns the halt address (eip after a HLT). */
+static Pc *deadline_pc(const char *model, bool host_clock) {
+    PcConfig cfg = pc_default_config();
+    cfg.cpu_model = cpu_model_find(model);
+    cfg.host_clock = host_clock;
+    char err[256];
+    Pc *p = pc_new(&cfg, err, sizeof err);
+    ck_assert_msg(p != NULL, "%s", err);
+    CPU *cpu = pc_cpu(p);
+    PhysMem *pm = pc_physmem(p);
+    phys_write(pm, 0xFEE000F0, 4, 0x1FF); /* APIC software enabled */
+    for (unsigned v = 0; v < 256; v++)    /* vector v: HLT at 0x2000 + v */
+        phys_write(pm, 4 * v, 4, 0x2000 + v);
+    for (unsigned v = 0; v < 256; v++)
+        phys_write(pm, 0x2000 + v, 1, 0xF4);
+    cpu->seg[SEG_CS].sel = 0;
+    cpu->seg[SEG_CS].base = 0;
+    cpu->eip = 0x1000;
+    cpu->eflags &= ~0x200u;
+    return p;
+}
+
+static void deadline_run(Pc *p) {
+    for (int i = 0; i < 2000; i++) {
+        PcExit why = pc_run(p, 1000000);
+        if (why == PC_EXIT_HALTED) return;
+        if (why == PC_EXIT_IDLE) {
+            uint64_t ns = pc_idle_ns(p);
+            struct timespec ts = {0, (long)(ns < 1000000 ? ns : 1000000)};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void poke_code(Pc *p, const uint8_t *code, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        phys_write(pc_physmem(p), 0x1000 + (uint32_t)i, 1, code[i]);
+}
+
+/* max reports CPUID.1:ECX.24 and has MSR 0x6E0; coreduo (a Yonah, as the
+ * other real models, predates it) has neither: RDMSR 0x6E0 is #GP. */
+START_TEST(pc_tsc_deadline_cpuid_and_msr_by_model) {
+    static const uint8_t code[] = {
+        0x66, 0xB8, 0x01, 0x00, 0x00, 0x00, /* mov eax, 1 */
+        0x0F, 0xA2,                         /* cpuid */
+        0x66, 0x89, 0xCE,                   /* mov esi, ecx */
+        0x66, 0xB9, 0xE0, 0x06, 0x00, 0x00, /* mov ecx, 0x6E0 */
+        0x0F, 0x32,                         /* rdmsr */
+        0xF4,                               /* hlt */
+    };
+    const char *models[] = {"max", "coreduo", "pentium3"};
+    for (int m = 0; m < 3; m++) {
+        Pc *p = deadline_pc(models[m], false);
+        poke_code(p, code, sizeof code);
+        deadline_run(p);
+        CPU *cpu = pc_cpu(p);
+        bool has = m == 0;
+        ck_assert_msg(((cpu->regs[R_ESI] >> 24) & 1) == has, "%s: CPUID.1:ECX %08x", models[m],
+                      cpu->regs[R_ESI]);
+        ck_assert_msg(cpu->eip == (has ? 0x1000 + sizeof code : 0x2000 + EXC_GP + 1u), "%s: eip %x",
+                      models[m], cpu->eip);
+        pc_free(p);
+    }
+}
+END_TEST
+
+/* The TSC-deadline timer of a running CPU, under -icount and under the
+ * host clock: RDTSC, add 100000 ticks, WRMSR 0x6E0, STI; HLT; the
+ * interrupt (vector 0x42) comes when the TSC has passed the deadline. */
+START_TEST(pc_tsc_deadline_fires_after_the_deadline) {
+    static const uint8_t code[] = {
+        0x0F, 0x31,                         /* rdtsc */
+        0x66, 0x05, 0xA0, 0x86, 0x01, 0x00, /* add eax, 100000 */
+        0x66, 0x83, 0xD2, 0x00,             /* adc edx, 0 */
+        0x66, 0x89, 0xC7,                   /* mov edi, eax (deadline, low) */
+        0x66, 0xB9, 0xE0, 0x06, 0x00, 0x00, /* mov ecx, 0x6E0 */
+        0x0F, 0x30,                         /* wrmsr */
+        0xFB, 0xF4,                         /* sti; hlt */
+        0xF4,                               /* (woken by something else) */
+    };
+    static const uint8_t handler[] = {0x0F, 0x31, 0xF4}; /* rdtsc; hlt */
+    for (int host = 0; host < 2; host++) {
+        Pc *p = deadline_pc("max", host);
+        poke_code(p, code, sizeof code);
+        for (size_t i = 0; i < sizeof handler; i++)
+            phys_write(pc_physmem(p), 0x3000 + (uint32_t)i, 1, handler[i]);
+        phys_write(pc_physmem(p), 4 * 0x42, 4, 0x3000);
+        phys_write(pc_physmem(p), 0xFEE00320, 4, 0x40042); /* LVT timer: TSC-deadline, 0x42 */
+        deadline_run(p);
+        CPU *cpu = pc_cpu(p);
+        ck_assert_msg(cpu->eip == 0x3003, "host clock %d: eip %x", host, cpu->eip);
+        /* The TSC read in the handler is at or past the deadline (low words, no wrap here). */
+        ck_assert_msg(cpu->regs[R_EAX] - cpu->regs[R_EDI] < 0x80000000u,
+                      "host clock %d: TSC %x before the deadline %x", host, cpu->regs[R_EAX],
+                      cpu->regs[R_EDI]);
+        uint64_t v = 1;
+        ck_assert(cpu->apic_msr_read(cpu->apic_opaque, 0x6E0, &v));
+        ck_assert_uint_eq(v, 0); /* fired: disarmed */
+        pc_free(p);
+    }
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("apic");
     TCase *tc = tcase_create("local APIC");
@@ -816,6 +926,11 @@ int main(void) {
     tcase_add_test(tc, pc_pci_intx_reaches_ioapic_pins_16_19_level);
     tcase_add_test(tc, pc_pirq_routing_reaches_the_isa_irq);
     tcase_add_test(tc, pc_isa_irq0_on_pin2_and_apic_window_moves);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("TSC deadline");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, pc_tsc_deadline_cpuid_and_msr_by_model);
+    tcase_add_test(tc, pc_tsc_deadline_fires_after_the_deadline);
     suite_add_tcase(s, tc);
     tc = tcase_create("snapshots");
     tcase_add_test(tc, apic_snapshot_round_trip);

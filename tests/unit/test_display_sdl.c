@@ -121,7 +121,7 @@ START_TEST(window_input_recorded_and_replayed) {
     Pc *pc = machine(&cfg);
     Display *d = display_sdl_new(pc, err, sizeof err);
     ck_assert_msg(d != NULL, "%s", err);
-    Replay *rr = replay_start(RR_RECORD, path, &cfg, 1, "test", err, sizeof err);
+    Replay *rr = replay_start(RR_RECORD, path, &cfg, 1, "test", NULL, err, sizeof err);
     ck_assert_msg(rr != NULL, "%s", err);
     display_sdl_set_replay(d, rr);
     for (int s = 0; s < STEPS; s++) {
@@ -142,7 +142,7 @@ START_TEST(window_input_recorded_and_replayed) {
     pc = machine(&cfg);
     d = display_sdl_new(pc, err, sizeof err);
     ck_assert_msg(d != NULL, "%s", err);
-    rr = replay_start(RR_REPLAY, path, &cfg, 1, "test", err, sizeof err);
+    rr = replay_start(RR_REPLAY, path, &cfg, 1, "test", NULL, err, sizeof err);
     ck_assert_msg(rr != NULL, "%s", err);
     display_sdl_set_replay(d, rr);
     uint64_t icount = 0;

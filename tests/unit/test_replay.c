@@ -31,6 +31,11 @@ static RrConfig sample_config(void) {
         c.files[i] = (RrFileId){RR_NO_FILE, 0};
     c.files[RR_FILE_BIOS] = (RrFileId){131072, 0x1234};
     c.files[RR_FILE_HDA] = (RrFileId){67108864, 0xabcdef};
+    snprintf(c.cpu_model, sizeof c.cpu_model, "coreduo");
+    c.cpu_features[0] = 0x0781fbff;
+    c.cpu_features[1] = 0x1;
+    c.cpu_features[2] = 0x100000;
+    snprintf(c.vmm, sizeof c.vmm, "trap");
     return c;
 }
 
@@ -138,7 +143,13 @@ START_TEST(other_version_and_not_a_log) {
     char err[256] = "";
     buf[8] = RR_FORMAT_VERSION + 1;
     ck_assert_ptr_null(rr_log_parse(buf, len, err, sizeof err));
-    ck_assert_msg(strstr(err, "version 2") != NULL, "%s", err);
+    char want[64];
+    snprintf(want, sizeof want, "version %u, this bt86 reads version %u", RR_FORMAT_VERSION + 1,
+             RR_FORMAT_VERSION);
+    ck_assert_msg(strstr(err, want) != NULL, "%s", err);
+    buf[8] = 1; /* a version 1 log (before the CPU model was recorded) */
+    ck_assert_ptr_null(rr_log_parse(buf, len, err, sizeof err));
+    ck_assert_msg(strstr(err, "log format version 1") != NULL, "%s", err);
     buf[0] = 'X';
     ck_assert_ptr_null(rr_log_parse(buf, len, err, sizeof err));
     ck_assert_msg(strstr(err, "bad magic") != NULL, "%s", err);
@@ -170,6 +181,43 @@ START_TEST(config_mismatch_named) {
     snprintf(now.build, sizeof now.build, "0.2");
     ck_assert_int_eq(rr_config_check(&rec, &now, err, sizeof err), -1);
     ck_assert_msg(strstr(err, "bt86 0.1") != NULL, "%s", err);
+    now = sample_config();
+    snprintf(now.cpu_model, sizeof now.cpu_model, "max");
+    ck_assert_int_eq(rr_config_check(&rec, &now, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "recorded with -cpu coreduo, replaying with -cpu max") != NULL, "%s",
+                  err);
+    now = sample_config();
+    now.cpu_features[0] &= ~(1u << 25); /* a host without SSE */
+    ck_assert_int_eq(rr_config_check(&rec, &now, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "other CPUID features") && strstr(err, "SSE unit"), "%s", err);
+    now = sample_config();
+    now.vmm[0] = 0;
+    ck_assert_int_eq(rr_config_check(&rec, &now, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "recorded with -vmm trap, replaying with -vmm (none)") != NULL, "%s",
+                  err);
+}
+END_TEST
+
+/* rr_config_of takes the -cpu model (max without one) and its features. */
+START_TEST(config_of_records_the_cpu) {
+    PcConfig pc;
+    memset(&pc, 0, sizeof pc);
+    pc.ram_mb = 64;
+    pc.cpu_model = cpu_model_find("pentium3");
+    RrConfig a, b;
+    char err[256] = "";
+    ck_assert_int_eq(rr_config_of(&a, &pc, 2, "0.1", NULL, err, sizeof err), 0);
+    ck_assert_str_eq(a.cpu_model, "pentium3");
+    CpuFeatures f = cpu_model_features(pc.cpu_model);
+    ck_assert_uint_eq(a.cpu_features[0], f.edx1);
+    ck_assert_uint_eq(a.cpu_features[1], f.ecx1);
+    ck_assert_str_eq(a.vmm, "");
+    pc.cpu_model = NULL;
+    ck_assert_int_eq(rr_config_of(&b, &pc, 2, "0.1", "pv", err, sizeof err), 0);
+    ck_assert_str_eq(b.cpu_model, "max");
+    ck_assert_str_eq(b.vmm, "pv");
+    ck_assert_int_eq(rr_config_check(&a, &b, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "-cpu pentium3, replaying with -cpu max") != NULL, "%s", err);
 }
 END_TEST
 
@@ -271,7 +319,7 @@ START_TEST(window_input_replayed) {
     size_t nrec = 0, nrep = 0;
     /* Recording: what the window sends, at these counts. */
     Pc *pc = input_machine(&cfg);
-    Replay *rr = replay_start(RR_RECORD, path, &cfg, 1, "test", err, sizeof err);
+    Replay *rr = replay_start(RR_RECORD, path, &cfg, 1, "test", NULL, err, sizeof err);
     ck_assert_msg(rr != NULL, "%s", err);
     static const uint8_t a[] = {0x1C}, del[] = {0xE0, 0x71};
     struct {
@@ -314,7 +362,7 @@ START_TEST(window_input_replayed) {
     /* Replay: the same bytes at the same counts; the window's own input
      * (the same entry points) is ignored. */
     pc = input_machine(&cfg);
-    rr = replay_start(RR_REPLAY, path, &cfg, 1, "test", err, sizeof err);
+    rr = replay_start(RR_REPLAY, path, &cfg, 1, "test", NULL, err, sizeof err);
     ck_assert_msg(rr != NULL, "%s", err);
     uint64_t icount = 0;
     for (;;) {
@@ -347,6 +395,7 @@ int main(void) {
     tcase_add_test(tc, truncated_at_every_length);
     tcase_add_test(tc, every_flipped_byte);
     tcase_add_test(tc, other_version_and_not_a_log);
+    tcase_add_test(tc, config_of_records_the_cpu);
     tcase_add_test(tc, config_mismatch_named);
     tcase_add_test(tc, parse_icount_items);
     tcase_add_test(tc, window_input_replayed);
