@@ -76,9 +76,10 @@ int main(int argc, char **argv) {
             ssum += x > 32767 ? 32767 : x < -32768 ? -32768 : x;
         }
         for (int i = 0; i < N; i++)
-            usum += (uint32_t)((ua[i] + ub[i] + 1) >> 1) + (ua[i] > ub[i] ? ua[i] - ub[i] : ub[i] - ua[i]);
+            usum += (uint32_t)((ua[i] + ub[i] + 1) >> 1) +
+                    (ua[i] > ub[i] ? ua[i] - ub[i] : ub[i] - ua[i]);
     }
-    printf("sse-bench %d %a %a %a %a %lld %u %d %u\n", rounds, fs, h, r, p, (long long)cs, isum, ssum,
-           usum);
+    printf("sse-bench %d %a %a %a %a %lld %u %d %u\n", rounds, fs, h, r, p, (long long)cs, isum,
+           ssum, usum);
     return 0;
 }
