@@ -10,14 +10,18 @@
 #   syscall  dd of 200,000 one-byte blocks   (system calls)
 #   cdread   64 MiB read from the CD by dd   (IDE bus-master DMA: the
 #            7 MiB cd.iso 9 times, the page cache dropped before each)
+#   sse2     bench/sse-bench.c, 2000 rounds  (SSE2: packed and scalar
+#            float and double, conversions, integer SIMD; a static i386
+#            program built here with gcc -m32 -msse2 -mfpmath=sse)
 #   diskread dd of the whole 64 MiB disk      (IDE, the disk back end)
 # The CD drivers are loaded (untimed) right after the boot; the CD is
 # images/out/cd.iso. For diskread the guest needs the SCSI disk driver,
 # which the default initramfs lacks: the script boots a copy of the image
 # with a second initramfs holding it (as tests/system/linux-disk-sigkill.sh
 # builds it, from images/out/debs; named in SYSLINUX's INITRD line) and
-# loads it before the rows. Without the kernel package or mtools the row is
-# left out.
+# loads it before the rows; the sse2 row's program is in that initramfs
+# too. Without the kernel package or mtools the diskread row is left out,
+# without gcc -m32 or mtools the sse2 row.
 #   netup    load the e1000 driver, DHCP     (user-mode networking)
 #   wget     wget of 16 MiB from the host    (e1000 RX, slirp, TCP)
 # The network rows fetch from an HTTP server (python3 -m http.server) on the
@@ -37,7 +41,11 @@
 # first engine, under -cpu max and -cpu coreduo: columns pae-max and
 # pae-coreduo; on coreduo Debian's PAE kernel turns page-table isolation on,
 # on max it does not (docs/cpu-models.md): compare their fork and syscall
-# rows).
+# rows), VMM (one or more -vmm models, e.g. VMM="none bt": each engine also
+# runs with -vmm MODEL, in columns ENGINE+MODEL; with BASE= an older binary
+# that has no -vmm option, VMM=none against ENGINE@base is issue 14's "-vmm
+# none leaves the jit as fast as before"), ROWS (the rows to run, e.g.
+# ROWS="syscall diskread"; boot always runs; default all).
 set -u
 cd "$(dirname "$0")/.."
 bt86=${BT86:-build/bt86}
@@ -60,9 +68,22 @@ www=$(mktemp -d)
 server=
 trap '[ -z "$server" ] || kill $server 2>/dev/null; rm -rf "$work" "$www"' EXIT
 kdeb=$(ls images/out/debs/linux-image-*-686_*.deb 2>/dev/null | head -1) # not the -686-pae one
-if [ -n "$kdeb" ] && command -v mcopy >/dev/null && command -v mtype >/dev/null; then
+mkdir -p "$work/extra/lib/modules" "$work/extra/sbin" "$work/extra/bin"
+extra=0
+# The SSE2 row's program (bench/sse-bench.c), built here as the image build
+# builds tests/guest/sse-check.c (needs gcc-multilib).
+if gcc -m32 -static -O2 -msse2 -mfpmath=sse -ftree-vectorize -fno-math-errno \
+  -o "$work/extra/bin/sse-bench" bench/sse-bench.c 2>/dev/null; then
+  extra=1
+  sse_row=1
+else
+  sse_row=0
+  echo "bench: gcc -m32 cannot build bench/sse-bench.c (gcc-multilib): no sse2 row" >&2
+fi
+disk_row=0
+if [ -n "$kdeb" ]; then
   mods="crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod"
-  mkdir -p "$work/kernel" "$work/extra/lib/modules" "$work/extra/sbin"
+  mkdir -p "$work/kernel"
   dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$work/kernel" --wildcards $(for m in $mods; do echo "*/$m.ko"; done)
   for m in $mods; do cp "$(find "$work/kernel" -name "$m.ko" | head -1)" "$work/extra/lib/modules/"; done
   {
@@ -72,12 +93,22 @@ if [ -n "$kdeb" ] && command -v mcopy >/dev/null && command -v mtype >/dev/null;
     echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/sda ] && break; sleep 1; done'
   } > "$work/extra/sbin/load-disk-drivers"
   chmod +x "$work/extra/sbin/load-disk-drivers"
+  extra=1
+  disk_row=1
+fi
+if [ $extra = 1 ] && command -v mcopy >/dev/null && command -v mtype >/dev/null; then
   (cd "$work/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$work/extra.gz"
   cp "$img" "$work/disk.img"
   mcopy -i "$work/disk.img" "$work/extra.gz" ::/extra.gz
   mtype -i "$work/disk.img" ::/syslinux.cfg | sed 's/^\( *INITRD \)initrd.gz/\1initrd.gz,extra.gz/' > "$work/syslinux.cfg"
   mcopy -o -i "$work/disk.img" "$work/syslinux.cfg" ::/syslinux.cfg
   img=$work/disk.img
+else
+  sse_row=0
+  disk_row=0
+fi
+[ $sse_row = 1 ] && rows+=(sse2)
+if [ $disk_row = 1 ]; then
   rows+=(diskread)
   setup="$setup; load-disk-drivers"
 else
@@ -96,6 +127,13 @@ if command -v python3 >/dev/null; then
   done
 fi
 [ -n "$port" ] && rows+=(netup wget)
+if [ -n "${ROWS:-}" ]; then
+  keep=(boot)
+  for r in "${rows[@]:1}"; do
+    case " $ROWS " in *" $r "*) keep+=("$r") ;; esac
+  done
+  rows=("${keep[@]}")
+fi
 declare -A cmd=(
   [sha256]='dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum'
   [gzip]='dd if=/dev/urandom bs=1M count=1 2>/dev/null >/tmp/r; cat /tmp/r /tmp/r /tmp/r /tmp/r | gzip -1 | wc -c'
@@ -103,6 +141,7 @@ declare -A cmd=(
   [fork]='i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done; echo forked'
   [syscall]='dd if=/dev/zero of=/dev/null bs=1 count=200000 2>&1 | tail -1'
   [cdread]='i=0; while [ $i -lt 9 ]; do echo 3 >/proc/sys/vm/drop_caches; dd if=/dev/sr0 bs=64k 2>/dev/null | wc -c >/dev/null; i=$((i+1)); done; echo read'
+  [sse2]='sse-bench 2000'
   [diskread]='dd if=/dev/sda of=/dev/null bs=64k count=1024 2>&1 | tail -1'
   [netup]='load-net-drivers && ip link set eth0 up && udhcpc -i eth0 -n -q -t 10 -T 2 >/dev/null'
   [wget]="wget -q -O - http://10.0.2.2:$port/big | wc -c"
@@ -170,6 +209,11 @@ for e in "${engines[@]}"; do
   echo "bench: bt86 -accel $e ..." >&2
   bench_one "$e" "$bt86" -accel "$e" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot -nographic \
     -no-reboot -nic user,restrict=on && names+=("$e")
+  for m in ${VMM:-}; do
+    echo "bench: bt86 -accel $e -vmm $m ..." >&2
+    bench_one "$e+$m" "$bt86" -accel "$e" -vmm "$m" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot \
+      -nographic -no-reboot -nic user,restrict=on && names+=("$e+$m")
+  done
   if [ -n "$base" ]; then
     echo "bench: base bt86 -accel $e ..." >&2
     # (no -nic: a base from before networking refuses it; its netup and

@@ -224,6 +224,28 @@ START_TEST(snapshot_mode_never_writes) {
 }
 END_TEST
 
+/* A -snapshot read that mixes sectors of the overlay with sectors of the
+ * image (read from it in runs): each sector comes from the right place. */
+START_TEST(snapshot_read_mixes_overlay_and_image) {
+    ide_free(ch);
+    disk_close(disk);
+    open_disk(DISK_SNAPSHOT);
+    uint8_t w[512];
+    memset(w, 0xA5, sizeof w);
+    ck_assert_int_eq(disk_write(disk, 12, 1, w), 0);
+    ck_assert_int_eq(disk_write(disk, 15, 1, w), 0);
+    ck_assert_int_eq(disk_write(disk, 16, 1, w), 0);
+    static uint8_t b[20 * 512];
+    ck_assert_int_eq(disk_read(disk, 10, 20, b), 0);
+    for (int s = 0; s < 20; s++)
+        for (int i = 0; i < 512; i += 37) {
+            bool over = s == 2 || s == 5 || s == 6;
+            ck_assert_uint_eq(b[s * 512 + i], over ? 0xA5 : expected_byte(10 + (size_t)s, i));
+        }
+    ck_assert_int_eq(disk_read(disk, 4090, 7, b), -1); /* past the end */
+}
+END_TEST
+
 /* An image file without write permission (root included) opens read-only
  * when read-write is asked: reads work, a write is an error status for the
  * guest, and the file stays as it was. */
@@ -799,6 +821,7 @@ int main(void) {
     tcase_add_test(tc, multiple_mode_blocks);
     tcase_add_test(tc, errors_and_reset);
     tcase_add_test(tc, snapshot_mode_never_writes);
+    tcase_add_test(tc, snapshot_read_mixes_overlay_and_image);
     tcase_add_test(tc, read_only_file_opens_read_only);
     tcase_add_test(tc, bad_images_are_refused);
     suite_add_tcase(s, tc);
