@@ -309,6 +309,9 @@ typedef struct CpuVmmHooks {
      * (returns false: #GP as before). NULL: not called. */
     void (*cpuid)(void *opaque, CPU *cpu, uint32_t leaf);
     bool (*msr)(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value);
+    /* VMCALL/VMMCALL (-vmm pv): the hypervisor's hypercall, on the
+     * registers; false or NULL: #UD, as outside VMX operation. */
+    bool (*hypercall)(void *opaque, CPU *cpu);
     void *opaque;
 } CpuVmmHooks;
 
