@@ -988,7 +988,7 @@ static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
             fix = true;
             differs = true;
             sel_text(saw, sizeof saw, "same level: CS", sel);
-            snprintf(exp, sizeof exp, ret ? "return to ring 1: CS 0x%04x" : "#GP(0x%04x)",
+            snprintf(exp, sizeof exp, ret ? "an outer return: CS 0x%04x" : "#GP(0x%04x)",
                      ret ? sel : sel & ~3u);
         } else {
             sel_text(saw, sizeof saw, "CS", sel);
