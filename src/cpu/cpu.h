@@ -296,7 +296,9 @@ typedef struct CpuRunHooks {
  * calls `before` after decoding and, if it returned true, `after` once the
  * instruction has committed (not when it faults); `event` for every exception and hardware
  * interrupt the run loop delivers (kind: an IntKind from core.h; software
- * interrupts are instructions). All NULL (the default): nothing is called
+ * interrupts are instructions). `before` gets the interpreter's own decoded
+ * copy and may replace its handler (the `trap` model runs some instructions
+ * as ring 1 would). All NULL (the default): nothing is called
  * and the run loop tests one pointer per block.
  */
 typedef struct CpuVmmHooks {

@@ -965,8 +965,8 @@ static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
     } else if (is_load && sreg < SEG_COUNT && sreg != SEG_CS && rpl1_on_dpl0(cpu, sel)) {
         fix = true;
         differs = true;
-        snprintf(saw, sizeof saw, "%s=0x%04x loaded (DPL 1)", "ES\0CS\0SS\0DS\0FS\0GS" + 3 * sreg,
-                 sel);
+        static const char sreg_names[SEG_COUNT][3] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+        snprintf(saw, sizeof saw, "%s=0x%04x loaded (DPL 1)", sreg_names[sreg], sel);
         snprintf(exp, sizeof exp, "#GP(0x%04x)", sel & ~3u);
     } else if (is_load) {
         sel_text(saw, sizeof saw, "loaded", sel);
