@@ -167,7 +167,7 @@ static const EventInfo event_info[EV_COUNT] = {
     [X_CPUID] = {"exit.cpuid", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_HLT] = {"exit.hlt", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_INVLPG] = {"exit.invlpg", M_HW, EXIT_P4, EXIT_NEW},
-    [X_VMCALL] = {"exit.vmcall", M_PV, EXIT_P4, EXIT_NEW},
+    [X_VMCALL] = {"exit.vmcall", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_CR] = {"exit.cr_access", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_DR] = {"exit.dr_access", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_IO] = {"exit.io", M_HW | M_EPT, 12617, EXIT_NEW}, /* A2006 in: 15826 - 3209 */
@@ -703,7 +703,11 @@ static void hw_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) 
         if (msr < 0x174 || msr > 0x176) count(v, c == C_RDMSR ? X_RDMSR : X_WRMSR);
         break;
     }
-    default: break;
+    default:
+        /* VMCALL always exits; a hypervisor without hypercalls injects
+         * #UD (pv counts its hypercalls where it answers them). */
+        if (in->fn == op_vmcall && v->model != VMM_PV) count(v, X_VMCALL);
+        break;
     }
     (void)in;
 }
@@ -1035,8 +1039,12 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
     if (in->fn == op_iret && kernel && !(cpu->eflags & FL_NT) &&
-        (v->model == VMM_TRAP || v->model == VMM_TRAP_DETECT))
-        ring1_before(v, cpu, in, SENS_FAR);
+        (v->model == VMM_TRAP || v->model == VMM_TRAP_DETECT)) {
+        /* Not an IRET to virtual-8086 mode (its CS is a paragraph). */
+        uint32_t fl = 0, at = cpu->seg[SEG_SS].base + ((cpu->regs[R_ESP] + 8) & stack_mask(cpu));
+        if (in->osize == 2 || (peek_lin(cpu, at, 4, &fl) && !(fl & FL_VM)))
+            ring1_before(v, cpu, in, SENS_FAR);
+    }
     if (!k || !pm) return true;
     /* The register-sensitive ones also show the VMM to user mode. */
     bool user_visible =

@@ -10,7 +10,8 @@
 #    (docs/teaching/lab-trap.md);
 #  - -vmm trap-detect: correct results, and the report has each place
 #    with what ring 1 would have shown;
-#  - -vmm pv: the hypercalls' results and counts.
+#  - -vmm pv: the hypercalls' results and counts; -vmm hw: each VMCALL is
+#    an exit, answered with #UD.
 bt86=$1
 dir=$2
 rom=$dir/nanobench-ring1probe-1.rom
@@ -26,7 +27,7 @@ run() { # name, args...
   echo "exit $?" >>"$tmp/$n.out"
 }
 for e in jit threaded interp; do run "none-$e" -accel $e; done
-for m in trap trap-detect pv; do run $m -vmm $m -vmm-report "$tmp/$m.json"; done
+for m in trap trap-detect pv hw; do run $m -vmm $m -vmm-report "$tmp/$m.json"; done
 
 native='lsl-tss zf=1 ebx=00000067
 verr-kdata-rpl1 zf=0
@@ -73,6 +74,8 @@ check trap-detect "$native
 $ud"
 check pv "$native
 $kvm"
+check hw "$native
+$ud"
 
 python3 - "$tmp" <<'PY' || fail=1
 import json, sys
@@ -109,6 +112,10 @@ for k, n in want.items():
         print("ring1-probe: pv: %s = %s, expected %d" % (k, r["events"].get(k), n)); bad = True
 if r["violations"]:
     print("ring1-probe: pv reports violations"); bad = True
+# hw: every VMCALL exits (reason 18); the hypervisor injects #UD.
+r = json.load(open("%s/hw.json" % tmp))
+if r["events"].get("exit.vmcall") != 4 or r["exit_reasons"].get("exit.vmcall") != 18:
+    print("ring1-probe: hw: exit.vmcall %s" % r["events"].get("exit.vmcall")); bad = True
 sys.exit(1 if bad else 0)
 PY
 [ $fail -eq 0 ] && echo "ring1-probe: ok"
