@@ -961,7 +961,7 @@ static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
     if (!peek_selector(cpu, in, kind, &sel)) return false;
     bool is_load = kind == SENS_POP_SREG || kind == SENS_MOV_TO_SREG;
     int sreg = kind == SENS_POP_SREG ? pop_sreg_of(in->op) : in->reg;
-    bool fix = false, trapped = false;
+    bool fix = false, trapped = false, task = false;
     if (is_load && sreg == SEG_SS && (sel & 0xFFFC) && (sel & 3) == 0) {
         count(v, T_RING1_GP); /* RPL 0 != CPL 1 */
         sel_text(saw, sizeof saw, "#GP in ring 1, emulated: SS", sel);
@@ -976,9 +976,11 @@ static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
         sel_text(saw, sizeof saw, "loaded", sel);
         sel_text(exp, sizeof exp, "loaded", sel);
     } else { /* far JMP, CALL, RET, IRET */
-        uint32_t lo, hi;
+        uint32_t lo, hi = 0;
         bool desc = peek_desc(cpu, sel, &lo, &hi);
         bool ret = f == op_ret_far || f == op_iret;
+        unsigned type = (hi >> 8) & 0x1F;
+        task = desc && (type == 1 || type == 3 || type == 5 || type == 9 || type == 11);
         if (desc && !desc_is_seg(hi) && ((hi >> 13) & 3) == 0 && !ret) {
             count(v, T_RING1_GP); /* a DPL-0 gate or TSS */
             trapped = true;
@@ -999,7 +1001,7 @@ static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
             sel_text(exp, sizeof exp, "CS", sel);
         }
     }
-    bool call = (f == op_call_far_imm || f == op_call_far_rm) && !trapped;
+    bool call = (f == op_call_far_imm || f == op_call_far_rm) && !trapped && !task;
     if (f != op_iret && !call) record_violation(v, cpu, in, differs, saw, exp);
     if (fix && apply) ((Insn *)in)->fn = ring1_subst(f); /* the interpreter's own copy */
     return call;                                         /* `after` records the CS it pushed */
