@@ -296,7 +296,9 @@ typedef struct CpuRunHooks {
  * calls `before` after decoding and, if it returned true, `after` once the
  * instruction has committed (not when it faults); `event` for every exception and hardware
  * interrupt the run loop delivers (kind: an IntKind from core.h; software
- * interrupts are instructions). All NULL (the default): nothing is called
+ * interrupts are instructions). `before` gets the interpreter's own decoded
+ * copy and may replace its handler (the `trap` model runs some instructions
+ * as ring 1 would). All NULL (the default): nothing is called
  * and the run loop tests one pointer per block.
  */
 typedef struct CpuVmmHooks {
@@ -309,6 +311,9 @@ typedef struct CpuVmmHooks {
      * (returns false: #GP as before). NULL: not called. */
     void (*cpuid)(void *opaque, CPU *cpu, uint32_t leaf);
     bool (*msr)(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value);
+    /* VMCALL/VMMCALL (-vmm pv): the hypervisor's hypercall, on the
+     * registers; false or NULL: #UD, as outside VMX operation. */
+    bool (*hypercall)(void *opaque, CPU *cpu);
     void *opaque;
 } CpuVmmHooks;
 

@@ -196,6 +196,22 @@ static const OpEntry grp7[8] = {
     E(op_lidt, "lidt", 0, I_NONE), E(op_smsw, "smsw", 0, I_NONE), NONE,
     E(op_lmsw, "lmsw", 0, I_NONE), E(op_invlpg, "invlpg", 0, I_NONE),
 };
+/* Group 7 with a register operand (mod = 3), by ModRM.reg and .rm (the
+ * SDM's Table A-6): SMSW and LMSW take registers; VMCALL (/0 rm 1) and
+ * AMD's VMMCALL (/3 rm 1) reach op_vmcall, which is #UD unless a
+ * hypervisor model takes them (-vmm pv). The rest are undefined. */
+static const OpEntry grp7_reg[64] = {
+    [0 * 8 + 1] = E(op_vmcall, "vmcall", 0, I_NONE),
+    [3 * 8 + 1] = E(op_vmcall, "vmmcall", 0, I_NONE),
+    [4 * 8 + 0] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 1] = E(op_smsw, "smsw", 0, I_NONE),
+    [4 * 8 + 2] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 3] = E(op_smsw, "smsw", 0, I_NONE),
+    [4 * 8 + 4] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 5] = E(op_smsw, "smsw", 0, I_NONE),
+    [4 * 8 + 6] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 7] = E(op_smsw, "smsw", 0, I_NONE),
+    [6 * 8 + 0] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 1] = E(op_lmsw, "lmsw", 0, I_NONE),
+    [6 * 8 + 2] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 3] = E(op_lmsw, "lmsw", 0, I_NONE),
+    [6 * 8 + 4] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 5] = E(op_lmsw, "lmsw", 0, I_NONE),
+    [6 * 8 + 6] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 7] = E(op_lmsw, "lmsw", 0, I_NONE),
+};
 static const OpEntry grp8[8] = {
     NONE, NONE, NONE, NONE,
     E(op_bt_rm_imm, "bt", 0, I_NONE, F_SOME),    E(op_bt_rm_imm, "bts", D_L, I_NONE, F_SOME),
@@ -936,7 +952,10 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     }
     unsigned need = e->need;
     if (flags & D_G) {
-        const OpEntry *sub = &e->group[in->reg + ((flags & D_GM) && !in->is_mem ? 8 : 0)];
+        const OpEntry *sub =
+            e->group == grp7 && in->mod == 3
+                ? &grp7_reg[in->modrm & 0x3F]
+                : &e->group[in->reg + ((flags & D_GM) && !in->is_mem ? 8 : 0)];
         in->fn = sub->fn;
         in->name = sub->name;
         in->facts = sub->facts;

@@ -193,6 +193,7 @@ OP(op_lidt);          /* 0F 01 /3 */
 OP(op_smsw);          /* 0F 01 /4 */
 OP(op_lmsw);          /* 0F 01 /6 */
 OP(op_invlpg);        /* 0F 01 /7 */
+OP(op_vmcall);        /* 0F 01 C1 VMCALL, 0F 01 D9 VMMCALL */
 OP(op_lar);           /* 0F 02 */
 OP(op_lsl);           /* 0F 03 */
 OP(op_clts);          /* 0F 06 */

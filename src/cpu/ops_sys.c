@@ -359,6 +359,14 @@ void op_lidt(CPU *cpu, const Insn *in) {
     load_table(cpu, in, &cpu->idtr);
 }
 
+/* VMCALL and VMMCALL: outside VMX operation (and on a CPU without SVM)
+ * #UD at any privilege level (SDM Vol. 3, VMCALL). A hypervisor model
+ * (-vmm pv) takes them as hypercalls on the registers. */
+void op_vmcall(CPU *cpu, const Insn *in) {
+    (void)in;
+    if (!cpu->vmm.hypercall || !cpu->vmm.hypercall(cpu->vmm.opaque, cpu)) cpu_ud(cpu);
+}
+
 void op_smsw(CPU *cpu, const Insn *in) {
     if (in->is_mem)
         rm_write(cpu, in, 2, cpu->cr0 & 0xFFFF);

@@ -48,6 +48,7 @@ typedef enum VmmEvent {
     T_PF_TRACE,
     T_MMIO,
     T_IRQ,
+    T_RING1_GP,
     /* bt */
     B_IDENT,
     B_DIRECT_USER,
@@ -89,6 +90,14 @@ typedef enum VmmEvent {
     X_MMIO,
     P_KVMCLOCK_MSR,
     P_CPUID_PV,
+    /* pv: KVM hypercalls (VMCALL/VMMCALL) by number */
+    P_HC_VAPIC_POLL_IRQ,
+    P_HC_KICK_CPU,
+    P_HC_CLOCK_PAIRING,
+    P_HC_SEND_IPI,
+    P_HC_SCHED_YIELD,
+    P_HC_UNKNOWN,
+    P_HC_DENIED,
     EV_COUNT
 } VmmEvent;
 
@@ -126,6 +135,7 @@ static const EventInfo event_info[EV_COUNT] = {
     [T_PF_TRACE] = {"trap.pf_tracing", M_TRAP, TRAP_COST, 0},
     [T_MMIO] = {"trap.mmio", M_TRAP, TRAP_COST, 0},
     [T_IRQ] = {"trap.irq", M_TRAP, TRAP_COST, 0},
+    [T_RING1_GP] = {"trap.ring1_gp", M_TRAP, TRAP_COST, 0},
     [B_IDENT] = {"bt.ident", M_BT, 0, 0},
     [B_DIRECT_USER] = {"bt.direct_user", M_BT, 0, 0},
     [B_DIRECT_BRANCH] = {"bt.direct_branch", M_BT, 0, 0},
@@ -157,7 +167,7 @@ static const EventInfo event_info[EV_COUNT] = {
     [X_CPUID] = {"exit.cpuid", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_HLT] = {"exit.hlt", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_INVLPG] = {"exit.invlpg", M_HW, EXIT_P4, EXIT_NEW},
-    [X_VMCALL] = {"exit.vmcall", M_PV, EXIT_P4, EXIT_NEW},
+    [X_VMCALL] = {"exit.vmcall", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_CR] = {"exit.cr_access", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_DR] = {"exit.dr_access", M_HW | M_EPT, EXIT_P4, EXIT_NEW},
     [X_IO] = {"exit.io", M_HW | M_EPT, 12617, EXIT_NEW}, /* A2006 in: 15826 - 3209 */
@@ -168,6 +178,15 @@ static const EventInfo event_info[EV_COUNT] = {
      * above: WRMSR/RDMSR, CPUID) */
     [P_KVMCLOCK_MSR] = {"pv.kvmclock_msr", M_PV, 0, 0},
     [P_CPUID_PV] = {"pv.cpuid_hypervisor_leaf", M_PV, 0, 0},
+    /* Hypercalls by number (each also an exit.vmcall, which carries the
+     * cost; the handlers' own work is assumed free) */
+    [P_HC_VAPIC_POLL_IRQ] = {"pv.hypercall.vapic_poll_irq", M_PV, 0, 0},
+    [P_HC_KICK_CPU] = {"pv.hypercall.kick_cpu", M_PV, 0, 0},
+    [P_HC_CLOCK_PAIRING] = {"pv.hypercall.clock_pairing", M_PV, 0, 0},
+    [P_HC_SEND_IPI] = {"pv.hypercall.send_ipi", M_PV, 0, 0},
+    [P_HC_SCHED_YIELD] = {"pv.hypercall.sched_yield", M_PV, 0, 0},
+    [P_HC_UNKNOWN] = {"pv.hypercall.unknown", M_PV, 0, 0},
+    [P_HC_DENIED] = {"pv.hypercall.denied_cpl", M_PV, 0, 0},
 };
 
 /* The VMX basic exit reason of each exit class (SDM Vol. 3, Appendix C);
@@ -230,6 +249,9 @@ struct Vmm {
     bool pre_kernel; /* protected mode (not V86), CPL 0 */
     bool pre_pm;
     int pre_kind; /* the sensitive instruction being watched (SENS_*), or 0 */
+    /* trap: LAR/LSL/VERR/VERW as ring 1 answers them (computed by `before`) */
+    bool r1_ok;
+    uint32_t r1_val;
     /* Shadow paging: linear pages the shadow maps (bit 0 read, 1 write,
      * 2 user), in a direct-mapped table; cleared on CR3 switches. */
     uint32_t shadow_tag[1u << SHADOW_BITS];
@@ -681,7 +703,11 @@ static void hw_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) 
         if (msr < 0x174 || msr > 0x176) count(v, c == C_RDMSR ? X_RDMSR : X_WRMSR);
         break;
     }
-    default: break;
+    default:
+        /* VMCALL always exits; a hypervisor without hypercalls injects
+         * #UD (pv counts its hypercalls where it answers them). */
+        if (in->fn == op_vmcall && v->model != VMM_PV) count(v, X_VMCALL);
+        break;
     }
     (void)in;
 }
@@ -697,6 +723,288 @@ static void take_sample(Vmm *v) {
         if (has_event(v, e) && e != B_IDENT && e != B_DIRECT_USER && e != B_DIRECT_BRANCH)
             total += v->count[e];
     v->samples[v->nsamples++] = (Sample){v->instructions, now_seconds(&v->start), total};
+}
+
+/* ---------------- trap: ring 1 with the VMM's shadow descriptors ----------------
+ *
+ * The guest kernel runs in ring 1 on the VMM's shadow GDT and LDT, which
+ * copy the guest's code and data descriptors with DPL 0 raised to 1 (the
+ * kernel could not run or load SS in ring 1 otherwise: CS and SS need
+ * DPL = CPL); system descriptors (LDT, TSS, call and task gates) are the
+ * VMM's business and stay DPL 0, and every IDT gate leads to the VMM. So,
+ * against the same instructions at CPL 0 on the guest's tables:
+ *  - LAR shows DPL 1; LAR/LSL/VERR/VERW at CPL 1 see a selector with
+ *    RPL 1 on a DPL-0 code or data descriptor (native: ZF=0; ring 1:
+ *    ZF=1), and no longer see DPL-0 system descriptors (ZF=0);
+ *  - a segment load of a DPL-0 segment with RPL 1 (a selector read from
+ *    CS or SS, which show RPL 1) succeeds where CPL 0 would #GP, and the
+ *    data segment register then holds RPL 1; SS with RPL 0 is #GP in ring
+ *    1 (RPL must be the CPL): a trap, emulated;
+ *  - far CALL pushes CS with RPL 1; far JMP/CALL to a selector with RPL 1
+ *    works (same level); far RET (and IRET) to RPL 1 is a same-level
+ *    return, to RPL 0 a #GP (trap, emulated); far transfers through
+ *    DPL-0 call gates or TSSes #GP (trap, emulated);
+ *  - INT n through a DPL-0 gate is #GP at CPL 1, through the others it
+ *    enters the VMM: a trap either way, which the VMM reflects correctly.
+ * bt86 itself runs the kernel at CPL 0, so under `trap` the selectors
+ * with RPL 1 the guest holds are given to the core with RPL 0 (the ring-1
+ * outcome), and results are rewritten as ring 1 would give them. */
+
+/* Linear reads that never fault (RAM only), for looking ahead. */
+static bool peek_lin(CPU *cpu, uint32_t lin, unsigned size, uint32_t *out) {
+    uint32_t v = 0;
+    for (unsigned i = 0; i < size; i++) {
+        PhysAddr pa;
+        uint8_t b;
+        if (!mmu_debug_translate(&cpu->mmu, lin + i, &pa) ||
+            phys_copy_from(cpu->mmu.pm, pa, &b, 1) < 0)
+            return false;
+        v |= (uint32_t)b << (8 * i);
+    }
+    *out = v;
+    return true;
+}
+
+static bool peek_desc(CPU *cpu, uint16_t sel, uint32_t *lo, uint32_t *hi) {
+    const DescTable *t = &cpu->gdtr;
+    uint32_t base = t->base, limit = t->limit;
+    if (sel & 4) {
+        if ((cpu->ldtr.sel & 0xFFFC) == 0) return false;
+        base = cpu->ldtr.base;
+        limit = cpu->ldtr.limit;
+    }
+    uint32_t off = sel & ~7u;
+    return (sel & 0xFFFC) && off + 7 <= limit && peek_lin(cpu, base + off, 4, lo) &&
+           peek_lin(cpu, base + off + 4, 4, hi);
+}
+
+static bool desc_is_seg(uint32_t hi) {
+    return hi & 0x1000; /* S: code or data */
+}
+
+/* The DPL in the VMM's shadow table. */
+static int shadow_dpl(uint32_t hi) {
+    int dpl = (hi >> 13) & 3;
+    return desc_is_seg(hi) && dpl == 0 ? 1 : dpl;
+}
+
+/* A selector with RPL 1 naming a DPL-0 code or data descriptor: fine in
+ * ring 1 (shadow DPL 1), #GP at CPL 0. */
+static bool rpl1_on_dpl0(CPU *cpu, uint16_t sel) {
+    uint32_t lo, hi;
+    return (sel & 3) == 1 && peek_desc(cpu, sel, &lo, &hi) && desc_is_seg(hi) &&
+           ((hi >> 13) & 3) == 0;
+}
+
+/* LAR, LSL, VERR, VERW at CPL 1 on the shadow table (the SDM's checks). */
+static bool ring1_verify(CPU *cpu, int kind, uint16_t sel, unsigned osize, uint32_t *val) {
+    uint32_t lo, hi;
+    if (!peek_desc(cpu, sel, &lo, &hi)) return false;
+    unsigned type = (hi >> 8) & 0xF;
+    int dpl = shadow_dpl(hi);
+    bool seg = desc_is_seg(hi), code = seg && (type & 8);
+    if (!(code && (type & 4)) && (dpl < 1 || dpl < (sel & 3))) return false;
+    switch (kind) {
+    case SENS_VERR: return seg && (!code || (type & 2));
+    case SENS_VERW: return seg && !code && (type & 2);
+    default: break;
+    }
+    bool lsl = kind == SENS_LSL;
+    if (!seg) {
+        bool valid = type == 1 || type == 2 || type == 3 || type == 9 || type == 11 ||
+                     (!lsl && (type == 4 || type == 5 || type == 12));
+        if (!valid) return false;
+    }
+    if (lsl) {
+        uint32_t limit = (lo & 0xFFFF) | (hi & 0xF0000);
+        *val = hi & 0x800000 ? limit << 12 | 0xFFF : limit;
+    } else {
+        *val = ((hi & ~0x6000u) | (uint32_t)dpl << 13) & (osize == 4 ? 0x00FFFF00u : 0xFF00u);
+    }
+    return true;
+}
+
+static int pop_sreg_of(uint16_t op) {
+    return op == 0x1A1 ? SEG_FS : op == 0x1A9 ? SEG_GS : (op >> 3) & 3;
+}
+
+/* The selector a segment load or far transfer takes, without faulting
+ * (false: unreadable; the instruction will fault by itself). */
+static bool peek_selector(CPU *cpu, const Insn *in, int kind, uint16_t *sel) {
+    uint32_t v;
+    uint32_t sp = cpu->seg[SEG_SS].base;
+    OpFn f = in->fn;
+    if (kind == SENS_POP_SREG) {
+        if (!peek_lin(cpu, sp + (cpu->regs[R_ESP] & stack_mask(cpu)), 2, &v)) return false;
+    } else if (f == op_ret_far || f == op_iret) {
+        if (!peek_lin(cpu, sp + ((cpu->regs[R_ESP] + in->osize) & stack_mask(cpu)), 2, &v))
+            return false;
+    } else if (f == op_jmp_far_imm || f == op_call_far_imm) {
+        v = in->imm2;
+    } else if (!in->is_mem) {
+        if (f == op_jmp_far_rm || f == op_call_far_rm) return false; /* #UD */
+        v = reg_read(cpu, in->rm, 2);
+    } else {
+        uint32_t ea = insn_ea(cpu, in);
+        if (f == op_jmp_far_rm || f == op_call_far_rm) ea += in->osize;
+        if (!peek_lin(cpu, cpu->seg[in->seg].base + ea, 2, &v)) return false;
+    }
+    *sel = (uint16_t)v;
+    return true;
+}
+
+/* Handlers `before` puts in place of the guest instruction's under
+ * `trap` when ring 1 takes a selector with RPL 1 that CPL 0 would refuse:
+ * the same instruction with that selector's RPL 0 (the ring-1 outcome),
+ * and a data segment register then holds RPL 1 as in ring 1. */
+static void ring1_load_sreg(CPU *cpu, const Insn *in) {
+    int sreg;
+    uint16_t sel;
+    uint32_t esp = cpu->regs[R_ESP];
+    if (in->fn == op_pop_sreg) {
+        sreg = pop_sreg_of(in->op);
+        sel = (uint16_t)stack_peek(cpu, 0, in->osize);
+        esp = (esp & ~stack_mask(cpu)) | ((esp + in->osize) & stack_mask(cpu));
+    } else {
+        sreg = in->reg;
+        sel = (uint16_t)rm_read(cpu, in, 2);
+    }
+    seg_load(cpu, sreg, sel & ~3u);
+    if (sreg != SEG_SS) cpu->seg[sreg].sel |= sel & 3;
+    cpu->regs[R_ESP] = esp;
+}
+
+static void ring1_far(CPU *cpu, const Insn *in) {
+    OpFn f = in->fn;
+    if (f == op_jmp_far_imm || f == op_call_far_imm) {
+        Insn c = *in;
+        c.imm2 &= ~3u;
+        f(cpu, &c);
+        return;
+    }
+    if (f == op_jmp_far_rm || f == op_call_far_rm) {
+        uint32_t ea = insn_ea(cpu, in);
+        uint32_t off = mem_read(cpu, in->seg, ea, in->osize);
+        uint16_t sel =
+            (uint16_t)mem_read(cpu, in->seg, (ea + in->osize) & (in->asize == 2 ? 0xFFFF : ~0u), 2);
+        if (f == op_jmp_far_rm)
+            cpu_jmp_far(cpu, sel & ~3u, off);
+        else
+            cpu_call_far(cpu, sel & ~3u, off, in->osize);
+        return;
+    }
+    /* RET far, IRET: the CS slot above the return address */
+    uint32_t slot = (cpu->regs[R_ESP] + in->osize) & stack_mask(cpu);
+    mem_write(cpu, SEG_SS, slot, 2, stack_peek(cpu, in->osize, 2) & ~3u);
+    f(cpu, in);
+}
+
+/* The substitutes, one per handler they stand for (the Insn's fn is the
+ * original's until the substitute runs, so they dispatch on a copy). */
+#define RING1_SUBST(name, orig, impl)                                                              \
+    static void name(CPU *cpu, const Insn *in) {                                                   \
+        Insn c = *in;                                                                              \
+        c.fn = orig;                                                                               \
+        impl(cpu, &c);                                                                             \
+    }
+RING1_SUBST(r1_mov_sreg, op_mov_sreg_rm, ring1_load_sreg)
+RING1_SUBST(r1_pop_sreg, op_pop_sreg, ring1_load_sreg)
+RING1_SUBST(r1_jmp_far_imm, op_jmp_far_imm, ring1_far)
+RING1_SUBST(r1_call_far_imm, op_call_far_imm, ring1_far)
+RING1_SUBST(r1_jmp_far_rm, op_jmp_far_rm, ring1_far)
+RING1_SUBST(r1_call_far_rm, op_call_far_rm, ring1_far)
+RING1_SUBST(r1_ret_far, op_ret_far, ring1_far)
+RING1_SUBST(r1_iret, op_iret, ring1_far)
+
+static OpFn ring1_subst(OpFn f) {
+    return f == op_mov_sreg_rm    ? r1_mov_sreg
+           : f == op_pop_sreg     ? r1_pop_sreg
+           : f == op_jmp_far_imm  ? r1_jmp_far_imm
+           : f == op_call_far_imm ? r1_call_far_imm
+           : f == op_jmp_far_rm   ? r1_jmp_far_rm
+           : f == op_call_far_rm  ? r1_call_far_rm
+           : f == op_ret_far      ? r1_ret_far
+           : f == op_iret         ? r1_iret
+                                  : NULL;
+}
+
+static void sel_text(char *buf, size_t len, const char *what, uint16_t sel) {
+    snprintf(buf, len, "%s 0x%04x", what, sel);
+}
+
+/* Segment loads, far transfers and INT n at guest CPL 0 (protected mode),
+ * before they run: count the ones ring 1 refuses (a trap, emulated
+ * correctly), record each as a violation, and under `trap` hand the core
+ * the ring-1 outcome where ring 1 accepts what CPL 0 would refuse.
+ * Returns true when the instruction is left to `after` (far CALL: the CS
+ * it pushes). */
+static bool ring1_before(Vmm *v, CPU *cpu, const Insn *in, int kind) {
+    bool apply = v->model == VMM_TRAP;
+    char saw[48], exp[48];
+    bool differs = false;
+    uint16_t sel = 0;
+    OpFn f = in->fn;
+    if (kind == SENS_INT) {
+        uint32_t vec = in->imm & 0xFF, lo, hi = 0;
+        bool ok = vec * 8 + 7 <= cpu->idtr.limit &&
+                  peek_lin(cpu, cpu->idtr.base + vec * 8, 4, &lo) &&
+                  peek_lin(cpu, cpu->idtr.base + vec * 8 + 4, 4, &hi);
+        int dpl = (hi >> 13) & 3;
+        if (ok && dpl < 1)
+            snprintf(saw, sizeof saw, "#GP(0x%x): gate DPL 0 < CPL 1; reflected", vec * 8 + 2);
+        else
+            snprintf(saw, sizeof saw, "the VMM's gate; reflected");
+        snprintf(exp, sizeof exp, "INT 0x%02x through gate DPL %d", vec, dpl);
+        record_violation(v, cpu, in, false, saw, exp);
+        return false;
+    }
+    if (!peek_selector(cpu, in, kind, &sel)) return false;
+    bool is_load = kind == SENS_POP_SREG || kind == SENS_MOV_TO_SREG;
+    int sreg = kind == SENS_POP_SREG ? pop_sreg_of(in->op) : in->reg;
+    bool fix = false, trapped = false, task = false;
+    if (is_load && sreg == SEG_SS && (sel & 0xFFFC) && (sel & 3) == 0) {
+        count(v, T_RING1_GP); /* RPL 0 != CPL 1 */
+        sel_text(saw, sizeof saw, "#GP in ring 1, emulated: SS", sel);
+        sel_text(exp, sizeof exp, "SS", sel);
+    } else if (is_load && sreg < SEG_COUNT && sreg != SEG_CS && rpl1_on_dpl0(cpu, sel)) {
+        fix = true;
+        differs = true;
+        static const char sreg_names[SEG_COUNT][3] = {"ES", "CS", "SS", "DS", "FS", "GS"};
+        snprintf(saw, sizeof saw, "%s=0x%04x loaded (DPL 1)", sreg_names[sreg], sel);
+        snprintf(exp, sizeof exp, "#GP(0x%04x)", sel & ~3u);
+    } else if (is_load) {
+        sel_text(saw, sizeof saw, "loaded", sel);
+        sel_text(exp, sizeof exp, "loaded", sel);
+    } else { /* far JMP, CALL, RET, IRET */
+        uint32_t lo, hi = 0;
+        bool desc = peek_desc(cpu, sel, &lo, &hi);
+        bool ret = f == op_ret_far || f == op_iret;
+        unsigned type = (hi >> 8) & 0x1F;
+        task = desc && (type == 1 || type == 3 || type == 5 || type == 9 || type == 11);
+        if (desc && !desc_is_seg(hi) && ((hi >> 13) & 3) == 0 && !ret) {
+            count(v, T_RING1_GP); /* a DPL-0 gate or TSS */
+            trapped = true;
+            sel_text(saw, sizeof saw, "#GP in ring 1, emulated: gate", sel);
+            sel_text(exp, sizeof exp, "through gate", sel);
+        } else if (ret && (sel & 3) == 0) {
+            if (f == op_ret_far) count(v, T_RING1_GP); /* IRET: trap.iret */
+            sel_text(saw, sizeof saw, "#GP in ring 1, emulated: CS", sel);
+            sel_text(exp, sizeof exp, "return to CS", sel);
+        } else if (rpl1_on_dpl0(cpu, sel)) {
+            fix = true;
+            differs = true;
+            sel_text(saw, sizeof saw, "same level: CS", sel);
+            snprintf(exp, sizeof exp, ret ? "an outer return: CS 0x%04x" : "#GP(0x%04x)",
+                     ret ? sel : sel & ~3u);
+        } else {
+            sel_text(saw, sizeof saw, "CS", sel);
+            sel_text(exp, sizeof exp, "CS", sel);
+        }
+    }
+    bool call = (f == op_call_far_imm || f == op_call_far_rm) && !trapped && !task;
+    if (f != op_iret && !call) record_violation(v, cpu, in, differs, saw, exp);
+    if (fix && apply) ((Insn *)in)->fn = ring1_subst(f); /* the interpreter's own copy */
+    return call;                                         /* `after` records the CS it pushed */
 }
 
 static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
@@ -732,6 +1040,13 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
     v->pre_eflags = cpu->eflags;
     if (c == C_CLI_STI || c == C_IRET || in->fn == op_popf) v->pre_kind = -1; /* IF watch */
+    if (in->fn == op_iret && kernel && !(cpu->eflags & FL_NT) &&
+        (v->model == VMM_TRAP || v->model == VMM_TRAP_DETECT)) {
+        /* Not an IRET to virtual-8086 mode (its CS is a paragraph). */
+        uint32_t fl = 0, at = cpu->seg[SEG_SS].base + ((cpu->regs[R_ESP] + 8) & stack_mask(cpu));
+        if (in->osize == 2 || (peek_lin(cpu, at, 4, &fl) && !(fl & FL_VM)))
+            ring1_before(v, cpu, in, SENS_FAR);
+    }
     if (!k || !pm) return true;
     /* The register-sensitive ones also show the VMM to user mode. */
     bool user_visible =
@@ -740,7 +1055,28 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     if (v->model != VMM_TRAP && v->model != VMM_TRAP_DETECT) return true;
     v->pre_kind = k;
     if (k == SENS_POPF) v->pre_arg = stack_peek(cpu, 0, in->osize);
-    return true;
+    if (!kernel) return true;
+    uint16_t sel;
+    switch (k) {
+    case SENS_POP_SREG:
+    case SENS_MOV_TO_SREG:
+    case SENS_FAR:
+    case SENS_INT:
+        if (ring1_before(v, cpu, in, k)) return true;
+        v->pre_kind = 0;
+        return false;
+    case SENS_LAR:
+    case SENS_LSL:
+    case SENS_VERR:
+    case SENS_VERW:
+        if (!peek_selector(cpu, in, k, &sel)) { /* it faults by itself */
+            v->pre_kind = 0;
+            return false;
+        }
+        v->r1_ok = ring1_verify(cpu, k, sel, in->osize, &v->r1_val);
+        return true;
+    default: return true;
+    }
 }
 
 /* Store a 16-bit selector or a register-sized value where the instruction
@@ -844,28 +1180,40 @@ static void sensitive_after(Vmm *v, CPU *cpu, const Insn *in) {
         if (apply && differs) rewrite_result(cpu, in, 2, real & m);
         break;
     }
-    case SENS_LAR: {
+    case SENS_LAR:
+    case SENS_LSL:
+    case SENS_VERR:
+    case SENS_VERW: {
         bool ok = cpu_get_eflags(cpu) & FL_ZF;
-        uint32_t r = reg_read(cpu, in->reg, in->osize);
-        if (ok && ((r >> 13) & 3) == 0) {
-            uint32_t real = r | (1u << 13); /* shadow descriptors: DPL 0 becomes 1 */
-            snprintf(saw, sizeof saw, "access 0x%08x (DPL 1)", real);
-            snprintf(exp, sizeof exp, "access 0x%08x (DPL 0)", r);
-            differs = true;
-            if (apply) reg_write(cpu, in->reg, in->osize, real);
-        } else {
-            snprintf(saw, sizeof saw, ok ? "access 0x%08x" : "ZF=0", r);
-            snprintf(exp, sizeof exp, "%s", saw);
+        bool val = v->pre_kind == SENS_LAR || v->pre_kind == SENS_LSL;
+        const char *what = v->pre_kind == SENS_LAR ? "access" : "limit";
+        uint32_t r = val && ok ? reg_read(cpu, in->reg, in->osize) : 0;
+        if (val && v->r1_ok)
+            snprintf(saw, sizeof saw, "ZF=1 %s 0x%08x", what, v->r1_val);
+        else
+            snprintf(saw, sizeof saw, "ZF=%d", v->r1_ok);
+        if (val && ok)
+            snprintf(exp, sizeof exp, "ZF=1 %s 0x%08x", what, r);
+        else
+            snprintf(exp, sizeof exp, "ZF=%d", ok);
+        differs = ok != v->r1_ok || (ok && val && r != v->r1_val);
+        if (apply && differs) {
+            flags_set_arith(cpu, v->r1_ok ? FL_ZF : 0, FL_ZF);
+            if (val && v->r1_ok) reg_write(cpu, in->reg, in->osize, v->r1_val);
         }
         break;
     }
-    default:
-        /* LSL, VERR, VERW, POP/MOV to Sreg, far transfers, INT n: checked
-         * against ring 1 with shadow descriptors (DPL 1); recorded, their
-         * result not changed (docs/teaching/lab-trap.md). */
-        snprintf(saw, sizeof saw, "checked at CPL 1");
-        snprintf(exp, sizeof exp, "checked at CPL 0");
+    case SENS_FAR: { /* far CALL: the CS it pushed */
+        uint32_t slot = (cpu->regs[R_ESP] + in->osize) & stack_mask(cpu);
+        uint16_t pushed = (uint16_t)stack_peek(cpu, in->osize, 2);
+        uint16_t real = (uint16_t)((pushed & ~3u) | 1);
+        snprintf(saw, sizeof saw, "pushed CS 0x%04x (RPL 1)", real);
+        snprintf(exp, sizeof exp, "pushed CS 0x%04x", pushed);
+        differs = real != pushed;
+        if (apply && differs) mem_write(cpu, SEG_SS, slot, 2, real);
         break;
+    }
+    default: return;
     }
     record_violation(v, cpu, in, differs, saw, exp);
 }
@@ -1053,6 +1401,63 @@ static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t 
     return true;
 }
 
+/* KVM's hypercalls (Documentation/virt/kvm/x86/hypercalls.rst and
+ * include/uapi/linux/kvm_para.h): the number in EAX, arguments in EBX,
+ * ECX, EDX, ESI, the result in EAX (32 bits here); nothing else changes.
+ * From CPL > 0 (user or virtual-8086 mode) -KVM_EPERM, whatever the
+ * number. On this one-CPU machine with no local APIC, CPUID offers none
+ * of PV_UNHALT, PV_SEND_IPI and PV_SCHED_YIELD, so KICK_CPU, SEND_IPI and
+ * SCHED_YIELD answer -KVM_ENOSYS, as KVM does when it enforces the PV
+ * CPUID bits; CLOCK_PAIRING answers -KVM_EOPNOTSUPP, as KVM does when the
+ * host clock is not TSC-based (ptp_kvm then gives up); unknown numbers
+ * -KVM_ENOSYS. Every one is a VMCALL exit (reason 18). */
+#define KVM_ENOSYS            1000
+#define KVM_EPERM             1
+#define KVM_EOPNOTSUPP        95
+#define KVM_HC_VAPIC_POLL_IRQ 1
+#define KVM_HC_KICK_CPU       5
+#define KVM_HC_CLOCK_PAIRING  9
+#define KVM_HC_SEND_IPI       10
+#define KVM_HC_SCHED_YIELD    11
+static bool pv_hypercall(void *opaque, CPU *cpu) {
+    Vmm *v = opaque;
+    uint32_t nr = cpu->regs[R_EAX];
+    int32_t ret;
+    count(v, X_VMCALL);
+    switch (nr) {
+    case KVM_HC_VAPIC_POLL_IRQ:
+        count(v, P_HC_VAPIC_POLL_IRQ);
+        ret = 0;
+        break;
+    case KVM_HC_KICK_CPU:
+        count(v, P_HC_KICK_CPU);
+        ret = -KVM_ENOSYS;
+        break;
+    case KVM_HC_CLOCK_PAIRING:
+        count(v, P_HC_CLOCK_PAIRING);
+        ret = -KVM_EOPNOTSUPP;
+        break;
+    case KVM_HC_SEND_IPI:
+        count(v, P_HC_SEND_IPI);
+        ret = -KVM_ENOSYS;
+        break;
+    case KVM_HC_SCHED_YIELD:
+        count(v, P_HC_SCHED_YIELD);
+        ret = -KVM_ENOSYS;
+        break;
+    default:
+        count(v, P_HC_UNKNOWN);
+        ret = -KVM_ENOSYS;
+        break;
+    }
+    if (cpu->cpl != 0) {
+        count(v, P_HC_DENIED);
+        ret = -KVM_EPERM;
+    }
+    cpu->regs[R_EAX] = (uint32_t)ret;
+    return true;
+}
+
 int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     PhysMem *pm = cpu->mmu.pm;
     if (pm->code_written || cpu->run_hooks.run_blocks) {
@@ -1073,6 +1478,7 @@ int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     if (v->model == VMM_PV) {
         cpu->vmm.cpuid = pv_cpuid;
         cpu->vmm.msr = pv_msr;
+        cpu->vmm.hypercall = pv_hypercall;
     }
     cpu->mmu.walk_hook = vmm_walk;
     cpu->mmu.walk_opaque = v;

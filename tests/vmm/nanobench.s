@@ -6,7 +6,8 @@
 #   as --32 --defsym BENCH=n --defsym ITERS=k nanobench.s
 #   ld -m elf_i386 -Ttext 0xFFFF0000 --oformat binary
 # BENCH: 1 syscall, 2 in, 3 cr8wr, 4 call/ret, 5 pgfault, 6 divzero,
-# 7 ptemod (and 8, the POPF probe below). The ROM switches to protected mode with paging (identity map
+# 7 ptemod (and 8, the POPF probe below), 9 vmcall (a KVM hypercall, for
+# -vmm pv), 10 the ring-1 probe (below). The ROM switches to protected mode with paging (identity map
 # of the first 4 MiB in 4 KiB pages, the ROM as one 4 MiB page), runs the
 # benchmark ITERS times with interrupts off and stops with CLI; HLT (bt86
 # exits: nothing can wake the CPU). A run with ITERS=1 and one with
@@ -25,6 +26,8 @@
         .set KSTACK, 0x80000
         .set USTACK, 0x70000
         .set ticks, 0x4000
+        .set gpflag, 0x4004
+        .set uresult, 0x4008
         .set SEL_KCODE, 0x08
         .set SEL_KDATA, 0x10
         .set SEL_UCODE, 0x1B
@@ -95,6 +98,21 @@ pm32:
         movl $exit_handler, %eax
         call set_gate
         orl $0x6000, 4(%edi)
+.if BENCH == 10
+        movl $IDT + 6 * 8, %edi
+        movl $ud_handler, %eax
+        call set_gate
+        movl $IDT + 13 * 8, %edi
+        movl $gp_handler, %eax
+        call set_gate
+        movl $IDT + 0x82 * 8, %edi
+        movl $int82_handler, %eax
+        call set_gate
+        movl $IDT + 0x83 * 8, %edi
+        movl $user_back, %eax
+        call set_gate
+        orl $0x6000, 4(%edi)           # DPL 3
+.endif
         lidt idt_ptr
 
         # Paging: 0-4 MiB identity in 4 KiB pages (user, writable), the
@@ -227,6 +245,248 @@ popf_insn:
         outb %al, $0xE9
         incl %esi
         jmp 5b
+.endif
+.if BENCH == 9
+        # vmcall: KVM_HC_VAPIC_POLL_IRQ (1), which answers 0 (-vmm pv
+        # only: elsewhere VMCALL is #UD and the guest stops).
+4:      movl $1, %eax
+        vmcall
+        testl %eax, %eax
+        jnz unexpected
+        loop 4b
+.endif
+.if BENCH == 10
+        # Not a nanobenchmark: the ring-1 probe. Sensitive instructions
+        # at CPL 0 whose results differ in ring 1 (docs/teaching/
+        # lab-trap.md), and KVM hypercalls; one line each on port 0xE9.
+        movw $SEL_TSS, %ax             # LSL of the TSS (a DPL-0 system descriptor)
+        xorl %ebx, %ebx
+        lsl %ax, %ebx
+        setz %dl
+        movl $s_lsl, %esi
+        call line_zf_ebx
+        movw $(SEL_KDATA | 1), %ax     # VERR with RPL 1 of a DPL-0 data segment
+        verr %ax
+        setz %dl
+        movl $s_verr, %esi
+        call line_zf
+        movw $SEL_KDATA, %ax           # LAR: the DPL
+        xorl %ebx, %ebx
+        lar %ax, %ebx
+        setz %dl
+        movl $s_lar, %esi
+        call line_zf_ebx
+        movw $SEL_KDATA, %ax           # VERW: the same in both
+        verw %ax
+        setz %dl
+        movl $s_verw, %esi
+        call line_zf
+        # A data segment load with RPL 1 of a DPL-0 segment: #GP at CPL 0
+        # (the handler skips the 2-byte MOV), loaded in ring 1.
+        movl $0, gpflag
+        movw $(SEL_KDATA | 1), %ax
+        .globl fs_load_insn
+        .type fs_load_insn, @function
+fs_load_insn:
+        .byte 0x8e, 0xe0               # mov %eax, %fs
+        movl $s_fs, %esi
+        call puts
+        movl gpflag, %eax
+        movl $1, %ecx
+        call puthex
+        movl $s_fs2, %esi
+        call puts
+        movw %fs, %ax
+        movl $4, %ecx
+        call puthex
+        call newline
+        # SS reloaded from SS (RPL 1 in ring 1), then shown.
+        movw %ss, %ax
+        movw %ax, %ss
+        movw $SEL_KDATA, %ax           # SS with RPL 0: #GP in ring 1 (emulated)
+        movw %ax, %ss
+        movw %ss, %bx
+        movl $s_ss, %esi
+        call puts
+        movzwl %bx, %eax
+        movl $4, %ecx
+        call puthex
+        call newline
+        # Far CALL: the CS it pushes; the far RET returns to it.
+        .globl lcall_insn
+        .type lcall_insn, @function
+lcall_insn:
+        lcall $SEL_KCODE, $far_fn
+        movl $s_lcall, %esi
+        call puts
+        movl %ebx, %eax
+        movl $4, %ecx
+        call puthex
+        call newline
+        # PUSH CS; far RET to it (RPL 1 in ring 1: a same-level return).
+        pushl %cs
+        pushl $6f
+        lret
+6:      movl $s_lret, %esi
+        call puts
+        call newline
+        # INT n through a DPL-0 gate.
+        movl $0, gpflag
+        int $0x82
+        movl $s_int, %esi
+        call puts
+        movl gpflag, %eax
+        movl $1, %ecx
+        call puthex
+        call newline
+        # Hypercalls: VAPIC_POLL_IRQ, an unknown number, KICK_CPU by
+        # VMMCALL, then VAPIC_POLL_IRQ from user mode.
+        movl $1, %eax
+        vmcall
+        movl $s_hc1, %esi
+        call line_eax
+        movl $999, %eax
+        vmcall
+        movl $s_hc999, %esi
+        call line_eax
+        movl $5, %eax
+        vmmcall
+        movl $s_hc5, %esi
+        call line_eax
+        pushl $SEL_UDATA
+        pushl $USTACK
+        pushl $0x2
+        pushl $SEL_UCODE
+        pushl $user_hc
+        iret
+user_hc:
+        movw $SEL_UDATA, %ax           # DS was nulled on the way to ring 3
+        movw %ax, %ds
+        movl $1, %eax
+        vmcall
+        movl %eax, uresult
+        int $0x83
+user_back:
+        movw $SEL_KDATA, %ax
+        movw %ax, %ds
+        movw %ax, %es
+        movl $KSTACK, %esp
+        movl uresult, %eax
+        movl $s_hcu, %esi
+        call line_eax
+        movl $s_done, %esi
+        call puts
+        jmp finish
+
+far_fn:
+        movl 4(%esp), %ebx
+        lret
+
+ud_handler:
+        movl $0x0BAD0BAD, %eax
+        addl $3, (%esp)
+        iret
+
+gp_handler:
+        addl $4, %esp
+        addl $2, (%esp)
+        movl $1, gpflag
+        iret
+
+int82_handler:
+        movl $1, gpflag
+        iret
+
+# ESI: a string to port 0xE9.
+puts:
+        movb (%esi), %al
+        testb %al, %al
+        jz 1f
+        outb %al, $0xE9
+        incl %esi
+        jmp puts
+1:      ret
+
+newline:
+        movb $10, %al
+        outb %al, $0xE9
+        ret
+
+# EAX in hex, ECX digits.
+puthex:
+        pushl %eax
+        pushl %ebx
+        movl %eax, %ebx
+        movl %ecx, %eax
+        shll $2, %eax
+        movb %al, %cl
+        rorl %cl, %ebx
+1:      roll $4, %ebx
+        movl %ebx, %eax
+        andl $15, %eax
+        movb hexdigits(%eax), %al
+        outb %al, $0xE9
+        subb $4, %cl
+        jnz 1b
+        popl %ebx
+        popl %eax
+        ret
+
+# ESI: name; DL: ZF.
+line_zf:
+        call puts
+        movl $s_zf, %esi
+        call puts
+        movzbl %dl, %eax
+        movl $1, %ecx
+        call puthex
+        jmp newline
+
+# The same, then EBX.
+line_zf_ebx:
+        call puts
+        movl $s_zf, %esi
+        call puts
+        movzbl %dl, %eax
+        movl $1, %ecx
+        call puthex
+        movl $s_ebx, %esi
+        call puts
+        movl %ebx, %eax
+        movl $8, %ecx
+        call puthex
+        jmp newline
+
+# ESI: name; EAX.
+line_eax:
+        pushl %eax
+        call puts
+        movl $s_eax, %esi
+        call puts
+        popl %eax
+        movl $8, %ecx
+        call puthex
+        jmp newline
+
+hexdigits: .ascii "0123456789abcdef"
+s_lsl:  .asciz "lsl-tss"
+s_verr: .asciz "verr-kdata-rpl1"
+s_lar:  .asciz "lar-kdata"
+s_verw: .asciz "verw-kdata"
+s_fs:   .asciz "fs-load-rpl1 gp="
+s_fs2:  .asciz " fs="
+s_ss:   .asciz "ss="
+s_lcall: .asciz "lcall pushed cs="
+s_lret: .asciz "lret to pushed cs: ok"
+s_int:  .asciz "int82 handler ran="
+s_hc1:  .asciz "vmcall nr=1"
+s_hc999: .asciz "vmcall nr=999"
+s_hc5:  .asciz "vmmcall nr=5"
+s_hcu:  .asciz "vmcall nr=1 user"
+s_zf:   .asciz " zf="
+s_ebx:  .asciz " ebx="
+s_eax:  .asciz " eax="
+s_done: .asciz "ring1-probe: done\n"
 .endif
 finish:
         cli
