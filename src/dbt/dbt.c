@@ -905,6 +905,18 @@ int dbt_vmm_attach(CPU *cpu, const DbtVmmHooks *hooks) {
     return 0;
 }
 
+void dbt_vmm_detach(CPU *cpu) {
+    Dbt *d = dbt_of(cpu);
+    if (!d || !d->vmm_on) return;
+    d->vmm_on = false;
+    d->vmm = (DbtVmmHooks){0};
+    d->running = NULL;
+    dbt_flush(d, FLUSH_MAP_CHANGED); /* no more code that counts */
+    d->stats.flush_map--;
+    if (d->jit) jit_set_vmm(d->jit, NULL);
+    d->vmm_cur = NULL;
+}
+
 void dbt_vmm_counts(const CPU *cpu, DbtVmmCounts *out) {
     const Dbt *d = dbt_of(cpu);
     memset(out, 0, sizeof *out);

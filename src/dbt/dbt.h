@@ -174,6 +174,8 @@ typedef struct DbtVmmCounts {
 } DbtVmmCounts;
 /* Start counting (drops every TB). -1 when cpu has no translator. */
 int dbt_vmm_attach(struct CPU *cpu, const DbtVmmHooks *hooks);
+/* Stop counting (drops every TB; the counts are gone). */
+void dbt_vmm_detach(struct CPU *cpu);
 /* The counts so far (the totals of dead TBs plus the live ones'). */
 void dbt_vmm_counts(const struct CPU *cpu, DbtVmmCounts *out);
 /* An exception is being delivered (the model's event hook): if it

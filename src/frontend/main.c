@@ -1133,8 +1133,7 @@ int main(int argc, char **argv) {
         }
     }
     if (o.lockstep && o.vmm != VMM_NONE) {
-        fprintf(stderr,
-                "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
+        fprintf(stderr, "bt86: -vmm and -lockstep cannot be combined\n");
         return 1;
     }
     if (o.lockstep && o.loadvm) {
@@ -1184,7 +1183,9 @@ int main(int argc, char **argv) {
         }
     }
     CPU *cpu = pc_cpu(pc);
-    if (o.vmm != VMM_NONE) engine = ENGINE_INTERP; /* a model watches every instruction */
+    /* A model watches every instruction on the interpreter; bt counts
+     * what the translator (jit or threaded) does. */
+    if (o.vmm != VMM_NONE && o.vmm != VMM_BT) engine = ENGINE_INTERP;
     if (dbt_attach(cpu, engine) < 0) {
         fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n",
                 dbt_engine_name(engine));
