@@ -14,6 +14,10 @@ translator and takes its counts from it, so it is checked under the jit
 under both. Every run has -icount (deterministic).
 
     nanobench.py BT86 ROMDIR [--check] [--models trap,bt:jit,...] [--k 1000]
+                 [--benches in,smc,...]
+
+The bench "smc" (not one of the paper's: self-modifying code) is only
+run when asked for, under bt.
 """
 import json
 import os
@@ -44,6 +48,10 @@ BT = {
     "pgfault": {"bt.pf_guest": 1, "bt.callout.other": 1, "bt.ident": 2, "bt.direct_branch": 1},
     "divzero": {"bt.exception": 1, "bt.callout.other": 1, "bt.ident": 3, "bt.direct_branch": 1},
     "ptemod": {"bt.pf_tracing": 1, "bt.ident": 1, "bt.direct_branch": 1},
+    # the store invalidates the routine's block (translated again at the
+    # call) and leaves its own block early: the CALL counts once
+    "smc": {"bt.tc_invalidate": 1, "bt.translate": 1, "bt.ident": 2, "bt.direct_branch": 2,
+            "bt.indirect": 1},
 }
 HW = {
     "syscall": {},
@@ -92,11 +100,15 @@ def main():
     check = "--check" in args
     k = 1000
     models = MODELS
+    benches = BENCHES
     pos = []
     i = 0
     while i < len(args):
         if args[i] == "--models":
             models = args[i + 1].split(",")
+            i += 1
+        elif args[i] == "--benches":
+            benches = args[i + 1].split(",")
             i += 1
         elif args[i] == "--k":
             k = int(args[i + 1])
@@ -109,12 +121,15 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
             print("== -vmm %s: events and modelled cycles per iteration" % model)
-            for b in BENCHES:
+            for b in benches:
                 r1 = run(bt86, os.path.join(romdir, "nanobench-%s-1.rom" % b), model, tmp)
                 rk = run(bt86, os.path.join(romdir, "nanobench-%s-%d.rom" % (b, 1 + k)), model, tmp)
                 per, once = {}, {}
                 for cls, n in rk["events"].items():
                     d = n - r1["events"][cls]
+                    if cls in ONE_OFF and abs(d) >= k // 2 and 0 < abs(d % k) < 10:
+                        once[cls] = d % k  # per iteration, and a few more once
+                        d -= d % k
                     if d and abs(d) < k // 2:
                         once[cls] = d  # not per iteration: e.g. one more translation
                     elif d % k:
