@@ -202,7 +202,6 @@ static int exit_reason(VmmEvent e, VmmModel m) {
 #define VMM_MAX_SAMPLES    4096
 #define VMM_SAMPLE_INSNS   (1u << 20)
 #define SHADOW_BITS        16
-#define TC_BITS            18
 
 typedef struct Violation {
     uint32_t eip; /* linear address */
@@ -237,20 +236,17 @@ struct Vmm {
      * 2 user), in a direct-mapped table; cleared on CR3 switches. */
     uint32_t shadow_tag[1u << SHADOW_BITS];
     uint8_t shadow_bits[1u << SHADOW_BITS];
-    uint8_t *traced; /* per RAM page: 1 page table, 2 translated code */
+    uint8_t *traced; /* per RAM page: 1 page table (traced) */
     uint32_t npages;
     uint32_t shadow_cr3;
     uint64_t pv_system_time; /* pv: the kvm-clock system-time MSR */
-    /* bt: translated units by linear start address (0 = empty). */
-    uint32_t *tc;
+    /* bt: kernel blocks translated (translation units). */
     uint64_t tc_units;
     /* bt on bt86's translator (bt_attach): its translation cache now,
      * the CR3 the last page walk saw. */
     bool on_dbt;
     uint64_t tc_blocks, tc_block_bytes, tc_host_bytes;
     uint32_t walk_cr3;
-    bool block_start; /* the next kernel instruction starts a translation unit */
-    unsigned unit_len;
     /* Events over the run. */
     Sample samples[VMM_MAX_SAMPLES];
     unsigned nsamples;
@@ -294,12 +290,10 @@ Vmm *vmm_new(VmmModel model) {
         v->cost[e] =
             recent && event_info[e].cost_recent ? event_info[e].cost_recent : event_info[e].cost;
     v->viol = calloc(VMM_MAX_VIOLATIONS, sizeof *v->viol);
-    v->tc = model == VMM_BT ? calloc(1u << TC_BITS, sizeof *v->tc) : NULL;
-    if (!v->viol || (model == VMM_BT && !v->tc)) {
+    if (!v->viol) {
         vmm_free(v);
         return NULL;
     }
-    v->block_start = true;
     v->next_sample = VMM_SAMPLE_INSNS;
     clock_gettime(CLOCK_MONOTONIC, &v->start);
     return v;
@@ -319,7 +313,6 @@ void vmm_free(Vmm *v) {
         }
     }
     free(v->traced);
-    free(v->tc);
     free(v->viol);
     free(v);
 }
@@ -596,82 +589,6 @@ static void trap_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel
     }
 }
 
-static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, int sens, bool kernel) {
-    if (!kernel) {
-        count(v, B_DIRECT_USER);
-        if (c == C_INT) count(v, B_SYSCALL);
-        if (c == C_IO) count(v, B_IO);
-        return;
-    }
-    /* Translation units: up to 12 instructions from a block start. */
-    if (v->block_start || v->unit_len >= 12) {
-        uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
-        uint32_t h = (lin * 0x9E3779B1u) >> (32 - TC_BITS);
-        if (v->tc[h] != lin + 1) {
-            v->tc[h] = lin + 1;
-            v->tc_units++;
-            count(v, B_TRANSLATE);
-            uint32_t pa;
-            if (v->traced && mmu_debug_translate(&cpu->mmu, lin, &pa) &&
-                pa < cpu->mmu.pm->ram_size) {
-                PhysMem *pm = cpu->mmu.pm;
-                v->traced[pa >> 12] |= 2;
-                if (!pm->code_pages[pa >> 12]) {
-                    pm->code_pages[pa >> 12] = 1;
-                    mmu_drop_write_host_page(&cpu->mmu, pm->ram + (pa & ~0xFFFu));
-                }
-            }
-        }
-        v->unit_len = 0;
-    }
-    v->unit_len++;
-    v->block_start = in->facts.branch != BR_NONE;
-    switch (c) {
-    case C_CLI_STI:
-    case C_CR_READ:
-    case C_CR3_READ: count(v, B_INLINE); return;
-    case C_IO: count(v, B_IO); return;
-    case C_HLT: count(v, B_HLT); return;
-    case C_CR_WRITE: count(v, B_CR_WRITE); return;
-    case C_CR3_WRITE: count(v, B_CR3); return;
-    case C_INVLPG: count(v, B_INVLPG); return;
-    case C_RDMSR:
-    case C_WRMSR: count(v, B_MSR); return;
-    case C_DESC: count(v, B_DESC); return;
-    case C_DR:
-    case C_IRET:
-    case C_OTHER_PRIV:
-    case C_CPUID:
-    case C_INT: count(v, B_OTHER); return;
-    case C_SENSITIVE:
-        switch (sens) {
-        case SENS_PUSHF:
-        case SENS_POPF:
-        case SENS_PUSH_SREG:
-        case SENS_MOV_FROM_SREG:
-        case SENS_SGDT:
-        case SENS_SIDT:
-        case SENS_SLDT:
-        case SENS_STR:
-        case SENS_SMSW: count(v, B_INLINE); return;
-        case SENS_POP_SREG:
-        case SENS_MOV_TO_SREG: count(v, B_IDENT); return; /* shadow descriptors make them safe */
-        default: count(v, B_OTHER); return;
-        }
-    default: break;
-    }
-    switch (in->facts.branch) {
-    case BR_RET:
-    case BR_JMP_IND:
-    case BR_CALL_IND: count(v, B_INDIRECT); return;
-    case BR_JCC:
-    case BR_LOOP:
-    case BR_JMP:
-    case BR_CALL: count(v, B_DIRECT_BRANCH); return;
-    default: count(v, B_IDENT); return;
-    }
-}
-
 static void hw_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel) {
     bool ept = v->model != VMM_HW;
     (void)kernel;
@@ -738,7 +655,7 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     switch (v->model) {
     case VMM_TRAP:
     case VMM_TRAP_DETECT: trap_insn(v, cpu, in, c, kernel); break;
-    case VMM_BT: bt_insn(v, cpu, in, c, k, kernel); break;
+    case VMM_BT: break; /* on the translator: never here (bt_attach) */
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
     if (c == C_NONE) return false;           /* most instructions */
@@ -915,7 +832,6 @@ static void vmm_event(void *opaque, CPU *cpu, int vector, int kind) {
     Vmm *v = opaque;
     (void)cpu;
     bool hw = v->model == VMM_HW, ept = v->model == VMM_HW_EPT || v->model == VMM_PV;
-    if (v->model == VMM_BT) v->block_start = true;
     if (v->on_dbt && kind == INT_EXCEPTION) dbt_vmm_exception(cpu); /* before the delivery */
     if (kind == INT_HARDWARE) {
         count(v, T_IRQ);
@@ -982,11 +898,6 @@ static void vmm_page_written(void *opaque, uint32_t paddr, uint32_t len, int by)
         count(v, T_PF_TRACE);
         count(v, B_PF_TRACE);
         count(v, X_EXC_PF_TRACE);
-    }
-    if (v->traced[f] & 2) { /* translated code changed: drop it */
-        count(v, B_TC_INVALIDATE);
-        v->traced[f] &= (uint8_t)~2;
-        if (!v->traced[f]) v->cpu->mmu.pm->code_pages[f] = 0;
     }
 }
 
