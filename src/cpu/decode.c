@@ -22,7 +22,8 @@
  * interrupt), the ALU kind (AluKind: EA rows), .sreg (the segment register
  * a MOV/POP Sreg or LxS loads), .flags (AFX_*: reads the arithmetic flags,
  * writes some, all, or all if a shift count is not 0; F_* below) and
- * .block (BLK_GOES_ON: a D_END instruction a block may run through; BLK_STI).
+ * .block (BLK_GOES_ON: a D_END instruction a block may run through; BLK_STI)
+ * and .sys (SysKind: what a virtual machine monitor must do about it).
  * An entry without facts is none of these: no branch, no flags. A group
  * opcode's facts are its group row's, never the map entry's.
  */
@@ -160,57 +161,57 @@ static const OpEntry grp5[8] = {
     E(op_inc_rm, "inc", D_L, I_NONE, F_SOME),
     E(op_dec_rm, "dec", D_L, I_NONE, F_SOME),
     E(op_call_rm, "call", D_END, I_NONE, .branch = BR_CALL_IND),
-    E(op_call_far_rm, "callf", D_END, I_NONE, FAR),
+    E(op_call_far_rm, "callf", D_END, I_NONE, FAR, .sys = SYS_FAR),
     E(op_jmp_rm, "jmp", D_END, I_NONE, .branch = BR_JMP_IND),
-    E(op_jmp_far_rm, "jmpf", D_END, I_NONE, FAR),
+    E(op_jmp_far_rm, "jmpf", D_END, I_NONE, FAR, .sys = SYS_FAR),
     E(op_push_rm, "push", 0, I_NONE),
     NONE,
 };
 /* 8E: MOV Sreg, r/m16 by ModRM.reg (CS, 6 and 7 raise #UD in the handler).
  * MOV SS ends the block: interrupt shadow. */
 static const OpEntry grp_mov_sreg[8] = {
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_ES, GOES_ON),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_SS),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_DS, GOES_ON),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_FS, GOES_ON),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_GS, GOES_ON),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
-    E(op_mov_sreg_rm, "mov", D_END, I_NONE),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_ES, GOES_ON, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_SS, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_DS, GOES_ON, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_FS, GOES_ON, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sreg = SL_GS, GOES_ON, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sys = SYS_SREG_LOAD),
+    E(op_mov_sreg_rm, "mov", D_END, I_NONE, .sys = SYS_SREG_LOAD),
 };
 static const OpEntry grp11[8] = {E(op_mov_rm_imm, "mov", 0, I_NONE), NONE, NONE, NONE,
                                  NONE, NONE, NONE, NONE};
 /* 0F 00 (the map entry ends blocks): SLDT, STR, VERR and VERW need not. */
 static const OpEntry grp6[8] = {
-    E(op_sldt, "sldt", 0, I_NONE, GOES_ON),
-    E(op_str, "str", 0, I_NONE, GOES_ON),
-    E(op_lldt, "lldt", 0, I_NONE),
-    E(op_ltr, "ltr", 0, I_NONE),
-    E(op_verr, "verr", 0, I_NONE, F_SOME, GOES_ON),
-    E(op_verw, "verw", 0, I_NONE, F_SOME, GOES_ON),
+    E(op_sldt, "sldt", 0, I_NONE, GOES_ON, .sys = SYS_TABLE_READ),
+    E(op_str, "str", 0, I_NONE, GOES_ON, .sys = SYS_TABLE_READ),
+    E(op_lldt, "lldt", 0, I_NONE, .sys = SYS_DESC_LOAD),
+    E(op_ltr, "ltr", 0, I_NONE, .sys = SYS_DESC_LOAD),
+    E(op_verr, "verr", 0, I_NONE, F_SOME, GOES_ON, .sys = SYS_SEG_CHECK),
+    E(op_verw, "verw", 0, I_NONE, F_SOME, GOES_ON, .sys = SYS_SEG_CHECK),
     NONE,
     NONE,
 };
 static const OpEntry grp7[8] = {
-    E(op_sgdt, "sgdt", 0, I_NONE), E(op_sidt, "sidt", 0, I_NONE), E(op_lgdt, "lgdt", 0, I_NONE),
-    E(op_lidt, "lidt", 0, I_NONE), E(op_smsw, "smsw", 0, I_NONE), NONE,
-    E(op_lmsw, "lmsw", 0, I_NONE), E(op_invlpg, "invlpg", 0, I_NONE),
+    E(op_sgdt, "sgdt", 0, I_NONE, .sys = SYS_TABLE_READ), E(op_sidt, "sidt", 0, I_NONE, .sys = SYS_TABLE_READ), E(op_lgdt, "lgdt", 0, I_NONE, .sys = SYS_DESC_LOAD),
+    E(op_lidt, "lidt", 0, I_NONE, .sys = SYS_DESC_LOAD), E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ), NONE,
+    E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE), E(op_invlpg, "invlpg", 0, I_NONE, .sys = SYS_INVLPG),
 };
 /* Group 7 with a register operand (mod = 3), by ModRM.reg and .rm (the
  * SDM's Table A-6): SMSW and LMSW take registers; VMCALL (/0 rm 1) and
  * AMD's VMMCALL (/3 rm 1) reach op_vmcall, which is #UD unless a
  * hypervisor model takes them (-vmm pv). The rest are undefined. */
 static const OpEntry grp7_reg[64] = {
-    [0 * 8 + 1] = E(op_vmcall, "vmcall", 0, I_NONE),
-    [3 * 8 + 1] = E(op_vmcall, "vmmcall", 0, I_NONE),
-    [4 * 8 + 0] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 1] = E(op_smsw, "smsw", 0, I_NONE),
-    [4 * 8 + 2] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 3] = E(op_smsw, "smsw", 0, I_NONE),
-    [4 * 8 + 4] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 5] = E(op_smsw, "smsw", 0, I_NONE),
-    [4 * 8 + 6] = E(op_smsw, "smsw", 0, I_NONE), [4 * 8 + 7] = E(op_smsw, "smsw", 0, I_NONE),
-    [6 * 8 + 0] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 1] = E(op_lmsw, "lmsw", 0, I_NONE),
-    [6 * 8 + 2] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 3] = E(op_lmsw, "lmsw", 0, I_NONE),
-    [6 * 8 + 4] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 5] = E(op_lmsw, "lmsw", 0, I_NONE),
-    [6 * 8 + 6] = E(op_lmsw, "lmsw", 0, I_NONE), [6 * 8 + 7] = E(op_lmsw, "lmsw", 0, I_NONE),
+    [0 * 8 + 1] = E(op_vmcall, "vmcall", 0, I_NONE, .sys = SYS_VMCALL),
+    [3 * 8 + 1] = E(op_vmcall, "vmmcall", 0, I_NONE, .sys = SYS_VMCALL),
+    [4 * 8 + 0] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ), [4 * 8 + 1] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ),
+    [4 * 8 + 2] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ), [4 * 8 + 3] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ),
+    [4 * 8 + 4] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ), [4 * 8 + 5] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ),
+    [4 * 8 + 6] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ), [4 * 8 + 7] = E(op_smsw, "smsw", 0, I_NONE, .sys = SYS_TABLE_READ),
+    [6 * 8 + 0] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE), [6 * 8 + 1] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE),
+    [6 * 8 + 2] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE), [6 * 8 + 3] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE),
+    [6 * 8 + 4] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE), [6 * 8 + 5] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE),
+    [6 * 8 + 6] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE), [6 * 8 + 7] = E(op_lmsw, "lmsw", 0, I_NONE, .sys = SYS_CR_WRITE),
 };
 static const OpEntry grp8[8] = {
     NONE, NONE, NONE, NONE,
@@ -269,16 +270,16 @@ static const OpEntry grp14x[8] = {
 static const OpEntry op_table[512] = {
     /* 00-3F: ALU rows, segment push/pop, prefixes, BCD adjust */
     [0x00] = ALU_ROW("add", ALU_ADD, D_L),
-    [0x06] = E(op_push_sreg, "push es", 0, I_NONE),
-    [0x07] = E(op_pop_sreg, "pop es", D_END, I_NONE, .sreg = SL_ES, GOES_ON),
+    [0x06] = E(op_push_sreg, "push es", 0, I_NONE, .sys = SYS_SREG_READ),
+    [0x07] = E(op_pop_sreg, "pop es", D_END, I_NONE, .sreg = SL_ES, GOES_ON, .sys = SYS_SREG_LOAD),
     [0x08] = ALU_ROW("or", ALU_OR, D_L),
-    [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE),
+    [0x0E] = E(op_push_sreg, "push cs", 0, I_NONE, .sys = SYS_SREG_READ),
     [0x10] = ALU_ROW("adc", ALU_ADC, D_L),
-    [0x16] = E(op_push_sreg, "push ss", 0, I_NONE),
-    [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE, .sreg = SL_SS),
+    [0x16] = E(op_push_sreg, "push ss", 0, I_NONE, .sys = SYS_SREG_READ),
+    [0x17] = E(op_pop_sreg, "pop ss", D_END, I_NONE, .sreg = SL_SS, .sys = SYS_SREG_LOAD),
     [0x18] = ALU_ROW("sbb", ALU_SBB, D_L),
-    [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE),
-    [0x1F] = E(op_pop_sreg, "pop ds", D_END, I_NONE, .sreg = SL_DS, GOES_ON),
+    [0x1E] = E(op_push_sreg, "push ds", 0, I_NONE, .sys = SYS_SREG_READ),
+    [0x1F] = E(op_pop_sreg, "pop ds", D_END, I_NONE, .sreg = SL_DS, GOES_ON, .sys = SYS_SREG_LOAD),
     [0x20] = ALU_ROW("and", ALU_AND, D_L),
     [0x27] = E(op_daa, "daa", 0, I_NONE, F_RW_ALL),
     [0x28] = ALU_ROW("sub", ALU_SUB, D_L),
@@ -303,10 +304,10 @@ static const OpEntry op_table[512] = {
     [0x69] = E(op_imul_r_rm_imm, "imul", D_M, I_Z, F_ALL),
     [0x6A] = E(op_push_imm, "push", 0, I_BS),
     [0x6B] = E(op_imul_r_rm_imm, "imul", D_M, I_BS, F_ALL),
-    [0x6C] = E(op_ins, "insb", D_B | D_END, I_NONE),
-    [0x6D] = E(op_ins, "ins", D_END, I_NONE),
-    [0x6E] = E(op_outs, "outsb", D_B | D_END, I_NONE),
-    [0x6F] = E(op_outs, "outs", D_END, I_NONE),
+    [0x6C] = E(op_ins, "insb", D_B | D_END, I_NONE, .sys = SYS_IO),
+    [0x6D] = E(op_ins, "ins", D_END, I_NONE, .sys = SYS_IO),
+    [0x6E] = E(op_outs, "outsb", D_B | D_END, I_NONE, .sys = SYS_IO),
+    [0x6F] = E(op_outs, "outs", D_END, I_NONE, .sys = SYS_IO),
 
     /* 70-7F: Jcc rel8 */
     [0x70 ... 0x7F] = E(op_jcc, "jcc", D_END, I_BS, .branch = BR_JCC, F_READS),
@@ -324,7 +325,7 @@ static const OpEntry op_table[512] = {
     [0x89] = E(op_mov_rm_r, "mov", D_M, I_NONE),
     [0x8A] = E(op_mov_r_rm, "mov", D_M | D_B, I_NONE),
     [0x8B] = E(op_mov_r_rm, "mov", D_M, I_NONE),
-    [0x8C] = E(op_mov_rm_sreg, "mov", D_M, I_NONE),
+    [0x8C] = E(op_mov_rm_sreg, "mov", D_M, I_NONE, .sys = SYS_SREG_READ),
     [0x8D] = E(op_lea, "lea", D_M, I_NONE),
     [0x8E] = G(grp_mov_sreg, "mov", 0, I_NONE),
     [0x8F] = G(grp1a, "grp1a", 0, I_NONE),
@@ -334,10 +335,10 @@ static const OpEntry op_table[512] = {
     [0x91 ... 0x97] = E(op_xchg_r_acc, "xchg", 0, I_NONE),
     [0x98] = E(op_cbw, "cbw", 0, I_NONE),
     [0x99] = E(op_cwd, "cwd", 0, I_NONE),
-    [0x9A] = E(op_call_far_imm, "callf", D_END, I_PTR, FAR),
+    [0x9A] = E(op_call_far_imm, "callf", D_END, I_PTR, FAR, .sys = SYS_FAR),
     [0x9B] = E(op_fwait, "fwait", 0, I_NONE),
-    [0x9C] = E(op_pushf, "pushf", 0, I_NONE, F_READS),
-    [0x9D] = E(op_popf, "popf", D_END, I_NONE, F_ALL, GOES_ON),
+    [0x9C] = E(op_pushf, "pushf", 0, I_NONE, F_READS, .sys = SYS_FLAGS),
+    [0x9D] = E(op_popf, "popf", D_END, I_NONE, F_ALL, GOES_ON, .sys = SYS_FLAGS),
     [0x9E] = E(op_sahf, "sahf", 0, I_NONE, F_SOME),
     [0x9F] = E(op_lahf, "lahf", 0, I_NONE, F_READS),
 
@@ -374,12 +375,12 @@ static const OpEntry op_table[512] = {
     [0xC7] = G(grp11, "grp11", 0, I_Z),
     [0xC8] = E(op_enter, "enter", 0, I_ENTER),
     [0xC9] = E(op_leave, "leave", 0, I_NONE),
-    [0xCA] = E(op_ret_far, "retf", D_END, I_W, .branch = BR_FAR),
-    [0xCB] = E(op_ret_far, "retf", D_END, I_NONE, .branch = BR_FAR),
-    [0xCC] = E(op_int3, "int3", D_END, I_NONE, .branch = BR_INT, F_RW),
-    [0xCD] = E(op_int, "int", D_END, I_B, .branch = BR_INT, F_RW),
-    [0xCE] = E(op_into, "into", D_END, I_NONE, .branch = BR_INT, F_RW),
-    [0xCF] = E(op_iret, "iret", D_END, I_NONE, .branch = BR_FAR, F_RW_ALL),
+    [0xCA] = E(op_ret_far, "retf", D_END, I_W, .branch = BR_FAR, .sys = SYS_FAR),
+    [0xCB] = E(op_ret_far, "retf", D_END, I_NONE, .branch = BR_FAR, .sys = SYS_FAR),
+    [0xCC] = E(op_int3, "int3", D_END, I_NONE, .branch = BR_INT, F_RW, .sys = SYS_INT),
+    [0xCD] = E(op_int, "int", D_END, I_B, .branch = BR_INT, F_RW, .sys = SYS_INT),
+    [0xCE] = E(op_into, "into", D_END, I_NONE, .branch = BR_INT, F_RW, .sys = SYS_INT),
+    [0xCF] = E(op_iret, "iret", D_END, I_NONE, .branch = BR_FAR, F_RW_ALL, .sys = SYS_IRET),
 
     /* D0-DF: shifts by 1 / CL, AAM/AAD, SALC, XLAT, x87 escapes */
     [0xD0] = G(grp2_1, "grp2", D_B, I_NONE),
@@ -402,29 +403,29 @@ static const OpEntry op_table[512] = {
     [0xE1] = E(op_loop, "loope", D_END, I_BS, .branch = BR_LOOP, F_READS),
     [0xE2] = E(op_loop, "loop", D_END, I_BS, .branch = BR_LOOP),
     [0xE3] = E(op_jcxz, "jcxz", D_END, I_BS, .branch = BR_LOOP),
-    [0xE4] = E(op_in, "in", D_B | D_END, I_B),
-    [0xE5] = E(op_in, "in", D_END, I_B),
-    [0xE6] = E(op_out, "out", D_B | D_END, I_B),
-    [0xE7] = E(op_out, "out", D_END, I_B),
+    [0xE4] = E(op_in, "in", D_B | D_END, I_B, .sys = SYS_IO),
+    [0xE5] = E(op_in, "in", D_END, I_B, .sys = SYS_IO),
+    [0xE6] = E(op_out, "out", D_B | D_END, I_B, .sys = SYS_IO),
+    [0xE7] = E(op_out, "out", D_END, I_B, .sys = SYS_IO),
     [0xE8] = E(op_call_rel, "call", D_END, I_Z, .branch = BR_CALL),
     [0xE9] = E(op_jmp_rel, "jmp", D_END, I_Z, .branch = BR_JMP),
-    [0xEA] = E(op_jmp_far_imm, "jmpf", D_END, I_PTR, FAR),
+    [0xEA] = E(op_jmp_far_imm, "jmpf", D_END, I_PTR, FAR, .sys = SYS_FAR),
     [0xEB] = E(op_jmp_rel, "jmp", D_END, I_BS, .branch = BR_JMP),
-    [0xEC] = E(op_in, "in", D_B | D_END, I_NONE),
-    [0xED] = E(op_in, "in", D_END, I_NONE),
-    [0xEE] = E(op_out, "out", D_B | D_END, I_NONE),
-    [0xEF] = E(op_out, "out", D_END, I_NONE),
+    [0xEC] = E(op_in, "in", D_B | D_END, I_NONE, .sys = SYS_IO),
+    [0xED] = E(op_in, "in", D_END, I_NONE, .sys = SYS_IO),
+    [0xEE] = E(op_out, "out", D_B | D_END, I_NONE, .sys = SYS_IO),
+    [0xEF] = E(op_out, "out", D_END, I_NONE, .sys = SYS_IO),
 
     /* F0-FF */
-    [0xF1] = E(op_int1, "int1", D_END, I_NONE, .branch = BR_INT, F_RW),
-    [0xF4] = E(op_hlt, "hlt", D_END, I_NONE),
+    [0xF1] = E(op_int1, "int1", D_END, I_NONE, .branch = BR_INT, F_RW, .sys = SYS_INT),
+    [0xF4] = E(op_hlt, "hlt", D_END, I_NONE, .sys = SYS_HLT),
     [0xF5] = E(op_flag_op, "cmc", 0, I_NONE, F_RW),
     [0xF6] = G(grp3b, "grp3", D_B, I_NONE),
     [0xF7] = G(grp3v, "grp3", 0, I_NONE),
     [0xF8] = E(op_flag_op, "clc", 0, I_NONE, F_SOME),
     [0xF9] = E(op_flag_op, "stc", 0, I_NONE, F_SOME),
-    [0xFA] = E(op_cli, "cli", D_END, I_NONE, GOES_ON),
-    [0xFB] = E(op_sti, "sti", D_END, I_NONE, .block = BLK_STI),
+    [0xFA] = E(op_cli, "cli", D_END, I_NONE, GOES_ON, .sys = SYS_CLI_STI),
+    [0xFB] = E(op_sti, "sti", D_END, I_NONE, .block = BLK_STI, .sys = SYS_CLI_STI),
     [0xFC] = E(op_flag_op, "cld", 0, I_NONE),
     [0xFD] = E(op_flag_op, "std", 0, I_NONE),
     [0xFE] = G(grp4, "grp4", D_B, I_NONE),
@@ -433,24 +434,24 @@ static const OpEntry op_table[512] = {
     /* ---- two-byte map, 0F xx ---- */
     [0x100] = G(grp6, "grp6", D_END, I_NONE),
     [0x101] = G(grp7, "grp7", D_END, I_NONE),
-    [0x102] = E(op_lar, "lar", D_M, I_NONE, F_SOME),
-    [0x103] = E(op_lsl, "lsl", D_M, I_NONE, F_SOME),
-    [0x106] = E(op_clts, "clts", D_END, I_NONE),
-    [0x108] = E(op_invd, "invd", D_END, I_NONE),
-    [0x109] = E(op_invd, "wbinvd", D_END, I_NONE),
+    [0x102] = E(op_lar, "lar", D_M, I_NONE, F_SOME, .sys = SYS_SEG_CHECK),
+    [0x103] = E(op_lsl, "lsl", D_M, I_NONE, F_SOME, .sys = SYS_SEG_CHECK),
+    [0x106] = E(op_clts, "clts", D_END, I_NONE, .sys = SYS_CR_WRITE),
+    [0x108] = E(op_invd, "invd", D_END, I_NONE, .sys = SYS_CACHE),
+    [0x109] = E(op_invd, "wbinvd", D_END, I_NONE, .sys = SYS_CACHE),
     [0x10B] = E(op_ud, "ud2", D_END, I_NONE),
     [0x118] = E(op_nop, "prefetch", D_M, I_NONE), /* PREFETCHh: hints, no cache here */
     [0x119 ... 0x11F] = E(op_nop, "nop", D_M, I_NONE),
-    [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR | D_END, I_NONE),
-    [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR | D_END, I_NONE),
-    [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR | D_END, I_NONE),
-    [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR | D_END, I_NONE),
-    [0x130] = EN(MSR, op_wrmsr, "wrmsr", D_END, I_NONE),
+    [0x120] = E(op_mov_r_cr, "mov", D_M | D_CR | D_END, I_NONE, .sys = SYS_CR_READ),
+    [0x121] = E(op_mov_r_dr, "mov", D_M | D_CR | D_END, I_NONE, .sys = SYS_DR),
+    [0x122] = E(op_mov_cr_r, "mov", D_M | D_CR | D_END, I_NONE, .sys = SYS_CR_WRITE),
+    [0x123] = E(op_mov_dr_r, "mov", D_M | D_CR | D_END, I_NONE, .sys = SYS_DR),
+    [0x130] = EN(MSR, op_wrmsr, "wrmsr", D_END, I_NONE, .sys = SYS_MSR),
     [0x131] = EN(TSC, op_rdtsc, "rdtsc", 0, I_NONE),
-    [0x132] = EN(MSR, op_rdmsr, "rdmsr", 0, I_NONE),
+    [0x132] = EN(MSR, op_rdmsr, "rdmsr", 0, I_NONE, .sys = SYS_MSR),
     [0x133] = E(op_rdpmc, "rdpmc", 0, I_NONE),
-    [0x134] = EN(SEP, op_sysenter, "sysenter", D_END, I_NONE, .branch = BR_FAR),
-    [0x135] = EN(SEP, op_sysexit, "sysexit", D_END, I_NONE, .branch = BR_FAR),
+    [0x134] = EN(SEP, op_sysenter, "sysenter", D_END, I_NONE, .branch = BR_FAR, .sys = SYS_INT),
+    [0x135] = EN(SEP, op_sysexit, "sysexit", D_END, I_NONE, .branch = BR_FAR, .sys = SYS_SYSEXIT),
     [0x140 ... 0x14F] = EN(CMOV, op_cmovcc, "cmovcc", D_M, I_NONE, F_READS),
     /* 0F 60-7F: MMX (0F 6C, 6D, 70, 78-7D are not Pentium II instructions) */
     [0x160] = EN(MMX, op_mmx_arith, "punpcklbw", D_M, I_NONE),
@@ -478,14 +479,14 @@ static const OpEntry op_table[512] = {
     [0x17F] = EN(MMX, op_movq_mmm_mm, "movq", D_M, I_NONE),
     [0x180 ... 0x18F] = E(op_jcc, "jcc", D_END, I_Z, .branch = BR_JCC, F_READS),
     [0x190 ... 0x19F] = E(op_setcc, "setcc", D_M | D_B, I_NONE, F_READS),
-    [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE),
-    [0x1A1] = E(op_pop_sreg, "pop fs", D_END, I_NONE, .sreg = SL_FS, GOES_ON),
-    [0x1A2] = E(op_cpuid, "cpuid", 0, I_NONE),
+    [0x1A0] = E(op_push_sreg, "push fs", 0, I_NONE, .sys = SYS_SREG_READ),
+    [0x1A1] = E(op_pop_sreg, "pop fs", D_END, I_NONE, .sreg = SL_FS, GOES_ON, .sys = SYS_SREG_LOAD),
+    [0x1A2] = E(op_cpuid, "cpuid", 0, I_NONE, .sys = SYS_CPUID),
     [0x1A3] = E(op_bt_rm_r, "bt", D_M, I_NONE, F_SOME),
     [0x1A4] = E(op_shld, "shld", D_M, I_B, F_COUNT),
     [0x1A5] = E(op_shld, "shld", D_M, I_NONE, F_COUNT),
-    [0x1A8] = E(op_push_sreg, "push gs", 0, I_NONE),
-    [0x1A9] = E(op_pop_sreg, "pop gs", D_END, I_NONE, .sreg = SL_GS, GOES_ON),
+    [0x1A8] = E(op_push_sreg, "push gs", 0, I_NONE, .sys = SYS_SREG_READ),
+    [0x1A9] = E(op_pop_sreg, "pop gs", D_END, I_NONE, .sreg = SL_GS, GOES_ON, .sys = SYS_SREG_LOAD),
     [0x1AB] = E(op_bt_rm_r, "bts", D_M | D_L, I_NONE, F_SOME),
     [0x1AC] = E(op_shrd, "shrd", D_M, I_B, F_COUNT),
     [0x1AD] = E(op_shrd, "shrd", D_M, I_NONE, F_COUNT),
@@ -952,10 +953,9 @@ void decode_insn(CPU *cpu, uint32_t eip, Insn *in) {
     }
     unsigned need = e->need;
     if (flags & D_G) {
-        const OpEntry *sub =
-            e->group == grp7 && in->mod == 3
-                ? &grp7_reg[in->modrm & 0x3F]
-                : &e->group[in->reg + ((flags & D_GM) && !in->is_mem ? 8 : 0)];
+        const OpEntry *sub = e->group == grp7 && in->mod == 3
+                                 ? &grp7_reg[in->modrm & 0x3F]
+                                 : &e->group[in->reg + ((flags & D_GM) && !in->is_mem ? 8 : 0)];
         in->fn = sub->fn;
         in->name = sub->name;
         in->facts = sub->facts;

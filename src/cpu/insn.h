@@ -104,34 +104,64 @@ typedef enum BlockFact {
                     interrupt shadow covers; that shadow holds back interrupts only */
 } BlockFact;
 
+/* What a virtual machine monitor has to do about an instruction (the
+ * privileged and the sensitive ones: Popek and Goldberg, Robin and
+ * Irvine): what the virtualization lab's models read (src/vmm/). MOV
+ * to/from CRn is one fact for all n (ModRM.reg says which). */
+typedef enum SysKind {
+    SYS_NONE,
+    SYS_CLI_STI,    /* CLI, STI */
+    SYS_FLAGS,      /* PUSHF, POPF: IF and IOPL */
+    SYS_CR_READ,    /* MOV r32, CRn */
+    SYS_CR_WRITE,   /* MOV CRn, r32; CLTS; LMSW */
+    SYS_SREG_READ,  /* PUSH Sreg, MOV r/m, Sreg: shows RPL */
+    SYS_SREG_LOAD,  /* POP Sreg, MOV Sreg, r/m */
+    SYS_TABLE_READ, /* SGDT, SIDT, SLDT, STR, SMSW */
+    SYS_DESC_LOAD,  /* LGDT, LIDT, LLDT, LTR */
+    SYS_SEG_CHECK,  /* LAR, LSL, VERR, VERW */
+    SYS_IO,         /* IN, OUT, INS, OUTS */
+    SYS_HLT,
+    SYS_INVLPG,
+    SYS_DR,  /* MOV to/from DRn */
+    SYS_MSR, /* RDMSR, WRMSR */
+    SYS_CPUID,
+    SYS_CACHE, /* INVD, WBINVD */
+    SYS_IRET,
+    SYS_FAR, /* far CALL/JMP/RET */
+    SYS_INT, /* INT n, INT3, INTO, INT1, SYSENTER */
+    SYS_SYSEXIT,
+    SYS_VMCALL, /* VMCALL, VMMCALL: hypercalls (-vmm pv), else #UD */
+} SysKind;
+
 /* The facts one table entry states (decode.c), copied whole into the
- * Insn: 16 bits, one copy. */
+ * Insn: 32 bits, one copy. */
 typedef struct InsnFacts {
     uint16_t branch : 4; /* BranchKind */
     uint16_t alu : 4;    /* AluKind */
     uint16_t sreg : 3;   /* SegLoad */
     uint16_t flags : 3;  /* AFX_* */
     uint16_t block : 2;  /* BlockFact */
+    uint16_t sys : 5;    /* SysKind */
 } InsnFacts;
-_Static_assert(sizeof(InsnFacts) == 2, "InsnFacts: one 16-bit copy");
+_Static_assert(sizeof(InsnFacts) == 4, "InsnFacts: one 32-bit copy");
 
 struct Insn {
-    OpFn fn;            /* emulation-core handler */
-    const char *name;   /* mnemonic from the table (for traces and statistics) */
-    uint16_t op;        /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx;
-                           0x200-0x2FF: 0F 38 xx; 0x300-0x3FF: 0F 3A xx */
-    InsnFacts facts;    /* the table entry's facts */
-    uint8_t len;        /* total length in bytes, prefixes included (1..15) */
-    uint8_t size;       /* operand size in bytes for this instruction: 1, 2 or 4 */
-    uint8_t osize;      /* operand-size attribute: 2 or 4 */
-    uint8_t asize;      /* address-size attribute: 2 or 4 */
-    uint8_t seg;        /* segment of the memory operand (default or override) */
-    uint8_t rep;        /* REP_NONE / REP_E / REP_NE; PFX_* for the SSE maps */
-    uint8_t lock;       /* LOCK prefix present (already validated) */
-    uint8_t ends_block; /* the table's D_END: a translation block ends after this instruction */
-    uint8_t modrm;      /* raw ModRM byte (0 without one) */
+    OpFn fn;                /* emulation-core handler */
+    const char *name;       /* mnemonic from the table (for traces and statistics) */
+    uint16_t op;            /* 0x000-0x0FF: one-byte opcode; 0x100-0x1FF: 0F xx;
+                               0x200-0x2FF: 0F 38 xx; 0x300-0x3FF: 0F 3A xx */
+    InsnFacts facts;        /* the table entry's facts */
+    uint8_t len;            /* total length in bytes, prefixes included (1..15) */
+    uint8_t size;           /* operand size in bytes for this instruction: 1, 2 or 4 */
+    uint8_t osize;          /* operand-size attribute: 2 or 4 */
+    uint8_t asize;          /* address-size attribute: 2 or 4 */
+    uint8_t seg;            /* segment of the memory operand (default or override) */
+    uint8_t rep;            /* REP_NONE / REP_E / REP_NE; PFX_* for the SSE maps */
+    uint8_t lock : 1;       /* LOCK prefix present (already validated) */
+    uint8_t ends_block : 1; /* the table's D_END: a translation block ends after this instruction */
+    uint8_t is_mem : 1;     /* has a ModRM byte with mod != 3, or a memory offset (A0-A3) */
+    uint8_t modrm;          /* raw ModRM byte (0 without one) */
     uint8_t mod, reg, rm;
-    uint8_t is_mem;   /* has a ModRM byte with mod != 3, or a memory offset (A0-A3) */
     uint8_t ea_base;  /* base register or EA_NOREG */
     uint8_t ea_index; /* index register or EA_NOREG */
     uint8_t ea_scale; /* shift 0..3 */

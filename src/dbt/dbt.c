@@ -39,6 +39,16 @@ typedef struct Dbt {
     bool jit_tried;
     bool jit_full; /* the code buffer is full: flush before the next translation */
     DbtStats stats;
+    /* Counting for a model (dbt_vmm_attach): its hooks, the totals of
+     * freed TBs, and the TB whose run an exception would interrupt (set
+     * while a TB runs: by the dispatcher, or by the jit's code before a
+     * call into the core; cur_single: the one instruction cpu_run runs
+     * alone under an interrupt shadow, counted in advance). */
+    bool vmm_on;
+    bool vmm_cur_single;
+    DbtVmmHooks vmm;
+    DbtVmmCounts vmm_acc;
+    TB *vmm_cur;
 } Dbt;
 
 /* A data segment the jit may address without checks: base 0, 4 GiB limit,
@@ -89,10 +99,23 @@ static size_t tb_bytes(const TB *tb) {
 
 /* ---------------- invalidation ---------------- */
 
+/* Add a counted TB's runs to c: instruction i ran in every run that did
+ * not leave after k <= i instructions. */
+static void vmm_fold(const TB *tb, DbtVmmCounts *c) {
+    uint64_t *insns = c->insns[tb->vmm_mode], left = tb->vmm_runs;
+    for (uint32_t i = 0; i < tb->n; i++) {
+        left -= tb->vmm_exits[i];
+        insns[tb->vmm_cls[i]] += left;
+    }
+    c->blocks_run[tb->vmm_mode] += tb->vmm_runs;
+}
+
 static void free_dead(Dbt *d) {
     while (d->dead) {
         TB *tb = d->dead;
         d->dead = tb->dead_next;
+        if (tb->vmm_cls) vmm_fold(tb, &d->vmm_acc); /* it can no longer run */
+        if (d->vmm_cur == tb) d->vmm_cur = NULL;
         free(tb);
     }
 }
@@ -156,6 +179,7 @@ static bool cross_on_page(const Dbt *d, uint64_t pg) {
 static void dbt_code_written(void *opaque, PhysAddr paddr, uint64_t len, int by) {
     Dbt *d = opaque;
     uint64_t before = d->stats.inval_write;
+    if (d->vmm.code_written) d->vmm.code_written(d->vmm.opaque, paddr, len, by);
     uint64_t end = paddr + len;
     /* Crossing blocks whose second page's bytes were written. */
     for (TB **cp = &d->cross; *cp;) {
@@ -173,6 +197,7 @@ static void dbt_code_written(void *opaque, PhysAddr paddr, uint64_t len, int by)
             tb->host2 = 0; /* off the list already */
             tb_kill(d, tb);
             d->stats.inval_write++;
+            if (d->vmm_on) d->vmm_acc.invalidated[tb->vmm_mode]++;
             d->cpu->block_break = true;
         } else {
             cp = &tb->cross_next;
@@ -187,12 +212,14 @@ static void dbt_code_written(void *opaque, PhysAddr paddr, uint64_t len, int by)
                 cross_unlink(d, tb);
                 tb_kill(d, tb);
                 d->stats.inval_write++;
+                if (d->vmm_on) d->vmm_acc.invalidated[tb->vmm_mode]++;
                 d->cpu->block_break = true;
             } else {
                 pp = &tb->page_next;
             }
         }
-        if (!d->page_tbs[pg] && !cross_on_page(d, pg))
+        if (!d->page_tbs[pg] && !cross_on_page(d, pg) &&
+            !(d->vmm.keeps_page && d->vmm.keeps_page(d->vmm.opaque, pg)))
             physmem_set_code_page(d->pm, (PhysAddr)pg << 12, false);
     }
     if (by == CODE_WRITE_DEVICE) d->stats.inval_device += d->stats.inval_write - before;
@@ -226,6 +253,10 @@ static void dbt_flush(Dbt *d, FlushCause cause) {
         d->stats.flush_full++;
     else
         d->stats.flush_map++;
+    if (d->vmm_on) {
+        d->vmm_acc.flushes++;
+        if (d->vmm.flushed) d->vmm.flushed(d->vmm.opaque);
+    }
     d->cpu->block_break = true;
     if (!d->running) free_dead(d);
 }
@@ -233,6 +264,7 @@ static void dbt_flush(Dbt *d, FlushCause cause) {
 static void dbt_mmio_touched(void *opaque) {
     Dbt *d = opaque;
     d->cpu->block_break = true;
+    if (d->vmm.mmio) d->vmm.mmio(d->vmm.opaque);
 }
 
 /* Create the translator for cpu and attach its code tracking to the CPU's
@@ -255,6 +287,8 @@ static Dbt *dbt_new(CPU *cpu) {
 
 static void dbt_free(Dbt *d) {
     d->running = NULL;
+    d->vmm_on = false;
+    d->vmm = (DbtVmmHooks){0};
     dbt_flush(d, FLUSH_MAP_CHANGED);
     if (d->pm->code_opaque == d) {
         d->pm->code_written = NULL;
@@ -338,9 +372,25 @@ static TB *tb_translate(Dbt *d, uint8_t *host, uint32_t lin) {
     cpu->cr2 = saved_cr2;
     if (n == 0) return NULL;
 
-    TB *tb = malloc(sizeof *tb + n * sizeof(Insn));
+    /* Counting for a model: per-instruction exits and classes after insns. */
+    size_t extra = d->vmm_on ? n * (sizeof(uint64_t) + 1) : 0;
+    TB *tb = malloc(sizeof *tb + n * sizeof(Insn) + extra);
     if (!tb) return NULL;
     memset(tb, 0, sizeof *tb);
+    if (d->vmm_on) {
+        _Static_assert(sizeof(Insn) % sizeof(uint64_t) == 0, "vmm_exits aligned after insns");
+        tb->vmm_exits = (uint64_t *)(void *)&tb->insns[n];
+        tb->vmm_cls = (uint8_t *)&tb->vmm_exits[n];
+        memset(tb->vmm_exits, 0, n * sizeof(uint64_t));
+        for (uint32_t i = 0; i < n; i++) {
+            unsigned c = d->vmm.classify(d->vmm.opaque, &buf[i]);
+            tb->vmm_cls[i] = (uint8_t)(c < DBT_VMM_CLASSES ? c : 0);
+        }
+        tb->vmm_mode = !cpu_pe(cpu)                    ? DBT_VMM_REAL
+                       : cpu_v86(cpu) || cpu->cpl != 0 ? DBT_VMM_USER
+                                                       : DBT_VMM_KERNEL;
+        d->vmm_acc.translated[tb->vmm_mode]++;
+    }
     tb->host_pc = (uintptr_t)host;
     tb->eip = start_eip;
     tb->cs_base = cpu->seg[SEG_CS].base;
@@ -489,10 +539,13 @@ static void jit_block(Dbt *d, TB *tb) {
         d->jit = jit_new();
         d->jit_tried = true;
         if (d->jit) jit_set_lookup(d->jit, d->jc, &d->stats.jit_lookups);
+        if (d->jit && d->vmm_on) jit_set_vmm(d->jit, &d->vmm_cur);
     }
     if (!d->jit || d->jit_full || tb->at_break) return;
+    size_t used = jit_used(d->jit);
     if (jit_compile(d->jit, tb, &d->stats)) {
         d->stats.blocks_compiled++;
+        if (d->vmm_on) d->vmm_acc.host_bytes[tb->vmm_mode] += jit_used(d->jit) - used;
         uint32_t lin = tb->cs_base + tb->eip;
         JcEntry *j = &d->jc[jc_index(lin, tb->flags)];
         if (j->tb == tb) jc_set(j, lin, tb); /* now with its host code */
@@ -528,8 +581,9 @@ static void jit_link(Dbt *d, TB *src, int k, TB *dst) {
  * an exception, a REP that is not finished), or something asks for the
  * dispatcher. Exceptions unwind to cpu_run with the faulting instruction's
  * state, as in the interpreter: each handler commits only when it
- * completes. */
-static void tb_exec(CPU *cpu, TB *tb) {
+ * completes. Returns how many of its instructions ran (for a model's
+ * counts). */
+static uint32_t tb_exec(CPU *cpu, TB *tb) {
     const Insn *in = tb->insns, *end = in + tb->n;
     uint32_t eip = tb->eip;
     /* RF (set by a fault's delivery) makes the first instruction take the
@@ -538,7 +592,8 @@ static void tb_exec(CPU *cpu, TB *tb) {
         exec_insn(cpu, in);
         cpu->run_left--;
         eip += in->len;
-        if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) return;
+        if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0)
+            return (uint32_t)(in - tb->insns);
         if (in[-1].facts.block == BLK_STI) cpu->intr_shadow = false; /* see below */
     }
     for (;;) {
@@ -565,6 +620,7 @@ static void tb_exec(CPU *cpu, TB *tb) {
         cpu->run_left--;
         if (++in == end || cpu->eip != eip || cpu->block_break || cpu->run_left == 0) break;
     }
+    return (uint32_t)(in - tb->insns);
 }
 
 /* Whether the dispatcher must look at the machine before the next block
@@ -606,8 +662,15 @@ const uint8_t *dbt_jit_next(CPU *cpu, const TB *last) {
 static const Insn *dbt_first_insn(void *opaque) {
     Dbt *d = opaque;
     d->running = NULL;
+    d->vmm_cur = NULL;
     free_dead(d);
     TB *tb = tb_find(d);
+    if (tb && d->vmm_on) { /* one run that leaves after one instruction */
+        tb->vmm_runs++;
+        if (tb->n > 1) tb->vmm_exits[1]++;
+        d->vmm_cur = tb;
+        d->vmm_cur_single = true;
+    }
     return tb ? &tb->insns[0] : NULL;
 }
 
@@ -618,6 +681,8 @@ static bool dbt_run(void *opaque) {
     Dbt *d = opaque;
     CPU *cpu = d->cpu;
     d->running = NULL;
+    d->vmm_cur = NULL;
+    d->vmm_cur_single = false;
     free_dead(d);
     TB *tb = tb_find(d);
     if (!tb) return false;
@@ -627,10 +692,17 @@ static bool dbt_run(void *opaque) {
         uint64_t left = cpu->run_left;
         if (!tb->jit && !tb->host2 && d->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
             jit_block(d, tb);
-        if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF))
+        if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF)) {
             tb = jit_run(d->jit, cpu, tb); /* the block that ran last (host code may chain) */
-        else
+        } else if (d->vmm_on) {
+            tb->vmm_runs++;
+            d->vmm_cur = tb;
+            uint32_t k = tb_exec(cpu, tb);
+            if (k < tb->n) tb->vmm_exits[k]++;
+        } else {
             tb_exec(cpu, tb);
+        }
+        d->vmm_cur = NULL;
         d->stats.blocks_run++;
         d->stats.insns_run += left - cpu->run_left;
         d->running = NULL;
@@ -815,4 +887,70 @@ const TB *dbt_compiled_tb(const CPU *cpu, uint32_t cs_base, uint32_t eip) {
         for (const TB *tb = d->hash[i]; tb; tb = tb->hash_next)
             if (tb->jit && tb->cs_base == cs_base && tb->eip == eip) return tb;
     return NULL;
+}
+
+/* ---------------- counting for a virtualization model ---------------- */
+
+int dbt_vmm_attach(CPU *cpu, const DbtVmmHooks *hooks) {
+    Dbt *d = dbt_of(cpu);
+    if (!d || !hooks->classify) return -1;
+    d->running = NULL;
+    dbt_flush(d, FLUSH_MAP_CHANGED); /* every TB from now on is counted */
+    d->stats.flush_map--;            /* (not the guest's doing) */
+    d->vmm = *hooks;
+    d->vmm_on = true;
+    memset(&d->vmm_acc, 0, sizeof d->vmm_acc);
+    d->vmm_cur = NULL;
+    if (d->jit) jit_set_vmm(d->jit, &d->vmm_cur);
+    return 0;
+}
+
+void dbt_vmm_detach(CPU *cpu) {
+    Dbt *d = dbt_of(cpu);
+    if (!d || !d->vmm_on) return;
+    d->vmm_on = false;
+    d->vmm = (DbtVmmHooks){0};
+    d->running = NULL;
+    dbt_flush(d, FLUSH_MAP_CHANGED); /* no more code that counts */
+    d->stats.flush_map--;
+    if (d->jit) jit_set_vmm(d->jit, NULL);
+    d->vmm_cur = NULL;
+}
+
+void dbt_vmm_counts(const CPU *cpu, DbtVmmCounts *out) {
+    const Dbt *d = dbt_of(cpu);
+    memset(out, 0, sizeof *out);
+    if (!d || !d->vmm_on) return;
+    *out = d->vmm_acc;
+    for (uint32_t i = 0; i < TB_HASH_SIZE; i++)
+        for (const TB *tb = d->hash[i]; tb; tb = tb->hash_next) {
+            if (!tb->vmm_cls) continue;
+            vmm_fold(tb, out);
+            out->alive[tb->vmm_mode]++;
+            out->alive_bytes[tb->vmm_mode] += tb_bytes(tb);
+        }
+    for (const TB *tb = d->dead; tb; tb = tb->dead_next)
+        if (tb->vmm_cls) vmm_fold(tb, out);
+}
+
+void dbt_vmm_exception(CPU *cpu) {
+    Dbt *d = dbt_of(cpu);
+    if (!d || !d->vmm_cur) return;
+    TB *tb = d->vmm_cur;
+    d->vmm_cur = NULL;
+    if (d->vmm_cur_single) { /* the instruction run alone faulted: undo its run */
+        d->vmm_cur_single = false;
+        if (cpu->eip == tb->eip) {
+            tb->vmm_runs--;
+            if (tb->n > 1) tb->vmm_exits[1]--;
+        }
+        return;
+    }
+    /* The run ended before the faulting instruction (cpu->eip). */
+    uint32_t eip = tb->eip;
+    for (uint32_t k = 0; k < tb->n; eip += tb->insns[k].len, k++)
+        if (eip == cpu->eip) {
+            tb->vmm_exits[k]++;
+            return;
+        }
 }

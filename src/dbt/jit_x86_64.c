@@ -106,7 +106,10 @@ typedef struct Gen {
     const Jit *jit;
     const uint8_t *rx_base; /* where e.buf runs */
     uint8_t *exits[MAX_EXITS];
+    uint8_t exit_k[MAX_EXITS]; /* counting for a model: instructions run when exit i is taken */
     int nexits;
+    const TB *tb;
+    uint32_t vmm_k; /* instructions run once the current one completes (exit_if) */
     Slow slow[DBT_MAX_INSNS];
     int nslow;
     bool flat;
@@ -141,6 +144,7 @@ struct Jit {
     /* the inline lookup (jit_set_lookup) */
     const JcEntry *jc;
     uint64_t *hits;
+    TB **vmm_cur; /* counting for a model (jit_set_vmm), or NULL */
     /* The runtime: code all blocks share, at the start of the buffer
      * (emit_runtime; rx addresses, NULL until generated). */
     const uint8_t *rt_enter, *rt_leave, *rt_leave_next, *rt_call_fn, *rt_call_exec;
@@ -157,6 +161,10 @@ struct Jit {
 void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits) {
     j->jc = jc;
     j->hits = hits;
+}
+
+void jit_set_vmm(Jit *j, TB **cur) {
+    j->vmm_cur = cur;
 }
 
 Jit *jit_new(void) {
@@ -225,11 +233,16 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     g->user = ((tb->flags >> TBF_CPL_SHIFT) & 3) == 3;
     g->tb_flags = tb->flags;
     g->flags_kind = ALU_NONE;
+    g->tb = tb;
     Emit *e = &g->e;
 
     /* Blocks are entered (rt_enter, chained jumps, lookups) with the
      * guest registers in host ones and the frame set up. */
     uint8_t *entry = e->p;
+    if (j->vmm_cur) { /* counting for a model: one more run */
+        mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)&tb->vmm_runs);
+        inc_m64(e, mem_sum(H_RAX, H_NONE, 0));
+    }
 
     uint32_t eip = tb->eip;
     int pending = 0;
@@ -238,6 +251,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         uint32_t next = eip + in->len;
         g->flags_dead = flags_dead_after(tb, i);
         g->host_flags_now = false;
+        g->vmm_k = i + 1;
         int nslow = g->nslow;
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
@@ -356,10 +370,29 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         for (int i = 0; i < nto_lookup; i++)
             patch(e, to_lookup[i], lookup);
     }
-    for (int i = 0; i < g->nslow; i++)
+    for (int i = 0; i < g->nslow; i++) {
+        g->vmm_k = (uint32_t)(g->slow[i].in - tb->insns) + 1;
         emit_slow(g, &g->slow[i]);
-    for (int i = 0; i < g->nexits; i++)
-        patch(e, g->exits[i], exit_label);
+    }
+    for (int i = 0; i < g->nexits; i++) {
+        uint32_t k = g->exit_k[i];
+        if (k == 0xFF) continue; /* patched with an earlier exit of the same k */
+        if (!j->vmm_cur || k >= tb->n) {
+            patch(e, g->exits[i], exit_label);
+            continue;
+        }
+        /* Counting for a model: the run left after k instructions. One
+         * piece of code per k, for all the exits with that k. */
+        patch(e, g->exits[i], e->p);
+        for (int m = i + 1; m < g->nexits; m++)
+            if (g->exit_k[m] == k) {
+                patch(e, g->exits[m], e->p);
+                g->exit_k[m] = 0xFF;
+            }
+        mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)&tb->vmm_exits[k]);
+        inc_m64(e, mem_sum(H_RAX, H_NONE, 0));
+        patch(e, jmp_fwd(e), exit_label);
+    }
     if (e->full) return false;
     size_t len = (size_t)(e->p - e->buf);
     uint8_t *rx = j->rx + j->used;

@@ -70,6 +70,15 @@ struct TB {
     TB *jmp_dest[2];
     uintptr_t jmp_in;
     uintptr_t jmp_in_next[2];
+    /* Counting for a model (dbt_vmm_attach; NULL pointers otherwise): the
+     * runs (entries) of the block, how many runs left it after exactly k
+     * of its instructions (vmm_exits[k], k < n), each instruction's class
+     * and the block's mode (DBT_VMM_*). In the same allocation, after
+     * insns. */
+    uint64_t vmm_runs;
+    uint64_t *vmm_exits;
+    uint8_t *vmm_cls;
+    uint8_t vmm_mode;
     Insn insns[];
 };
 
@@ -182,6 +191,11 @@ void jit_unchain(Jit *j, TB *src, int k);
  * and the counter of its hits. Without it, exits always return to the
  * dispatcher. */
 void jit_set_lookup(Jit *j, const JcEntry *jc, uint64_t *hits);
+/* Count for a model (dbt_vmm_attach): blocks compiled from now on count
+ * their runs (tb->vmm_runs) and early exits (tb->vmm_exits) and store
+ * their TB in *cur before every call into the core (an exception there
+ * unwinds from that TB). NULL: the code of no model, as always. */
+void jit_set_vmm(Jit *j, TB **cur);
 /* Bytes of generated code in use. */
 size_t jit_used(const Jit *j);
 

@@ -170,7 +170,8 @@ static void usage(FILE *out) {
         "                       --engine is the same\n"
         "  -singlestep          translate one instruction per block\n"
         "  -vmm MODEL           count what a VMM would do: none (default), trap, trap-detect,\n"
-        "                       bt, hw, hw-ept or pv (runs the interpreter; bt86 extension)\n"
+        "                       bt, hw, hw-ept or pv (bt on the translator, the others on the\n"
+        "                       interpreter; bt86 extension)\n"
         "  -vmm-report FILE     write the counts at exit: FILE.json or FILE.html\n"
         "  -vmm-costs FILE      cycles per event class (lines 'CLASS CYCLES')\n"
         "  -dbt-stats           print translator statistics at exit (bt86 extension)\n"
@@ -1123,8 +1124,7 @@ int main(int argc, char **argv) {
         }
     }
     if (o.lockstep && o.vmm != VMM_NONE) {
-        fprintf(stderr,
-                "bt86: -vmm and -lockstep cannot be combined (-vmm runs the interpreter)\n");
+        fprintf(stderr, "bt86: -vmm and -lockstep cannot be combined\n");
         return 1;
     }
     if (o.lockstep && o.loadvm) {
@@ -1177,7 +1177,9 @@ int main(int argc, char **argv) {
         }
     }
     CPU *cpu = pc_cpu(pc);
-    if (o.vmm != VMM_NONE) engine = ENGINE_INTERP; /* a model watches every instruction */
+    /* A model watches every instruction on the interpreter; bt counts
+     * what the translator (jit or threaded) does. */
+    if (o.vmm != VMM_NONE && o.vmm != VMM_BT) engine = ENGINE_INTERP;
     if (dbt_attach(cpu, engine) < 0) {
         fprintf(stderr, "bt86: cannot start the %s engine (out of memory)\n",
                 dbt_engine_name(engine));

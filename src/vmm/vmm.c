@@ -13,6 +13,7 @@
 
 #include "cpu/core.h"
 #include "cpu/ops.h"
+#include "dbt/dbt.h"
 #include "mmu/mmu.h"
 
 /* ---------------- event classes and their costs ---------------- */
@@ -72,6 +73,7 @@ typedef enum VmmEvent {
     B_IRQ,
     B_TRANSLATE,
     B_TC_INVALIDATE,
+    B_TC_FLUSH,
     /* hw, hw-ept, pv: VM exits by the SDM's basic exit reasons */
     X_EXC_PF_GUEST,
     X_EXC_PF_HIDDEN,
@@ -158,6 +160,7 @@ static const EventInfo event_info[EV_COUNT] = {
     [B_IRQ] = {"bt.irq", M_BT, 2000, 0},
     [B_TRANSLATE] = {"bt.translate", M_BT, 0, 0},
     [B_TC_INVALIDATE] = {"bt.tc_invalidate", M_BT, 0, 0},
+    [B_TC_FLUSH] = {"bt.tc_flush", M_BT, 0, 0},
     [X_EXC_PF_GUEST] = {"exit.exception.pf_guest", M_HW, 10149,
                         EXIT_NEW}, /* A2006 pgfault: 11242 - 1093 */
     [X_EXC_PF_HIDDEN] = {"exit.exception.pf_hidden", M_HW, 10149, EXIT_NEW},
@@ -218,7 +221,6 @@ static int exit_reason(VmmEvent e, VmmModel m) {
 #define VMM_MAX_SAMPLES    4096
 #define VMM_SAMPLE_INSNS   (1u << 20)
 #define SHADOW_BITS        16
-#define TC_BITS            18
 
 typedef struct Violation {
     uint32_t eip; /* linear address */
@@ -256,15 +258,17 @@ struct Vmm {
      * 2 user), in a direct-mapped table; cleared on CR3 switches. */
     uint32_t shadow_tag[1u << SHADOW_BITS];
     uint8_t shadow_bits[1u << SHADOW_BITS];
-    uint8_t *traced; /* per RAM page: 1 page table, 2 translated code */
+    uint8_t *traced; /* per RAM page: 1 page table (traced) */
     uint32_t npages;
     uint32_t shadow_cr3;
     uint64_t pv_system_time; /* pv: the kvm-clock system-time MSR */
-    /* bt: translated units by linear start address (0 = empty). */
-    uint32_t *tc;
+    /* bt: kernel blocks translated (translation units). */
     uint64_t tc_units;
-    bool block_start; /* the next kernel instruction starts a translation unit */
-    unsigned unit_len;
+    /* bt on bt86's translator (bt_attach): its translation cache now,
+     * the CR3 the last page walk saw. */
+    bool on_dbt;
+    uint64_t tc_blocks, tc_block_bytes, tc_host_bytes;
+    uint32_t walk_cr3;
     /* Events over the run. */
     Sample samples[VMM_MAX_SAMPLES];
     unsigned nsamples;
@@ -308,12 +312,10 @@ Vmm *vmm_new(VmmModel model) {
         v->cost[e] =
             recent && event_info[e].cost_recent ? event_info[e].cost_recent : event_info[e].cost;
     v->viol = calloc(VMM_MAX_VIOLATIONS, sizeof *v->viol);
-    v->tc = model == VMM_BT ? calloc(1u << TC_BITS, sizeof *v->tc) : NULL;
-    if (!v->viol || (model == VMM_BT && !v->tc)) {
+    if (!v->viol) {
         vmm_free(v);
         return NULL;
     }
-    v->block_start = true;
     v->next_sample = VMM_SAMPLE_INSNS;
     clock_gettime(CLOCK_MONOTONIC, &v->start);
     return v;
@@ -321,6 +323,7 @@ Vmm *vmm_new(VmmModel model) {
 
 void vmm_free(Vmm *v) {
     if (!v) return;
+    if (v->on_dbt) dbt_vmm_detach(v->cpu);
     if (v->cpu && v->cpu->vmm.opaque == v) {
         v->cpu->vmm = (CpuVmmHooks){0};
         v->cpu->mmu.walk_hook = NULL;
@@ -332,7 +335,6 @@ void vmm_free(Vmm *v) {
         }
     }
     free(v->traced);
-    free(v->tc);
     free(v->viol);
     free(v);
 }
@@ -347,16 +349,21 @@ static int find_event(const char *name) {
     return -1;
 }
 
+static void bt_refresh(const Vmm *v);
+
 uint64_t vmm_count(const Vmm *v, const char *cls) {
+    bt_refresh(v);
     int e = find_event(cls);
     return e >= 0 && has_event(v, e) ? v->count[e] : 0;
 }
 
 uint64_t vmm_instructions(const Vmm *v) {
+    bt_refresh(v);
     return v->instructions;
 }
 
 double vmm_modeled_cycles(const Vmm *v) {
+    bt_refresh(v);
     double c = 0;
     for (int e = 0; e < EV_COUNT; e++)
         if (has_event(v, e)) c += (double)v->count[e] * v->cost[e];
@@ -601,82 +608,6 @@ static void trap_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, bool kernel
         break;
     case C_INT: count(v, T_INT); break;
     default: break;
-    }
-}
-
-static void bt_insn(Vmm *v, CPU *cpu, const Insn *in, InsnClass c, int sens, bool kernel) {
-    if (!kernel) {
-        count(v, B_DIRECT_USER);
-        if (c == C_INT) count(v, B_SYSCALL);
-        if (c == C_IO) count(v, B_IO);
-        return;
-    }
-    /* Translation units: up to 12 instructions from a block start. */
-    if (v->block_start || v->unit_len >= 12) {
-        uint32_t lin = cpu->seg[SEG_CS].base + cpu->eip;
-        uint32_t h = (lin * 0x9E3779B1u) >> (32 - TC_BITS);
-        if (v->tc[h] != lin + 1) {
-            v->tc[h] = lin + 1;
-            v->tc_units++;
-            count(v, B_TRANSLATE);
-            PhysAddr pa;
-            if (v->traced && mmu_debug_translate(&cpu->mmu, lin, &pa) &&
-                physmem_is_ram(cpu->mmu.pm, pa, 1)) {
-                PhysMem *pm = cpu->mmu.pm;
-                v->traced[pa >> 12] |= 2;
-                if (!pm->code_pages[pa >> 12]) {
-                    pm->code_pages[pa >> 12] = 1;
-                    mmu_drop_write_host_page(&cpu->mmu, pm->ram + (pa & ~(PhysAddr)0xFFF));
-                }
-            }
-        }
-        v->unit_len = 0;
-    }
-    v->unit_len++;
-    v->block_start = in->facts.branch != BR_NONE;
-    switch (c) {
-    case C_CLI_STI:
-    case C_CR_READ:
-    case C_CR3_READ: count(v, B_INLINE); return;
-    case C_IO: count(v, B_IO); return;
-    case C_HLT: count(v, B_HLT); return;
-    case C_CR_WRITE: count(v, B_CR_WRITE); return;
-    case C_CR3_WRITE: count(v, B_CR3); return;
-    case C_INVLPG: count(v, B_INVLPG); return;
-    case C_RDMSR:
-    case C_WRMSR: count(v, B_MSR); return;
-    case C_DESC: count(v, B_DESC); return;
-    case C_DR:
-    case C_IRET:
-    case C_OTHER_PRIV:
-    case C_CPUID:
-    case C_INT: count(v, B_OTHER); return;
-    case C_SENSITIVE:
-        switch (sens) {
-        case SENS_PUSHF:
-        case SENS_POPF:
-        case SENS_PUSH_SREG:
-        case SENS_MOV_FROM_SREG:
-        case SENS_SGDT:
-        case SENS_SIDT:
-        case SENS_SLDT:
-        case SENS_STR:
-        case SENS_SMSW: count(v, B_INLINE); return;
-        case SENS_POP_SREG:
-        case SENS_MOV_TO_SREG: count(v, B_IDENT); return; /* shadow descriptors make them safe */
-        default: count(v, B_OTHER); return;
-        }
-    default: break;
-    }
-    switch (in->facts.branch) {
-    case BR_RET:
-    case BR_JMP_IND:
-    case BR_CALL_IND: count(v, B_INDIRECT); return;
-    case BR_JCC:
-    case BR_LOOP:
-    case BR_JMP:
-    case BR_CALL: count(v, B_DIRECT_BRANCH); return;
-    default: count(v, B_IDENT); return;
     }
 }
 
@@ -1032,7 +963,7 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     switch (v->model) {
     case VMM_TRAP:
     case VMM_TRAP_DETECT: trap_insn(v, cpu, in, c, kernel); break;
-    case VMM_BT: bt_insn(v, cpu, in, c, k, kernel); break;
+    case VMM_BT: break; /* on the translator: never here (bt_attach) */
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
     if (c == C_NONE) return false;           /* most instructions */
@@ -1249,7 +1180,7 @@ static void vmm_event(void *opaque, CPU *cpu, int vector, int kind) {
     Vmm *v = opaque;
     (void)cpu;
     bool hw = v->model == VMM_HW, ept = v->model == VMM_HW_EPT || v->model == VMM_PV;
-    if (v->model == VMM_BT) v->block_start = true;
+    if (v->on_dbt && kind == INT_EXCEPTION) dbt_vmm_exception(cpu); /* before the delivery */
     if (kind == INT_HARDWARE) {
         count(v, T_IRQ);
         count(v, B_IRQ);
@@ -1275,6 +1206,10 @@ static void vmm_walk(void *opaque, uint32_t lin, int access, PhysAddr pde_addr, 
     Vmm *v = opaque;
     CPU *cpu = v->cpu;
     if (v->model == VMM_HW_EPT || v->model == VMM_PV) return; /* nested paging */
+    if (v->on_dbt && cpu->cr3 != v->walk_cr3) { /* no per-instruction hook: a CR3 switch */
+        v->walk_cr3 = cpu->cr3;
+        shadow_flush(v);
+    }
     uint32_t page = lin >> 12, h = page & ((1u << SHADOW_BITS) - 1);
     uint8_t need = access == MMU_WRITE ? 2 : 1;
     if (v->shadow_tag[h] != page) {
@@ -1311,11 +1246,6 @@ static void vmm_page_written(void *opaque, PhysAddr paddr, uint64_t len, int by)
         count(v, T_PF_TRACE);
         count(v, B_PF_TRACE);
         count(v, X_EXC_PF_TRACE);
-    }
-    if (v->traced[f] & 2) { /* translated code changed: drop it */
-        count(v, B_TC_INVALIDATE);
-        v->traced[f] &= (uint8_t)~2;
-        if (!v->traced[f]) v->cpu->mmu.pm->code_pages[f] = 0;
     }
 }
 
@@ -1458,8 +1388,160 @@ static bool pv_hypercall(void *opaque, CPU *cpu) {
     return true;
 }
 
+/* ---------------- bt on bt86's translator ---------------- */
+
+/* What the translator does with a guest instruction, as a VMware-style
+ * translator would (the class of each instruction of a TB, dbt.h), from
+ * the decoder table's facts: copied unchanged (IDENT), a direct or an
+ * indirect branch, rewritten inline against the virtual CPU, or a call
+ * out to the emulation core by class. INT n and SYSENTER are call-outs in
+ * the kernel and system calls in user mode. */
+enum {
+    BC_IDENT,
+    BC_DIRECT_BRANCH,
+    BC_INDIRECT,
+    BC_INLINE,
+    BC_IO,
+    BC_CR_WRITE,
+    BC_CR3,
+    BC_INVLPG,
+    BC_MSR,
+    BC_DESC,
+    BC_HLT,
+    BC_OTHER,
+    BC_INT,
+    BC_COUNT
+};
+_Static_assert(BC_COUNT <= DBT_VMM_CLASSES, "bt classes fit the translator's counters");
+
+static unsigned bt_classify(void *opaque, const Insn *in) {
+    (void)opaque;
+    switch ((SysKind)in->facts.sys) {
+    case SYS_CLI_STI:
+    case SYS_FLAGS:
+    case SYS_CR_READ:
+    case SYS_SREG_READ:
+    case SYS_TABLE_READ: return BC_INLINE;
+    case SYS_CR_WRITE: return in->op == 0x122 && in->reg == 3 ? BC_CR3 : BC_CR_WRITE;
+    case SYS_SREG_LOAD: return BC_IDENT; /* shadow descriptors make them safe */
+    case SYS_DESC_LOAD: return BC_DESC;
+    case SYS_IO: return BC_IO;
+    case SYS_HLT: return BC_HLT;
+    case SYS_INVLPG: return BC_INVLPG;
+    case SYS_MSR: return BC_MSR;
+    case SYS_INT: return BC_INT;
+    case SYS_SEG_CHECK:
+    case SYS_DR:
+    case SYS_CPUID:
+    case SYS_CACHE:
+    case SYS_IRET:
+    case SYS_FAR:
+    case SYS_SYSEXIT:
+    case SYS_VMCALL: return BC_OTHER;
+    case SYS_NONE: break;
+    }
+    switch ((BranchKind)in->facts.branch) {
+    case BR_RET:
+    case BR_JMP_IND:
+    case BR_CALL_IND: return BC_INDIRECT;
+    case BR_JCC:
+    case BR_LOOP:
+    case BR_JMP:
+    case BR_CALL: return BC_DIRECT_BRANCH;
+    default: return BC_IDENT;
+    }
+}
+
+/* The counters that come from the translator, brought up to date (it
+ * keeps running totals: set, not added). */
+static void bt_refresh(const Vmm *cv) {
+    if (!cv->on_dbt) return;
+    Vmm *v = (Vmm *)cv; /* (the counters are a cache of the translator's) */
+    DbtVmmCounts c;
+    dbt_vmm_counts(v->cpu, &c);
+    const uint64_t *k = c.insns[DBT_VMM_KERNEL], *u = c.insns[DBT_VMM_USER];
+    static const struct {
+        int cls;
+        VmmEvent ev;
+    } kernel[] = {{BC_IDENT, B_IDENT},       {BC_DIRECT_BRANCH, B_DIRECT_BRANCH},
+                  {BC_INDIRECT, B_INDIRECT}, {BC_INLINE, B_INLINE},
+                  {BC_CR_WRITE, B_CR_WRITE}, {BC_CR3, B_CR3},
+                  {BC_INVLPG, B_INVLPG},     {BC_MSR, B_MSR},
+                  {BC_DESC, B_DESC},         {BC_HLT, B_HLT}};
+    for (size_t i = 0; i < sizeof kernel / sizeof kernel[0]; i++)
+        v->count[kernel[i].ev] = k[kernel[i].cls];
+    v->count[B_OTHER] = k[BC_OTHER] + k[BC_INT];
+    v->count[B_IO] = k[BC_IO] + u[BC_IO]; /* the VMM never hands out real ports */
+    v->count[B_SYSCALL] = u[BC_INT];
+    uint64_t mode[DBT_VMM_MODES] = {0};
+    for (int m = 0; m < DBT_VMM_MODES; m++)
+        for (int i = 0; i < DBT_VMM_CLASSES; i++)
+            mode[m] += c.insns[m][i];
+    v->count[B_DIRECT_USER] = mode[DBT_VMM_USER];
+    v->kernel_insns = mode[DBT_VMM_KERNEL];
+    v->user_insns = mode[DBT_VMM_USER];
+    v->realmode_insns = mode[DBT_VMM_REAL];
+    v->instructions = v->kernel_insns + v->user_insns + v->realmode_insns;
+    v->count[B_TRANSLATE] = v->tc_units = c.translated[DBT_VMM_KERNEL];
+    v->count[B_TC_INVALIDATE] = c.invalidated[DBT_VMM_KERNEL];
+    v->count[B_TC_FLUSH] = c.flushes;
+    v->tc_blocks = c.alive[DBT_VMM_KERNEL];
+    v->tc_block_bytes = c.alive_bytes[DBT_VMM_KERNEL];
+    v->tc_host_bytes = c.host_bytes[DBT_VMM_KERNEL];
+}
+
+/* Guest page-table pages (traced) stay write-tracked when the translator
+ * has no code there, and are marked again after a whole-cache flush. */
+static bool bt_keeps_page(void *opaque, uint64_t pg) {
+    Vmm *v = opaque;
+    return pg < v->npages && (v->traced[pg] & 1);
+}
+
+static void bt_retrace(void *opaque) {
+    Vmm *v = opaque;
+    PhysMem *pm = v->cpu->mmu.pm;
+    for (uint32_t f = 0; f < v->npages; f++)
+        if ((v->traced[f] & 1) && !pm->code_pages[f]) {
+            pm->code_pages[f] = 1;
+            mmu_drop_write_host_page(&v->cpu->mmu, pm->ram + ((size_t)f << 12));
+        }
+}
+
+/* bt runs on bt86's translator, which counts (dbt.h); the model keeps the
+ * events the translator does not see: exceptions, interrupts, MMIO and
+ * shadow paging (page walks, writes to traced page tables, which reach
+ * it through the translator's code-write tracking). */
+static int bt_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
+    if (dbt_engine(cpu) == ENGINE_INTERP) {
+        snprintf(err, errlen,
+                 "the bt model runs on bt86's translator: -accel jit or threaded, not interp");
+        return -1;
+    }
+    v->npages = (uint32_t)(cpu->mmu.pm->ram_end / 4096);
+    v->traced = calloc(v->npages + 1, 1);
+    DbtVmmHooks h = {.classify = bt_classify,
+                     .code_written = vmm_page_written,
+                     .keeps_page = bt_keeps_page,
+                     .flushed = bt_retrace,
+                     .mmio = vmm_mmio,
+                     .opaque = v};
+    v->cpu = cpu;
+    if (!v->traced || dbt_vmm_attach(cpu, &h) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    v->on_dbt = true;
+    v->walk_cr3 = cpu->cr3;
+    shadow_flush(v);
+    cpu->vmm = (CpuVmmHooks){.event = vmm_event, .opaque = v};
+    cpu->mmu.walk_hook = vmm_walk;
+    cpu->mmu.walk_opaque = v;
+    return 0;
+}
+
 int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
     PhysMem *pm = cpu->mmu.pm;
+    if (v->model == VMM_BT) return bt_attach(v, cpu, err, errlen);
     if (pm->code_written || cpu->run_hooks.run_blocks) {
         snprintf(err, errlen, "-vmm needs the interpreter (a translator is attached)");
         return -1;
@@ -1486,12 +1568,13 @@ int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen) {
 }
 
 Vmm *vmm_of_cpu(const CPU *cpu) {
-    return cpu->vmm.before == vmm_before ? cpu->vmm.opaque : NULL;
+    return cpu->vmm.event == vmm_event ? cpu->vmm.opaque : NULL;
 }
 
 /* ---------------- reports ---------------- */
 
 void vmm_print(const Vmm *v, FILE *out) {
+    bt_refresh(v);
     fprintf(out, "vmm model %s: %llu instructions (%llu kernel, %llu user, %llu real mode)\n",
             vmm_model_name(v->model), (unsigned long long)v->instructions,
             (unsigned long long)v->kernel_insns, (unsigned long long)v->user_insns,
@@ -1506,6 +1589,12 @@ void vmm_print(const Vmm *v, FILE *out) {
     }
     if (v->model == VMM_BT)
         fprintf(out, "  translation units          %12llu\n", (unsigned long long)v->tc_units);
+    if (v->on_dbt)
+        fprintf(out,
+                "  translation cache: %llu kernel blocks (%llu bytes), %llu bytes of host code "
+                "made for kernel blocks\n",
+                (unsigned long long)v->tc_blocks, (unsigned long long)v->tc_block_bytes,
+                (unsigned long long)v->tc_host_bytes);
     fprintf(out, "  violations: %u places%s\n", v->nviol, v->viol_dropped ? " (list full)" : "");
     fprintf(out, "  modelled cycles: %.0f\n", vmm_modeled_cycles(v));
 }
@@ -1539,6 +1628,7 @@ static void html_str(FILE *f, const char *s) {
 }
 
 static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double host_seconds) {
+    bt_refresh(v);
     fprintf(f, "{\n  \"schema\": \"bt86-vmm-report/1\",\n  \"model\": \"%s\",\n",
             vmm_model_name(v->model));
     fprintf(f,
@@ -1575,6 +1665,12 @@ static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
     }
     if (v->model == VMM_BT)
         fprintf(f, "  \"translation_units\": %llu,\n", (unsigned long long)v->tc_units);
+    if (v->on_dbt)
+        fprintf(f,
+                "  \"translation_cache\": {\"kernel_blocks\": %llu, \"kernel_block_bytes\": %llu, "
+                "\"kernel_host_code_bytes\": %llu},\n",
+                (unsigned long long)v->tc_blocks, (unsigned long long)v->tc_block_bytes,
+                (unsigned long long)v->tc_host_bytes);
     fputs("  \"violations\": [", f);
     for (unsigned i = 0; i < v->nviol; i++) {
         const Violation *x = &v->viol[i];
@@ -1600,6 +1696,7 @@ static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
 }
 
 static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double host_seconds) {
+    bt_refresh(v);
     fprintf(
         f,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>bt86 vmm report: %s</title>\n"

@@ -27,7 +27,9 @@
  *
  * A model runs the guest one instruction at a time (the interpreter): it
  * needs the machine to run without a translator (dbt_attach(cpu,
- * ENGINE_INTERP)), since it owns PhysMem's code-write tracking. With no
+ * ENGINE_INTERP)), since it owns PhysMem's code-write tracking. bt is the
+ * exception: it needs bt86's translator (jit or threaded) and takes its
+ * instruction counts from it (dbt_vmm_attach in dbt/dbt.h). With no
  * model attached nothing here runs and the CPU's hooks are NULL.
  *
  * Use:
@@ -74,7 +76,7 @@ VmmModel vmm_model(const Vmm *v);
  * 0, or -1 with a message (unknown class, bad number, unreadable file). */
 int vmm_load_costs(Vmm *v, const char *path, char *err, size_t errlen);
 /* Install the hooks on cpu (and its MMU and physical memory). -1 when a
- * translator owns the code-write tracking. */
+ * translator owns the code-write tracking (bt: when there is none). */
 int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen);
 /* The Vmm attached to cpu, or NULL. */
 Vmm *vmm_of_cpu(const CPU *cpu);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/ops.h"
 #include "dbt/tb.h"
 #include "testmachine.h"
 
@@ -280,6 +281,58 @@ START_TEST(readers_agree_with_the_old_opcode_lists) {
 }
 END_TEST
 
+/* The SysKind column (what a VMM must do about an instruction: the vmm
+ * lab's bt model classifies from it) names exactly the handlers of the
+ * privileged and sensitive instructions. */
+static unsigned sys_of_handler(const Insn *in) {
+    OpFn f = in->fn;
+    if (f == op_cli || f == op_sti) return SYS_CLI_STI;
+    if (f == op_pushf || f == op_popf) return SYS_FLAGS;
+    if (f == op_mov_r_cr) return SYS_CR_READ;
+    if (f == op_mov_cr_r || f == op_clts || f == op_lmsw) return SYS_CR_WRITE;
+    if (f == op_push_sreg || f == op_mov_rm_sreg) return SYS_SREG_READ;
+    if (f == op_pop_sreg || f == op_mov_sreg_rm) return SYS_SREG_LOAD;
+    if (f == op_sgdt || f == op_sidt || f == op_sldt || f == op_str || f == op_smsw)
+        return SYS_TABLE_READ;
+    if (f == op_lgdt || f == op_lidt || f == op_lldt || f == op_ltr) return SYS_DESC_LOAD;
+    if (f == op_lar || f == op_lsl || f == op_verr || f == op_verw) return SYS_SEG_CHECK;
+    if (f == op_in || f == op_out || f == op_ins || f == op_outs) return SYS_IO;
+    if (f == op_hlt) return SYS_HLT;
+    if (f == op_invlpg) return SYS_INVLPG;
+    if (f == op_mov_r_dr || f == op_mov_dr_r) return SYS_DR;
+    if (f == op_rdmsr || f == op_wrmsr) return SYS_MSR;
+    if (f == op_cpuid) return SYS_CPUID;
+    if (f == op_invd) return SYS_CACHE;
+    if (f == op_iret) return SYS_IRET;
+    if (f == op_call_far_imm || f == op_call_far_rm || f == op_jmp_far_imm || f == op_jmp_far_rm ||
+        f == op_ret_far)
+        return SYS_FAR;
+    if (f == op_int || f == op_int3 || f == op_into || f == op_int1 || f == op_sysenter)
+        return SYS_INT;
+    if (f == op_sysexit) return SYS_SYSEXIT;
+    if (f == op_vmcall) return SYS_VMCALL;
+    return SYS_NONE;
+}
+
+START_TEST(sys_facts_name_the_privileged_and_sensitive_handlers) {
+    unsigned marked = 0;
+    for (unsigned op = 0; op < 0x200; op++) {
+        if (op < 0x100 && is_prefix(op)) continue;
+        if (op == 0x138 || op == 0x13A) continue;
+        for (unsigned mod = 0; mod <= 3; mod += 3)
+            for (unsigned reg = 0; reg < 8; reg++) {
+                uint8_t b[16];
+                Insn in;
+                if (!decode_bytes(b, opcode_bytes(op, mod, reg, b), &in)) continue;
+                ck_assert_msg(in.facts.sys == sys_of_handler(&in), "%03x mod %u /%u: sys %u", op,
+                              mod, reg, (unsigned)in.facts.sys);
+                marked += in.facts.sys != SYS_NONE;
+            }
+    }
+    ck_assert_uint_gt(marked, 60);
+}
+END_TEST
+
 /* Control transfers, segment loads and the instructions a block may run
  * through all the same are among those the table marks D_END. */
 START_TEST(block_facts_only_where_the_table_ends_blocks) {
@@ -377,6 +430,7 @@ static Suite *decode_suite(void) {
                         sizeof examples / sizeof examples[0]);
     tcase_add_test(tc, readers_agree_with_the_old_opcode_lists);
     tcase_add_test(tc, block_facts_only_where_the_table_ends_blocks);
+    tcase_add_test(tc, sys_facts_name_the_privileged_and_sensitive_handlers);
     tcase_add_test(tc, flag_facts_agree_with_the_handlers);
     suite_add_tcase(s, tc);
     return s;

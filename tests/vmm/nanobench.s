@@ -7,7 +7,8 @@
 #   ld -m elf_i386 -Ttext 0xFFFF0000 --oformat binary
 # BENCH: 1 syscall, 2 in, 3 cr8wr, 4 call/ret, 5 pgfault, 6 divzero,
 # 7 ptemod (and 8, the POPF probe below), 9 vmcall (a KVM hypercall, for
-# -vmm pv), 10 the ring-1 probe (below). The ROM switches to protected mode with paging (identity map
+# -vmm pv), 10 the ring-1 probe (below), 11 smc (self-modifying code for
+# the bt model's translation-cache invalidations). The ROM switches to protected mode with paging (identity map
 # of the first 4 MiB in 4 KiB pages, the ROM as one 4 MiB page), runs the
 # benchmark ITERS times with interrupts off and stops with CLI; HLT (bt86
 # exits: nothing can wake the CPU). A run with ITERS=1 and one with
@@ -201,6 +202,19 @@ user_loop:
         # 4 MiB) with its own value.
         movl PT + 1023 * 4, %eax
 4:      movl %eax, PT + 1023 * 4
+        loop 4b
+.endif
+.if BENCH == 11
+        # smc: a routine in RAM (movb $imm, %al; ret) whose immediate is
+        # rewritten before each call: each write invalidates its block.
+        # The MOV to SS before the CALL puts the CALL under an interrupt
+        # shadow: bt86 runs it alone, outside a block.
+        .set SMC, 0x5000
+        movl $0x90C300B0, SMC
+4:      movb %cl, SMC + 1
+        movw %ss, %ax
+        movw %ax, %ss
+        call SMC
         loop 4b
 .endif
 .if BENCH == 8

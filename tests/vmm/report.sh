@@ -43,6 +43,23 @@ printf 'info vmm\n' | "$bt86" -bios "$dir/nanobench-in-0.rom" -display none -ser
 if ! grep -q "vmm model hw-ept" "$tmp/mon" || ! grep -qE "exit.io +[1-9][0-9]* .*exit reason 30" "$tmp/mon"; then
   echo "report: info vmm:"; cat "$tmp/mon"; fail=1
 fi
+# bt on the jit: info vmm while the guest runs, then the report's
+# translation cache.
+printf 'info vmm\n' | "$bt86" -bios "$dir/nanobench-in-0.rom" -display none -serial none -monitor stdio \
+  -max-insns 1000000 -vmm bt -accel jit -vmm-report "$tmp/bt.json" >"$tmp/mon" 2>&1
+if ! grep -q "vmm model bt" "$tmp/mon" || ! grep -qE "bt.callout.io +[1-9]" "$tmp/mon" ||
+   ! grep -q "translation cache: [1-9][0-9]* kernel blocks" "$tmp/mon"; then
+  echo "report: info vmm under bt:"; cat "$tmp/mon"; fail=1
+fi
+python3 - "$tmp/bt.json" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+tc = r["translation_cache"]
+if r["translation_units"] < 1 or tc["kernel_blocks"] < 1 or tc["kernel_host_code_bytes"] < 1:
+    print("report: bt translation cache %s" % tc); sys.exit(1)
+if r["instructions"] != r["kernel_instructions"] + r["user_instructions"] + r["realmode_instructions"]:
+    print("report: bt instruction counts do not add up"); sys.exit(1)
+PY
 printf 'info vmm\n' | "$bt86" -bios "$dir/nanobench-in-0.rom" -display none -serial none -monitor stdio \
   -max-insns 1000000 >"$tmp/mon" 2>&1
 if ! grep -q "no model" "$tmp/mon"; then echo "report: info vmm without a model:"; cat "$tmp/mon"; fail=1; fi
@@ -63,5 +80,6 @@ expect_error "bad cost line" "expected 'CLASS CYCLES'" -vmm trap -vmm-costs "$tm
 expect_error "report name" "must end in .json or .html" -vmm trap -vmm-report "$tmp/r.txt"
 expect_error "report without a model" "need -vmm MODEL" -vmm-report "$tmp/r.json"
 expect_error "with -lockstep" "cannot be combined" -vmm hw -lockstep 1000
+expect_error "bt on the interpreter" "runs on bt86's translator" -vmm bt -accel interp
 [ $fail -eq 0 ] && echo "report: ok"
 exit $fail
