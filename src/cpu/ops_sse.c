@@ -115,7 +115,6 @@ static void mem_store(CPU *cpu, const Insn *in, unsigned size, bool align16, con
 
 static const uint8_t prefix_byte[4] = {0, 0xF3, 0xF2, 0x66}; /* by PFX_* */
 
-
 /* Run in on the host with the context c (operands loaded); modrm is the
  * host ModRM. Applies the exception rules above; returns only when the
  * result in c may be committed. */

@@ -37,7 +37,7 @@ typedef struct Dbt {
     bool singlestep;  /* one instruction per block (-singlestep) */
     Jit *jit;         /* the x86-64 code generator (jit engine), or NULL */
     bool jit_tried;
-    bool jit_full; /* the code buffer is full: flush before the next translation */
+    bool jit_full;    /* the code buffer is full: flush before the next translation */
     uint32_t jit_hot; /* runs before the jit compiles a block (DBT_JIT_HOT; tests: 1) */
     DbtStats stats;
 } Dbt;
