@@ -102,13 +102,15 @@ typedef struct Slow {
     int pending;        /* inline instructions not yet counted before this one */
     AluKind host_flags; /* whose host flags the fast path leaves behind, or ALU_NONE */
     /* An instruction of a run of inline SSE code (sse.c.inc): jump[] come
-     * from inside the run (the guest's MXCSR in the host's, sse_dirty to
-     * be written back), jump_dead[] from its checks before the run began;
-     * sse_cached: the guest XMM registers to load again after the handler. */
-    bool sse;
+     * from inside the run (sse_dirty to be written back; the guest's MXCSR
+     * in the host's if sse_mx), jump_mask[] from the test of the guest's
+     * masks (sse_dirty to be written back), jump_dead[] from the checks
+     * before the run began; sse_cached: the guest XMM registers to load
+     * again after the handler, and sse_mx_after: the guest's MXCSR too. */
+    bool sse, sse_mx, sse_mx_after;
     uint8_t sse_dirty, sse_cached;
-    uint8_t *jump_dead[4];
-    int njump_dead;
+    uint8_t *jump_dead[3], *jump_mask[1];
+    int njump_dead, njump_mask;
 } Slow;
 
 typedef struct Gen {
@@ -141,10 +143,11 @@ typedef struct Gen {
      * nothing was generated in between (its slow path makes them again). */
     bool host_flags_now;
     uint8_t *host_flags_end;
-    /* Inline SSE (sse.c.inc): inside a run the guest's MXCSR is the
-     * host's, and host xmm8-15 hold the guest XMM registers in xmm_cached
-     * (those in xmm_dirty changed since they were loaded). */
-    bool sse_live;
+    /* Inline SSE (sse.c.inc): inside a run host xmm8-15 hold the guest
+     * XMM registers in xmm_cached (those in xmm_dirty changed since they
+     * were loaded), and from its first floating-point instruction on
+     * (mxcsr_live) the guest's MXCSR is the host's. */
+    bool sse_live, mxcsr_live;
     uint8_t xmm_cached, xmm_dirty;
     DbtStats *stats;
 } Gen;
