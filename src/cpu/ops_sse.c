@@ -110,21 +110,13 @@ static void mem_store(CPU *cpu, const Insn *in, unsigned size, bool align16, con
 
 static const uint8_t prefix_byte[4] = {0, 0xF3, 0xF2, 0x66}; /* by PFX_* */
 
-/* Whether the encoding has an imm8: all of 0F 3A; 0F 70-73, C2, C4-C6. */
-static bool has_imm8(unsigned op) {
-    if ((op >> 8) == 3) return true;
-    if ((op >> 8) != 1) return false;
-    op &= 0xFF;
-    return (op >= 0x70 && op <= 0x73) || op == 0xC2 || (op >= 0xC4 && op <= 0xC6);
-}
-
 /* Run in on the host with the context c (operands loaded); modrm is the
  * host ModRM. Applies the exception rules above; returns only when the
  * result in c may be committed. */
 static void run_host(CPU *cpu, const Insn *in, SseHostCtx *c, uint8_t modrm, bool mmx) {
     static const uint8_t maps[4] = {0, 0x0F, 0x38, 0x3A};
     uint8_t pfx = prefix_byte[in->rep & 3], map = maps[in->op >> 8 & 3], op = (uint8_t)in->op;
-    int imm = has_imm8(in->op) ? (int)(in->imm & 0xFF) : -1;
+    int imm = sse_has_imm8(in->op) ? (int)(in->imm & 0xFF) : -1;
     c->mxcsr_in = (cpu->mxcsr | 0x1F80u) & ~0x3Fu;
     const SseHostCtx saved = *c;
     sse_host_run(c, pfx, map, op, modrm, imm, mmx);

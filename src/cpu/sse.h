@@ -37,6 +37,16 @@ typedef struct SseHostCtx {
     uint32_t pad;
 } SseHostCtx;
 
+/* Whether the instruction Insn.op (0x100-0x3FF: 0F xx, 0F 38 xx, 0F 3A xx)
+ * of the SSE maps has an imm8: all of 0F 3A; 0F 70-73, C2, C4-C6 (the
+ * handlers and the jit's inline SSE code, which emit the host's form). */
+static inline bool sse_has_imm8(unsigned op) {
+    if ((op >> 8) == 3) return true;
+    if ((op >> 8) != 1) return false;
+    op &= 0xFF;
+    return (op >= 0x70 && op <= 0x73) || op == 0xC2 || (op >= 0xC4 && op <= 0xC6);
+}
+
 /* Whether the host can run SSE through SSSE3 (x86-64 with those CPUID
  * bits and an executable code buffer). False on other hosts: the guest then
  * has no SSE (CPUID says so and every SSE instruction raises #UD). */

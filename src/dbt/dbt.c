@@ -37,7 +37,8 @@ typedef struct Dbt {
     bool singlestep;  /* one instruction per block (-singlestep) */
     Jit *jit;         /* the x86-64 code generator (jit engine), or NULL */
     bool jit_tried;
-    bool jit_full; /* the code buffer is full: flush before the next translation */
+    bool jit_full;    /* the code buffer is full: flush before the next translation */
+    uint32_t jit_hot; /* runs before the jit compiles a block (DBT_JIT_HOT; tests: 1) */
     DbtStats stats;
     /* Counting for a model (dbt_vmm_attach): its hooks, the totals of
      * freed TBs, and the TB whose run an exception would interrupt (set
@@ -690,7 +691,7 @@ static bool dbt_run(void *opaque) {
     for (;;) {
         d->running = tb;
         uint64_t left = cpu->run_left;
-        if (!tb->jit && !tb->host2 && d->engine == ENGINE_JIT && ++tb->execs == DBT_JIT_HOT)
+        if (!tb->jit && !tb->host2 && d->engine == ENGINE_JIT && ++tb->execs == d->jit_hot)
             jit_block(d, tb);
         if (tb->jit && cpu->run_left >= tb->n && !(cpu->eflags & FL_RF)) {
             tb = jit_run(d->jit, cpu, tb); /* the block that ran last (host code may chain) */
@@ -789,6 +790,7 @@ int dbt_attach(CPU *cpu, DbtEngine engine) {
                                        .opaque = d};
     }
     d->engine = engine;
+    d->jit_hot = DBT_JIT_HOT;
     return 0;
 }
 
@@ -807,6 +809,11 @@ DbtEngine dbt_engine(const CPU *cpu) {
 void dbt_set_singlestep(CPU *cpu, bool on) {
     Dbt *d = dbt_of(cpu);
     if (d) d->singlestep = on;
+}
+
+void dbt_set_jit_hot(CPU *cpu, unsigned runs) {
+    Dbt *d = dbt_of(cpu);
+    if (d && runs > 0) d->jit_hot = runs;
 }
 
 const DbtStats *dbt_stats(const CPU *cpu) {

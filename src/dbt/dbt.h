@@ -95,6 +95,10 @@ DbtEngine dbt_engine(const struct CPU *cpu);
 /* -singlestep: translate one instruction per block from now on (no effect
  * without a translator). */
 void dbt_set_singlestep(struct CPU *cpu, bool on);
+/* Tests: the jit compiles a block at its runs-th run (default 16; 1: at
+ * the first, so that code run once, as the differential tests' sequences
+ * are, runs as host code). No effect without the jit. */
+void dbt_set_jit_hot(struct CPU *cpu, unsigned runs);
 
 typedef struct DbtStats {
     uint64_t blocks_translated;

@@ -71,6 +71,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/ops.h"
+#include "cpu/sse.h"
 #include "dbt/dbt.h"
 #include "dbt/tb.h"
 
@@ -99,6 +101,16 @@ typedef struct Slow {
     uint32_t eip, next; /* the instruction's EIP and the next one's */
     int pending;        /* inline instructions not yet counted before this one */
     AluKind host_flags; /* whose host flags the fast path leaves behind, or ALU_NONE */
+    /* An instruction of a run of inline SSE code (sse.c.inc): jump[] come
+     * from inside the run (sse_dirty to be written back; the guest's MXCSR
+     * in the host's if sse_mx), jump_mask[] from the test of the guest's
+     * masks (sse_dirty to be written back), jump_dead[] from the checks
+     * before the run began; sse_cached: the guest XMM registers to load
+     * again after the handler, and sse_mx_after: the guest's MXCSR too. */
+    bool sse, sse_mx, sse_mx_after;
+    uint8_t sse_dirty, sse_cached;
+    uint8_t *jump_dead[3], *jump_mask[1];
+    int njump_dead, njump_mask;
 } Slow;
 
 typedef struct Gen {
@@ -134,6 +146,12 @@ typedef struct Gen {
      * nothing was generated in between (its slow path makes them again). */
     bool host_flags_now;
     uint8_t *host_flags_end;
+    /* Inline SSE (sse.c.inc): inside a run host xmm8-15 hold the guest
+     * XMM registers in xmm_cached (those in xmm_dirty changed since they
+     * were loaded), and from its first floating-point instruction on
+     * (mxcsr_live) the guest's MXCSR is the host's. */
+    bool sse_live, mxcsr_live;
+    uint8_t xmm_cached, xmm_dirty;
     DbtStats *stats;
 } Gen;
 
@@ -155,6 +173,7 @@ struct Jit {
 #include "jit_x86_64/guest.c.inc"
 #include "jit_x86_64/flags.c.inc"
 #include "jit_x86_64/mem.c.inc"
+#include "jit_x86_64/sse.c.inc"
 #include "jit_x86_64/insn.c.inc"
 #include "jit_x86_64/exits.c.inc"
 
@@ -253,6 +272,8 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         g->host_flags_now = false;
         g->vmm_k = i + 1;
         int nslow = g->nslow;
+        /* A run of inline SSE code ends before anything else (sse.c.inc). */
+        if (!sse_insn(in) && !insn_is_nop(in)) sse_close(g);
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
             for (int k = nslow; k < g->nslow; k++)
@@ -262,6 +283,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
                    emit_branch_inline(g, in, eip, next, pending)) {
             pending = 0; /* counted; exits in g->known and g->var */
         } else {
+            sse_close(g); /* (an SSE instruction that needs its handler) */
             count(e, pending);
             pending = 0;
             g->flags_kind = ALU_NONE; /* a handler may set the flags */
@@ -297,6 +319,7 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
     uint8_t kind[2] = {JMP_SITE_PLAIN, JMP_SITE_PLAIN};
     uint8_t *to_lookup[4], *to_ret[8];
     int nto_lookup = 0, nto_ret = 0;
+    sse_close(g);
     if (pending) { /* straight-line code: exit 0 */
         count(e, pending);
         g->known[0] = jmp_fwd(e);

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "dbt/dbt.h"
 #include "diff.h"
 #include "testmachine.h"
 
@@ -19,6 +20,9 @@ void bt86_side_init(void) {
 void bt86_side_enable_sse(void) {
     cpu_set_model(tm->cpu, cpu_model_find("max")); /* a bare CPU is a pentium2: no SSE */
     tm->cpu->cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+    /* Each sequence runs once: under the jit it runs as host code (the
+     * inline SSE code among it) only if compiled at its first run. */
+    dbt_set_jit_hot(tm->cpu, 1);
 }
 
 void bt86_side_poke(uint32_t addr, const uint8_t *data, uint32_t len) {

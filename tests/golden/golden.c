@@ -181,7 +181,21 @@ static const uint8_t prog_cross_page_m[] = {
     0xF4,                               /*    hlt */
 };
 
+static const uint8_t prog_sse[] = {
+    0x0F, 0x28, 0x06,             /* L: movaps xmm0, [esi] */
+    0x0F, 0x28, 0x4E, 0x10,       /*    movaps xmm1, [esi+16] */
+    0x0F, 0x58, 0xC1,             /*    addps xmm0, xmm1 */
+    0x0F, 0x59, 0xC1,             /*    mulps xmm0, xmm1 */
+    0x66, 0x0F, 0xFE, 0xD0,       /*    paddd xmm2, xmm0 */
+    0xF2, 0x0F, 0x58, 0x5E, 0x08, /*    addsd xmm3, [esi+8] */
+    0x0F, 0x29, 0x46, 0x20,       /*    movaps [esi+32], xmm0 */
+    0x49,                         /*    dec ecx */
+    0x75, 0xE3,                   /*    jnz L */
+    0xF4,                         /*    hlt */
+};
+
 static void setup_fs(TestMachine *tm);
+static void setup_sse(TestMachine *tm);
 
 #define AT(addr, code)                                                                             \
     { (addr), (code), sizeof(code) }
@@ -248,6 +262,12 @@ static const Program programs[] = {
      .entry = C + 0xF00,
      .halt = C + 0x1807,
      .chunk = {AT(C + 0xF00, prog_cross_page_l), AT(C + 0x1800, prog_cross_page_m)}},
+    {.name = "sse",
+     .what = "SSE and SSE2 on XMM registers as host SSE code: a run with the guest's MXCSR",
+     .entry = C,
+     .halt = C + 29,
+     .chunk = {AT(C, prog_sse)},
+     .setup = setup_sse},
 };
 #undef C
 #undef AT
@@ -261,6 +281,12 @@ static void setup_fs(TestMachine *tm) {
     cpu->seg[SEG_FS] = cpu->seg[SEG_DS];
     cpu->seg[SEG_FS].sel = SEL_FS;
     cpu->seg[SEG_FS].base = FS_BASE;
+}
+
+/* SSE: a model with it (a bare CPU is a Pentium II), CR4.OSFXSR set. */
+static void setup_sse(TestMachine *tm) {
+    cpu_set_model(tm->cpu, cpu_model_find("max"));
+    tm->cpu->cr4 |= CR4_OSFXSR;
 }
 
 /* A fresh machine running p under the jit until its HLT; NULL (and a
@@ -463,6 +489,17 @@ static const Field cpu_fields[] = {
     CPU_FIELD("icount", icount),
     CPU_FIELD("block_break", block_break),
     CPU_FIELD("cr0", cr0),
+    CPU_FIELD("cr4", cr4),
+    CPU_FIELD("feat.edx1", feat.edx1),
+    CPU_FIELD("xmm0", xmm[0]),
+    CPU_FIELD("xmm1", xmm[1]),
+    CPU_FIELD("xmm2", xmm[2]),
+    CPU_FIELD("xmm3", xmm[3]),
+    CPU_FIELD("xmm4", xmm[4]),
+    CPU_FIELD("xmm5", xmm[5]),
+    CPU_FIELD("xmm6", xmm[6]),
+    CPU_FIELD("xmm7", xmm[7]),
+    CPU_FIELD("mxcsr", mxcsr),
     CPU_FIELD("fpu", fpu),
     CPU_FIELD("cpl", cpl),
 };

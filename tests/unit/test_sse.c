@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cpu/sse.h"
+#include "dbt/dbt.h"
 #include "testmachine.h"
 
 static TestMachine *tm;
@@ -33,6 +34,10 @@ static void setup(void) {
     tm = tm_new(16 << 20);
     cpu = tm->cpu;
     cpu_set_model(cpu, cpu_model_find("max")); /* a bare CPU is a pentium2: no SSE */
+    /* Under the jit, every block here runs as host code from its first
+     * run: the inline SSE code (its run checks, slow paths) is what these
+     * tests see there. */
+    dbt_set_jit_hot(cpu, 1);
     reset();
 }
 static void teardown(void) {
@@ -162,6 +167,74 @@ START_TEST(alignment_gp) {
     POKE(TM_CODE, 0xF3, 0x0F, 0x58, 0x05, 0x04, 0x50, 0x00, 0x00,
          0xF4); /* addss: m32, any alignment */
     ck_assert_int_eq(run(), -1);
+}
+END_TEST
+
+/* One block of SSE instructions (under the jit: one run of inline SSE
+ * code, compiled at its first run): a fault in the middle sees the
+ * results and MXCSR flags of the instructions before it and nothing of its
+ * own; the checks made when the run begins (CR0.TS, the MXCSR masks) are
+ * made each time the block runs, not when it was compiled. */
+START_TEST(block_state_at_faults) {
+    if (!sse_host_available()) return;
+    POKE(TM_CODE, 0x0F, 0x28, 0x06, /*      movaps xmm0, [esi] */
+         0x0F, 0x58, 0xC1,          /* +3:  addps xmm0, xmm1 */
+         0x0F, 0x5E, 0xD3,          /* +6:  divps xmm2, xmm3 */
+         0x0F, 0x28, 0x24, 0x3E,    /* +9:  movaps xmm4, [esi+edi] */
+         0xF4);                     /* +13: hlt */
+    for (int round = 0; round < 2; round++) {
+        reset();
+        for (uint32_t a = 0x5000; a < 0x5020; a += 4)
+            tm_poke32(tm, a, 0x3F800000); /* 1.0f */
+        cpu->regs[R_ESI] = 0x5000;
+        cpu->regs[R_EDI] = 8;
+        set_ps(1, 1, 2, 3, 4);
+        set_ps(2, 1, 1, 1, 1);
+        set_ps(3, 0, 1, 1, 1);
+        set_ps(4, 9, 9, 9, 9);
+        /* [esi+edi] misaligned: #GP at the last MOVAPS, the rest done. */
+        ck_assert_int_eq(run(), EXC_GP);
+        ck_assert_uint_eq(tm_peek32(tm, cpu->regs[R_ESP] + 4),
+                          TM_CODE + 9); /* after the error code */
+        ck_assert_float_eq(ps(0, 0), 2);
+        ck_assert_float_eq(ps(0, 3), 5);
+        ck_assert_uint_eq(cpu->xmm[2].d[0], 0x7F800000); /* 1/0 = +inf */
+        ck_assert_float_eq(ps(2, 1), 1);
+        ck_assert_uint_eq(cpu->mxcsr, 0x1F80 | 0x04); /* ZE */
+        ck_assert_float_eq(ps(4, 0), 9);
+    }
+    const DbtStats *st = dbt_stats(cpu);
+    if (dbt_engine(cpu) == ENGINE_JIT) ck_assert_uint_ge(st->blocks_compiled, 1);
+
+    /* Aligned: the whole block. */
+    reset();
+    cpu->regs[R_ESI] = 0x5000;
+    cpu->regs[R_EDI] = 16;
+    set_ps(3, 1, 1, 1, 1);
+    ck_assert_int_eq(run(), -1);
+    ck_assert_float_eq(ps(4, 2), 1);
+
+    /* CR0.TS: #NM at the first instruction, nothing changed. */
+    reset();
+    cpu->cr0 |= CR0_TS;
+    cpu->regs[R_ESI] = 0x5000;
+    set_ps(0, 7, 7, 7, 7);
+    ck_assert_int_eq(run(), EXC_NM);
+    ck_assert_uint_eq(tm_peek32(tm, cpu->regs[R_ESP]), TM_CODE); /* the faulting EIP */
+    ck_assert_float_eq(ps(0, 0), 7);
+
+    /* ZE unmasked: #XM at the DIVPS, after the first two. */
+    reset();
+    cpu->mxcsr = 0x1F80 & ~0x200u;
+    cpu->regs[R_ESI] = 0x5000;
+    set_ps(1, 1, 2, 3, 4);
+    set_ps(2, 1, 1, 1, 1);
+    set_ps(3, 0, 1, 1, 1);
+    ck_assert_int_eq(run(), EXC_XM);
+    ck_assert_uint_eq(tm_peek32(tm, cpu->regs[R_ESP]), TM_CODE + 6);
+    ck_assert_float_eq(ps(0, 1), 3);
+    ck_assert_float_eq(ps(2, 0), 1);
+    ck_assert_uint_eq(cpu->mxcsr, (0x1F80 & ~0x200u) | 0x04);
 }
 END_TEST
 
@@ -328,6 +401,7 @@ int main(void) {
     tcase_add_test(tc, gating_osfxsr_em_ts);
     tcase_add_test(tc, simd_exceptions_xm_ud_and_flags);
     tcase_add_test(tc, alignment_gp);
+    tcase_add_test(tc, block_state_at_faults);
     tcase_add_test(tc, ldmxcsr_stmxcsr_reserved_bits);
     tcase_add_test(tc, fxsave_fxrstor_xmm_round_trip);
     tcase_add_test(tc, prefixes_maps_and_memory_forms);
