@@ -607,7 +607,7 @@ static int pc_virtio_setup(Pc *pc, const PcConfig *cfg, char *err, size_t errlen
     for (int i = 0; i < 2; i++) {
         const PcDrive *dr = &cfg->virtio_drive[i];
         if (!dr->file) continue;
-        DiskMode mode = dr->read_only                    ? DISK_RO
+        DiskMode mode = dr->read_only                   ? DISK_RO
                         : cfg->snapshot || dr->snapshot ? DISK_SNAPSHOT
                                                         : DISK_RW;
         DiskOptions opts = {dr->format, dr->cache};
@@ -629,13 +629,14 @@ static int pc_virtio_setup(Pc *pc, const PcConfig *cfg, char *err, size_t errlen
     if (cfg->virtio_net_port) {
         pc->vnet = virtio_net_new(pc->pm, pc->io, pc_pci_intx_line(pc, 4, 0), cfg->virtio_net_mac,
                                   cfg->virtio_net_port, &pc->io_stats);
-        if (!pc->vnet || !virtio_pci_init(virtio_net_dev(pc->vnet), pc->pci, PCI_DEVFN(4, 0), 0x0200))
+        if (!pc->vnet ||
+            !virtio_pci_init(virtio_net_dev(pc->vnet), pc->pci, PCI_DEVFN(4, 0), 0x0200))
             goto internal;
     }
     if (cfg->virtio_console_tx) {
-        pc->vcon = virtio_console_new(pc->pm, pc->io, pc_pci_intx_line(pc, 7, 0),
-                                      cfg->virtio_console_tx, cfg->virtio_console_opaque,
-                                      &pc->io_stats);
+        pc->vcon =
+            virtio_console_new(pc->pm, pc->io, pc_pci_intx_line(pc, 7, 0), cfg->virtio_console_tx,
+                               cfg->virtio_console_opaque, &pc->io_stats);
         if (!pc->vcon ||
             !virtio_pci_init(virtio_console_dev(pc->vcon), pc->pci, PCI_DEVFN(7, 0), 0x0780))
             goto internal;
@@ -643,7 +644,8 @@ static int pc_virtio_setup(Pc *pc, const PcConfig *cfg, char *err, size_t errlen
     if (cfg->virtio_rng) {
         pc->vrng = virtio_rng_new(pc->pm, pc->io, pc_pci_intx_line(pc, 8, 0), !cfg->host_clock,
                                   &pc->io_stats);
-        if (!pc->vrng || !virtio_pci_init(virtio_rng_dev(pc->vrng), pc->pci, PCI_DEVFN(8, 0), 0x00FF))
+        if (!pc->vrng ||
+            !virtio_pci_init(virtio_rng_dev(pc->vrng), pc->pci, PCI_DEVFN(8, 0), 0x00FF))
             goto internal;
     }
     return 0;

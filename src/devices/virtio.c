@@ -41,6 +41,7 @@ struct VirtioDev {
     VirtioState s;
     VirtioState staged; /* virtio_load's parse, applied by the device's load */
     bool irq_level;
+    uint8_t itable[VIRTIO_MAX_QSIZE * 16]; /* the indirect table being walked */
 };
 
 static void update_irq(VirtioDev *v) {
@@ -133,13 +134,15 @@ static bool add_seg(VirtioChain *c, const uint8_t *d) {
     return true;
 }
 
-/* Walk an indirect table: len bytes at addr, at most a queue's worth. */
+/* Walk an indirect table: len bytes at addr, at most a queue's worth,
+ * copied at once (the guest cannot change it under the walk). */
 static bool walk_indirect(VirtioDev *v, VirtioChain *c, uint64_t addr, uint32_t len) {
-    if (len == 0 || len % 16 || len / 16 > v->qsize || addr + len > 0x100000000ull) return false;
+    uint8_t *table = v->itable;
+    if (len == 0 || len % 16 || len / 16 > v->qsize || !rd(v, addr, table, len)) return false;
     unsigned n = len / 16, i = 0;
     for (unsigned steps = 0;; steps++) {
-        uint8_t d[16];
-        if (steps >= n || !rd(v, addr + 16ull * i, d, 16)) return false; /* loop or not RAM */
+        const uint8_t *d = table + 16 * i;
+        if (steps >= n) return false; /* a loop */
         uint16_t flags = le16(d + 12);
         if (flags & DESC_F_INDIRECT) return false; /* no nesting */
         if (!add_seg(c, d)) return false;

@@ -17,8 +17,10 @@ struct VirtioNet {
     VirtioDev *v;
     NetPort *port;
     uint8_t mac[6];
-    VirtioChain chain;
-    uint8_t frame[HDR + NET_MAX_FRAME];
+    /* Separate for each direction: a back end may deliver a frame from
+     * inside transmit (a loopback, an immediate answer). */
+    VirtioChain rx_chain, tx_chain;
+    uint8_t rx_frame[HDR + NET_MAX_FRAME], tx_frame[HDR + NET_MAX_FRAME];
 };
 
 static uint8_t cfg_read(void *opaque, unsigned off) {
@@ -31,12 +33,12 @@ static uint8_t cfg_read(void *opaque, unsigned off) {
 static bool rx_frame(void *opaque, const uint8_t *frame, size_t len) {
     VirtioNet *n = opaque;
     if (len > NET_MAX_FRAME || !virtq_ready(n->v, RXQ)) return false;
-    if (virtq_pop(n->v, RXQ, &n->chain) <= 0) return false; /* no buffer: dropped */
-    memset(n->frame, 0, HDR);
-    memcpy(n->frame + HDR, frame, len);
-    size_t room = n->chain.in_len < HDR + len ? (size_t)n->chain.in_len : HDR + len;
-    size_t w = virtio_chain_write(n->v, &n->chain, 0, n->frame, room);
-    virtq_push(n->v, RXQ, &n->chain, (uint32_t)w);
+    if (virtq_pop(n->v, RXQ, &n->rx_chain) <= 0) return false; /* no buffer: dropped */
+    memset(n->rx_frame, 0, HDR);
+    memcpy(n->rx_frame + HDR, frame, len);
+    size_t room = n->rx_chain.in_len < HDR + len ? (size_t)n->rx_chain.in_len : HDR + len;
+    size_t w = virtio_chain_write(n->v, &n->rx_chain, 0, n->rx_frame, room);
+    virtq_push(n->v, RXQ, &n->rx_chain, (uint32_t)w);
     virtq_interrupt(n->v, RXQ);
     return w == HDR + len;
 }
@@ -46,12 +48,13 @@ static void notify(void *opaque, unsigned q) {
     if (q != TXQ) return; /* new receive buffers: taken when a frame comes */
     bool any = false;
     for (unsigned i = 0; i < QSIZE; i++) {
-        if (virtq_pop(n->v, TXQ, &n->chain) <= 0) break;
-        uint64_t len = n->chain.out_len;
+        if (virtq_pop(n->v, TXQ, &n->tx_chain) <= 0) break;
+        uint64_t len = n->tx_chain.out_len;
         if (len > HDR && len <= HDR + NET_MAX_FRAME &&
-            virtio_chain_read(n->v, &n->chain, 0, n->frame, (size_t)len) == len && len - HDR >= 14)
-            net_port_transmit(n->port, n->frame + HDR, (size_t)(len - HDR));
-        virtq_push(n->v, TXQ, &n->chain, 0);
+            virtio_chain_read(n->v, &n->tx_chain, 0, n->tx_frame, (size_t)len) == len &&
+            len - HDR >= 14)
+            net_port_transmit(n->port, n->tx_frame + HDR, (size_t)(len - HDR));
+        virtq_push(n->v, TXQ, &n->tx_chain, 0);
         any = true;
     }
     if (any) virtq_interrupt(n->v, TXQ);

@@ -220,7 +220,8 @@ int net_config_option(NetConfig *nc, const char *opt, const char *val, char *err
                         "-device: unknown device '%s' (bt86 has e1000, virtio-net-pci, "
                         "virtio-blk-pci, virtio-rng-pci, virtio-serial-pci, virtconsole)",
                         kind);
-        if (nc->nic_explicit) return fail(err, errlen, "-device %s: bt86 has one network card", kind);
+        if (nc->nic_explicit)
+            return fail(err, errlen, "-device %s: bt86 has one network card", kind);
         nc->nic = nc->nic_explicit = true;
         nc->virtio = virtio;
         return for_items(nc, virtio ? "-device virtio-net-pci" : "-device e1000", rest, device_item,
