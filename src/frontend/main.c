@@ -152,11 +152,13 @@ static void usage(FILE *out) {
         "  -hda/-hdb/-hdc/-hdd FILE  hard-disk image (raw or qcow2, probed) on IDE primary/\n"
         "                       secondary master/slave (-drive file=FILE,index=0..3)\n"
         "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
-        "  -drive file=FILE[,format=raw|qcow2][,if=ide|none][,index=0..3][,media=disk|cdrom]\n"
-        "         [,snapshot=on][,readonly=on][,cache=writeback|writethrough|none|unsafe]\n"
+        "  -drive file=FILE[,format=raw|qcow2][,if=ide|virtio|none][,index=0..3][,id=ID]\n"
+        "         [,media=disk|cdrom][,snapshot=on][,readonly=on]\n"
+        "         [,cache=writeback|writethrough|none|unsafe]\n"
         "                       a drive (',,' for a comma in FILE); if=ide index 0-3: primary\n"
         "                       master/slave, secondary master/slave (default: the first free);\n"
-        "                       if=none: opened (and locked) but on no bus\n"
+        "                       if=none: opened (and locked) but on no bus; if=virtio: a\n"
+        "                       virtio-blk (legacy virtio-pci, at most 2: 00:05.0, 00:06.0)\n"
         "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
         "                       (default cad); also once=DRIVES, menu=on|off\n"
         "  -snapshot            never write the disk images (writes are kept in memory)\n"
@@ -221,7 +223,14 @@ static void usage(FILE *out) {
         "  -netdev user,id=ID[,OPTS]  -device e1000,netdev=ID[,mac=...][,romfile=FILE]  the same,\n"
         "                       spelled out. -boot n: the card boots with Debian's iPXE ROM\n"
         "                       (ipxe-qemu's pxe-e1000.rom) unless romfile= names another\n"
-        "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n");
+        "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n"
+        "  -device virtio-net-pci,netdev=ID[,mac=...]  a virtio-net instead of the e1000\n"
+        "  -device virtio-blk-pci,drive=ID[,bootindex=N]  the -drive if=none,id=ID on virtio\n"
+        "                       (bootindex: the firmware boots it first)\n"
+        "  -device virtio-rng-pci  entropy (getrandom; a seeded generator with -icount)\n"
+        "  -device virtio-serial-pci -device virtconsole[,chardev=ID]\n"
+        "         [-chardev file,id=ID,path=FILE|stdio,id=ID]  a virtio console (hvc0) whose\n"
+        "                       output goes to FILE (default stdout)\n");
 }
 
 static bool parse_size_mb(const char *s, uint32_t *mb) {
