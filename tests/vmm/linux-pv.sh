@@ -46,10 +46,11 @@ send 'dmesg | grep -iE "hypervisor detected|kvm-clock|tsc: detected" | head -5'
 send 'a=$(cut -d" " -f1 /proc/uptime); sleep 1; b=$(cut -d" " -f1 /proc/uptime); echo "UPTIME $a $b"'
 send 'load-virtio-drivers' 300
 send 'load-disk-drivers' 300
-send 'cat /sys/class/block/vda/size; cat /sys/class/misc/hw_random/rng_current; grep -c . /proc/interrupts >/dev/null'
+send 'cat /sys/class/block/vda/size; cat /sys/class/misc/hw_random/rng_current'
 send 'dd if=/dev/hwrng bs=64 count=1 2>/dev/null | od -An -tx1 | head -1 | sed "s/^/HWRNG/"'
-send 'dd if=/dev/vda of=/dev/null bs=64k count=128 2>&1 | grep -o "[0-9]* bytes" | sed "s/^/VDA-READ /"' 600
-send 'dd if=/dev/sda of=/dev/null bs=64k count=128 2>&1 | grep -o "[0-9]* bytes" | sed "s/^/SDA-READ /"' 600
+# (busybox's dd prints no byte count here: wc counts them)
+send 'dd if=/dev/vda bs=64k count=128 2>/dev/null | wc -c | sed "s/^ */VDA-READ /"' 600
+send 'dd if=/dev/sda bs=64k count=128 2>/dev/null | wc -c | sed "s/^ */SDA-READ /"' 600
 send 'dd if=/dev/vda bs=64k count=16 2>/dev/null | md5sum | sed "s/^/VDA-SUM /"; dd if=/dev/sda bs=64k count=16 2>/dev/null | md5sum | sed "s/^/SDA-SUM /"' 600
 guest_poweroff
 sed -n '/BT86-/,$p' "$out" | head -40
@@ -64,8 +65,8 @@ check '^virtio drivers: /dev/vda'
 check '^disk drivers: /dev/sda'
 check '^131072'
 check '^virtio_rng\.0'
-check '^VDA-READ 8388608 bytes'
-check '^SDA-READ 8388608 bytes'
+check '^VDA-READ 8388608'
+check '^SDA-READ 8388608'
 # The same image through both paths: the same first MiB.
 vsum=$(tr -d '\r' <"$out" | sed -n 's/^VDA-SUM \([0-9a-f]*\).*/\1/p' | head -1)
 ssum=$(tr -d '\r' <"$out" | sed -n 's/^SDA-SUM \([0-9a-f]*\).*/\1/p' | head -1)
