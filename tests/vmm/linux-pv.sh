@@ -44,14 +44,17 @@ send 'echo BT86-$((6*7))-OK'
 send 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource'
 send 'dmesg | grep -iE "hypervisor detected|kvm-clock|tsc: detected" | head -5'
 send 'a=$(cut -d" " -f1 /proc/uptime); sleep 1; b=$(cut -d" " -f1 /proc/uptime); echo "UPTIME $a $b"'
-send 'load-virtio-drivers' 300
-send 'load-disk-drivers' 300
+# Only the modules this test needs (each insmod checks the module's
+# signature: costly on the interpreter): virtio-blk and -rng; ata_piix and
+# sd_mod without the CD-ROM's (guest.sh's scripts load them all).
+send 'for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk virtio-rng; do insmod /lib/modules/$m.ko; done; for i in 1 2 3 4 5; do [ -b /dev/vda ] && break; sleep 1; done; echo "virtio drivers: $(ls /dev/vd*)"' 300
+send 'for m in scsi_common scsi_mod libata ata_piix crct10dif_common crct10dif_generic crc-t10dif crc64 crc64_rocksoft_generic crc64-rocksoft t10-pi sd_mod; do insmod /lib/modules/$m.ko; done; for i in 1 2 3 4 5; do [ -b /dev/sda ] && break; sleep 1; done; echo "disk drivers: $(ls /dev/sda)"' 300
 send 'cat /sys/class/block/vda/size; cat /sys/class/misc/hw_random/rng_current'
 send 'dd if=/dev/hwrng bs=64 count=1 2>/dev/null | od -An -tx1 | head -1 | sed "s/^/HWRNG/"'
 # (busybox's dd prints no byte count here: wc counts them)
 send 'dd if=/dev/vda bs=64k count=128 2>/dev/null | wc -c | sed "s/^ */VDA-READ /"' 600
 send 'dd if=/dev/sda bs=64k count=128 2>/dev/null | wc -c | sed "s/^ */SDA-READ /"' 600
-send 'dd if=/dev/vda bs=64k count=16 2>/dev/null | md5sum | sed "s/^/VDA-SUM /"; dd if=/dev/sda bs=64k count=16 2>/dev/null | md5sum | sed "s/^/SDA-SUM /"' 600
+send 'dd if=/dev/vda bs=64k count=1 2>/dev/null | md5sum | sed "s/^/VDA-SUM /"; dd if=/dev/sda bs=64k count=1 2>/dev/null | md5sum | sed "s/^/SDA-SUM /"' 600
 guest_poweroff
 sed -n '/BT86-/,$p' "$out" | head -40
 check '^BT86-42-OK'
@@ -67,15 +70,15 @@ check '^131072'
 check '^virtio_rng\.0'
 check '^VDA-READ 8388608'
 check '^SDA-READ 8388608'
-# The same image through both paths: the same first MiB.
+# The same image through both paths: the same first 64 KiB.
 vsum=$(tr -d '\r' <"$out" | sed -n 's/^VDA-SUM \([0-9a-f]*\).*/\1/p' | head -1)
 ssum=$(tr -d '\r' <"$out" | sed -n 's/^SDA-SUM \([0-9a-f]*\).*/\1/p' | head -1)
-want=$(head -c 1048576 "$work/vd.img" | md5sum | cut -d' ' -f1)
+want=$(head -c 65536 "$work/vd.img" | md5sum | cut -d' ' -f1)
 if [ -z "$vsum" ] || [ "$vsum" != "$want" ]; then
-  echo "vmm-linux-pv: /dev/vda's first MiB: '$vsum', want $want"; fail=1
+  echo "vmm-linux-pv: /dev/vda's first 64 KiB: '$vsum', want $want"; fail=1
 fi
-if [ -z "$ssum" ] || [ "$ssum" != "$(head -c 1048576 "$img" | md5sum | cut -d' ' -f1)" ]; then
-  echo "vmm-linux-pv: /dev/sda's first MiB differs from the image: '$ssum'"; fail=1
+if [ -z "$ssum" ] || [ "$ssum" != "$(head -c 65536 "$img" | md5sum | cut -d' ' -f1)" ]; then
+  echo "vmm-linux-pv: /dev/sda's first 64 KiB differ from the image: '$ssum'"; fail=1
 fi
 if ! tr -d '\r' <"$out" | grep -qE '^HWRNG( [0-9a-f]{2}){16}'; then
   echo "vmm-linux-pv: /dev/hwrng gave nothing"; fail=1
