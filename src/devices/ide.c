@@ -23,6 +23,8 @@
  */
 #include "devices/ide.h"
 
+#include "devices/iostats.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,7 @@ typedef struct IdeDrive {
 
 struct IdeChannel {
     uint16_t base, ctl;
+    IoStats *stats; /* NULL: not counted */
     IrqLine irq;
     bool irq_pending;
     IdeDrive drive[2];
@@ -936,6 +939,7 @@ static void dma_step(void *opaque) {
             dma_fail(ch);
             return;
         }
+        if (ch->stats) ch->stats->ide_dma_bytes += n;
         ch->region_addr += n;
         ch->region_left -= n;
         ch->pos += n;
@@ -1174,6 +1178,7 @@ static uint32_t data_read(IdeChannel *ch, unsigned size) {
         ch->pos >= ch->len)
         return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFF : 0xFF;
     uint32_t v = 0;
+    if (ch->stats && ch->xfer == XFER_READ) ch->stats->ide_pio_bytes += size;
     for (unsigned i = 0; i < size && ch->pos < ch->len; i++)
         v |= (uint32_t)ch->buf[ch->pos++] << (8 * i);
     if (ch->pos >= ch->len) {
@@ -1195,13 +1200,19 @@ static void data_write(IdeChannel *ch, unsigned size, uint32_t v) {
         return;
     }
     if (!(ch->status & ST_DRQ) || ch->xfer != XFER_WRITE) return;
+    if (ch->stats) ch->stats->ide_pio_bytes += size;
     for (unsigned i = 0; i < size && ch->pos < ch->len; i++)
         ch->buf[ch->pos++] = (uint8_t)(v >> (8 * i));
     if (ch->pos >= ch->len) write_block_done(ch);
 }
 
+void ide_set_stats(IdeChannel *ch, IoStats *stats) {
+    ch->stats = stats;
+}
+
 uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size) {
     IdeChannel *ch = opaque;
+    if (ch->stats) ch->stats->ide_port_access++;
     if (ch->drive[0].kind == DRIVE_NONE &&
         ch->drive[1].kind == DRIVE_NONE) /* empty channel: floating bus */
         return size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFF : 0xFF;
@@ -1242,6 +1253,7 @@ static void select_drive(IdeChannel *ch, uint8_t v) {
 
 void ide_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val) {
     IdeChannel *ch = opaque;
+    if (ch->stats) ch->stats->ide_port_access++;
     uint8_t v = (uint8_t)val;
     if (port == ch->ctl) {
         if ((v & DC_SRST) && !(ch->devctl & DC_SRST)) soft_reset(ch);
@@ -1402,12 +1414,14 @@ static void bm_write_byte(IdeChannel *ch, unsigned reg, uint8_t v) {
 
 uint32_t ide_bm_read(IdeChannel *ch, unsigned offset, unsigned size) {
     uint32_t v = 0;
+    if (ch->stats) ch->stats->ide_port_access++;
     for (unsigned i = 0; i < size; i++)
         v |= (uint32_t)bm_read_byte(ch, (offset + i) & 7) << (8 * i);
     return v;
 }
 
 void ide_bm_write(IdeChannel *ch, unsigned offset, unsigned size, uint32_t val) {
+    if (ch->stats) ch->stats->ide_port_access++;
     for (unsigned i = 0; i < size; i++)
         bm_write_byte(ch, (offset + i) & 7, (uint8_t)(val >> (8 * i)));
 }

@@ -73,6 +73,10 @@ uint32_t ide_bm_read(IdeChannel *ch, unsigned offset, unsigned size);
 void ide_bm_write(IdeChannel *ch, unsigned offset, unsigned size, uint32_t val);
 void ide_bm_set_bus_master(IdeChannel *ch, bool enabled);
 
+/* Count port accesses and bytes moved (PIO, DMA) into stats (NULL: off). */
+struct IoStats;
+void ide_set_stats(IdeChannel *ch, struct IoStats *stats);
+
 uint32_t ide_port_read(void *opaque, uint16_t port, unsigned size);
 void ide_port_write(void *opaque, uint16_t port, unsigned size, uint32_t val);
 

@@ -27,6 +27,7 @@
 #include "devices/pit.h"
 #include "devices/uart.h"
 #include "devices/vga.h"
+#include "devices/virtio_devs.h"
 #include "mmu/mmu.h"
 #include "snap/snap.h"
 
@@ -62,6 +63,13 @@ struct Pc {
     Disk *cdrom;
     Vga *vga;
     E1000 *nic; /* the network card at 00:03.0, or NULL */
+    /* virtio devices (each NULL when absent) and the I/O paths' counters */
+    VirtioNet *vnet;
+    VirtioBlk *vblk[2];
+    Disk *vdisks[2];
+    VirtioConsole *vcon;
+    VirtioRng *vrng;
+    IoStats io_stats;
     /* Interrupt routing with APICs (see "interrupt wiring" below). */
     Apic *apic;
     IoApic *ioapic;
@@ -613,6 +621,62 @@ static void fwcfg_setup(Pc *pc) {
     fwcfg_add_file(pc->fwcfg, "etc/system-states", system_states, sizeof system_states);
 }
 
+/* The virtio devices of cfg (see PcConfig), at their fixed slots. */
+static int pc_virtio_setup(Pc *pc, const PcConfig *cfg, char *err, size_t errlen) {
+    for (int i = 0; i < 2; i++) {
+        const PcDrive *dr = &cfg->virtio_drive[i];
+        if (!dr->file) continue;
+        DiskMode mode = dr->read_only                   ? DISK_RO
+                        : cfg->snapshot || dr->snapshot ? DISK_SNAPSHOT
+                                                        : DISK_RW;
+        DiskOptions opts = {dr->format, dr->cache};
+        char derr[400];
+        pc->vdisks[i] = disk_open_with(dr->file, mode, 512, &opts, derr, sizeof derr);
+        if (!pc->vdisks[i]) {
+            snprintf(err, errlen, "virtio disk image %s", derr);
+            return -1;
+        }
+        if (mode == DISK_RW && disk_read_only(pc->vdisks[i]))
+            fprintf(stderr, "bt86: disk image %s is read-only: opened read-only\n", dr->file);
+        int slot = 5 + i;
+        pc->vblk[i] = virtio_blk_new(pc->pm, pc->io, pc_pci_intx_line(pc, slot, 0), pc->vdisks[i],
+                                     &pc->io_stats);
+        if (!pc->vblk[i] ||
+            !virtio_pci_init(virtio_blk_dev(pc->vblk[i]), pc->pci, PCI_DEVFN(slot, 0), 0x0100))
+            goto internal;
+    }
+    if (cfg->virtio_net_port) {
+        pc->vnet = virtio_net_new(pc->pm, pc->io, pc_pci_intx_line(pc, 4, 0), cfg->virtio_net_mac,
+                                  cfg->virtio_net_port, &pc->io_stats);
+        if (!pc->vnet ||
+            !virtio_pci_init(virtio_net_dev(pc->vnet), pc->pci, PCI_DEVFN(4, 0), 0x0200))
+            goto internal;
+    }
+    if (cfg->virtio_console_tx) {
+        pc->vcon =
+            virtio_console_new(pc->pm, pc->io, pc_pci_intx_line(pc, 7, 0), cfg->virtio_console_tx,
+                               cfg->virtio_console_opaque, &pc->io_stats);
+        if (!pc->vcon ||
+            !virtio_pci_init(virtio_console_dev(pc->vcon), pc->pci, PCI_DEVFN(7, 0), 0x0780))
+            goto internal;
+    }
+    if (cfg->virtio_rng) {
+        pc->vrng = virtio_rng_new(pc->pm, pc->io, pc_pci_intx_line(pc, 8, 0), !cfg->host_clock,
+                                  &pc->io_stats);
+        if (!pc->vrng ||
+            !virtio_pci_init(virtio_rng_dev(pc->vrng), pc->pci, PCI_DEVFN(8, 0), 0x00FF))
+            goto internal;
+    }
+    return 0;
+internal:
+    snprintf(err, errlen, "internal error: virtio setup");
+    return -1;
+}
+
+IoStats *pc_io_stats(Pc *pc) {
+    return &pc->io_stats;
+}
+
 bool pc_parse_mem_size(const char *s, uint32_t *mb, char *err, size_t errlen) {
     const char *p = s;
     if (strncmp(p, "size=", 5) == 0) p += 5;
@@ -860,6 +924,12 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
             return NULL;
         }
     }
+    if (pc_virtio_setup(pc, cfg, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
+    for (int i = 0; i < 2; i++)
+        if (pc->ide[i]) ide_set_stats(pc->ide[i], &pc->io_stats);
     pc->acpi = acpi_pm_new(pc->pci, pc->io, &pc->clock, pc_isa_line(pc, 9), pc_poweroff, pc);
     if (!pc->acpi || acpi_pm_register(pc->acpi) < 0) {
         snprintf(err, errlen, "internal error: ACPI setup");
@@ -889,6 +959,15 @@ Pc *pc_new(const PcConfig *cfg, char *err, size_t errlen) {
     cmos_memory_setup(pc);
     fwcfg_setup(pc);
     fwcfg_attach_dma(pc->fwcfg, pc->pm);
+    if (cfg->virtio_boot && pc->vblk[0] && !cfg->kernel) {
+        /* SeaBIOS matches the slot ("/pci@i0cf8/ *@5"), as QEMU's bootindex. */
+        static const char order[] = "/pci@i0cf8/scsi@5/disk@0,0\n";
+        if (fwcfg_add_file(pc->fwcfg, "bootorder", order, sizeof order - 1) < 0) {
+            snprintf(err, errlen, "internal error: bootorder");
+            pc_free(pc);
+            return NULL;
+        }
+    }
     if (cfg->kernel && linuxboot_setup(pc->fwcfg, pc->pm->ram_below, cfg->kernel, cfg->initrd,
                                        cfg->append, err, errlen) < 0) {
         pc_free(pc);
@@ -914,6 +993,13 @@ void pc_free(Pc *pc) {
     hpet_free(pc->hpet);
     acpi_pm_free(pc->acpi);
     e1000_free(pc->nic);
+    virtio_net_free(pc->vnet);
+    virtio_console_free(pc->vcon);
+    virtio_rng_free(pc->vrng);
+    for (int i = 0; i < 2; i++) {
+        virtio_blk_free(pc->vblk[i]);
+        disk_close(pc->vdisks[i]);
+    }
     pci_bus_free(pc->pci);
     piix3_ide_free(pc->piix_ide);
     vga_free(pc->vga);
@@ -968,6 +1054,11 @@ void pc_reset(Pc *pc) {
     if (pc->vga) vga_reset(pc->vga);
     acpi_pm_reset(pc->acpi);
     if (pc->nic) e1000_reset(pc->nic);
+    if (pc->vnet) virtio_reset(virtio_net_dev(pc->vnet));
+    if (pc->vcon) virtio_reset(virtio_console_dev(pc->vcon));
+    if (pc->vrng) virtio_reset(virtio_rng_dev(pc->vrng));
+    for (int i = 0; i < 2; i++)
+        if (pc->vblk[i]) virtio_reset(virtio_blk_dev(pc->vblk[i]));
     pci_bus_reset(pc->pci); /* PAM: the BIOS reads from ROM again; BARs and the PM base unmapped */
     pc_isa_irq(pc, 13, 0);  /* FERR# released */
     if (pc->apic) {
@@ -1215,6 +1306,10 @@ typedef enum PartKind {
     PART_PCI,
     PART_PC,
     PART_NIC,
+    PART_VBLK,
+    PART_VNET,
+    PART_VCON,
+    PART_VRNG,
     PART_APIC,
     PART_IOAPIC,
     PART_HPET,
@@ -1227,7 +1322,7 @@ typedef struct PcPart {
     void *dev;
 } PcPart;
 
-#define PC_MAX_PARTS 32
+#define PC_MAX_PARTS 40
 
 /* The sections this machine has, in the order they are applied: the clock
  * first (it empties the timer queue the devices then fill), PCI late (its
@@ -1255,6 +1350,15 @@ static int pc_parts(Pc *pc, PcPart *p) {
     if (pc->vga) PART("vga", PART_VGA, pc->vga);
     PART("acpi", PART_ACPI, pc->acpi);
     if (pc->nic) PART("e1000", PART_NIC, pc->nic);
+    static const char *const vd[2][2] = {{"vda", "vblk0"}, {"vdb", "vblk1"}};
+    for (int i = 0; i < 2; i++)
+        if (pc->vblk[i]) {
+            PART(vd[i][0], PART_DISK, pc->vdisks[i]);
+            PART(vd[i][1], PART_VBLK, pc->vblk[i]);
+        }
+    if (pc->vnet) PART("vnet", PART_VNET, pc->vnet);
+    if (pc->vcon) PART("vcon", PART_VCON, pc->vcon);
+    if (pc->vrng) PART("vrng", PART_VRNG, pc->vrng);
     /* The interrupt chips and the wiring's state before PCI, whose PIIX3
      * write hook re-drives the PIRQ inputs from the loaded levels. */
     PART("apic", PART_APIC, pc->apic);
@@ -1286,6 +1390,10 @@ static void part_save(Pc *pc, const PcPart *p, SnapWriter *w) {
     case PART_PCI: pci_bus_save(p->dev, w); break;
     case PART_PC: pc_state_save(pc, w); break;
     case PART_NIC: e1000_save(p->dev, w); break;
+    case PART_VBLK: virtio_blk_save(p->dev, w); break;
+    case PART_VNET: virtio_net_save(p->dev, w); break;
+    case PART_VCON: virtio_console_save(p->dev, w); break;
+    case PART_VRNG: virtio_rng_save(p->dev, w); break;
     case PART_APIC: apic_save(p->dev, w); break;
     case PART_IOAPIC: ioapic_save(p->dev, w); break;
     case PART_HPET: hpet_save(p->dev, w); break;
@@ -1312,6 +1420,10 @@ static bool part_load(Pc *pc, const PcPart *p, SnapReader *r) {
     case PART_PCI: return pci_bus_load(p->dev, r);
     case PART_PC: return pc_state_load(pc, r);
     case PART_NIC: return e1000_load(p->dev, r);
+    case PART_VBLK: return virtio_blk_load(p->dev, r);
+    case PART_VNET: return virtio_net_load(p->dev, r);
+    case PART_VCON: return virtio_console_load(p->dev, r);
+    case PART_VRNG: return virtio_rng_load(p->dev, r);
     case PART_APIC: return apic_load(p->dev, r);
     case PART_IOAPIC: return ioapic_load(p->dev, r);
     case PART_HPET: return hpet_load(p->dev, r);

@@ -90,6 +90,16 @@ typedef struct PcConfig {
     const char *nic_rom_path; /* its boot ROM (e.g. iPXE's pxe-e1000.rom), run by the
                                  firmware for -boot n; NULL: none */
     const CpuModel *cpu_model; /* -cpu (cpu/cpu_model.h); NULL: max */
+    /* virtio (devices/virtio_devs.h, legacy PCI interface), fixed slots:
+     * net 00:04.0, blk 00:05.0 and 00:06.0, console 00:07.0, rng 00:08.0. */
+    PcDrive virtio_drive[2];          /* -drive if=virtio: virtio-blk (file NULL: none) */
+    bool virtio_boot;                 /* the firmware boots virtio_drive[0] first ("bootorder") */
+    struct NetPort *virtio_net_port;  /* a virtio-net on this cable, or NULL */
+    uint8_t virtio_net_mac[6];
+    bool virtio_rng;                  /* a virtio-rng (deterministic unless host_clock) */
+    void (*virtio_console_tx)(void *opaque, const uint8_t *buf, size_t len); /* a virtio
+                                         console writing here, or NULL: none */
+    void *virtio_console_opaque;
 } PcConfig;
 
 typedef enum PcExit {
@@ -152,6 +162,8 @@ uint64_t pc_idle_ns(Pc *pc);
 void pc_reset(Pc *pc);
 CPU *pc_cpu(Pc *pc);
 PhysMem *pc_physmem(Pc *pc);
+/* The I/O paths' counters (devices/iostats.h: IDE and virtio). */
+struct IoStats *pc_io_stats(Pc *pc);
 IoBus *pc_iobus(Pc *pc);
 /* The virtual clock the chips' timers run on (tests and fuzzers advance it). */
 VClock *pc_clock(Pc *pc);

@@ -75,7 +75,9 @@ typedef struct DriveArg {
     PcDrive d;
     int index; /* -1: the first free one */
     bool if_none;
-    char *file; /* the unescaped file= (owned) */
+    bool if_virtio; /* if=virtio, or if=none named by -device virtio-blk-pci,drive=ID */
+    char id[32];    /* id= */
+    char *file;     /* the unescaped file= (owned) */
 } DriveArg;
 
 typedef struct Options {
@@ -122,6 +124,18 @@ typedef struct Options {
     const char *vmm_report; /* -vmm-report FILE */
     const char *vmm_costs;  /* -vmm-costs FILE */
     NetConfig net;          /* -nic, -netdev, -device, -object */
+    /* virtio devices: -device virtio-blk-pci,drive=ID (the ids), -device
+     * virtio-rng-pci, -device virtio-serial-pci + virtconsole,chardev=ID
+     * with -chardev file,id=ID,path=FILE (or stdio) */
+    char vblk_ids[2][32];
+    int nvblk_ids;
+    PcDrive vdrive[2];
+    bool virtio_rng, virtio_serial, virtconsole;
+    bool virtio_boot; /* bootindex= on the first virtio-blk-pci */
+    char virtconsole_chardev[32];
+    char chardev_id[32];
+    char *chardev_path; /* NULL: stdio */
+    bool chardev;
 } Options;
 
 #define ICOUNT_OFF  (-2)
@@ -140,11 +154,13 @@ static void usage(FILE *out) {
         "  -hda/-hdb/-hdc/-hdd FILE  hard-disk image (raw or qcow2, probed) on IDE primary/\n"
         "                       secondary master/slave (-drive file=FILE,index=0..3)\n"
         "  -cdrom FILE          ISO 9660 image in an ATAPI CD-ROM drive (secondary master)\n"
-        "  -drive file=FILE[,format=raw|qcow2][,if=ide|none][,index=0..3][,media=disk|cdrom]\n"
-        "         [,snapshot=on][,readonly=on][,cache=writeback|writethrough|none|unsafe]\n"
+        "  -drive file=FILE[,format=raw|qcow2][,if=ide|virtio|none][,index=0..3][,id=ID]\n"
+        "         [,media=disk|cdrom][,snapshot=on][,readonly=on]\n"
+        "         [,cache=writeback|writethrough|none|unsafe]\n"
         "                       a drive (',,' for a comma in FILE); if=ide index 0-3: primary\n"
         "                       master/slave, secondary master/slave (default: the first free);\n"
-        "                       if=none: opened (and locked) but on no bus\n"
+        "                       if=none: opened (and locked) but on no bus; if=virtio: a\n"
+        "                       virtio-blk (legacy virtio-pci, at most 2: 00:05.0, 00:06.0)\n"
         "  -boot [order=]DRIVES boot order, up to 3 of: c disk, d CD-ROM, a floppy, n net\n"
         "                       (default cad); also once=DRIVES, menu=on|off\n"
         "  -snapshot            never write the disk images (writes are kept in memory)\n"
@@ -212,7 +228,14 @@ static void usage(FILE *out) {
         "  -netdev user,id=ID[,OPTS]  -device e1000,netdev=ID[,mac=...][,romfile=FILE]  the same,\n"
         "                       spelled out. -boot n: the card boots with Debian's iPXE ROM\n"
         "                       (ipxe-qemu's pxe-e1000.rom) unless romfile= names another\n"
-        "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n");
+        "  -object filter-dump,id=ID,netdev=ID,file=FILE  write every frame to a pcap file\n"
+        "  -device virtio-net-pci,netdev=ID[,mac=...]  a virtio-net instead of the e1000\n"
+        "  -device virtio-blk-pci,drive=ID[,bootindex=N]  the -drive if=none,id=ID on virtio\n"
+        "                       (bootindex: the firmware boots it first)\n"
+        "  -device virtio-rng-pci  entropy (getrandom; a seeded generator with -icount)\n"
+        "  -device virtio-serial-pci -device virtconsole[,chardev=ID]\n"
+        "         [-chardev file,id=ID,path=FILE|stdio,id=ID]  a virtio console (hvc0) whose\n"
+        "                       output goes to FILE (default stdout)\n");
 }
 
 /* -boot: "DRIVES" or "order=DRIVES,once=DRIVES,menu=on|off" (QEMU's forms;
@@ -445,11 +468,15 @@ static int parse_drive(const char *spec, Options *o) {
                 goto bad;
             }
         } else if (strcmp(k, "if") == 0) {
-            if (strcmp(v, "ide") != 0 && strcmp(v, "none") != 0) {
-                fprintf(stderr, "bt86: -drive: interface '%s' not supported (ide, none)\n", v);
+            if (strcmp(v, "ide") != 0 && strcmp(v, "none") != 0 && strcmp(v, "virtio") != 0) {
+                fprintf(stderr, "bt86: -drive: interface '%s' not supported (ide, virtio, none)\n",
+                        v);
                 goto bad;
             }
             dr->if_none = strcmp(v, "none") == 0;
+            dr->if_virtio = strcmp(v, "virtio") == 0;
+        } else if (strcmp(k, "id") == 0) {
+            snprintf(dr->id, sizeof dr->id, "%s", v);
         } else if (strcmp(k, "index") == 0) {
             char *end;
             long idx = strtol(v, &end, 10);
@@ -495,7 +522,7 @@ static int parse_drive(const char *spec, Options *o) {
         free(dr->file);
         return -1;
     }
-    if (dr->if_none && dr->index >= 0) {
+    if ((dr->if_none || dr->if_virtio) && dr->index >= 0) {
         fprintf(stderr, "bt86: -drive: index= is for if=ide\n");
         free(dr->file);
         return -1;
@@ -505,6 +532,138 @@ static int parse_drive(const char *spec, Options *o) {
 bad:
     free(buf);
     free(dr->file);
+    return -1;
+}
+
+/* What the guest writes on its virtio console. */
+static void virtconsole_write(void *opaque, const uint8_t *buf, size_t len) {
+    fwrite(buf, 1, len, opaque);
+    fflush(opaque);
+}
+
+/* -drive if=none named by -device virtio-blk-pci,drive=ID become virtio
+ * drives; with -drive if=virtio, at most 2 (PCI 00:05.0, 00:06.0). */
+static int place_virtio(Options *o) {
+    for (int j = 0; j < o->nvblk_ids; j++) {
+        int found = -1;
+        for (int k = 0; k < o->ndrives && found < 0; k++)
+            if (o->drives[k].if_none && strcmp(o->drives[k].id, o->vblk_ids[j]) == 0) found = k;
+        if (found < 0) {
+            fprintf(stderr, "bt86: -device virtio-blk-pci: no -drive if=none,id=%s\n",
+                    o->vblk_ids[j]);
+            return -1;
+        }
+        o->drives[found].if_none = false;
+        o->drives[found].if_virtio = true;
+    }
+    int n = 0;
+    for (int k = 0; k < o->ndrives; k++) {
+        DriveArg *dr = &o->drives[k];
+        if (!dr->if_virtio) continue;
+        if (n == 2 || dr->d.cdrom) {
+            fprintf(stderr, "bt86: -drive file=%s: %s\n", dr->file,
+                    dr->d.cdrom ? "virtio drives are disks (media=disk)"
+                                : "at most 2 virtio drives");
+            return -1;
+        }
+        o->vdrive[n] = dr->d;
+        o->vdrive[n++].file = dr->file;
+    }
+    if (o->virtconsole) {
+        if (!o->virtio_serial) {
+            fprintf(stderr, "bt86: -device virtconsole needs -device virtio-serial-pci\n");
+            return -1;
+        }
+        if (o->virtconsole_chardev[0] &&
+            (!o->chardev || strcmp(o->chardev_id, o->virtconsole_chardev) != 0)) {
+            fprintf(stderr, "bt86: -device virtconsole: no -chardev with id=%s\n",
+                    o->virtconsole_chardev);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* -device for the virtio devices other than virtio-net-pci: 1 taken, 0 not
+ * one of them, -1 error. */
+static int virtio_device_option(Options *o, const char *val) {
+    size_t kl = strcspn(val, ",");
+    const char *rest = val[kl] == ',' ? val + kl + 1 : val + kl;
+    bool blk = kl == 14 && strncmp(val, "virtio-blk-pci", kl) == 0;
+    bool rng = kl == 14 && strncmp(val, "virtio-rng-pci", kl) == 0;
+    bool ser = kl == 17 && strncmp(val, "virtio-serial-pci", kl) == 0;
+    bool con = kl == 11 && strncmp(val, "virtconsole", kl) == 0;
+    if (!blk && !rng && !ser && !con) return 0;
+    bool have_drive = false, bootidx = false;
+    while (*rest) {
+        size_t n = strcspn(rest, ",");
+        char item[160];
+        snprintf(item, sizeof item, "%.*s", (int)n, rest);
+        rest += rest[n] == ',' ? n + 1 : n;
+        char *eq = strchr(item, '=');
+        if (eq) *eq++ = 0;
+        if (eq && strcmp(item, "id") == 0) continue;
+        if (blk && eq && strcmp(item, "bootindex") == 0) {
+            char *end;
+            long bi = strtol(eq, &end, 10);
+            if (!*eq || *end || bi < 0) {
+                fprintf(stderr, "bt86: -device virtio-blk-pci: bootindex=%s\n", eq);
+                return -1;
+            }
+            bootidx = true;
+            continue;
+        }
+        if (blk && eq && strcmp(item, "drive") == 0 && o->nvblk_ids < 2) {
+            snprintf(o->vblk_ids[o->nvblk_ids++], sizeof o->vblk_ids[0], "%s", eq);
+            have_drive = true;
+        } else if (con && eq && strcmp(item, "chardev") == 0) {
+            snprintf(o->virtconsole_chardev, sizeof o->virtconsole_chardev, "%s", eq);
+        } else {
+            fprintf(stderr, "bt86: -device %.*s: unknown or repeated option '%s'\n", (int)kl, val,
+                    item);
+            return -1;
+        }
+    }
+    if (blk && bootidx && o->nvblk_ids == 1) o->virtio_boot = true; /* 00:05.0 boots first */
+    if (blk && !have_drive) {
+        fprintf(stderr, "bt86: -device virtio-blk-pci: needs drive=ID (-drive if=none,id=ID)\n");
+        return -1;
+    }
+    if (rng) o->virtio_rng = true;
+    if (ser) o->virtio_serial = true;
+    if (con) o->virtconsole = true;
+    return 1;
+}
+
+/* -chardev file,id=ID,path=FILE or -chardev stdio,id=ID (one). */
+static int chardev_option(Options *o, const char *val) {
+    bool file = strncmp(val, "file,", 5) == 0, sio = strncmp(val, "stdio,", 6) == 0;
+    if ((!file && !sio) || o->chardev) {
+        fprintf(stderr, "bt86: -chardev: one file,id=ID,path=FILE or stdio,id=ID\n");
+        return -1;
+    }
+    const char *rest = val + (file ? 5 : 6);
+    while (*rest) {
+        size_t n = strcspn(rest, ",");
+        char item[512];
+        snprintf(item, sizeof item, "%.*s", (int)n, rest);
+        rest += rest[n] == ',' ? n + 1 : n;
+        char *eq = strchr(item, '=');
+        if (!eq) goto bad;
+        *eq++ = 0;
+        if (strcmp(item, "id") == 0)
+            snprintf(o->chardev_id, sizeof o->chardev_id, "%s", eq);
+        else if (file && strcmp(item, "path") == 0) {
+            free(o->chardev_path);
+            o->chardev_path = strdup(eq);
+        } else
+            goto bad;
+    }
+    if (!o->chardev_id[0] || (file && !o->chardev_path)) goto bad;
+    o->chardev = true;
+    return 0;
+bad:
+    fprintf(stderr, "bt86: -chardev: %s (file,id=ID,path=FILE or stdio,id=ID)\n", val);
     return -1;
 }
 
@@ -524,7 +683,7 @@ static int place_drives(Options *o) {
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < o->ndrives; k++) {
             DriveArg *dr = &o->drives[k];
-            if (dr->if_none || (pass == 0) != (dr->index >= 0)) continue;
+            if (dr->if_none || dr->if_virtio || (pass == 0) != (dr->index >= 0)) continue;
             int idx = dr->index;
             if (idx < 0)
                 for (int i = 0; i < 4 && idx < 0; i++)
@@ -565,6 +724,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         /* QEMU accepts both -opt and --opt. */
         if (a[0] == '-' && a[1] == '-') a++;
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int vr;
 #define NEED_ARG()                                                                                 \
     do {                                                                                           \
         if (!val) {                                                                                \
@@ -764,6 +924,12 @@ static int parse_args(int argc, char **argv, Options *o) {
         } else if (strcmp(a, "-gdb") == 0) {
             NEED_ARG();
             o->gdb = val;
+        } else if (strcmp(a, "-chardev") == 0) {
+            NEED_ARG();
+            if (chardev_option(o, val) < 0) return -1;
+        } else if (strcmp(a, "-device") == 0 && val && (vr = virtio_device_option(o, val)) != 0) {
+            i++;
+            if (vr < 0) return -1;
         } else if (strcmp(a, "-nic") == 0 || strcmp(a, "-netdev") == 0 ||
                    strcmp(a, "-device") == 0 || strcmp(a, "-object") == 0) {
             NEED_ARG();
@@ -786,7 +952,7 @@ static int parse_args(int argc, char **argv, Options *o) {
         fprintf(stderr, "bt86: -gdb and -lockstep do not go together\n");
         return -1;
     }
-    if (place_drives(o) < 0) return -1;
+    if (place_virtio(o) < 0 || place_drives(o) < 0) return -1;
     if (rr_check_options(o) < 0) return -1;
     {
         /* slirp's input follows the host clock and sockets: with
@@ -1072,6 +1238,20 @@ int main(int argc, char **argv) {
         cfg.hd[i] = o.hd[i];
         cfg.drive[i] = o.drive[i];
     }
+    cfg.virtio_drive[0] = o.vdrive[0];
+    cfg.virtio_drive[1] = o.vdrive[1];
+    cfg.virtio_rng = o.virtio_rng;
+    cfg.virtio_boot = o.virtio_boot;
+    FILE *vcon_out = NULL;
+    if (o.virtconsole) {
+        vcon_out = o.chardev_path ? fopen(o.chardev_path, "wb") : stdout;
+        if (!vcon_out) {
+            fprintf(stderr, "bt86: -chardev path=%s: %s\n", o.chardev_path, strerror(errno));
+            return 1;
+        }
+        cfg.virtio_console_tx = virtconsole_write;
+        cfg.virtio_console_opaque = vcon_out;
+    }
     cfg.snapshot = o.snapshot;
     cfg.vga = !(o.vga && strcmp(o.vga, "none") == 0);
     /* Which display: -display, else none with -nographic, else a window
@@ -1107,8 +1287,13 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: %s\n", err_net);
             return 1;
         }
-        cfg.nic_port = net_port(net);
-        memcpy(cfg.nic_mac, o.net.mac, 6);
+        if (o.net.virtio) {
+            cfg.virtio_net_port = net_port(net);
+            memcpy(cfg.virtio_net_mac, o.net.mac, 6);
+        } else {
+            cfg.nic_port = net_port(net);
+            memcpy(cfg.nic_mac, o.net.mac, 6);
+        }
         /* The card's boot ROM: romfile=, or with network boot in the boot
          * order Debian's iPXE for QEMU's e1000 (ipxe-qemu), as QEMU has. */
         cfg.nic_rom_path = o.net.romfile;
@@ -1196,6 +1381,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bt86: -vmm: %s\n", vmm ? err : "out of memory");
             return 1;
         }
+        vmm_set_io_stats(vmm, pc_io_stats(pc));
     } else if (o.vmm_report || o.vmm_costs) {
         fprintf(stderr, "bt86: -vmm-report and -vmm-costs need -vmm MODEL\n");
         return 1;
@@ -1447,5 +1633,7 @@ int main(int argc, char **argv) {
     }
     net_stop(net);
     net_config_free(&o.net);
+    if (vcon_out && vcon_out != stdout) fclose(vcon_out);
+    free(o.chardev_path);
     return status;
 }

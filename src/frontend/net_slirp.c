@@ -161,8 +161,9 @@ static int device_item(NetConfig *nc, const char *key, const char *v, char *err,
 
 static int nic_item(NetConfig *nc, const char *key, const char *v, char *err, size_t errlen) {
     if (strcmp(key, "model") == 0) {
-        if (strcmp(v, "e1000") != 0)
-            return fail(err, errlen, "model=%s: bt86 has only the e1000", v);
+        if (strcmp(v, "e1000") != 0 && strcmp(v, "virtio-net-pci") != 0)
+            return fail(err, errlen, "model=%s: bt86 has e1000 and virtio-net-pci", v);
+        nc->virtio = strcmp(v, "virtio-net-pci") == 0;
         return 0;
     }
     if (strcmp(key, "mac") == 0 || strcmp(key, "romfile") == 0)
@@ -213,11 +214,18 @@ int net_config_option(NetConfig *nc, const char *opt, const char *val, char *err
         return 0;
     }
     if (strcmp(opt, "-device") == 0) {
-        if (strcmp(kind, "e1000") != 0)
-            return fail(err, errlen, "-device: unknown device '%s' (bt86 has e1000)", kind);
-        if (nc->nic_explicit) return fail(err, errlen, "-device e1000: bt86 has one network card");
+        bool virtio = strcmp(kind, "virtio-net-pci") == 0;
+        if (strcmp(kind, "e1000") != 0 && !virtio)
+            return fail(err, errlen,
+                        "-device: unknown device '%s' (bt86 has e1000, virtio-net-pci, "
+                        "virtio-blk-pci, virtio-rng-pci, virtio-serial-pci, virtconsole)",
+                        kind);
+        if (nc->nic_explicit)
+            return fail(err, errlen, "-device %s: bt86 has one network card", kind);
         nc->nic = nc->nic_explicit = true;
-        return for_items(nc, "-device e1000", rest, device_item, err, errlen);
+        nc->virtio = virtio;
+        return for_items(nc, virtio ? "-device virtio-net-pci" : "-device e1000", rest, device_item,
+                         err, errlen);
     }
     if (strcmp(opt, "-nic") == 0) {
         if (strcmp(kind, "none") == 0) {

@@ -42,6 +42,7 @@ typedef struct NetConfig {
     bool nic;
     bool nic_none; /* -nic none */
     bool nic_explicit;
+    bool virtio; /* the card is a virtio-net-pci (else an e1000) */
     uint8_t mac[6];
     char nic_netdev[64];
     char *romfile; /* romfile=FILE: the card's boot ROM (else iPXE's with -boot n) */

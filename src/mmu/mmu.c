@@ -312,8 +312,28 @@ static bool bulk_ok(PhysMem *pm, PhysAddr paddr, size_t len) {
     return true;
 }
 
+/* Where a device's write of byte a lands: RAM, or the shadowed BIOS area's
+ * RAM while PAM lets writes through; NULL for anything else. */
+static uint8_t *dma_write_byte(PhysMem *pm, uint32_t a) {
+    PhysRegion *r = find_region(pm, a);
+    if (!r && in_shadow(pm, a)) return shadow_byte(pm, a, true);
+    return !r && a < pm->ram_below ? pm->ram + a : NULL;
+}
+
 int phys_copy_to(PhysMem *pm, PhysAddr paddr, const void *src, size_t len) {
-    if (!bulk_ok(pm, paddr, len)) return -1;
+    if (!bulk_ok(pm, paddr, len)) {
+        /* Slow path (e.g. a firmware stack in the shadowed BIOS area, below
+         * 4 GiB): all bytes must land, or none is written. */
+        if (paddr >= PHYS_4G || len > PHYS_4G - paddr) return -1;
+        for (size_t i = 0; i < len; i++)
+            if (!dma_write_byte(pm, (uint32_t)(paddr + i))) return -1;
+        for (size_t i = 0; i < len; i++) {
+            uint32_t a = (uint32_t)(paddr + i);
+            note_ram_write(pm, a, 1, CODE_WRITE_DEVICE);
+            *dma_write_byte(pm, a) = ((const uint8_t *)src)[i];
+        }
+        return 0;
+    }
     if (len) {
         note_ram_write(pm, paddr, len, CODE_WRITE_DEVICE);
         memcpy(pm->ram + paddr, src, len);

@@ -14,6 +14,7 @@
 #include "cpu/core.h"
 #include "cpu/ops.h"
 #include "dbt/dbt.h"
+#include "devices/iostats.h"
 #include "mmu/mmu.h"
 
 /* ---------------- event classes and their costs ---------------- */
@@ -24,6 +25,7 @@ enum {
     M_HW = 1u << VMM_HW,
     M_EPT = 1u << VMM_HW_EPT | 1u << VMM_PV,
     M_PV = 1u << VMM_PV,
+    M_ALL = M_TRAP | M_BT | M_HW | M_EPT,
 };
 
 /* Every event class of every model. The report lists the classes of the
@@ -100,6 +102,17 @@ typedef enum VmmEvent {
     P_HC_SCHED_YIELD,
     P_HC_UNKNOWN,
     P_HC_DENIED,
+    /* exit.io split by the I/O path the instruction reached (IoStats) */
+    X_IO_IDE,
+    X_IO_VIRTIO,
+    /* the I/O paths' own counters (devices/iostats.h), every model */
+    D_VIRTIO_NOTIFY,
+    D_VIRTIO_IRQ,
+    D_VIRTIO_PORT,
+    D_VIRTIO_BLK_BYTES,
+    D_IDE_PORT,
+    D_IDE_PIO_BYTES,
+    D_IDE_DMA_BYTES,
     EV_COUNT
 } VmmEvent;
 
@@ -190,6 +203,17 @@ static const EventInfo event_info[EV_COUNT] = {
     [P_HC_SCHED_YIELD] = {"pv.hypercall.sched_yield", M_PV, 0, 0},
     [P_HC_UNKNOWN] = {"pv.hypercall.unknown", M_PV, 0, 0},
     [P_HC_DENIED] = {"pv.hypercall.denied_cpl", M_PV, 0, 0},
+    /* Breakdowns and device counters: no cost of their own (the exits
+     * are costed as exit.io). */
+    [X_IO_IDE] = {"exit.io.ide", M_HW | M_EPT, 0, 0},
+    [X_IO_VIRTIO] = {"exit.io.virtio", M_HW | M_EPT, 0, 0},
+    [D_VIRTIO_NOTIFY] = {"virtio.notify", M_ALL, 0, 0},
+    [D_VIRTIO_IRQ] = {"virtio.irq", M_ALL, 0, 0},
+    [D_VIRTIO_PORT] = {"virtio.port_access", M_ALL, 0, 0},
+    [D_VIRTIO_BLK_BYTES] = {"virtio.blk_bytes", M_ALL, 0, 0},
+    [D_IDE_PORT] = {"ide.port_access", M_ALL, 0, 0},
+    [D_IDE_PIO_BYTES] = {"ide.pio_bytes", M_ALL, 0, 0},
+    [D_IDE_DMA_BYTES] = {"ide.dma_bytes", M_ALL, 0, 0},
 };
 
 /* The VMX basic exit reason of each exit class (SDM Vol. 3, Appendix C);
@@ -242,6 +266,10 @@ struct Vmm {
     CPU *cpu;
     double cost[EV_COUNT];
     uint64_t count[EV_COUNT];
+    const IoStats *io; /* the machine's I/O path counters, or NULL */
+    IoStats io_base;   /* ... when they were attached */
+    uint64_t pre_io_ide, pre_io_virtio;
+    bool pre_io;
     uint64_t instructions, kernel_insns, user_insns, realmode_insns;
     Violation *viol;
     unsigned nviol;
@@ -294,6 +322,28 @@ const char *vmm_model_name(VmmModel m) {
 
 static bool has_event(const Vmm *v, int e) {
     return event_info[e].models & (1u << v->model);
+}
+
+/* A class's count: the device classes from the IoStats since attach. */
+static uint64_t evcount(const Vmm *v, int e) {
+    const IoStats *io = v->io, *b = &v->io_base;
+    if (e < D_VIRTIO_NOTIFY) return v->count[e];
+    if (!io) return 0;
+    switch (e) {
+    case D_VIRTIO_NOTIFY: return io->virtio_notify - b->virtio_notify;
+    case D_VIRTIO_IRQ: return io->virtio_irq - b->virtio_irq;
+    case D_VIRTIO_PORT: return io->virtio_port_access - b->virtio_port_access;
+    case D_VIRTIO_BLK_BYTES: return io->virtio_blk_bytes - b->virtio_blk_bytes;
+    case D_IDE_PORT: return io->ide_port_access - b->ide_port_access;
+    case D_IDE_PIO_BYTES: return io->ide_pio_bytes - b->ide_pio_bytes;
+    case D_IDE_DMA_BYTES: return io->ide_dma_bytes - b->ide_dma_bytes;
+    default: return 0;
+    }
+}
+
+void vmm_set_io_stats(Vmm *v, const IoStats *io) {
+    v->io = io;
+    if (io) v->io_base = *io;
 }
 
 static double now_seconds(const struct timespec *start) {
@@ -354,7 +404,7 @@ static void bt_refresh(const Vmm *v);
 uint64_t vmm_count(const Vmm *v, const char *cls) {
     bt_refresh(v);
     int e = find_event(cls);
-    return e >= 0 && has_event(v, e) ? v->count[e] : 0;
+    return e >= 0 && has_event(v, e) ? evcount(v, e) : 0;
 }
 
 uint64_t vmm_instructions(const Vmm *v) {
@@ -366,7 +416,7 @@ double vmm_modeled_cycles(const Vmm *v) {
     bt_refresh(v);
     double c = 0;
     for (int e = 0; e < EV_COUNT; e++)
-        if (has_event(v, e)) c += (double)v->count[e] * v->cost[e];
+        if (has_event(v, e)) c += (double)evcount(v, e) * v->cost[e];
     return c;
 }
 
@@ -966,6 +1016,11 @@ static bool vmm_before(void *opaque, CPU *cpu, const Insn *in) {
     case VMM_BT: break; /* on the translator: never here (bt_attach) */
     default: hw_insn(v, cpu, in, c, kernel); break;
     }
+    if (c == C_IO && v->io && has_event(v, X_IO_IDE)) { /* which path it reaches: see after */
+        v->pre_io = true;
+        v->pre_io_ide = v->io->ide_port_access;
+        v->pre_io_virtio = v->io->virtio_port_access;
+    }
     if (c == C_NONE) return false;           /* most instructions */
     if (c == C_CR3_WRITE) v->shadow_cr3 = 1; /* flush the shadow once it happened */
     if (c == C_INVLPG) v->pre_arg = cpu->seg[in->seg].base + insn_ea(cpu, in);
@@ -1151,6 +1206,11 @@ static void sensitive_after(Vmm *v, CPU *cpu, const Insn *in) {
 
 static void vmm_after(void *opaque, CPU *cpu, const Insn *in) {
     Vmm *v = opaque;
+    if (v->pre_io) {
+        v->pre_io = false;
+        if (v->io->ide_port_access != v->pre_io_ide) count(v, X_IO_IDE);
+        if (v->io->virtio_port_access != v->pre_io_virtio) count(v, X_IO_VIRTIO);
+    }
     if (v->shadow_cr3) { /* a CR3 write: the (non-caching) shadow is rebuilt */
         v->shadow_cr3 = 0;
         shadow_flush(v);
@@ -1583,7 +1643,7 @@ void vmm_print(const Vmm *v, FILE *out) {
         if (!has_event(v, e)) continue;
         int r = exit_reason((VmmEvent)e, v->model);
         fprintf(out, "  %-28s %12llu  x %8.0f cycles", event_info[e].name,
-                (unsigned long long)v->count[e], v->cost[e]);
+                (unsigned long long)evcount(v, e), v->cost[e]);
         if (r >= 0) fprintf(out, "  (exit reason %d)", r);
         fputc('\n', out);
     }
@@ -1641,7 +1701,7 @@ static void write_json(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
     for (int e = 0; e < EV_COUNT; e++) {
         if (!has_event(v, e)) continue;
         fprintf(f, "%s\n    \"%s\": %llu", first ? "" : ",", event_info[e].name,
-                (unsigned long long)v->count[e]);
+                (unsigned long long)evcount(v, e));
         first = false;
     }
     fputs("\n  },\n  \"costs\": {", f);
@@ -1718,9 +1778,9 @@ static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
         n += has_event(v, e);
     double maxlog = 1;
     for (int e = 0; e < EV_COUNT; e++)
-        if (has_event(v, e) && v->count[e]) {
+        if (has_event(v, e) && evcount(v, e)) {
             double l = 0;
-            for (uint64_t c = v->count[e]; c; c /= 10)
+            for (uint64_t c = evcount(v, e); c; c /= 10)
                 l += 1;
             if (l > maxlog) maxlog = l;
         }
@@ -1733,7 +1793,7 @@ static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
     for (int e = 0; e < EV_COUNT; e++) {
         if (!has_event(v, e)) continue;
         double l = 0;
-        for (uint64_t c = v->count[e]; c; c /= 10)
+        for (uint64_t c = evcount(v, e); c; c /= 10)
             l += 1;
         int w = (int)(l / maxlog * 400);
         fprintf(
@@ -1741,7 +1801,7 @@ static void write_html(const Vmm *v, FILE *f, VmmSymbolFn sym, void *so, double 
             "<text x=\"0\" y=\"%d\">%s</text><rect x=\"220\" y=\"%d\" width=\"%d\" height=\"13\" "
             "fill=\"#4a7bd0\"/><text x=\"%d\" y=\"%d\">%llu</text>\n",
             row * 18 + 14, event_info[e].name, row * 18 + 3, w, 226 + w, row * 18 + 14,
-            (unsigned long long)v->count[e]);
+            (unsigned long long)evcount(v, e));
         row++;
     }
     fputs("</svg>\n", f);

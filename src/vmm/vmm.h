@@ -78,6 +78,11 @@ int vmm_load_costs(Vmm *v, const char *path, char *err, size_t errlen);
 /* Install the hooks on cpu (and its MMU and physical memory). -1 when a
  * translator owns the code-write tracking (bt: when there is none). */
 int vmm_attach(Vmm *v, CPU *cpu, char *err, size_t errlen);
+/* Report the machine's I/O path counters (devices/iostats.h) from now
+ * on: the virtio.* and ide.* classes, and exit.io split into exit.io.ide
+ * and exit.io.virtio by the path an I/O instruction reached. */
+struct IoStats;
+void vmm_set_io_stats(Vmm *v, const struct IoStats *io);
 /* The Vmm attached to cpu, or NULL. */
 Vmm *vmm_of_cpu(const CPU *cpu);
 

@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     symtab_free(o.symbols);
     trace_filter_free(&o.dfilter);
+    free(o.chardev_path);
     free(text);
     return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * fuzz_device.c - libFuzzer targets for the PC's chips through the bus
  * API: one source, built once per device (FUZZ_DEVICE names it: pic, pit,
- * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi, e1000, and the
+ * cmos, i8042, uart, ide, vga, pci, fwcfg, acpi, e1000, virtio, and the
  * memory-mapped apic, ioapic, hpet), so each device has its own target,
  * corpus and figures. For the e1000 the machine has
  * the network card on a loopback cable (every frame it sends comes back
@@ -62,6 +62,26 @@ typedef struct DeviceSpec {
 
 #define FUZZ_IDE_BM 0xC000
 
+/* The virtio devices' I/O BARs, where the target maps them: blk 00:05.0
+ * at +0 (64 ports), net 00:04.0 at +64, console 00:07.0 at +96, rng
+ * 00:08.0 at +128 (32 each). */
+#define FUZZ_VIRTIO_IO 0xC100
+
+static void virtio_setup(Pc *pc) {
+    static const struct {
+        int slot;
+        uint16_t at;
+    } bars[] = {{5, 0}, {4, 64}, {7, 96}, {8, 128}};
+    IoBus *io = pc_iobus(pc);
+    for (size_t i = 0; i < sizeof bars / sizeof bars[0]; i++) {
+        uint32_t dev = 0x80000000u | (uint32_t)bars[i].slot << 11;
+        iobus_write(io, 0xCF8, 4, dev | 0x10);
+        iobus_write(io, 0xCFC, 4, FUZZ_VIRTIO_IO + bars[i].at);
+        iobus_write(io, 0xCF8, 4, dev | 0x04);
+        iobus_write(io, 0xCFC, 2, 0x0001); /* I/O space */
+    }
+}
+
 /* The IDE function's bus-master block where the BIOS would put it. */
 static void ide_setup(Pc *pc) {
     IoBus *io = pc_iobus(pc);
@@ -83,6 +103,7 @@ static const DeviceSpec devices[] = {
     {"fwcfg", {{0x510, 12}}},
     {"acpi", {PCI_CONFIG, {0xAFE0, 4}, {0xB2, 2}, {0x600, 64}}},
     {"e1000", {PCI_CONFIG, {0xC000, 64}}},
+    {"virtio", {{FUZZ_VIRTIO_IO, 160}, PCI_CONFIG}},
     {"apic", {{0x20, 2}, {0xA0, 2}}},
     {"ioapic", {PCI_CONFIG, {0x20, 2}}},
     {"hpet", {{0x40, 4}, {0x70, 2}}},
@@ -196,9 +217,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!device) {
         find_device();
         fuzz_pc_nic = strcmp(device->name, "e1000") == 0;
+        fuzz_pc_virtio = strcmp(device->name, "virtio") == 0;
     }
     Pc *pc = fuzz_pc_new();
     if (strcmp(device->name, "ide") == 0) ide_setup(pc);
+    if (fuzz_pc_virtio) virtio_setup(pc);
     FuzzInput in = {data, size};
     while (!fuzz_done(&in))
         run_op(pc, &in);

@@ -14,6 +14,7 @@
 #include "devices/net.h"
 
 bool fuzz_pc_nic;
+bool fuzz_pc_virtio;
 
 static uint8_t loop_frame[NET_MAX_FRAME];
 
@@ -27,6 +28,12 @@ static void loopback_transmit(void *backend, const uint8_t *frame, size_t len) {
 }
 
 static NetPort loop_port;
+
+static void discard_console(void *opaque, const uint8_t *buf, size_t len) {
+    (void)opaque;
+    (void)buf;
+    (void)len;
+}
 
 static char tmpdir[256];
 static char bios_path[300], disk_path[300], iso_path[300];
@@ -91,6 +98,14 @@ PcConfig fuzz_pc_config(void) {
     cfg.host_clock = false;
     cfg.icount_auto = false;
     cfg.rtc_start = 1795339858; /* 2026-11-22 09:30:58 UTC */
+    if (fuzz_pc_virtio) {       /* every virtio device; the net one on the loopback cable */
+        loop_port = (NetPort){.transmit = loopback_transmit, .backend = &loop_port};
+        cfg.virtio_net_port = &loop_port;
+        memcpy(cfg.virtio_net_mac, "\x52\x54\x00\x12\x34\x57", 6);
+        cfg.virtio_drive[0] = (PcDrive){.file = disk_path, .snapshot = true};
+        cfg.virtio_rng = true;
+        cfg.virtio_console_tx = discard_console;
+    }
     if (fuzz_pc_nic) {
         loop_port = (NetPort){.transmit = loopback_transmit, .backend = &loop_port};
         cfg.nic_port = &loop_port;

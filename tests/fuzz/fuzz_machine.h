@@ -23,6 +23,9 @@
 /* Set before fuzz_pc_new: the machine gets an e1000 (PCI 00:03.0) whose
  * cable loops every frame it sends back to its own receive side. */
 extern bool fuzz_pc_nic;
+/* Set before the first machine: add the virtio devices (blk on the disk, net
+ * on a loopback cable, rng, console). */
+extern bool fuzz_pc_virtio;
 
 Pc *fuzz_pc_new(void);
 /* The configuration fuzz_pc_new builds its machine from (images made). */

@@ -6,7 +6,7 @@
 # image that a first one (running SeaBIOS) has open for writing fails with
 # the lock message, while two read-only users share it; SeaBIOS sees a
 # qcow2 disk given by -drive at index 1 (primary slave) and a CD-ROM given
-# by -drive media=cdrom. The qcow2 parts need qemu-img.
+# by -drive media=cdrom; the virtio drive and device options' errors. The qcow2 parts need qemu-img.
 bt86=$1
 bios=/usr/share/seabios/bios.bin
 [ -r "$bios" ] || { echo "drive-args: skipped: $bios missing"; exit 77; }
@@ -37,6 +37,19 @@ expect_error "bad interface" "interface 'scsi' not supported" -drive file="$dir/
 expect_error "bad index" "index '4' out of range" -drive file="$dir/a.img",index=4
 expect_error "bad cache" "cache 'fast'" -drive file="$dir/a.img",cache=fast
 expect_error "bad media" "media 'tape'" -drive file="$dir/a.img",media=tape
+# virtio: a drive id that does not exist, index= on virtio, a third virtio
+# drive, a CD on virtio, virtconsole without the bus, an unknown chardev.
+expect_error "virtio-blk-pci without its drive" "no -drive if=none,id=nope" \
+  -device virtio-blk-pci,drive=nope
+expect_error "virtio-blk-pci without drive=" "needs drive=ID" -device virtio-blk-pci
+expect_error "index= on virtio" "index= is for if=ide" -drive file="$dir/a.img",if=virtio,index=1
+expect_error "three virtio drives" "at most 2 virtio drives" -drive file="$dir/a.img",if=virtio,readonly=on \
+  -drive file="$dir/a.img",if=virtio,readonly=on -drive file="$dir/a.img",if=virtio,readonly=on
+expect_error "virtio CD-ROM" "virtio drives are disks" -drive file="$dir/a.img",if=virtio,media=cdrom
+expect_error "virtconsole alone" "needs -device virtio-serial-pci" -device virtconsole
+expect_error "virtconsole chardev" "no -chardev with id=c1" -device virtio-serial-pci \
+  -device virtconsole,chardev=c1 -chardev stdio,id=c0
+expect_error "bad chardev" "-chardev" -chardev socket,id=c0
 expect_error "index taken by -hda" "IDE index 0 is already taken by -hda" \
   -hda "$dir/b.img" -drive file="$dir/a.img",index=0
 expect_error "index taken twice" "IDE index 1 is already taken by another -drive" \

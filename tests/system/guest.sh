@@ -134,3 +134,29 @@ guest_disk_initrd() {
   chmod +x "$dir/extra/sbin/load-disk-drivers"
   (cd "$dir/extra" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$dir/extra.gz"
 }
+
+# guest_virtio_initrd KDEB DIR: DIR/virtio.gz, an initramfs to append to
+# the default one with the virtio drivers of the kernel package KDEB
+# (virtio_pci on the legacy interface, virtio_blk, virtio_net,
+# virtio_console, virtio-rng and their dependencies) and
+# /sbin/load-virtio-drivers, which loads them and prints
+# "virtio drivers: " and the virtio disks it then sees.
+guest_virtio_initrd() {
+  local kdeb=$1 dir=$2 m f
+  local mods="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover net_failover virtio_net virtio_console virtio-rng"
+  mkdir -p "$dir/vkernel" "$dir/virtio/lib/modules" "$dir/virtio/sbin"
+  dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$dir/vkernel" --wildcards $(for m in $mods; do echo "*/$m.ko"; done)
+  for m in $mods; do
+    f=$(find "$dir/vkernel" -name "$m.ko" | head -1)
+    [ -n "$f" ] || { echo "$guest_name: module $m not in $kdeb"; return 1; }
+    cp "$f" "$dir/virtio/lib/modules/"
+  done
+  {
+    echo '#!/bin/sh'
+    echo "for m in $mods; do insmod /lib/modules/\$m.ko || exit 1; done"
+    echo 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 1; done'
+    echo 'echo "virtio drivers: $(ls /dev/vd* 2>/dev/null)"'
+  } > "$dir/virtio/sbin/load-virtio-drivers"
+  chmod +x "$dir/virtio/sbin/load-virtio-drivers"
+  (cd "$dir/virtio" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -1) > "$dir/virtio.gz"
+}
