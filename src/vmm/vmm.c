@@ -94,6 +94,7 @@ typedef enum VmmEvent {
     X_MMIO,
     P_KVMCLOCK_MSR,
     P_CPUID_PV,
+    P_STEAL_TIME_MSR,
     /* pv: KVM hypercalls (VMCALL/VMMCALL) by number */
     P_HC_VAPIC_POLL_IRQ,
     P_HC_KICK_CPU,
@@ -194,6 +195,7 @@ static const EventInfo event_info[EV_COUNT] = {
      * above: WRMSR/RDMSR, CPUID) */
     [P_KVMCLOCK_MSR] = {"pv.kvmclock_msr", M_PV, 0, 0},
     [P_CPUID_PV] = {"pv.cpuid_hypervisor_leaf", M_PV, 0, 0},
+    [P_STEAL_TIME_MSR] = {"pv.steal_time_msr", M_PV, 0, 0},
     /* Hypercalls by number (each also an exit.vmcall, which carries the
      * cost; the handlers' own work is assumed free) */
     [P_HC_VAPIC_POLL_IRQ] = {"pv.hypercall.vapic_poll_irq", M_PV, 0, 0},
@@ -290,6 +292,7 @@ struct Vmm {
     uint32_t npages;
     uint32_t shadow_cr3;
     uint64_t pv_system_time; /* pv: the kvm-clock system-time MSR */
+    uint64_t pv_steal_time;  /* pv: the steal-time MSR */
     /* bt: kernel blocks translated (translation units). */
     uint64_t tc_units;
     /* bt on bt86's translator (bt_attach): its translation cache now,
@@ -1321,15 +1324,18 @@ static void vmm_mmio(void *opaque) {
 #define KVM_CPUID_SIGNATURE                0x40000000u
 #define KVM_CPUID_FEATURES                 0x40000001u
 #define KVM_FEATURE_CLOCKSOURCE2           (1u << 3)
+#define KVM_FEATURE_STEAL_TIME             (1u << 5)
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
 #define MSR_KVM_WALL_CLOCK_NEW             0x4b564d00u
 #define MSR_KVM_SYSTEM_TIME_NEW            0x4b564d01u
+#define MSR_KVM_STEAL_TIME                 0x4b564d03u
+#define KVM_STEAL_RESERVED                 0x3Eull /* bits 1-5: the area is 64-byte aligned */
 #define PVCLOCK_TSC_STABLE_BIT             1u
 
 /* CPUID: the hypervisor bit (leaf 1, ECX bit 31), "KVMKVMKVM\0\0\0" at
- * 0x40000000 (highest leaf 0x40000001), kvm-clock (new MSRs, stable) at
- * 0x40000001. Nothing else: no PV EOI, steal time or async page faults
- * (they need a local APIC), no PV IPIs or spinlock kicks (one CPU). */
+ * 0x40000000 (highest leaf 0x40000001), kvm-clock (new MSRs, stable) and
+ * steal time at 0x40000001. Nothing else: no PV EOI or async page faults,
+ * no PV IPIs or spinlock kicks (one CPU). */
 static void pv_cpuid(void *opaque, CPU *cpu, uint32_t leaf) {
     Vmm *v = opaque;
     if (leaf == 1) cpu->regs[R_ECX] |= 1u << 31;
@@ -1341,7 +1347,8 @@ static void pv_cpuid(void *opaque, CPU *cpu, uint32_t leaf) {
         cpu->regs[R_EDX] = 0x0000004Du; /* "M\0\0\0" */
     } else if (leaf == KVM_CPUID_FEATURES) {
         count(v, P_CPUID_PV);
-        cpu->regs[R_EAX] = KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
+        cpu->regs[R_EAX] =
+            KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_STEAL_TIME | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT;
         cpu->regs[R_EBX] = cpu->regs[R_ECX] = cpu->regs[R_EDX] = 0;
     }
 }
@@ -1356,8 +1363,35 @@ static uint64_t guest_tsc(CPU *cpu) {
  * (devices/pc.h), so nanoseconds = TSC x 2 for good: one write of the
  * structure holds forever (TSC stable). The address is guest-controlled:
  * phys_copy_to refuses anything that is not RAM (the write is dropped). */
+/* Steal time: the guest gives the physical address (64-byte aligned, bit 0
+ * enable) of its kvm_steal_time (64 bytes: u64 steal, u32 version, u32
+ * flags, u8 preempted, padding). bt86's one virtual CPU is never taken
+ * off its host thread in favour of another guest, so the time stolen
+ * stays 0: the structure is written once, at enable, with an even
+ * version (a reader retries while it is odd), steal 0, not preempted. A
+ * write with reserved bits set is not taken (the CPU's own MSR path then
+ * raises #GP, as KVM does); an address that is not RAM is dropped. */
+static bool pv_steal_time_msr(Vmm *v, CPU *cpu, bool write, uint64_t *value) {
+    if (!write) {
+        *value = v->pv_steal_time;
+        return true;
+    }
+    if (*value & KVM_STEAL_RESERVED) return false;
+    v->pv_steal_time = *value;
+    if (!(*value & 1)) return true; /* disabled */
+    uint8_t st[64] = {0};
+    uint32_t version = 2;
+    memcpy(st + 8, &version, 4);
+    phys_copy_to(cpu->mmu.pm, *value & ~0x3Full, st, sizeof st);
+    return true;
+}
+
 static bool pv_msr(void *opaque, CPU *cpu, bool write, uint32_t index, uint64_t *value) {
     Vmm *v = opaque;
+    if (index == MSR_KVM_STEAL_TIME) {
+        count(v, P_STEAL_TIME_MSR);
+        return pv_steal_time_msr(v, cpu, write, value);
+    }
     if (index != MSR_KVM_WALL_CLOCK_NEW && index != MSR_KVM_SYSTEM_TIME_NEW) return false;
     count(v, P_KVMCLOCK_MSR);
     PhysMem *pm = cpu->mmu.pm;

@@ -5,8 +5,9 @@
 # its clocksource (it offers the stable bit, so the kernel takes the TSC
 # frequency from the pvclock: 500 MHz), reaches its shell, answers
 # correctly, its clock advances, and it powers off; the report counts the
-# kvm-clock MSR writes and CPUID's hypervisor leaves, and VM exits by
-# reason (hw-ept rules).
+# kvm-clock and steal-time MSR writes (the kernel registers its steal-time
+# area; nothing is stolen: /proc/stat's steal stays 0) and CPUID's
+# hypervisor leaves, and VM exits by reason (hw-ept rules).
 # -icount shift=1: the boot runs on the interpreter (a model watches every
 # instruction), so virtual time follows the instruction count, not the
 # host's clock: the boot's length does not grow on a slow or busy host.
@@ -43,6 +44,7 @@ guest_wait_prompt 1800
 send 'echo BT86-$((6*7))-OK'
 send 'cat /sys/devices/system/clocksource/clocksource0/current_clocksource'
 send 'dmesg | grep -iE "hypervisor detected|kvm-clock|tsc: detected" | head -5'
+send 'set -- $(grep "^cpu " /proc/stat); echo "STEAL $9"'
 send 'a=$(cut -d" " -f1 /proc/uptime); sleep 1; b=$(cut -d" " -f1 /proc/uptime); echo "UPTIME $a $b"'
 # Only the modules this test needs (each insmod checks the module's
 # signature: costly on the interpreter): virtio-blk and -rng; ata_piix and
@@ -61,6 +63,7 @@ check '^BT86-42-OK'
 check '^kvm-clock'
 check 'Hypervisor detected: KVM'
 check 'tsc: Detected 500\.0[0-9]* MHz'
+check '^STEAL 0'
 if ! tr -d '\r' <"$out" | awk '/^UPTIME/ { exit !($3 > $2) }'; then
   echo "vmm-linux-pv: the guest's uptime did not advance"; fail=1
 fi
@@ -90,7 +93,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 ev = r["events"]
 bad = []
-for cls in ("pv.kvmclock_msr", "pv.cpuid_hypervisor_leaf", "exit.io", "exit.wrmsr", "exit.cpuid",
+for cls in ("pv.kvmclock_msr", "pv.steal_time_msr", "pv.cpuid_hypervisor_leaf", "exit.io", "exit.wrmsr", "exit.cpuid",
             "exit.external_interrupt", "exit.hlt", "virtio.notify", "virtio.irq",
             "virtio.port_access", "virtio.blk_bytes", "exit.io.virtio", "exit.io.ide",
             "ide.port_access"):
