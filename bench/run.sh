@@ -61,7 +61,8 @@
 # attached through the rows and leaves (detach) when the guest's power-off
 # stops it; if it stopped before (a breakpoint or the watchpoint hit) the
 # column is dropped with a message. The ratios to the unattached column
-# follow the table.
+# follow the table, of wall time and of bt86's CPU seconds in the row
+# (/proc/PID/stat, 10 ms ticks; steadier than wall time on a busy host).
 set -u
 cd "$(dirname "$0")/.."
 bt86=${BT86:-build/bt86}
@@ -197,6 +198,11 @@ gdb_script() {
 }
 
 now() { date +%s.%N; }
+# CPU seconds (user + system, all threads) a process has used so far: the
+# debugger columns' ratios use them too, as wall time swings on a busy host.
+hz=$(getconf CLK_TCK)
+cpu_of() { awk -v hz="$hz" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+declare -A cpus
 
 # bench_one NAME COMMAND...: boot the guest with COMMAND and time each row.
 bench_one() {
@@ -224,6 +230,8 @@ bench_one() {
   done
   t1=$(now)
   secs[$name,boot]=$(awk "BEGIN{print $t1 - $t0}")
+  cpus[$name,boot]=$(cpu_of $pid)
+  local c0 c1
   local row n=0
   if [ -n "$setup" ]; then # not timed
     printf '%s; echo BENCH-SETUP-DONE\n' "$setup" >&3
@@ -256,6 +264,7 @@ bench_one() {
   fi
   for row in "${rows[@]:1}"; do
     n=$((n + 1))
+    c0=$(cpu_of $pid)
     t0=$(now)
     printf '%s; echo BENCH-DONE-%d\n' "${cmd[$row]}" "$n" >&3
     while ! grep -q "^BENCH-DONE-$n" "$out"; do
@@ -263,7 +272,9 @@ bench_one() {
       kill -0 $pid 2>/dev/null || break
     done
     t1=$(now)
+    c1=$(cpu_of $pid)
     secs[$name,$row]=$(awk "BEGIN{print $t1 - $t0}")
+    cpus[$name,$row]=$(awk "BEGIN{print $c1 - $c0}")
   done
   if [ -n "$gpid" ] && [ "$gdb_mode" != fail ] && { ! kill -0 $gpid 2>/dev/null || grep -q '^@stopped' "$gout"; }; then
     echo "bench: $name: gdb stopped the guest during the rows (no figures):" >&2
@@ -370,7 +381,10 @@ if [ -n "${GDB:-}" ]; then
     case $n in "${engines[0]}"+gdb* | "${engines[0]}"+watch) ;; *) continue ;; esac
     printf '%s / %s:' "$n" "${engines[0]}"
     for row in "${rows[@]}"; do
-      printf ' %s %.3f' "$row" "$(awk "BEGIN{print ${secs[$n,$row]:-0} / ${secs[${engines[0]},$row]:-1}}")"
+      printf ' %s %.3f (CPU %.2f / %.2f s: %.3f)' "$row" \
+        "$(awk "BEGIN{print ${secs[$n,$row]:-0} / ${secs[${engines[0]},$row]:-1}}")" \
+        "${cpus[$n,$row]:-0}" "${cpus[${engines[0]},$row]:-0}" \
+        "$(awk "BEGIN{c = ${cpus[${engines[0]},$row]:-0}; print (c > 0 ? ${cpus[$n,$row]:-0} / c : 0)}")"
     done
     echo
   done
