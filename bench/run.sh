@@ -240,7 +240,7 @@ bench_one() {
       kill -0 $pid 2>/dev/null || break
     done
   fi
-  local gpid= gout=$dir/gdb.out
+  local gpid='' gout=$dir/gdb.out
   if [ -n "$gdb_mode" ]; then # attach gdb, not timed
     if ! gdb_script "$gdb_mode" >"$dir/gdb.cmd"; then
       echo "bench: $name: a symbol is missing from images/out/System.map" >&2
