@@ -45,7 +45,24 @@
 # runs with -vmm MODEL, in columns ENGINE+MODEL; with BASE= an older binary
 # that has no -vmm option, VMM=none against ENGINE@base is issue 14's "-vmm
 # none leaves the jit as fast as before"), ROWS (the rows to run, e.g.
-# ROWS="syscall diskread"; boot always runs; default all).
+# ROWS="syscall diskread"; boot always runs; default all), GDB (issue 13's
+# cost of a debugger, for the first engine only; needs gdb and
+# images/out/System.map from images/kernel-map.sh; any of "0 10 watch":
+# columns ENGINE+gdb0, ENGINE+gdb10, ENGINE+watch): bt86 runs with
+# -gdb tcp::PORT on a free port of 127.0.0.1, and once the shell prompt is
+# up and the setup done (the boot row is not under the debugger) Debian's
+# gdb attaches in batch mode and continues: gdb0 with no breakpoints; gdb10
+# with breakpoints at 10 system-call entry points the rows never call
+# (__ia32_sys_ of sethostname, setdomainname, settimeofday, acct,
+# kexec_load, swapon, swapoff, uselib, pivot_root, quotactl; addresses from
+# the System.map); watch with one write watchpoint on the kernel variable
+# overflowuid (4 bytes; written only through its sysctl; its page holds
+# the neighbouring overflowgid and fs_overflow* and is not hot). gdb stays
+# attached through the rows and leaves (detach) when the guest's power-off
+# stops it; if it stopped before (a breakpoint or the watchpoint hit) the
+# column is dropped with a message. The ratios to the unattached column
+# follow the table, of wall time and of bt86's CPU seconds in the row
+# (/proc/PID/stat, 10 ms ticks; steadier than wall time on a busy host).
 set -u
 cd "$(dirname "$0")/.."
 bt86=${BT86:-build/bt86}
@@ -148,7 +165,44 @@ declare -A cmd=(
 )
 declare -A secs
 
+# The debugger columns (GDB=): gdb's script for a mode (0, 10, watch).
+gdb_mode=
+gdb_port=
+gdb_syscalls="sethostname setdomainname settimeofday acct kexec_load swapon swapoff uselib pivot_root quotactl"
+gdb_watch_var=overflowuid
+gdb_script() {
+  local map=images/out/System.map a
+  echo 'set pagination off'
+  echo 'set confirm off'
+  echo 'set architecture i386'
+  echo "target remote 127.0.0.1:$gdb_port"
+  case $1 in
+  10)
+    for f in $gdb_syscalls; do
+      a=$(awk -v n="__ia32_sys_$f" '$3 == n {print $1; exit}' "$map")
+      [ -n "$a" ] || return 1
+      echo "break *0x$a"
+    done
+    ;;
+  watch)
+    a=$(awk -v n="$gdb_watch_var" '$2 ~ /^[DdBb]$/ && $3 == n {print $1; exit}' "$map")
+    [ -n "$a" ] || return 1
+    echo "watch *(unsigned int *)0x$a"
+    ;;
+  esac
+  echo 'echo @continuing\n'
+  echo 'continue'
+  echo 'echo @stopped\n'
+  echo 'p/x $eip'
+  echo 'detach'
+}
+
 now() { date +%s.%N; }
+# CPU seconds (user + system, all threads) a process has used so far: the
+# debugger columns' ratios use them too, as wall time swings on a busy host.
+hz=$(getconf CLK_TCK)
+cpu_of() { awk -v hz="$hz" '{sub(/^.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+declare -A cpus
 
 # bench_one NAME COMMAND...: boot the guest with COMMAND and time each row.
 bench_one() {
@@ -176,6 +230,8 @@ bench_one() {
   done
   t1=$(now)
   secs[$name,boot]=$(awk "BEGIN{print $t1 - $t0}")
+  cpus[$name,boot]=$(cpu_of $pid)
+  local c0 c1
   local row n=0
   if [ -n "$setup" ]; then # not timed
     printf '%s; echo BENCH-SETUP-DONE\n' "$setup" >&3
@@ -184,8 +240,31 @@ bench_one() {
       kill -0 $pid 2>/dev/null || break
     done
   fi
+  local gpid='' gout=$dir/gdb.out
+  if [ -n "$gdb_mode" ]; then # attach gdb, not timed
+    if ! gdb_script "$gdb_mode" >"$dir/gdb.cmd"; then
+      echo "bench: $name: a symbol is missing from images/out/System.map" >&2
+      gdb_mode=fail
+    else
+      gdb -batch -nx -x "$dir/gdb.cmd" >"$gout" 2>&1 &
+      gpid=$!
+      t=0
+      while ! grep -q '^@continuing' "$gout" 2>/dev/null; do
+        sleep 0.1
+        t=$((t + 1))
+        if [ $t -gt 300 ] || ! kill -0 $gpid 2>/dev/null; then
+          echo "bench: $name: gdb did not attach and continue:" >&2
+          cat "$gout" >&2
+          gdb_mode=fail
+          break
+        fi
+      done
+      sleep 1 # the breakpoints go in as gdb resumes the guest
+    fi
+  fi
   for row in "${rows[@]:1}"; do
     n=$((n + 1))
+    c0=$(cpu_of $pid)
     t0=$(now)
     printf '%s; echo BENCH-DONE-%d\n' "${cmd[$row]}" "$n" >&3
     while ! grep -q "^BENCH-DONE-$n" "$out"; do
@@ -193,15 +272,39 @@ bench_one() {
       kill -0 $pid 2>/dev/null || break
     done
     t1=$(now)
+    c1=$(cpu_of $pid)
     secs[$name,$row]=$(awk "BEGIN{print $t1 - $t0}")
+    cpus[$name,$row]=$(awk "BEGIN{print $c1 - $c0}")
   done
+  if [ -n "$gpid" ] && [ "$gdb_mode" != fail ] && { ! kill -0 $gpid 2>/dev/null || grep -q '^@stopped' "$gout"; }; then
+    echo "bench: $name: gdb stopped the guest during the rows (no figures):" >&2
+    cat "$gout" >&2
+    gdb_mode=fail
+  fi
   printf 'poweroff -f\n' >&3
   sleep 1
+  if [ -n "$gpid" ]; then # the power-off stops in gdb, which detaches
+    t=0
+    while kill -0 $gpid 2>/dev/null && [ $t -lt 300 ]; do
+      sleep 0.1
+      t=$((t + 1))
+    done
+    kill $gpid 2>/dev/null
+    wait $gpid 2>/dev/null
+    if [ "$gdb_mode" != fail ] &&
+      { ! grep -q 'switched the machine off' "$gout" || grep -qE '^(Breakpoint [0-9]+, |Old value = )' "$gout"; }; then
+      echo "bench: $name: gdb did not stay attached until the power-off (no figures):" >&2
+      cat "$gout" >&2
+      gdb_mode=fail
+    fi
+    cp "$gout" "bench/last-$name.gdb.log"
+  fi
   kill $pid 2>/dev/null
   wait $pid 2>/dev/null
   exec 3>&-
   cp "$out" "bench/last-$name.log"
   rm -rf "$dir"
+  [ "$gdb_mode" != fail ]
 }
 
 names=()
@@ -214,6 +317,25 @@ for e in "${engines[@]}"; do
     bench_one "$e+$m" "$bt86" -accel "$e" -vmm "$m" -m "$mem" -hda "$img" -cdrom "$iso" -snapshot \
       -nographic -no-reboot -nic user,restrict=on && names+=("$e+$m")
   done
+  if [ "$e" = "${engines[0]}" ] && [ -n "${GDB:-}" ]; then
+    if ! command -v gdb >/dev/null || [ ! -r images/out/System.map ]; then
+      echo "bench: GDB= needs gdb and images/out/System.map (images/kernel-map.sh)" >&2
+    else
+      for g in $GDB; do
+        case $g in 0 | 10) col=$e+gdb$g ;; watch) col=$e+watch ;; *)
+          echo "bench: GDB=: unknown mode $g (0, 10, watch)" >&2
+          continue
+          ;;
+        esac
+        gdb_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        echo "bench: bt86 -accel $e -gdb tcp::$gdb_port, gdb attached ($g) ..." >&2
+        gdb_mode=$g
+        bench_one "$col" "$bt86" -accel "$e" -gdb "tcp::$gdb_port" -m "$mem" -hda "$img" -cdrom "$iso" \
+          -snapshot -nographic -no-reboot -nic user,restrict=on && names+=("$col")
+        gdb_mode=
+      done
+    fi
+  fi
   if [ -n "$base" ]; then
     echo "bench: base bt86 -accel $e ..." >&2
     # (no -nic: a base from before networking refuses it; its netup and
@@ -254,3 +376,16 @@ for row in "${rows[@]}"; do
   fi
   echo
 done
+if [ -n "${GDB:-}" ]; then
+  for n in "${names[@]}"; do
+    case $n in "${engines[0]}"+gdb* | "${engines[0]}"+watch) ;; *) continue ;; esac
+    printf '%s / %s:' "$n" "${engines[0]}"
+    for row in "${rows[@]}"; do
+      printf ' %s %.3f (CPU %.2f / %.2f s: %.3f)' "$row" \
+        "$(awk "BEGIN{print ${secs[$n,$row]:-0} / ${secs[${engines[0]},$row]:-1}}")" \
+        "${cpus[$n,$row]:-0}" "${cpus[${engines[0]},$row]:-0}" \
+        "$(awk "BEGIN{c = ${cpus[${engines[0]},$row]:-0}; print (c > 0 ? ${cpus[$n,$row]:-0} / c : 0)}")"
+    done
+    echo
+  done
+fi
