@@ -476,6 +476,39 @@ static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *
         *v = t;
         return sw & ~CC_MASK;
     }
+    uint16_t hcw0;
+    __asm__ volatile("fnstcw %0" : "=m"(hcw0));
+    if ((cw & 0x3F) == 0x3F && (hcw0 & 0x0F3F) == 0x033F) {
+        /* Every exception masked, any rounding (FISTP under a truncating
+         * control word: C's (long long)x on i386): the same in the host's
+         * state with the guest's rounding loaded by FLDCW, much cheaper
+         * than FNINIT and FLDENV (precision control does not apply). */
+        uint16_t gcw = (uint16_t)((cw & 0x0C00) | 0x033F);
+        if (size == 2) {
+            int16_t t;
+            __asm__ volatile(
+                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
+                : [m] "=m"(t), [sw] "=m"(sw)
+                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
+                : X87_CLOBBERS);
+            *v = t;
+        } else if (size == 4) {
+            int32_t t;
+            __asm__ volatile(
+                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
+                : [m] "=m"(t), [sw] "=m"(sw)
+                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
+                : X87_CLOBBERS);
+            *v = t;
+        } else {
+            __asm__ volatile(
+                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
+                : [m] "=m"(*v), [sw] "=m"(sw)
+                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
+                : X87_CLOBBERS);
+        }
+        return sw & ~CC_MASK;
+    }
     HostEnv hcw = make_env(cw, 0, 1);
     if (size == 2) {
         int16_t t;
