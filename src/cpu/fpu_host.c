@@ -465,6 +465,13 @@ static uint16_t x87_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
     return sw;
 }
 
+/* FISTTP (SSE3) on the host: nearly every x86-64 CPU has it. */
+static bool host_sse3(void) {
+    static int has = -1;
+    if (has < 0) has = __builtin_cpu_supports("sse3") ? 1 : 0;
+    return has == 1;
+}
+
 static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
     uint16_t sw;
     if (fast_cw(cw) && size == 4) {
@@ -484,29 +491,31 @@ static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *
          * state with the guest's rounding loaded by FLDCW, much cheaper
          * than FNINIT and FLDENV (precision control does not apply). */
         uint16_t gcw = (uint16_t)((cw & 0x0C00) | 0x033F);
+        bool chop = (cw & 0x0C00) == 0x0C00 && host_sse3(); /* FISTTP: the same, no FLDCW */
+#define FIST_FAST(t, fist, fistt)                                                                  \
+    if (chop)                                                                                      \
+        __asm__ volatile("fnclex\n\tfldt %[a]\n\t" fistt " %[m]\n\tfnstsw %[sw]"                   \
+                         : [m] "=m"(t), [sw] "=m"(sw)                                              \
+                         : [a] "m"(*a)                                                             \
+                         : X87_CLOBBERS);                                                          \
+    else                                                                                           \
+        __asm__ volatile("fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\t" fist                              \
+                         " %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"                                     \
+                         : [m] "=m"(t), [sw] "=m"(sw)                                              \
+                         : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)                                \
+                         : X87_CLOBBERS)
         if (size == 2) {
             int16_t t;
-            __asm__ volatile(
-                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistps %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
-                : [m] "=m"(t), [sw] "=m"(sw)
-                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
-                : X87_CLOBBERS);
+            FIST_FAST(t, "fistps", "fisttps");
             *v = t;
         } else if (size == 4) {
             int32_t t;
-            __asm__ volatile(
-                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistpl %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
-                : [m] "=m"(t), [sw] "=m"(sw)
-                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
-                : X87_CLOBBERS);
+            FIST_FAST(t, "fistpl", "fisttpl");
             *v = t;
         } else {
-            __asm__ volatile(
-                "fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\tfistpll %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"
-                : [m] "=m"(*v), [sw] "=m"(sw)
-                : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)
-                : X87_CLOBBERS);
+            FIST_FAST(*v, "fistpll", "fisttpll");
         }
+#undef FIST_FAST
         return sw & ~CC_MASK;
     }
     HostEnv hcw = make_env(cw, 0, 1);
