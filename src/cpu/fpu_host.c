@@ -378,8 +378,22 @@ static uint16_t x87_op_mem(FpuOp op, uint16_t cw, uint16_t sw, const F80 *a, Fpu
     }
 }
 
+/* FLD m32 of a zero or a normal number: exact whatever the control word,
+ * no exception (the host's FLD agrees); the rest (denormals: DE,
+ * infinities, NaNs: IE for a signalling one) on the host. */
+static bool load32_plain(uint32_t bits, F80 *r) {
+    unsigned e = bits >> 23 & 0xFF;
+    uint32_t f = bits & 0x7FFFFF;
+    uint16_t sign = (bits >> 31) ? 0x8000 : 0;
+    if (e == 0xFF || (e == 0 && f)) return false;
+    r->mant = e ? 1ULL << 63 | (uint64_t)f << 40 : 0;
+    r->se = (uint16_t)(sign | (e ? e - 127 + 16383 : 0));
+    return true;
+}
+
 static uint16_t x87_load32(uint16_t cw, uint32_t bits, F80 *r) {
     uint16_t sw;
+    if (load32_plain(bits, r)) return 0;
     if (fast_cw(cw)) {
         __asm__ volatile("fnclex\n\tflds %[m]\n\tfnstsw %[sw]\n\tfstpt %[r]"
                          : [r] "=m"(*r), [sw] "=m"(sw)
@@ -465,8 +479,45 @@ static uint16_t x87_store64(uint16_t cw, const F80 *a, uint64_t *bits) {
     return sw;
 }
 
+/* FISTTP (SSE3) on the host: nearly every x86-64 CPU has it. */
+static bool host_sse3(void) {
+    static int has = -1;
+    if (has < 0) has = __builtin_cpu_supports("sse3") ? 1 : 0;
+    return has == 1;
+}
+
+/* FIST under truncation (C's conversions) with every exception masked, of
+ * a zero or a normal number whose integer part fits: integer arithmetic,
+ * PE if a fraction was dropped, C1 clear (what the host's FISTTP gives);
+ * the rest (unnormals, NaNs, infinities, overflow) on the host. */
+static bool storeint_chop_plain(const F80 *a, unsigned size, int64_t *v, uint16_t *sw) {
+    unsigned e = a->se & 0x7FFF;
+    uint64_t m = a->mant;
+    if (e == 0 && m == 0) {
+        *v = 0, *sw = 0;
+        return true;
+    }
+    if (e == 0 || e == 0x7FFF || !(m >> 63)) return false;
+    int x = (int)e - 16383; /* the value is m * 2^(x - 63) */
+    if (x >= 62) return false;
+    uint64_t mag = 0;
+    bool inexact = true;
+    if (x >= 0) {
+        unsigned sh = (unsigned)(63 - x); /* 2..63 */
+        mag = m >> sh;
+        inexact = (m << (64 - sh)) != 0;
+    }
+    int64_t r = (a->se & 0x8000) ? -(int64_t)mag : (int64_t)mag;
+    if ((size == 2 && (r < INT16_MIN || r > INT16_MAX)) ||
+        (size == 4 && (r < INT32_MIN || r > INT32_MAX)))
+        return false;
+    *v = r, *sw = inexact ? 0x0020 : 0; /* PE */
+    return true;
+}
+
 static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *v) {
     uint16_t sw;
+    if ((cw & 0x0C3F) == 0x0C3F && storeint_chop_plain(a, size, v, &sw)) return sw;
     if (fast_cw(cw) && size == 4) {
         int32_t t;
         __asm__ volatile("fnclex\n\tfldt %[a]\n\tfistpl %[m]\n\tfnstsw %[sw]"
@@ -474,6 +525,41 @@ static uint16_t x87_storeint(uint16_t cw, const F80 *a, unsigned size, int64_t *
                          : [a] "m"(*a)
                          : X87_CLOBBERS);
         *v = t;
+        return sw & ~CC_MASK;
+    }
+    uint16_t hcw0;
+    __asm__ volatile("fnstcw %0" : "=m"(hcw0));
+    if ((cw & 0x3F) == 0x3F && (hcw0 & 0x0F3F) == 0x033F) {
+        /* Every exception masked, any rounding (FISTP under a truncating
+         * control word: C's (long long)x on i386): the same in the host's
+         * state with the guest's rounding loaded by FLDCW, much cheaper
+         * than FNINIT and FLDENV (precision control does not apply). */
+        uint16_t gcw = (uint16_t)((cw & 0x0C00) | 0x033F);
+        bool chop = (cw & 0x0C00) == 0x0C00 && host_sse3(); /* FISTTP: the same, no FLDCW */
+#define FIST_FAST(t, fist, fistt)                                                                  \
+    if (chop)                                                                                      \
+        __asm__ volatile("fnclex\n\tfldt %[a]\n\t" fistt " %[m]\n\tfnstsw %[sw]"                   \
+                         : [m] "=m"(t), [sw] "=m"(sw)                                              \
+                         : [a] "m"(*a)                                                             \
+                         : X87_CLOBBERS);                                                          \
+    else                                                                                           \
+        __asm__ volatile("fnclex\n\tfldcw %[g]\n\tfldt %[a]\n\t" fist                              \
+                         " %[m]\n\tfnstsw %[sw]\n\tfldcw %[h]"                                     \
+                         : [m] "=m"(t), [sw] "=m"(sw)                                              \
+                         : [a] "m"(*a), [g] "m"(gcw), [h] "m"(hcw0)                                \
+                         : X87_CLOBBERS)
+        if (size == 2) {
+            int16_t t;
+            FIST_FAST(t, "fistps", "fisttps");
+            *v = t;
+        } else if (size == 4) {
+            int32_t t;
+            FIST_FAST(t, "fistpl", "fisttpl");
+            *v = t;
+        } else {
+            FIST_FAST(*v, "fistpll", "fisttpll");
+        }
+#undef FIST_FAST
         return sw & ~CC_MASK;
     }
     HostEnv hcw = make_env(cw, 0, 1);

@@ -272,8 +272,11 @@ bool jit_compile(Jit *j, TB *tb, DbtStats *stats) {
         g->host_flags_now = false;
         g->vmm_k = i + 1;
         int nslow = g->nslow;
-        /* A run of inline SSE code ends before anything else (sse.c.inc). */
-        if (!sse_insn(in) && !insn_is_nop(in)) sse_close(g);
+        /* A run of inline SSE code stays open across the other inline
+         * instructions of the block (their slow paths leave it and take it
+         * up again: new_slow); it ends before a handler call (below) and
+         * before the block's last instruction (sse.c.inc). */
+        if (!sse_insn(in) && (in->ends_block || i + 1 == tb->n)) sse_close(g);
         if (!in->ends_block && emit_inline(g, in, eip, next, pending)) {
             pending++;
             for (int k = nslow; k < g->nslow; k++)

@@ -238,6 +238,55 @@ START_TEST(block_state_at_faults) {
 }
 END_TEST
 
+/* Under the jit a run of inline SSE code stays open across the block's
+ * inline integer instructions: their slow paths (a TLB miss, here at the
+ * first run) leave it and take it up again, and a fault in one of them
+ * (#PF) sees the results and MXCSR flags of the SSE instructions before it. */
+START_TEST(run_across_integer_instructions) {
+    if (!sse_host_available()) return;
+    POKE(TM_CODE, 0x0F, 0x28, 0x06, /*      movaps xmm0, [esi] */
+         0x0F, 0x5E, 0xD3,          /* +3:  divps xmm2, xmm3 */
+         0x8B, 0x1C, 0x3E,          /* +6:  mov ebx, [esi+edi] */
+         0x0F, 0x58, 0xC1,          /* +9:  addps xmm0, xmm1 */
+         0x89, 0x5E, 0x40,          /* +12: mov [esi+0x40], ebx */
+         0x01, 0xD8,                /* +15: add eax, ebx */
+         0x8B, 0x0C, 0x2E,          /* +17: mov ecx, [esi+ebp] */
+         0x0F, 0x58, 0xC1,          /* +20: addps xmm0, xmm1 */
+         0xF4);                     /* +23: hlt */
+    for (int round = 0; round < 3; round++) {
+        reset();
+        tm_paging(tm, 8);
+        for (uint32_t a = 0x5000; a < 0x5020; a += 4)
+            tm_poke32(tm, a, 0x3F800000); /* 1.0f */
+        tm_poke32(tm, 0x5040, 0);
+        cpu->regs[R_ESI] = 0x5000;
+        cpu->regs[R_EDI] = 0x10;
+        cpu->regs[R_EAX] = 5;
+        cpu->regs[R_EBP] = round == 2 ? 0x900000 : 0; /* not mapped: #PF */
+        set_ps(1, 1, 2, 3, 4);
+        set_ps(2, 1, 1, 1, 1);
+        set_ps(3, 0, 1, 1, 1);
+        if (round < 2) {
+            ck_assert_int_eq(run(), -1);
+            ck_assert_float_eq(ps(0, 0), 3);
+            ck_assert_float_eq(ps(0, 3), 9);
+            ck_assert_uint_eq(cpu->regs[R_ECX], 0x3F800000);
+        } else {
+            ck_assert_int_eq(run(), EXC_PF);
+            ck_assert_uint_eq(cpu->cr2, 0x905000);
+            ck_assert_uint_eq(tm_peek32(tm, cpu->regs[R_ESP] + 4), TM_CODE + 17);
+            ck_assert_float_eq(ps(0, 0), 2);
+            ck_assert_float_eq(ps(0, 3), 5);
+        }
+        ck_assert_uint_eq(cpu->xmm[2].d[0], 0x7F800000); /* 1/0 = +inf */
+        ck_assert_uint_eq(cpu->mxcsr, 0x1F80 | 0x04);    /* ZE */
+        ck_assert_uint_eq(cpu->regs[R_EBX], 0x3F800000);
+        ck_assert_uint_eq(tm_peek32(tm, 0x5040), 0x3F800000);
+        ck_assert_uint_eq(cpu->regs[R_EAX], 5 + 0x3F800000);
+    }
+}
+END_TEST
+
 START_TEST(ldmxcsr_stmxcsr_reserved_bits) {
     if (!sse_host_available()) return;
     tm_poke32(tm, 0x5000, 0x9FC0); /* FZ, DAZ, masks */
@@ -402,6 +451,7 @@ int main(void) {
     tcase_add_test(tc, simd_exceptions_xm_ud_and_flags);
     tcase_add_test(tc, alignment_gp);
     tcase_add_test(tc, block_state_at_faults);
+    tcase_add_test(tc, run_across_integer_instructions);
     tcase_add_test(tc, ldmxcsr_stmxcsr_reserved_bits);
     tcase_add_test(tc, fxsave_fxrstor_xmm_round_trip);
     tcase_add_test(tc, prefixes_maps_and_memory_forms);
